@@ -1,0 +1,21 @@
+// The API app: Mailgun-compatible routes behind Basic auth, one error handler for all of them.
+// Bindings: DB (domains, events), through the db/ modules.
+import { Hono } from "hono";
+import { requireApiKey } from "./auth";
+import type { ApiEnv } from "./context";
+import { domainsApi } from "./domains";
+import { handleApiError } from "./errors";
+import { eventsApi } from "./events";
+import { prepareApi } from "./prepare";
+import { trackingApi } from "./tracking-settings";
+
+export const apiApp = new Hono<ApiEnv>();
+
+apiApp.get("/", (c) => c.json({ name: "Tidings", message: "Email event tracking with Mailgun's API. See the README." }));
+for (const version of ["v1", "v2", "v3", "v4", "v5"]) apiApp.use(`/${version}/*`, requireApiKey);
+apiApp.route("/", domainsApi);
+apiApp.route("/", trackingApi);
+apiApp.route("/", prepareApi);
+apiApp.route("/", eventsApi);
+apiApp.notFound((c) => c.json({ message: "Not found" }, 404));
+apiApp.onError(handleApiError);

@@ -1,0 +1,38 @@
+// HTTP Basic auth `api:<API_KEY>` on every API route, compared in constant time.
+import type { MiddlewareHandler } from "hono";
+import type { ApiEnv } from "./context";
+
+const encoder = new TextEncoder();
+
+/** Compares SHA-256 digests so that neither the length nor the content leaks through timing. */
+async function constantTimeEquals(given: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(given)),
+    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
+  ]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
+function basicCredentials(header: string | undefined): [string, string] | null {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? "");
+  if (!match) return null;
+  let decoded: string;
+  try {
+    decoded = atob(match[1]!);
+  } catch {
+    return null;
+  }
+  const colon = decoded.indexOf(":");
+  return colon < 0 ? null : [decoded.slice(0, colon), decoded.slice(colon + 1)];
+}
+
+export const requireApiKey: MiddlewareHandler<ApiEnv> = async (c, next) => {
+  const credentials = basicCredentials(c.req.header("authorization"));
+  const expected = c.env.API_KEY;
+  const ok = !!expected && !!credentials && credentials[0] === "api" && (await constantTimeEquals(credentials[1], expected));
+  if (!ok) {
+    c.header("www-authenticate", 'Basic realm="Tidings API"');
+    return c.json({ message: "Invalid private key" }, 401);
+  }
+  await next();
+};

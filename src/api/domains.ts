@@ -1,0 +1,83 @@
+// Domains API in Mailgun's shapes: POST/GET /v4/domains, GET/PUT /v4/domains/{name},
+// DELETE /v3/domains/{name}.
+import { Hono } from "hono";
+import { deleteDomain, getDomain, insertDomain, listDomains, updateDomain, type DomainChanges } from "../db/domains";
+import { randomId } from "../domain/base64url";
+import { parseYesNo, DEFAULT_HTML_FOOTER, DEFAULT_TEXT_FOOTER } from "../domain/tracking-settings";
+import type { ApiEnv } from "./context";
+import { domainJson, domainWithDns, parseDomainName, parseWebPrefix, parseWebScheme } from "./domain-shapes";
+import { badRequest, notFound } from "./errors";
+import { field, readFields, type Fields } from "./fields";
+
+const SPAM_ACTIONS = new Set(["disabled", "tag", "block"]);
+
+function parseDomainChanges(fields: Fields): DomainChanges {
+  const changes: DomainChanges = {};
+  const prefix = field(fields, "web_prefix");
+  if (prefix !== undefined) changes.webPrefix = parseWebPrefix(prefix);
+  const scheme = field(fields, "web_scheme");
+  if (scheme !== undefined) changes.webScheme = parseWebScheme(scheme);
+  const spam = field(fields, "spam_action");
+  if (spam !== undefined) {
+    if (!SPAM_ACTIONS.has(spam)) throw badRequest("spam_action must be disabled, tag or block");
+    changes.spamAction = spam;
+  }
+  const wildcard = field(fields, "wildcard");
+  if (wildcard !== undefined) {
+    const flag = parseYesNo(wildcard);
+    if (flag === null) throw badRequest("wildcard must be true or false");
+    changes.wildcard = flag;
+  }
+  return changes;
+}
+
+export const domainsApi = new Hono<ApiEnv>()
+  .post("/v4/domains", async (c) => {
+    const fields = await readFields(c);
+    const name = parseDomainName(field(fields, "name"));
+    const changes = parseDomainChanges(fields);
+    const created = await insertDomain(c.env.DB, {
+      name,
+      id: randomId(),
+      webPrefix: changes.webPrefix ?? "email",
+      webScheme: changes.webScheme ?? "http",
+      spamAction: changes.spamAction ?? "disabled",
+      wildcard: changes.wildcard ?? false,
+      // As in Mailgun, open, click and unsubscribe tracking start off.
+      openActive: false,
+      openPlaceAtTop: false,
+      clickActive: "no",
+      unsubscribeActive: false,
+      unsubscribeHtmlFooter: DEFAULT_HTML_FOOTER,
+      unsubscribeTextFooter: DEFAULT_TEXT_FOOTER,
+      createdAt: Date.now(),
+    });
+    if (!created) throw badRequest(`Domain ${name} already exists`);
+    const domain = (await getDomain(c.env.DB, name))!;
+    return c.json({ message: "Domain has been created", ...domainWithDns(domain, c.env) });
+  })
+  .get("/v4/domains", async (c) => {
+    const limit = Number(c.req.query("limit") ?? 100);
+    const skip = Number(c.req.query("skip") ?? 0);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badRequest("limit must be an integer from 1 to 1000");
+    if (!Number.isInteger(skip) || skip < 0) throw badRequest("skip must be a non-negative integer");
+    const sort = c.req.query("sort") ?? "name:asc";
+    if (sort !== "name:asc" && sort !== "name:desc") throw badRequest("sort must be name:asc or name:desc");
+    const { total, items } = await listDomains(c.env.DB, { limit, skip, search: c.req.query("search"), descending: sort === "name:desc" });
+    return c.json({ total_count: total, items: items.map(domainJson) });
+  })
+  .get("/v4/domains/:name", async (c) => {
+    const domain = await getDomain(c.env.DB, c.req.param("name").toLowerCase());
+    if (!domain) throw notFound("Domain not found");
+    return c.json(domainWithDns(domain, c.env));
+  })
+  .put("/v4/domains/:name", async (c) => {
+    const changes = parseDomainChanges(await readFields(c));
+    const domain = await updateDomain(c.env.DB, c.req.param("name").toLowerCase(), changes);
+    if (!domain) throw notFound("Domain not found");
+    return c.json({ message: "Domain has been updated", ...domainWithDns(domain, c.env) });
+  })
+  .delete("/v3/domains/:name", async (c) => {
+    if (!(await deleteDomain(c.env.DB, c.req.param("name").toLowerCase()))) throw notFound("Domain not found");
+    return c.json({ message: "Domain has been deleted" });
+  });

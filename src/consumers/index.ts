@@ -1,0 +1,20 @@
+// Routes each queue's batches to its consumer: a table from queue name to handler.
+import type { Env } from "../env";
+import { consumeDeadLetters } from "./dead-letters";
+import { consumeEvents } from "./events";
+
+type Consumer = (batch: MessageBatch<unknown>, env: Env) => Promise<void>;
+
+const CONSUMERS: Record<string, Consumer> = {
+  "tidings-events": consumeEvents,
+  "tidings-events-dlq": consumeDeadLetters,
+};
+
+export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const consumer = CONSUMERS[batch.queue];
+  if (!consumer) {
+    // A queue bound by mistake: fail loudly so the platform retries, then dead-letters, its messages.
+    throw new Error(`no consumer for queue ${batch.queue}`);
+  }
+  await consumer(batch, env);
+}

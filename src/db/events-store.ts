@@ -1,0 +1,117 @@
+// The one module with SQL for events (design rule 4). It picks the D1 database for a domain, so
+// sharding events over several databases later changes this file and nothing else.
+import type { EventRow } from "../domain/tracking-event";
+import type { EventQuery } from "../domain/cursor";
+import { compileEventFilters } from "./event-filters";
+
+export interface EventsBindings {
+  DB: D1Database;
+}
+
+/** Where a domain's events live. One database today; the place to shard by domain tomorrow. */
+export function databaseFor(env: EventsBindings, _domain: string): D1Database {
+  return env.DB;
+}
+
+/**
+ * D1 binds at most 100 values per statement, so rows travel as one JSON parameter and are
+ * unpacked with json_each: a whole batch is one INSERT, not a statement per seven rows.
+ * Serialized rows per statement stay well under D1's 2 MB value limit.
+ */
+const MAX_JSON_BYTES_PER_STATEMENT = 1_000_000;
+
+const INSERT_EVENTS = `INSERT OR IGNORE INTO events
+  (id, domain, ts, event, severity, recipient, from_header, to_header, subject, message_id, size, body)
+  SELECT value->>'id', value->>'domain', value->>'ts', value->>'event', value->>'severity',
+         value->>'recipient', value->>'from', value->>'to', value->>'subject', value->>'messageId',
+         value->>'size', value->>'body'
+  FROM json_each(?1)`;
+const INSERT_EVENT_TAGS = `INSERT OR IGNORE INTO event_tags (event_id, domain, tag, ts)
+  SELECT e.value->>'id', e.value->>'domain', t.value, e.value->>'ts'
+  FROM json_each(?1) AS e, json_each(e.value->'tags') AS t`;
+
+function chunkRows(rows: EventRow[]): string[] {
+  const chunks: string[] = [];
+  let current: string[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    const json = JSON.stringify({ ...row, body: JSON.stringify(row.body) });
+    if (current.length > 0 && bytes + json.length > MAX_JSON_BYTES_PER_STATEMENT) {
+      chunks.push(`[${current.join(",")}]`);
+      current = [];
+      bytes = 0;
+    }
+    current.push(json);
+    bytes += json.length + 1;
+  }
+  if (current.length > 0) chunks.push(`[${current.join(",")}]`);
+  return chunks;
+}
+
+/** Idempotent: an event whose id is already stored is left as it is (queues redeliver). */
+export async function insertEvents(env: EventsBindings, rows: EventRow[]): Promise<void> {
+  const byDatabase = new Map<D1Database, EventRow[]>();
+  for (const row of rows) {
+    const db = databaseFor(env, row.domain);
+    byDatabase.set(db, [...(byDatabase.get(db) ?? []), row]);
+  }
+  await Promise.all(
+    [...byDatabase].map(([db, dbRows]) => {
+      const statements = chunkRows(dbRows).flatMap((json) => [
+        db.prepare(INSERT_EVENTS).bind(json),
+        db.prepare(INSERT_EVENT_TAGS).bind(json),
+      ]);
+      return db.batch(statements);
+    }),
+  );
+}
+
+export type PageMode = "first" | "next" | "previous" | "last";
+
+export interface StoredEvent {
+  ts: number;
+  id: string;
+  /** The event's JSON text, served without re-serializing. */
+  body: string;
+}
+
+/**
+ * One page of events, in the query's order. Keyset paging: "next" continues after the anchor,
+ * "previous" ends before it; "last" is the final page of the range. Never OFFSET.
+ */
+export async function listEvents(
+  env: EventsBindings,
+  query: EventQuery,
+  mode: PageMode,
+  anchor?: [number, string],
+): Promise<StoredEvent[]> {
+  const conditions = ["e.domain = ?"];
+  const params: unknown[] = [query.domain];
+  if (query.lo !== null) {
+    conditions.push("e.ts >= ?");
+    params.push(query.lo);
+  }
+  if (query.hi !== null) {
+    conditions.push("e.ts <= ?");
+    params.push(query.hi);
+  }
+  const filters = compileEventFilters(query.filters);
+  if (filters.sql) {
+    conditions.push(filters.sql);
+    params.push(...filters.params);
+  }
+  // Walking backwards (previous, last) reads in the opposite order, then flips the page.
+  const backwards = mode === "previous" || mode === "last";
+  const readAscending = query.ascending !== backwards;
+  if (anchor && (mode === "next" || mode === "previous")) {
+    conditions.push(readAscending ? "(e.ts, e.id) > (?, ?)" : "(e.ts, e.id) < (?, ?)");
+    params.push(anchor[0], anchor[1]);
+  }
+  const direction = readAscending ? "ASC" : "DESC";
+  const sql = `SELECT e.ts AS ts, e.id AS id, e.body AS body FROM events AS e
+    WHERE ${conditions.join(" AND ")}
+    ORDER BY e.ts ${direction}, e.id ${direction} LIMIT ?`;
+  params.push(query.limit);
+  const { results } = await databaseFor(env, query.domain).prepare(sql).bind(...params).all<StoredEvent>();
+  return backwards ? results.reverse() : results;
+}

@@ -1,0 +1,82 @@
+// Who made a tracking hit: client, OS, device, and whether it was a machine. Automated hits are
+// classified and kept, never dropped, so stats can count them apart (design.md, "Tracking links").
+import { isbot } from "isbot";
+import { UAParser } from "ua-parser-js";
+
+export type BotKind = "" | "apple" | "gmail" | "generic";
+
+/**
+ * A click (or unsubscribe) this soon after the link was made is a scanner following links on
+ * delivery, not a person: nobody opens, reads and clicks within 5 seconds. Unit: seconds.
+ */
+export const HUMAN_MIN_SECONDS_TO_CLICK = 5;
+
+/** Apple's ASNs: Mail Privacy Protection fetches every image through Apple-owned proxies. */
+const APPLE_ASNS = new Set([714, 6185]);
+/** Hosting networks where link scanners and security gateways run; people rarely browse from these. */
+const DATA_CENTRE_ORGS =
+  /amazon|aws|google cloud|microsoft|azure|digitalocean|ovh|hetzner|linode|akamai connected cloud|alibaba|oracle cloud|tencent cloud|choopa|vultr|leaseweb|scaleway|contabo/i;
+/** Security gateways and link checkers that do not always look like crawlers to isbot. */
+const SCANNER_AGENTS =
+  /barracuda|mimecast|proofpoint|forcepoint|symantec|messagelabs|trend ?micro|safelinks|urldefense|linkscanner|bitdefender|sophos|fortiguard|cisco|ironport|zscaler|checkpoint|paloalto/i;
+const LIBRARY_AGENTS = /^(curl|wget|python|java\/|go-http-client|okhttp|axios|node-fetch|undici|libwww|httpclient|ruby|php)/i;
+const EMAIL_CLIENTS = /outlook|thunderbird|airmail|spark|ms-office|microsoft office|yahoomailproxy/i;
+
+export interface HitContext {
+  event: "opened" | "clicked" | "unsubscribed";
+  method: string;
+  userAgent: string;
+  asn?: number;
+  asOrganization?: string;
+  /** Seconds between the link being made and the hit. */
+  secondsSinceIssued: number;
+}
+
+export function classifyBot(hit: HitContext): BotKind {
+  const ua = hit.userAgent.trim();
+  if (/GoogleImageProxy|ggpht\.com/i.test(ua)) return "gmail";
+  if (ua === "Mozilla/5.0" || (hit.asn !== undefined && APPLE_ASNS.has(hit.asn))) return "apple";
+  if (hit.method === "HEAD") return "generic";
+  if (ua === "" || isbot(ua) || SCANNER_AGENTS.test(ua) || LIBRARY_AGENTS.test(ua)) return "generic";
+  if (hit.asOrganization && DATA_CENTRE_ORGS.test(hit.asOrganization)) return "generic";
+  if (hit.event !== "opened" && hit.secondsSinceIssued < HUMAN_MIN_SECONDS_TO_CLICK) return "generic";
+  return "";
+}
+
+export interface ClientInfo {
+  "client-name": string;
+  "client-os": string;
+  "client-type": string;
+  "device-type": string;
+  "user-agent": string;
+  bot: BotKind;
+}
+
+export function describeClient(userAgent: string, bot: BotKind): ClientInfo {
+  const parsed = new UAParser(userAgent).getResult();
+  const deviceType = toDeviceType(parsed.device.type, parsed.os.name);
+  return {
+    "client-name": parsed.browser.name ?? (bot === "gmail" ? "Gmail" : bot === "apple" ? "Apple Mail" : "unknown"),
+    "client-os": parsed.os.name ?? "unknown",
+    "client-type": toClientType(userAgent, bot, deviceType, parsed.browser.name),
+    "device-type": deviceType,
+    "user-agent": userAgent,
+    bot,
+  };
+}
+
+function toDeviceType(type: string | undefined, os: string | undefined): string {
+  if (type === "mobile" || type === "tablet") return type;
+  if (type) return "other"; // console, smarttv, wearable, embedded
+  return os ? "desktop" : "unknown";
+}
+
+function toClientType(ua: string, bot: BotKind, device: string, browser: string | undefined): string {
+  if (LIBRARY_AGENTS.test(ua)) return "library";
+  if (bot === "generic") return "robot";
+  if (bot === "gmail" || bot === "apple" || EMAIL_CLIENTS.test(ua)) return "email client";
+  // Apple Mail and iOS Mail load images with WebKit but without a Safari token.
+  if (/AppleWebKit/.test(ua) && !/Safari|Chrome/.test(ua)) return "email client";
+  if (!browser) return "unknown";
+  return device === "mobile" || device === "tablet" ? "mobile browser" : "browser";
+}

@@ -1,0 +1,133 @@
+// Applies tracking to a message's HTML and text parts: open pixel, click links, unsubscribe
+// placeholders and footers. HTML goes through the runtime's HTMLRewriter (a streaming HTML parser),
+// never through regexes; the text part is plain text, where a URL pattern is the right tool.
+import type { EffectiveTracking } from "./tracking-settings";
+
+export interface LinkMaker {
+  openUrl(): Promise<string>;
+  clickUrl(destination: string): Promise<string>;
+  unsubscribeUrl: string;
+  tagUnsubscribeUrl: string;
+  /** True for links that already point at the tracking host (e.g. the unsubscribe link). */
+  isTrackingLink(url: string): boolean;
+}
+
+export interface MessageParts {
+  html?: string;
+  text?: string;
+}
+
+export interface Footers {
+  html: string;
+  text: string;
+}
+
+const TRACKABLE = /^https?:\/\//i;
+/** Longer links are left untracked: the click token must stay under the edge's 4096-character cap. */
+export const MAX_TRACKED_URL_LENGTH = 2000;
+
+function isTrackable(url: string, links: LinkMaker): boolean {
+  return TRACKABLE.test(url) && url.length <= MAX_TRACKED_URL_LENGTH && URL.canParse(url) && !links.isTrackingLink(url);
+}
+const TEXT_URL = /https?:\/\/[^\s<>"'\]\)}]+/gi;
+const TRAILING_PUNCTUATION = /[.,;:!?]+$/;
+
+function substitutePlaceholders(content: string, links: LinkMaker): string {
+  return content
+    .replaceAll("%tag_unsubscribe_url%", links.tagUnsubscribeUrl)
+    .replaceAll("%unsubscribe_url%", links.unsubscribeUrl);
+}
+
+/** HTMLRewriter hands attribute values over as written; undo the entities a URL may contain. */
+export function decodeAttributeEntities(value: string): string {
+  return value.replace(/&(amp|quot|apos|lt|gt|#\d+|#x[0-9a-f]+);/gi, (entity, name: string) => {
+    const lower = name.toLowerCase();
+    if (lower === "amp") return "&";
+    if (lower === "quot") return '"';
+    if (lower === "apos") return "'";
+    if (lower === "lt") return "<";
+    if (lower === "gt") return ">";
+    const code = lower.startsWith("#x") ? parseInt(lower.slice(2), 16) : parseInt(lower.slice(1), 10);
+    return Number.isFinite(code) && code <= 0x10ffff ? String.fromCodePoint(code) : entity;
+  });
+}
+
+function escapeAttribute(value: string): string {
+  return value.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
+}
+
+async function rewriteHtml(html: string, tracking: EffectiveTracking, footer: string, links: LinkMaker): Promise<string> {
+  const pixel = tracking.opens
+    ? `<img width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" src="${escapeAttribute(await links.openUrl())}">`
+    : "";
+  const bottom = (tracking.pixelTop ? "" : pixel) + footer;
+  let sawBody = false;
+  const clickCache = new Map<string, Promise<string>>();
+  const rewriter = new HTMLRewriter();
+  if (tracking.clicks !== "no") {
+    rewriter.on("a[href], area[href]", {
+      async element(element) {
+        const href = decodeAttributeEntities(element.getAttribute("href") ?? "").trim();
+        if (!isTrackable(href, links)) return;
+        let link = clickCache.get(href);
+        if (!link) clickCache.set(href, (link = links.clickUrl(href)));
+        element.setAttribute("href", await link);
+      },
+    });
+  }
+  rewriter.on("body", {
+    element(body) {
+      if (sawBody) return;
+      sawBody = true;
+      if (tracking.pixelTop && pixel) body.prepend(pixel, { html: true });
+      if (bottom) body.onEndTag((end) => {
+          end.before(bottom, { html: true });
+        });
+    },
+  });
+  rewriter.onDocument({
+    end(end) {
+      if (!sawBody && bottom) end.append(bottom, { html: true });
+    },
+  });
+  const out = await rewriter.transform(new Response(html)).text();
+  // A fragment without <body>: the top pixel goes first.
+  return !sawBody && tracking.pixelTop ? pixel + out : out;
+}
+
+async function rewriteText(text: string, tracking: EffectiveTracking, links: LinkMaker): Promise<string> {
+  if (tracking.clicks !== "yes") return text;
+  const replacements = new Map<string, Promise<string>>();
+  const found: Array<{ start: number; end: number; url: string }> = [];
+  for (const match of text.matchAll(TEXT_URL)) {
+    const url = match[0].replace(TRAILING_PUNCTUATION, "");
+    if (!isTrackable(url, links)) continue;
+    found.push({ start: match.index, end: match.index + url.length, url });
+    if (!replacements.has(url)) replacements.set(url, links.clickUrl(url));
+  }
+  let out = "";
+  let at = 0;
+  for (const { start, end, url } of found) {
+    out += text.slice(at, start) + (await replacements.get(url)!);
+    at = end;
+  }
+  return out + text.slice(at);
+}
+
+/**
+ * Footers are appended first and placeholders substituted everywhere, so the footer's
+ * %unsubscribe_url% becomes a real link and the unsubscribe links are then left alone.
+ */
+export async function rewriteMessage(parts: MessageParts, tracking: EffectiveTracking, footers: Footers, links: LinkMaker): Promise<MessageParts> {
+  const result: MessageParts = {};
+  if (parts.html !== undefined) {
+    const html = substitutePlaceholders(parts.html, links);
+    const footer = tracking.unsubscribe ? substitutePlaceholders(footers.html, links) : "";
+    result.html = await rewriteHtml(html, tracking, footer, links);
+  }
+  if (parts.text !== undefined) {
+    const text = substitutePlaceholders(parts.text + (tracking.unsubscribe ? footers.text : ""), links);
+    result.text = await rewriteText(text, tracking, links);
+  }
+  return result;
+}

@@ -1,0 +1,152 @@
+// Tracking tokens: self-contained, signed link payloads, so the edge verifies a hit with one HMAC
+// and no storage lookup (design rule 1). Layout in docs/storage.md, "Tokens".
+import { decodeBase64Url, encodeBase64Url } from "./base64url";
+
+export type TokenKind = "open" | "click" | "unsubscribe" | "tag-unsubscribe";
+
+export interface TokenPayload {
+  kind: TokenKind;
+  /** Key version the token was signed with (1..255). */
+  version: number;
+  /** Unix seconds when the message was prepared; bot rules compare click times with it. */
+  issuedAt: number;
+  /** The domain's web_prefix when the link was made; with `domain` it names the tracking host. */
+  webPrefix: string;
+  domain: string;
+  messageId: string;
+  recipient: string;
+  /** Destination of a click token; "" for the other kinds. */
+  url: string;
+}
+
+const KIND_CODES: Record<TokenKind, number> = { open: 1, click: 2, unsubscribe: 3, "tag-unsubscribe": 4 };
+const KINDS_BY_CODE = new Map(Object.entries(KIND_CODES).map(([k, v]) => [v, k as TokenKind]));
+/** Bytes of HMAC-SHA256 kept in the token: 128 bits is ample against forgery, and keeps links short. */
+const SIGNATURE_BYTES = 16;
+const HEADER_BYTES = 6; // version, kind, issuedAt (uint32 seconds)
+const MAX_FIELD_BYTES = 255;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/** Resolves the secret for a key version; null when the version is unknown or retired. */
+export type SecretForVersion = (version: number) => string | null;
+
+// Derived keys are cached per isolate: deriving costs one HMAC plus an importKey per call.
+const keyCache = new Map<string, Promise<CryptoKey>>();
+const KEY_CACHE_LIMIT = 2048;
+
+async function importHmacKey(raw: BufferSource): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+}
+
+/** The per-domain signing key: HMAC(secret, "tidings/tracking:" + domain). */
+export function domainKey(secret: string, version: number, domain: string): Promise<CryptoKey> {
+  const cacheKey = `${version}\u0000${secret}\u0000${domain}`;
+  let key = keyCache.get(cacheKey);
+  if (!key) {
+    if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();
+    key = (async () => {
+      const root = await importHmacKey(encoder.encode(secret));
+      const derived = await crypto.subtle.sign("HMAC", root, encoder.encode(`tidings/tracking:${domain}`));
+      return importHmacKey(derived);
+    })();
+    keyCache.set(cacheKey, key);
+    key.catch(() => keyCache.delete(cacheKey));
+  }
+  return key;
+}
+
+function pushField(parts: number[], value: string, name: string): void {
+  const bytes = encoder.encode(value);
+  if (bytes.length > MAX_FIELD_BYTES) throw new RangeError(`${name} is longer than ${MAX_FIELD_BYTES} bytes`);
+  parts.push(bytes.length, ...bytes);
+}
+
+export async function signToken(payload: TokenPayload, secret: string): Promise<string> {
+  const parts: number[] = [payload.version, KIND_CODES[payload.kind]];
+  const t = payload.issuedAt >>> 0;
+  parts.push((t >>> 24) & 255, (t >>> 16) & 255, (t >>> 8) & 255, t & 255);
+  pushField(parts, payload.webPrefix, "web_prefix");
+  pushField(parts, payload.domain, "domain");
+  pushField(parts, payload.messageId, "message_id");
+  pushField(parts, payload.recipient, "recipient");
+  const body = new Uint8Array([...parts, ...encoder.encode(payload.kind === "click" ? payload.url : "")]);
+  const key = await domainKey(secret, payload.version, payload.domain);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, body));
+  const token = new Uint8Array(body.length + SIGNATURE_BYTES);
+  token.set(body);
+  token.set(mac.subarray(0, SIGNATURE_BYTES), body.length);
+  return encodeBase64Url(token);
+}
+
+function readField(bytes: Uint8Array, at: number): [string, number] | null {
+  if (at >= bytes.length) return null;
+  const length = bytes[at]!;
+  const end = at + 1 + length;
+  if (end > bytes.length) return null;
+  try {
+    return [decoder.decode(bytes.subarray(at + 1, end)), end];
+  } catch {
+    return null;
+  }
+}
+
+function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/** Returns the payload of an authentic token, or null for anything tampered, truncated or unknown. */
+export async function verifyToken(token: string, secretFor: SecretForVersion): Promise<TokenPayload | null> {
+  if (token.length > 4096) return null;
+  const bytes = decodeBase64Url(token);
+  if (!bytes || bytes.length < HEADER_BYTES + 4 + SIGNATURE_BYTES) return null;
+  const body = bytes.subarray(0, bytes.length - SIGNATURE_BYTES);
+  const version = body[0]!;
+  const kind = KINDS_BY_CODE.get(body[1]!);
+  const secret = secretFor(version);
+  if (!kind || !secret) return null;
+  const fields: string[] = [];
+  let at = HEADER_BYTES;
+  for (let i = 0; i < 4; i++) {
+    const field = readField(body, at);
+    if (!field) return null;
+    fields.push(field[0]);
+    at = field[1];
+  }
+  const [webPrefix, domain, messageId, recipient] = fields as [string, string, string, string];
+  let url: string;
+  try {
+    url = decoder.decode(body.subarray(at));
+  } catch {
+    return null;
+  }
+  const key = await domainKey(secret, version, domain);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, body));
+  if (!constantTimeEqual(mac.subarray(0, SIGNATURE_BYTES), bytes.subarray(body.length))) return null;
+  if ((kind === "click") !== (url.length > 0)) return null;
+  const issuedAt = ((body[2]! << 24) | (body[3]! << 16) | (body[4]! << 8) | body[5]!) >>> 0;
+  return { kind, version, issuedAt, webPrefix, domain, messageId, recipient, url };
+}
+
+/** Secrets by key version from the Worker's settings: the current one and any retired ones. */
+export function secretsFromSettings(settings: {
+  TRACKING_SECRET: string;
+  TRACKING_KEY_VERSION: string;
+  TRACKING_SECRETS_PREVIOUS?: string;
+}): { currentVersion: number; secretFor: SecretForVersion } {
+  const currentVersion = Number(settings.TRACKING_KEY_VERSION || "1");
+  if (!Number.isInteger(currentVersion) || currentVersion < 1 || currentVersion > 255) {
+    throw new Error("TRACKING_KEY_VERSION must be an integer from 1 to 255");
+  }
+  const secrets = new Map<number, string>();
+  for (const entry of (settings.TRACKING_SECRETS_PREVIOUS ?? "").split(",")) {
+    const colon = entry.indexOf(":");
+    if (colon > 0) secrets.set(Number(entry.slice(0, colon).trim()), entry.slice(colon + 1).trim());
+  }
+  if (settings.TRACKING_SECRET) secrets.set(currentVersion, settings.TRACKING_SECRET);
+  return { currentVersion, secretFor: (version) => secrets.get(version) ?? null };
+}

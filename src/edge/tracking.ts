@@ -1,0 +1,107 @@
+// The tracking hot path: /o/<token> pixel, /c/<token> click, /u/<token> unsubscribe.
+// Bindings: EVENTS (queue producer) only, and only inside waitUntil, after the answer is made.
+// No D1, no Durable Object: verify the token's HMAC, answer, hand the hit to the queue.
+import { randomId } from "../domain/base64url";
+import type { TrackingHitInput } from "../domain/queue-messages";
+import { secretsFromSettings, verifyToken, type TokenPayload } from "../domain/token";
+import type { Env } from "../env";
+import {
+  invalidLinkPage,
+  pixelResponse,
+  redirectResponse,
+  unsubscribeConfirmPage,
+  unsubscribedPage,
+} from "./responses";
+
+type HitEvent = TrackingHitInput["event"];
+
+const sharedHostsCache = new Map<string, Set<string>>();
+function sharedHosts(setting: string): Set<string> {
+  let hosts = sharedHostsCache.get(setting);
+  if (!hosts) {
+    hosts = new Set(setting.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean));
+    sharedHostsCache.set(setting, hosts);
+  }
+  return hosts;
+}
+
+/** A token is honoured on its own domain's tracking host, or on a shared host. */
+export function isHonouredHost(host: string, token: TokenPayload, sharedHostsSetting: string): boolean {
+  const h = host.toLowerCase();
+  return sharedHosts(sharedHostsSetting).has(h) || h === `${token.webPrefix}.${token.domain}`.toLowerCase();
+}
+
+async function readToken(request: Request, url: URL, env: Env, expected: TokenPayload["kind"][]): Promise<TokenPayload | null> {
+  const raw = url.pathname.slice(3); // "/o/", "/c/", "/u/"
+  let token: TokenPayload | null;
+  try {
+    token = await verifyToken(raw, secretsFromSettings(env).secretFor);
+  } catch {
+    return null; // a misconfigured secret must not turn into an error page in a mail client
+  }
+  if (!token || !expected.includes(token.kind) || !isHonouredHost(url.hostname, token, env.SHARED_HOSTS)) return null;
+  return token;
+}
+
+function queueHit(request: Request, env: Env, ctx: ExecutionContext, token: TokenPayload, event: HitEvent): void {
+  const cf = (request.cf ?? {}) as IncomingRequestCfProperties;
+  const hit: TrackingHitInput = {
+    type: "hit",
+    v: 1,
+    id: randomId(),
+    event,
+    ts: Date.now() * 1000,
+    domain: token.domain,
+    messageId: token.messageId,
+    recipient: token.recipient,
+    url: token.url,
+    scope: token.kind === "tag-unsubscribe" ? "tags" : token.kind === "unsubscribe" ? "domain" : undefined,
+    issuedAt: token.issuedAt,
+    method: request.method,
+    ip: request.headers.get("cf-connecting-ip") ?? "",
+    userAgent: (request.headers.get("user-agent") ?? "").slice(0, 2048),
+    cf: {
+      country: cf.country,
+      region: cf.region,
+      regionCode: cf.regionCode,
+      city: cf.city,
+      asn: typeof cf.asn === "number" ? cf.asn : undefined,
+      asOrganization: cf.asOrganization,
+    },
+  };
+  ctx.waitUntil(
+    env.EVENTS.send(hit, { contentType: "json" }).catch((error: unknown) => {
+      // The queue refused the hit: nothing else can be done from the edge; log for alerting.
+      console.error(JSON.stringify({ msg: "events queue send failed", id: hit.id, error: String(error) }));
+    }),
+  );
+}
+
+/** Returns null when the path is not a tracking path. */
+export async function handleTracking(request: Request, env: Env, ctx: ExecutionContext): Promise<Response | null> {
+  const url = new URL(request.url);
+  const prefix = url.pathname.slice(0, 3);
+  if (prefix === "/o/") {
+    // Whatever the token, the pixel answers the GIF: a broken image helps nobody.
+    const token = request.method === "GET" || request.method === "HEAD" ? await readToken(request, url, env, ["open"]) : null;
+    if (token) queueHit(request, env, ctx, token, "opened");
+    return pixelResponse();
+  }
+  if (prefix === "/c/") {
+    const token = await readToken(request, url, env, ["click"]);
+    if (!token) return env.CLICK_FALLBACK_URL ? redirectResponse(env.CLICK_FALLBACK_URL) : invalidLinkPage();
+    queueHit(request, env, ctx, token, "clicked");
+    return redirectResponse(token.url);
+  }
+  if (prefix === "/u/") {
+    const token = await readToken(request, url, env, ["unsubscribe", "tag-unsubscribe"]);
+    if (!token) return invalidLinkPage();
+    const scope = token.kind === "tag-unsubscribe" ? "tags" : "domain";
+    // Link scanners follow GETs: a GET only shows the confirmation; POST (the form, or the
+    // RFC 8058 one-click body "List-Unsubscribe=One-Click") unsubscribes.
+    if (request.method !== "POST") return unsubscribeConfirmPage(token.recipient, scope);
+    queueHit(request, env, ctx, token, "unsubscribed");
+    return unsubscribedPage(token.recipient);
+  }
+  return null;
+}

@@ -1,0 +1,29 @@
+// The Worker's bindings and settings. Written by hand rather than by `wrangler types` because the
+// secrets (API_KEY, TRACKING_SECRET) live in .dev.vars / `wrangler secret`, not in wrangler.toml,
+// and a generated file would change with whoever ran it last.
+import type { DomainState } from "./durable-objects/domain-state";
+import type { QueueMessage } from "./domain/queue-messages";
+
+export interface Env {
+  DB: D1Database;
+  EVENTS: Queue<QueueMessage>;
+  EVENTS_DLQ: Queue<unknown>;
+  DOMAIN_STATE: DurableObjectNamespace<DomainState>;
+
+  /** Password of HTTP Basic auth `api:<API_KEY>` on every API route. */
+  API_KEY: string;
+  /** Root secret that per-domain token keys are derived from (HMAC(secret, domain)). */
+  TRACKING_SECRET: string;
+  /** Key version stamped into new tokens; tokens of older versions need TRACKING_SECRETS_PREVIOUS. */
+  TRACKING_KEY_VERSION: string;
+  /** Optional "version:secret,version:secret" list of retired secrets still honoured. */
+  TRACKING_SECRETS_PREVIOUS?: string;
+  /** Comma-separated hostnames where every domain's links work and the API is served. */
+  SHARED_HOSTS: string;
+  /** What a domain's tracking CNAME should point at. */
+  CNAME_TARGET: string;
+  /** When non-empty, links use this origin instead of <web_scheme>://<web_prefix>.<domain>. */
+  TRACKING_LINK_BASE: string;
+  /** Where an invalid click link redirects; empty shows a plain page. */
+  CLICK_FALLBACK_URL: string;
+}

@@ -1,0 +1,14 @@
+// Wiring only: the Worker's handlers and the Durable Object class.
+import { apiApp } from "./api/app";
+import { handleQueue } from "./consumers";
+import { handleTracking } from "./edge/tracking";
+import type { Env } from "./env";
+
+export { DomainState } from "./durable-objects/domain-state";
+
+export default {
+  async fetch(request, env, ctx) {
+    return (await handleTracking(request, env, ctx)) ?? apiApp.fetch(request, env, ctx);
+  },
+  queue: handleQueue,
+} satisfies ExportedHandler<Env, unknown>;

@@ -1,0 +1,7 @@
+import type { Env as WorkerEnv } from "../src/env";
+
+declare module "cloudflare:test" {
+  interface ProvidedEnv extends WorkerEnv {
+    TEST_MIGRATIONS: D1Migration[];
+  }
+}

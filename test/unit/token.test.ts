@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { decodeBase64Url, encodeBase64Url } from "../../src/domain/base64url";
+import { secretsFromSettings, signToken, verifyToken, type TokenPayload } from "../../src/domain/token";
+
+const SECRET = "s3cret";
+const secretFor = (v: number) => (v === 1 ? SECRET : v === 2 ? "newer" : null);
+const base: TokenPayload = {
+  kind: "click",
+  version: 1,
+  issuedAt: 1_700_000_000,
+  webPrefix: "email",
+  domain: "mg.example.com",
+  messageId: "20250101.123@mg.example.com",
+  recipient: "Bob@Example.org",
+  url: "https://example.org/a?b=c&d=é",
+};
+
+describe("tracking tokens", () => {
+  it("round-trips every field and is URL-safe", async () => {
+    const token = await signToken(base, SECRET);
+    expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(await verifyToken(token, secretFor)).toEqual(base);
+  });
+
+  it("carries no URL for opens and unsubscribes", async () => {
+    for (const kind of ["open", "unsubscribe", "tag-unsubscribe"] as const) {
+      const payload = { ...base, kind, url: "" };
+      expect(await verifyToken(await signToken(payload, SECRET), secretFor)).toEqual(payload);
+    }
+  });
+
+  it("rejects every single-byte change", async () => {
+    const bytes = decodeBase64Url(await signToken(base, SECRET))!;
+    for (let i = 0; i < bytes.length; i++) {
+      const tampered = bytes.slice();
+      tampered[i] = tampered[i]! ^ 0x01;
+      expect(await verifyToken(encodeBase64Url(tampered), secretFor)).toBeNull();
+    }
+  });
+
+  it("rejects truncated tokens and garbage", async () => {
+    const token = await signToken(base, SECRET);
+    for (let cut = 1; cut < token.length; cut += 7) expect(await verifyToken(token.slice(0, token.length - cut), secretFor)).toBeNull();
+    for (const junk of ["", "x", "!!!!", "a/b", "A".repeat(5000)]) expect(await verifyToken(junk, secretFor)).toBeNull();
+  });
+
+  it("rejects a token signed with another secret or for another domain", async () => {
+    expect(await verifyToken(await signToken(base, "other"), secretFor)).toBeNull();
+    // Same secret, but the payload's domain is swapped after signing: the derived key differs.
+    const forged = await signToken({ ...base, domain: "evil.example" }, SECRET);
+    const bytes = decodeBase64Url(forged)!;
+    expect(await verifyToken(encodeBase64Url(bytes), secretFor)).not.toBeNull();
+    const original = decodeBase64Url(await signToken(base, SECRET))!;
+    const spliced = new Uint8Array([...bytes.subarray(0, bytes.length - 16), ...original.subarray(original.length - 16)]);
+    expect(await verifyToken(encodeBase64Url(spliced), secretFor)).toBeNull();
+  });
+
+  it("honours older key versions only while their secret is configured", async () => {
+    const old = await signToken({ ...base, version: 2 }, "newer");
+    expect((await verifyToken(old, secretFor))?.version).toBe(2);
+    expect(await verifyToken(old, (v) => (v === 1 ? SECRET : null))).toBeNull();
+  });
+
+  it("refuses fields over 255 bytes when signing", async () => {
+    await expect(signToken({ ...base, messageId: "x".repeat(256) }, SECRET)).rejects.toThrow(RangeError);
+  });
+
+  it("reads current and retired secrets from settings", () => {
+    const { currentVersion, secretFor: lookup } = secretsFromSettings({
+      TRACKING_SECRET: "now",
+      TRACKING_KEY_VERSION: "3",
+      TRACKING_SECRETS_PREVIOUS: "1:first, 2:second",
+    });
+    expect(currentVersion).toBe(3);
+    expect([lookup(1), lookup(2), lookup(3), lookup(4)]).toEqual(["first", "second", "now", null]);
+    expect(() => secretsFromSettings({ TRACKING_SECRET: "x", TRACKING_KEY_VERSION: "0" })).toThrow();
+  });
+});

@@ -1,0 +1,32 @@
+// Tests run inside workerd with the real D1, Queue and Durable Object bindings from wrangler.toml
+// (@cloudflare/vitest-pool-workers), migrations applied in test/apply-migrations.ts.
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+const root = path.resolve(import.meta.dirname, "..");
+
+export default defineConfig(async () => ({
+  root,
+  plugins: [
+    cloudflareTest({
+      main: path.join(root, "src/index.ts"),
+      wrangler: { configPath: path.join(root, "wrangler.toml") },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
+          API_KEY: "test-api-key",
+          TRACKING_SECRET: "test-tracking-secret",
+          TRACKING_SECRETS_PREVIOUS: "7:retired-secret",
+          SHARED_HOSTS: "127.0.0.1,localhost,shared.test",
+          TRACKING_LINK_BASE: "",
+          CNAME_TARGET: "track.tidings.test",
+        },
+      },
+    }),
+  ],
+  test: {
+    include: ["test/**/*.test.ts"],
+    setupFiles: ["test/apply-migrations.ts"],
+  },
+}));
