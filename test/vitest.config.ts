@@ -28,5 +28,7 @@ export default defineConfig(async () => ({
   test: {
     include: ["test/**/*.test.ts"],
     setupFiles: ["test/apply-migrations.ts"],
+    // End-to-end tests wait for the local queue to deliver a batch (max_batch_timeout 1 s).
+    testTimeout: 20_000,
   },
 }));

@@ -19,7 +19,8 @@ export async function readFields(c: Context): Promise<Fields> {
     for (const [name, value] of form) if (typeof value === "string") add(name, value);
     return fields;
   }
-  const text = await c.req.text();
+  // Decode the bytes ourselves: Request.text() warns on non-text content types.
+  const text = new TextDecoder().decode(await c.req.arrayBuffer());
   if (type.startsWith("application/json")) {
     let body: unknown;
     try {

@@ -1,7 +1,8 @@
 // Who made a tracking hit: client, OS, device, and whether it was a machine. Automated hits are
 // classified and kept, never dropped, so stats can count them apart (design.md, "Tracking links").
 import { isbot } from "isbot";
-import { UAParser } from "ua-parser-js";
+// ua-parser-js 1.x is CommonJS: its module value is the UAParser constructor itself.
+import UAParser from "ua-parser-js";
 
 export type BotKind = "" | "apple" | "gmail" | "generic";
 

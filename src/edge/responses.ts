@@ -3,7 +3,7 @@
 
 /** The classic transparent 1x1 GIF (43 bytes). */
 const PIXEL_GIF = Uint8Array.from(
-  atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"),
+  atob("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="),
   (c) => c.charCodeAt(0),
 );
 

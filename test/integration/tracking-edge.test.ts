@@ -1,0 +1,156 @@
+// The tracking hot path through the whole Worker: answers, tokens, unsubscribe GET vs POST, and
+// the proof that no storage is touched before the answer.
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { signToken, type TokenPayload } from "../../src/domain/token";
+import type { Env } from "../../src/env";
+import { createDomain, linksIn, prepare, uniqueDomain } from "../helpers";
+
+/** Storage bindings that throw on any use, and a queue that records what it is sent. */
+function isolatedEnv() {
+  const sent: any[] = [];
+  const explode = new Proxy(
+    {},
+    {
+      get(_target, property) {
+        throw new Error(`storage touched on the hot path: ${String(property)}`);
+      },
+    },
+  );
+  const hotEnv = {
+    ...(env as unknown as Env),
+    DB: explode as D1Database,
+    DOMAIN_STATE: explode as Env["DOMAIN_STATE"],
+    EVENTS: { send: async (body: unknown) => void sent.push(body), sendBatch: async () => {} } as unknown as Env["EVENTS"],
+  };
+  return { hotEnv, sent };
+}
+
+async function hit(url: string, hotEnv: Env, init: RequestInit = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(new Request(url, init) as Request<unknown, IncomingRequestCfProperties>, hotEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+async function token(overrides: Partial<TokenPayload>): Promise<string> {
+  return signToken(
+    {
+      kind: "click",
+      version: 1,
+      issuedAt: Math.floor(Date.now() / 1000) - 3600,
+      webPrefix: "email",
+      domain: "edge.example.com",
+      messageId: "m@edge.example.com",
+      recipient: "r@example.org",
+      url: "https://example.org/landing",
+      ...overrides,
+    },
+    "test-tracking-secret",
+  );
+}
+
+describe("tracking edge", () => {
+  it("answers pixel, click and unsubscribe with D1 and the Durable Object throwing", async () => {
+    const domain = uniqueDomain("hot");
+    await createDomain(domain, { open: true, click: "yes", unsubscribe: true });
+    const prepared = await prepare({ domain, message_id: "hot-1@x", recipient: "Ann@Example.org", html: '<body><a href="https://example.org/x">x</a></body>', text: "hi" });
+    const links = linksIn(prepared.html!);
+    const { hotEnv, sent } = isolatedEnv();
+
+    const pixel = await hit(links.open[0]!, hotEnv);
+    expect(pixel.status).toBe(200);
+    expect(pixel.headers.get("content-type")).toBe("image/gif");
+    expect(pixel.headers.get("cache-control")).toContain("no-store");
+    const gif = new Uint8Array(await pixel.arrayBuffer());
+    expect(gif.length).toBe(43);
+    expect(new TextDecoder().decode(gif.subarray(0, 6))).toBe("GIF89a");
+
+    const click = await hit(links.click[0]!, hotEnv, { redirect: "manual" });
+    expect(click.status).toBe(302);
+    expect(click.headers.get("location")).toBe("https://example.org/x");
+
+    const confirm = await hit(links.unsubscribe[0]!, hotEnv);
+    expect(confirm.status).toBe(200);
+    expect(await confirm.text()).toContain('<form method="post"');
+    const done = await hit(links.unsubscribe[0]!, hotEnv, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "List-Unsubscribe=One-Click",
+    });
+    expect(done.status).toBe(200);
+    expect(await done.text()).toContain("unsubscribed");
+
+    // Three hits went to the queue (the GET of the unsubscribe page is not one of them).
+    expect(sent.map((m) => m.event)).toEqual(["opened", "clicked", "unsubscribed"]);
+    expect(sent[0]).toMatchObject({ type: "hit", domain, messageId: "hot-1@x", recipient: "Ann@Example.org", method: "GET" });
+    expect(sent[1].url).toBe("https://example.org/x");
+    expect(sent[2].scope).toBe("domain");
+    expect(new Set(sent.map((m) => m.id)).size).toBe(3);
+  });
+
+  it("always answers the pixel, but queues nothing for a bad token", async () => {
+    const { hotEnv, sent } = isolatedEnv();
+    for (const path of ["/o/", "/o/garbage", `/o/${(await token({ kind: "open", url: "" })).slice(0, -3)}`, `/o/${await token({})}`]) {
+      const response = await hit(`http://127.0.0.1${path}`, hotEnv);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toBe("image/gif");
+    }
+    expect(sent).toEqual([]);
+  });
+
+  it("never redirects a tampered, truncated, foreign or wrong-kind click token", async () => {
+    const { hotEnv, sent } = isolatedEnv();
+    const good = await token({});
+    const tampered = good.slice(0, 20) + (good[20] === "A" ? "B" : "A") + good.slice(21);
+    const forged = await signToken(
+      { kind: "click", version: 1, issuedAt: 0, webPrefix: "email", domain: "edge.example.com", messageId: "m", recipient: "r@x", url: "https://evil.example" },
+      "not-our-secret",
+    );
+    const openToken = await token({ kind: "open", url: "" });
+    for (const url of [
+      `http://127.0.0.1/c/${tampered}`,
+      `http://127.0.0.1/c/${good.slice(0, -5)}`,
+      `http://127.0.0.1/c/${forged}`,
+      `http://127.0.0.1/c/${openToken}`,
+      // A valid token on another domain's tracking host.
+      `http://email.other.example/c/${good}`,
+    ]) {
+      const response = await hit(url, hotEnv, { redirect: "manual" });
+      expect(response.status).toBe(404);
+      expect(response.headers.get("location")).toBeNull();
+      expect(await response.text()).toContain("not valid");
+    }
+    expect(sent).toEqual([]);
+    // The same token is honoured on its own tracking host and on a shared host.
+    for (const host of ["email.edge.example.com", "shared.test"]) {
+      const ok = await hit(`https://${host}/c/${good}`, hotEnv, { redirect: "manual" });
+      expect(ok.headers.get("location")).toBe("https://example.org/landing");
+    }
+    expect(sent).toHaveLength(2);
+  });
+
+  it("sends invalid clicks to the configured fallback", async () => {
+    const { hotEnv } = isolatedEnv();
+    const response = await hit("http://127.0.0.1/c/broken", { ...hotEnv, CLICK_FALLBACK_URL: "https://example.com/oops" }, { redirect: "manual" });
+    expect(response.status).toBe(302);
+    expect(response.headers.get("location")).toBe("https://example.com/oops");
+  });
+
+  it("marks tag unsubscribe links and HEAD requests", async () => {
+    const { hotEnv, sent } = isolatedEnv();
+    await hit(`http://127.0.0.1/u/${await token({ kind: "tag-unsubscribe", url: "" })}`, hotEnv, { method: "POST", body: "" });
+    await hit(`http://127.0.0.1/o/${await token({ kind: "open", url: "" })}`, hotEnv, { method: "HEAD" });
+    expect(sent.map((m) => [m.event, m.scope ?? null, m.method])).toEqual([
+      ["unsubscribed", "tags", "POST"],
+      ["opened", null, "HEAD"],
+    ]);
+  });
+
+  it("answers the API on unknown paths with a JSON 404, not an edge page", async () => {
+    const response = await SELF.fetch("http://127.0.0.1/nope");
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ message: "Not found" });
+  });
+});
