@@ -51,13 +51,18 @@ export function parseEventQuery(domain: string, params: URLSearchParams): EventQ
     const values = params.getAll(name).filter((v) => v.trim() !== "");
     if (values.length > 0) filters[name] = values;
   }
+  checkFilters(filters);
+  return { domain, lo, hi, ascending, limit, filters };
+}
+
+/** Rejects a filter that does not compile with a 400, before any query runs. */
+function checkFilters(filters: Record<string, string[]>): void {
   try {
-    compileEventFilters(filters); // reject a bad expression now, with its message
+    compileEventFilters(filters);
   } catch (error) {
     if (error instanceof FilterSyntaxError) throw badRequest(`Invalid filter expression: ${error.message}`);
     throw error;
   }
-  return { domain, lo, hi, ascending, limit, filters };
 }
 
 function pagingFor(c: Context, cursor: Cursor, items: StoredEvent[]) {
@@ -93,5 +98,6 @@ export const eventsApi = new Hono<ApiEnv>()
     const cursor = decodeCursor(c.req.param("token"));
     if (!cursor) throw badRequest("Invalid page token");
     if (cursor.q.domain !== c.req.param("domain").toLowerCase()) throw badRequest("The page token belongs to another domain");
+    checkFilters(cursor.q.filters); // a token is input too: it may have been crafted
     return answerPage(c, cursor);
   });

@@ -10,7 +10,7 @@ const CONSUMERS: Record<string, Consumer> = {
   "tidings-events-dlq": consumeDeadLetters,
 };
 
-export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+export async function handleQueue(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {
   const consumer = CONSUMERS[batch.queue];
   if (!consumer) {
     // A queue bound by mistake: fail loudly so the platform retries, then dead-letters, its messages.

@@ -38,7 +38,8 @@ function compileNode(node: FilterNode, field: string, params: unknown[]): string
     case "or":
       return `(${node.items.map((item) => compileNode(item, field, params)).join(node.kind === "and" ? " AND " : " OR ")})`;
     case "not":
-      return `NOT ${compileNode(node.item, field, params)}`;
+      // coalesce: an event without the field (NULL) counts as not matching, so NOT keeps it.
+      return `NOT coalesce(${compileNode(node.item, field, params)}, 0)`;
     case "compare":
       if (kind !== "numeric") throw new FilterSyntaxError(`'${field}' does not take numeric comparisons`);
       params.push(node.value);
@@ -71,7 +72,7 @@ export function compileEventFilters(filters: Record<string, string[]>): SqlFragm
   const params: unknown[] = [];
   const parts: string[] = [];
   for (const [field, expressions] of Object.entries(filters)) {
-    const spec = FIELDS[field];
+    const spec = Object.hasOwn(FIELDS, field) ? FIELDS[field] : undefined;
     if (!spec) throw new FilterSyntaxError(`unknown filter '${field}'`);
     for (const expression of expressions) {
       let tree: FilterNode;

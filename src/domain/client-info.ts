@@ -57,13 +57,28 @@ export function describeClient(userAgent: string, bot: BotKind): ClientInfo {
   const parsed = new UAParser(userAgent).getResult();
   const deviceType = toDeviceType(parsed.device.type, parsed.os.name);
   return {
-    "client-name": parsed.browser.name ?? (bot === "gmail" ? "Gmail" : bot === "apple" ? "Apple Mail" : "unknown"),
+    "client-name": clientName(userAgent, bot, parsed.browser.name),
     "client-os": parsed.os.name ?? "unknown",
     "client-type": toClientType(userAgent, bot, deviceType, parsed.browser.name),
     "device-type": deviceType,
     "user-agent": userAgent,
     bot,
   };
+}
+
+const NAMED_EMAIL_CLIENTS: Array<[RegExp, string]> = [
+  [/outlook|ms-office|microsoft office/i, "Outlook"],
+  [/thunderbird/i, "Thunderbird"],
+  [/airmail/i, "Airmail"],
+  [/yahoomailproxy/i, "Yahoo Mail"],
+];
+
+function clientName(ua: string, bot: BotKind, browser: string | undefined): string {
+  if (bot === "gmail") return "Gmail";
+  if (bot === "apple") return "Apple Mail";
+  for (const [pattern, name] of NAMED_EMAIL_CLIENTS) if (pattern.test(ua)) return name;
+  if (/AppleWebKit/.test(ua) && !/Safari|Chrome/.test(ua)) return "Apple Mail";
+  return browser ?? "unknown";
 }
 
 function toDeviceType(type: string | undefined, os: string | undefined): string {

@@ -1,12 +1,15 @@
 // Mailgun dates: RFC 2822 strings (or epoch seconds) in, RFC 2822 / RFC 1123 out.
 
+/** Year 5138: later "epoch seconds" are typos (milliseconds, say), not dates. */
+const MAX_EPOCH_SECONDS = 1e11;
+
 /** Parses an RFC 2822 date or epoch seconds (integer or float) to microseconds; null if neither. */
 export function parseMailgunDate(text: string): number | null {
   const trimmed = text.trim();
   if (trimmed === "") return null;
   if (/^\d+(\.\d+)?$/.test(trimmed)) {
     const seconds = Number(trimmed);
-    return Number.isFinite(seconds) ? Math.round(seconds * 1e6) : null;
+    return Number.isFinite(seconds) && seconds < MAX_EPOCH_SECONDS ? Math.round(seconds * 1e6) : null;
   }
   // RFC 2822 needs at least "DD Mon YYYY"; refuse bare words that Date.parse would still accept.
   if (!/\d{1,2}\s+[A-Za-z]{3}\s+\d{4}/.test(trimmed) && !/^\d{4}-\d{2}-\d{2}/.test(trimmed)) return null;

@@ -29,8 +29,21 @@ export const MAX_TRACKED_URL_LENGTH = 2000;
 function isTrackable(url: string, links: LinkMaker): boolean {
   return TRACKABLE.test(url) && url.length <= MAX_TRACKED_URL_LENGTH && URL.canParse(url) && !links.isTrackingLink(url);
 }
-const TEXT_URL = /https?:\/\/[^\s<>"'\]\)}]+/gi;
+const TEXT_URL = /https?:\/\/[^\s<>"'{}]+/gi;
 const TRAILING_PUNCTUATION = /[.,;:!?]+$/;
+
+/** Trims what ends a sentence rather than a URL: punctuation and unbalanced closing brackets. */
+export function trimTextUrl(candidate: string): string {
+  let url = candidate;
+  for (;;) {
+    const before = url;
+    url = url.replace(TRAILING_PUNCTUATION, "");
+    for (const [open, close] of [["(", ")"], ["[", "]"]] as const) {
+      if (url.endsWith(close) && url.split(close).length > url.split(open).length) url = url.slice(0, -1);
+    }
+    if (url === before) return url;
+  }
+}
 
 function substitutePlaceholders(content: string, links: LinkMaker): string {
   return content
@@ -62,6 +75,7 @@ async function rewriteHtml(html: string, tracking: EffectiveTracking, footer: st
     : "";
   const bottom = (tracking.pixelTop ? "" : pixel) + footer;
   let sawBody = false;
+  let closedBody = false;
   const clickCache = new Map<string, Promise<string>>();
   const rewriter = new HTMLRewriter();
   if (tracking.clicks !== "no") {
@@ -80,14 +94,16 @@ async function rewriteHtml(html: string, tracking: EffectiveTracking, footer: st
       if (sawBody) return;
       sawBody = true;
       if (tracking.pixelTop && pixel) body.prepend(pixel, { html: true });
-      if (bottom) body.onEndTag((end) => {
-          end.before(bottom, { html: true });
-        });
+      body.onEndTag((end) => {
+        closedBody = true;
+        if (bottom) end.before(bottom, { html: true });
+      });
     },
   });
   rewriter.onDocument({
     end(end) {
-      if (!sawBody && bottom) end.append(bottom, { html: true });
+      // Fragments, and documents whose </body> was left out, get the additions at the end.
+      if (!closedBody && bottom) end.append(bottom, { html: true });
     },
   });
   const out = await rewriter.transform(new Response(html)).text();
@@ -100,7 +116,7 @@ async function rewriteText(text: string, tracking: EffectiveTracking, links: Lin
   const replacements = new Map<string, Promise<string>>();
   const found: Array<{ start: number; end: number; url: string }> = [];
   for (const match of text.matchAll(TEXT_URL)) {
-    const url = match[0].replace(TRAILING_PUNCTUATION, "");
+    const url = trimTextUrl(match[0]);
     if (!isTrackable(url, links)) continue;
     found.push({ start: match.index, end: match.index + url.length, url });
     if (!replacements.has(url)) replacements.set(url, links.clickUrl(url));

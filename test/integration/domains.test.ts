@@ -46,7 +46,7 @@ describe("Domains API", () => {
   });
 
   it("answers bad input with 400 and a message", async () => {
-    for (const fields of [{}, { name: "not a domain" }, { name: uniqueDomain(), web_scheme: "ftp" }, { name: uniqueDomain(), web_prefix: "a.b" }]) {
+    for (const fields of <Array<Record<string, string>>>[{}, { name: "not a domain" }, { name: uniqueDomain(), web_scheme: "ftp" }, { name: uniqueDomain(), web_prefix: "a.b" }]) {
       const response = await api("/v4/domains", { method: "POST", body: form(fields) });
       expect(response.status).toBe(400);
       expect(((await response.json()) as any).message).toEqual(expect.any(String));

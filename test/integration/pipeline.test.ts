@@ -1,11 +1,10 @@
 // Pixel -> queue -> D1 -> Events API through the whole Worker, and the events consumer's explicit
 // outcomes: idempotent redelivery, dead-lettering of malformed messages, retries on failure.
-import { createExecutionContext, createMessageBatch, env, getQueueResult, runInDurableObject, SELF } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { randomId } from "../../src/domain/base64url";
 import type { TrackingHitInput } from "../../src/domain/queue-messages";
-import type { DomainState } from "../../src/durable-objects/domain-state";
 import type { Env } from "../../src/env";
 import { createDomain, linksIn, listEvents, prepare, uniqueDomain, waitFor } from "../helpers";
 
@@ -54,8 +53,7 @@ async function countEvents(domain: string): Promise<number> {
 }
 
 function unsubscribesOf(domain: string, address: string) {
-  const stub = testEnv.DOMAIN_STATE.get(testEnv.DOMAIN_STATE.idFromName(domain));
-  return runInDurableObject(stub, (instance: DomainState) => instance.getUnsubscribe(address));
+  return testEnv.DOMAIN_STATE.get(testEnv.DOMAIN_STATE.idFromName(domain)).getUnsubscribe(address);
 }
 
 describe("pixel -> queue -> D1 -> Events API", () => {
@@ -181,7 +179,7 @@ describe("events consumer", () => {
     });
     const result = await consume(messages, { ...testEnv, DB: failingDb });
     expect(result.explicitAcks).toEqual([]);
-    expect(result.retryMessages.map((m) => m.msgId).sort()).toEqual(messages.map((m) => m.id).sort());
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId).sort()).toEqual(messages.map((m) => m.id).sort());
     // Third attempt: 10 s doubled twice.
     expect([...result.delays.values()]).toEqual([40, 40, 40]);
     expect(await countEvents(domain)).toBe(0);
@@ -197,7 +195,7 @@ describe("events consumer", () => {
     const brokenDo = { idFromName: () => ({}), get: () => ({ addUnsubscribes: async () => { throw new Error("DO unavailable"); } }) };
     const result = await consume([open, unsub], { ...testEnv, DOMAIN_STATE: brokenDo as unknown as Env["DOMAIN_STATE"] });
     expect(result.explicitAcks).toEqual([open.id]);
-    expect(result.retryMessages.map((m) => m.msgId)).toEqual([unsub.id]);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual([unsub.id]);
     expect(await countEvents(domain)).toBe(2); // stored once; the retry will not duplicate it
     await consume([unsub]);
     expect(await countEvents(domain)).toBe(2);

@@ -59,14 +59,14 @@ describe("compileEventFilters: SQL shape and bound values", () => {
 
   it("nests boolean structure with parentheses and prefixes NOT", () => {
     expect(compileEventFilters({ subject: ["Hello AND NOT Rachel"] })).toEqual({
-      sql: `(${LIKE} AND NOT ${LIKE})`,
+      sql: `(${LIKE} AND NOT coalesce(${LIKE}, 0))`,
       params: ["%Hello%", "%Rachel%"],
     });
     expect(compileEventFilters({ subject: ["(a OR b) c"] })).toEqual({
       sql: `((${LIKE} OR ${LIKE}) AND ${LIKE})`,
       params: ["%a%", "%b%", "%c%"],
     });
-    expect(compileEventFilters({ tags: ["NOT x"] })).toEqual({ sql: `NOT ${TAG}`, params: ["x"] });
+    expect(compileEventFilters({ tags: ["NOT x"] })).toEqual({ sql: `NOT coalesce(${TAG}, 0)`, params: ["x"] });
   });
 
   it("reads commas as OR for list-like fields only", () => {
@@ -80,7 +80,7 @@ describe("compileEventFilters: SQL shape and bound values", () => {
 
   it("ANDs every expression of every field, binding values in order", () => {
     expect(compileEventFilters({ event: ["delivered OR opened"], subject: ["x", "NOT y"], size: ["<5"] })).toEqual({
-      sql: `(e.event = ? OR e.event = ?) AND ${LIKE} AND NOT ${LIKE} AND e.size < ?`,
+      sql: `(e.event = ? OR e.event = ?) AND ${LIKE} AND NOT coalesce(${LIKE}, 0) AND e.size < ?`,
       params: ["delivered", "opened", "%x%", "%y%", 5],
     });
   });
@@ -158,7 +158,7 @@ describe("compileEventFilters: semantics against D1", () => {
     const { results } = await env.DB.prepare(`SELECT id FROM events AS e WHERE e.domain = ? AND ${sql} ORDER BY e.ts`)
       .bind(DOMAIN, ...params)
       .all<{ id: string }>();
-    return results.map((r) => r.id.slice(DOMAIN.length + 1));
+    return results.map((r: { id: string }) => r.id.slice(DOMAIN.length + 1));
   }
 
   it("subject=Hello AND NOT Rachel, case-insensitively", async () => {
@@ -175,7 +175,8 @@ describe("compileEventFilters: semantics against D1", () => {
 
   it("subject treats % and _ literally", async () => {
     expect(await matching({ subject: ["%"] })).toEqual(["ev-4"]);
-    expect(await matching({ subject: ['"f_s"'] })).toEqual([]);
+    expect(await matching({ subject: ['"o_R"'] })).toEqual([]); // as a wildcard, _ would match "Hello Ross"
+    expect(await matching({ subject: ['"o R"'] })).toEqual(["ev-1", "ev-2"]);
     expect(await matching({ subject: ['"off_sale"'] })).toEqual(["ev-4"]);
   });
 
@@ -204,5 +205,13 @@ describe("compileEventFilters: semantics against D1", () => {
 
   it("recipient matches whatever case the caller uses", async () => {
     expect(await matching({ recipient: ["R2@Example.ORG"] })).toEqual(["ev-3"]);
+  });
+});
+
+describe("compileEventFilters: fixes found by review", () => {
+  it("refuses names inherited from Object.prototype", () => {
+    for (const name of ["constructor", "toString", "hasOwnProperty", "__proto__"]) {
+      expect(() => compileEventFilters(JSON.parse(`{"${name}": ["x"]}`))).toThrow(/unknown filter/);
+    }
   });
 });

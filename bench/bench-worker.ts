@@ -1,0 +1,21 @@
+// The Worker as deployed, plus two bare routes that answer the same status as the tracking routes
+// with no work at all: the baseline the hot path is measured against, in the same harness.
+import worker from "../src/index";
+import type { Env } from "../src/env";
+
+export { DomainState } from "../src/durable-objects/domain-state";
+
+const GIF = Uint8Array.from(atob("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="), (c) => c.charCodeAt(0));
+
+export function bareResponse(pathname: string): Response | null {
+  if (pathname === "/__bare/o") return new Response(GIF, { headers: { "content-type": "image/gif", "cache-control": "no-store" } });
+  if (pathname === "/__bare/c") return new Response(null, { status: 302, headers: { location: "https://example.org/landing" } });
+  return null;
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    return bareResponse(new URL(request.url).pathname) ?? worker.fetch(request, env, ctx);
+  },
+  queue: worker.queue,
+} satisfies ExportedHandler<Env, unknown>;

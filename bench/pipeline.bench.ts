@@ -1,0 +1,146 @@
+// Figures for issue 2, from one run on this machine (compare ratios, not absolute numbers: the
+// local runtime bounds them, and the machine is shared):
+//  1. µs per pixel and per click hit vs a bare route answering the same status, both through the
+//     Worker's fetch handler called directly, and both through SELF.fetch (workerd's HTTP dispatch);
+//  2. events/s the queue consumer writes into local D1 in batches of 100;
+//  3. p50/p95 Events API latency for recipient- and tag-filtered queries over 100,000 events of one
+//     domain, on the first page and on a page 200 deep.
+import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { expect, it } from "vitest";
+import worker, { bareResponse } from "./bench-worker";
+import { randomId } from "../src/domain/base64url";
+import type { TrackingHitInput } from "../src/domain/queue-messages";
+import { signToken } from "../src/domain/token";
+import type { Env } from "../src/env";
+
+const benchEnv = env as unknown as Env;
+const AUTH = { authorization: `Basic ${btoa("api:bench-api-key")}` };
+const DOMAIN = "bench.example.com";
+const HIT_ITERATIONS = 3000;
+const EVENTS = 100_000;
+const BATCH = 100;
+const QUERY_RUNS = 40;
+const DEEP_PAGE = 200;
+
+const results: Array<[string, string]> = [];
+const report = (name: string, value: string) => {
+  results.push([name, value]);
+  console.log(`${name.padEnd(62)} ${value}`);
+};
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function timeLoop(iterations: number, run: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 200; i++) await run(); // warm up
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) await run();
+  return ((performance.now() - start) * 1000) / iterations; // µs per iteration
+}
+
+it("hot path: tracking hits vs a bare route", async () => {
+  const common = { version: 1, issuedAt: Math.floor(Date.now() / 1000), webPrefix: "email", domain: DOMAIN, messageId: "bench@x", recipient: "r@example.org" };
+  const openUrl = `http://127.0.0.1/o/${await signToken({ ...common, kind: "open", url: "" }, "bench-tracking-secret")}`;
+  const clickUrl = `http://127.0.0.1/c/${await signToken({ ...common, kind: "click", url: "https://example.org/landing" }, "bench-tracking-secret")}`;
+  // Hits go to a queue stub here so that the local queue is not flooded (it drops past 10,000
+  // pending messages); the SELF.fetch runs below use the real local queue.
+  const quietEnv = { ...benchEnv, EVENTS: { send: async () => {} } as unknown as Env["EVENTS"] };
+  const handler = (url: string) => async () => {
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(new Request(url) as Request<unknown, IncomingRequestCfProperties>, quietEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    return response;
+  };
+  const bare = (url: string) => async () => {
+    const ctx = createExecutionContext();
+    const response = bareResponse(new URL(url).pathname)!;
+    await waitOnExecutionContext(ctx);
+    return response;
+  };
+  expect((await handler(openUrl)()).headers.get("content-type")).toBe("image/gif");
+  expect((await handler(clickUrl)()).status).toBe(302);
+
+  const bareO = await timeLoop(HIT_ITERATIONS, bare("http://127.0.0.1/__bare/o"));
+  const pixel = await timeLoop(HIT_ITERATIONS, handler(openUrl));
+  const bareC = await timeLoop(HIT_ITERATIONS, bare("http://127.0.0.1/__bare/c"));
+  const click = await timeLoop(HIT_ITERATIONS, handler(clickUrl));
+  report("fetch handler, bare pixel route (µs/hit)", bareO.toFixed(1));
+  report("fetch handler, pixel hit (µs/hit)", `${pixel.toFixed(1)}  (${(pixel / bareO).toFixed(2)}x bare)`);
+  report("fetch handler, bare redirect route (µs/hit)", bareC.toFixed(1));
+  report("fetch handler, click hit (µs/hit)", `${click.toFixed(1)}  (${(click / bareC).toFixed(2)}x bare)`);
+
+  const viaSelf = (url: string) => () => SELF.fetch(url, { redirect: "manual" }).then((r) => r.arrayBuffer());
+  const selfIterations = 1000; // each real hit also lands on the local queue: stay well below 10,000
+  const selfBareO = await timeLoop(selfIterations, viaSelf("http://127.0.0.1/__bare/o"));
+  const selfPixel = await timeLoop(selfIterations, viaSelf(openUrl));
+  const selfBareC = await timeLoop(selfIterations, viaSelf("http://127.0.0.1/__bare/c"));
+  const selfClick = await timeLoop(selfIterations, viaSelf(clickUrl));
+  report("SELF.fetch, bare pixel route (µs/hit)", selfBareO.toFixed(1));
+  report("SELF.fetch, pixel hit with real queue send (µs/hit)", `${selfPixel.toFixed(1)}  (${(selfPixel / selfBareO).toFixed(2)}x bare)`);
+  report("SELF.fetch, bare redirect route (µs/hit)", selfBareC.toFixed(1));
+  report("SELF.fetch, click hit with real queue send (µs/hit)", `${selfClick.toFixed(1)}  (${(selfClick / selfBareC).toFixed(2)}x bare)`);
+});
+
+it("consumer throughput and Events API latency over 100,000 events", async () => {
+  const created = await SELF.fetch("http://127.0.0.1/v4/domains", { method: "POST", headers: AUTH, body: new URLSearchParams({ name: DOMAIN }) });
+  expect(created.status).toBe(200);
+  // 40 messages to 50 recipients remembered by prepare; a quarter of the messages carry "newsletter".
+  const recipients = Array.from({ length: 50 }, (_, i) => `user${i}@example.org`);
+  for (let m = 0; m < 40; m++) {
+    await SELF.fetch("http://127.0.0.1/v1/tracking/prepare", {
+      method: "POST",
+      headers: { ...AUTH, "content-type": "application/json" },
+      body: JSON.stringify({ domain: DOMAIN, message_id: `msg${m}@bench`, recipient: "hot@example.org", html: "<p>x</p>", tags: m % 4 === 0 ? ["newsletter", `m${m}`] : [`m${m}`] }),
+    });
+  }
+  const t0 = Date.now() * 1000 - EVENTS * 1000;
+  // A third of the events belong to one recipient, so a page 200 deep (limit 100) exists for it.
+  const hit = (i: number): TrackingHitInput => ({
+    type: "hit", v: 1, id: randomId(), event: i % 5 === 0 ? "clicked" : "opened", url: i % 5 === 0 ? "https://example.org/p" : "",
+    ts: t0 + i * 1000, domain: DOMAIN, messageId: `msg${i % 40}@bench`, recipient: i % 3 === 0 ? "hot@example.org" : recipients[i % 50]!,
+    issuedAt: Math.floor(t0 / 1e6) - 3600, method: "GET", ip: "192.0.2.1",
+    userAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15",
+    cf: { country: "FR", city: "Paris" },
+  });
+
+  let consumerMs = 0;
+  for (let start = 0; start < EVENTS; start += BATCH) {
+    const batch = createMessageBatch("tidings-events", Array.from({ length: BATCH }, (_, k) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body: hit(start + k) })));
+    const ctx = createExecutionContext();
+    const began = performance.now();
+    await worker.queue(batch, benchEnv, ctx);
+    const result = await getQueueResult(batch, ctx);
+    consumerMs += performance.now() - began;
+    if (result.explicitAcks.length !== BATCH) throw new Error(`batch at ${start}: ${result.explicitAcks.length} acks`);
+  }
+  const stored = await benchEnv.DB.prepare("SELECT count(*) AS n FROM events WHERE domain = ?").bind(DOMAIN).first<{ n: number }>();
+  expect(stored!.n).toBe(EVENTS);
+  report(`consumer, ${EVENTS} events in batches of ${BATCH} (events/s)`, ((EVENTS / consumerMs) * 1000).toFixed(0));
+
+  const latency = async (path: string) => {
+    const samples: number[] = [];
+    for (let i = 0; i < QUERY_RUNS + 5; i++) {
+      const began = performance.now();
+      const response = await SELF.fetch(`http://127.0.0.1${path}`, { headers: AUTH });
+      const body = await response.json<{ items: unknown[] }>();
+      if (i >= 5) samples.push(performance.now() - began);
+      if (response.status !== 200 || body.items.length === 0) throw new Error(`${path}: ${response.status}`);
+    }
+    return samples;
+  };
+  const deepPath = async (query: string) => {
+    let page = await (await SELF.fetch(`http://127.0.0.1/v3/${DOMAIN}/events?${query}`, { headers: AUTH })).json<{ paging: { next: string } }>();
+    for (let n = 1; n < DEEP_PAGE; n++) page = await (await SELF.fetch(page.paging.next, { headers: AUTH })).json();
+    return new URL(page.paging.next).pathname;
+  };
+  for (const [name, query] of [["recipient", "recipient=hot@example.org&limit=100"], ["tag", "tags=newsletter&limit=100"]] as const) {
+    const first = await latency(`/v3/${DOMAIN}/events?${query}`);
+    const deep = await latency(await deepPath(query));
+    report(`Events API, ${name} filter, first page p50 / p95 (ms)`, `${percentile(first, 50).toFixed(1)} / ${percentile(first, 95).toFixed(1)}`);
+    report(`Events API, ${name} filter, page ${DEEP_PAGE + 1} p50 / p95 (ms)`, `${percentile(deep, 50).toFixed(1)} / ${percentile(deep, 95).toFixed(1)}`);
+  }
+  const unfiltered = await latency(`/v3/${DOMAIN}/events?limit=100`);
+  report("Events API, no filter, first page p50 / p95 (ms)", `${percentile(unfiltered, 50).toFixed(1)} / ${percentile(unfiltered, 95).toFixed(1)}`);
+});

@@ -1,0 +1,33 @@
+// `npm run bench`: the benchmark (not a test suite) inside workerd, with the real local D1, queue
+// and Durable Object bindings. Prints its figures; asserts nothing about speed.
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+const root = path.resolve(import.meta.dirname, "..");
+
+export default defineConfig(async () => ({
+  root,
+  plugins: [
+    cloudflareTest({
+      main: path.join(root, "bench/bench-worker.ts"),
+      wrangler: { configPath: path.join(root, "wrangler.toml") },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
+          API_KEY: "bench-api-key",
+          TRACKING_SECRET: "bench-tracking-secret",
+          SHARED_HOSTS: "127.0.0.1,localhost",
+          TRACKING_LINK_BASE: "http://127.0.0.1",
+        },
+      },
+    }),
+  ],
+  test: {
+    include: ["bench/**/*.bench.ts"],
+    setupFiles: ["test/apply-migrations.ts"],
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
+    fileParallelism: false,
+  },
+}));
