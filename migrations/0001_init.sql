@@ -32,8 +32,10 @@ CREATE TABLE messages (
 
 -- One row per event. `body` is the Mailgun-shaped JSON served as is; the other columns exist to
 -- be filtered on. `ts` is microseconds since the epoch; (ts, id) is the keyset paging order.
+-- Uniqueness (and so idempotent inserts) comes from (domain, ts, id), not from a primary key on
+-- the random id: rows then arrive roughly in index order and inserts stay appends.
 CREATE TABLE events (
-  id TEXT PRIMARY KEY NOT NULL,
+  id TEXT NOT NULL,
   domain TEXT NOT NULL,
   ts INTEGER NOT NULL,
   event TEXT NOT NULL,
@@ -46,20 +48,19 @@ CREATE TABLE events (
   size INTEGER,
   body TEXT NOT NULL
 );
-CREATE INDEX events_by_domain_time ON events (domain, ts, id);
+CREATE UNIQUE INDEX events_by_domain_time ON events (domain, ts, id);
 CREATE INDEX events_by_recipient ON events (domain, recipient, ts, id);
 CREATE INDEX events_by_type ON events (domain, event, ts, id);
 CREATE INDEX events_by_message ON events (domain, message_id, ts, id);
 
--- Tags of each event, lower-cased, for the `tags` filter.
+-- Tags of each event, lower-cased, for the `tags` filter; clustered by tag and time.
 CREATE TABLE event_tags (
-  event_id TEXT NOT NULL,
   domain TEXT NOT NULL,
   tag TEXT NOT NULL,
   ts INTEGER NOT NULL,
-  PRIMARY KEY (event_id, tag)
+  event_id TEXT NOT NULL,
+  PRIMARY KEY (domain, tag, ts, event_id)
 ) WITHOUT ROWID;
-CREATE INDEX event_tags_by_tag ON event_tags (domain, tag, ts, event_id);
 
 -- Queue messages that could not be processed (malformed, or out of retries), kept for inspection.
 CREATE TABLE dead_letters (

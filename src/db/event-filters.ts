@@ -53,7 +53,7 @@ function compileNode(node: FilterNode, field: string, params: unknown[]): string
       }
       if (kind === "tag") {
         params.push(node.value.toLowerCase());
-        return "EXISTS (SELECT 1 FROM event_tags t WHERE t.event_id = e.id AND t.tag = ?)";
+        return "EXISTS (SELECT 1 FROM event_tags t WHERE t.domain = e.domain AND t.tag = ? AND t.ts = e.ts AND t.event_id = e.id)";
       }
       if (kind === "contains") {
         params.push(`%${escapeLike(node.value)}%`);

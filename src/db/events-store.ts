@@ -26,8 +26,8 @@ const INSERT_EVENTS = `INSERT OR IGNORE INTO events
          value->>'recipient', value->>'from', value->>'to', value->>'subject', value->>'messageId',
          value->>'size', value->>'body'
   FROM json_each(?1)`;
-const INSERT_EVENT_TAGS = `INSERT OR IGNORE INTO event_tags (event_id, domain, tag, ts)
-  SELECT e.value->>'id', e.value->>'domain', t.value, e.value->>'ts'
+const INSERT_EVENT_TAGS = `INSERT OR IGNORE INTO event_tags (domain, tag, ts, event_id)
+  SELECT e.value->>'domain', t.value, e.value->>'ts', e.value->>'id'
   FROM json_each(?1) AS e, json_each(e.value->'tags') AS t`;
 
 function chunkRows(rows: EventRow[]): string[] {

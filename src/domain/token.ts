@@ -33,7 +33,9 @@ const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 export type SecretForVersion = (version: number) => string | null;
 
 // Derived keys are cached per isolate: deriving costs one HMAC plus an importKey per call.
+// Resolved keys are also kept apart so that the hot path reads them without an extra await.
 const keyCache = new Map<string, Promise<CryptoKey>>();
+const resolvedKeys = new Map<string, CryptoKey>();
 const KEY_CACHE_LIMIT = 2048;
 
 async function importHmacKey(raw: BufferSource): Promise<CryptoKey> {
@@ -41,15 +43,22 @@ async function importHmacKey(raw: BufferSource): Promise<CryptoKey> {
 }
 
 /** The per-domain signing key: HMAC(secret, "tidings/tracking:" + domain). */
-export function domainKey(secret: string, version: number, domain: string): Promise<CryptoKey> {
+export function domainKey(secret: string, version: number, domain: string): Promise<CryptoKey> | CryptoKey {
   const cacheKey = `${version}\u0000${secret}\u0000${domain}`;
+  const resolved = resolvedKeys.get(cacheKey);
+  if (resolved) return resolved;
   let key = keyCache.get(cacheKey);
   if (!key) {
-    if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();
+    if (keyCache.size >= KEY_CACHE_LIMIT) {
+      keyCache.clear();
+      resolvedKeys.clear();
+    }
     key = (async () => {
       const root = await importHmacKey(encoder.encode(secret));
       const derived = await crypto.subtle.sign("HMAC", root, encoder.encode(`tidings/tracking:${domain}`));
-      return importHmacKey(derived);
+      const imported = await importHmacKey(derived);
+      resolvedKeys.set(cacheKey, imported);
+      return imported;
     })();
     keyCache.set(cacheKey, key);
     key.catch(() => keyCache.delete(cacheKey));
@@ -80,16 +89,29 @@ export async function signToken(payload: TokenPayload, secret: string): Promise<
   return encodeBase64Url(token);
 }
 
-function readField(bytes: Uint8Array, at: number): [string, number] | null {
-  if (at >= bytes.length) return null;
-  const length = bytes[at]!;
-  const end = at + 1 + length;
-  if (end > bytes.length) return null;
+/** UTF-8 to string, with a fast path for the usual all-ASCII field; null on invalid UTF-8. */
+function decodeText(bytes: Uint8Array): string | null {
+  let ascii = true;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i]! >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   try {
-    return [decoder.decode(bytes.subarray(at + 1, end)), end];
+    return decoder.decode(bytes);
   } catch {
     return null;
   }
+}
+
+function readField(bytes: Uint8Array, at: number): [string, number] | null {
+  if (at >= bytes.length) return null;
+  const end = at + 1 + bytes[at]!;
+  if (end > bytes.length) return null;
+  const text = decodeText(bytes.subarray(at + 1, end));
+  return text === null ? null : [text, end];
 }
 
 function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -118,13 +140,10 @@ export async function verifyToken(token: string, secretFor: SecretForVersion): P
     at = field[1];
   }
   const [webPrefix, domain, messageId, recipient] = fields as [string, string, string, string];
-  let url: string;
-  try {
-    url = decoder.decode(body.subarray(at));
-  } catch {
-    return null;
-  }
-  const key = await domainKey(secret, version, domain);
+  const url = decodeText(body.subarray(at));
+  if (url === null) return null;
+  const cached = domainKey(secret, version, domain);
+  const key = cached instanceof CryptoKey ? cached : await cached;
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, body));
   if (!constantTimeEqual(mac.subarray(0, SIGNATURE_BYTES), bytes.subarray(body.length))) return null;
   if ((kind === "click") !== (url.length > 0)) return null;
@@ -132,8 +151,26 @@ export async function verifyToken(token: string, secretFor: SecretForVersion): P
   return { kind, version, issuedAt, webPrefix, domain, messageId, recipient, url };
 }
 
-/** Secrets by key version from the Worker's settings: the current one and any retired ones. */
-export function secretsFromSettings(settings: {
+type SecretSettings = {
+  TRACKING_SECRET: string;
+  TRACKING_KEY_VERSION: string;
+  TRACKING_SECRETS_PREVIOUS?: string;
+};
+const settingsCache = new Map<string, ReturnType<typeof parseSecretSettings>>();
+
+/** Secrets by key version from the Worker's settings (parsed once per isolate and settings). */
+export function secretsFromSettings(settings: SecretSettings): { currentVersion: number; secretFor: SecretForVersion } {
+  const cacheKey = `${settings.TRACKING_KEY_VERSION}\u0000${settings.TRACKING_SECRET}\u0000${settings.TRACKING_SECRETS_PREVIOUS ?? ""}`;
+  let parsed = settingsCache.get(cacheKey);
+  if (!parsed) {
+    parsed = parseSecretSettings(settings);
+    if (settingsCache.size > 16) settingsCache.clear();
+    settingsCache.set(cacheKey, parsed);
+  }
+  return parsed;
+}
+
+function parseSecretSettings(settings: {
   TRACKING_SECRET: string;
   TRACKING_KEY_VERSION: string;
   TRACKING_SECRETS_PREVIOUS?: string;

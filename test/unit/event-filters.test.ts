@@ -4,7 +4,7 @@ import { compileEventFilters, FILTER_FIELDS } from "../../src/db/event-filters";
 import { FilterSyntaxError } from "../../src/domain/filter-expression";
 
 const LIKE = "coalesce(e.subject, '') LIKE ? ESCAPE '\\'";
-const TAG = "EXISTS (SELECT 1 FROM event_tags t WHERE t.event_id = e.id AND t.tag = ?)";
+const TAG = "EXISTS (SELECT 1 FROM event_tags t WHERE t.domain = e.domain AND t.tag = ? AND t.ts = e.ts AND t.event_id = e.id)";
 
 function expectRefused(filters: Record<string, string[]>, message: RegExp) {
   let caught: unknown;
@@ -147,7 +147,7 @@ describe("compileEventFilters: semantics against D1", () => {
         "INSERT INTO events (id, domain, ts, event, severity, recipient, subject, size, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{}')",
       ).bind(row.id, DOMAIN, 1_700_000_000_000_000 + i, row.event, row.severity, `r${i}@example.org`, row.subject, row.size),
       ...row.tags.map((tag) =>
-        env.DB.prepare("INSERT INTO event_tags (event_id, domain, tag, ts) VALUES (?, ?, ?, ?)").bind(row.id, DOMAIN, tag.toLowerCase(), i),
+        env.DB.prepare("INSERT INTO event_tags (event_id, domain, tag, ts) VALUES (?, ?, ?, ?)").bind(row.id, DOMAIN, tag.toLowerCase(), 1_700_000_000_000_000 + i),
       ),
     ]);
     await env.DB.batch(statements);
