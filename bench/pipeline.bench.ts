@@ -36,11 +36,20 @@ const report = (name: string, value: string) => {
  * entrypoint wrapper, which grows a Proxy chain on every call and slows down over thousands.
  */
 async function call(url: string, init: RequestInit = {}): Promise<Response> {
+  const { ctx, drain } = plainContext();
+  const response = await worker.fetch(new Request(url, init) as Request<unknown, IncomingRequestCfProperties>, benchEnv, ctx);
+  await drain();
+  return response;
+}
+
+/**
+ * A plain execution context: the test pool's own one keeps every context alive and overflows the
+ * stack after a few thousand. Every measured call below uses this one, so the harness is the same.
+ */
+function plainContext() {
   const pending: Promise<unknown>[] = [];
   const ctx = { waitUntil: (p: Promise<unknown>) => void pending.push(p), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-  const response = await worker.fetch(new Request(url, init) as Request<unknown, IncomingRequestCfProperties>, benchEnv, ctx);
-  await Promise.all(pending);
-  return response;
+  return { ctx, drain: () => Promise.all(pending) };
 }
 
 function percentile(samples: number[], p: number): number {
@@ -62,13 +71,6 @@ it("hot path: tracking hits vs a bare route", async () => {
   // Hits go to a queue stub here so that the local queue is not flooded (it drops past 10,000
   // pending messages); the SELF.fetch runs below use the real local queue.
   const quietEnv = { ...benchEnv, EVENTS: { send: async () => {} } as unknown as Env["EVENTS"] };
-  // A plain execution context: the test pool's own one keeps every context alive and overflows
-  // the stack after a few thousand. Both sides use this one, so the harness is the same.
-  const plainContext = () => {
-    const pending: Promise<unknown>[] = [];
-    const ctx = { waitUntil: (p: Promise<unknown>) => void pending.push(p), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-    return { ctx, drain: () => Promise.all(pending) };
-  };
   // Both sides go through the same fetch handler (bench-worker.ts) with a fresh Request: the
   // bare paths answer at once, the tracking paths do the real work.
   const handler = (url: string) => async () => {
@@ -137,11 +139,10 @@ it("consumer throughput and Events API latency over 100,000 events", async () =>
       const ack = message.ack.bind(message);
       Object.defineProperty(message, "ack", { value: () => (acks++, ack()) });
     }
-    const pending: Promise<unknown>[] = [];
-    const ctx = { waitUntil: (p: Promise<unknown>) => void pending.push(p), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+    const { ctx, drain } = plainContext();
     const began = performance.now();
     await worker.queue(batch, benchEnv, ctx);
-    await Promise.all(pending);
+    await drain();
     consumerMs += performance.now() - began;
     if (acks !== BATCH) throw new Error(`batch at ${start}: ${acks} acks of ${BATCH}`);
   }
