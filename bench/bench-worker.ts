@@ -14,7 +14,7 @@ export function bareResponse(pathname: string): Response | null {
 }
 
 export default {
-  async fetch(request, env, ctx) {
+  fetch(request, env, ctx) {
     return bareResponse(new URL(request.url).pathname) ?? worker.fetch(request, env, ctx);
   },
   queue: worker.queue,

@@ -7,8 +7,8 @@ import type { Env } from "./env";
 export { DomainState } from "./durable-objects/domain-state";
 
 export default {
-  async fetch(request, env, ctx) {
-    return (await handleTracking(request, env, ctx)) ?? apiApp.fetch(request, env, ctx);
+  fetch(request, env, ctx) {
+    return handleTracking(request, env, ctx) ?? apiApp.fetch(request, env, ctx);
   },
   queue: handleQueue,
 } satisfies ExportedHandler<Env, unknown>;

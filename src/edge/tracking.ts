@@ -31,15 +31,14 @@ export function isHonouredHost(host: string, token: TokenPayload, sharedHostsSet
   return sharedHosts(sharedHostsSetting).has(h) || h === `${token.webPrefix}.${token.domain}`.toLowerCase();
 }
 
-async function readToken(request: Request, url: URL, env: Env, expected: TokenPayload["kind"][]): Promise<TokenPayload | null> {
-  const raw = url.pathname.slice(3); // "/o/", "/c/", "/u/"
+async function readToken(raw: string, host: string, env: Env, expected: TokenPayload["kind"][]): Promise<TokenPayload | null> {
   let token: TokenPayload | null;
   try {
     token = await verifyToken(raw, secretsFromSettings(env).secretFor);
   } catch {
     return null; // a misconfigured secret must not turn into an error page in a mail client
   }
-  if (!token || !expected.includes(token.kind) || !isHonouredHost(url.hostname, token, env.SHARED_HOSTS)) return null;
+  if (!token || !expected.includes(token.kind) || !isHonouredHost(host, token, env.SHARED_HOSTS)) return null;
   return token;
 }
 
@@ -77,31 +76,42 @@ function queueHit(request: Request, env: Env, ctx: ExecutionContext, token: Toke
   );
 }
 
-/** Returns null when the path is not a tracking path. */
-export async function handleTracking(request: Request, env: Env, ctx: ExecutionContext): Promise<Response | null> {
+/**
+ * Returns null when the path is not a tracking path; otherwise the answer. Not itself async, so
+ * a tracking hit goes through as few promise layers as possible.
+ */
+export function handleTracking(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> | null {
   const url = new URL(request.url);
-  const prefix = url.pathname.slice(0, 3);
-  if (prefix === "/o/") {
-    // Whatever the token, the pixel answers the GIF: a broken image helps nobody.
-    const token = request.method === "GET" || request.method === "HEAD" ? await readToken(request, url, env, ["open"]) : null;
-    if (token) queueHit(request, env, ctx, token, "opened");
-    return pixelResponse();
-  }
-  if (prefix === "/c/") {
-    const token = await readToken(request, url, env, ["click"]);
-    if (!token) return env.CLICK_FALLBACK_URL ? redirectResponse(env.CLICK_FALLBACK_URL) : invalidLinkPage();
-    queueHit(request, env, ctx, token, "clicked");
-    return redirectResponse(token.url);
-  }
-  if (prefix === "/u/") {
-    const token = await readToken(request, url, env, ["unsubscribe", "tag-unsubscribe"]);
-    if (!token) return invalidLinkPage();
-    const scope = token.kind === "tag-unsubscribe" ? "tags" : "domain";
-    // Link scanners follow GETs: a GET only shows the confirmation; POST (the form, or the
-    // RFC 8058 one-click body "List-Unsubscribe=One-Click") unsubscribes.
-    if (request.method !== "POST") return unsubscribeConfirmPage(token.recipient, scope);
-    queueHit(request, env, ctx, token, "unsubscribed");
-    return unsubscribedPage(token.recipient);
-  }
+  const host = url.hostname;
+  const path = url.pathname;
+  const prefix = path.slice(0, 3);
+  if (prefix === "/o/") return answerOpen(request, env, ctx, host, path.slice(3));
+  if (prefix === "/c/") return answerClick(request, env, ctx, host, path.slice(3));
+  if (prefix === "/u/") return answerUnsubscribe(request, env, ctx, host, path.slice(3));
   return null;
+}
+
+async function answerOpen(request: Request, env: Env, ctx: ExecutionContext, host: string, raw: string): Promise<Response> {
+  // Whatever the token, the pixel answers the GIF: a broken image helps nobody.
+  const token = request.method === "GET" || request.method === "HEAD" ? await readToken(raw, host, env, ["open"]) : null;
+  if (token) queueHit(request, env, ctx, token, "opened");
+  return pixelResponse();
+}
+
+async function answerClick(request: Request, env: Env, ctx: ExecutionContext, host: string, raw: string): Promise<Response> {
+  const token = await readToken(raw, host, env, ["click"]);
+  if (!token) return env.CLICK_FALLBACK_URL ? redirectResponse(env.CLICK_FALLBACK_URL) : invalidLinkPage();
+  queueHit(request, env, ctx, token, "clicked");
+  return redirectResponse(token.url);
+}
+
+async function answerUnsubscribe(request: Request, env: Env, ctx: ExecutionContext, host: string, raw: string): Promise<Response> {
+  const token = await readToken(raw, host, env, ["unsubscribe", "tag-unsubscribe"]);
+  if (!token) return invalidLinkPage();
+  const scope = token.kind === "tag-unsubscribe" ? "tags" : "domain";
+  // Link scanners follow GETs: a GET only shows the confirmation; POST (the form, or the
+  // RFC 8058 one-click body "List-Unsubscribe=One-Click") unsubscribes.
+  if (request.method !== "POST") return unsubscribeConfirmPage(token.recipient, scope);
+  queueHit(request, env, ctx, token, "unsubscribed");
+  return unsubscribedPage(token.recipient);
 }
