@@ -7,15 +7,16 @@ export { DomainState } from "../src/durable-objects/domain-state";
 
 const GIF = Uint8Array.from(atob("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="), (c) => c.charCodeAt(0));
 
-export function bareResponse(pathname: string): Response | null {
-  if (pathname === "/__bare/o") return new Response(GIF, { headers: { "content-type": "image/gif", "cache-control": "no-store" } });
-  if (pathname === "/__bare/c") return new Response(null, { status: 302, headers: { location: "https://example.org/landing" } });
+export function bareResponse(url: string): Response | null {
+  // A suffix check, not a URL parse: the tracking side parses its own URL, as in production.
+  if (url.endsWith("/__bare/o")) return new Response(GIF, { headers: { "content-type": "image/gif", "cache-control": "no-store" } });
+  if (url.endsWith("/__bare/c")) return new Response(null, { status: 302, headers: { location: "https://example.org/landing" } });
   return null;
 }
 
 export default {
   fetch(request, env, ctx) {
-    return bareResponse(new URL(request.url).pathname) ?? worker.fetch(request, env, ctx);
+    return bareResponse(request.url) ?? worker.fetch(request, env, ctx);
   },
   queue: worker.queue,
 } satisfies ExportedHandler<Env, unknown>;

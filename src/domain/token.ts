@@ -106,48 +106,45 @@ function decodeText(bytes: Uint8Array): string | null {
   }
 }
 
-function readField(bytes: Uint8Array, at: number): [string, number] | null {
-  if (at >= bytes.length) return null;
-  const end = at + 1 + bytes[at]!;
-  if (end > bytes.length) return null;
-  const text = decodeText(bytes.subarray(at + 1, end));
-  return text === null ? null : [text, end];
-}
 
-function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
 
 /** Returns the payload of an authentic token, or null for anything tampered, truncated or unknown. */
 export async function verifyToken(token: string, secretFor: SecretForVersion): Promise<TokenPayload | null> {
   if (token.length > 4096) return null;
   const bytes = decodeBase64Url(token);
   if (!bytes || bytes.length < HEADER_BYTES + 4 + SIGNATURE_BYTES) return null;
-  const body = bytes.subarray(0, bytes.length - SIGNATURE_BYTES);
-  const version = body[0]!;
-  const kind = KINDS_BY_CODE.get(body[1]!);
+  const bodyLength = bytes.length - SIGNATURE_BYTES;
+  const version = bytes[0]!;
+  const kind = KINDS_BY_CODE.get(bytes[1]!);
   const secret = secretFor(version);
   if (!kind || !secret) return null;
-  const fields: string[] = [];
+  // Four length-prefixed fields, read in place (this runs on every hit).
+  const ends: number[] = [];
   let at = HEADER_BYTES;
   for (let i = 0; i < 4; i++) {
-    const field = readField(body, at);
-    if (!field) return null;
-    fields.push(field[0]);
-    at = field[1];
+    if (at >= bodyLength) return null;
+    at += 1 + bytes[at]!;
+    if (at > bodyLength) return null;
+    ends.push(at);
   }
-  const [webPrefix, domain, messageId, recipient] = fields as [string, string, string, string];
-  const url = decodeText(body.subarray(at));
-  if (url === null) return null;
+  const field = (i: number) => {
+    const start = i === 0 ? HEADER_BYTES + 1 : ends[i - 1]! + 1;
+    return decodeText(bytes.subarray(start, ends[i]));
+  };
+  const webPrefix = field(0);
+  const domain = field(1);
+  const messageId = field(2);
+  const recipient = field(3);
+  const url = decodeText(bytes.subarray(at, bodyLength));
+  if (webPrefix === null || domain === null || messageId === null || recipient === null || url === null) return null;
+  if ((kind === "click") !== (url.length > 0)) return null;
   const cached = domainKey(secret, version, domain);
   const key = cached instanceof CryptoKey ? cached : await cached;
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, body));
-  if (!constantTimeEqual(mac.subarray(0, SIGNATURE_BYTES), bytes.subarray(body.length))) return null;
-  if ((kind === "click") !== (url.length > 0)) return null;
-  const issuedAt = ((body[2]! << 24) | (body[3]! << 16) | (body[4]! << 8) | body[5]!) >>> 0;
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, bytes.subarray(0, bodyLength)));
+  let diff = 0;
+  for (let i = 0; i < SIGNATURE_BYTES; i++) diff |= mac[i]! ^ bytes[bodyLength + i]!;
+  if (diff !== 0) return null;
+  const issuedAt = ((bytes[2]! << 24) | (bytes[3]! << 16) | (bytes[4]! << 8) | bytes[5]!) >>> 0;
   return { kind, version, issuedAt, webPrefix, domain, messageId, recipient, url };
 }
 
