@@ -1,5 +1,7 @@
-// Tests run inside workerd with the real D1, Queue and Durable Object bindings from wrangler.toml
-// (@cloudflare/vitest-pool-workers), migrations applied in test/apply-migrations.ts.
+// Two projects: "workers" runs inside workerd with the real D1, Queue and Durable Object bindings
+// from wrangler.toml (@cloudflare/vitest-pool-workers), migrations applied in
+// test/apply-migrations.ts; "node" drives a Worker started with wrangler's unstable_startWorker
+// over real HTTP, with real clients such as mailgun.js.
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
@@ -8,27 +10,45 @@ const root = path.resolve(import.meta.dirname, "..");
 
 export default defineConfig(async () => ({
   root,
-  plugins: [
-    cloudflareTest({
-      main: path.join(root, "src/index.ts"),
-      wrangler: { configPath: path.join(root, "wrangler.toml") },
-      miniflare: {
-        bindings: {
-          TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
-          API_KEY: "test-api-key",
-          TRACKING_SECRET: "test-tracking-secret",
-          TRACKING_SECRETS_PREVIOUS: "7:retired-secret",
-          SHARED_HOSTS: "127.0.0.1,localhost,shared.test",
-          TRACKING_LINK_BASE: "",
-          CNAME_TARGET: "track.tidings.test",
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            main: path.join(root, "src/index.ts"),
+            wrangler: { configPath: path.join(root, "wrangler.toml") },
+            miniflare: {
+              bindings: {
+                TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
+                API_KEY: "test-api-key",
+                TRACKING_SECRET: "test-tracking-secret",
+                TRACKING_SECRETS_PREVIOUS: "7:retired-secret",
+                SHARED_HOSTS: "127.0.0.1,localhost,shared.test",
+                TRACKING_LINK_BASE: "",
+                CNAME_TARGET: "track.tidings.test",
+              },
+            },
+          }),
+        ],
+        test: {
+          name: "workers",
+          root,
+          include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+          setupFiles: ["test/apply-migrations.ts"],
+          // End-to-end tests wait for the local queue to deliver a batch (max_batch_timeout 1 s).
+          testTimeout: 20_000,
         },
       },
-    }),
-  ],
-  test: {
-    include: ["test/**/*.test.ts"],
-    setupFiles: ["test/apply-migrations.ts"],
-    // End-to-end tests wait for the local queue to deliver a batch (max_batch_timeout 1 s).
-    testTimeout: 20_000,
+      {
+        test: {
+          name: "node",
+          root,
+          include: ["test/node/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
   },
 }));

@@ -1,0 +1,77 @@
+// mailgun.js 14, unchanged, against a running Worker: domains, tracking settings and events.get
+// with paging, as its users call them.
+import Mailgun from "mailgun.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorker, type RunningWorker } from "./start-worker";
+
+let worker: RunningWorker;
+let mg: ReturnType<InstanceType<typeof Mailgun>["client"]>;
+const DOMAIN = "mgjs.example.com";
+
+beforeAll(async () => {
+  worker = await startWorker();
+  mg = new Mailgun(FormData).client({ username: "api", key: worker.apiKey, url: worker.url });
+});
+afterAll(async () => worker?.stop());
+
+async function prepare(messageId: string, recipient: string): Promise<{ html: string }> {
+  const response = await fetch(`${worker.url}/v1/tracking/prepare`, {
+    method: "POST",
+    headers: { authorization: `Basic ${btoa(`api:${worker.apiKey}`)}`, "content-type": "application/json" },
+    body: JSON.stringify({ domain: DOMAIN, message_id: messageId, recipient, html: '<body><a href="https://example.org/x">x</a></body>', tags: ["mgjs"] }),
+  });
+  expect(response.status).toBe(200);
+  return response.json() as Promise<{ html: string }>;
+}
+
+describe("mailgun.js against Tidings", () => {
+  it("creates and reads a domain and its tracking settings", async () => {
+    const created = await mg.domains.create({ name: DOMAIN });
+    expect(created.name).toBe(DOMAIN);
+    const domain = await mg.domains.get(DOMAIN);
+    expect(domain.name).toBe(DOMAIN);
+    expect(domain.sending_dns_records?.some((r: { name: string }) => r.name === `email.${DOMAIN}`)).toBe(true);
+    expect((await mg.domains.list()).map((d: { name: string }) => d.name)).toContain(DOMAIN);
+
+    await mg.domains.domainTracking.updateTracking(DOMAIN, "open", { active: true });
+    await mg.domains.domainTracking.updateTracking(DOMAIN, "click", { active: true });
+    const tracking = await mg.domains.domainTracking.getTracking(DOMAIN);
+    expect(tracking.open.active).toBe(true);
+    expect(tracking.click.active).toBe(true);
+  });
+
+  it("reads opens through events.get and pages with its page tokens", async () => {
+    const opened: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { html } = await prepare(`mgjs-${i}@x`, `reader${i}@example.org`);
+      const pixel = /src="([^"]+\/o\/[^"]+)"/.exec(html)![1]!;
+      expect((await fetch(pixel)).headers.get("content-type")).toBe("image/gif");
+      opened.push(`reader${i}@example.org`);
+    }
+    // The local queue delivers a batch within a second or so.
+    let first: Awaited<ReturnType<typeof mg.events.get>> | undefined;
+    for (let tries = 0; tries < 50; tries++) {
+      first = await mg.events.get(DOMAIN, { event: "opened", limit: 2, ascending: "yes" });
+      if ((await mg.events.get(DOMAIN, { event: "opened", limit: 300 })).items.length === 5) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(first!.items).toHaveLength(2);
+    expect(first!.pages.next.page).toMatch(/^[A-Za-z0-9_-]+$/);
+
+    const seen: string[] = [];
+    let page = await mg.events.get(DOMAIN, { event: "opened", limit: 2, ascending: "yes" });
+    while (page.items.length > 0) {
+      seen.push(...page.items.map((e: { recipient: string }) => e.recipient));
+      page = await mg.events.get(DOMAIN, { page: page.pages.next.page });
+    }
+    expect(seen).toEqual(opened);
+    const item = (await mg.events.get(DOMAIN, { recipient: "reader3@example.org" })).items[0]!;
+    expect(item).toMatchObject({ event: "opened", recipient: "reader3@example.org", tags: ["mgjs"] });
+    expect(typeof item.timestamp).toBe("number");
+  });
+
+  it("surfaces Tidings' 400 and 404 messages through mailgun.js errors", async () => {
+    await expect(mg.events.get(DOMAIN, { limit: 500 })).rejects.toMatchObject({ status: 400, details: "'limit' must be at most 300" });
+    await expect(mg.domains.get("nope.example.com")).rejects.toMatchObject({ status: 404 });
+  });
+});

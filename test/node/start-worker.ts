@@ -1,0 +1,57 @@
+// Starts the Worker the way `npm start` does (wrangler's local runtime, fresh state in a temp dir,
+// migrations applied), on a free port, for tests that talk to it over real HTTP.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { unstable_startWorker } from "wrangler";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const quiet = { WRANGLER_SEND_METRICS: "false", WRANGLER_SEND_ERROR_REPORTS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_HIDE_BANNER: "true" };
+
+export interface RunningWorker {
+  url: string;
+  apiKey: string;
+  stop(): Promise<void>;
+}
+
+/** A port that was free a moment ago: links must name the port before the Worker starts. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function startWorker(): Promise<RunningWorker> {
+  Object.assign(process.env, quiet);
+  const state = mkdtempSync(path.join(tmpdir(), "tidings-test-"));
+  execFileSync(path.join(root, "node_modules/.bin/wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
+    cwd: root,
+    env: { ...process.env, CI: "true" },
+    stdio: "pipe",
+  });
+  const apiKey = "node-test-key";
+  const port = await freePort();
+  const worker = await unstable_startWorker({
+    config: path.join(root, "wrangler.toml"),
+    bindings: {
+      API_KEY: { type: "plain_text", value: apiKey },
+      TRACKING_SECRET: { type: "plain_text", value: "node-test-secret" },
+      TRACKING_LINK_BASE: { type: "plain_text", value: `http://127.0.0.1:${port}` },
+    },
+    dev: { server: { hostname: "127.0.0.1", port }, inspector: false, persist: state, logLevel: "warn", watch: false },
+  });
+  await worker.ready;
+  const url = (await worker.url).origin;
+  return {
+    url,
+    apiKey,
+    async stop() {
+      await worker.dispose();
+      rmSync(state, { recursive: true, force: true });
+    },
+  };
+}
