@@ -49,14 +49,13 @@ describe("mailgun.js against Tidings", () => {
       opened.push(`reader${i}@example.org`);
     }
     // The local queue delivers a batch within a second or so.
-    let first: Awaited<ReturnType<typeof mg.events.get>> | undefined;
     for (let tries = 0; tries < 50; tries++) {
-      first = await mg.events.get(DOMAIN, { event: "opened", limit: 2, ascending: "yes" });
       if ((await mg.events.get(DOMAIN, { event: "opened", limit: 300 })).items.length === 5) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(first!.items).toHaveLength(2);
-    expect(first!.pages.next.page).toMatch(/^[A-Za-z0-9_-]+$/);
+    const first = await mg.events.get(DOMAIN, { event: "opened", limit: 2, ascending: "yes" });
+    expect(first.items).toHaveLength(2);
+    expect(first.pages.next.page).toMatch(/^[A-Za-z0-9_-]+$/);
 
     const seen: string[] = [];
     let page = await mg.events.get(DOMAIN, { event: "opened", limit: 2, ascending: "yes" });
@@ -64,7 +63,9 @@ describe("mailgun.js against Tidings", () => {
       seen.push(...page.items.map((e: { recipient: string }) => e.recipient));
       page = await mg.events.get(DOMAIN, { page: page.pages.next.page });
     }
-    expect(seen).toEqual(opened);
+    // Hits in the same millisecond are ordered by event id, so compare as sets.
+    expect(seen).toHaveLength(5);
+    expect([...seen].sort()).toEqual(opened);
     const item = (await mg.events.get(DOMAIN, { recipient: "reader3@example.org" })).items[0]!;
     expect(item).toMatchObject({ event: "opened", recipient: "reader3@example.org", tags: ["mgjs"] });
     expect(typeof item.timestamp).toBe("number");
