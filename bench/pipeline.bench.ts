@@ -85,8 +85,15 @@ it("hot path: tracking hits vs a bare route", async () => {
 
   // Interleaved rounds, median per variant: the machine is shared, so a burst of noise hits one
   // round of every variant rather than all of one variant.
-  const variants = { bareC: bare("http://127.0.0.1/__bare/c"), click: handler(clickUrl), bareO: bare("http://127.0.0.1/__bare/o"), pixel: handler(openUrl) };
-  const rounds: Record<keyof typeof variants, number[]> = { bareO: [], pixel: [], bareC: [], click: [] };
+  const variants = {
+    bareC: bare("http://127.0.0.1/__bare/c"),
+    click: handler(clickUrl),
+    bareO: bare("http://127.0.0.1/__bare/o"),
+    pixel: handler(openUrl),
+    honoO: bare("http://127.0.0.1/__hono/o"),
+    honoC: bare("http://127.0.0.1/__hono/c"),
+  };
+  const rounds: Record<keyof typeof variants, number[]> = { bareO: [], pixel: [], bareC: [], click: [], honoO: [], honoC: [] };
   for (let round = 0; round < HIT_ROUNDS; round++) {
     for (const [name, run] of Object.entries(variants) as Array<[keyof typeof variants, () => Promise<Response>]>) {
       rounds[name].push(await timeLoop(HIT_ITERATIONS, run));
@@ -99,6 +106,8 @@ it("hot path: tracking hits vs a bare route", async () => {
   report("fetch handler, pixel hit (µs/hit, median / best round)", `${fmt("pixel")}  (${ratio("pixel", "bareO")})`);
   report("fetch handler, bare redirect route (µs/hit, median / best round)", fmt("bareC"));
   report("fetch handler, click hit (µs/hit, median / best round)", `${fmt("click")}  (${ratio("click", "bareC")})`);
+  report("fetch handler, Hono route answering the GIF (µs/hit)", `${fmt("honoO")}  (pixel: ${ratio("pixel", "honoO").replace(" bare", " Hono route")})`);
+  report("fetch handler, Hono route answering 302 (µs/hit)", `${fmt("honoC")}  (click: ${ratio("click", "honoC").replace(" bare", " Hono route")})`);
 });
 
 it("consumer throughput and Events API latency over 100,000 events", async () => {
