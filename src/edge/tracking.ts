@@ -1,6 +1,7 @@
 // The tracking hot path: /o/<token> pixel, /c/<token> click, /u/<token> unsubscribe.
 // Bindings: EVENTS (queue producer) only, and only inside waitUntil, after the answer is made.
-// No D1, no Durable Object: verify the token's HMAC, answer, hand the hit to the queue.
+// No D1, no Durable Object: verify the token's HMAC, answer, hand the hit to the queue. The
+// pixel's answer does not depend on its token, so it answers first and verifies in waitUntil.
 import { randomId } from "../domain/base64url";
 import type { TrackingHitInput } from "../domain/queue-messages";
 import { secretsFromSettings, verifyToken, type TokenPayload } from "../domain/token";
@@ -42,7 +43,8 @@ async function readToken(raw: string, host: string, env: Env, expected: TokenPay
   return token;
 }
 
-function queueHit(request: Request, env: Env, ctx: ExecutionContext, token: TokenPayload, event: HitEvent): void {
+/** Sends the hit to the events queue; the caller hands the promise to waitUntil. */
+function queueHit(request: Request, env: Env, token: TokenPayload, event: HitEvent): Promise<unknown> {
   const cf = (request.cf ?? {}) as IncomingRequestCfProperties;
   const hit: TrackingHitInput = {
     type: "hit",
@@ -68,12 +70,10 @@ function queueHit(request: Request, env: Env, ctx: ExecutionContext, token: Toke
       asOrganization: cf.asOrganization,
     },
   };
-  ctx.waitUntil(
-    env.EVENTS.send(hit, { contentType: "json" }).catch((error: unknown) => {
-      // The queue refused the hit: nothing else can be done from the edge; log for alerting.
-      console.error(JSON.stringify({ msg: "events queue send failed", id: hit.id, error: String(error) }));
-    }),
-  );
+  return env.EVENTS.send(hit, { contentType: "json" }).catch((error: unknown) => {
+    // The queue refused the hit: nothing else can be done from the edge; log for alerting.
+    console.error(JSON.stringify({ msg: "events queue send failed", id: hit.id, error: String(error) }));
+  });
 }
 
 /**
@@ -91,17 +91,21 @@ export function handleTracking(request: Request, env: Env, ctx: ExecutionContext
   return null;
 }
 
-async function answerOpen(request: Request, env: Env, ctx: ExecutionContext, host: string, raw: string): Promise<Response> {
-  // Whatever the token, the pixel answers the GIF: a broken image helps nobody.
-  const token = request.method === "GET" || request.method === "HEAD" ? await readToken(raw, host, env, ["open"]) : null;
-  if (token) queueHit(request, env, ctx, token, "opened");
-  return pixelResponse();
+function answerOpen(request: Request, env: Env, ctx: ExecutionContext, host: string, raw: string): Promise<Response> {
+  // Whatever the token, the pixel answers the GIF, so the answer need not wait for the token:
+  // it goes out at once, and the token is verified (and the hit queued) in waitUntil.
+  if (request.method === "GET" || request.method === "HEAD") {
+    ctx.waitUntil(
+      readToken(raw, host, env, ["open"]).then((token) => (token ? queueHit(request, env, token, "opened") : undefined)),
+    );
+  }
+  return Promise.resolve(pixelResponse());
 }
 
 async function answerClick(request: Request, env: Env, ctx: ExecutionContext, host: string, raw: string): Promise<Response> {
   const token = await readToken(raw, host, env, ["click"]);
   if (!token) return env.CLICK_FALLBACK_URL ? redirectResponse(env.CLICK_FALLBACK_URL) : invalidLinkPage();
-  queueHit(request, env, ctx, token, "clicked");
+  ctx.waitUntil(queueHit(request, env, token, "clicked"));
   return redirectResponse(token.url);
 }
 
@@ -112,6 +116,6 @@ async function answerUnsubscribe(request: Request, env: Env, ctx: ExecutionConte
   // Link scanners follow GETs: a GET only shows the confirmation; POST (the form, or the
   // RFC 8058 one-click body "List-Unsubscribe=One-Click") unsubscribes.
   if (request.method !== "POST") return unsubscribeConfirmPage(token.recipient, scope);
-  queueHit(request, env, ctx, token, "unsubscribed");
+  ctx.waitUntil(queueHit(request, env, token, "unsubscribed"));
   return unsubscribedPage(token.recipient);
 }
