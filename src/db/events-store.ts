@@ -53,7 +53,9 @@ export async function insertEvents(env: EventsBindings, rows: EventRow[]): Promi
   const byDatabase = new Map<D1Database, EventRow[]>();
   for (const row of rows) {
     const db = databaseFor(env, row.domain);
-    byDatabase.set(db, [...(byDatabase.get(db) ?? []), row]);
+    const group = byDatabase.get(db);
+    if (group) group.push(row);
+    else byDatabase.set(db, [row]);
   }
   await Promise.all(
     [...byDatabase].map(([db, dbRows]) => {

@@ -50,7 +50,9 @@ export async function loadMessageMetadata(env: EventsBindings, keys: MessageKey[
   const byDatabase = new Map<D1Database, MessageKey[]>();
   for (const key of keys) {
     const db = databaseFor(env, key.domain);
-    byDatabase.set(db, [...(byDatabase.get(db) ?? []), key]);
+    const group = byDatabase.get(db);
+    if (group) group.push(key);
+    else byDatabase.set(db, [key]);
   }
   await Promise.all(
     [...byDatabase].map(async ([db, dbKeys]) => {
