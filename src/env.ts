@@ -2,12 +2,16 @@
 // secrets (API_KEY, TRACKING_SECRET) live in .dev.vars / `wrangler secret`, not in wrangler.toml,
 // and a generated file would change with whoever ran it last.
 import type { DomainState } from "./durable-objects/domain-state";
+import type { DeliveryJob } from "./domain/delivery-job";
 import type { QueueMessage } from "./domain/queue-messages";
 
 export interface Env {
   DB: D1Database;
   EVENTS: Queue<QueueMessage>;
   EVENTS_DLQ: Queue<unknown>;
+  DELIVERY: Queue<DeliveryJob>;
+  /** MIME messages too large for a queue message, by key. */
+  MESSAGES: R2Bucket;
   DOMAIN_STATE: DurableObjectNamespace<DomainState>;
 
   /** Password of HTTP Basic auth `api:<API_KEY>` on every API route. */
@@ -26,4 +30,11 @@ export interface Env {
   TRACKING_LINK_BASE: string;
   /** Where an invalid click link redirects; empty shows a plain page. */
   CLICK_FALLBACK_URL: string;
+  /** The SMTP relay outgoing mail is handed to; empty: deliveries wait and retry. */
+  SMTP_RELAY_HOST: string;
+  SMTP_RELAY_PORT: string;
+  /** starttls, tls or none. */
+  SMTP_RELAY_SECURITY: string;
+  SMTP_RELAY_USER: string;
+  SMTP_RELAY_PASSWORD?: string;
 }

@@ -3,6 +3,7 @@ import { apiApp } from "./api/app";
 import { handleQueue } from "./consumers";
 import { handleTracking } from "./edge/tracking";
 import type { Env } from "./env";
+import { handleInboundEmail } from "./inbound/handle-email";
 
 export { DomainState } from "./durable-objects/domain-state";
 
@@ -11,4 +12,5 @@ export default {
     return handleTracking(request, env, ctx) ?? apiApp.fetch(request, env, ctx);
   },
   queue: handleQueue,
+  email: handleInboundEmail,
 } satisfies ExportedHandler<Env, unknown>;

@@ -1,11 +1,13 @@
 // The API app: Mailgun-compatible routes behind Basic auth, one error handler for all of them.
-// Bindings: DB (domains, events), through the db/ modules.
+// Bindings: DB (domains, events) through the db/ modules; DOMAIN_STATE, EVENTS, DELIVERY and
+// MESSAGES for the Messages API.
 import { Hono } from "hono";
 import { requireApiKey } from "./auth";
 import type { ApiEnv } from "./context";
 import { domainsApi } from "./domains";
 import { handleApiError } from "./errors";
 import { eventsApi } from "./events";
+import { messagesApi } from "./messages";
 import { prepareApi } from "./prepare";
 import { trackingApi } from "./tracking-settings";
 
@@ -17,5 +19,6 @@ apiApp.route("/", domainsApi);
 apiApp.route("/", trackingApi);
 apiApp.route("/", prepareApi);
 apiApp.route("/", eventsApi);
+apiApp.route("/", messagesApi);
 apiApp.notFound((c) => c.json({ message: "Not found" }, 404));
 apiApp.onError(handleApiError);

@@ -6,14 +6,11 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { getDomain } from "../db/domains";
 import { saveMessageMetadata } from "../db/messages";
-import { rewriteMessage, type LinkMaker } from "../domain/rewrite-message";
-import { secretsFromSettings, signToken, type TokenKind } from "../domain/token";
+import { rewriteMessage } from "../domain/rewrite-message";
 import { resolveTracking } from "../domain/tracking-settings";
-import type { DomainRecord } from "../db/schema";
-import type { Env } from "../env";
 import type { ApiEnv } from "./context";
-import { trackingHost } from "./domain-shapes";
 import { badRequest, notFound } from "./errors";
+import { listUnsubscribeHeaders, makeLinks } from "./tracking-links";
 
 /** Mailgun keeps at most 10 tags per message (3 on some plans) and truncates variables at 4 KB. */
 const MAX_TAGS = 10;
@@ -37,11 +34,6 @@ const prepareSchema = z.object({
   "o:tracking-clicks": flag,
   "o:tracking-pixel-location-top": flag,
 });
-
-/** Origin of the links: the shared base when configured (local runs), else the domain's host. */
-export function linkOrigin(env: Env, domain: DomainRecord): string {
-  return env.TRACKING_LINK_BASE ? env.TRACKING_LINK_BASE.replace(/\/+$/, "") : `${domain.webScheme}://${trackingHost(domain)}`;
-}
 
 export const prepareApi = new Hono<ApiEnv>().post("/v1/tracking/prepare", async (c) => {
   let body: unknown;
@@ -68,25 +60,8 @@ export const prepareApi = new Hono<ApiEnv>().post("/v1/tracking/prepare", async 
     throw badRequest((error as Error).message);
   }
 
-  const { currentVersion, secretFor } = secretsFromSettings(c.env);
-  const secret = secretFor(currentVersion);
-  if (!secret) throw new Error("TRACKING_SECRET is not set");
-  const origin = linkOrigin(c.env, domain);
   const issuedAt = Math.floor(Date.now() / 1000);
-  const link = async (kind: TokenKind, path: string, url = "") => {
-    const token = await signToken(
-      { kind, version: currentVersion, issuedAt, webPrefix: domain.webPrefix, domain: domain.name, messageId: input.message_id, recipient: input.recipient, url },
-      secret,
-    );
-    return `${origin}/${path}/${token}`;
-  };
-  const links: LinkMaker = {
-    openUrl: () => link("open", "o"),
-    clickUrl: (url) => link("click", "c", url),
-    unsubscribeUrl: await link("unsubscribe", "u"),
-    tagUnsubscribeUrl: await link("tag-unsubscribe", "u"),
-    isTrackingLink: (url) => url.startsWith(`${origin}/`),
-  };
+  const links = await makeLinks(c.env, domain, { messageId: input.message_id, recipient: input.recipient, issuedAt });
 
   let parts;
   try {
@@ -108,11 +83,7 @@ export const prepareApi = new Hono<ApiEnv>().post("/v1/tracking/prepare", async 
   return c.json({
     html: parts.html ?? null,
     text: parts.text ?? null,
-    headers: {
-      // Gmail and Yahoo require one-click unsubscribe (RFC 8058) of bulk senders, so these are
-      // always returned, whether or not the footer is switched on.
-      "List-Unsubscribe": `<${links.unsubscribeUrl}>`,
-      "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    },
+    // Always returned, whether or not the footer is switched on.
+    headers: listUnsubscribeHeaders(links),
   });
 });

@@ -1,6 +1,7 @@
 // Routes each queue's batches to its consumer: a table from queue name to handler.
 import type { Env } from "../env";
 import { consumeDeadLetters } from "./dead-letters";
+import { consumeDeliveries } from "./delivery";
 import { consumeEvents } from "./events";
 
 type Consumer = (batch: MessageBatch<unknown>, env: Env) => Promise<void>;
@@ -8,6 +9,7 @@ type Consumer = (batch: MessageBatch<unknown>, env: Env) => Promise<void>;
 const CONSUMERS: Record<string, Consumer> = {
   "tidings-events": consumeEvents,
   "tidings-events-dlq": consumeDeadLetters,
+  "tidings-delivery": consumeDeliveries,
 };
 
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {

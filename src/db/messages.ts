@@ -76,3 +76,20 @@ export async function loadMessageMetadata(env: EventsBindings, keys: MessageKey[
   );
   return found;
 }
+
+/** Many recipients of one message in one statement (the rows travel as one JSON parameter). */
+export async function saveMessageMetadataMany(env: EventsBindings, domain: string, rows: Array<{ messageId: string; recipient: string; metadata: MessageMetadata }>): Promise<void> {
+  if (rows.length === 0) return;
+  const json = JSON.stringify(
+    rows.map((r) => [r.messageId, r.recipient.toLowerCase(), JSON.stringify(r.metadata.tags), JSON.stringify(r.metadata.userVariables), JSON.stringify(r.metadata.headers), r.metadata.preparedAt]),
+  );
+  await databaseFor(env, domain)
+    .prepare(
+      `INSERT INTO messages (domain, message_id, recipient, tags, user_variables, headers, prepared_at)
+       SELECT ?1, value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each(?2) WHERE true
+       ON CONFLICT (domain, message_id, recipient) DO UPDATE SET tags = excluded.tags,
+         user_variables = excluded.user_variables, headers = excluded.headers, prepared_at = excluded.prepared_at`,
+    )
+    .bind(domain, json)
+    .run();
+}

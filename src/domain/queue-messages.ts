@@ -37,5 +37,29 @@ export const trackingHitSchema = z.object({
 export type TrackingHit = z.infer<typeof trackingHitSchema>;
 export type TrackingHitInput = z.input<typeof trackingHitSchema>;
 
-export const queueMessageSchema = z.discriminatedUnion("type", [trackingHitSchema]);
+/**
+ * A finished Mailgun-shaped event from the send path, delivery or inbound mail (accepted,
+ * delivered, failed, complained). Its id and timestamp are fixed by the producer; the consumer
+ * stores it as is and applies its side effects to the domain's Durable Object (a permanent
+ * bounce joins the bounce list, a complaint the complaint list).
+ */
+export const readyEventSchema = z.object({
+  type: z.literal("event"),
+  v: z.literal(1),
+  domain: z.string().min(1).max(255),
+  event: z
+    .object({
+      id: z.string().min(16).max(64),
+      event: z.enum(["accepted", "delivered", "failed", "complained", "rejected"]),
+      timestamp: z.number().positive(),
+      recipient: z.string().min(1).max(320),
+      tags: z.array(z.string()),
+      "user-variables": z.record(z.string(), z.unknown()),
+      message: z.object({ headers: z.record(z.string(), z.string()) }).loose(),
+    })
+    .loose(),
+});
+export type ReadyEvent = z.infer<typeof readyEventSchema>;
+
+export const queueMessageSchema = z.discriminatedUnion("type", [trackingHitSchema, readyEventSchema]);
 export type QueueMessage = z.input<typeof queueMessageSchema>;

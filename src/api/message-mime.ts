@@ -1,0 +1,42 @@
+// POST /v3/{domain}/messages.mime: a whole MIME message (`message`, as a file part or, as
+// mailgun.js sends it, a plain field) plus `to` and o:/h:/v: options. The message is parsed with
+// postal-mime and goes through the same path as /messages, so tracking is applied the same way.
+import type { Context } from "hono";
+import PostalMime from "postal-mime";
+import { badRequest } from "./errors";
+import { parseMessageEntries, readForm, refuseOversizedBody, type FormValue, type MessageRequest } from "./message-form";
+
+/** Headers of the original kept on each copy; the rest are rebuilt (Message-ID, Date, To...). */
+const KEPT_HEADERS = new Set(["reply-to", "in-reply-to", "references", "list-id", "precedence", "auto-submitted"]);
+
+export async function readMimeRequest(c: Context): Promise<MessageRequest> {
+  refuseOversizedBody(c);
+  const entries = await readForm(c);
+  const message = entries.find(([name]) => name === "message")?.[1];
+  if (message === undefined) throw badRequest("message parameter is missing");
+  const raw = typeof message === "string" ? message : new Uint8Array(await message.arrayBuffer());
+  let parsed;
+  try {
+    parsed = await PostalMime.parse(raw);
+  } catch {
+    throw badRequest("'message' parameter is not a valid MIME message");
+  }
+  const derived: Array<[string, FormValue]> = [];
+  const fromHeader = parsed.headers.find((h) => h.key === "from")?.value;
+  if (fromHeader) derived.push(["from", fromHeader]);
+  if (parsed.subject !== undefined) derived.push(["subject", parsed.subject]);
+  if (parsed.text !== undefined) derived.push(["text", parsed.text]);
+  if (parsed.html !== undefined) derived.push(["html", parsed.html]);
+  for (const header of parsed.headers) {
+    if (KEPT_HEADERS.has(header.key) || header.key.startsWith("x-")) {
+      if (header.key === "x-mailgun-variables") derived.push(["h:X-Mailgun-Variables", header.value]);
+      else derived.push([`h:${header.originalKey ?? header.key}`, header.value]);
+    }
+  }
+  for (const attachment of parsed.attachments) {
+    const content = typeof attachment.content === "string" ? new TextEncoder().encode(attachment.content) : new Uint8Array(attachment.content);
+    const file = new File([content], attachment.filename ?? "attachment", { type: attachment.mimeType });
+    derived.push([attachment.disposition === "inline" ? "inline" : "attachment", file]);
+  }
+  return parseMessageEntries([...entries.filter(([name]) => name !== "message"), ...derived]);
+}

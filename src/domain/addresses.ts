@@ -1,0 +1,42 @@
+// Email address lists as senders write them: `Bob <bob@example.com>, "Doe, Jane" <jane@x.org>, c@y.z`.
+
+/** Loose on purpose: the relay has the last word; this only refuses what cannot be an address. */
+const ADDRESS = /^[^\s@<>(),;:"\[\]]+@[^\s@<>(),;:"\[\]]+\.[^\s@<>(),;:"\[\]]+$/;
+
+export interface ParsedAddress {
+  /** The address as written in the list, display name included (for headers). */
+  display: string;
+  /** The bare address (for the envelope and events). */
+  address: string;
+}
+
+/** Splits on commas outside quotes and angle brackets. */
+export function splitAddressList(text: string): string[] {
+  const parts: string[] = [];
+  let current = "";
+  let quoted = false;
+  let angle = 0;
+  for (const c of text) {
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && c === "<") angle++;
+    else if (!quoted && c === ">") angle = Math.max(0, angle - 1);
+    if ((c === "," || c === ";") && !quoted && angle === 0) {
+      if (current.trim()) parts.push(current.trim());
+      current = "";
+    } else current += c;
+  }
+  if (current.trim()) parts.push(current.trim());
+  return parts;
+}
+
+/** Returns null when the entry holds no valid address. */
+export function parseAddress(entry: string): ParsedAddress | null {
+  const display = entry.trim();
+  const angle = /<([^<>]*)>\s*$/.exec(display);
+  const address = (angle ? angle[1]! : display).trim();
+  return ADDRESS.test(address) ? { display, address } : null;
+}
+
+export function isAddress(text: string): boolean {
+  return ADDRESS.test(text.trim());
+}
