@@ -6,14 +6,14 @@ export type SmtpSecurity = "starttls" | "tls" | "none";
 export interface SmtpRelay { host: string; port: number; security: SmtpSecurity; user?: string; password?: string; heloName: string; timeoutMs?: number }
 export type SmtpStage = "connect" | "greeting" | "ehlo" | "starttls" | "auth" | "mail" | "rcpt" | "data" | "done";
 export interface SmtpOutcome {
-  ok: boolean;
-  code: number;
-  enhancedCode: string;
-  message: string;
-  stage: SmtpStage;
-  tls: boolean;
-  sessionSeconds: number;
-  connectionFailed: boolean;
+  ok: boolean; // true only when the relay answered 2xx to the end of DATA
+  code: number; // last reply code; 0 when no reply was read (connection failure, timeout, drop)
+  enhancedCode: string; // RFC 3463 code from the reply text, e.g. "5.1.1", else ""
+  message: string; // the reply text (multi-line replies joined with a space) or the network error
+  stage: SmtpStage; // where the session ended: the failing step, or "done"
+  tls: boolean; // whether a reply arrived over TLS (a failed handshake does not count)
+  sessionSeconds: number; // float seconds from connect to the end
+  connectionFailed: boolean; // a network error, timeout, drop or failed TLS handshake: the caller retries these
 }
 export interface SmtpReply { code: number; lines: string[] }
 
@@ -70,6 +70,10 @@ function isAscii(text: string): boolean {
   return !/[^\x00-\x7f]/.test(text);
 }
 
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 function base64Utf8(text: string): string {
   return btoa(String.fromCharCode(...new TextEncoder().encode(text)));
 }
@@ -85,14 +89,17 @@ type Socket = ReturnType<typeof connect>;
 
 class SmtpConnection {
   stage: SmtpStage = "connect";
-  tls: boolean;
+  /** True once a reply has arrived over TLS, so a failed handshake does not count as a TLS session. */
+  tls = false;
+  #secure: boolean;
+  #handshakePending = false;
   #buffer = "";
   #decoder = new TextDecoder();
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
 
   constructor(private socket: Socket, private readonly timeoutMs: number, implicitTls: boolean) {
-    this.tls = implicitTls;
+    this.#secure = implicitTls;
     this.#reader = socket.readable.getReader();
     this.#writer = socket.writable.getWriter();
   }
@@ -106,10 +113,12 @@ class SmtpConnection {
       const taken = takeReply(this.#buffer);
       if (taken) {
         this.#buffer = taken.rest;
+        this.tls = this.#secure;
+        this.#handshakePending = false;
         return taken.reply;
       }
       const { value, done } = await this.#withTimeout(this.#reader.read(), "waiting for a reply", timeoutMs);
-      if (done) throw new SessionEnd(this.stage, "Connection closed by the relay", undefined, true);
+      if (done) throw new SessionEnd(this.#handshakePending ? "starttls" : this.stage, "Connection closed by the relay", undefined, true);
       this.#buffer += this.#decoder.decode(value, { stream: true });
       if (this.#buffer.length > MAX_REPLY_CHARS) throw new SessionEnd(this.stage, "Relay reply too long", undefined, true);
     }
@@ -141,7 +150,8 @@ class SmtpConnection {
     this.socket = this.socket.startTls({ expectedServerHostname: hostname });
     this.#reader = this.socket.readable.getReader();
     this.#writer = this.socket.writable.getWriter();
-    this.tls = true;
+    this.#secure = true;
+    this.#handshakePending = true;
   }
 
   async quit(): Promise<void> {
@@ -166,8 +176,11 @@ class SmtpConnection {
     try {
       return await Promise.race([promise, timeout]);
     } catch (error) {
+      // workerd surfaces a failed STARTTLS handshake (untrusted or misnamed certificate) only on
+      // the next read or write, as an opaque "internal error": name the step that really failed.
+      if (this.#handshakePending) throw new SessionEnd("starttls", `TLS handshake failed: ${errorMessage(error)}`, undefined, true);
       if (error instanceof SessionEnd) throw error;
-      throw new SessionEnd(this.stage, error instanceof Error ? error.message : String(error), undefined, true);
+      throw new SessionEnd(this.stage, errorMessage(error), undefined, true);
     } finally {
       clearTimeout(timer);
     }
@@ -245,8 +258,7 @@ export async function deliverOverSmtp(
     return finish({ ok: true, code: accepted.code, enhancedCode: extractEnhancedCode(message), message, stage: "done", connectionFailed: false });
   } catch (error) {
     if (!(error instanceof SessionEnd)) {
-      const message = error instanceof Error ? error.message : String(error);
-      return finish({ ok: false, code: 0, enhancedCode: "", message, stage: conn?.stage ?? "connect", connectionFailed: true });
+      return finish({ ok: false, code: 0, enhancedCode: "", message: errorMessage(error), stage: conn?.stage ?? "connect", connectionFailed: true });
     }
     if (!error.connectionFailed) await conn?.quit();
     const code = error.reply?.code ?? 0;

@@ -7,6 +7,8 @@
 //   drop...     the connection is destroyed right after RCPT, with no reply
 //   datafail... 250 to RCPT, then 554 5.7.1 Rejected at the end of DATA
 //   flaky-N-... 451 4.7.1 for the first N RCPTs of that exact address, then 250
+// With `requireAuth` it offers AUTH PLAIN LOGIN and answers MAIL before AUTH with 530; with `tls`
+// it offers STARTTLS and also listens on `tlsPort` for TLS from the first byte.
 // Accepted messages (one record per accepted recipient) are served on an HTTP control port:
 // GET /messages[?to=ADDR][&from=ADDR] -> JSON array, GET /count -> {"accepted": n},
 // DELETE /messages -> clears the records (not the flaky counters).
@@ -17,8 +19,8 @@ import type { AddressInfo } from "node:net";
 
 export interface ScriptedSmtpOptions {
   requireAuth?: { user: string; pass: string };
-  /** With `implicit`, the port speaks TLS from the first byte (SMTPS); otherwise STARTTLS is offered. */
-  tls?: { key: string; cert: string; implicit?: boolean };
+  /** Offer STARTTLS on `port`, and open `tlsPort` speaking TLS from the first byte (SMTPS). */
+  tls?: { key: string; cert: string };
 }
 export interface RecordedMessage {
   id: number;
@@ -28,13 +30,14 @@ export interface RecordedMessage {
   data: string;
   authenticated: boolean;
   authUser: string | null;
+  authMechanism: "PLAIN" | "LOGIN" | null;
   /** Whatever followed MAIL FROM:<...>, e.g. " BODY=8BITMIME". */
   mailParams: string;
   helo: string;
   tls: boolean;
   receivedAt: string;
 }
-export interface ScriptedSmtp { port: number; controlPort: number; close(): Promise<void> }
+export interface ScriptedSmtp { port: number; tlsPort?: number; controlPort: number; close(): Promise<void> }
 
 const MAX_LINE_BYTES = 4096; // RFC 5321 allows 512 for commands; AUTH lines need a little more
 const MAX_MESSAGE_BYTES = 25 * 1024 * 1024; // larger messages get 552, as a real relay would answer
@@ -48,6 +51,7 @@ interface Session {
   helo: string;
   tls: boolean;
   authUser: string | null;
+  authMechanism: "PLAIN" | "LOGIN" | null;
   from: string | null;
   mailParams: string;
   recipients: string[];
@@ -69,7 +73,7 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
   function record(session: Session, data: string): void {
     for (const to of session.recipients) {
       const message: RecordedMessage = {
-        id: nextId++, from: session.from ?? "", to, data, authenticated: session.authUser !== null, authUser: session.authUser,
+        id: nextId++, from: session.from ?? "", to, data, authenticated: session.authUser !== null, authUser: session.authUser, authMechanism: session.authMechanism,
         mailParams: session.mailParams, helo: session.helo, tls: session.tls, receivedAt: new Date().toISOString(),
       };
       messages.push(message);
@@ -99,10 +103,10 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
     return options.requireAuth !== undefined && user === options.requireAuth.user && pass === options.requireAuth.pass;
   }
 
-  function finishAuth(session: Session, user: string, pass: string): string {
+  function finishAuth(session: Session, mechanism: "PLAIN" | "LOGIN", user: string, pass: string): string {
     session.auth = null;
     if (!checkCredentials(user, pass)) return "535 5.7.8 Authentication credentials invalid";
-    session.authUser = user;
+    Object.assign(session, { authUser: user, authMechanism: mechanism });
     return "235 2.7.0 Authentication successful";
   }
 
@@ -111,14 +115,14 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
     return [user, pass];
   }
 
-  /** Answers one command line; returns the reply, "drop", or "starttls" (reply sent, then upgrade). */
+  /** Answers one command line: the reply, or "drop", "quit" or "starttls" for the caller to act on. */
   function handleCommand(session: Session, line: string): string {
     if (session.auth) {
       if (line === "*") return (session.auth = null), "501 5.0.0 Authentication cancelled";
       const value = Buffer.from(line, "base64").toString("utf8");
-      if (session.auth.mechanism === "PLAIN") return finishAuth(session, ...decodePlain(line));
+      if (session.auth.mechanism === "PLAIN") return finishAuth(session, "PLAIN", ...decodePlain(line));
       if (session.auth.user === undefined) return (session.auth.user = value), "334 UGFzc3dvcmQ6";
-      return finishAuth(session, session.auth.user, value);
+      return finishAuth(session, "LOGIN", session.auth.user, value);
     }
     const [verb = "", ...rest] = line.split(" ");
     const arg = rest.join(" ");
@@ -141,7 +145,7 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
         if (session.authUser !== null) return "503 5.5.1 Already authenticated";
         const [mechanism = "", initial] = arg.split(" ");
         if (mechanism.toUpperCase() === "PLAIN") {
-          if (initial !== undefined) return finishAuth(session, ...decodePlain(initial));
+          if (initial !== undefined) return finishAuth(session, "PLAIN", ...decodePlain(initial));
           return (session.auth = { mechanism: "PLAIN" }), "334 ";
         }
         if (mechanism.toUpperCase() === "LOGIN") {
@@ -205,7 +209,7 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
     socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
-    const session: Session = { helo: "", tls: startsSecure, authUser: null, from: null, mailParams: "", recipients: [], data: null, auth: null };
+    const session: Session = { helo: "", tls: startsSecure, authUser: null, authMechanism: null, from: null, mailParams: "", recipients: [], data: null, auth: null };
     let pending: Buffer = Buffer.alloc(0);
     let previousEndedWithCrlf = true;
     let current = socket;
@@ -246,7 +250,8 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
       const secure = new TLSSocket(current, { isServer: true, secureContext });
       secure.on("error", () => secure.destroy());
       secure.on("close", () => socket.destroy());
-      Object.assign(session, { tls: true, helo: "", authUser: null, from: null, recipients: [], mailParams: "" });
+      // RFC 3207: the client must forget what it learnt in clear text, and so does the server.
+      Object.assign(session, { tls: true, helo: "", authUser: null, authMechanism: null, from: null, recipients: [], mailParams: "" });
       current = secure;
       secure.on("data", onData);
     };
@@ -255,10 +260,9 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
     current.write("220 scripted.test ESMTP ready\r\n");
   }
 
-  const smtpServer: Server = options.tls?.implicit
-    ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, (socket) => serve(socket, true))
-    : createTcpServer((socket) => serve(socket, false));
-  if (options.tls?.implicit) smtpServer.on("tlsClientError", (_error, socket) => socket.destroy());
+  const smtpServer: Server = createTcpServer((socket) => serve(socket, false));
+  const tlsServer = options.tls ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, (socket) => serve(socket, true)) : null;
+  tlsServer?.on("tlsClientError", (_error, socket) => socket.destroy());
 
   const controlServer: HttpServer = createHttpServer((request, response) => {
     const url = new URL(request.url ?? "/", "http://control");
@@ -285,15 +289,17 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
       server.once("error", reject);
       server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
     });
-  const [port, controlPort] = await Promise.all([listen(smtpServer), listen(controlServer)]);
+  const [port, controlPort, tlsPort] = await Promise.all([listen(smtpServer), listen(controlServer), tlsServer ? listen(tlsServer) : undefined]);
 
   return {
     port,
+    tlsPort,
     controlPort,
     async close() {
       for (const socket of sockets) socket.destroy();
       controlServer.closeAllConnections();
-      await Promise.all([smtpServer, controlServer].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+      const servers = [smtpServer, controlServer, ...(tlsServer ? [tlsServer] : [])];
+      await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     },
   };
 }
