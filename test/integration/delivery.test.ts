@@ -1,0 +1,183 @@
+// The delivery queue consumer through the Worker's queue handler, against the scripted SMTP relay
+// (test/support/scripted-smtp.ts): every outcome, the retry schedule, the 8-hour expiry, large
+// messages in R2, scheduled messages, and bounces reaching the domain's suppression list.
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { describe, expect, inject, it } from "vitest";
+import worker from "../../src/index";
+import { randomId } from "../../src/domain/base64url";
+import type { DeliveryJob } from "../../src/domain/delivery-job";
+import type { Env } from "../../src/env";
+import { uniqueDomain } from "../helpers";
+
+const testEnv = env as unknown as Env;
+const HOUR = 3600_000;
+
+function job(domain: string, recipient: string, overrides: Partial<DeliveryJob> = {}): DeliveryJob {
+  const messageId = `${randomId()}@${domain}`;
+  return {
+    type: "delivery",
+    v: 1,
+    domain,
+    messageId,
+    recipient,
+    from: `bounce+x@${domain}`,
+    mime: `From: me@${domain}\r\nTo: ${recipient}\r\nSubject: test ${messageId}\r\nMessage-ID: <${messageId}>\r\n\r\nHello\r\n.starts with a dot\r\n`,
+    acceptedAt: Date.now(),
+    notBefore: 0,
+    attempt: 1,
+    facts: { headers: { "message-id": messageId, to: recipient, subject: "test" }, tags: ["t"], userVariables: { k: "v" }, size: 120 },
+    ...overrides,
+  };
+}
+
+async function runDeliveries(jobs: unknown[], overrides: Partial<Env> = {}) {
+  const events: any[] = [];
+  const requeued: Array<{ body: DeliveryJob; delaySeconds?: number }> = [];
+  const parked: unknown[] = [];
+  const deliveryEnv: Env = {
+    ...testEnv,
+    SMTP_RELAY_HOST: "127.0.0.1",
+    SMTP_RELAY_PORT: String(inject("smtpPort")),
+    SMTP_RELAY_SECURITY: "none",
+    SMTP_RELAY_USER: "",
+    EVENTS: { send: async (b: any) => void events.push(b.event) } as unknown as Env["EVENTS"],
+    DELIVERY: { send: async (body: DeliveryJob, o?: { delaySeconds?: number }) => void requeued.push({ body, delaySeconds: o?.delaySeconds }) } as unknown as Env["DELIVERY"],
+    EVENTS_DLQ: { send: async (b: unknown) => void parked.push(b) } as unknown as Env["EVENTS_DLQ"],
+    ...overrides,
+  };
+  const batch = createMessageBatch("tidings-delivery", jobs.map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })));
+  const ctx = createExecutionContext();
+  await worker.queue(batch, deliveryEnv, ctx);
+  const result = await getQueueResult(batch, ctx);
+  return { events, requeued, parked, result };
+}
+
+async function relayed(recipient: string): Promise<Array<{ from: string; to: string[]; data: string }>> {
+  const response = await fetch(`http://127.0.0.1:${inject("smtpControlPort")}/messages?to=${encodeURIComponent(recipient)}`);
+  return response.json();
+}
+
+describe("delivery consumer", () => {
+  it("delivers through the relay and records a delivered event with delivery-status", async () => {
+    const domain = uniqueDomain("dl");
+    const recipient = `ok-${randomId()}@example.org`;
+    const { events, requeued, result } = await runDeliveries([job(domain, recipient)]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(requeued).toEqual([]);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      event: "delivered",
+      "log-level": "info",
+      recipient,
+      tags: ["t"],
+      "user-variables": { k: "v" },
+      envelope: { transport: "smtp" },
+      "delivery-status": { code: 250, "attempt-no": 1, "mx-host": "127.0.0.1", tls: false },
+    });
+    expect(events[0]["delivery-status"]["session-seconds"]).toBeGreaterThan(0);
+    const received = await relayed(recipient);
+    expect(received).toHaveLength(1);
+    expect(received[0]!.from).toBe(`bounce+x@${domain}`);
+    expect(received[0]!.data).toContain("\r\n.starts with a dot\r\n");
+  });
+
+  it("fails temporarily on 4xx and dropped connections, and retries on Mailgun's schedule", async () => {
+    const domain = uniqueDomain("temp");
+    const jobs = [job(domain, `temp-${randomId()}@example.org`), job(domain, `drop-${randomId()}@example.org`, { attempt: 3, acceptedAt: Date.now() - HOUR })];
+    const { events, requeued } = await runDeliveries(jobs);
+    const byRecipient = new Map(events.map((e) => [e.recipient, e]));
+    const temp = byRecipient.get(jobs[0]!.recipient)!;
+    expect(temp).toMatchObject({ event: "failed", severity: "temporary", reason: "generic", "log-level": "warn", "delivery-status": { code: 451, "enhanced-code": "4.7.1", "retry-seconds": 600, "attempt-no": 1 } });
+    const dropped = byRecipient.get(jobs[1]!.recipient)!;
+    expect(dropped).toMatchObject({ severity: "temporary", "delivery-status": { code: 0, "retry-seconds": 1800, "attempt-no": 3 } });
+    expect(requeued.map((r) => [r.body.recipient, r.body.attempt, r.delaySeconds]).sort()).toEqual(
+      [
+        [jobs[0]!.recipient, 2, 600],
+        [jobs[1]!.recipient, 4, 1800],
+      ].sort(),
+    );
+  });
+
+  it("gives up with reason old when the 8-hour window is over", async () => {
+    const domain = uniqueDomain("old");
+    const last = job(domain, `temp-${randomId()}@example.org`, { attempt: 7, acceptedAt: Date.now() - 7.9 * HOUR });
+    const late = job(domain, `temp-${randomId()}@example.org`, { attempt: 3, acceptedAt: Date.now() - 7.9 * HOUR });
+    const { events, requeued } = await runDeliveries([last, late]);
+    expect(requeued).toEqual([]);
+    expect(events.map((e) => [e.severity, e.reason, e["log-level"], e["delivery-status"].description])).toEqual([
+      ["permanent", "old", "error", "Too old"],
+      ["permanent", "old", "error", "Too old"],
+    ]);
+  });
+
+  it("bounces on 5xx, and the bounce reaches the domain's suppression list", async () => {
+    const domain = uniqueDomain("perm");
+    const recipient = `perm-${randomId()}@example.org`;
+    const { events, requeued } = await runDeliveries([job(domain, recipient)]);
+    expect(requeued).toEqual([]);
+    expect(events[0]).toMatchObject({ event: "failed", severity: "permanent", reason: "bounce", "delivery-status": { code: 550, "enhanced-code": "5.1.1" } });
+    // Through the real events consumer: the recipient joins the bounce list (code 605 next time).
+    const batch = createMessageBatch("tidings-events", [{ id: randomId(), timestamp: new Date(), attempts: 1, body: { type: "event", v: 1, domain, event: events[0] } }]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, testEnv, ctx);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(1);
+    const checks = await testEnv.DOMAIN_STATE.get(testEnv.DOMAIN_STATE.idFromName(domain)).checkRecipients([recipient], []);
+    expect(checks[0]!.suppressed?.code).toBe(605);
+  });
+
+  it("treats a 5xx after DATA as a bounce too", async () => {
+    const { events } = await runDeliveries([job(uniqueDomain("data"), `datafail-${randomId()}@example.org`)]);
+    expect(events[0]).toMatchObject({ severity: "permanent", reason: "bounce", "delivery-status": { code: 554 } });
+  });
+
+  it("waits and retries while no relay is configured", async () => {
+    const { events, requeued } = await runDeliveries([job(uniqueDomain("norelay"), "ok@example.org")], { SMTP_RELAY_HOST: "" });
+    expect(events[0]).toMatchObject({ severity: "temporary", "delivery-status": { message: expect.stringContaining("SMTP_RELAY_HOST") } });
+    expect(requeued[0]!.delaySeconds).toBe(600);
+  });
+
+  it("authenticates to a relay that requires it", async () => {
+    const recipient = `ok-${randomId()}@example.org`;
+    const { events } = await runDeliveries([job(uniqueDomain("auth"), recipient)], {
+      SMTP_RELAY_PORT: String(inject("smtpAuthPort")),
+      SMTP_RELAY_USER: "relay-user",
+      SMTP_RELAY_PASSWORD: "relay-pass",
+    });
+    expect(events[0]!.event).toBe("delivered");
+    const response = await fetch(`http://127.0.0.1:${inject("smtpAuthControlPort")}/messages?to=${encodeURIComponent(recipient)}`);
+    expect(((await response.json()) as any[])[0].authUser).toBe("relay-user");
+  });
+
+  it("reads large messages from R2 and deletes them once delivered", async () => {
+    const domain = uniqueDomain("r2");
+    const recipient = `ok-${randomId()}@example.org`;
+    const key = `${domain}/big/${recipient}`;
+    const body = `Subject: big\r\n\r\n${"y".repeat(200_000)}\r\n`;
+    await testEnv.MESSAGES.put(key, body);
+    const { events } = await runDeliveries([job(domain, recipient, { mime: undefined, mimeKey: key })]);
+    expect(events[0]!.event).toBe("delivered");
+    expect((await relayed(recipient))[0]!.data.length).toBeGreaterThan(200_000);
+    expect(await testEnv.MESSAGES.get(key)).toBeNull();
+  });
+
+  it("holds scheduled messages until their time without an attempt", async () => {
+    const recipient = `ok-${randomId()}@example.org`;
+    const notBefore = Date.now() + 2 * 24 * HOUR;
+    const { events, requeued } = await runDeliveries([job(uniqueDomain("sched"), recipient, { notBefore })]);
+    expect(events).toEqual([]);
+    expect(requeued[0]!.delaySeconds).toBe(43_200);
+    expect(requeued[0]!.body.attempt).toBe(1);
+    expect(await relayed(recipient)).toEqual([]);
+  });
+
+  it("writes the same event id when a job is delivered twice, and parks malformed jobs", async () => {
+    const one = job(uniqueDomain("idem"), `ok-${randomId()}@example.org`);
+    const first = await runDeliveries([one]);
+    const second = await runDeliveries([one]);
+    expect(second.events[0]!.id).toBe(first.events[0]!.id);
+    const bad = await runDeliveries([{ type: "delivery", v: 1, domain: "x" }]);
+    expect(bad.result.explicitAcks).toHaveLength(1);
+    expect(bad.parked).toHaveLength(1);
+    expect(bad.events).toEqual([]);
+  });
+});
