@@ -74,10 +74,11 @@ async function sentMessage(recipient = "nobody@example.net", prefix = "in"): Pro
 }
 
 /** Flips one character of the signed payload: same shape, wrong tag. */
+/** Changes a character in the middle of the payload: the last one may only carry padding bits. */
 function forge(verp: string): string {
-  const at = verp.indexOf("@");
-  const last = verp[at - 1] === "A" ? "B" : "A";
-  return `${verp.slice(0, at - 1)}${last}${verp.slice(at)}`;
+  const i = "bounce+".length + 4;
+  const swapped = verp[i] === "A" ? "B" : "A";
+  return `${verp.slice(0, i)}${swapped}${verp.slice(i + 1)}`;
 }
 
 describe("delivery status notifications", () => {

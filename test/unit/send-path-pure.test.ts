@@ -80,8 +80,9 @@ describe("VERP addresses", () => {
     expect(await parseVerpAddress(address, "s3cret")).toEqual({ domain: "mg.example.com", messageId: "m1@mg.example.com", recipient: "Bob@Example.org" });
     expect(await parseVerpAddress(address, "other")).toBeNull();
     expect(await parseVerpAddress(address.replace("@mg.example.com", "@evil.example"), "s3cret")).toBeNull();
-    const local = address.slice(0, address.indexOf("@"));
-    const tampered = local.slice(0, -2) + (local.endsWith("AA") ? "BB" : "AA") + "@mg.example.com";
+    // Change a character in the middle: the last one may only carry padding bits.
+    const i = "bounce+".length + 3;
+    const tampered = address.slice(0, i) + (address[i] === "A" ? "B" : "A") + address.slice(i + 1);
     expect(await parseVerpAddress(tampered, "s3cret")).toBeNull();
     for (const junk of ["", "bob@example.org", "bounce+@x.org", "bounce+!!!@x.org"]) expect(await parseVerpAddress(junk, "s3cret")).toBeNull();
   });
