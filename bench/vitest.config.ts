@@ -26,6 +26,7 @@ export default defineConfig(async () => ({
   test: {
     include: ["bench/**/*.bench.ts"],
     setupFiles: ["test/apply-migrations.ts"],
+    globalSetup: ["bench/global-setup.ts"],
     testTimeout: 600_000,
     hookTimeout: 600_000,
     fileParallelism: false,

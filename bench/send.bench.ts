@@ -1,0 +1,130 @@
+// Figures for issue 3, from one run (ratios, not absolute numbers, are what compare):
+//  1. recipients/s accepted by the Messages API for a 1,000-recipient batch with
+//     recipient-variables, with the real local queues, against building the same per-recipient
+//     MIME messages (tracking included) in a bare loop;
+//  2. deliveries/s from the delivery consumer to the local mailbox (`npm start`'s relay sink).
+import { createMessageBatch, env } from "cloudflare:test";
+import { expect, inject, it } from "vitest";
+import worker from "./bench-worker";
+import { composeForRecipient } from "../src/api/compose-message";
+import { parseMessageEntries, type FormValue } from "../src/api/message-form";
+import { getDomain } from "../src/db/domains";
+import { randomId } from "../src/domain/base64url";
+import type { DeliveryJob } from "../src/domain/delivery-job";
+import { resolveTracking } from "../src/domain/tracking-settings";
+import type { Env } from "../src/env";
+
+const benchEnv = env as unknown as Env;
+const AUTH = { authorization: `Basic ${btoa("api:bench-api-key")}` };
+const RECIPIENTS = 1000;
+const RUNS = 3;
+
+function plainContext() {
+  const pending: Promise<unknown>[] = [];
+  const ctx = { waitUntil: (p: Promise<unknown>) => void pending.push(p), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  return { ctx, drain: () => Promise.all(pending) };
+}
+
+async function call(url: string, init: RequestInit, callEnv: Env = benchEnv): Promise<Response> {
+  const { ctx, drain } = plainContext();
+  const response = await worker.fetch(new Request(url, init) as Request<unknown, IncomingRequestCfProperties>, callEnv, ctx);
+  await drain();
+  return response;
+}
+
+function batchFields(domain: string): Array<[string, FormValue]> {
+  const recipients = Array.from({ length: RECIPIENTS }, (_, i) => `reader${i}@example.org`);
+  const variables = Object.fromEntries(recipients.map((r, i) => [r, { first: `Reader ${i}`, id: i }]));
+  return [
+    ["from", `News <news@${domain}>`],
+    ["to", recipients.join(",")],
+    ["subject", "Hello %recipient.first%"],
+    ["html", `<html><body><p>Hi %recipient.first%,</p>${Array.from({ length: 5 }, (_, i) => `<p><a href="https://example.org/article/${i}?ref=news">Article ${i}</a></p>`).join("")}</body></html>`],
+    ["text", "Hi %recipient.first%, read https://example.org/article/0?ref=news"],
+    ["o:tag", "newsletter"],
+    ["v:reader", "%recipient.id%"],
+    ["recipient-variables", JSON.stringify(variables)],
+  ];
+}
+
+function formOf(fields: Array<[string, FormValue]>): FormData {
+  const form = new FormData();
+  for (const [name, value] of fields) form.append(name, value);
+  return form;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+it("Messages API: accepting a 1,000-recipient batch vs building its MIME", async () => {
+  const domain = "send-bench.example.com";
+  const created = await call("http://127.0.0.1/v4/domains", { method: "POST", headers: AUTH, body: new URLSearchParams({ name: domain }) });
+  expect(created.status).toBe(200);
+  for (const t of ["open", "click", "unsubscribe"]) {
+    await call(`http://127.0.0.1/v3/domains/${domain}/tracking/${t}`, { method: "PUT", headers: AUTH, body: new URLSearchParams({ active: "yes" }) });
+  }
+  const fields = batchFields(domain);
+  const record = (await getDomain(benchEnv.DB, domain))!;
+
+  const buildMs: number[] = [];
+  const acceptMs: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    // Baseline: parse the same request and build every recipient's tracked MIME, nothing else.
+    let began = performance.now();
+    const request = await parseMessageEntries(fields);
+    const tracking = resolveTracking(record, request.tracking);
+    let bytes = 0;
+    for (const recipient of request.to) {
+      bytes += (await composeForRecipient(benchEnv, record, request, recipient, { messageId: `bench-${run}@${domain}`, issuedAt: Math.floor(Date.now() / 1000), tracking, date: new Date().toUTCString() })).size;
+    }
+    buildMs.push(performance.now() - began);
+    expect(bytes).toBeGreaterThan(RECIPIENTS * 1000);
+
+    // The real thing through the Worker: suppression check, MIME, metadata, events and delivery
+    // jobs on the real local queues.
+    began = performance.now();
+    const response = await call(`http://127.0.0.1/v3/${domain}/messages`, { method: "POST", headers: AUTH, body: formOf(fields) });
+    acceptMs.push(performance.now() - began);
+    expect(response.status).toBe(200);
+  }
+  const accept = median(acceptMs);
+  const build = median(buildMs);
+  console.log(`${"Messages API, 1,000-recipient batch: accepted (recipients/s)".padEnd(66)} ${((RECIPIENTS / accept) * 1000).toFixed(0)}  (${accept.toFixed(0)} ms per batch, median of ${RUNS})`);
+  console.log(`${"building the same MIME messages in a bare loop (recipients/s)".padEnd(66)} ${((RECIPIENTS / build) * 1000).toFixed(0)}  (${build.toFixed(0)} ms)`);
+  console.log(`${"accepting / bare building".padEnd(66)} ${(accept / build).toFixed(2)}x`);
+});
+
+it("delivery consumer: deliveries/s to the local mailbox", async () => {
+  const domain = "send-bench.example.com";
+  // Jobs as the Messages API makes them, captured instead of queued.
+  const jobs: DeliveryJob[] = [];
+  const capture: Env = {
+    ...benchEnv,
+    DELIVERY: { sendBatch: async (b: Array<{ body: DeliveryJob }>) => void jobs.push(...b.map((m) => m.body)) } as unknown as Env["DELIVERY"],
+    EVENTS: { sendBatch: async () => {} } as unknown as Env["EVENTS"],
+  };
+  const response = await call(`http://127.0.0.1/v3/${domain}/messages`, { method: "POST", headers: AUTH, body: formOf(batchFields(domain)) }, capture);
+  expect(response.status).toBe(200);
+  expect(jobs).toHaveLength(RECIPIENTS);
+
+  let events = 0;
+  const deliverEnv: Env = {
+    ...benchEnv,
+    SMTP_RELAY_HOST: "127.0.0.1",
+    SMTP_RELAY_PORT: String(inject("mailboxSmtpPort")),
+    SMTP_RELAY_SECURITY: "none",
+    SMTP_RELAY_USER: "",
+    EVENTS: { send: async (b: { event: { event: string } }) => void (b.event.event === "delivered" && events++) } as unknown as Env["EVENTS"],
+  };
+  const began = performance.now();
+  for (let i = 0; i < jobs.length; i += 10) {
+    const batch = createMessageBatch("tidings-delivery", jobs.slice(i, i + 10).map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })));
+    const { ctx, drain } = plainContext();
+    await worker.queue(batch, deliverEnv, ctx);
+    await drain();
+  }
+  const ms = performance.now() - began;
+  expect(events).toBe(RECIPIENTS);
+  const stored = (await (await fetch(`http://127.0.0.1:${inject("mailboxHttpPort")}/api/messages`)).json()) as unknown[];
+  expect(stored.length).toBeGreaterThanOrEqual(RECIPIENTS);
+  console.log(`${"delivery consumer to the local mailbox, batches of 10 (deliveries/s)".padEnd(66)} ${((RECIPIENTS / ms) * 1000).toFixed(0)}`);
+});
