@@ -98,6 +98,18 @@ describe("delivery consumer", () => {
     );
   });
 
+  it("delivers on the retry after a 4xx (the relay fails once, then accepts)", async () => {
+    const recipient = `flaky-1-${randomId()}@example.org`;
+    const first = await runDeliveries([job(uniqueDomain("flaky"), recipient)]);
+    expect(first.events.map((e) => e.severity)).toEqual(["temporary"]);
+    expect(first.requeued).toHaveLength(1);
+    // The queue hands the requeued job back after its delay; here, at once.
+    const second = await runDeliveries([first.requeued[0]!.body]);
+    expect(second.events[0]).toMatchObject({ event: "delivered", "delivery-status": { "attempt-no": 2 } });
+    expect(second.events[0]!.id).not.toBe(first.events[0]!.id);
+    expect(await relayed(recipient)).toHaveLength(1);
+  });
+
   it("gives up with reason old when the 8-hour window is over", async () => {
     const domain = uniqueDomain("old");
     const last = job(domain, `temp-${randomId()}@example.org`, { attempt: 7, acceptedAt: Date.now() - 7.9 * HOUR });

@@ -71,6 +71,31 @@ describe("mailgun.js against Tidings", () => {
     expect(typeof item.timestamp).toBe("number");
   });
 
+  it("sends with messages.create and reads the accepted events", async () => {
+    const sent = await mg.messages.create(DOMAIN, {
+      from: `Me <me@${DOMAIN}>`,
+      to: ["ann@example.org", "bob@example.org"],
+      subject: "Hello %recipient.name%",
+      text: "Hi %recipient.name%",
+      html: "<p>Hi %recipient.name%</p>",
+      "o:tag": ["mgjs-send", "second"],
+      "o:testmode": true,
+      "recipient-variables": JSON.stringify({ "ann@example.org": { name: "Ann" }, "bob@example.org": { name: "Bob" } }),
+      attachment: [{ filename: "note.txt", data: "hello" }],
+    });
+    expect(sent.status).toBe(200);
+    expect(sent.message).toBe("Queued. Thank you.");
+    expect(sent.id).toMatch(/^<.+>$/);
+    let accepted: Array<{ recipient: string; message: { headers: Record<string, string>; attachments: unknown[] } }> = [];
+    for (let tries = 0; tries < 50 && accepted.length < 2; tries++) {
+      accepted = (await mg.events.get(DOMAIN, { event: "accepted", "message-id": sent.id!.slice(1, -1) })).items as typeof accepted;
+      if (accepted.length < 2) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(accepted.map((e) => e.recipient).sort()).toEqual(["ann@example.org", "bob@example.org"]);
+    expect(accepted.find((e) => e.recipient === "bob@example.org")!.message.headers.subject).toBe("Hello Bob");
+    expect(accepted[0]!.message.attachments).toEqual([{ filename: "note.txt", "content-type": expect.any(String), size: 5 }]);
+  });
+
   it("surfaces Tidings' 400 and 404 messages through mailgun.js errors", async () => {
     await expect(mg.events.get(DOMAIN, { limit: 500 })).rejects.toMatchObject({ status: 400, details: "'limit' must be at most 300" });
     await expect(mg.domains.get("nope.example.com")).rejects.toMatchObject({ status: 404 });
