@@ -5,16 +5,16 @@
 //  2. events/s the queue consumer writes into local D1 in batches of 100;
 //  3. p50/p95 Events API latency for recipient- and tag-filtered queries over 100,000 events of one
 //     domain, on the first page and on a page 200 deep.
-import { createMessageBatch, env } from "cloudflare:test";
+import { createMessageBatch } from "cloudflare:test";
 import { expect, it } from "vitest";
 import worker, { bareResponse } from "./bench-worker";
+import { benchEnv, call, plainContext } from "./harness";
 import { saveMessageMetadata } from "../src/db/messages";
 import { randomId } from "../src/domain/base64url";
 import type { TrackingHitInput } from "../src/domain/queue-messages";
 import { signToken } from "../src/domain/token";
 import type { Env } from "../src/env";
 
-const benchEnv = env as unknown as Env;
 const AUTH = { authorization: `Basic ${btoa("api:bench-api-key")}` };
 const DOMAIN = "bench.example.com";
 /** performance.now() is millisecond-grained in workerd: blocks of 5,000 hits keep that error small. */
@@ -31,26 +31,7 @@ const report = (name: string, value: string) => {
   console.log(`${name.padEnd(62)} ${value}`);
 };
 
-/**
- * Calls the Worker's fetch handler directly. SELF.fetch would go through the test pool's
- * entrypoint wrapper, which grows a Proxy chain on every call and slows down over thousands.
- */
-async function call(url: string, init: RequestInit = {}): Promise<Response> {
-  const { ctx, drain } = plainContext();
-  const response = await worker.fetch(new Request(url, init) as Request<unknown, IncomingRequestCfProperties>, benchEnv, ctx);
-  await drain();
-  return response;
-}
 
-/**
- * A plain execution context: the test pool's own one keeps every context alive and overflows the
- * stack after a few thousand. Every measured call below uses this one, so the harness is the same.
- */
-function plainContext() {
-  const pending: Promise<unknown>[] = [];
-  const ctx = { waitUntil: (p: Promise<unknown>) => void pending.push(p), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-  return { ctx, drain: () => Promise.all(pending) };
-}
 
 function percentile(samples: number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);

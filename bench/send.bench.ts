@@ -3,9 +3,10 @@
 //     recipient-variables, with the real local queues, against building the same per-recipient
 //     MIME messages (tracking included) in a bare loop;
 //  2. deliveries/s from the delivery consumer to the local mailbox (`npm start`'s relay sink).
-import { createMessageBatch, env } from "cloudflare:test";
+import { createMessageBatch } from "cloudflare:test";
 import { expect, inject, it } from "vitest";
 import worker from "./bench-worker";
+import { benchEnv, call, plainContext } from "./harness";
 import { composeForRecipient } from "../src/api/compose-message";
 import { parseMessageEntries, type FormValue } from "../src/api/message-form";
 import { getDomain } from "../src/db/domains";
@@ -14,23 +15,11 @@ import type { DeliveryJob } from "../src/domain/delivery-job";
 import { resolveTracking } from "../src/domain/tracking-settings";
 import type { Env } from "../src/env";
 
-const benchEnv = env as unknown as Env;
 const AUTH = { authorization: `Basic ${btoa("api:bench-api-key")}` };
 const RECIPIENTS = 1000;
 const RUNS = 3;
 
-function plainContext() {
-  const pending: Promise<unknown>[] = [];
-  const ctx = { waitUntil: (p: Promise<unknown>) => void pending.push(p), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-  return { ctx, drain: () => Promise.all(pending) };
-}
 
-async function call(url: string, init: RequestInit, callEnv: Env = benchEnv): Promise<Response> {
-  const { ctx, drain } = plainContext();
-  const response = await worker.fetch(new Request(url, init) as Request<unknown, IncomingRequestCfProperties>, callEnv, ctx);
-  await drain();
-  return response;
-}
 
 function batchFields(domain: string): Array<[string, FormValue]> {
   const recipients = Array.from({ length: RECIPIENTS }, (_, i) => `reader${i}@example.org`);

@@ -1,0 +1,21 @@
+// What every benchmark shares: a plain execution context (the test pool's own one keeps every
+// context alive and overflows the stack after a few thousand), and calls through the bench
+// Worker's fetch handler with it, waiting for waitUntil work.
+import { env } from "cloudflare:test";
+import worker from "./bench-worker";
+import type { Env } from "../src/env";
+
+export const benchEnv = env as unknown as Env;
+
+export function plainContext() {
+  const pending: Promise<unknown>[] = [];
+  const ctx = { waitUntil: (p: Promise<unknown>) => void pending.push(p), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  return { ctx, drain: () => Promise.all(pending) };
+}
+
+export async function call(url: string, init: RequestInit = {}, callEnv: Env = benchEnv): Promise<Response> {
+  const { ctx, drain } = plainContext();
+  const response = await worker.fetch(new Request(url, init) as Request<unknown, IncomingRequestCfProperties>, callEnv, ctx);
+  await drain();
+  return response;
+}
