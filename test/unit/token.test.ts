@@ -76,3 +76,19 @@ describe("tracking tokens", () => {
     expect(() => secretsFromSettings({ TRACKING_SECRET: "x", TRACKING_KEY_VERSION: "0" })).toThrow();
   });
 });
+
+describe("base64url decoding", () => {
+  it("gives the same bytes, and the same refusals, natively and in plain JavaScript", async () => {
+    const { decodeBase64Url, decodeBase64UrlPortable, encodeBase64Url } = await import("../../src/domain/base64url");
+    for (let length = 0; length < 70; length++) {
+      const bytes = crypto.getRandomValues(new Uint8Array(length));
+      const text = encodeBase64Url(bytes);
+      expect(decodeBase64Url(text)).toEqual(bytes);
+      expect(decodeBase64UrlPortable(text)).toEqual(bytes);
+    }
+    for (const bad of ["a", "ab cd", "ab+d", "ab/d", "é", "abcde"]) {
+      expect(decodeBase64Url(bad), bad).toBeNull();
+      expect(decodeBase64UrlPortable(bad), bad).toBeNull();
+    }
+  });
+});
