@@ -9,6 +9,7 @@ import { handleApiError } from "./errors";
 import { eventsApi } from "./events";
 import { messagesApi } from "./messages";
 import { prepareApi } from "./prepare";
+import { suppressionsApi } from "./suppressions";
 import { trackingApi } from "./tracking-settings";
 
 export const apiApp = new Hono<ApiEnv>();
@@ -19,6 +20,7 @@ apiApp.route("/", domainsApi);
 apiApp.route("/", trackingApi);
 apiApp.route("/", prepareApi);
 apiApp.route("/", eventsApi);
+apiApp.route("/", suppressionsApi);
 apiApp.route("/", messagesApi);
 apiApp.notFound((c) => c.json({ message: "Not found" }, 404));
 apiApp.onError(handleApiError);

@@ -5,7 +5,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { suppressionFor, type SuppressionOutcome } from "../domain/suppression";
+import { SUPPRESSION_KINDS, MAX_SUPPRESSION_LIMIT, type SuppressionKind, type SuppressionListQuery, type SuppressionRow } from "../domain/suppression-list";
 import type { Env } from "../env";
+import { KIND_TABLES, getOneSql, listQuerySql } from "./suppression-tables";
 
 /** The tag that stands for "every message of the domain". */
 export const ALL_TAGS = "*";
@@ -35,6 +37,16 @@ const allowlistSchema = z.object({
   createdAt: millis,
 });
 export type AllowlistRecord = z.input<typeof allowlistSchema>;
+
+const kindSchema = z.enum(SUPPRESSION_KINDS);
+const keySchema = z.string().min(1).max(320).transform((k) => k.trim().toLowerCase());
+const tagSchema = z.string().min(1).max(256).transform((t) => (t === ALL_TAGS ? t : t.toLowerCase()));
+const listSchema = z.object({
+  page: z.enum(["first", "next", "previous", "last"]),
+  limit: z.number().int().min(1).max(MAX_SUPPRESSION_LIMIT),
+  address: keySchema.optional(),
+  term: z.string().max(320).optional(),
+});
 
 const checkSchema = z.object({
   recipients: z.array(z.string().max(320)).max(1000),
@@ -143,19 +155,56 @@ export class DomainState extends DurableObject<Env> {
 
   /** Allowlisting an address also lifts any bounce it had: it must be deliverable. */
   async addToAllowlist(record: AllowlistRecord): Promise<void> {
-    const valid = allowlistSchema.parse(record);
+    await this.addAllowlistEntries([record]);
+  }
+
+  /** addToAllowlist for up to 1000 entries at once (the CSV import); returns how many. */
+  async addAllowlistEntries(records: AllowlistRecord[]): Promise<number> {
+    const valid = z.array(allowlistSchema).max(1000).parse(records);
     this.ctx.storage.transactionSync(() => {
-      this.ctx.storage.sql.exec(
-        `INSERT INTO allowlist (value, type, reason, created_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (value) DO UPDATE SET type = excluded.type, reason = excluded.reason`,
-        valid.value,
-        valid.type,
-        valid.reason,
-        valid.createdAt,
-      );
-      if (valid.type === "address") this.ctx.storage.sql.exec("DELETE FROM bounces WHERE address = ?", valid.value);
-      else this.ctx.storage.sql.exec("DELETE FROM bounces WHERE address LIKE ? ESCAPE '\\'", `%@${valid.value.replace(/[\\%_]/g, "\\$&")}`);
+      for (const entry of valid) {
+        this.ctx.storage.sql.exec(
+          `INSERT INTO allowlist (value, type, reason, created_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (value) DO UPDATE SET type = excluded.type, reason = excluded.reason`,
+          entry.value,
+          entry.type,
+          entry.reason,
+          entry.createdAt,
+        );
+        if (entry.type === "address") this.ctx.storage.sql.exec("DELETE FROM bounces WHERE address = ?", entry.value);
+        else this.ctx.storage.sql.exec("DELETE FROM bounces WHERE address LIKE ? ESCAPE '\\'", `%@${entry.value.replace(/[\\%_]/g, "\\$&")}`);
+      }
     });
+    return valid.length;
+  }
+
+  /** One page of a list, alphabetical by address (allowlist: by value). */
+  async listSuppressions(kind: SuppressionKind, query: SuppressionListQuery): Promise<SuppressionRow[]> {
+    const { sql, params, reversed } = listQuerySql(kindSchema.parse(kind), listSchema.parse(query));
+    const rows = this.ctx.storage.sql.exec(sql, ...params).toArray().map(KIND_TABLES[kind].toRow);
+    return reversed ? rows.reverse() : rows;
+  }
+
+  /** The record of one address (allowlist: address or domain), or null. */
+  async getSuppression(kind: SuppressionKind, key: string): Promise<SuppressionRow | null> {
+    const row = this.ctx.storage.sql.exec(getOneSql(kindSchema.parse(kind)), keySchema.parse(key)).toArray()[0];
+    return row ? KIND_TABLES[kind].toRow(row) : null;
+  }
+
+  /** Removes one record; for unsubscribes, `tag` removes just that tag. False when nothing matched. */
+  async deleteSuppression(kind: SuppressionKind, key: string, tag?: string): Promise<boolean> {
+    const t = KIND_TABLES[kindSchema.parse(kind)];
+    const value = keySchema.parse(key);
+    const cursor =
+      tag !== undefined && kind === "unsubscribes"
+        ? this.ctx.storage.sql.exec("DELETE FROM unsubscribes WHERE address = ? AND tag = ?", value, tagSchema.parse(tag))
+        : this.ctx.storage.sql.exec(`DELETE FROM ${t.table} WHERE ${t.key} = ?`, value);
+    return cursor.rowsWritten > 0;
+  }
+
+  /** Empties one list; returns how many rows went. */
+  async clearSuppressions(kind: SuppressionKind): Promise<number> {
+    return this.ctx.storage.sql.exec(`DELETE FROM ${KIND_TABLES[kindSchema.parse(kind)].table}`).rowsWritten;
   }
 
   /**
