@@ -13,13 +13,15 @@ const gif = () => new Response(GIF, { headers: { "content-type": "image/gif", "c
 const redirect = () => new Response(null, { status: 302, headers: { location: "https://example.org/landing" } });
 
 export function bareResponse(url: string): Response | null {
-  // A suffix check, not a URL parse: the tracking side parses its own URL, as in production.
-  if (url.endsWith("/__bare/o")) return gif();
-  if (url.endsWith("/__bare/c")) return redirect();
+  // A substring check, not a URL parse: the tracking side parses its own URL, as in production.
+  // The bare routes ignore whatever follows them, so they can be called with the same token-bearing
+  // URL as a real hit (/__bare/o/<token>) and the harness builds requests of the same size.
+  if (url.includes("/__bare/o")) return gif();
+  if (url.includes("/__bare/c")) return redirect();
   return null;
 }
 
-const honoBaseline = new Hono<{ Bindings: Env }>().get("/__hono/o", gif).get("/__hono/c", redirect);
+const honoBaseline = new Hono<{ Bindings: Env }>().get("/__hono/o/*", gif).get("/__hono/c/*", redirect);
 
 export default {
   fetch(request, env, ctx) {

@@ -67,12 +67,12 @@ it("hot path: tracking hits vs a bare route", async () => {
   // Interleaved rounds, median per variant: the machine is shared, so a burst of noise hits one
   // round of every variant rather than all of one variant.
   const variants = {
-    bareC: bare("http://127.0.0.1/__bare/c"),
+    bareC: bare(clickUrl.replace("/c/", "/__bare/c/")),
     click: handler(clickUrl),
-    bareO: bare("http://127.0.0.1/__bare/o"),
+    bareO: bare(openUrl.replace("/o/", "/__bare/o/")),
     pixel: handler(openUrl),
-    honoO: bare("http://127.0.0.1/__hono/o"),
-    honoC: bare("http://127.0.0.1/__hono/c"),
+    honoO: bare(openUrl.replace("/o/", "/__hono/o/")),
+    honoC: bare(clickUrl.replace("/c/", "/__hono/c/")),
   };
   const rounds: Record<keyof typeof variants, number[]> = { bareO: [], pixel: [], bareC: [], click: [], honoO: [], honoC: [] };
   for (let round = 0; round < HIT_ROUNDS; round++) {
