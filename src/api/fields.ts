@@ -1,30 +1,40 @@
 // Request bodies as Mailgun clients send them: multipart/form-data (mailgun.js), urlencoded, or
-// JSON. Whatever the content type says, the result is a map from field name to its values.
+// JSON. readForm keeps files; readFields gives a map from field name to its string values.
 import type { Context } from "hono";
 import { badRequest } from "./errors";
 
 export type Fields = Map<string, string[]>;
+export type FormValue = string | File;
 
-export async function readFields(c: Context): Promise<Fields> {
-  const fields: Fields = new Map();
-  const add = (name: string, value: string) => fields.set(name, [...(fields.get(name) ?? []), value]);
+/** Form entries in order, files included; a JSON body is not a form (see readFields). */
+export async function readForm(c: Context): Promise<Array<[string, FormValue]>> {
   const type = (c.req.header("content-type") ?? "").toLowerCase();
   if (type.startsWith("multipart/form-data")) {
-    let form: FormData;
     try {
-      form = await c.req.raw.formData();
+      return [...(await c.req.raw.formData())] as Array<[string, FormValue]>;
     } catch {
       throw badRequest("Could not parse the multipart body");
     }
-    for (const [name, value] of form) if (typeof value === "string") add(name, value);
-    return fields;
   }
-  // Decode the bytes ourselves: Request.text() warns on non-text content types.
-  const text = new TextDecoder().decode(await c.req.arrayBuffer());
-  if (type.startsWith("application/json")) {
+  return [...new URLSearchParams(await readText(c))];
+}
+
+/** Decodes the bytes ourselves: Request.text() warns on non-text content types. */
+async function readText(c: Context): Promise<string> {
+  return new TextDecoder().decode(await c.req.arrayBuffer());
+}
+
+export async function readFields(c: Context): Promise<Fields> {
+  const fields: Fields = new Map();
+  const add = (name: string, value: string) => {
+    const values = fields.get(name);
+    if (values) values.push(value);
+    else fields.set(name, [value]);
+  };
+  if ((c.req.header("content-type") ?? "").toLowerCase().startsWith("application/json")) {
     let body: unknown;
     try {
-      body = JSON.parse(text);
+      body = JSON.parse(await readText(c));
     } catch {
       throw badRequest("The body is not valid JSON");
     }
@@ -34,7 +44,7 @@ export async function readFields(c: Context): Promise<Fields> {
     }
     return fields;
   }
-  for (const [name, value] of new URLSearchParams(text)) add(name, value);
+  for (const [name, value] of await readForm(c)) if (typeof value === "string") add(name, value);
   return fields;
 }
 

@@ -6,6 +6,7 @@ import { parseMailgunDate } from "../domain/dates";
 import type { MimeAttachment } from "../domain/mime";
 import { parseYesNo } from "../domain/tracking-settings";
 import { ApiError, badRequest } from "./errors";
+import { readForm, type FormValue } from "./fields";
 
 export const MAX_RECIPIENTS = 1000;
 /** Mailgun: a message may not exceed 25 MB, and its o:, h: and v: options 16 kB together. */
@@ -35,21 +36,6 @@ export interface MessageRequest {
   deliverAt: number;
   /** Bytes of text, html and files: the base of the 25 MB check. */
   contentBytes: number;
-}
-
-export type FormValue = string | File;
-
-export async function readForm(c: Context): Promise<Array<[string, FormValue]>> {
-  const type = (c.req.header("content-type") ?? "").toLowerCase();
-  if (type.startsWith("multipart/form-data")) {
-    try {
-      return [...(await c.req.raw.formData())] as Array<[string, FormValue]>;
-    } catch {
-      throw badRequest("Could not parse the multipart body");
-    }
-  }
-  const text = new TextDecoder().decode(await c.req.arrayBuffer());
-  return [...new URLSearchParams(text)];
 }
 
 function addressesOf(values: string[], field: string): ParsedAddress[] {

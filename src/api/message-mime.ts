@@ -4,7 +4,8 @@
 import type { Context } from "hono";
 import PostalMime from "postal-mime";
 import { badRequest } from "./errors";
-import { parseMessageEntries, readForm, refuseOversizedBody, type FormValue, type MessageRequest } from "./message-form";
+import { readForm, type FormValue } from "./fields";
+import { parseMessageEntries, refuseOversizedBody, type MessageRequest } from "./message-form";
 
 /** Headers of the original kept on each copy; the rest are rebuilt (Message-ID, Date, To...). */
 const KEPT_HEADERS = new Set(["reply-to", "in-reply-to", "references", "list-id", "precedence", "auto-submitted"]);
