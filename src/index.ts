@@ -1,6 +1,7 @@
 // Wiring only: the Worker's handlers and the Durable Object class.
 import { apiApp } from "./api/app";
 import { handleQueue } from "./consumers";
+import { handleScheduled } from "./cron";
 import { handleTracking } from "./edge/tracking";
 import type { Env } from "./env";
 import { handleInboundEmail } from "./inbound/handle-email";
@@ -13,4 +14,5 @@ export default {
   },
   queue: handleQueue,
   email: handleInboundEmail,
+  scheduled: handleScheduled,
 } satisfies ExportedHandler<Env, unknown>;

@@ -47,6 +47,8 @@ export function domainJson(domain: DomainRecord) {
     web_scheme: domain.webScheme,
     wildcard: domain.wildcard,
     tracking_host: trackingHost(domain),
+    // Not a Mailgun field: how many days this domain's events are kept (2..30).
+    retention_days: domain.retentionDays,
   };
 }
 

@@ -10,6 +10,9 @@ import { badRequest, notFound } from "./errors";
 import { field, readFields, type Fields } from "./fields";
 
 const SPAM_ACTIONS = new Set(["disabled", "tag", "block"]);
+/** Event retention a domain may choose (Mailgun keeps 2 to 30 days by plan). Unit: days. */
+const MIN_RETENTION_DAYS = 2;
+const MAX_RETENTION_DAYS = 30;
 
 function parseDomainChanges(fields: Fields): DomainChanges {
   const changes: DomainChanges = {};
@@ -21,6 +24,14 @@ function parseDomainChanges(fields: Fields): DomainChanges {
   if (spam !== undefined) {
     if (!SPAM_ACTIONS.has(spam)) throw badRequest("spam_action must be disabled, tag or block");
     changes.spamAction = spam;
+  }
+  const retention = field(fields, "retention_days");
+  if (retention !== undefined) {
+    const days = Number(retention);
+    if (!Number.isInteger(days) || days < MIN_RETENTION_DAYS || days > MAX_RETENTION_DAYS) {
+      throw badRequest(`retention_days must be a whole number of days from ${MIN_RETENTION_DAYS} to ${MAX_RETENTION_DAYS}`);
+    }
+    changes.retentionDays = days;
   }
   const wildcard = field(fields, "wildcard");
   if (wildcard !== undefined) {
@@ -43,6 +54,7 @@ export const domainsApi = new Hono<ApiEnv>()
       webScheme: changes.webScheme ?? "http",
       spamAction: changes.spamAction ?? "disabled",
       wildcard: changes.wildcard ?? false,
+      retentionDays: changes.retentionDays ?? MAX_RETENTION_DAYS,
       // As in Mailgun, open, click and unsubscribe tracking start off.
       openActive: false,
       openPlaceAtTop: false,

@@ -117,3 +117,24 @@ export async function listEvents(
   const { results } = await databaseFor(env, query.domain).prepare(sql).bind(...params).all<StoredEvent>();
   return backwards ? results.reverse() : results;
 }
+
+/**
+ * Deletes up to `limit` events of a domain older than `before` (µs), with their tags, and says how
+ * many went. Bounded so a purge never holds the database for long; the predicate is the cutoff,
+ * so an interrupted purge simply continues on its next run and never touches newer rows.
+ */
+export async function deleteEventsBefore(env: EventsBindings, domain: string, before: number, limit: number): Promise<number> {
+  const db = databaseFor(env, domain);
+  const [, deleted] = await db.batch([
+    db
+      .prepare(
+        `DELETE FROM event_tags WHERE (domain, tag, ts, event_id) IN
+           (SELECT domain, tag, ts, event_id FROM event_tags WHERE domain = ?1 AND ts < ?2 LIMIT ?3)`,
+      )
+      .bind(domain, before, limit * 4),
+    db
+      .prepare(`DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE domain = ?1 AND ts < ?2 ORDER BY ts LIMIT ?3)`)
+      .bind(domain, before, limit),
+  ]);
+  return deleted!.meta.changes;
+}

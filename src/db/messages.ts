@@ -93,3 +93,15 @@ export async function saveMessageMetadataMany(env: EventsBindings, domain: strin
     .bind(domain, json)
     .run();
 }
+
+/** Deletes up to `limit` remembered messages prepared before `before` (ms); returns how many. */
+export async function deleteMessagesBefore(env: EventsBindings, domain: string, before: number, limit: number): Promise<number> {
+  const result = await databaseFor(env, domain)
+    .prepare(
+      `DELETE FROM messages WHERE (domain, message_id, recipient) IN
+         (SELECT domain, message_id, recipient FROM messages WHERE domain = ?1 AND prepared_at < ?2 LIMIT ?3)`,
+    )
+    .bind(domain, before, limit)
+    .run();
+  return result.meta.changes;
+}

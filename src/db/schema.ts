@@ -16,6 +16,8 @@ export const domains = sqliteTable("domains", {
   unsubscribeHtmlFooter: text("unsubscribe_html_footer").notNull(),
   unsubscribeTextFooter: text("unsubscribe_text_footer").notNull(),
   createdAt: integer("created_at").notNull(),
+  /** Days events are kept (2..30); the cron purge deletes older ones. */
+  retentionDays: integer("retention_days").notNull().default(30),
 });
 export type DomainRecord = typeof domains.$inferSelect;
 

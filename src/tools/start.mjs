@@ -132,13 +132,24 @@ const child = spawn(
   ],
   { cwd: root, env, stdio: "inherit" },
 );
+// wrangler dev never fires cron triggers by itself: run the scheduled handler (retention, later
+// stats rollups) once a minute through the --test-scheduled endpoint, as the platform would.
+const CRON_EVERY_MS = 60_000;
+const cron = setInterval(() => {
+  fetch(`${base}/__scheduled?cron=${encodeURIComponent("*/5 * * * *")}`).catch(() => {
+    // Not up yet, or restarting: the next tick tries again.
+  });
+}, CRON_EVERY_MS);
+
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
+    clearInterval(cron);
     child.kill(signal);
     mailbox?.close();
   });
 }
 child.on("exit", async (code) => {
+  clearInterval(cron);
   await mailbox?.close();
   process.exit(code ?? 0);
 });

@@ -1,0 +1,51 @@
+// Retention, run by the cron trigger: deletes each domain's events (and their tags and remembered
+// message metadata) older than the domain's retention, in bounded chunks. Suppressions are never
+// purged. Bindings: DB.
+import { drizzle } from "drizzle-orm/d1";
+import { domains } from "../db/schema";
+import { deleteEventsBefore } from "../db/events-store";
+import { deleteMessagesBefore } from "../db/messages";
+import type { Env } from "../env";
+
+/** Rows per DELETE: short statements keep D1 (a single writer) free for the consumers. */
+export const PURGE_CHUNK_ROWS = 1000;
+/** Chunks per cron run; whatever is left goes on the next run. */
+export const PURGE_CHUNKS_PER_RUN = 50;
+const DAY_MS = 86_400_000;
+
+export interface PurgeReport {
+  events: number;
+  messages: number;
+  /** True when the chunk budget ran out before everything old was gone. */
+  unfinished: boolean;
+}
+
+/** Cron period: successive runs start at successive domains. Unit: ms. */
+const RUN_EVERY_MS = 5 * 60_000;
+
+/**
+ * The budget counts chunks that deleted something (an empty probe is one index lookup), and each
+ * run starts at a different domain, so one domain's backlog cannot starve the others.
+ */
+export async function purgeExpired(env: Env, now: number, budget = PURGE_CHUNKS_PER_RUN, chunkRows = PURGE_CHUNK_ROWS): Promise<PurgeReport> {
+  const report: PurgeReport = { events: 0, messages: 0, unfinished: false };
+  const all = await drizzle(env.DB).select({ name: domains.name, retentionDays: domains.retentionDays }).from(domains).orderBy(domains.name).all();
+  const start = all.length > 0 ? Math.floor(now / RUN_EVERY_MS) % all.length : 0;
+  for (const domain of [...all.slice(start), ...all.slice(0, start)]) {
+    // Messages are kept as long as their events: opens and clicks can still arrive for them.
+    const cutoffMs = now - domain.retentionDays * DAY_MS;
+    for (const [purge, key] of [
+      [() => deleteEventsBefore(env, domain.name, cutoffMs * 1000, chunkRows), "events"],
+      [() => deleteMessagesBefore(env, domain.name, cutoffMs, chunkRows), "messages"],
+    ] as const) {
+      for (;;) {
+        if (budget <= 0) return { ...report, unfinished: true };
+        const deleted = await purge();
+        if (deleted > 0) budget--;
+        report[key] += deleted;
+        if (deleted < chunkRows) break;
+      }
+    }
+  }
+  return report;
+}

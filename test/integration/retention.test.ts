@@ -1,0 +1,91 @@
+// Retention by cron: events (with their tags) and remembered messages past a domain's retention
+// are deleted in bounded chunks; newer rows and suppressions are never touched.
+import { createExecutionContext, createMessageBatch, createScheduledController, env, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { purgeExpired } from "../../src/cron/retention";
+import { saveMessageMetadata } from "../../src/db/messages";
+import { randomId } from "../../src/domain/base64url";
+import type { TrackingHitInput } from "../../src/domain/queue-messages";
+import type { Env } from "../../src/env";
+import { api, createDomain, form, uniqueDomain } from "../helpers";
+
+const testEnv = env as unknown as Env;
+const DAY = 86_400_000;
+
+async function seed(domain: string, ages: number[]): Promise<void> {
+  const hits: TrackingHitInput[] = ages.map((ageMs, i) => ({
+    type: "hit", v: 1, id: randomId(), event: "opened", url: "", ts: (Date.now() - ageMs) * 1000 + i, domain,
+    messageId: "m@x", recipient: `r${i}@example.org`, issuedAt: 0, method: "GET", ip: "", userAgent: "", cf: {},
+  }));
+  await saveMessageMetadata(testEnv, { domain, messageId: "m@x", recipient: "r0@example.org" }, { tags: ["keep"], userVariables: {}, headers: {}, preparedAt: Date.now() - 40 * DAY });
+  const batch = createMessageBatch("tidings-events", hits.map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })));
+  const ctx = createExecutionContext();
+  await worker.queue(batch, testEnv, ctx);
+  expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(hits.length);
+}
+
+const count = async (sql: string, domain: string) => (await testEnv.DB.prepare(sql).bind(domain).first<{ n: number }>())!.n;
+const events = (domain: string) => count("SELECT count(*) AS n FROM events WHERE domain = ?", domain);
+const tags = (domain: string) => count("SELECT count(*) AS n FROM event_tags WHERE domain = ?", domain);
+
+describe("retention", () => {
+  it("is a domain setting from 2 to 30 days, 30 by default", async () => {
+    const domain = uniqueDomain("ret");
+    await createDomain(domain);
+    expect(((await (await api(`/v4/domains/${domain}`)).json()) as any).domain.retention_days).toBe(30);
+    const updated = await api(`/v4/domains/${domain}`, { method: "PUT", body: form({ retention_days: "2" }) });
+    expect(((await updated.json()) as any).domain.retention_days).toBe(2);
+    for (const bad of ["1", "31", "7.5", "week"]) {
+      const response = await api(`/v4/domains/${domain}`, { method: "PUT", body: form({ retention_days: bad }) });
+      expect(response.status, bad).toBe(400);
+    }
+  });
+
+  it("deletes what is past each domain's retention and nothing newer, from the cron handler", async () => {
+    const short = uniqueDomain("short");
+    const long = uniqueDomain("long");
+    await createDomain(short);
+    await createDomain(long);
+    await api(`/v4/domains/${short}`, { method: "PUT", body: form({ retention_days: "2" }) });
+    // Tags come from the remembered message of r0, so give every event one by saving metadata first.
+    await seed(short, [3 * DAY, 2 * DAY + 60_000, 2 * DAY - 60_000, 1 * DAY, 0]);
+    await seed(long, [3 * DAY, 31 * DAY, 29 * DAY]);
+    const tagsBefore = await tags(short);
+
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "*/5 * * * *" }), testEnv, ctx);
+    await waitOnExecutionContext(ctx);
+
+    expect(await events(short)).toBe(3); // 2 days minus a minute, 1 day, now
+    expect(await events(long)).toBe(2); // 3 and 29 days; 31 days is past 30
+    expect(await tags(short)).toBeLessThanOrEqual(tagsBefore);
+    const remaining = await testEnv.DB.prepare("SELECT count(*) AS n FROM event_tags t WHERE t.domain = ? AND NOT EXISTS (SELECT 1 FROM events e WHERE e.domain = t.domain AND e.id = t.event_id)").bind(short).first<{ n: number }>();
+    expect(remaining!.n).toBe(0);
+    // The 40-day-old remembered message is gone for both retentions.
+    expect(await count("SELECT count(*) AS n FROM messages WHERE domain = ?", short)).toBe(0);
+  });
+
+  it("works in bounded chunks and resumes where an interrupted purge stopped", async () => {
+    const domain = uniqueDomain("chunks");
+    await createDomain(domain);
+    await seed(domain, [...Array.from({ length: 25 }, () => 40 * DAY), 1 * DAY]);
+    const now = Date.now();
+    // A budget of 2 chunks of 10 rows: interrupted with rows left.
+    const first = await purgeExpired(testEnv, now, 2, 10);
+    expect(first.unfinished).toBe(true);
+    expect(await events(domain)).toBe(26 - first.events);
+    // Later runs finish the job and never touch the 1-day-old event.
+    for (let run = 0; run < 10 && (await events(domain)) > 1; run++) await purgeExpired(testEnv, now, 5, 10);
+    expect(await events(domain)).toBe(1);
+  });
+
+  it("never purges suppressions", async () => {
+    const domain = uniqueDomain("keep");
+    await createDomain(domain);
+    const state = testEnv.DOMAIN_STATE.get(testEnv.DOMAIN_STATE.idFromName(domain));
+    await state.addBounces([{ address: "old@example.org", code: 550, error: "", createdAt: Date.now() - 400 * DAY }]);
+    await purgeExpired(testEnv, Date.now());
+    expect((await state.checkRecipients(["old@example.org"], []))[0]!.suppressed?.code).toBe(605);
+  });
+});
