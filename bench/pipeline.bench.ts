@@ -7,7 +7,7 @@
 //     domain, on the first page and on a page 200 deep.
 import { createMessageBatch } from "cloudflare:test";
 import { expect, it } from "vitest";
-import worker, { bareResponse } from "./bench-worker";
+import worker from "./bench-worker";
 import { benchEnv, call, plainContext } from "./harness";
 import { saveMessageMetadata } from "../src/db/messages";
 import { randomId } from "../src/domain/base64url";

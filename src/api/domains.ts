@@ -3,11 +3,11 @@
 import { Hono } from "hono";
 import { deleteDomain, getDomain, insertDomain, listDomains, updateDomain, type DomainChanges } from "../db/domains";
 import { randomId } from "../domain/base64url";
-import { parseYesNo, DEFAULT_HTML_FOOTER, DEFAULT_TEXT_FOOTER } from "../domain/tracking-settings";
+import { DEFAULT_HTML_FOOTER, DEFAULT_TEXT_FOOTER } from "../domain/tracking-settings";
 import type { ApiEnv } from "./context";
 import { domainJson, domainWithDns, parseDomainName, parseWebPrefix, parseWebScheme } from "./domain-shapes";
 import { badRequest, notFound } from "./errors";
-import { field, readFields, type Fields } from "./fields";
+import { field, readFields, yesNoField, type Fields } from "./fields";
 
 const SPAM_ACTIONS = new Set(["disabled", "tag", "block"]);
 /** Event retention a domain may choose (Mailgun keeps 2 to 30 days by plan). Unit: days. */
@@ -33,12 +33,8 @@ function parseDomainChanges(fields: Fields): DomainChanges {
     }
     changes.retentionDays = days;
   }
-  const wildcard = field(fields, "wildcard");
-  if (wildcard !== undefined) {
-    const flag = parseYesNo(wildcard);
-    if (flag === null) throw badRequest("wildcard must be true or false");
-    changes.wildcard = flag;
-  }
+  const wildcard = yesNoField(fields, "wildcard");
+  if (wildcard !== undefined) changes.wildcard = wildcard;
   return changes;
 }
 

@@ -1,6 +1,7 @@
 // Request bodies as Mailgun clients send them: multipart/form-data (mailgun.js), urlencoded, or
 // JSON. readForm keeps files; readFields gives a map from field name to its string values.
 import type { Context } from "hono";
+import { parseYesNo } from "../domain/tracking-settings";
 import { badRequest } from "./errors";
 
 export type Fields = Map<string, string[]>;
@@ -50,4 +51,13 @@ export async function readFields(c: Context): Promise<Fields> {
 
 export function field(fields: Fields, name: string): string | undefined {
   return fields.get(name)?.[0];
+}
+
+/** A yes/no/true/false field, undefined when absent; anything else is a 400 naming the field. */
+export function yesNoField(fields: Fields, name: string): boolean | undefined {
+  const value = field(fields, name);
+  if (value === undefined) return undefined;
+  const parsed = parseYesNo(value);
+  if (parsed === null) throw badRequest(`${name} must be yes, no, true or false`);
+  return parsed;
 }

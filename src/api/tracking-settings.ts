@@ -2,22 +2,14 @@
 // with the yes/no/true/false (and htmlonly) values mailgun.js sends.
 import { Hono } from "hono";
 import { getDomain, updateDomain, type DomainChanges } from "../db/domains";
-import { parseClickMode, parseYesNo } from "../domain/tracking-settings";
+import { parseClickMode } from "../domain/tracking-settings";
 import type { ApiEnv } from "./context";
 import { trackingJson } from "./domain-shapes";
 import { badRequest, notFound } from "./errors";
-import { field, readFields, type Fields } from "./fields";
+import { field, readFields, yesNoField, type Fields } from "./fields";
 
 const UPDATED = "Domain tracking settings have been updated";
 const MAX_FOOTER_LENGTH = 10_000;
-
-function flag(fields: Fields, name: string): boolean | undefined {
-  const value = field(fields, name);
-  if (value === undefined) return undefined;
-  const parsed = parseYesNo(value);
-  if (parsed === null) throw badRequest(`${name} must be yes, no, true or false`);
-  return parsed;
-}
 
 function footer(fields: Fields, name: string): string | undefined {
   const value = field(fields, name);
@@ -40,8 +32,8 @@ export const trackingApi = new Hono<ApiEnv>()
   .put("/v3/domains/:name/tracking/open", async (c) => {
     const fields = await readFields(c);
     const tracking = await update(c.env.DB, c.req.param("name"), {
-      openActive: flag(fields, "active"),
-      openPlaceAtTop: flag(fields, "place_at_the_top"),
+      openActive: yesNoField(fields, "active"),
+      openPlaceAtTop: yesNoField(fields, "place_at_the_top"),
     });
     return c.json({ message: UPDATED, open: tracking.open });
   })
@@ -55,7 +47,7 @@ export const trackingApi = new Hono<ApiEnv>()
   .put("/v3/domains/:name/tracking/unsubscribe", async (c) => {
     const fields = await readFields(c);
     const tracking = await update(c.env.DB, c.req.param("name"), {
-      unsubscribeActive: flag(fields, "active"),
+      unsubscribeActive: yesNoField(fields, "active"),
       unsubscribeHtmlFooter: footer(fields, "html_footer"),
       unsubscribeTextFooter: footer(fields, "text_footer"),
     });

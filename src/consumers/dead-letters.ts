@@ -2,7 +2,7 @@
 // was parked by a consumer (malformed) or by the queue itself after max_retries. Bindings: DB.
 import { recordDeadLetters, type DeadLetter } from "../db/dead-letters";
 import type { Env } from "../env";
-import { retryDelaySeconds } from "./backoff";
+import { retryDelaySeconds } from "./outcomes";
 
 function toDeadLetter(queue: string, body: unknown): DeadLetter {
   if (body && typeof body === "object" && "reason" in body && "queue" in body && "body" in body) {

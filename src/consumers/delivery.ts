@@ -3,7 +3,7 @@
 // and a new, delayed delivery message on Mailgun's schedule; a permanent `failed` (reason
 // `bounce` for a 5xx, which the events consumer adds to the bounce list, or `old` once the
 // 8-hour window is over). Bindings: DELIVERY, EVENTS, EVENTS_DLQ, MESSAGES.
-import { encodeBase64Url } from "../domain/base64url";
+import { derivedId } from "../domain/base64url";
 import {
   deliveryJobSchema,
   MAX_QUEUE_DELAY_SECONDS,
@@ -14,7 +14,7 @@ import type { QueueMessage } from "../domain/queue-messages";
 import { deliveredEvent, failedEvent, type DeliveryStatus, type MessageFacts } from "../domain/send-events";
 import type { MailgunEvent } from "../domain/tracking-event";
 import type { Env } from "../env";
-import { retryDelaySeconds } from "./backoff";
+import { deadLetter, retryDelaySeconds } from "./outcomes";
 import { deliverOverSmtp, type SmtpOutcome, type SmtpRelay } from "./smtp-client";
 
 export function relayFromSettings(env: Env, heloName: string): SmtpRelay | null {
@@ -31,9 +31,8 @@ export function relayFromSettings(env: Env, heloName: string): SmtpRelay | null 
 }
 
 /** The same delivery attempt always yields the same event id, so a redelivered job writes nothing new. */
-async function eventId(job: ParsedDeliveryJob, kind: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${job.domain}\u0000${job.messageId}\u0000${job.recipient}\u0000${job.attempt}\u0000${kind}`));
-  return encodeBase64Url(new Uint8Array(digest).subarray(0, 16));
+function eventId(job: ParsedDeliveryJob, kind: string): Promise<string> {
+  return derivedId(job.domain, job.messageId, job.recipient, String(job.attempt), kind);
 }
 
 type Outcome =
@@ -100,12 +99,7 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env):
     batch.messages.map(async (message) => {
       const parsed = deliveryJobSchema.safeParse(message.body);
       if (!parsed.success) {
-        try {
-          await env.EVENTS_DLQ.send({ queue: batch.queue, reason: `malformed: ${parsed.error.issues[0]?.message ?? "invalid"}`, body: message.body, id: message.id }, { contentType: "json" });
-          message.ack();
-        } catch {
-          message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-        }
+        await deadLetter(env, batch.queue, message, `malformed: ${parsed.error.issues[0]?.message ?? "invalid"}`);
         return;
       }
       try {

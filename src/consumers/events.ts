@@ -10,7 +10,7 @@ import { queueMessageSchema, type ReadyEvent, type TrackingHit } from "../domain
 import { buildTrackingEvent, toEventRow, type EventRow, type MailgunEvent } from "../domain/tracking-event";
 import { ALL_TAGS, type BounceRecord, type ComplaintRecord, type UnsubscribeRecord } from "../durable-objects/domain-state";
 import type { Env } from "../env";
-import { retryDelaySeconds } from "./backoff";
+import { deadLetter, retryDelaySeconds } from "./outcomes";
 
 interface Parsed {
   message: Message<unknown>;
@@ -119,15 +119,4 @@ async function applySuppressions(env: Env, parsed: Parsed[]): Promise<Set<string
     }),
   );
   return failed;
-}
-
-/** Parks a message that can never succeed on the dead-letter queue, then acks it. */
-async function deadLetter(env: Env, queue: string, message: Message<unknown>, reason: string): Promise<void> {
-  try {
-    await env.EVENTS_DLQ.send({ queue, reason, body: message.body, id: message.id }, { contentType: "json" });
-    message.ack();
-  } catch (error) {
-    console.error(JSON.stringify({ msg: "dead-letter send failed, retrying", error: String(error) }));
-    message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-  }
 }

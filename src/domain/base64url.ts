@@ -103,3 +103,12 @@ export function randomId(): string {
   randomAt += ID_LENGTH;
   return randomText.slice(randomAt - ID_LENGTH, randomAt);
 }
+
+/**
+ * A 22-character id fixed by what it names (SHA-256 of the parts): an event made twice for the
+ * same thing — a redelivered job, a repeated report — gets the same id and is stored once.
+ */
+export async function derivedId(...parts: string[]): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(parts.join("\u0000")));
+  return encodeBase64Url(new Uint8Array(digest).subarray(0, 16));
+}

@@ -1,7 +1,7 @@
 // Pure parsing of the reports that come back to VERP return paths: delivery status notifications
 // (RFC 3464, RFC 6533 for the UTF-8 variant) and abuse feedback reports (ARF, RFC 5965). No
 // bindings, no I/O: the inbound handler feeds in the decoded MIME parts and acts on the result.
-import { encodeBase64Url } from "../domain/base64url";
+import { derivedId } from "../domain/base64url";
 import { VERP_PREFIX, type VerpTarget } from "../domain/verp";
 import type { DeliveryStatus } from "../domain/send-events";
 
@@ -198,8 +198,6 @@ export function verpCandidates(sources: { envelopeTo: string; returnedHeaders: s
  * A fixed event id per delivery and kind: a second DSN for the same bounce (MTAs do resend, and a
  * report may arrive twice) stores nothing new, since the events table ignores a known id.
  */
-export async function inboundEventId(kind: "failed" | "complained", target: VerpTarget): Promise<string> {
-  const text = `inbound\u0000${kind}\u0000${target.domain}\u0000${target.messageId}\u0000${target.recipient.toLowerCase()}`;
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return encodeBase64Url(new Uint8Array(digest).subarray(0, 16)); // 22 characters, like Mailgun's ids
+export function inboundEventId(kind: "failed" | "complained", target: VerpTarget): Promise<string> {
+  return derivedId("inbound", kind, target.domain, target.messageId, target.recipient.toLowerCase());
 }
