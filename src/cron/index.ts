@@ -1,12 +1,21 @@
-// The scheduled handler: what each cron run does. Today: retention. Bindings: DB.
+// The scheduled handler: every cron run runs each step below, independently: one failing step is
+// logged and the others still run (each step is resumable, so the next run picks it up).
 import type { Env } from "../env";
 import { purgeExpired } from "./retention";
 
+type CronStep = (env: Env, scheduledTime: number) => Promise<unknown>;
+
+const STEPS: Record<string, CronStep> = {
+  "retention purge": purgeExpired,
+};
+
 export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-  ctx.waitUntil(
-    purgeExpired(env, controller.scheduledTime).then(
-      (report) => console.log(JSON.stringify({ msg: "retention purge", ...report })),
-      (error: unknown) => console.error(JSON.stringify({ msg: "retention purge failed; the next run resumes it", error: String(error) })),
-    ),
-  );
+  for (const [name, step] of Object.entries(STEPS)) {
+    ctx.waitUntil(
+      step(env, controller.scheduledTime).then(
+        (report) => console.log(JSON.stringify({ msg: name, ...(report as object) })),
+        (error: unknown) => console.error(JSON.stringify({ msg: `${name} failed; the next run resumes it`, error: String(error) })),
+      ),
+    );
+  }
 }
