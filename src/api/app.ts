@@ -11,6 +11,7 @@ import { messagesApi } from "./messages";
 import { prepareApi } from "./prepare";
 import { suppressionsApi } from "./suppressions";
 import { trackingApi } from "./tracking-settings";
+import { webhooksApi } from "./webhooks";
 
 export const apiApp = new Hono<ApiEnv>();
 
@@ -22,5 +23,6 @@ apiApp.route("/", prepareApi);
 apiApp.route("/", eventsApi);
 apiApp.route("/", suppressionsApi);
 apiApp.route("/", messagesApi);
+apiApp.route("/", webhooksApi);
 apiApp.notFound((c) => c.json({ message: "Not found" }, 404));
 apiApp.onError(handleApiError);

@@ -8,6 +8,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: ContentfulStatusCode,
     message: string,
+    /** More fields of the answer beside `message`, where Mailgun's shape has them. */
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -17,7 +19,7 @@ export const badRequest = (message: string) => new ApiError(400, message);
 export const notFound = (message: string) => new ApiError(404, message);
 
 export function handleApiError(error: Error, c: Context): Response {
-  if (error instanceof ApiError) return c.json({ message: error.message }, error.status);
+  if (error instanceof ApiError) return c.json({ message: error.message, ...error.extra }, error.status);
   if (error instanceof ZodError) {
     const issue = error.issues[0];
     const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";

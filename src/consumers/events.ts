@@ -2,8 +2,8 @@
 // events from the send path, delivery and inbound mail are stored as they come), writes the batch
 // into D1 in one round trip (insert-or-ignore on the event id, so redelivery changes nothing),
 // applies suppression side effects to each domain's Durable Object (unsubscribes, hard bounces,
-// complaints: one call per kind and domain), then acks, retries with backoff or dead-letters each
-// message. Bindings: DB, DOMAIN_STATE, EVENTS_DLQ.
+// complaints: one call per kind and domain), fans each event out to the webhooks queue, then acks,
+// retries with backoff or dead-letters each message. Bindings: DB, DOMAIN_STATE, EVENTS_DLQ, WEBHOOKS.
 import { insertEvents } from "../db/events-store";
 import { loadMessageMetadata, messageKey } from "../db/messages";
 import { queueMessageSchema, type ReadyEvent, type TrackingHit } from "../domain/queue-messages";
@@ -11,6 +11,7 @@ import { buildTrackingEvent, toEventRow, type EventRow, type MailgunEvent } from
 import { ALL_TAGS, type BounceRecord, type ComplaintRecord, type UnsubscribeRecord } from "../durable-objects/domain-state";
 import type { Env } from "../env";
 import { deadLetter, retryDelaySeconds } from "./outcomes";
+import { fanOutWebhooks } from "./webhook-fanout";
 
 interface Parsed {
   message: Message<unknown>;
@@ -48,8 +49,17 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
   }
 
   const failedDomains = await applySuppressions(env, parsed);
+  // Retrying a message after a failed fan-out may queue a delivery twice; the webhooks ledger
+  // makes sure a URL that already answered 2xx is not posted to again.
+  let fannedOut = true;
+  try {
+    await fanOutWebhooks(env, parsed.map((item) => ({ domain: item.body.domain, event: item.row!.body })));
+  } catch (error) {
+    fannedOut = false;
+    console.error(JSON.stringify({ msg: "webhook fan-out failed, retrying", error: String(error) }));
+  }
   for (const item of parsed) {
-    if (failedDomains.has(item.body.domain) && hasSideEffect(item)) {
+    if (!fannedOut || (failedDomains.has(item.body.domain) && hasSideEffect(item))) {
       item.message.retry({ delaySeconds: retryDelaySeconds(item.message.attempts) });
     } else {
       item.message.ack();

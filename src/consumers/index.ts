@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { consumeDeadLetters } from "./dead-letters";
 import { consumeDeliveries } from "./delivery";
 import { consumeEvents } from "./events";
+import { consumeWebhooks } from "./webhooks";
 
 type Consumer = (batch: MessageBatch<unknown>, env: Env) => Promise<void>;
 
@@ -10,6 +11,7 @@ const CONSUMERS: Record<string, Consumer> = {
   "tidings-events": consumeEvents,
   "tidings-events-dlq": consumeDeadLetters,
   "tidings-delivery": consumeDeliveries,
+  "tidings-webhooks": (batch, env) => consumeWebhooks(batch, env),
 };
 
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {

@@ -1,0 +1,113 @@
+// Webhooks, the pure part (mailgun-api.md §6): webhook ids and which event fires which, URL
+// rules, the signed payload receivers check, the retry schedule, and the queue message that
+// carries one delivery of one event to one URL.
+import { z } from "zod";
+import { derivedId } from "./base64url";
+
+export const WEBHOOK_IDS = [
+  "accepted",
+  "delivered",
+  "opened",
+  "clicked",
+  "unsubscribed",
+  "complained",
+  "permanent_fail",
+  "temporary_fail",
+] as const;
+export type WebhookId = (typeof WEBHOOK_IDS)[number];
+
+/** Mailgun allows at most 3 URLs per webhook id. */
+export const MAX_URLS_PER_WEBHOOK = 3;
+
+/** A webhook id as clients send it; mailgun.js also spells one `unsubscribe`. Null when unknown. */
+export function parseWebhookId(text: string): WebhookId | null {
+  const id = text.trim().toLowerCase();
+  if (id === "unsubscribe") return "unsubscribed";
+  return (WEBHOOK_IDS as readonly string[]).includes(id) ? (id as WebhookId) : null;
+}
+
+/** Which webhook an event fires: failures split by severity; rejected and stored fire none. */
+export function webhookFor(event: { event: string; severity?: unknown }): WebhookId | null {
+  if (event.event === "failed") {
+    if (event.severity === "permanent") return "permanent_fail";
+    if (event.severity === "temporary") return "temporary_fail";
+    return null;
+  }
+  return parseWebhookId(event.event) === event.event ? (event.event as WebhookId) : null;
+}
+
+/** An absolute http(s) URL with a host, or a sentence saying why not. */
+export function checkWebhookUrl(text: string): { url: string } | { error: string } {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return { error: `${JSON.stringify(text)} is not a valid url: it must be an absolute http or https URL` };
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return { error: `${JSON.stringify(text)} is not a valid url: only http and https are allowed` };
+  }
+  if (!url.hostname) return { error: `${JSON.stringify(text)} is not a valid url: it has no host` };
+  if (url.username || url.password) return { error: `${JSON.stringify(text)} is not a valid url: credentials in the URL are not allowed` };
+  return { url: url.href };
+}
+
+/** Mailgun's retry schedule after a failed attempt: 5 min, 10 min, 15 min, 1 h, 2 h, 4 h. Seconds. */
+export const WEBHOOK_RETRY_SECONDS = [300, 600, 900, 3600, 7200, 14400] as const;
+/** A first attempt plus one per retry. */
+export const WEBHOOK_MAX_ATTEMPTS = WEBHOOK_RETRY_SECONDS.length + 1;
+/** How long a receiver has to answer before the attempt counts as failed. */
+export const WEBHOOK_TIMEOUT_MS = 10_000;
+
+/** Delay before the next attempt after `attempt` failed, or null when it was the last one. */
+export function webhookRetryDelay(attempt: number): number | null {
+  return WEBHOOK_RETRY_SECONDS[attempt - 1] ?? null;
+}
+
+export type AttemptResult = { status: number; error?: undefined } | { status?: undefined; error: string };
+
+/** 2xx: done; 406: the receiver refuses, never retried; anything else (or no answer): retry. */
+export function classifyAttempt(result: AttemptResult): "delivered" | "rejected" | "retry" {
+  if (result.status === undefined) return "retry";
+  if (result.status >= 200 && result.status < 300) return "delivered";
+  return result.status === 406 ? "rejected" : "retry";
+}
+
+export const webhookDeliverySchema = z.object({
+  type: z.literal("webhook"),
+  v: z.literal(1),
+  /** derived from (event id, url): the ledger key that stops a second post after a success */
+  id: z.string().min(1),
+  domain: z.string().min(1),
+  webhook: z.enum(WEBHOOK_IDS),
+  url: z.string().url(),
+  attempt: z.number().int().min(1),
+  event: z.record(z.string(), z.unknown()).and(z.object({ id: z.string() })),
+});
+export type WebhookDelivery = z.infer<typeof webhookDeliverySchema>;
+
+export async function webhookDeliveryId(eventId: string, url: string): Promise<string> {
+  return derivedId("webhook", eventId, url);
+}
+
+export interface WebhookSignature {
+  timestamp: string;
+  token: string;
+  signature: string;
+}
+
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** Signs as Mailgun does: hex HMAC-SHA256(signing key, timestamp + token), token 50 hex chars. */
+export async function signWebhook(signingKey: string, nowMs: number): Promise<WebhookSignature> {
+  const timestamp = String(Math.floor(nowMs / 1000));
+  const token = hex(crypto.getRandomValues(new Uint8Array(25)));
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(signingKey), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(timestamp + token));
+  return { timestamp, token, signature: hex(new Uint8Array(mac)) };
+}
+
+/** A new account signing key, in Mailgun's `key-<hex>` form. */
+export function newSigningKey(): string {
+  return `key-${hex(crypto.getRandomValues(new Uint8Array(16)))}`;
+}
