@@ -2,11 +2,13 @@
 // logged and the others still run (each step is resumable, so the next run picks it up).
 import type { Env } from "../env";
 import { purgeExpired } from "./retention";
+import { rollUpStats } from "./rollups";
 
 type CronStep = (env: Env, scheduledTime: number) => Promise<unknown>;
 
 const STEPS: Record<string, CronStep> = {
   "retention purge": purgeExpired,
+  "stats rollup": rollUpStats,
 };
 
 export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {

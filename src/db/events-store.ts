@@ -133,7 +133,12 @@ export async function deleteEventsBefore(env: EventsBindings, domain: string, be
       )
       .bind(domain, before, limit * 4),
     db
-      .prepare(`DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE domain = ?1 AND ts < ?2 ORDER BY ts LIMIT ?3)`)
+      // The newest row (max rowid) stays until a newer one arrives: SQLite gives a new row max(rowid)+1,
+      // so deleting it would let rowids be reused below the stats rollup's watermark (db/rollups.ts).
+      .prepare(
+        `DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE domain = ?1 AND ts < ?2 ORDER BY ts LIMIT ?3)
+           AND rowid < (SELECT max(rowid) FROM events)`,
+      )
       .bind(domain, before, limit),
   ]);
   return deleted!.meta.changes;

@@ -1,0 +1,126 @@
+// The stats rollup's SQL: reads events past the watermark (their rowid), and writes one chunk's
+// counters, dimensions, seen-set rows, tags and the new watermark in one D1 batch, each statement
+// guarded by the watermark the chunk was read at. A second run (or an overlapping one) that read
+// the same chunk finds the watermark moved and writes nothing: rollups are idempotent.
+import { admitNewTags, planRollup, seenKey, seenScopes } from "../domain/rollup-plan";
+import { STATS_COUNTERS, normalizeTags, type RollupEvent } from "../domain/stats-counters";
+import { jsonChunks } from "./json-chunks";
+
+const GUARD = "(SELECT last_rowid FROM rollup_state WHERE name = 'events') = ?2";
+const picks = (from: number) => STATS_COUNTERS.map((_, i) => `value->>${from + i}`).join(", ");
+const sums = STATS_COUNTERS.map((name) => `${name} = ${name} + excluded.${name}`).join(", ");
+
+const UPSERT_COUNTERS = `INSERT INTO stats_counters (domain, tag, resolution, bucket, ${STATS_COUNTERS.join(", ")})
+  SELECT value->>0, value->>1, value->>2, value->>3, ${picks(4)} FROM json_each(?1) WHERE ${GUARD}
+  ON CONFLICT (domain, tag, resolution, bucket) DO UPDATE SET ${sums}`;
+const UPSERT_DIMENSIONS = `INSERT INTO stats_dimensions (domain, tag, kind, value, day, ${STATS_COUNTERS.join(", ")})
+  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, ${picks(5)} FROM json_each(?1) WHERE ${GUARD}
+  ON CONFLICT (domain, tag, kind, day, value) DO UPDATE SET ${sums}`;
+const INSERT_SEEN = `INSERT OR IGNORE INTO stats_seen (domain, message_id, recipient, scope, first_seen)
+  SELECT value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(?1) WHERE ${GUARD}`;
+const UPSERT_TAGS = `INSERT INTO tags (domain, tag, first_seen, last_seen)
+  SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?1) WHERE ${GUARD}
+  ON CONFLICT (domain, tag) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`;
+
+const READ_CHUNK = `SELECT rowid AS rowid, domain, ts, event, severity, recipient, message_id AS messageId,
+    body->>'$.reason' AS reason, body->>'$.flags.is-authenticated' AS isAuthenticated,
+    body->>'$.flags.is-delayed-bounce' AS isDelayedBounce, body->>'$.envelope.transport' AS transport,
+    body->>'$."client-info".bot' AS bot, body->>'$."client-info"."device-type"' AS device,
+    body->>'$.geolocation.country' AS country, body->>'$."recipient-domain"' AS provider, body->'$.tags' AS tags
+  FROM events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2`;
+
+type ChunkRow = Omit<RollupEvent, "tags" | "isAuthenticated" | "isDelayedBounce"> & {
+  rowid: number;
+  tags: string | null;
+  isAuthenticated: number | null;
+  isDelayedBounce: number | null;
+};
+
+export async function readWatermark(db: D1Database): Promise<number> {
+  const row = await db.prepare("SELECT last_rowid AS w FROM rollup_state WHERE name = 'events'").first<{ w: number }>();
+  return row?.w ?? 0;
+}
+
+/** Moves the watermark to `rowid` (benchmarks put it past events they seed in bulk). */
+export async function setWatermark(db: D1Database, rowid: number): Promise<void> {
+  await db.prepare("UPDATE rollup_state SET last_rowid = ?1 WHERE name = 'events'").bind(rowid).run();
+}
+
+export interface ChunkResult {
+  /** Events read; 0 when nothing is past the watermark. */
+  read: number;
+  /** False when another run moved the watermark first: this chunk's writes were skipped. */
+  committed: boolean;
+}
+
+async function lookup<T>(db: D1Database, sql: string, keys: unknown[]): Promise<T[]> {
+  const out: T[] = [];
+  for (const json of jsonChunks(keys)) out.push(...(await db.prepare(sql).bind(json).all<T>()).results);
+  return out;
+}
+
+/** Rolls up at most `limit` events past the watermark; `tagLimit` is the per-domain tag cap. */
+export async function rollUpChunk(db: D1Database, limit: number, tagLimit: number): Promise<ChunkResult> {
+  const watermark = await readWatermark(db);
+  const { results } = await db.prepare(READ_CHUNK).bind(watermark, limit).all<ChunkRow>();
+  if (results.length === 0) return { read: 0, committed: true };
+  const events: RollupEvent[] = results.map((row) => ({
+    ...row,
+    recipient: row.recipient.toLowerCase(),
+    isAuthenticated: row.isAuthenticated === 1,
+    isDelayedBounce: row.isDelayedBounce === 1,
+    tags: normalizeTags(row.tags ? (JSON.parse(row.tags) as string[]) : []),
+  }));
+
+  const seenCandidates = events.flatMap((e) => seenScopes(e).map((scope) => [e.domain, e.messageId ?? "", e.recipient, scope]));
+  const seenRows = await lookup<{ d: string; m: string; r: string; s: string }>(
+    db,
+    `SELECT s.domain AS d, s.message_id AS m, s.recipient AS r, s.scope AS s FROM json_each(?1) AS j
+     JOIN stats_seen AS s ON s.domain = j.value->>0 AND s.message_id = j.value->>1 AND s.recipient = j.value->>2 AND s.scope = j.value->>3`,
+    seenCandidates,
+  );
+  const seen = new Set(seenRows.map((row) => seenKey(row.d, row.m, row.r, row.s)));
+  const tagsOf = await admittedTags(db, events, tagLimit);
+  const plan = planRollup(events, seen, tagsOf);
+
+  const newWatermark = results[results.length - 1]!.rowid;
+  const statements = [
+    ...jsonChunks(plan.counters).map((json) => db.prepare(UPSERT_COUNTERS).bind(json, watermark)),
+    ...jsonChunks(plan.dimensions).map((json) => db.prepare(UPSERT_DIMENSIONS).bind(json, watermark)),
+    ...jsonChunks(plan.seen).map((json) => db.prepare(INSERT_SEEN).bind(json, watermark)),
+    ...jsonChunks(plan.tags).map((json) => db.prepare(UPSERT_TAGS).bind(json, watermark)),
+    db.prepare("UPDATE rollup_state SET last_rowid = ?1 WHERE name = 'events' AND last_rowid = ?2").bind(newWatermark, watermark),
+  ];
+  const outcomes = await db.batch(statements);
+  return { read: results.length, committed: outcomes[outcomes.length - 1]!.meta.changes === 1 };
+}
+
+/** The tags each event keeps: those the domain already holds, and new ones while under the cap. */
+async function admittedTags(db: D1Database, events: RollupEvent[], tagLimit: number): Promise<(event: RollupEvent) => string[]> {
+  const met = new Map<string, [string, string]>();
+  for (const e of events) for (const tag of e.tags) met.set(`${e.domain}\u0000${tag}`, [e.domain, tag]);
+  if (met.size === 0) return () => [];
+  const held = await lookup<{ d: string; t: string }>(
+    db,
+    "SELECT t.domain AS d, t.tag AS t FROM json_each(?1) AS j JOIN tags AS t ON t.domain = j.value->>0 AND t.tag = j.value->>1",
+    [...met.values()],
+  );
+  const kept = new Set(held.map((row) => `${row.d}\u0000${row.t}`));
+  const newByDomain = new Map<string, string[]>();
+  for (const [key, [domain, tag]] of met) {
+    if (kept.has(key)) continue;
+    const list = newByDomain.get(domain);
+    if (list) list.push(tag);
+    else newByDomain.set(domain, [tag]);
+  }
+  if (newByDomain.size > 0) {
+    const counts = await lookup<{ d: string; n: number }>(
+      db,
+      "SELECT domain AS d, count(*) AS n FROM tags WHERE domain IN (SELECT value FROM json_each(?1)) GROUP BY domain",
+      [...newByDomain.keys()],
+    );
+    const heldBy = new Map(counts.map((row) => [row.d, row.n]));
+    for (const [domain, tags] of newByDomain) for (const tag of admitNewTags(tags, heldBy.get(domain) ?? 0, tagLimit)) kept.add(`${domain}\u0000${tag}`);
+  }
+  return (event) => event.tags.filter((tag) => kept.has(`${event.domain}\u0000${tag}`));
+}

@@ -1,0 +1,99 @@
+// Turns a chunk of stored events into the rows the rollup adds: hourly and daily counters per
+// domain and tag, daily counters per dimension, the seen-set rows behind unique opens and clicks,
+// and the tags met. Pure: what is already seen and which tags are admitted come from the caller.
+import { STATS_COUNTERS, countersOf, dayBucket, hourBucket, uniqueCounterOf, zeroCounts, type Counts, type RollupEvent } from "./stats-counters";
+
+export type DimensionKind = "country" | "device" | "bot" | "provider";
+
+export interface RollupPlan {
+  /** [domain, tag, resolution, bucket, ...counts in STATS_COUNTERS order] */
+  counters: Array<Array<string | number>>;
+  /** [domain, tag, kind, value, day, ...counts] */
+  dimensions: Array<Array<string | number>>;
+  /** [domain, messageId, recipient, scope, firstSeen (unix seconds)] */
+  seen: Array<[string, string, string, string, number]>;
+  /** [domain, tag, firstSeen, lastSeen] in unix milliseconds */
+  tags: Array<[string, string, number, number]>;
+}
+
+const SEP = "\u0000";
+export const seenKey = (domain: string, messageId: string, recipient: string, scope: string) => [domain, messageId, recipient, scope].join(SEP);
+
+/** The seen-set scopes of a hit: any client, and its own class ('' = a person) for the bot dimension. */
+export function seenScopes(event: RollupEvent): string[] {
+  if (!uniqueCounterOf(event.event)) return [];
+  return [event.event, `${event.event}:${event.bot ?? ""}`];
+}
+
+const HITS = new Set(["opened", "clicked", "unsubscribed"]);
+
+function dimensionsOf(event: RollupEvent): Array<[DimensionKind, string]> {
+  const dims: Array<[DimensionKind, string]> = [["provider", event.provider || "unknown"]];
+  if (HITS.has(event.event)) {
+    const country = event.country && event.country !== "Unknown" ? event.country.toLowerCase() : "unknown";
+    dims.push(["country", country], ["device", event.device || "unknown"], ["bot", event.bot ?? ""]);
+  }
+  return dims;
+}
+
+/**
+ * `seen` holds the seenKey of every (message, recipient, scope) already counted, and is updated
+ * as the chunk is read, so a chunk with two opens of one message counts one unique. `tagsOf`
+ * says which of an event's tags are kept (the others are over the domain's limit).
+ */
+export function planRollup(events: RollupEvent[], seen: Set<string>, tagsOf: (event: RollupEvent) => string[]): RollupPlan {
+  const counters = new Map<string, { key: Array<string | number>; counts: Counts }>();
+  const dimensions = new Map<string, { key: Array<string | number>; counts: Counts }>();
+  const seenRows: RollupPlan["seen"] = [];
+  const tagTimes = new Map<string, [string, string, number, number]>();
+  const add = (into: typeof counters, key: Array<string | number>, names: Iterable<keyof Counts>) => {
+    const id = key.join(SEP);
+    let entry = into.get(id);
+    if (!entry) into.set(id, (entry = { key, counts: zeroCounts() }));
+    for (const name of names) entry.counts[name]++;
+  };
+
+  for (const event of events) {
+    const names = countersOf(event);
+    if (names.length === 0) continue;
+    // First hit of this message and recipient: for any client, and for this client's class.
+    const firsts = new Map<string, boolean>();
+    for (const scope of seenScopes(event)) {
+      const key = seenKey(event.domain, event.messageId ?? "", event.recipient, scope);
+      const first = !seen.has(key);
+      firsts.set(scope, first);
+      if (first) {
+        seen.add(key);
+        seenRows.push([event.domain, event.messageId ?? "", event.recipient, scope, Math.floor(event.ts / 1e6)]);
+      }
+    }
+    const unique = uniqueCounterOf(event.event);
+    const withUnique = (scope: string) => (unique && firsts.get(scope) ? [...names, unique] : names);
+    const tags = ["", ...tagsOf(event)];
+    const hour = hourBucket(event.ts);
+    const day = dayBucket(event.ts);
+    for (const tag of tags) {
+      add(counters, [event.domain, tag, "hour", hour], withUnique(event.event));
+      add(counters, [event.domain, tag, "day", day], withUnique(event.event));
+      for (const [kind, value] of dimensionsOf(event)) {
+        add(dimensions, [event.domain, tag, kind, value, day], withUnique(kind === "bot" ? `${event.event}:${value}` : event.event));
+      }
+      if (tag === "") continue;
+      const ms = Math.floor(event.ts / 1000);
+      const id = event.domain + SEP + tag;
+      const times = tagTimes.get(id);
+      if (times) [times[2], times[3]] = [Math.min(times[2], ms), Math.max(times[3], ms)];
+      else tagTimes.set(id, [event.domain, tag, ms, ms]);
+    }
+  }
+  const rows = (map: typeof counters) => [...map.values()].map(({ key, counts }) => [...key, ...STATS_COUNTERS.map((name) => counts[name])]);
+  return { counters: rows(counters), dimensions: rows(dimensions), seen: seenRows, tags: [...tagTimes.values()] };
+}
+
+/**
+ * Which new tags a domain may still take: in the order met, until the domain holds `limit`.
+ * Mailgun drops tags past the limit; their events still count in the domain's totals.
+ */
+export function admitNewTags(candidates: string[], heldByDomain: number, limit: number): string[] {
+  return candidates.slice(0, Math.max(0, limit - heldByDomain));
+}
