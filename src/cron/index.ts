@@ -2,12 +2,14 @@
 // logged and the others still run (each step is resumable, so the next run picks it up).
 import type { Env } from "../env";
 import { purgeExpired } from "./retention";
+import { purgeWebhookLedger } from "./webhook-ledger";
 import { rollUpStats } from "./rollups";
 
 type CronStep = (env: Env, scheduledTime: number) => Promise<unknown>;
 
 const STEPS: Record<string, CronStep> = {
   "retention purge": purgeExpired,
+  "webhook ledger purge": purgeWebhookLedger,
   "stats rollup": rollUpStats,
 };
 
