@@ -1,0 +1,95 @@
+// mailgun.js 14, unchanged, against a running Worker: mg.webhooks as its users call it, and a real
+// HTTP receiver (node:http) that checks each post the way Mailgun's docs tell receivers to, with
+// node:crypto — an implementation independent of the Worker's.
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import Mailgun from "mailgun.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWorker, type RunningWorker } from "./start-worker";
+
+let worker: RunningWorker;
+let mg: ReturnType<InstanceType<typeof Mailgun>["client"]>;
+let receiver: Server;
+let receiverUrl: string;
+const received: Array<{ path: string; body: any }> = [];
+const DOMAIN = "mgjs-hooks.example.com";
+
+beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    let text = "";
+    req.on("data", (chunk) => (text += chunk));
+    req.on("end", () => {
+      received.push({ path: req.url ?? "", body: JSON.parse(text) });
+      res.writeHead(200, { "content-type": "text/plain" }).end("thanks");
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+  worker = await startWorker();
+  mg = new Mailgun(FormData).client({ username: "api", key: worker.apiKey, url: worker.url });
+  await mg.domains.create({ name: DOMAIN });
+});
+afterAll(async () => {
+  await worker?.stop();
+  receiver?.close();
+});
+
+async function signingKey(): Promise<string> {
+  const response = await fetch(`${worker.url}/v5/accounts/http_signing_key`, { headers: { authorization: `Basic ${btoa(`api:${worker.apiKey}`)}` } });
+  return ((await response.json()) as { http_signing_key: string }).http_signing_key;
+}
+
+/** What a receiver does with Mailgun's payload: recompute the HMAC and compare in constant time. */
+function verify(key: string, signature: { timestamp: string; token: string; signature: string }): boolean {
+  const expected = createHmac("sha256", key).update(signature.timestamp + signature.token).digest();
+  const given = Buffer.from(signature.signature, "hex");
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+async function waitFor<T>(probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() - started > timeoutMs) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("mailgun.js webhooks against Tidings", () => {
+  it("create, list, get, update, test, destroy", async () => {
+    expect(await mg.webhooks.create(DOMAIN, "clicked", `${receiverUrl}/clicked`, false)).toEqual({ id: "clicked", url: `${receiverUrl}/clicked`, urls: [`${receiverUrl}/clicked`] });
+    const listed = (await mg.webhooks.list(DOMAIN, {})) as any;
+    expect(listed.clicked.urls).toEqual([`${receiverUrl}/clicked`]);
+    expect(await mg.webhooks.get(DOMAIN, "clicked" as never)).toEqual({ id: "clicked", url: `${receiverUrl}/clicked`, urls: [`${receiverUrl}/clicked`] });
+    const updated = await mg.webhooks.update(DOMAIN, "clicked", [`${receiverUrl}/one`, `${receiverUrl}/two`]);
+    expect(updated).toMatchObject({ id: "clicked", urls: [`${receiverUrl}/one`, `${receiverUrl}/two`] });
+
+    const tested = (await mg.webhooks.create(DOMAIN, "clicked", `${receiverUrl}/test`, true)) as any;
+    expect(tested).toMatchObject({ code: 200, message: "thanks" });
+    const testPost = received.find((r) => r.path === "/test")!;
+    expect(verify(await signingKey(), testPost.body.signature)).toBe(true);
+    expect(testPost.body["event-data"].event).toBe("clicked");
+
+    expect(await mg.webhooks.destroy(DOMAIN, "clicked")).toMatchObject({ id: "clicked", urls: [`${receiverUrl}/one`, `${receiverUrl}/two`] });
+    await expect(mg.webhooks.get(DOMAIN, "clicked" as never)).rejects.toMatchObject({ status: 404 });
+  });
+
+  it("posts a signed accepted event, equal to the Events API item, once", async () => {
+    await mg.webhooks.create(DOMAIN, "accepted", `${receiverUrl}/accepted`, false);
+    const sent = await mg.messages.create(DOMAIN, { from: `me@${DOMAIN}`, to: ["bob@example.org"], subject: "Hi", text: "Hello", "o:testmode": true });
+    const post = await waitFor(() => received.find((r) => r.path === "/accepted"));
+    expect(verify(await signingKey(), post.body.signature)).toBe(true);
+    expect(verify("key-not-the-one", post.body.signature)).toBe(false);
+    expect(post.body.signature.token).toHaveLength(50);
+    expect(Math.abs(Number(post.body.signature.timestamp) - Date.now() / 1000)).toBeLessThan(60);
+
+    const eventData = post.body["event-data"];
+    expect(eventData).toMatchObject({ event: "accepted", recipient: "bob@example.org" });
+    expect(`<${eventData.message.headers["message-id"]}>`).toBe(sent.id);
+    const events = await mg.events.get(DOMAIN, { event: "accepted" });
+    expect(events.items.find((e: any) => e.id === eventData.id)).toEqual(eventData);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(received.filter((r) => r.path === "/accepted")).toHaveLength(1);
+  });
+});
