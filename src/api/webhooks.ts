@@ -20,6 +20,7 @@ import { decodeJsonBase64Url, encodeJsonBase64Url } from "../domain/base64url";
 import { formatRfc1123 } from "../domain/dates";
 import {
   checkWebhookUrl,
+  importSigningKey,
   MAX_URLS_PER_WEBHOOK,
   parseWebhookId,
   WEBHOOK_IDS,
@@ -159,7 +160,7 @@ export const webhooksApi = new Hono<ApiEnv>()
     const [url] = urlsOf(fields, { required: false });
     const target = url ?? (await listWebhooks(c.env.DB, domain)).get(id)?.[0];
     if (!target) throw invalid("url is required");
-    const result = await postWebhook(await getSigningKey(c.env.DB), target, sampleEvent(domain, id));
+    const result = await postWebhook(await importSigningKey(await getSigningKey(c.env.DB)), target, sampleEvent(domain, id));
     return c.json({ code: result.status ?? 0, message: result.error ?? result.body ?? "" });
   })
 

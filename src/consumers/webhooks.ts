@@ -7,6 +7,7 @@
 import { finishedDeliveryIds, getSigningKey, recordDeliveries, type FinishedDelivery } from "../db/webhooks";
 import {
   classifyAttempt,
+  importSigningKey,
   signWebhook,
   webhookDeliverySchema,
   webhookRetryDelay,
@@ -26,7 +27,7 @@ export interface WebhookPostOptions {
 
 /** One signed POST. Never throws: a timeout or network error becomes `{error}`. */
 export async function postWebhook(
-  signingKey: string,
+  signingKey: CryptoKey,
   url: string,
   eventData: Record<string, unknown>,
   options: WebhookPostOptions = {},
@@ -59,9 +60,9 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, op
   if (jobs.length === 0) return;
 
   let done: Set<string>;
-  let signingKey: string;
+  let signingKey: CryptoKey;
   try {
-    [done, signingKey] = await Promise.all([finishedDeliveryIds(env.DB, jobs.map(({ job }) => job.id)), getSigningKey(env.DB)]);
+    [done, signingKey] = await Promise.all([finishedDeliveryIds(env.DB, jobs.map(({ job }) => job.id)), getSigningKey(env.DB).then(importSigningKey)]);
   } catch (error) {
     console.error(JSON.stringify({ msg: "webhook ledger unavailable, retrying", error: String(error) }));
     for (const { message } of jobs) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
@@ -70,7 +71,7 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, op
 
   const now = options.now ?? Date.now;
   const finished: FinishedDelivery[] = [];
-  const settle: Array<{ message: Message<unknown>; finished?: FinishedDelivery }> = [];
+  const settle: Array<{ message: Message<unknown>; row: FinishedDelivery }> = [];
   await Promise.all(
     jobs.map(async ({ message, job }) => {
       if (done.has(job.id)) {
@@ -95,12 +96,12 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, op
         }
         const dead: FinishedDelivery = { ...base, ...last, status: "failed", payload: job.event };
         finished.push(dead);
-        settle.push({ message, finished: dead });
+        settle.push({ message, row: dead });
         return;
       }
       const row: FinishedDelivery = { ...base, ...last, status: outcome, payload: null };
       finished.push(row);
-      settle.push({ message, finished: row });
+      settle.push({ message, row });
     }),
   );
 
@@ -111,10 +112,10 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, op
     recorded = false;
     console.error(JSON.stringify({ msg: "webhook outcomes not recorded", error: String(error) }));
   }
-  for (const { message, finished: row } of settle) {
+  for (const { message, row } of settle) {
     // A delivered or refused post is acked even if the ledger write failed (posting again would be
     // the duplicate we promise not to make); a dead letter must be stored, so it is retried.
-    if (row?.status === "failed" && !recorded) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    if (row.status === "failed" && !recorded) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     else message.ack();
   }
 }

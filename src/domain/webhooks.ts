@@ -98,11 +98,15 @@ export interface WebhookSignature {
 
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
+/** The signing key, imported once per batch for HMAC-SHA256. */
+export function importSigningKey(signingKey: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", new TextEncoder().encode(signingKey), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+}
+
 /** Signs as Mailgun does: hex HMAC-SHA256(signing key, timestamp + token), token 50 hex chars. */
-export async function signWebhook(signingKey: string, nowMs: number): Promise<WebhookSignature> {
+export async function signWebhook(key: CryptoKey, nowMs: number): Promise<WebhookSignature> {
   const timestamp = String(Math.floor(nowMs / 1000));
   const token = hex(crypto.getRandomValues(new Uint8Array(25)));
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(signingKey), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(timestamp + token));
   return { timestamp, token, signature: hex(new Uint8Array(mac)) };
 }
