@@ -4,12 +4,16 @@
 import { Hono } from "hono";
 import { requireApiKey } from "./auth";
 import type { ApiEnv } from "./context";
+import { analyticsApi } from "./analytics";
+import { logsApi } from "./analytics-logs";
 import { domainsApi } from "./domains";
 import { handleApiError } from "./errors";
 import { eventsApi } from "./events";
 import { messagesApi } from "./messages";
 import { prepareApi } from "./prepare";
+import { statsApi } from "./stats";
 import { suppressionsApi } from "./suppressions";
+import { tagsApi } from "./tags";
 import { trackingApi } from "./tracking-settings";
 import { webhooksApi } from "./webhooks";
 
@@ -23,6 +27,10 @@ apiApp.route("/", prepareApi);
 apiApp.route("/", eventsApi);
 apiApp.route("/", suppressionsApi);
 apiApp.route("/", messagesApi);
+apiApp.route("/", statsApi);
+apiApp.route("/", tagsApi);
+apiApp.route("/", analyticsApi);
+apiApp.route("/", logsApi);
 apiApp.route("/", webhooksApi);
 apiApp.notFound((c) => c.json({ message: "Not found" }, 404));
 apiApp.onError(handleApiError);

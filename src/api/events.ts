@@ -97,7 +97,7 @@ export const eventsApi = new Hono<ApiEnv>()
   .get("/v3/:domain/events/:token", async (c) => {
     const cursor = decodeCursor(c.req.param("token"));
     if (!cursor) throw badRequest("Invalid page token");
-    if (cursor.q.domain !== c.req.param("domain").toLowerCase()) throw badRequest("The page token belongs to another domain");
+    if (cursor.q.domain !== c.req.param("domain").toLowerCase() || cursor.q.domains) throw badRequest("The page token belongs to another domain");
     checkFilters(cursor.q.filters); // a token is input too: it may have been crafted
     return answerPage(c, cursor);
   });

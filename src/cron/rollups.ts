@@ -4,6 +4,7 @@
 // Bindings: DB.
 import { rollUpChunk } from "../db/rollups";
 import { deleteRollupsBefore, type RollupTable } from "../db/stats-retention";
+import { MAX_TAGS_PER_DOMAIN } from "../domain/stats-counters";
 import { rollupCutoffs } from "../domain/stats-time";
 import type { Env } from "../env";
 
@@ -11,8 +12,6 @@ import type { Env } from "../env";
 export const ROLLUP_CHUNK_EVENTS = 1000;
 /** Chunks per cron run; the rest waits for the next run (every 5 minutes deployed, 1 locally). */
 export const ROLLUP_CHUNKS_PER_RUN = 50;
-/** Mailgun: a domain holds at most 20,000 tags; later ones are dropped. */
-export const MAX_TAGS_PER_DOMAIN = 20_000;
 /** Rollup rows per DELETE, and DELETEs per run. */
 export const ROLLUP_PURGE_ROWS = 1000;
 export const ROLLUP_PURGE_CHUNKS_PER_RUN = 20;

@@ -73,22 +73,16 @@ export type PageMode = "first" | "next" | "previous" | "last";
 export interface StoredEvent {
   ts: number;
   id: string;
+  domain: string;
   /** The event's JSON text, served without re-serializing. */
   body: string;
 }
 
-/**
- * One page of events, in the query's order. Keyset paging: "next" continues after the anchor,
- * "previous" ends before it; "last" is the final page of the range. Never OFFSET.
- */
-export async function listEvents(
-  env: EventsBindings,
-  query: EventQuery,
-  mode: PageMode,
-  anchor?: [number, string],
-): Promise<StoredEvent[]> {
-  const conditions = ["e.domain = ?"];
-  const params: unknown[] = [query.domain];
+/** The range and filters of a query as a WHERE condition over `events` (alias e). */
+function queryConditions(query: EventQuery): { conditions: string[]; params: unknown[] } {
+  // The Logs API reads several domains at once; they share one database today (see databaseFor).
+  const conditions = [query.domains ? "e.domain IN (SELECT value FROM json_each(?))" : "e.domain = ?"];
+  const params: unknown[] = [query.domains ? JSON.stringify(query.domains) : query.domain];
   if (query.lo !== null) {
     conditions.push("e.ts >= ?");
     params.push(query.lo);
@@ -102,6 +96,20 @@ export async function listEvents(
     conditions.push(filters.sql);
     params.push(...filters.params);
   }
+  return { conditions, params };
+}
+
+/**
+ * One page of events, in the query's order. Keyset paging: "next" continues after the anchor,
+ * "previous" ends before it; "last" is the final page of the range. Never OFFSET.
+ */
+export async function listEvents(
+  env: EventsBindings,
+  query: EventQuery,
+  mode: PageMode,
+  anchor?: [number, string],
+): Promise<StoredEvent[]> {
+  const { conditions, params } = queryConditions(query);
   // Walking backwards (previous, last) reads in the opposite order, then flips the page.
   const backwards = mode === "previous" || mode === "last";
   const readAscending = query.ascending !== backwards;
@@ -110,12 +118,19 @@ export async function listEvents(
     params.push(anchor[0], anchor[1]);
   }
   const direction = readAscending ? "ASC" : "DESC";
-  const sql = `SELECT e.ts AS ts, e.id AS id, e.body AS body FROM events AS e
+  const sql = `SELECT e.ts AS ts, e.id AS id, e.domain AS domain, e.body AS body FROM events AS e
     WHERE ${conditions.join(" AND ")}
     ORDER BY e.ts ${direction}, e.id ${direction} LIMIT ?`;
   params.push(query.limit);
   const { results } = await databaseFor(env, query.domain).prepare(sql).bind(...params).all<StoredEvent>();
   return backwards ? results.reverse() : results;
+}
+
+/** How many events match a query (the Logs API's include_totals). */
+export async function countEvents(env: EventsBindings, query: EventQuery): Promise<number> {
+  const { conditions, params } = queryConditions(query);
+  const sql = `SELECT count(*) AS n FROM events AS e WHERE ${conditions.join(" AND ")}`;
+  return (await databaseFor(env, query.domain).prepare(sql).bind(...params).first<{ n: number }>())!.n;
 }
 
 /**

@@ -5,6 +5,8 @@ import { decodeJsonBase64Url, encodeJsonBase64Url } from "./base64url";
 
 export const eventQuerySchema = z.object({
   domain: z.string(),
+  /** The Logs API's query over several domains (`domain` then names the first, for databaseFor). */
+  domains: z.array(z.string()).max(1000).optional(),
   /** Range bounds in microseconds, inclusive; null means open. */
   lo: z.number().nullable(),
   hi: z.number().nullable(),

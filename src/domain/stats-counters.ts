@@ -99,6 +99,9 @@ export const hourBucket = (micros: number): number => Math.floor(micros / 1e6 / 
 /** Start of the UTC day holding `micros`, in unix seconds. */
 export const dayBucket = (micros: number): number => Math.floor(micros / 1e6 / DAY_S) * DAY_S;
 
+/** Mailgun: a domain holds at most 20,000 tags; later ones are dropped (not counted as tags). */
+export const MAX_TAGS_PER_DOMAIN = 20_000;
+
 /** Mailgun: tags are case-insensitive ASCII of at most 128 characters. */
 export const MAX_TAG_LENGTH = 128;
 

@@ -60,3 +60,8 @@ export function formatStatsDate(seconds: number): string {
 export function rollupCutoffs(nowSeconds: number): { hourly: number; daily: number } {
   return { hourly: bucketStart(addMonths(nowSeconds, -2), "hour"), daily: bucketStart(addMonths(nowSeconds, -12), "day") };
 }
+
+/** "2023-01-02 02:14:27 +0000 UTC", the form of Mailgun's legacy tag dates (first-seen, last-seen). */
+export function formatTagDate(millis: number): string {
+  return `${new Date(millis).toISOString().slice(0, 19).replace("T", " ")} +0000 UTC`;
+}
