@@ -40,4 +40,10 @@ export interface Env {
   SMTP_RELAY_SECURITY: string;
   SMTP_RELAY_USER: string;
   SMTP_RELAY_PASSWORD?: string;
+  /** Cloudflare for SaaS zone whose custom hostnames serve HTTPS tracking hosts; empty: HTTPS hosts are off. */
+  CLOUDFLARE_ZONE_ID: string;
+  /** API token with Zone / SSL and Certificates / Edit on that zone (a secret). */
+  CLOUDFLARE_API_TOKEN?: string;
+  /** Cloudflare API base URL, https://api.cloudflare.com/client/v4 (tests point it at a local fake). */
+  CLOUDFLARE_API_BASE: string;
 }

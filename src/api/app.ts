@@ -15,6 +15,7 @@ import { statsApi } from "./stats";
 import { suppressionsApi } from "./suppressions";
 import { tagsApi } from "./tags";
 import { trackingApi } from "./tracking-settings";
+import { x509Api } from "./x509";
 import { webhooksApi } from "./webhooks";
 
 export const apiApp = new Hono<ApiEnv>();
@@ -31,6 +32,7 @@ apiApp.route("/", statsApi);
 apiApp.route("/", tagsApi);
 apiApp.route("/", analyticsApi);
 apiApp.route("/", logsApi);
+apiApp.route("/", x509Api);
 apiApp.route("/", webhooksApi);
 apiApp.notFound((c) => c.json({ message: "Not found" }, 404));
 apiApp.onError(handleApiError);

@@ -1,7 +1,7 @@
 // Renders one recipient's copy of a message: %recipient.x% substitution, tracking through the same
 // rewrite code as prepare, and the RFC 5322 / MIME text with List-Unsubscribe, Message-ID and
 // X-Mailgun-Variables headers.
-import type { DomainRecord } from "../db/schema";
+import type { SendingDomain } from "../db/domains";
 import type { ParsedAddress } from "../domain/addresses";
 import { buildMime } from "../domain/mime";
 import { rewriteMessage } from "../domain/rewrite-message";
@@ -32,7 +32,7 @@ const encoder = new TextEncoder();
 
 export async function composeForRecipient(
   env: Env,
-  domain: DomainRecord,
+  domain: SendingDomain,
   request: MessageRequest,
   recipient: ParsedAddress,
   message: { messageId: string; issuedAt: number; tracking: EffectiveTracking; date: string },

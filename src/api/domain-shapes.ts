@@ -1,4 +1,5 @@
 // Mailgun's JSON shapes for domains and tracking settings, and the validation of their fields.
+import type { CertificateRecord } from "../db/certificates";
 import type { DomainRecord } from "../db/domains";
 import { formatRfc1123 } from "../domain/dates";
 import type { Env } from "../env";
@@ -52,8 +53,13 @@ export function domainJson(domain: DomainRecord) {
   };
 }
 
-/** The domain with its DNS records. Tidings checks no DNS yet, so records are "unknown". */
-export function domainWithDns(domain: DomainRecord, env: Env) {
+/**
+ * The domain with its DNS records. Tidings resolves no DNS itself: the tracking CNAME is "valid"
+ * or "invalid" as Cloudflare saw it when the host has a certificate, "unknown" otherwise; while
+ * Cloudflare's validation is pending, the TXT records it asks for follow the CNAME.
+ */
+export function domainWithDns(domain: DomainRecord, env: Env, certificate: CertificateRecord | null) {
+  const pending = certificate && certificate.status !== "active" ? certificate.dnsRecords : [];
   return {
     domain: domainJson(domain),
     receiving_dns_records: [],
@@ -62,10 +68,11 @@ export function domainWithDns(domain: DomainRecord, env: Env) {
         record_type: "CNAME",
         name: trackingHost(domain),
         value: env.CNAME_TARGET,
-        valid: "unknown",
+        valid: certificate?.cname ?? "unknown",
         is_active: true,
         cached: [],
       },
+      ...pending.map((record) => ({ record_type: record.type, name: record.name, value: record.value, valid: "unknown", is_active: true, cached: [] })),
     ],
   };
 }

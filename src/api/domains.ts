@@ -1,11 +1,16 @@
 // Domains API in Mailgun's shapes: POST/GET /v4/domains, GET/PUT /v4/domains/{name},
-// DELETE /v3/domains/{name}.
+// DELETE /v3/domains/{name}. A domain whose web_scheme is https gets a certificate for its tracking
+// host (src/certificates/). Bindings: DB; the Cloudflare API.
 import { Hono } from "hono";
-import { deleteDomain, getDomain, insertDomain, listDomains, updateDomain, type DomainChanges } from "../db/domains";
+import { CustomHostnames } from "../certificates/cloudflare";
+import { requestCertificate } from "../certificates/tracking-hosts";
+import { expediteCertificates, getCertificate, type CertificateRecord } from "../db/certificates";
+import { deleteDomain, getDomain, insertDomain, listDomains, updateDomain, type DomainChanges, type DomainRecord } from "../db/domains";
 import { randomId } from "../domain/base64url";
 import { DEFAULT_HTML_FOOTER, DEFAULT_TEXT_FOOTER } from "../domain/tracking-settings";
+import type { Env } from "../env";
 import type { ApiEnv } from "./context";
-import { domainJson, domainWithDns, parseDomainName, parseWebPrefix, parseWebScheme } from "./domain-shapes";
+import { domainJson, domainWithDns, parseDomainName, parseWebPrefix, parseWebScheme, trackingHost } from "./domain-shapes";
 import { badRequest, notFound } from "./errors";
 import { field, readFields, yesNoField, type Fields } from "./fields";
 
@@ -38,6 +43,17 @@ function parseDomainChanges(fields: Fields): DomainChanges {
   return changes;
 }
 
+/**
+ * The certificate of the domain's tracking host; an https domain without one gets it requested now
+ * (a Cloudflare failure is stored on it as `error` and retried by the cron, never failing the call).
+ */
+async function trackingCertificate(env: Env, domain: DomainRecord): Promise<CertificateRecord | null> {
+  const host = trackingHost(domain);
+  const existing = await getCertificate(env.DB, host);
+  if (existing || domain.webScheme !== "https") return existing;
+  return (await requestCertificate(env.DB, new CustomHostnames(env), { host, domain: domain.name, mode: "ensure" }, Date.now())).record;
+}
+
 export const domainsApi = new Hono<ApiEnv>()
   .post("/v4/domains", async (c) => {
     const fields = await readFields(c);
@@ -62,7 +78,7 @@ export const domainsApi = new Hono<ApiEnv>()
     });
     if (!created) throw badRequest(`Domain ${name} already exists`);
     const domain = (await getDomain(c.env.DB, name))!;
-    return c.json({ message: "Domain has been created", ...domainWithDns(domain, c.env) });
+    return c.json({ message: "Domain has been created", ...domainWithDns(domain, c.env, await trackingCertificate(c.env, domain)) });
   })
   .get("/v4/domains", async (c) => {
     const limit = Number(c.req.query("limit") ?? 100);
@@ -77,15 +93,17 @@ export const domainsApi = new Hono<ApiEnv>()
   .get("/v4/domains/:name", async (c) => {
     const domain = await getDomain(c.env.DB, c.req.param("name").toLowerCase());
     if (!domain) throw notFound("Domain not found");
-    return c.json(domainWithDns(domain, c.env));
+    return c.json(domainWithDns(domain, c.env, await getCertificate(c.env.DB, trackingHost(domain))));
   })
   .put("/v4/domains/:name", async (c) => {
     const changes = parseDomainChanges(await readFields(c));
     const domain = await updateDomain(c.env.DB, c.req.param("name").toLowerCase(), changes);
     if (!domain) throw notFound("Domain not found");
-    return c.json({ message: "Domain has been updated", ...domainWithDns(domain, c.env) });
+    return c.json({ message: "Domain has been updated", ...domainWithDns(domain, c.env, await trackingCertificate(c.env, domain)) });
   })
   .delete("/v3/domains/:name", async (c) => {
-    if (!(await deleteDomain(c.env.DB, c.req.param("name").toLowerCase()))) throw notFound("Domain not found");
+    const name = c.req.param("name").toLowerCase();
+    if (!(await deleteDomain(c.env.DB, name))) throw notFound("Domain not found");
+    await expediteCertificates(c.env.DB, name);
     return c.json({ message: "Domain has been deleted" });
   });

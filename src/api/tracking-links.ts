@@ -1,25 +1,32 @@
 // Tracking links for one message to one recipient: the open pixel, click links and the two
 // unsubscribe links, signed with the domain's current key. Shared by prepare and the Messages API
-// so that both apply tracking through the same code.
-import type { DomainRecord } from "../db/schema";
+// so that both apply tracking through the same code, and the one place that decides a link's scheme.
+import type { SendingDomain } from "../db/domains";
 import type { LinkMaker } from "../domain/rewrite-message";
 import { secretsFromSettings, signToken, type TokenKind } from "../domain/token";
 import type { Env } from "../env";
 import { trackingHost } from "./domain-shapes";
 
-/** Origin of the links: the shared base when configured (local runs), else the domain's host. */
-export function linkOrigin(env: Env, domain: DomainRecord): string {
-  return env.TRACKING_LINK_BASE ? env.TRACKING_LINK_BASE.replace(/\/+$/, "") : `${domain.webScheme}://${trackingHost(domain)}`;
+/**
+ * Origin of the links: the shared base when configured (local runs), else the domain's tracking
+ * host, over https only once the domain asked for https AND its host's certificate is active, so
+ * no mail goes out with a link that fails TLS. `https` is also signed into the tokens, so the edge
+ * can send a plain-http request for such a link to https without looking anything up.
+ */
+export function linkOrigin(env: Env, domain: SendingDomain): { origin: string; https: boolean } {
+  if (env.TRACKING_LINK_BASE) return { origin: env.TRACKING_LINK_BASE.replace(/\/+$/, ""), https: false };
+  const https = domain.webScheme === "https" && domain.httpsReady;
+  return { origin: `${https ? "https" : "http"}://${trackingHost(domain)}`, https };
 }
 
-export async function makeLinks(env: Env, domain: DomainRecord, message: { messageId: string; recipient: string; issuedAt: number }): Promise<LinkMaker> {
+export async function makeLinks(env: Env, domain: SendingDomain, message: { messageId: string; recipient: string; issuedAt: number }): Promise<LinkMaker> {
   const { currentVersion, secretFor } = secretsFromSettings(env);
   const secret = secretFor(currentVersion);
   if (!secret) throw new Error("TRACKING_SECRET is not set");
-  const origin = linkOrigin(env, domain);
+  const { origin, https } = linkOrigin(env, domain);
   const link = async (kind: TokenKind, path: string, url = "") => {
     const token = await signToken(
-      { kind, version: currentVersion, issuedAt: message.issuedAt, webPrefix: domain.webPrefix, domain: domain.name, messageId: message.messageId, recipient: message.recipient, url },
+      { kind, version: currentVersion, issuedAt: message.issuedAt, webPrefix: domain.webPrefix, domain: domain.name, messageId: message.messageId, recipient: message.recipient, url, https },
       secret,
     );
     return `${origin}/${path}/${token}`;

@@ -1,6 +1,7 @@
 // The scheduled handler: every cron run runs each step below, independently: one failing step is
 // logged and the others still run (each step is resumable, so the next run picks it up).
 import type { Env } from "../env";
+import { checkCertificates } from "./certificates";
 import { purgeExpired } from "./retention";
 import { purgeWebhookLedger } from "./webhook-ledger";
 import { rollUpStats } from "./rollups";
@@ -9,6 +10,7 @@ type CronStep = (env: Env, scheduledTime: number) => Promise<unknown>;
 
 const STEPS: Record<string, CronStep> = {
   "retention purge": purgeExpired,
+  "certificate checks": checkCertificates,
   "webhook ledger purge": purgeWebhookLedger,
   "stats rollup": rollUpStats,
 };

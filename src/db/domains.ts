@@ -1,14 +1,19 @@
-// Domain records and tracking settings (D1, through Drizzle).
-import { asc, eq, sql } from "drizzle-orm";
+// Domain records and tracking settings (D1, through Drizzle). Binding: DB.
+import { asc, eq, getTableColumns, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { domains, type DomainRecord } from "./schema";
 
 export type { DomainRecord };
 export type NewDomain = typeof domains.$inferInsert;
 export type DomainChanges = Partial<Omit<NewDomain, "name" | "id" | "createdAt">>;
+/** A domain as links are made for it: with whether its current tracking host's certificate is active. */
+export type SendingDomain = DomainRecord & { httpsReady: boolean };
 
-export async function getDomain(db: D1Database, name: string): Promise<DomainRecord | undefined> {
-  return drizzle(db).select().from(domains).where(eq(domains.name, name)).get();
+// The certificates table (migration 0005) is keyed by the tracking host: one primary-key probe.
+const httpsReady = sql<boolean>`exists (select 1 from certificates c where c.host = ${domains.webPrefix} || '.' || ${domains.name} and c.status = 'active')`.mapWith(Boolean);
+
+export async function getDomain(db: D1Database, name: string): Promise<SendingDomain | undefined> {
+  return drizzle(db).select({ ...getTableColumns(domains), httpsReady }).from(domains).where(eq(domains.name, name)).get();
 }
 
 /** Returns false when a domain of that name already exists. */
@@ -46,4 +51,12 @@ export async function listDomains(
     orm.select({ n: sql<number>`count(*)` }).from(domains).where(where).get(),
   ]);
   return { total: count?.n ?? 0, items };
+}
+
+/** The domain whose current tracking host (<web_prefix>.<name>) is `host`; a prefix is one DNS label. */
+export async function getDomainByTrackingHost(db: D1Database, host: string): Promise<SendingDomain | undefined> {
+  const dot = host.indexOf(".");
+  if (dot <= 0) return undefined;
+  const domain = await getDomain(db, host.slice(dot + 1));
+  return domain?.webPrefix === host.slice(0, dot) ? domain : undefined;
 }

@@ -17,10 +17,17 @@ export interface TokenPayload {
   recipient: string;
   /** Destination of a click token; "" for the other kinds. */
   url: string;
+  /**
+   * Set when the link was made as an https:// link on the domain's own tracking host (its
+   * certificate was active): a plain-http request for it is sent to https. Absent in older tokens.
+   */
+  https?: boolean;
 }
 
 const KIND_CODES: Record<TokenKind, number> = { open: 1, click: 2, unsubscribe: 3, "tag-unsubscribe": 4 };
 const KINDS_BY_CODE = new Map(Object.entries(KIND_CODES).map(([k, v]) => [v, k as TokenKind]));
+/** Bit 7 of the kind byte: an https link. Kinds use bits 0-6, so every older token reads as http. */
+const HTTPS_FLAG = 0x80;
 /** Bytes of HMAC-SHA256 kept in the token: 128 bits is ample against forgery, and keeps links short. */
 const SIGNATURE_BYTES = 16;
 const HEADER_BYTES = 6; // version, kind, issuedAt (uint32 seconds)
@@ -73,7 +80,7 @@ function pushField(parts: number[], value: string, name: string): void {
 }
 
 export async function signToken(payload: TokenPayload, secret: string): Promise<string> {
-  const parts: number[] = [payload.version, KIND_CODES[payload.kind]];
+  const parts: number[] = [payload.version, KIND_CODES[payload.kind] | (payload.https ? HTTPS_FLAG : 0)];
   const t = payload.issuedAt >>> 0;
   parts.push((t >>> 24) & 255, (t >>> 16) & 255, (t >>> 8) & 255, t & 255);
   pushField(parts, payload.webPrefix, "web_prefix");
@@ -115,7 +122,8 @@ export async function verifyToken(token: string, secretFor: SecretForVersion): P
   if (!bytes || bytes.length < HEADER_BYTES + 4 + SIGNATURE_BYTES) return null;
   const bodyLength = bytes.length - SIGNATURE_BYTES;
   const version = bytes[0]!;
-  const kind = KINDS_BY_CODE.get(bytes[1]!);
+  const kindByte = bytes[1]!;
+  const kind = KINDS_BY_CODE.get(kindByte & ~HTTPS_FLAG);
   const secret = secretFor(version);
   if (!kind || !secret) return null;
   // Four length-prefixed fields, read in place (this runs on every hit).
@@ -145,7 +153,22 @@ export async function verifyToken(token: string, secretFor: SecretForVersion): P
   for (let i = 0; i < SIGNATURE_BYTES; i++) diff |= mac[i]! ^ bytes[bodyLength + i]!;
   if (diff !== 0) return null;
   const issuedAt = ((bytes[2]! << 24) | (bytes[3]! << 16) | (bytes[4]! << 8) | bytes[5]!) >>> 0;
-  return { kind, version, issuedAt, webPrefix, domain, messageId, recipient, url };
+  const payload: TokenPayload = { kind, version, issuedAt, webPrefix, domain, messageId, recipient, url };
+  if (kindByte & HTTPS_FLAG) payload.https = true;
+  return payload;
+}
+
+/**
+ * Whether a token asks for https, read without decoding or verifying it: the token's second
+ * base64url character holds the top half of the kind byte in its low 4 bits, which is exactly 0x8
+ * (the flag, and a kind below 16) in an https token. The edge uses it only where it answers before
+ * verifying (the pixel), to send a plain-http request to the same URL over https: safe for any token.
+ */
+export function tokenWantsHttps(token: string): boolean {
+  const c = token.charCodeAt(1);
+  const value =
+    c >= 65 && c <= 90 ? c - 65 : c >= 97 && c <= 122 ? c - 71 : c >= 48 && c <= 57 ? c + 4 : c === 45 ? 62 : c === 95 ? 63 : -1;
+  return value >= 0 && (value & 15) === 8;
 }
 
 type SecretSettings = {

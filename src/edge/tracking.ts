@@ -2,11 +2,15 @@
 // Bindings: EVENTS (queue producer) only, and only inside waitUntil, after the answer is made.
 // No D1, no Durable Object: verify the token's HMAC, answer, hand the hit to the queue. The
 // pixel's answer does not depend on its token, so it answers first and verifies in waitUntil.
+// HTTPS hosts need no lookup either: a link made as https carries that in its token, so a plain-http
+// request for it goes to https; any answer over https on a host that is not shared (so a domain's
+// own tracking host, whose certificate just served the request) carries Strict-Transport-Security.
 import { randomId } from "../domain/base64url";
 import type { TrackingHitInput } from "../domain/queue-messages";
-import { secretsFromSettings, verifyToken, type TokenPayload } from "../domain/token";
+import { secretsFromSettings, tokenWantsHttps, verifyToken, type TokenPayload } from "../domain/token";
 import type { Env } from "../env";
 import {
+  httpsRedirectResponse,
   invalidLinkPage,
   pixelResponse,
   redirectResponse,
@@ -24,6 +28,11 @@ function sharedHosts(setting: string): Set<string> {
     sharedHostsCache.set(setting, hosts);
   }
   return hosts;
+}
+
+/** Whether a request for a token made as https, arriving over plain http on a domain's own host, goes to https. */
+function wantsHttps(url: URL, https: boolean | undefined, env: Env): boolean {
+  return https === true && url.protocol === "http:" && !sharedHosts(env.SHARED_HOSTS).has(url.hostname);
 }
 
 /** A token is honoured on its own domain's tracking host, or on a shared host. */
@@ -82,40 +91,45 @@ function queueHit(request: Request, env: Env, token: TokenPayload, event: HitEve
  */
 export function handleTracking(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> | null {
   const url = new URL(request.url);
-  const host = url.hostname;
   const path = url.pathname;
   const prefix = path.slice(0, 3);
-  if (prefix === "/o/") return answerOpen(request, env, ctx, host, path.slice(3));
-  if (prefix === "/c/") return answerClick(request, env, ctx, host, path.slice(3));
-  if (prefix === "/u/") return answerUnsubscribe(request, env, ctx, host, path.slice(3));
-  return null;
+  if (prefix !== "/o/" && prefix !== "/c/" && prefix !== "/u/") return null;
+  const raw = path.slice(3);
+  const hsts = url.protocol === "https:" && !sharedHosts(env.SHARED_HOSTS).has(url.hostname);
+  if (prefix === "/o/") return answerOpen(request, env, ctx, url, raw, hsts);
+  if (prefix === "/c/") return answerClick(request, env, ctx, url, raw, hsts);
+  return answerUnsubscribe(request, env, ctx, url, raw, hsts);
 }
 
-function answerOpen(request: Request, env: Env, ctx: ExecutionContext, host: string, raw: string): Promise<Response> {
+function answerOpen(request: Request, env: Env, ctx: ExecutionContext, url: URL, raw: string, hsts: boolean): Promise<Response> {
+  // Answered before verifying, so the https flag is read unverified: the redirect is to the same URL.
+  if (wantsHttps(url, tokenWantsHttps(raw), env)) return Promise.resolve(httpsRedirectResponse(url, request.method));
   // Whatever the token, the pixel answers the GIF, so the answer need not wait for the token:
   // it goes out at once, and the token is verified (and the hit queued) in waitUntil.
   if (request.method === "GET" || request.method === "HEAD") {
     ctx.waitUntil(
-      readToken(raw, host, env, ["open"]).then((token) => (token ? queueHit(request, env, token, "opened") : undefined)),
+      readToken(raw, url.hostname, env, ["open"]).then((token) => (token ? queueHit(request, env, token, "opened") : undefined)),
     );
   }
-  return Promise.resolve(pixelResponse());
+  return Promise.resolve(pixelResponse(hsts));
 }
 
-async function answerClick(request: Request, env: Env, ctx: ExecutionContext, host: string, raw: string): Promise<Response> {
-  const token = await readToken(raw, host, env, ["click"]);
-  if (!token) return env.CLICK_FALLBACK_URL ? redirectResponse(env.CLICK_FALLBACK_URL) : invalidLinkPage();
+async function answerClick(request: Request, env: Env, ctx: ExecutionContext, url: URL, raw: string, hsts: boolean): Promise<Response> {
+  const token = await readToken(raw, url.hostname, env, ["click"]);
+  if (!token) return env.CLICK_FALLBACK_URL ? redirectResponse(env.CLICK_FALLBACK_URL, hsts) : invalidLinkPage(hsts);
+  if (wantsHttps(url, token.https, env)) return httpsRedirectResponse(url, request.method); // the https request records the click
   ctx.waitUntil(queueHit(request, env, token, "clicked"));
-  return redirectResponse(token.url);
+  return redirectResponse(token.url, hsts);
 }
 
-async function answerUnsubscribe(request: Request, env: Env, ctx: ExecutionContext, host: string, raw: string): Promise<Response> {
-  const token = await readToken(raw, host, env, ["unsubscribe", "tag-unsubscribe"]);
-  if (!token) return invalidLinkPage();
+async function answerUnsubscribe(request: Request, env: Env, ctx: ExecutionContext, url: URL, raw: string, hsts: boolean): Promise<Response> {
+  const token = await readToken(raw, url.hostname, env, ["unsubscribe", "tag-unsubscribe"]);
+  if (!token) return invalidLinkPage(hsts);
+  if (wantsHttps(url, token.https, env)) return httpsRedirectResponse(url, request.method);
   const scope = token.kind === "tag-unsubscribe" ? "tags" : "domain";
   // Link scanners follow GETs: a GET only shows the confirmation; POST (the form, or the
   // RFC 8058 one-click body "List-Unsubscribe=One-Click") unsubscribes.
-  if (request.method !== "POST") return unsubscribeConfirmPage(token.recipient, scope);
+  if (request.method !== "POST") return unsubscribeConfirmPage(token.recipient, scope, hsts);
   ctx.waitUntil(queueHit(request, env, token, "unsubscribed"));
-  return unsubscribedPage(token.recipient);
+  return unsubscribedPage(token.recipient, hsts);
 }
