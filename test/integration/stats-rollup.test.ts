@@ -1,0 +1,141 @@
+// The stats rollup by cron: idempotent when it runs twice or two runs overlap, unique vs total,
+// bot vs human, failures by reason, the per-domain tag cap, and rollup retention boundaries.
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { rollUpStats } from "../../src/cron/rollups";
+import { readWatermark } from "../../src/db/rollups";
+import { sumCounters } from "../../src/db/stats-store";
+import { addMonths } from "../../src/domain/stats-time";
+import { createDomain, uniqueDomain } from "../helpers";
+import { APPLE_PROXY_UA, seedEvents, testEnv } from "../support/stats-seed";
+
+const NOW = Date.now();
+
+async function totals(domain: string, tag?: string) {
+  const [row] = await sumCounters(testEnv.DB, {
+    source: "counters", resolution: "day", from: 0, to: Number.MAX_SAFE_INTEGER,
+    domains: { negate: false, values: [domain] }, tags: tag === undefined ? undefined : { negate: false, values: [tag] }, groupBy: [],
+  });
+  return row;
+}
+
+async function bots(domain: string) {
+  const rows = await sumCounters(testEnv.DB, { source: "bot", resolution: "day", from: 0, to: Number.MAX_SAFE_INTEGER, domains: { negate: false, values: [domain] }, groupBy: ["value"] });
+  return Object.fromEntries(rows.map((r) => [r.value, { opened: r.opened, unique: r.opened_unique, clicked: r.clicked }]));
+}
+
+describe("stats rollup", () => {
+  it("runs from the cron handler and counts each sub-type", async () => {
+    const domain = uniqueDomain("roll");
+    await createDomain(domain);
+    await seedEvents(domain, [
+      { event: "accepted", ms: NOW - 5000 },
+      { event: "accepted", ms: NOW - 5000, recipient: "ann@example.org" },
+      { event: "delivered", ms: NOW - 4000 },
+      { event: "failed", ms: NOW - 4000, severity: "temporary", reason: "generic" },
+      { event: "failed", ms: NOW - 4000, severity: "temporary", reason: "espblock" },
+      { event: "failed", ms: NOW - 4000, reason: "bounce" },
+      { event: "failed", ms: NOW - 4000, reason: "bounce", delayedBounce: true },
+      { event: "failed", ms: NOW - 4000, reason: "suppress-unsubscribe" },
+      { event: "failed", ms: NOW - 4000, reason: "old" },
+      { event: "unsubscribed", ms: NOW - 3000 },
+      { event: "complained", ms: NOW - 3000 },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: NOW, cron: "*/5 * * * *" }), testEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await totals(domain)).toMatchObject({
+      accepted_outgoing: 2, accepted_incoming: 0, delivered_smtp: 1, failed_temporary: 2, failed_temporary_espblock: 1,
+      failed_permanent: 4, failed_permanent_bounce: 1, failed_permanent_delayed_bounce: 1, failed_permanent_suppress_unsubscribe: 1,
+      failed_permanent_old: 1, unsubscribed: 1, complained: 1,
+    });
+  });
+
+  it("counts nothing twice when it runs again or two runs overlap", async () => {
+    const domain = uniqueDomain("twice");
+    await createDomain(domain);
+    await seedEvents(domain, Array.from({ length: 120 }, (_, i) => ({ event: "opened" as const, ms: NOW - 10_000 + i, recipient: `r${i % 40}@example.org` })));
+    // Small chunks so the two runs interleave over several chunks.
+    const [a, b] = await Promise.all([rollUpStats(testEnv, NOW, { chunkEvents: 25 }), rollUpStats(testEnv, NOW, { chunkEvents: 25 })]);
+    expect(a.skipped + b.skipped, "the two runs read the same chunk at least once").toBeGreaterThan(0);
+    expect(await totals(domain)).toMatchObject({ opened: 120, opened_unique: 40 });
+    const again = await rollUpStats(testEnv, NOW);
+    expect(again.events).toBe(0);
+    expect(await totals(domain)).toMatchObject({ opened: 120, opened_unique: 40 });
+    // Later opens of the same messages add to the total only.
+    await seedEvents(domain, [{ event: "opened", ms: NOW, recipient: "r1@example.org" }, { event: "opened", ms: NOW, recipient: "new@example.org" }]);
+    await rollUpStats(testEnv, NOW);
+    expect(await totals(domain)).toMatchObject({ opened: 122, opened_unique: 41 });
+  });
+
+  it("does only bounded work per run and resumes from the watermark", async () => {
+    const domain = uniqueDomain("bounded");
+    await createDomain(domain);
+    await rollUpStats(testEnv, NOW);
+    const before = await readWatermark(testEnv.DB);
+    await seedEvents(domain, Array.from({ length: 30 }, (_, i) => ({ event: "clicked" as const, ms: NOW - 1000 + i, messageId: `m${i}@x` })));
+    const first = await rollUpStats(testEnv, NOW, { chunkEvents: 10, chunksPerRun: 2 });
+    expect(first).toMatchObject({ events: 20, chunks: 2, unfinished: true });
+    expect((await totals(domain))!.clicked).toBe(20);
+    await rollUpStats(testEnv, NOW, { chunkEvents: 10, chunksPerRun: 2 });
+    expect(await totals(domain)).toMatchObject({ clicked: 30, clicked_unique: 30 });
+    expect(await readWatermark(testEnv.DB)).toBeGreaterThan(before);
+  });
+
+  it("counts bot hits apart from human ones", async () => {
+    const domain = uniqueDomain("bots");
+    await createDomain(domain);
+    await seedEvents(domain, [
+      { event: "opened", ms: NOW - 3000, userAgent: APPLE_PROXY_UA },
+      { event: "opened", ms: NOW - 2000, userAgent: APPLE_PROXY_UA },
+      { event: "opened", ms: NOW - 1000 },
+      { event: "clicked", ms: NOW - 500, userAgent: "curl/8.0" },
+    ]);
+    await rollUpStats(testEnv, NOW);
+    expect(await totals(domain)).toMatchObject({ opened: 3, opened_unique: 1, clicked: 1, clicked_unique: 1 });
+    expect(await bots(domain)).toEqual({
+      "": { opened: 1, unique: 1, clicked: 0 },
+      apple: { opened: 2, unique: 1, clicked: 0 },
+      generic: { opened: 0, unique: 0, clicked: 1 },
+    });
+  });
+
+  it("keeps at most the tag limit per domain and drops the rest from tag stats", async () => {
+    const domain = uniqueDomain("cap");
+    await createDomain(domain);
+    await seedEvents(domain, [
+      { event: "delivered", ms: NOW - 3000, tags: ["One", "two"] },
+      { event: "delivered", ms: NOW - 2000, tags: ["three"] },
+      { event: "delivered", ms: NOW - 1000, tags: ["one"] },
+    ]);
+    await rollUpStats(testEnv, NOW, { tagLimit: 2 });
+    const { results } = await testEnv.DB.prepare("SELECT tag FROM tags WHERE domain = ? ORDER BY tag").bind(domain).all<{ tag: string }>();
+    expect(results.map((r) => r.tag)).toEqual(["one", "two"]);
+    expect((await totals(domain, "one"))!.delivered_smtp).toBe(2);
+    expect(await totals(domain, "three")).toBeUndefined();
+    expect((await totals(domain))!.delivered_smtp).toBe(3);
+  });
+
+  it("deletes hourly rollups after 2 months and daily ones after a year, and nothing newer", async () => {
+    const domain = uniqueDomain("old");
+    await createDomain(domain);
+    const now = Math.floor(NOW / 1000);
+    const hourlyCut = Math.floor(addMonths(now, -2) / 3600) * 3600;
+    const dailyCut = Math.floor(addMonths(now, -12) / 86400) * 86400;
+    const insert = (resolution: string, bucket: number) =>
+      testEnv.DB.prepare("INSERT INTO stats_counters (domain, tag, resolution, bucket, opened) VALUES (?, '', ?, ?, 1)").bind(domain, resolution, bucket).run();
+    await insert("hour", hourlyCut - 3600);
+    await insert("hour", hourlyCut);
+    await insert("day", dailyCut - 86400);
+    await insert("day", dailyCut);
+    await insert("day", hourlyCut - 86400 * 3);
+    await rollUpStats(testEnv, NOW, { purgeRows: 1 });
+    const { results } = await testEnv.DB.prepare("SELECT resolution, bucket FROM stats_counters WHERE domain = ? ORDER BY resolution, bucket").bind(domain).all();
+    expect(results).toEqual([
+      { resolution: "day", bucket: dailyCut },
+      { resolution: "day", bucket: hourlyCut - 86400 * 3 },
+      { resolution: "hour", bucket: hourlyCut },
+    ]);
+  });
+});
