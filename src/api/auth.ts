@@ -5,7 +5,7 @@ import type { ApiEnv } from "./context";
 const encoder = new TextEncoder();
 
 /** Compares SHA-256 digests so that neither the length nor the content leaks through timing. */
-async function constantTimeEquals(given: string, expected: string): Promise<boolean> {
+export async function constantTimeEquals(given: string, expected: string): Promise<boolean> {
   const [a, b] = await Promise.all([
     crypto.subtle.digest("SHA-256", encoder.encode(given)),
     crypto.subtle.digest("SHA-256", encoder.encode(expected)),

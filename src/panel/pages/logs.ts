@@ -1,0 +1,122 @@
+// Logs: a domain's events, newest first, searched with the Events API's own filters (recipient,
+// message-id, subject, from, tag, event type, time range) and paged with its cursors; each row
+// opens to the whole event JSON. Bot opens and clicks are marked and can be hidden.
+import { Hono } from "hono";
+import { html, raw } from "hono/html";
+import { mustCallApi } from "../api-client";
+import type { PanelEnv } from "../context";
+import { emptyState, panelHref, renderPage } from "../layout";
+import { chooseDomain, enc, formatTime } from "../shared";
+
+const PAGE_SIZE = 50;
+const EVENT_TYPES = ["accepted", "delivered", "failed", "opened", "clicked", "unsubscribed", "complained", "rejected"];
+const TEXT_FILTERS = [
+  ["recipient", "Recipient", "email"],
+  ["message-id", "Message-ID", "text"],
+  ["subject", "Subject", "text"],
+  ["from", "From", "text"],
+  ["tags", "Tag", "text"],
+] as const;
+
+interface LoggedEvent {
+  id: string;
+  event: string;
+  timestamp: number;
+  recipient: string;
+  severity?: string;
+  reason?: string;
+  url?: string;
+  tags?: string[];
+  "client-info"?: { bot?: string; "client-name"?: string; "device-type"?: string };
+  message?: { headers?: { subject?: string; from?: string } };
+}
+
+/** datetime-local (read as UTC) to epoch seconds for the API; "" stays "". */
+function epochOf(value: string | undefined): string {
+  if (!value) return "";
+  const ms = Date.parse(`${value}${value.length === 16 ? ":00" : ""}Z`);
+  return Number.isNaN(ms) ? value : String(ms / 1000);
+}
+
+export const logsPages = new Hono<PanelEnv>().get("/", async (c) => {
+  const { domains, domain } = await chooseDomain(c);
+  const hideBots = c.req.query("hide_bots") === "on";
+  if (!domain) {
+    return renderPage(c, {
+      title: "Logs",
+      section: "logs",
+      domains,
+      body: emptyState("No domains yet — add your sending domain first.", html`<a class="button" href="/app/domains">Add a domain</a>`),
+    });
+  }
+  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  for (const [name] of TEXT_FILTERS) {
+    const value = c.req.query(name)?.trim();
+    if (value) query.set(name, value);
+  }
+  const event = c.req.query("event");
+  if (event) query.set("event", event);
+  const begin = epochOf(c.req.query("begin"));
+  const end = epochOf(c.req.query("end"));
+  // Newest first: Mailgun reads descending when begin is after end.
+  if (begin && end) {
+    query.set("begin", end);
+    query.set("end", begin);
+  } else if (begin) {
+    query.set("end", begin);
+  } else if (end) {
+    query.set("begin", end);
+    query.set("ascending", "no");
+  }
+  const page = c.req.query("page");
+  const path = page ? `/v3/${enc(domain)}/events/${enc(page)}` : `/v3/${enc(domain)}/events?${query}`;
+  const started = Date.now();
+  const result = await mustCallApi<{ items: LoggedEvent[]; paging: { next: string; previous: string } }>(c, "GET", path);
+  const elapsed = Date.now() - started;
+  const shown = hideBots ? result.items.filter((e) => !e["client-info"]?.bot) : result.items;
+  const hidden = result.items.length - shown.length;
+  const token = (url: string) => url.slice(url.lastIndexOf("/") + 1);
+  const keep = { hide_bots: hideBots ? "on" : undefined };
+  const searching = [...TEXT_FILTERS.map(([n]) => n), "event", "begin", "end"].some((n) => c.req.query(n));
+
+  return renderPage(c, {
+    title: "Logs",
+    section: "logs",
+    domain,
+    domains,
+    body: html`<form method="get" action="/app/logs" class="filters" role="search" aria-label="Search events">
+  <input type="hidden" name="domain" value="${domain}">
+  ${TEXT_FILTERS.map(([name, label, type]) => html`<label>${label}<input type="${type === "email" ? "text" : type}" name="${name}" value="${c.req.query(name) ?? ""}" ${type === "email" ? raw('inputmode="email"') : ""}></label>`)}
+  <label>Event<select name="event"><option value="">any</option>${EVENT_TYPES.map((t) => html`<option${t === event ? raw(" selected") : ""}>${t}</option>`)}</select></label>
+  <label>From time (UTC)<input type="datetime-local" name="begin" value="${c.req.query("begin") ?? ""}"></label>
+  <label>To time (UTC)<input type="datetime-local" name="end" value="${c.req.query("end") ?? ""}"></label>
+  <label class="row"><span><input type="checkbox" name="hide_bots"${hideBots ? raw(" checked") : ""}> Hide bot opens and clicks</span></label>
+  <div><button type="submit">Search</button> <a href="${panelHref("logs", domain)}">Clear</a></div>
+</form>
+<p class="muted" id="result-count">${shown.length} event${shown.length === 1 ? "" : "s"} on this page${hidden ? `, ${hidden} bot hit${hidden === 1 ? "" : "s"} hidden` : ""} · ${elapsed} ms</p>
+${shown.length === 0
+  ? emptyState(searching || page ? "No events match this search." : "No events yet — send a message or open a tracked link.")
+  : html`<div class="table-wrap"><table id="events">
+  <caption class="muted" style="text-align:left">Newest first. Open a row for the whole event.</caption>
+  <thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Recipient</th><th scope="col" class="hide-narrow">Subject</th><th scope="col">Details</th></tr></thead>
+  <tbody>${shown.map((e) => eventRow(e))}</tbody>
+</table></div>`}
+<nav class="pager" aria-label="Pages">
+  ${page ? html`<a href="${panelHref("logs", domain, keep)}">Newest</a>` : ""}
+  ${result.items.length > 0 ? html`<a rel="next" href="${panelHref("logs", domain, { ...keep, page: token(result.paging.next) })}">Older →</a>` : ""}
+</nav>`,
+  });
+});
+
+function eventRow(e: LoggedEvent) {
+  const bot = e["client-info"]?.bot;
+  const kind = e.event === "failed" ? `failed (${e.severity ?? "?"})` : e.event;
+  const tone = e.event === "failed" || e.event === "complained" || e.event === "rejected" ? "bad" : e.event === "delivered" ? "good" : "";
+  return html`<tr data-event="${e.event}"${bot ? raw(' data-bot="yes"') : ""}>
+  <td><time datetime="${new Date(e.timestamp * 1000).toISOString()}">${formatTime(e.timestamp)}</time></td>
+  <td><span class="badge ${tone}">${kind}</span>${bot ? html` <span class="badge bot" title="Classified as a bot (${bot})">bot: ${bot}</span>` : ""}</td>
+  <td>${e.recipient}</td>
+  <td class="hide-narrow">${e.message?.headers?.subject ?? ""}</td>
+  <td><details><summary>JSON</summary><pre>${JSON.stringify(e, null, 2)}</pre></details></td>
+</tr>`;
+}

@@ -1,0 +1,51 @@
+// Control panel sessions: a stateless cookie `<expires>.<nonce>.<mac>` signed with a key derived
+// from API_KEY (so changing the key signs everyone out), and a CSRF token per session that every
+// form that changes something carries. Bindings: API_KEY.
+import { constantTimeEquals } from "../api/auth";
+import { encodeBase64Url } from "../domain/base64url";
+
+export const SESSION_COOKIE = "tidings_session";
+/** Sessions last 8 hours from sign-in. */
+export const SESSION_SECONDS = 8 * 3600;
+
+const encoder = new TextEncoder();
+
+async function mac(apiKey: string, purpose: string, text: string): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", encoder.encode(`tidings-panel:${purpose}:${apiKey}`), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return encodeBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(text))));
+}
+
+export interface Session {
+  nonce: string;
+  expires: number; // unix seconds
+}
+
+export async function newSessionCookieValue(apiKey: string, nowMs: number): Promise<string> {
+  const expires = Math.floor(nowMs / 1000) + SESSION_SECONDS;
+  const nonce = encodeBase64Url(crypto.getRandomValues(new Uint8Array(16)));
+  const body = `${expires}.${nonce}`;
+  return `${body}.${await mac(apiKey, "session", body)}`;
+}
+
+/** The session a cookie value names, or null when it is forged, malformed or expired. */
+export async function readSession(apiKey: string, value: string | undefined, nowMs: number): Promise<Session | null> {
+  const match = /^(\d{1,12})\.([A-Za-z0-9_-]{16,64})\.([A-Za-z0-9_-]{43})$/.exec(value ?? "");
+  if (!match || !apiKey) return null;
+  const [, expiresText, nonce, given] = match;
+  if (!(await constantTimeEquals(given!, await mac(apiKey, "session", `${expiresText}.${nonce}`)))) return null;
+  const expires = Number(expiresText);
+  if (expires * 1000 <= nowMs) return null;
+  return { nonce: nonce!, expires };
+}
+
+export function csrfToken(apiKey: string, session: Session): Promise<string> {
+  return mac(apiKey, "csrf", session.nonce);
+}
+
+export async function checkCsrf(apiKey: string, session: Session, given: string | undefined): Promise<boolean> {
+  return !!given && constantTimeEquals(given, await csrfToken(apiKey, session));
+}
+
+export function sessionCookie(value: string, secure: boolean, maxAge = SESSION_SECONDS): string {
+  return `${SESSION_COOKIE}=${value}; Path=/app; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure ? "; Secure" : ""}`;
+}

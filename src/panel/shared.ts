@@ -1,0 +1,57 @@
+// What several panel pages share: the domain list and which domain a page shows, form fields,
+// redirects with a notice or an error, and time formatting.
+import type { Context } from "hono";
+import { callApi, mustCallApi } from "./api-client";
+import type { PanelEnv } from "./context";
+
+export interface DomainChoice {
+  domains: string[];
+  /** The domain asked for in `?domain=`, else the first one; undefined when there are none. */
+  domain: string | undefined;
+}
+
+export async function chooseDomain(c: Context<PanelEnv>): Promise<DomainChoice> {
+  const listed = await mustCallApi<{ items: Array<{ name: string }> }>(c, "GET", "/v4/domains?limit=1000");
+  const domains = listed.items.map((d) => d.name);
+  const asked = c.req.query("domain")?.toLowerCase();
+  return { domains, domain: asked && domains.includes(asked) ? asked : domains[0] };
+}
+
+/** A string field of the submitted form ("" when absent), trimmed unless asked not to. */
+export async function formText(c: Context<PanelEnv>, name: string, { trim = true } = {}): Promise<string> {
+  const value = (await c.req.formData()).get(name);
+  if (typeof value !== "string") return "";
+  return trim ? value.trim() : value;
+}
+
+export async function formAll(c: Context<PanelEnv>, name: string): Promise<string[]> {
+  return (await c.req.formData()).getAll(name).flatMap((v) => (typeof v === "string" && v.trim() ? [v.trim()] : []));
+}
+
+/** Post-redirect-get back to a page with a notice (or an error) banner. */
+export function backTo(c: Context<PanelEnv>, href: string, outcome: { notice?: string; error?: string }) {
+  const url = new URL(href, "http://panel");
+  if (outcome.notice) url.searchParams.set("notice", outcome.notice);
+  if (outcome.error) url.searchParams.set("error", outcome.error);
+  return c.redirect(`${url.pathname}${url.search}`, 303);
+}
+
+/** Calls the API for a form and goes back with its message as the notice or the error. */
+export async function submitToApi(
+  c: Context<PanelEnv>,
+  back: string,
+  method: string,
+  path: string,
+  body: FormData | URLSearchParams | undefined,
+  success: string,
+) {
+  const result = await callApi(c, method, path, body);
+  return backTo(c, back, result.ok ? { notice: success } : { error: result.message });
+}
+
+/** "2026-11-26 09:14:03 UTC" from epoch seconds. */
+export function formatTime(seconds: number): string {
+  return `${new Date(seconds * 1000).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+export const enc = encodeURIComponent;
