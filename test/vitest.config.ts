@@ -35,7 +35,7 @@ export default defineConfig(async () => ({
           root,
           include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
           setupFiles: ["test/apply-migrations.ts"],
-          globalSetup: ["test/global-setup.ts"],
+          globalSetup: ["test/global-setup.ts", "test/global-setup-cloudflare.ts"],
           // End-to-end tests wait for the local queue to deliver a batch (max_batch_timeout 1 s).
           testTimeout: 20_000,
         },
