@@ -117,7 +117,7 @@ button.link{background:none;border:none;color:var(--accent);text-decoration:unde
 .error{background:var(--bad-bg);color:var(--bad);padding:8px 12px;border-radius:4px}
 .empty{border:1px dashed var(--line);padding:18px;border-radius:6px;color:var(--muted)}
 .table-wrap{overflow-x:auto}
-table{border-collapse:collapse;width:100%;font-size:.93rem}
+table{border-collapse:collapse;width:100%;font-size:.93rem}caption{text-align:left}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-weight:600;background:#f8f9fa}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -130,7 +130,7 @@ pre{background:#f6f8fa;padding:10px;border-radius:4px;overflow-x:auto;font-size:
 .card{border:1px solid var(--line);border-radius:6px;padding:10px}.card b{display:block;font-size:1.35rem}
 .chart{width:100%;height:auto;max-width:100%;border:1px solid var(--line);border-radius:6px;background:#fff}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;list-style:none;padding:0;font-size:.9rem}
-.legend span{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:4px;vertical-align:middle}
+.legend svg{vertical-align:middle;margin-right:4px}
 .stack{display:flex;flex-direction:column;gap:10px;max-width:560px}
 .row{display:flex;flex-wrap:wrap;gap:8px;align-items:end}
 .muted{color:var(--muted)}code{font-size:.9em;word-break:break-all}

@@ -4,7 +4,9 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { newSessionCookieValue, SESSION_SECONDS } from "../../src/panel/session";
+import { rollUpStats } from "../../src/cron/rollups";
 import { API_KEY, BASE, api, createDomain, form, uniqueDomain } from "../helpers";
+import { APPLE_PROXY_UA, seedEvents, testEnv } from "../support/stats-seed";
 
 async function signIn(): Promise<string> {
   const response = await SELF.fetch(`${BASE}/app/sign-in`, { method: "POST", body: form({ api_key: API_KEY }), redirect: "manual" });
@@ -163,5 +165,61 @@ describe("panel forms", () => {
     const text = await response.text();
     expect(text).not.toContain("<script>alert(1)</script>");
     expect(text).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+  });
+});
+
+describe("panel pages", () => {
+  it("Analytics shows the rollups' counts, unique opens, bots apart, countries and rates", async () => {
+    const cookie = await signIn();
+    const domain = uniqueDomain("pan");
+    await createDomain(domain);
+    const empty = await (await page(`/app/analytics?domain=${domain}`, cookie)).text();
+    expect(empty).toContain("No events in this period yet");
+    const now = Date.now();
+    await seedEvents(domain, [
+      { event: "accepted", ms: now - 60_000, tags: ["news"] },
+      { event: "delivered", ms: now - 50_000, tags: ["news"] },
+      { event: "opened", ms: now - 40_000, tags: ["news"], country: "DE" },
+      { event: "opened", ms: now - 30_000, tags: ["news"], userAgent: APPLE_PROXY_UA, country: "US" },
+      { event: "clicked", ms: now - 20_000, tags: ["news"], country: "DE" },
+    ]);
+    await rollUpStats(testEnv, Date.now());
+    const text = await (await page(`/app/analytics?domain=${domain}&period=7d`, cookie)).text();
+    const card = (name: string) => new RegExp(`<span class="muted">${name}</span><b>(\\d+)</b>`).exec(text)?.[1];
+    expect(card("Accepted")).toBe("1");
+    expect(card("Delivered")).toBe("1");
+    expect(card("Opened")).toBe("2");
+    expect(card("Clicked")).toBe("1");
+    expect(text).toContain("100.0% delivery rate");
+    expect(text).toMatch(/<table id="by-bot">[\s\S]*human[\s\S]*apple[\s\S]*<\/table>/);
+    expect(text).toMatch(/<table id="by-country">[\s\S]*DE[\s\S]*<\/table>/);
+    expect(text).toContain('id="chart-sending"');
+    const tagged = await (await page(`/app/analytics?domain=${domain}&period=7d&tag=news`, cookie)).text();
+    expect(tagged).toContain("Analytics · tag news");
+    expect(tagged).toContain('<table id="by-provider">');
+  });
+
+  it("Logs finds events by recipient, marks bots, hides them on request and shows the JSON", async () => {
+    const cookie = await signIn();
+    const domain = uniqueDomain("plog");
+    await createDomain(domain);
+    const none = await (await page(`/app/logs?domain=${domain}`, cookie)).text();
+    expect(none).toContain("No events yet");
+    const now = Date.now();
+    await seedEvents(domain, [
+      { event: "opened", ms: now - 3000, recipient: "ann@example.org" },
+      { event: "opened", ms: now - 2000, recipient: "ann@example.org", userAgent: APPLE_PROXY_UA },
+      { event: "clicked", ms: now - 1000, recipient: "bob@example.org" },
+    ]);
+    const ann = await (await page(`/app/logs?domain=${domain}&recipient=ann@example.org`, cookie)).text();
+    expect(ann.match(/<tr data-event=/g)).toHaveLength(2);
+    expect(ann).toContain("bot: apple");
+    expect(ann).not.toContain("bob@example.org</td>");
+    expect(ann).toContain("&quot;recipient&quot;: &quot;ann@example.org&quot;");
+    const humans = await (await page(`/app/logs?domain=${domain}&recipient=ann@example.org&hide_bots=on`, cookie)).text();
+    expect(humans.match(/<tr data-event=/g)).toHaveLength(1);
+    expect(humans).toContain("1 bot hit hidden");
+    const clicks = await (await page(`/app/logs?domain=${domain}&event=clicked`, cookie)).text();
+    expect(clicks.match(/<tr data-event="clicked"/g)).toHaveLength(1);
   });
 });

@@ -97,7 +97,7 @@ export const logsPages = new Hono<PanelEnv>().get("/", async (c) => {
 ${shown.length === 0
   ? emptyState(searching || page ? "No events match this search." : "No events yet — send a message or open a tracked link.")
   : html`<div class="table-wrap"><table id="events">
-  <caption class="muted" style="text-align:left">Newest first. Open a row for the whole event.</caption>
+  <caption class="muted">Newest first. Open a row for the whole event.</caption>
   <thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Recipient</th><th scope="col" class="hide-narrow">Subject</th><th scope="col">Details</th></tr></thead>
   <tbody>${shown.map((e) => eventRow(e))}</tbody>
 </table></div>`}
