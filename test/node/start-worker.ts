@@ -25,7 +25,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startWorker(): Promise<RunningWorker> {
+/** `vars` adds or overrides plain-text settings (e.g. the Cloudflare API of the HTTPS tracking-host tests). */
+export async function startWorker(vars: Record<string, string> = {}): Promise<RunningWorker> {
   Object.assign(process.env, quiet);
   const state = mkdtempSync(path.join(tmpdir(), "tidings-test-"));
   execFileSync(path.join(root, "node_modules/.bin/wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
@@ -41,6 +42,7 @@ export async function startWorker(): Promise<RunningWorker> {
       API_KEY: { type: "plain_text", value: apiKey },
       TRACKING_SECRET: { type: "plain_text", value: "node-test-secret" },
       TRACKING_LINK_BASE: { type: "plain_text", value: `http://127.0.0.1:${port}` },
+      ...Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, { type: "plain_text" as const, value }])),
     },
     dev: { server: { hostname: "127.0.0.1", port }, inspector: false, persist: state, logLevel: "warn", watch: false },
   });
