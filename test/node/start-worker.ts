@@ -25,8 +25,26 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+export interface StartOptions {
+  /**
+   * Runs after the migrations and before the Worker starts, with the state directory: e.g. to seed
+   * D1 with `runWrangler(["d1", "execute", "DB", "--local", "--persist-to", state, ...])`.
+   */
+  beforeStart?: (state: string) => void | Promise<void>;
+}
+
+/** Runs the project's wrangler CLI (quiet, non-interactive) in the project root; returns its output. */
+export function runWrangler(args: string[]): string {
+  return execFileSync(path.join(root, "node_modules/.bin/wrangler"), args, {
+    cwd: root,
+    env: { ...process.env, ...quiet, CI: "true" },
+    stdio: "pipe",
+    maxBuffer: 64 * 1024 * 1024,
+  }).toString();
+}
+
 /** `vars` adds or overrides plain-text settings (e.g. the Cloudflare API of the HTTPS tracking-host tests). */
-export async function startWorker(vars: Record<string, string> = {}): Promise<RunningWorker> {
+export async function startWorker(vars: Record<string, string> = {}, options: StartOptions = {}): Promise<RunningWorker> {
   Object.assign(process.env, quiet);
   const state = mkdtempSync(path.join(tmpdir(), "tidings-test-"));
   execFileSync(path.join(root, "node_modules/.bin/wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
@@ -34,6 +52,7 @@ export async function startWorker(vars: Record<string, string> = {}): Promise<Ru
     env: { ...process.env, CI: "true" },
     stdio: "pipe",
   });
+  await options.beforeStart?.(state);
   const apiKey = "node-test-key";
   const port = await freePort();
   const worker = await unstable_startWorker({
