@@ -54,14 +54,19 @@ export function shapeStats(
   resolution: Resolution,
   events: StatsEvent[],
 ): Array<Record<string, unknown>> {
-  const byBucket = new Map(buckets.map((bucket) => [bucket, zeroCounts()]));
+  // Only buckets with rows get their own counts (two months of hours is 1,464 buckets).
+  const byBucket = new Map<number, Counts>();
   for (const row of rows) {
-    const counts = byBucket.get(bucketStart(row.bucket ?? 0, resolution));
-    if (counts) addCounts(counts, row);
+    const bucket = bucketStart(row.bucket ?? 0, resolution);
+    let counts = byBucket.get(bucket);
+    if (!counts) byBucket.set(bucket, (counts = zeroCounts()));
+    addCounts(counts, row);
   }
+  const zero = zeroCounts();
   return buckets.map((bucket) => {
+    const counts = byBucket.get(bucket) ?? zero;
     const item: Record<string, unknown> = { time: formatStatsDate(bucket) };
-    for (const event of events) item[event] = eventStats(event, byBucket.get(bucket)!);
+    for (const event of events) item[event] = eventStats(event, counts);
     return item;
   });
 }
