@@ -3,6 +3,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
+import { purgeExpired } from "../../src/cron/retention";
 import { rollUpStats } from "../../src/cron/rollups";
 import { readWatermark } from "../../src/db/rollups";
 import { sumCounters } from "../../src/db/stats-store";
@@ -137,5 +138,24 @@ describe("stats rollup", () => {
       { resolution: "day", bucket: hourlyCut - 86400 * 3 },
       { resolution: "hour", bucket: hourlyCut },
     ]);
+  });
+
+  it("never lets the event purge free the newest rowid, so no new event lands under the watermark", async () => {
+    const domain = uniqueDomain("rowid");
+    await createDomain(domain);
+    const DAY = 86_400_000;
+    await seedEvents(domain, [1, 2, 3].map((i) => ({ event: "delivered" as const, ms: NOW - 40 * DAY + i })));
+    await rollUpStats(testEnv, NOW);
+    const watermark = await readWatermark(testEnv.DB);
+    await purgeExpired(testEnv, NOW);
+    // All three are past retention; the one holding max(rowid) stays until a newer event exists.
+    const left = await testEnv.DB.prepare("SELECT rowid AS r FROM events WHERE domain = ?").bind(domain).all<{ r: number }>();
+    expect(left.results.map((row) => row.r)).toEqual([watermark]);
+    await seedEvents(domain, [{ event: "complained", ms: NOW }]);
+    await purgeExpired(testEnv, NOW);
+    const after = await testEnv.DB.prepare("SELECT rowid AS r, event FROM events WHERE domain = ?").bind(domain).all<{ r: number; event: string }>();
+    expect(after.results).toEqual([{ r: watermark + 1, event: "complained" }]);
+    await rollUpStats(testEnv, NOW);
+    expect((await totals(domain))!.complained).toBe(1);
   });
 });

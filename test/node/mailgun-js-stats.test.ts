@@ -45,7 +45,7 @@ describe("mailgun.js stats, tags, metrics and logs against Tidings", () => {
   });
 
   it("domains.domainTags: list, get, update, statistic, aggregates", async () => {
-    const list = await mg.domains.domainTags.list(DOMAIN, { limit: 10 } as any);
+    const list = await mg.domains.domainTags.list(DOMAIN);
     expect(list.items.map((t: any) => t.tag)).toEqual(["welcome"]);
     expect(list.items[0]!["first-seen"]).toBeInstanceOf(Date);
     expect(Number.isNaN((list.items[0]!["first-seen"] as Date).getTime())).toBe(false);
