@@ -31,6 +31,11 @@ const metricsSchema = z.object({
   pagination: z.object({ sort: z.string().optional(), skip: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1500).default(1500) }).optional(),
 });
 
+/** mg.tags.list with include_metrics: Mailgun caps the page at 20; the counts cover the last 30 days. */
+const MAX_TAGS_WITH_METRICS = 20;
+const TAG_METRICS_DAYS = 30;
+const TAG_METRICS = ["accepted_count", "delivered_count", "failed_count", "opened_count", "unique_opened_count", "clicked_count", "unique_clicked_count", "unsubscribed_count", "complained_count"];
+
 const DIMENSIONS = ["time", "domain", "tag", "country", "device", "bot"] as const;
 type Dimension = (typeof DIMENSIONS)[number];
 const SPLIT_KINDS: DimensionKind[] = ["country", "device", "bot"];
@@ -121,7 +126,17 @@ export const analyticsApi = new Hono<ApiEnv>()
     const { sort = "lastseen:desc", skip = 0, limit = 100 } = body.pagination ?? {};
     if (sort !== "lastseen:desc" && sort !== "lastseen:asc") throw badRequest("pagination.sort must be lastseen:desc or lastseen:asc");
     const prefix = body.tag ? (normalizeTag(body.tag) ?? undefined) : undefined;
+    if (body.include_metrics && limit > MAX_TAGS_WITH_METRICS) throw badRequest(`pagination.limit must be at most ${MAX_TAGS_WITH_METRICS} with include_metrics`);
     const { total, items } = await listAccountTags(c.env.DB, { prefix, skip, limit, ascending: sort === "lastseen:asc" });
+    const metrics = new Map<string, Record<string, number | string>>();
+    if (body.include_metrics && items.length > 0) {
+      const now = Math.floor(Date.now() / 1000);
+      const rows = await sumCounters(c.env.DB, {
+        source: "counters", resolution: "day", from: bucketStart(now - TAG_METRICS_DAYS * 86_400, "day"), to: now,
+        tags: { negate: false, values: items.map((t) => t.tag) }, groupBy: ["tag"],
+      });
+      for (const row of rows) metrics.set(row.tag!, computeMetrics(TAG_METRICS, row));
+    }
     return c.json({
       items: items.map((t) => ({
         account_id: "",
@@ -130,7 +145,7 @@ export const analyticsApi = new Hono<ApiEnv>()
         description: t.description,
         first_seen: new Date(t.firstSeen).toISOString(),
         last_seen: new Date(t.lastSeen).toISOString(),
-        metrics: {},
+        metrics: body.include_metrics ? (metrics.get(t.tag) ?? computeMetrics(TAG_METRICS, zeroCounts())) : {},
         account_name: "",
       })),
       pagination: { sort, limit, skip, total },

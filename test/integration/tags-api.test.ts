@@ -82,6 +82,12 @@ describe("/v1/analytics/tags", () => {
     expect((await call("/v1/analytics/tags", jsonInit("DELETE", { tag: "never-seen" }))).status).toBe(404);
     expect((await call("/v1/analytics/tags", jsonInit("PUT", { description: "no tag" }))).status).toBe(400);
 
+    const withMetrics = await call("/v1/analytics/tags", jsonInit("POST", { tag: `${prefix}-new`, include_metrics: true, pagination: { limit: 20 } }));
+    expect(withMetrics.body.items[0].metrics).toEqual({
+      accepted_count: 0, delivered_count: 1, failed_count: 0, opened_count: 0, unique_opened_count: 0, clicked_count: 0, unique_clicked_count: 0, unsubscribed_count: 0, complained_count: 0,
+    });
+    expect((await call("/v1/analytics/tags", jsonInit("POST", { include_metrics: true, pagination: { limit: 21 } }))).status).toBe(400);
+
     const limits = await call("/v1/analytics/tags/limits");
     expect(limits.body).toEqual({ limit: 20000, count: expect.any(Number), limit_reached: false });
     expect(limits.body.count).toBeGreaterThanOrEqual(2);
