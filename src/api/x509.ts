@@ -11,7 +11,8 @@ import { ApiError, badRequest, notFound } from "./errors";
 
 const notTrackingHost = (host: string) => badRequest(`${host} is not the tracking host (<web_prefix>.<domain>) of any domain`);
 
-async function request(env: ApiEnv["Bindings"], host: string, mode: RequestMode): Promise<Response> {
+/** POST and PUT: validates the host, starts the request, answers Mailgun's 202 or its 409. */
+async function startX509(env: ApiEnv["Bindings"], host: string, mode: RequestMode): Promise<Response> {
   const domain = await getDomainByTrackingHost(env.DB, host);
   if (!domain) throw notTrackingHost(host);
   const { started, record } = await requestCertificate(env.DB, new CustomHostnames(env), { host, domain: domain.name, mode }, Date.now());
@@ -28,8 +29,8 @@ async function request(env: ApiEnv["Bindings"], host: string, mode: RequestMode)
 }
 
 export const x509Api = new Hono<ApiEnv>()
-  .post("/v2/x509/:host", (c) => request(c.env, c.req.param("host").toLowerCase(), "generate"))
-  .put("/v2/x509/:host", (c) => request(c.env, c.req.param("host").toLowerCase(), "regenerate"))
+  .post("/v2/x509/:host", (c) => startX509(c.env, c.req.param("host").toLowerCase(), "generate"))
+  .put("/v2/x509/:host", (c) => startX509(c.env, c.req.param("host").toLowerCase(), "regenerate"))
   .get("/v2/x509/:host/status", async (c) => {
     const host = c.req.param("host").toLowerCase();
     const stored = await getCertificate(c.env.DB, host);

@@ -69,6 +69,7 @@ export async function claimCertificate(
   db: D1Database,
   claim: { host: string; domain: string; from: CertificateStatus[]; now: number; holdUntil: number },
 ): Promise<boolean> {
+  // The statuses are this module's own literals (CertificateStatus), never request input.
   const allowed = claim.from.map((s) => `'${s}'`).join(", ") || "NULL";
   const result = await db
     .prepare(
