@@ -50,6 +50,20 @@ export default defineConfig(async () => ({
           hookTimeout: 120_000,
         },
       },
+      {
+        // The panel in Debian's Chromium (playwright-core, /usr/bin/chromium) against a Worker
+        // started like "node"'s. It runs after the other projects (groupOrder), alone, because it
+        // measures page weight and search times.
+        test: {
+          name: "browser",
+          root,
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 }));
