@@ -6,7 +6,7 @@ import { createExecutionContext, createScheduledController, env, SELF, waitOnExe
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { CustomHostnames } from "../../src/certificates/cloudflare";
-import { requestCertificate } from "../../src/certificates/tracking-hosts";
+import { readCertificate, requestCertificate } from "../../src/certificates/tracking-hosts";
 import { checkCertificates } from "../../src/cron/certificates";
 import { getCertificate } from "../../src/db/certificates";
 import type { Env } from "../../src/env";
@@ -246,6 +246,38 @@ describe("HTTPS tracking hosts", () => {
     await addFakeFault({ hostname: host, method: "PATCH", status: 500 });
     await checkCertificates(cfEnv, t0 + 18 * MINUTE);
     expect(await getCertificate(cfEnv.DB, host)).toMatchObject({ status: "error", attempts: 2, nextCheckAt: t0 + 28 * MINUTE });
+  });
+
+  it("reads a pending status through from Cloudflare at most every 10 s; PUT starts a certificate that was never asked for", async () => {
+    const cfEnv = cloudflareEnv();
+    const domain = await newDomain(cfEnv, "read");
+    const host = `email.${domain}`;
+    expect((await call(cfEnv, `/v2/x509/${host}`, { method: "PUT" })).status).toBe(202);
+    const stored = (await getCertificate(cfEnv.DB, host))!;
+    await setFakeState(host, "active");
+    const cloudflare = new CustomHostnames(cfEnv);
+    expect((await readCertificate(cfEnv.DB, cloudflare, stored, stored.checkedAt + 9_000)).status).toBe("processing");
+    expect((await fakeRequests(host)).map((r) => r.method)).toEqual(["POST"]);
+    expect((await readCertificate(cfEnv.DB, cloudflare, stored, stored.checkedAt + 10_000)).status).toBe("active");
+    expect((await fakeRequests(host)).map((r) => r.method)).toEqual(["POST", "GET"]);
+  });
+
+  it("retires a deleted domain's hostname even when its create never answered", async () => {
+    const cfEnv = cloudflareEnv();
+    const domain = await newDomain(cfEnv, "orphan");
+    const host = `email.${domain}`;
+    await addFakeFault({ hostname: host, method: "POST", delayMs: 1000 });
+    await requestCertificate(cfEnv.DB, new CustomHostnames(cfEnv, 200), { host, domain, mode: "generate" }, Date.now());
+    expect((await getCertificate(cfEnv.DB, host))?.hostnameId).toBeNull();
+    await new Promise((r) => setTimeout(r, 1000));
+    await call(cfEnv, `/v3/domains/${domain}`, { method: "DELETE" });
+    await checkCertificates(cfEnv, Date.now());
+    expect(await getCertificate(cfEnv.DB, host)).toBeNull();
+    expect((await fakeRequests(host)).map((r) => [r.method, r.query])).toEqual([
+      ["POST", {}],
+      ["GET", { hostname: host }],
+      ["DELETE", {}],
+    ]);
   });
 
   it("retires the hostname of a deleted domain at the next cron run", async () => {
