@@ -327,6 +327,29 @@ describe("the control panel in Chromium", () => {
       loaded.push(Math.round(timing.load));
       server.push(api);
     }
+    // Other searches over the same 100,000 events, through the form's other fields (median of 3 each).
+    const others: string[] = [];
+    const otherPaint: Record<string, number> = {};
+    for (const [label, field, value, expected] of [
+      ["message-id", "Message-ID", "bulk-12345@bulk.example.com", 4],
+      ["subject contains (a scan)", "Subject", "Weekly news 24999", 4],
+      ["tag", "Tag", "bulk", 50],
+    ] as const) {
+      const times: number[] = [];
+      for (let run = 0; run < 3; run++) {
+        await page.goto(`${worker.url}/app/logs?domain=${BULK_DOMAIN}`);
+        await page.getByLabel(field, { exact: true }).fill(value);
+        await Promise.all([page.waitForURL(/&tags=|&subject=|&message-id=/, { waitUntil: "commit" }), page.getByLabel(field, { exact: true }).press("Enter")]);
+        await page.locator("#events tbody tr").first().waitFor({ state: "visible" });
+        expect(await page.locator("#events tbody tr").count()).toBe(expected);
+        times.push(await page.evaluate(() => Math.round(performance.getEntriesByType("paint")[0]?.startTime ?? (performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming).loadEventEnd)));
+      }
+      otherPaint[label] = percentile(times, 50);
+      others.push(`${label} ${percentile(times, 50)} ms`);
+    }
+    console.log(`MEASURED Logs other searches over ${BULK_EVENTS} events, navigation start→first paint, median of 3: ${others.join("; ")}`);
+    for (const [label, ms] of Object.entries(otherPaint)) expect(ms, label).toBeLessThan(MAX_SEARCH_MS);
+
     // Paging on: the next 50 of the same search, through the API's cursor.
     await Promise.all([page.waitForURL(/page=/), page.getByRole("link", { name: "Older →" }).click()]);
     expect(await page.locator("#events tbody tr").count()).toBe(50);
@@ -360,7 +383,9 @@ describe("the control panel in Chromium", () => {
       const fresh = await newContext(browser, { storageState: state });
       const weight = await firstLoadWeight(fresh, `${worker.url}${pathname}`);
       await fresh.close();
-      summary.push(`${pathname.split("?")[0]} ${(weight.transferBytes / KB).toFixed(1)} KB (${weight.files} file${weight.files === 1 ? "" : "s"}, ${weight.scripts} scripts; gzip ${(weight.gzipBytes / KB).toFixed(1)} KB)`);
+      summary.push(
+        `${pathname.split("?")[0]} ${(weight.transferBytes / KB).toFixed(1)} KB transferred (${weight.files} file${weight.files === 1 ? "" : "s"}, ${weight.scripts} scripts; ${(weight.decodedBytes / KB).toFixed(1)} KB decoded, ${(weight.gzipBytes / KB).toFixed(1)} KB gzipped)`,
+      );
       expect(weight.files, pathname).toBeGreaterThan(0);
       expect(weight.transferBytes, pathname).toBeLessThanOrEqual(MAX_ASSET_BYTES);
       expect(weight.gzipBytes, pathname).toBeLessThanOrEqual(MAX_ASSET_BYTES);
