@@ -35,7 +35,8 @@ export async function requestCertificate(
   const before = await getCertificate(db, target.host);
   const started = await claimCertificate(db, { host: target.host, domain: target.domain, from: CLAIMABLE[target.mode], now, holdUntil: now + REQUEST_HOLD_MS });
   if (started) {
-    await callAndStore(db, target.host, 0, now, async () => {
+    // Re-issuing an active certificate: if Cloudflare cannot be reached, it is still served, so it stays active.
+    await callAndStore(db, target.host, 0, now, before?.status === "active", async () => {
       if (before?.hostnameId) {
         try {
           return await cloudflare.revalidate(before.hostnameId);
@@ -71,7 +72,7 @@ export async function refreshCertificate(
       return "error";
     }
   }
-  return callAndStore(db, record.host, record.attempts, now, async () => {
+  return callAndStore(db, record.host, record.attempts, now, false, async () => {
     if (!record.hostnameId) return createOrAdopt(cloudflare, record.host);
     const current = await cloudflare.get(record.hostnameId);
     const { status } = certificateState(current);
@@ -100,12 +101,19 @@ async function createOrAdopt(cloudflare: CustomHostnames, host: string): Promise
   }
 }
 
-async function callAndStore(db: D1Database, host: string, attempts: number, now: number, call: () => Promise<CustomHostname>): Promise<CertificateStatus> {
+async function callAndStore(
+  db: D1Database,
+  host: string,
+  attempts: number,
+  now: number,
+  wasActive: boolean,
+  call: () => Promise<CustomHostname>,
+): Promise<CertificateStatus> {
   let hostname: CustomHostname;
   try {
     hostname = await call();
   } catch (error) {
-    await storeFailure(db, host, attempts, now, error);
+    await storeFailure(db, host, attempts, now, error, wasActive);
     return "error";
   }
   const state = certificateState(hostname);
@@ -115,7 +123,7 @@ async function callAndStore(db: D1Database, host: string, attempts: number, now:
   return state.status;
 }
 
-async function storeFailure(db: D1Database, host: string, attempts: number, now: number, error: unknown): Promise<void> {
+async function storeFailure(db: D1Database, host: string, attempts: number, now: number, error: unknown, wasActive = false): Promise<void> {
   const cloudflareError = error instanceof CloudflareError ? error : null;
   const message = cloudflareError ? cloudflareError.message : `Unexpected answer from the Cloudflare API: ${String(error)}`;
   console.error(JSON.stringify({ msg: "certificate check failed; retried with backoff", host, error: message }));
@@ -125,5 +133,6 @@ async function storeFailure(db: D1Database, host: string, attempts: number, now:
     now,
     nextCheckAt: now + retryDelayMs(attempts + 1, cloudflareError?.retryAfterSeconds),
     forgetHostname: cloudflareError?.status === 404,
+    wasActive,
   });
 }

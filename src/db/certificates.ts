@@ -100,21 +100,22 @@ export async function saveCertificateState(
 }
 
 /**
- * Stores a failed call to Cloudflare. An active certificate stays active (Cloudflare still serves
- * it; only our check failed); any other status becomes `error` with Cloudflare's message.
- * `forgetHostname` clears the id when Cloudflare no longer knows it.
+ * Stores a failed call to Cloudflare. An active certificate (or one that was active before a
+ * re-issue request, `wasActive`) stays active: Cloudflare still serves it, only our call failed.
+ * Any other becomes `error` with Cloudflare's message. `forgetHostname` clears the id when
+ * Cloudflare no longer knows it (and then nothing is served either).
  */
 export async function saveCertificateFailure(
   db: D1Database,
   host: string,
-  failure: { error: string; attempts: number; now: number; nextCheckAt: number; forgetHostname?: boolean },
+  failure: { error: string; attempts: number; now: number; nextCheckAt: number; forgetHostname?: boolean; wasActive?: boolean },
 ): Promise<void> {
   await db
     .prepare(
-      `UPDATE certificates SET status = CASE WHEN status = 'active' AND ?6 = 0 THEN 'active' ELSE 'error' END, error = ?2, attempts = ?3,
+      `UPDATE certificates SET status = CASE WHEN (status = 'active' OR ?7 = 1) AND ?6 = 0 THEN 'active' ELSE 'error' END, error = ?2, attempts = ?3,
        next_check_at = ?4, checked_at = ?5, hostname_id = CASE WHEN ?6 = 1 THEN NULL ELSE hostname_id END WHERE host = ?1`,
     )
-    .bind(host, failure.error, failure.attempts, failure.nextCheckAt, failure.now, failure.forgetHostname ? 1 : 0)
+    .bind(host, failure.error, failure.attempts, failure.nextCheckAt, failure.now, failure.forgetHostname ? 1 : 0, failure.wasActive ? 1 : 0)
     .run();
 }
 

@@ -163,6 +163,15 @@ describe("HTTPS tracking hosts", () => {
     const conflict = await call(cfEnv, `/v2/x509/${host}`, { method: "POST" });
     expect([conflict.status, (await json(conflict)).message]).toEqual([409, `${host} already has an active certificate; PUT /v2/x509/${host} re-issues it`]);
 
+    // A re-issue that cannot reach Cloudflare leaves the certificate active (it is still served).
+    await addFakeFault({ hostname: host, method: "PATCH", status: 429 });
+    expect((await call(cfEnv, `/v2/x509/${host}`, { method: "PUT" })).status).toBe(202);
+    expect(await json(await call(cfEnv, `/v2/x509/${host}/status`))).toEqual({
+      status: "active",
+      error: "Cloudflare API answered 429: Please wait and consider throttling your request speed (code 971)",
+      certificate: "",
+    });
+
     // PUT re-issues: Cloudflare's PATCH with the same ssl settings restarts validation.
     await setFakeState(host, "pending");
     const reissued = await call(cfEnv, `/v2/x509/${host}`, { method: "PUT" });
