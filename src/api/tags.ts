@@ -14,7 +14,7 @@ const DEFAULT_TAGS_LIMIT = 100;
 const MAX_TAGS_LIMIT = 1000;
 const PAGES: Record<string, TagPage> = { first: "first", last: "last", next: "next", prev: "prev", previous: "prev" };
 
-export const legacyTagJson = (record: TagRecord) => ({
+const legacyTagJson = (record: TagRecord) => ({
   tag: record.tag,
   description: record.description,
   "first-seen": formatTagDate(record.firstSeen),

@@ -50,8 +50,6 @@ const RATES: Record<string, [(c: Counts) => number, (c: Counts) => number]> = {
   temporary_fail_rate: [(c) => c.failed_temporary, accepted],
 };
 
-export const METRIC_NAMES = [...Object.keys(COUNTS), ...Object.keys(RATES)];
-
 export function isMetric(name: string): boolean {
   return Object.hasOwn(COUNTS, name) || Object.hasOwn(RATES, name);
 }

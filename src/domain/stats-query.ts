@@ -8,7 +8,7 @@ import { RESOLUTIONS, bucketsBetween, durationStart, parseDuration, resolutionOf
 export class StatsQueryError extends Error {}
 
 /** More buckets than this is a mistake (a year of hours is 8,784). */
-export const MAX_STATS_BUCKETS = 10_000;
+const MAX_STATS_BUCKETS = 10_000;
 const DEFAULT_SPAN_S = 7 * 86_400;
 
 export interface StatsRange {
