@@ -165,10 +165,23 @@ describe("the control panel in Chromium", () => {
     const clickRow = page.locator('#events tbody tr[data-event="clicked"]');
     await clickRow.locator("summary").focus();
     await page.keyboard.press("Enter");
-    const json = JSON.parse(await clickRow.locator("pre").innerText()) as { event: string; recipient: string; url: string; tags: string[] };
+    const json = JSON.parse(await clickRow.locator("pre").innerText()) as { event: string; recipient: string; url: string; tags: string[]; "client-info": { bot: string } };
     expect(json).toMatchObject({ event: "clicked", recipient: READER, url: landing, tags: ["welcome"] });
     await clickRow.locator("summary").click();
     await clickRow.locator("summary").blur();
+    // A click within 5 s of the link being made is classified as a link scanner (a bot); the open,
+    // from a desktop browser, is a person. Hiding bots hides exactly the rows marked as bots.
+    const clickIsBot = json["client-info"].bot !== "";
+    expect(await clickRow.getByText(/^bot: /).count()).toBe(clickIsBot ? 1 : 0);
+    expect(await page.locator('#events tbody tr[data-event="opened"]').getAttribute("data-bot")).toBeNull();
+    const hideBots = page.getByRole("checkbox", { name: "Hide bot opens and clicks" });
+    await hideBots.check();
+    await Promise.all([page.waitForURL(/hide_bots=on/), page.getByRole("button", { name: "Search" }).click()]);
+    expect(await page.locator("#events tbody tr").count()).toBe(clickIsBot ? 3 : 4);
+    expect(await page.locator("#result-count").innerText()).toMatch(clickIsBot ? /^3 events on this page, 1 bot hit hidden/ : /^4 events on this page ·/);
+    await page.getByRole("checkbox", { name: "Hide bot opens and clicks" }).uncheck();
+    await Promise.all([page.waitForURL((u) => !u.searchParams.has("hide_bots")), page.getByRole("button", { name: "Search" }).click()]);
+    expect(await page.locator("#events tbody tr").count()).toBe(4);
     await page.screenshot({ path: path.join(SCREENSHOTS, "logs.png") });
 
     // Analytics after the stats rollup (the cron trigger, through wrangler's scheduled endpoint).
@@ -188,6 +201,8 @@ describe("the control panel in Chromium", () => {
     expect(await page.getByText("1 unique · 50.0% open rate").isVisible()).toBe(true);
     expect(await page.locator("main .empty").count()).toBe(0);
     expect(await page.getByRole("img", { name: /Accepted, delivered and failed over time/ }).count()).toBe(1);
+    expect(await page.getByRole("heading", { name: "Humans and bots" }).isVisible()).toBe(true);
+    expect((await page.locator("#by-bot tbody tr td:first-child").allInnerTexts()).length).toBeGreaterThan(0);
     const tagPicker = page.getByRole("combobox", { name: /^Tag/ });
     await tagPicker.selectOption("welcome");
     await Promise.all([page.waitForURL(/tag=welcome/), page.getByRole("button", { name: "Show", exact: true }).last().click()]);
