@@ -1,5 +1,6 @@
 // The one module with SQL for events (design rule 4). It picks the D1 database for a domain, so
 // sharding events over several databases later changes this file and nothing else.
+import type { RollupEvent } from "../domain/stats-counters";
 import type { EventRow } from "../domain/tracking-event";
 import type { EventQuery } from "../domain/cursor";
 import { compileEventFilters } from "./event-filters";
@@ -157,4 +158,28 @@ export async function deleteEventsBefore(env: EventsBindings, domain: string, be
       .bind(domain, before, limit),
   ]);
   return deleted!.meta.changes;
+}
+
+/** What the stats rollup reads of an event: the body's facts it counts by, pulled out in SQL. */
+export type RollupEventRow = Omit<RollupEvent, "tags" | "isAuthenticated" | "isDelayedBounce"> & {
+  rowid: number;
+  /** The body's tags as JSON text. */
+  tags: string | null;
+  isAuthenticated: number | null;
+  isDelayedBounce: number | null;
+};
+
+/**
+ * Up to `limit` events inserted after `rowid`, in insert order (the stats rollup's watermark). A
+ * rowid range: the cost follows the rows read, not the table's size. The rollup reads the one
+ * database; with events sharded, each database gets its own watermark.
+ */
+export async function readEventsAfterRowid(db: D1Database, rowid: number, limit: number): Promise<RollupEventRow[]> {
+  const sql = `SELECT rowid AS rowid, domain, ts, event, severity, recipient, message_id AS messageId,
+      body->>'$.reason' AS reason, body->>'$.flags.is-authenticated' AS isAuthenticated,
+      body->>'$.flags.is-delayed-bounce' AS isDelayedBounce, body->>'$.envelope.transport' AS transport,
+      body->>'$."client-info".bot' AS bot, body->>'$."client-info"."device-type"' AS device,
+      body->>'$.geolocation.country' AS country, body->>'$."recipient-domain"' AS provider, body->'$.tags' AS tags
+    FROM events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2`;
+  return (await db.prepare(sql).bind(rowid, limit).all<RollupEventRow>()).results;
 }

@@ -1,9 +1,11 @@
-// The stats rollup's SQL: reads events past the watermark (their rowid), and writes one chunk's
-// counters, dimensions, seen-set rows, tags and the new watermark in one D1 batch, each statement
-// guarded by the watermark the chunk was read at. A second run (or an overlapping one) that read
+// The stats rollup's SQL: reads events past the watermark (their rowid; the read itself is in
+// events-store.ts, design rule 4), and writes one chunk's counters, dimensions, seen-set rows, tags
+// and the new watermark in one D1 batch, each statement guarded by the watermark the chunk was
+// read at. A second run (or an overlapping one) that read
 // the same chunk finds the watermark moved and writes nothing: rollups are idempotent.
 import { admitNewTags, planRollup, seenKey, seenScopes } from "../domain/rollup-plan";
 import { STATS_COUNTERS, normalizeTags, type RollupEvent } from "../domain/stats-counters";
+import { readEventsAfterRowid } from "./events-store";
 import { jsonChunks } from "./json-chunks";
 
 const GUARD = "(SELECT last_rowid FROM rollup_state WHERE name = 'events') = ?2";
@@ -21,20 +23,6 @@ const INSERT_SEEN = `INSERT OR IGNORE INTO stats_seen (domain, message_id, recip
 const UPSERT_TAGS = `INSERT INTO tags (domain, tag, first_seen, last_seen)
   SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?1) WHERE ${GUARD}
   ON CONFLICT (domain, tag) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`;
-
-const READ_CHUNK = `SELECT rowid AS rowid, domain, ts, event, severity, recipient, message_id AS messageId,
-    body->>'$.reason' AS reason, body->>'$.flags.is-authenticated' AS isAuthenticated,
-    body->>'$.flags.is-delayed-bounce' AS isDelayedBounce, body->>'$.envelope.transport' AS transport,
-    body->>'$."client-info".bot' AS bot, body->>'$."client-info"."device-type"' AS device,
-    body->>'$.geolocation.country' AS country, body->>'$."recipient-domain"' AS provider, body->'$.tags' AS tags
-  FROM events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2`;
-
-type ChunkRow = Omit<RollupEvent, "tags" | "isAuthenticated" | "isDelayedBounce"> & {
-  rowid: number;
-  tags: string | null;
-  isAuthenticated: number | null;
-  isDelayedBounce: number | null;
-};
 
 export async function readWatermark(db: D1Database): Promise<number> {
   const row = await db.prepare("SELECT last_rowid AS w FROM rollup_state WHERE name = 'events'").first<{ w: number }>();
@@ -62,7 +50,7 @@ async function lookup<T>(db: D1Database, sql: string, keys: unknown[]): Promise<
 /** Rolls up at most `limit` events past the watermark; `tagLimit` is the per-domain tag cap. */
 export async function rollUpChunk(db: D1Database, limit: number, tagLimit: number): Promise<ChunkResult> {
   const watermark = await readWatermark(db);
-  const { results } = await db.prepare(READ_CHUNK).bind(watermark, limit).all<ChunkRow>();
+  const results = await readEventsAfterRowid(db, watermark, limit);
   if (results.length === 0) return { read: 0, committed: true };
   const events: RollupEvent[] = results.map((row) => ({
     ...row,
