@@ -1,8 +1,8 @@
 // The stats rollup's SQL: reads events past the watermark (their rowid; the read itself is in
 // events-store.ts, design rule 4), and writes one chunk's counters, dimensions, seen-set rows, tags
 // and the new watermark in one D1 batch, each statement guarded by the watermark the chunk was
-// read at. A second run (or an overlapping one) that read
-// the same chunk finds the watermark moved and writes nothing: rollups are idempotent.
+// read at. A second run (or an overlapping one) that read the same chunk finds the watermark
+// moved and writes nothing: rollups are idempotent.
 import { admitNewTags, planRollup, seenKey, seenScopes } from "../domain/rollup-plan";
 import { STATS_COUNTERS, normalizeTags, type RollupEvent } from "../domain/stats-counters";
 import { readEventsAfterRowid } from "./events-store";
