@@ -9,7 +9,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorker, type RunningWorker } from "../node/start-worker";
 import { BULK_DOMAIN, BULK_EVENTS, BULK_RECIPIENTS, bulkRecipient, seedBulkEvents } from "./seed";
-import { banner, firstLoadWeight, horizontalOverflow, launchChromium, newContext, percentile, signIn, startReceiver, waitFor, type Receiver } from "./support";
+import { banner, firstLoadWeight, horizontalOverflow, launchChromium, lowContrastText, newContext, percentile, signIn, startReceiver, waitFor, type Receiver } from "./support";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const SCREENSHOTS = path.join(root, "docs/screenshots");
@@ -408,7 +408,7 @@ describe("the control panel in Chromium", () => {
     console.log(`MEASURED first-load scripts+styles per page, as transferred from the local Worker: ${summary.join("; ")}`);
   });
 
-  it("works on a 375 px wide phone: nothing overflows sideways on any page, and the navigation works", async () => {
+  it("works on a 375 px wide phone: nothing overflows sideways on any page, every text has readable contrast, and the navigation works", async () => {
     // Something to show on every page (the list was emptied above).
     const bounce = new FormData();
     bounce.append("address", "a-rather-long-address.for-a-phone-screen@subdomain.example.org");
@@ -423,6 +423,8 @@ describe("the control panel in Chromium", () => {
       await p.locator("main h1").waitFor();
       const { scrollWidth, culprits } = await horizontalOverflow(p);
       expect(scrollWidth, `${what}: ${culprits.join(", ")}`).toBeLessThanOrEqual(375);
+      // Readable contrast (WCAG AA) for every text on the page.
+      expect(await lowContrastText(p), what).toEqual([]);
       checked.push(`${what} ${scrollWidth}`);
     };
     await p.goto(`${worker.url}/app/logs?domain=${DOMAIN}&recipient=${READER}`);
@@ -449,6 +451,7 @@ describe("the control panel in Chromium", () => {
     await q.goto(`${worker.url}/app/sign-in`);
     const { scrollWidth } = await horizontalOverflow(q);
     expect(scrollWidth).toBeLessThanOrEqual(375);
+    expect(await lowContrastText(q), "sign-in").toEqual([]);
     await signedOut.close();
     console.log(`MEASURED scrollWidth at a 375 px viewport: ${checked.join(", ")}, sign-in ${scrollWidth}`);
   });

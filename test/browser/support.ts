@@ -165,3 +165,60 @@ export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
+
+export interface ContrastProblem {
+  text: string;
+  ratio: number;
+  needed: number;
+}
+
+/**
+ * WCAG 2 contrast of every visible piece of text against the background it is drawn on (the
+ * nearest opaque background of its ancestors), below 4.5:1 (3:1 for large text). SVG text is
+ * left out (its colour is `fill`), as are hidden, empty and placeholder-less controls' texts.
+ */
+export async function lowContrastText(page: Page): Promise<ContrastProblem[]> {
+  return page.evaluate(() => {
+    const parse = (value: string): [number, number, number, number] => {
+      const m = /rgba?\(([^)]+)\)/.exec(value);
+      if (!m) return [0, 0, 0, 0];
+      const parts = m[1]!.split(/[ ,/]+/).filter(Boolean).map(Number);
+      return [parts[0]!, parts[1]!, parts[2]!, parts[3] ?? 1];
+    };
+    const luminance = ([r, g, b]: number[]) => {
+      const lin = (c: number) => {
+        const s = c / 255;
+        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * lin(r!) + 0.7152 * lin(g!) + 0.0722 * lin(b!);
+    };
+    const background = (el: Element | null): number[] => {
+      for (let node = el; node; node = node.parentElement) {
+        const bg = parse(getComputedStyle(node).backgroundColor);
+        if (bg[3] >= 0.99) return bg;
+      }
+      return [255, 255, 255, 1];
+    };
+    const problems: Array<{ text: string; ratio: number; needed: number }> = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const text = node.textContent?.trim();
+      const el = node.parentElement;
+      if (!text || !el || el.closest("svg, option, script, style")) continue;
+      const style = getComputedStyle(el);
+      const box = el.getBoundingClientRect();
+      if (style.visibility !== "visible" || box.width === 0 || box.height === 0 || box.right < 0 || box.left < -100) continue;
+      const fg = parse(style.color);
+      const bg = background(el);
+      // A translucent text colour is blended over its background.
+      const blended = [0, 1, 2].map((i) => fg[i]! * fg[3] + bg[i]! * (1 - fg[3]));
+      const [hi, lo] = [luminance(blended), luminance(bg)].sort((a, b) => b - a);
+      const ratio = (hi! + 0.05) / (lo! + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      const needed = large ? 3 : 4.5;
+      if (ratio < needed) problems.push({ text: text.slice(0, 40), ratio: Math.round(ratio * 100) / 100, needed });
+    }
+    return problems;
+  });
+}
