@@ -47,6 +47,7 @@ beforeAll(async () => {
   browser = await launchChromium();
   context = await newContext(browser);
   page = await context.newPage();
+  await signIn(page, worker.url, worker.apiKey);
   mkdirSync(SCREENSHOTS, { recursive: true });
 }, 120_000);
 
@@ -67,16 +68,16 @@ describe("the control panel in Chromium", () => {
     await p.getByLabel("API key").fill("not-the-key");
     await p.getByRole("button", { name: "Sign in" }).click();
     expect(await banner(p, "alert")).toBe("That is not the API key.");
-    await stranger.close();
 
-    await signIn(page, worker.url, worker.apiKey);
-    expect(await heading(page)).toBe("Logs");
-    expect(await page.locator("main .empty").innerText()).toContain("No domains yet — add your sending domain first.");
-    await goToSection(page, "Domains");
-    expect(await page.locator("main .empty").innerText()).toContain("No domains yet — add the domain you send mail from, then point its tracking CNAME at Tidings.");
+    await signIn(p, worker.url, worker.apiKey);
+    expect(await heading(p)).toBe("Logs");
+    expect(await p.locator("main .empty").innerText()).toContain("No domains yet — add your sending domain first.");
+    await goToSection(p, "Domains");
+    expect(await p.locator("main .empty").innerText()).toContain("No domains yet — add the domain you send mail from, then point its tracking CNAME at Tidings.");
     // The first Tab from the top of a page reaches the skip link.
-    await page.keyboard.press("Tab");
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+    await p.keyboard.press("Tab");
+    expect(await p.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+    await stranger.close();
   });
 
   it("a message's life: create a domain, switch tracking, send, open and click, find both in Logs, count them in Analytics", async () => {
@@ -190,6 +191,10 @@ describe("the control panel in Chromium", () => {
     await Promise.all([page.waitForURL((u) => !u.searchParams.has("hide_bots")), page.getByRole("button", { name: "Search" }).click()]);
     expect(await page.locator("#events tbody tr").count()).toBe(4);
     await page.screenshot({ path: path.join(SCREENSHOTS, "logs.png") });
+    // The event type filter, with the recipient still set.
+    await page.getByRole("combobox", { name: /^Event/ }).selectOption("opened");
+    await Promise.all([page.waitForURL(/event=opened/), page.getByRole("button", { name: "Search" }).click()]);
+    expect(await page.locator("#events tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-event")))).toEqual(["opened"]);
 
     // Analytics after the stats rollup (the cron trigger, through wrangler's scheduled endpoint).
     const cron = await fetch(`${worker.url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("*/5 * * * *")}`, { signal: AbortSignal.timeout(15_000) });
@@ -258,6 +263,20 @@ describe("the control panel in Chromium", () => {
     await page.getByRole("link", { name: "Back to the list" }).click();
     await page.waitForURL(/\/app\/suppressions\?/);
     expect((await page.locator("#suppressions tbody tr td:first-child").allInnerTexts()).sort()).toEqual(["full@example.org", "old@example.org"]);
+    // Export: a CSV download in the columns the import reads.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export CSV" }).click()]);
+    expect(download.suggestedFilename()).toBe(`${DOMAIN}-bounces.csv`);
+    const exported = await new Promise<string>((resolve, reject) => {
+      download.createReadStream().then((stream) => {
+        let text = "";
+        stream.on("data", (chunk) => (text += chunk));
+        stream.on("end", () => resolve(text));
+        stream.on("error", reject);
+      }, reject);
+    });
+    const lines = exported.trim().split("\r\n");
+    expect(lines[0]).toBe("address,code,error,created_at");
+    expect(lines.slice(1).map((l) => l.split(",").slice(0, 3).join(",")).sort()).toEqual(["full@example.org,552,mailbox full", "old@example.org,550,gone"]);
 
     // Delete all: the browser refuses the form until the confirmation box is ticked.
     const before = page.url();
@@ -313,6 +332,8 @@ describe("the control panel in Chromium", () => {
     const wall: number[] = [];
     const painted: number[] = [];
     const loaded: number[] = [];
+    const firstByte: number[] = [];
+    const htmlBytes: number[] = [];
     const server: number[] = [];
     // Spread over the recipients; the first search warms the runtime up and is not counted.
     const picks = [1, 7, 19, 42, 77, 123, 150, 201, 256, 300, 333, 399];
@@ -329,13 +350,13 @@ describe("the control panel in Chromium", () => {
       // (the results are server-rendered, so they are in it) and the end of its load event.
       const timing = await page.evaluate(
         () =>
-          new Promise<{ paint: number; load: number }>((resolve, reject) => {
+          new Promise<{ paint: number; load: number; firstByte: number; bytes: number }>((resolve, reject) => {
             const timer = setTimeout(() => reject(new Error("no first-contentful-paint entry")), 5000);
             new PerformanceObserver((list, observer) => {
               observer.disconnect();
               clearTimeout(timer);
               const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
-              resolve({ paint: list.getEntries()[0]!.startTime, load: nav.loadEventEnd });
+              resolve({ paint: list.getEntries()[0]!.startTime, load: nav.loadEventEnd, firstByte: nav.responseStart, bytes: nav.encodedBodySize });
             }).observe({ type: "paint", buffered: true });
           }),
       );
@@ -347,6 +368,8 @@ describe("the control panel in Chromium", () => {
       wall.push(elapsed);
       painted.push(Math.round(timing.paint));
       loaded.push(Math.round(timing.load));
+      firstByte.push(Math.round(timing.firstByte));
+      htmlBytes.push(timing.bytes);
       server.push(api);
     }
     // Other searches over the same 100,000 events, through the form's other fields (median of 3
@@ -385,7 +408,8 @@ describe("the control panel in Chromium", () => {
     console.log(
       `MEASURED Logs search by recipient over ${BULK_EVENTS} events (${BULK_EVENTS / BULK_RECIPIENTS} match each, 50 shown), ${wall.length} searches: ` +
         `${line("navigation start→first paint of the results", painted)}; ${line("navigation start→load event end", loaded)}; ` +
-        `${line("Enter pressed→results table visible (test's clock, with Playwright's round trips)", wall)}; ${line("Events API inside the Worker", server)}`,
+        `${line("Enter pressed→results table visible (test's clock, with Playwright's round trips)", wall)}; ${line("navigation start→first byte", firstByte)}; ` +
+        `${line("Events API inside the Worker", server)}; results page ${Math.round(percentile(htmlBytes, 50) / KB)} KB of HTML as sent`,
     );
     expect(percentile(painted, 50)).toBeLessThan(MAX_SEARCH_MS);
     expect(percentile(loaded, 50)).toBeLessThan(MAX_SEARCH_MS);
@@ -466,6 +490,24 @@ describe("the control panel in Chromium", () => {
     expect(await lowContrastText(q), "sign-in").toEqual([]);
     await signedOut.close();
     console.log(`MEASURED scrollWidth at a 375 px viewport: ${checked.join(", ")}, sign-in ${scrollWidth}`);
+  });
+
+  it("domains: add one and delete it, only once the confirmation is ticked", async () => {
+    const name = "old-news.example.com";
+    await goToSection(page, "Domains");
+    await page.getByLabel("Domain name").fill(name);
+    await page.getByLabel("Tracking prefix").fill("links");
+    await Promise.all([page.waitForURL(new RegExp(`/app/domains/${name}`)), page.getByRole("button", { name: "Add domain" }).click()]);
+    expect(await page.locator("#dns tbody tr").first().innerText()).toContain(`links.${name}`);
+    const before = page.url();
+    await page.getByRole("button", { name: "Delete domain" }).click();
+    expect(page.url()).toBe(before);
+    expect((await api(`/v4/domains/${name}`)).status).toBe(200);
+    await page.getByRole("checkbox", { name: `Yes, delete ${name} and stop tracking its links` }).check();
+    await Promise.all([page.waitForURL(/\/app\/domains\?notice=/), page.getByRole("button", { name: "Delete domain" }).click()]);
+    expect(await banner(page, "status")).toBe(`Domain ${name} deleted.`);
+    expect(await page.locator("#domains tbody tr td:first-child").allInnerTexts()).toEqual([BULK_DOMAIN, DOMAIN]);
+    expect((await api(`/v4/domains/${name}`)).status).toBe(404);
   });
 
   it("signs out, and the panel is closed again", async () => {
