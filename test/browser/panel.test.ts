@@ -290,7 +290,7 @@ describe("the control panel in Chromium", () => {
     expect(await page.locator("main .empty").innerText()).toBe(empty);
   });
 
-  it("webhooks: set a URL, send a test, and see what the receiver answered", async () => {
+  it("webhooks: set a URL, send a test and see what the receiver answered; reveal and regenerate the signing key", async () => {
     await goToSection(page, "Webhooks");
     expect(new URL(page.url()).searchParams.get("domain")).toBe(DOMAIN);
     expect(await page.locator("main .empty").innerText()).toBe("No failed deliveries — every webhook post so far was accepted or is still being retried.");
@@ -322,6 +322,16 @@ describe("the control panel in Chromium", () => {
     await page.getByRole("link", { name: "Reveal the signing key" }).click();
     const key = ((await (await api("/v5/accounts/http_signing_key")).json()) as { http_signing_key: string }).http_signing_key;
     expect(await page.locator("#signing-key").innerText()).toBe(key);
+    // Regenerating needs the confirmation box; the new key is shown and the API has it.
+    const before = page.url();
+    await page.getByRole("button", { name: "Regenerate" }).click();
+    expect(page.url()).toBe(before);
+    await page.getByRole("checkbox", { name: /^Yes, make a new key/ }).check();
+    await Promise.all([page.waitForURL(/notice=/), page.getByRole("button", { name: "Regenerate" }).click()]);
+    expect(await banner(page, "status")).toBe("A new signing key was made.");
+    const renewed = ((await (await api("/v5/accounts/http_signing_key")).json()) as { http_signing_key: string }).http_signing_key;
+    expect(renewed).not.toBe(key);
+    expect(await page.locator("#signing-key").innerText()).toBe(renewed);
   });
 
   it(`Logs searches ${BULK_EVENTS.toLocaleString("en")} events by recipient in under ${MAX_SEARCH_MS} ms (p50, measured in the browser)`, async () => {
