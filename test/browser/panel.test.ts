@@ -416,7 +416,7 @@ describe("the control panel in Chromium", () => {
 
     const line = (name: string, values: number[]) => `${name} p50 ${percentile(values, 50)} ms, p95 ${percentile(values, 95)} ms, max ${Math.max(...values)} ms`;
     console.log(
-      `MEASURED Logs search by recipient over ${BULK_EVENTS} events (${BULK_EVENTS / BULK_RECIPIENTS} match each, 50 shown), ${wall.length} searches: ` +
+      `MEASURED Logs search by recipient over ${BULK_EVENTS} events (~${BULK_EVENTS / BULK_RECIPIENTS} match each, 50 shown), ${wall.length} searches: ` +
         `${line("navigation start→first paint of the results", painted)}; ${line("navigation start→load event end", loaded)}; ` +
         `${line("Enter pressed→results table visible (test's clock, with Playwright's round trips)", wall)}; ${line("navigation start→first byte", firstByte)}; ` +
         `${line("Events API inside the Worker", server)}; results page ${Math.round(percentile(htmlBytes, 50) / KB)} KB of HTML as sent`,

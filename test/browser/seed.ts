@@ -6,7 +6,7 @@ import { runWrangler } from "../node/start-worker";
 
 export const BULK_DOMAIN = "bulk.example.com";
 export const BULK_EVENTS = 100_000;
-/** Recipients user0..user399@example.org: 250 events each (62.5 messages × 4 events). */
+/** Recipients user0..user399@example.org: 252 or 248 events each (63 or 62 messages × 4 events). */
 export const BULK_RECIPIENTS = 400;
 export const bulkRecipient = (n: number) => `user${n}@example.org`;
 
