@@ -5,6 +5,7 @@
 // complaints: one call per kind and domain), fans each event out to the webhooks queue, then acks,
 // retries with backoff or dead-letters each message. Bindings: DB, DOMAIN_STATE, EVENTS_DLQ, WEBHOOKS.
 import { insertEvents } from "../db/events-store";
+import { derivedId } from "../domain/base64url";
 import { loadMessageMetadata, messageKey } from "../db/messages";
 import { queueMessageSchema, type ReadyEvent, type TrackingHit } from "../domain/queue-messages";
 import { buildTrackingEvent, toEventRow, type EventRow, type MailgunEvent } from "../domain/tracking-event";
@@ -15,7 +16,7 @@ import { fanOutWebhooks } from "./webhook-fanout";
 
 interface Parsed {
   message: Message<unknown>;
-  body: TrackingHit | ReadyEvent;
+  body: (TrackingHit & { id: string }) | ReadyEvent;
   row?: EventRow;
 }
 
@@ -24,7 +25,10 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
   for (const message of batch.messages) {
     const result = queueMessageSchema.safeParse(message.body);
     if (result.success) {
-      parsed.push({ message, body: result.data });
+      const body = result.data;
+      // A hit's event id comes from the queue message's id, the same in every redelivery.
+      if (body.type === "hit") parsed.push({ message, body: { ...body, id: body.id ?? (await derivedId("hit", message.id)) } });
+      else parsed.push({ message, body });
     } else {
       await deadLetter(env, batch.queue, message, `malformed: ${result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     }

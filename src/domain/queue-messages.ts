@@ -6,8 +6,11 @@ import { z } from "zod";
 export const trackingHitSchema = z.object({
   type: z.literal("hit"),
   v: z.literal(1),
-  /** Event id, fixed at the edge so that a redelivered message writes nothing new. */
-  id: z.string().min(16).max(64),
+  /**
+   * Event id. The edge leaves it out: the consumer derives it from the queue message's id, which
+   * stays the same when the queue redelivers, so a redelivered hit still writes nothing new.
+   */
+  id: z.string().min(16).max(64).optional(),
   event: z.enum(["opened", "clicked", "unsubscribed"]),
   /** Microseconds since the epoch. */
   ts: z.number().int().positive(),

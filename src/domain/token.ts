@@ -39,36 +39,42 @@ const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 /** Resolves the secret for a key version; null when the version is unknown or retired. */
 export type SecretForVersion = (version: number) => string | null;
 
-// Derived keys are cached per isolate: deriving costs one HMAC plus an importKey per call.
+// Derived keys are cached per isolate: deriving costs one HMAC plus an importKey per call. They
+// are kept by secret, then by domain: the secret is the same string object on every call, so its
+// hash is cached, and the hot path hashes only the short domain (no joined key string per hit).
 // Resolved keys are also kept apart so that the hot path reads them without an extra await.
-const keyCache = new Map<string, Promise<CryptoKey>>();
-const resolvedKeys = new Map<string, CryptoKey>();
+const keyCache = new Map<string, Map<string, Promise<CryptoKey>>>();
+const resolvedKeys = new Map<string, Map<string, CryptoKey>>();
 const KEY_CACHE_LIMIT = 2048;
 
 async function importHmacKey(raw: BufferSource): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
 }
 
-/** The per-domain signing key: HMAC(secret, "tidings/tracking:" + domain). */
-export function domainKey(secret: string, version: number, domain: string): Promise<CryptoKey> | CryptoKey {
-  const cacheKey = `${version}\u0000${secret}\u0000${domain}`;
-  const resolved = resolvedKeys.get(cacheKey);
+/** The per-domain signing key: HMAC(secret, "tidings/tracking:" + domain). The version only names the secret. */
+export function domainKey(secret: string, _version: number, domain: string): Promise<CryptoKey> | CryptoKey {
+  const resolved = resolvedKeys.get(secret)?.get(domain);
   if (resolved) return resolved;
-  let key = keyCache.get(cacheKey);
+  let pending = keyCache.get(secret);
+  if (!pending) keyCache.set(secret, (pending = new Map()));
+  let key = pending.get(domain);
   if (!key) {
-    if (keyCache.size >= KEY_CACHE_LIMIT) {
-      keyCache.clear();
-      resolvedKeys.clear();
+    if (pending.size >= KEY_CACHE_LIMIT) {
+      pending.clear();
+      resolvedKeys.get(secret)?.clear();
     }
+    const keys = pending;
     key = (async () => {
       const root = await importHmacKey(encoder.encode(secret));
       const derived = await crypto.subtle.sign("HMAC", root, encoder.encode(`tidings/tracking:${domain}`));
       const imported = await importHmacKey(derived);
-      resolvedKeys.set(cacheKey, imported);
+      let done = resolvedKeys.get(secret);
+      if (!done) resolvedKeys.set(secret, (done = new Map()));
+      done.set(domain, imported);
       return imported;
     })();
-    keyCache.set(cacheKey, key);
-    key.catch(() => keyCache.delete(cacheKey));
+    keys.set(domain, key);
+    key.catch(() => keys.delete(domain));
   }
   return key;
 }
@@ -176,17 +182,23 @@ type SecretSettings = {
   TRACKING_KEY_VERSION: string;
   TRACKING_SECRETS_PREVIOUS?: string;
 };
-const settingsCache = new Map<string, ReturnType<typeof parseSecretSettings>>();
+type ParsedSecrets = ReturnType<typeof parseSecretSettings>;
+// By secret, then version, then previous secrets: each is a string the runtime hands over as the same
+// object every time, with its hash cached, so the lookup builds no key string per hit.
+const settingsCache = new Map<string, Map<string, Map<string, ParsedSecrets>>>();
 
 /** Secrets by key version from the Worker's settings (parsed once per isolate and settings). */
 export function secretsFromSettings(settings: SecretSettings): { currentVersion: number; secretFor: SecretForVersion } {
-  const cacheKey = `${settings.TRACKING_KEY_VERSION}\u0000${settings.TRACKING_SECRET}\u0000${settings.TRACKING_SECRETS_PREVIOUS ?? ""}`;
-  let parsed = settingsCache.get(cacheKey);
-  if (!parsed) {
-    parsed = parseSecretSettings(settings);
+  const previous = settings.TRACKING_SECRETS_PREVIOUS ?? "";
+  let byVersion = settingsCache.get(settings.TRACKING_SECRET);
+  if (!byVersion) {
     if (settingsCache.size > 16) settingsCache.clear();
-    settingsCache.set(cacheKey, parsed);
+    settingsCache.set(settings.TRACKING_SECRET, (byVersion = new Map()));
   }
+  let byPrevious = byVersion.get(settings.TRACKING_KEY_VERSION);
+  if (!byPrevious) byVersion.set(settings.TRACKING_KEY_VERSION, (byPrevious = new Map()));
+  let parsed = byPrevious.get(previous);
+  if (!parsed) byPrevious.set(previous, (parsed = parseSecretSettings(settings)));
   return parsed;
 }
 

@@ -47,7 +47,7 @@ export function toEventTimestamp(micros: number): number {
   return micros / 1e6;
 }
 
-export function buildTrackingEvent(hit: TrackingHit, metadata: MessageMetadata | undefined): MailgunEvent {
+export function buildTrackingEvent(hit: TrackingHit & { id: string }, metadata: MessageMetadata | undefined): MailgunEvent {
   const hitSeconds = hit.ts / 1e6;
   const issuedAt = Math.max(hit.issuedAt, metadata ? Math.floor(metadata.preparedAt / 1000) : 0);
   const bot = classifyBot({

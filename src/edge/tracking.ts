@@ -5,7 +5,6 @@
 // HTTPS hosts need no lookup either: a link made as https carries that in its token, so a plain-http
 // request for it goes to https; any answer over https on a host that is not shared (so a domain's
 // own tracking host, whose certificate just served the request) carries Strict-Transport-Security.
-import { randomId } from "../domain/base64url";
 import type { TrackingHitInput } from "../domain/queue-messages";
 import { secretsFromSettings, tokenWantsHttps, verifyToken, type TokenPayload } from "../domain/token";
 import type { Env } from "../env";
@@ -31,8 +30,8 @@ function sharedHosts(setting: string): Set<string> {
 }
 
 /** Whether a request for a token made as https, arriving over plain http on a domain's own host, goes to https. */
-function wantsHttps(url: URL, https: boolean | undefined, env: Env): boolean {
-  return https === true && url.protocol === "http:" && !sharedHosts(env.SHARED_HOSTS).has(url.hostname);
+function wantsHttps(url: Target, https: boolean | undefined, env: Env): boolean {
+  return https === true && !url.https && !sharedHosts(env.SHARED_HOSTS).has(url.hostname);
 }
 
 /** A token is honoured on its own domain's tracking host, or on a shared host. */
@@ -58,7 +57,6 @@ function queueHit(request: Request, env: Env, token: TokenPayload, event: HitEve
   const hit: TrackingHitInput = {
     type: "hit",
     v: 1,
-    id: randomId(),
     event,
     ts: Date.now() * 1000,
     domain: token.domain,
@@ -81,8 +79,47 @@ function queueHit(request: Request, env: Env, token: TokenPayload, event: HitEve
   };
   return env.EVENTS.send(hit, { contentType: "json" }).catch((error: unknown) => {
     // The queue refused the hit: nothing else can be done from the edge; log for alerting.
-    console.error(JSON.stringify({ msg: "events queue send failed", id: hit.id, error: String(error) }));
+    console.error(JSON.stringify({ msg: "events queue send failed", domain: hit.domain, messageId: hit.messageId, event, error: String(error) }));
   });
+}
+
+/** What the edge reads of a request's URL. */
+export interface Target {
+  https: boolean;
+  hostname: string;
+  path: string;
+}
+
+/**
+ * The scheme, hostname and path of an absolute http(s) URL, read off the string: request.url is
+ * already normalized by the runtime, and a full URL parse was a measurable part of a hit. Anything
+ * unusual (another scheme, credentials) goes through the URL parser.
+ */
+export function targetOf(href: string): Target {
+  const https = href.startsWith("https://");
+  if (!https && !href.startsWith("http://")) return viaUrl(href);
+  const hostStart = https ? 8 : 7;
+  const slash = href.indexOf("/", hostStart);
+  const question = href.indexOf("?", hostStart);
+  const hash = href.indexOf("#", hostStart);
+  let authorityEnd = href.length;
+  if (slash >= 0) authorityEnd = slash;
+  if (question >= 0 && question < authorityEnd) authorityEnd = question;
+  if (hash >= 0 && hash < authorityEnd) authorityEnd = hash;
+  const authority = href.slice(hostStart, authorityEnd);
+  if (authority.includes("@") || authority.length === 0) return viaUrl(href);
+  const portColon = authority.startsWith("[") ? authority.indexOf("]:") + 1 : authority.lastIndexOf(":");
+  const hostname = (portColon > 0 ? authority.slice(0, portColon) : authority).toLowerCase();
+  if (slash !== authorityEnd) return { https, hostname, path: "/" };
+  let pathEnd = href.length;
+  if (question >= 0) pathEnd = question;
+  if (hash >= 0 && hash < pathEnd) pathEnd = hash;
+  return { https, hostname, path: href.slice(slash, pathEnd) };
+}
+
+function viaUrl(href: string): Target {
+  const url = new URL(href);
+  return { https: url.protocol === "https:", hostname: url.hostname, path: url.pathname };
 }
 
 /**
@@ -90,20 +127,20 @@ function queueHit(request: Request, env: Env, token: TokenPayload, event: HitEve
  * a tracking hit goes through as few promise layers as possible.
  */
 export function handleTracking(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> | null {
-  const url = new URL(request.url);
-  const path = url.pathname;
+  const url = targetOf(request.url);
+  const path = url.path;
   const prefix = path.slice(0, 3);
   if (prefix !== "/o/" && prefix !== "/c/" && prefix !== "/u/") return null;
   const raw = path.slice(3);
-  const hsts = url.protocol === "https:" && !sharedHosts(env.SHARED_HOSTS).has(url.hostname);
+  const hsts = url.https && !sharedHosts(env.SHARED_HOSTS).has(url.hostname);
   if (prefix === "/o/") return answerOpen(request, env, ctx, url, raw, hsts);
   if (prefix === "/c/") return answerClick(request, env, ctx, url, raw, hsts);
   return answerUnsubscribe(request, env, ctx, url, raw, hsts);
 }
 
-function answerOpen(request: Request, env: Env, ctx: ExecutionContext, url: URL, raw: string, hsts: boolean): Promise<Response> {
+function answerOpen(request: Request, env: Env, ctx: ExecutionContext, url: Target, raw: string, hsts: boolean): Promise<Response> {
   // Answered before verifying, so the https flag is read unverified: the redirect is to the same URL.
-  if (wantsHttps(url, tokenWantsHttps(raw), env)) return Promise.resolve(httpsRedirectResponse(url, request.method));
+  if (wantsHttps(url, tokenWantsHttps(raw), env)) return Promise.resolve(httpsRedirectResponse(new URL(request.url), request.method));
   // Whatever the token, the pixel answers the GIF, so the answer need not wait for the token:
   // it goes out at once, and the token is verified (and the hit queued) in waitUntil.
   if (request.method === "GET" || request.method === "HEAD") {
@@ -114,18 +151,18 @@ function answerOpen(request: Request, env: Env, ctx: ExecutionContext, url: URL,
   return Promise.resolve(pixelResponse(hsts));
 }
 
-async function answerClick(request: Request, env: Env, ctx: ExecutionContext, url: URL, raw: string, hsts: boolean): Promise<Response> {
+async function answerClick(request: Request, env: Env, ctx: ExecutionContext, url: Target, raw: string, hsts: boolean): Promise<Response> {
   const token = await readToken(raw, url.hostname, env, ["click"]);
   if (!token) return env.CLICK_FALLBACK_URL ? redirectResponse(env.CLICK_FALLBACK_URL, hsts) : invalidLinkPage(hsts);
-  if (wantsHttps(url, token.https, env)) return httpsRedirectResponse(url, request.method); // the https request records the click
+  if (wantsHttps(url, token.https, env)) return httpsRedirectResponse(new URL(request.url), request.method); // the https request records the click
   ctx.waitUntil(queueHit(request, env, token, "clicked"));
   return redirectResponse(token.url, hsts);
 }
 
-async function answerUnsubscribe(request: Request, env: Env, ctx: ExecutionContext, url: URL, raw: string, hsts: boolean): Promise<Response> {
+async function answerUnsubscribe(request: Request, env: Env, ctx: ExecutionContext, url: Target, raw: string, hsts: boolean): Promise<Response> {
   const token = await readToken(raw, url.hostname, env, ["unsubscribe", "tag-unsubscribe"]);
   if (!token) return invalidLinkPage(hsts);
-  if (wantsHttps(url, token.https, env)) return httpsRedirectResponse(url, request.method);
+  if (wantsHttps(url, token.https, env)) return httpsRedirectResponse(new URL(request.url), request.method);
   const scope = token.kind === "tag-unsubscribe" ? "tags" : "domain";
   // Link scanners follow GETs: a GET only shows the confirmation; POST (the form, or the
   // RFC 8058 one-click body "List-Unsubscribe=One-Click") unsubscribes.
