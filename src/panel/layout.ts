@@ -106,7 +106,7 @@ h1{font-size:1.4rem;margin:.4rem 0 1rem}h2{font-size:1.15rem;margin:1.6rem 0 .6r
 form.inline{display:inline}
 .filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:8px 12px;align-items:end;margin-bottom:12px}
 label{display:block;font-size:.9rem;color:var(--muted)}
-.filters label,.stack label{display:flex;flex-direction:column;gap:2px}
+.filters label,.stack label{display:flex;flex-direction:column;gap:2px}.filters label.check{flex-direction:row;align-items:center;gap:6px;align-self:center}
 input,select,textarea,button{font:inherit;min-height:36px}
 input[type=text],input[type=email],input[type=url],input[type=search],input[type=datetime-local],input[type=number],select,textarea{padding:5px 8px;border:1px solid #8a9099;border-radius:4px;background:#fff;color:var(--fg);max-width:100%}
 button,.button{padding:6px 14px;border:1px solid var(--accent);background:var(--accent);color:#fff;border-radius:4px;cursor:pointer;text-decoration:none;display:inline-block}

@@ -128,7 +128,7 @@ export const analyticsPages = new Hono<PanelEnv>().get("/", async (c) => {
   <label>Tag <select name="tag"><option value="">All mail</option>${tagNames.map((t) => html`<option${t === tag ? raw(" selected") : ""}>${t}</option>`)}</select></label>
   <button type="submit">Show</button>
 </form>
-<p class="muted">Counts come from the rollups the cron makes every few minutes (every minute under <code>npm start</code>).</p>
+<p class="muted">Counts come from the rollups the cron makes every few minutes (every 30 seconds under <code>npm start</code>).</p>
 ${anything ? "" : emptyState("No events in this period yet — send a message or open a tracked link, then look again in a minute.")}
 <div class="cards" id="totals">
   ${card("Accepted", totals.accepted)}${card("Delivered", totals.delivered, `${rate(totals.delivered, totals.accepted)} delivery rate`)}

@@ -90,7 +90,7 @@ export const logsPages = new Hono<PanelEnv>().get("/", async (c) => {
   <label>Event<select name="event"><option value="">any</option>${EVENT_TYPES.map((t) => html`<option${t === event ? raw(" selected") : ""}>${t}</option>`)}</select></label>
   <label>From time (UTC)<input type="datetime-local" name="begin" value="${c.req.query("begin") ?? ""}"></label>
   <label>To time (UTC)<input type="datetime-local" name="end" value="${c.req.query("end") ?? ""}"></label>
-  <label class="row"><span><input type="checkbox" name="hide_bots"${hideBots ? raw(" checked") : ""}> Hide bot opens and clicks</span></label>
+  <label class="check"><input type="checkbox" name="hide_bots"${hideBots ? raw(" checked") : ""}> Hide bot opens and clicks</label>
   <div><button type="submit">Search</button> <a href="${panelHref("logs", domain)}">Clear</a></div>
 </form>
 <p class="muted" id="result-count">${shown.length} event${shown.length === 1 ? "" : "s"} on this page${hidden ? `, ${hidden} bot hit${hidden === 1 ? "" : "s"} hidden` : ""} · ${elapsed} ms</p>
@@ -103,7 +103,7 @@ ${shown.length === 0
 </table></div>`}
 <nav class="pager" aria-label="Pages">
   ${page ? html`<a href="${panelHref("logs", domain, keep)}">Newest</a>` : ""}
-  ${result.items.length > 0 ? html`<a rel="next" href="${panelHref("logs", domain, { ...keep, page: token(result.paging.next) })}">Older →</a>` : ""}
+  ${result.items.length === PAGE_SIZE ? html`<a rel="next" href="${panelHref("logs", domain, { ...keep, page: token(result.paging.next) })}">Older →</a>` : ""}
 </nav>`,
   });
 });
