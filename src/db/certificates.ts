@@ -2,17 +2,10 @@
 // its Mailgun-shaped certificate status. All SQL for it is here. Binding: DB.
 import type { CertificateState, CertificateStatus, RecordValidity, RequestedRecord } from "../domain/custom-hostname";
 
-export interface CertificateRecord {
+export interface CertificateRecord extends CertificateState {
   host: string;
   domain: string;
   hostnameId: string | null;
-  status: CertificateStatus;
-  error: string;
-  hostnameStatus: string;
-  sslStatus: string;
-  cname: RecordValidity;
-  dnsRecords: RequestedRecord[];
-  expiresAt: number | null;
   attempts: number;
   nextCheckAt: number;
   checkedAt: number;

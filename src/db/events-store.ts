@@ -4,6 +4,7 @@ import type { RollupEvent } from "../domain/stats-counters";
 import type { EventRow } from "../domain/tracking-event";
 import type { EventQuery } from "../domain/cursor";
 import { compileEventFilters } from "./event-filters";
+import { jsonChunks } from "./json-chunks";
 
 export interface EventsBindings {
   DB: D1Database;
@@ -14,13 +15,8 @@ export function databaseFor(env: EventsBindings, _domain: string): D1Database {
   return env.DB;
 }
 
-/**
- * D1 binds at most 100 values per statement, so rows travel as one JSON parameter and are
- * unpacked with json_each: a whole batch is one INSERT, not a statement per seven rows.
- * Serialized rows per statement stay well under D1's 2 MB value limit.
- */
-const MAX_JSON_BYTES_PER_STATEMENT = 1_000_000;
-
+// D1 binds at most 100 values per statement, so rows travel as one JSON parameter (jsonChunks)
+// and are unpacked with json_each: a whole batch is one INSERT, not a statement per seven rows.
 const INSERT_EVENTS = `INSERT OR IGNORE INTO events
   (id, domain, ts, event, severity, recipient, from_header, to_header, subject, message_id, size, body)
   SELECT value->>'id', value->>'domain', value->>'ts', value->>'event', value->>'severity',
@@ -31,22 +27,9 @@ const INSERT_EVENT_TAGS = `INSERT OR IGNORE INTO event_tags (domain, tag, ts, ev
   SELECT e.value->>'domain', t.value, e.value->>'ts', e.value->>'id'
   FROM json_each(?1) AS e, json_each(e.value->'tags') AS t`;
 
+/** Rows as JSON parameters for json_each, the body as a JSON string column. */
 function chunkRows(rows: EventRow[]): string[] {
-  const chunks: string[] = [];
-  let current: string[] = [];
-  let bytes = 0;
-  for (const row of rows) {
-    const json = JSON.stringify({ ...row, body: JSON.stringify(row.body) });
-    if (current.length > 0 && bytes + json.length > MAX_JSON_BYTES_PER_STATEMENT) {
-      chunks.push(`[${current.join(",")}]`);
-      current = [];
-      bytes = 0;
-    }
-    current.push(json);
-    bytes += json.length + 1;
-  }
-  if (current.length > 0) chunks.push(`[${current.join(",")}]`);
-  return chunks;
+  return jsonChunks(rows.map((row) => ({ ...row, body: JSON.stringify(row.body) })));
 }
 
 /** Idempotent: an event whose id is already stored is left as it is (queues redeliver). */
