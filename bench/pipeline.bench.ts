@@ -19,7 +19,7 @@ const AUTH = { authorization: `Basic ${btoa("api:bench-api-key")}` };
 const DOMAIN = "bench.example.com";
 /** performance.now() is millisecond-grained in workerd: blocks of 5,000 hits keep that error small. */
 const HIT_ITERATIONS = 5000;
-const HIT_ROUNDS = 9;
+const HIT_ROUNDS = 21;
 const EVENTS = 100_000;
 const BATCH = 100;
 const QUERY_RUNS = 40;

@@ -25,11 +25,10 @@ export function pixelResponse(hsts = false): Response {
   });
 }
 
+// A 302 is never stored by a cache unless told to (RFC 9111, section 4.2.2: it is not
+// heuristically cacheable), so each click reaches the edge without a Cache-Control header.
 export function redirectResponse(url: string, hsts = false): Response {
-  return new Response(null, {
-    status: 302,
-    headers: hsts ? { location: url, "cache-control": NO_CACHE, "strict-transport-security": HSTS } : { location: url, "cache-control": NO_CACHE },
-  });
+  return new Response(null, { status: 302, headers: hsts ? { location: url, "strict-transport-security": HSTS } : { location: url } });
 }
 
 /**

@@ -70,6 +70,9 @@ describe("tracking edge", () => {
     const click = await hit(links.click[0]!, hotEnv, { redirect: "manual" });
     expect(click.status).toBe(302);
     expect(click.headers.get("location")).toBe("https://example.org/x");
+    // No freshness information: a 302 without it is never cached (RFC 9111 4.2.2).
+    expect(click.headers.get("cache-control")).toBeNull();
+    expect(click.headers.get("expires")).toBeNull();
 
     const confirm = await hit(links.unsubscribe[0]!, hotEnv);
     expect(confirm.status).toBe(200);
