@@ -19,7 +19,7 @@ const QUERY_RUNS = 40;
 const NEW_EVENTS = 10_000;
 const STORED_EVENTS = 1_000_000;
 const STORED_SEEN = 300_000;
-const ROLLUP_RUNS = 3;
+const ROLLUP_RUNS = 5;
 const DAY_S = 86_400;
 const EVENTS_QUERY = "event=accepted&event=delivered&event=failed&event=opened&event=clicked&event=unsubscribed&event=complained";
 
