@@ -112,6 +112,7 @@ const delivery = mailbox
 console.log(`
 Tidings is starting on ${base}
   API key:        ${apiKey}
+  Control panel:  ${base}/app  (sign in with the API key)
   Try:            curl -u api:${apiKey} ${base}/v4/domains
 ${delivery}
 `);
