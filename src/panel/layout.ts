@@ -90,6 +90,16 @@ ${options.body}
 /** An empty state that says what to do next. */
 export const emptyState = (text: string, next?: Html) => html`<div class="empty"><p>${text}</p>${next ?? ""}</div>`;
 
+/** A domain's page when there is no domain yet. */
+export function noDomainsPage(c: Context<PanelEnv>, title: string, section: Section) {
+  return renderPage(c, {
+    title,
+    section,
+    domains: [],
+    body: emptyState("No domains yet — add your sending domain first.", html`<a class="button" href="/app/domains">Add a domain</a>`),
+  });
+}
+
 export const PANEL_CSS = `
 :root{--fg:#1a1d21;--muted:#4f5660;--bg:#fff;--line:#d5d9de;--accent:#0b57d0;--accent-bg:#e8f0fe;--bad:#a50e0e;--bad-bg:#fce8e6;--good:#0d652d;--good-bg:#e6f4ea;--bot:#6b4e00;--bot-bg:#fef7e0;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg);line-height:1.45}
 *{box-sizing:border-box}body{margin:0}

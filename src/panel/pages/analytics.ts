@@ -6,7 +6,7 @@ import { html, raw } from "hono/html";
 import { callApi, mustCallApi } from "../api-client";
 import { bar, COLORS, lineChart } from "../charts";
 import type { PanelEnv } from "../context";
-import { emptyState, renderPage } from "../layout";
+import { emptyState, renderPage, noDomainsPage } from "../layout";
 import { chooseDomain, enc } from "../shared";
 
 const PERIODS = {
@@ -80,7 +80,7 @@ function dimensionTable(id: string, caption: string, heading: string, rows: Arra
 export const analyticsPages = new Hono<PanelEnv>().get("/", async (c) => {
   const { domains, domain } = await chooseDomain(c);
   if (!domain) {
-    return renderPage(c, { title: "Analytics", section: "analytics", domains, body: emptyState("No domains yet — add your sending domain first.", html`<a class="button" href="/app/domains">Add a domain</a>`) });
+    return noDomainsPage(c, "Analytics", "analytics");
   }
   const period = (Object.keys(PERIODS).includes(c.req.query("period") ?? "") ? c.req.query("period") : "7d") as Period;
   const tag = (c.req.query("tag") ?? "").trim().toLowerCase();

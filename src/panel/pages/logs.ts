@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import { html, raw } from "hono/html";
 import { mustCallApi } from "../api-client";
 import type { PanelEnv } from "../context";
-import { emptyState, panelHref, renderPage } from "../layout";
+import { emptyState, panelHref, renderPage, noDomainsPage } from "../layout";
 import { chooseDomain, enc, formatTime } from "../shared";
 
 const PAGE_SIZE = 50;
@@ -42,12 +42,7 @@ export const logsPages = new Hono<PanelEnv>().get("/", async (c) => {
   const { domains, domain } = await chooseDomain(c);
   const hideBots = c.req.query("hide_bots") === "on";
   if (!domain) {
-    return renderPage(c, {
-      title: "Logs",
-      section: "logs",
-      domains,
-      body: emptyState("No domains yet — add your sending domain first.", html`<a class="button" href="/app/domains">Add a domain</a>`),
-    });
+    return noDomainsPage(c, "Logs", "logs");
   }
   const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
   for (const [name] of TEXT_FILTERS) {

@@ -5,7 +5,7 @@ import { Hono, type Context } from "hono";
 import { html, raw } from "hono/html";
 import { callApi, mustCallApi } from "../api-client";
 import type { PanelEnv } from "../context";
-import { csrfField, emptyState, panelHref, renderPage } from "../layout";
+import { csrfField, emptyState, panelHref, renderPage, noDomainsPage } from "../layout";
 import { backTo, chooseDomain, enc, formText } from "../shared";
 
 const LISTS = [
@@ -46,7 +46,7 @@ export const suppressionsPages = new Hono<PanelEnv>()
   .get("/", async (c) => {
     const { domains, domain } = await chooseDomain(c);
     if (!domain) {
-      return renderPage(c, { title: "Suppressions", section: "suppressions", domains, body: emptyState("No domains yet — add your sending domain first.", html`<a class="button" href="/app/domains">Add a domain</a>`) });
+      return noDomainsPage(c, "Suppressions", "suppressions");
     }
     const list = listOf(c.req.query("list"));
     const term = c.req.query("term")?.trim() ?? "";

@@ -6,7 +6,7 @@ import { html } from "hono/html";
 import { WEBHOOK_IDS, MAX_URLS_PER_WEBHOOK } from "../../domain/webhooks";
 import { callApi, mustCallApi } from "../api-client";
 import type { PanelEnv } from "../context";
-import { csrfField, emptyState, panelHref, renderPage } from "../layout";
+import { csrfField, emptyState, panelHref, renderPage, noDomainsPage } from "../layout";
 import { backTo, chooseDomain, enc, formAll, formText } from "../shared";
 
 const LABELS: Record<(typeof WEBHOOK_IDS)[number], string> = {
@@ -35,7 +35,7 @@ export const webhooksPages = new Hono<PanelEnv>()
   .get("/", async (c) => {
     const { domains, domain } = await chooseDomain(c);
     if (!domain) {
-      return renderPage(c, { title: "Webhooks", section: "webhooks", domains, body: emptyState("No domains yet — add your sending domain first.", html`<a class="button" href="/app/domains">Add a domain</a>`) });
+      return noDomainsPage(c, "Webhooks", "webhooks");
     }
     const [hooks, dead] = await Promise.all([
       mustCallApi<{ webhooks: Record<string, { urls: string[] }> }>(c, "GET", `/v3/domains/${enc(domain)}/webhooks`),
