@@ -62,7 +62,7 @@ export async function sumCounters(db: D1Database, query: CounterQuery): Promise<
   // one value crosses the D1 boundary far faster than 1,500 row objects.
   const sql = `SELECT '[' || coalesce(group_concat(row, ','), '') || ']' AS rows FROM (
     SELECT json_array(${[...groups, ...sums].join(", ")}) AS row FROM ${dimension ? "stats_dimensions" : "stats_counters"}
-    WHERE ${where.join(" AND ")}${query.groupBy.length ? ` GROUP BY ${query.groupBy.join(", ")} ORDER BY ${query.groupBy.join(", ")}` : ""})`;
+    WHERE ${where.join(" AND ")}${groups.length ? ` GROUP BY ${groups.join(", ")} ORDER BY ${groups.join(", ")}` : ""})`;
   const text = (await db.prepare(sql).bind(...params).first<{ rows: string }>())!.rows;
   const names = [...query.groupBy, ...STATS_COUNTERS];
   const rows = (JSON.parse(text) as Array<Array<string | number | null>>).map((values) => Object.fromEntries(names.map((name, i) => [name, values[i]])) as CounterRow);

@@ -74,6 +74,14 @@ describe("POST /v1/analytics/metrics", () => {
     ]);
     const humansOnly = await post("/v1/analytics/metrics", { ...base, filter: { AND: [...base.filter.AND, { attribute: "bot", comparator: "=", values: [{ label: "", value: "" }] }] }, metrics: ["opened_count"] });
     expect(humansOnly.body.items).toEqual([{ dimensions: [], metrics: { opened_count: 1 } }]);
+    // A per-day split by time and bot (the panel's chart of people against bots).
+    const byDayAndBot = await post("/v1/analytics/metrics", { ...base, resolution: "day", dimensions: ["time", "bot"], metrics: ["opened_count"] });
+    expect(byDayAndBot.status).toBe(200);
+    const day = rfc(today).replace("GMT", "+0000");
+    expect(byDayAndBot.body.items.map((i: any) => [i.dimensions.map((d: any) => d.display_value), i.metrics.opened_count])).toEqual([
+      [[day, "human"], 1],
+      [[day, "apple"], 1],
+    ]);
   });
 
   it("refuses what it cannot answer with 400", async () => {
