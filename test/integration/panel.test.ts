@@ -194,6 +194,10 @@ describe("panel pages", () => {
     expect(text).toMatch(/<table id="by-bot">[\s\S]*human[\s\S]*apple[\s\S]*<\/table>/);
     expect(text).toMatch(/<table id="by-country">[\s\S]*DE[\s\S]*<\/table>/);
     expect(text).toContain('id="chart-sending"');
+    // People against bots over time: today holds one human open and click, and one Apple proxy open.
+    const bots = /<figure class="chart-figure" id="chart-bots">[\s\S]*?<\/figure>/.exec(text)![0];
+    const lastRow = [...bots.matchAll(/<tr><td>[^<]*<\/td><td class="num">(\d+)<\/td><td class="num">(\d+)<\/td><\/tr>/g)].at(-1)!;
+    expect([lastRow[1], lastRow[2]]).toEqual(["2", "1"]);
     const tagged = await (await page(`/app/analytics?domain=${domain}&period=7d&tag=news`, cookie)).text();
     expect(tagged).toContain("Analytics · tag news");
     expect(tagged).toContain('<table id="by-provider">');

@@ -44,24 +44,24 @@ function label(time: string, resolution: string): string {
 
 const rate = (part: number, base: number) => (base > 0 ? `${((part / base) * 100).toFixed(1)}%` : "—");
 
-async function metricsBy(c: Context<PanelEnv>, dimension: string, domain: string, tag: string, period: Period, metrics: string[]) {
+/** Metrics API items for this page's domain, tag and period, split by `dimensions`. */
+async function metricsItems(c: Context<PanelEnv>, dimensions: string[], domain: string, tag: string, period: Period, metrics: string[]): Promise<MetricsItem[]> {
   const and = [{ attribute: "domain", comparator: "=", values: [{ label: domain, value: domain }] }];
   if (tag) and.push({ attribute: "tag", comparator: "=", values: [{ label: tag, value: tag }] });
   const { resolution, dimensionDuration } = PERIODS[period];
-  const body = JSON.stringify({
-    duration: dimensionDuration,
-    resolution: resolution === "hour" ? "day" : resolution,
-    dimensions: [dimension],
-    metrics,
-    filter: { AND: and },
-    include_aggregates: true,
-  });
+  // Country, device and bot are kept per day, so the last 24 hours read as one day's buckets.
+  const body = JSON.stringify({ duration: dimensionDuration, resolution: resolution === "hour" ? "day" : resolution, dimensions, metrics, filter: { AND: and } });
   const result = await callApi<{ items: MetricsItem[] }>(c, "POST", "/v1/analytics/metrics", body, { "content-type": "application/json" });
-  if (!result.ok) return [];
-  // Fold the items of one dimension value (one per time bucket) into one row.
+  return result.ok ? result.body.items : [];
+}
+
+const valueOf = (item: MetricsItem, dimension: string) => item.dimensions.find((d) => d.dimension === dimension)?.display_value || "unknown";
+
+/** Folds items into one row per value of `dimension` (summing the time buckets), largest first. */
+function foldBy(items: MetricsItem[], dimension: string, metrics: string[]): Array<[string, Record<string, number>]> {
   const rows = new Map<string, Record<string, number>>();
-  for (const item of result.body.items) {
-    const shown = item.dimensions.find((d) => d.dimension === dimension)?.display_value || "unknown";
+  for (const item of items) {
+    const shown = valueOf(item, dimension);
     const key = dimension === "country" && shown.length === 2 ? shown.toUpperCase() : shown;
     const row = rows.get(key) ?? {};
     for (const [name, value] of Object.entries(item.metrics)) row[name] = (row[name] ?? 0) + Number(value);
@@ -70,10 +70,29 @@ async function metricsBy(c: Context<PanelEnv>, dimension: string, domain: string
   return [...rows].sort((a, b) => (b[1][metrics[0]!] ?? 0) - (a[1][metrics[0]!] ?? 0));
 }
 
+async function metricsBy(c: Context<PanelEnv>, dimension: string, domain: string, tag: string, period: Period, metrics: string[]) {
+  return foldBy(await metricsItems(c, [dimension], domain, tag, period, metrics), dimension, metrics);
+}
+
+/** Opens and clicks per stats bucket, humans apart from bots, from items split by time and bot. */
+function humanAndBotSeries(items: MetricsItem[], bucketTimes: number[]): { humans: number[]; bots: number[] } {
+  const humans = bucketTimes.map(() => 0);
+  const bots = bucketTimes.map(() => 0);
+  for (const item of items) {
+    const at = bucketTimes.indexOf(Date.parse(valueOf(item, "time")));
+    if (at < 0) continue;
+    const hits = Number(item.metrics.opened_count ?? 0) + Number(item.metrics.clicked_count ?? 0);
+    if (valueOf(item, "bot") === "human") humans[at]! += hits;
+    else bots[at]! += hits;
+  }
+  return { humans, bots };
+}
+
 function dimensionTable(id: string, caption: string, heading: string, rows: Array<[string, Record<string, number>]>, columns: Array<[string, string]>) {
-  if (rows.length === 0) return html`<h2>${caption}</h2>${emptyState("Nothing to show for this period yet.")}`;
+  const title = caption ? html`<h2>${caption}</h2>` : "";
+  if (rows.length === 0) return html`${title}${emptyState("Nothing to show for this period yet.")}`;
   const max = Math.max(...rows.map(([, r]) => r[columns[0]![0]] ?? 0));
-  return html`<h2>${caption}</h2><div class="table-wrap"><table id="${id}"><thead><tr><th scope="col">${heading}</th>${columns.map(([, name]) => html`<th scope="col" class="num">${name}</th>`)}<th scope="col" class="hide-narrow"><span class="muted">Share</span></th></tr></thead>
+  return html`${title}<div class="table-wrap"><table id="${id}"><thead><tr><th scope="col">${heading}</th>${columns.map(([, name]) => html`<th scope="col" class="num">${name}</th>`)}<th scope="col" class="hide-narrow"><span class="muted">Share</span></th></tr></thead>
 <tbody>${rows.slice(0, 20).map(([key, r]) => html`<tr><td>${key}</td>${columns.map(([metric]) => html`<td class="num">${r[metric] ?? 0}</td>`)}<td class="hide-narrow">${bar(r[columns[0]![0]] ?? 0, max)}</td></tr>`)}</tbody></table></div>`;
 }
 
@@ -92,12 +111,14 @@ export const analyticsPages = new Hono<PanelEnv>().get("/", async (c) => {
   const [stats, tags, bots, countries, devices, providers] = await Promise.all([
     mustCallApi<{ stats: StatsItem[] }>(c, "GET", statsPath),
     callApi<{ items: Array<{ tag: string }> }>(c, "GET", `/v3/${enc(domain)}/tags?limit=100`),
-    metricsBy(c, "bot", domain, tag, period, ["opened_count", "clicked_count"]),
+    metricsItems(c, ["time", "bot"], domain, tag, period, ["opened_count", "clicked_count"]),
     metricsBy(c, "country", domain, tag, period, ["opened_count", "unique_opened_count", "clicked_count", "unique_clicked_count"]),
     metricsBy(c, "device", domain, tag, period, ["opened_count", "unique_opened_count", "clicked_count", "unique_clicked_count"]),
     tag ? callApi<{ provider: Record<string, Record<string, number>> }>(c, "GET", `/v3/${enc(domain)}/tags/${enc(tag)}/stats/aggregates/providers`) : null,
   ]);
   const items = stats.stats;
+  const byBot = foldBy(bots, "bot", ["opened_count", "clicked_count"]);
+  const botSeries = humanAndBotSeries(bots, items.map((i) => Date.parse(i.time)));
   const labels = items.map((i) => label(i.time, resolution));
   const sum = (pick: (i: StatsItem) => number) => items.reduce((n, i) => n + pick(i), 0);
   const totals = {
@@ -151,7 +172,14 @@ ${lineChart("chart-engagement", "Opens and clicks over time, total and unique", 
   { name: "Unsubscribed", color: COLORS[4]!, values: items.map((i) => i.unsubscribed.total) },
   { name: "Complained", color: COLORS[2]!, values: items.map((i) => i.complained.total) },
 ])}
-${dimensionTable("by-bot", "Humans and bots", "Who", bots, [["opened_count", "Opens"], ["clicked_count", "Clicks"]])}
+<h2>Humans and bots</h2>
+${resolution === "hour"
+  ? html`<p class="muted">The split between humans and bots is kept per day: the table counts today and yesterday.</p>`
+  : lineChart("chart-bots", "Opens and clicks by people and by bots over time", labels, [
+      { name: "People", color: COLORS[1]!, values: botSeries.humans },
+      { name: "Bots (mail privacy proxies, scanners)", color: COLORS[4]!, values: botSeries.bots },
+    ])}
+${dimensionTable("by-bot", "", "Who", byBot, [["opened_count", "Opens"], ["clicked_count", "Clicks"]])}
 ${dimensionTable("by-country", "By country", "Country", countries, [["opened_count", "Opens"], ["unique_opened_count", "Unique opens"], ["clicked_count", "Clicks"], ["unique_clicked_count", "Unique clicks"]])}
 ${dimensionTable("by-device", "By device", "Device", devices, [["opened_count", "Opens"], ["unique_opened_count", "Unique opens"], ["clicked_count", "Clicks"], ["unique_clicked_count", "Unique clicks"]])}
 ${tag
