@@ -19,3 +19,19 @@ export async function call(url: string, init: RequestInit = {}, callEnv: Env = b
   await drain();
   return response;
 }
+
+/** Basic auth for the bench Worker's API key (bench/vitest.config.ts). */
+export const AUTH = { authorization: `Basic ${btoa("api:bench-api-key")}` };
+
+/** The p-th percentile of samples (nearest rank). */
+export function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export const median = (samples: number[]) => percentile(samples, 50);
+
+/** One figure, one line, aligned with the others. */
+export function report(name: string, value: string): void {
+  console.log(`${name.padEnd(70)} ${value}`);
+}

@@ -29,7 +29,7 @@ it("hot path, part by part", async () => {
     await Promise.all(pending.splice(0)); // the token is verified in waitUntil
     return response;
   };
-  const key = await domainKey(secret, 1, "bench.example.com");
+  const key = await domainKey(secret, "bench.example.com");
   const bytes = decodeBase64Url(token)!;
   await time("await of nothing (loop overhead)", async () => {});
   await time("whole pixel hit (handleTracking + waitUntil)", wholeHit);

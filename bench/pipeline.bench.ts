@@ -8,14 +8,13 @@
 import { createMessageBatch } from "cloudflare:test";
 import { expect, it } from "vitest";
 import worker from "./bench-worker";
-import { benchEnv, call, plainContext } from "./harness";
+import { AUTH, benchEnv, call, percentile, plainContext, report } from "./harness";
 import { saveMessageMetadata } from "../src/db/messages";
 import { randomId } from "../src/domain/base64url";
 import type { TrackingHitInput } from "../src/domain/queue-messages";
 import { signToken } from "../src/domain/token";
 import type { Env } from "../src/env";
 
-const AUTH = { authorization: `Basic ${btoa("api:bench-api-key")}` };
 const DOMAIN = "bench.example.com";
 /** performance.now() is millisecond-grained in workerd: blocks of 5,000 hits keep that error small. */
 const HIT_ITERATIONS = 5000;
@@ -24,19 +23,6 @@ const EVENTS = 100_000;
 const BATCH = 100;
 const QUERY_RUNS = 40;
 const DEEP_PAGE = 200;
-
-const results: Array<[string, string]> = [];
-const report = (name: string, value: string) => {
-  results.push([name, value]);
-  console.log(`${name.padEnd(62)} ${value}`);
-};
-
-
-
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 async function timeLoop(iterations: number, run: () => Promise<unknown>): Promise<number> {
   for (let i = 0; i < 200; i++) await run(); // warm up

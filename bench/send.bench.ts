@@ -6,7 +6,7 @@
 import { createMessageBatch } from "cloudflare:test";
 import { expect, inject, it } from "vitest";
 import worker from "./bench-worker";
-import { benchEnv, call, plainContext } from "./harness";
+import { AUTH, benchEnv, call, median, plainContext, report } from "./harness";
 import { composeForRecipient } from "../src/api/compose-message";
 import { type FormValue } from "../src/api/fields";
 import { parseMessageEntries } from "../src/api/message-form";
@@ -16,7 +16,6 @@ import type { DeliveryJob } from "../src/domain/delivery-job";
 import { resolveTracking } from "../src/domain/tracking-settings";
 import type { Env } from "../src/env";
 
-const AUTH = { authorization: `Basic ${btoa("api:bench-api-key")}` };
 const RECIPIENTS = 1000;
 const RUNS = 3;
 
@@ -43,7 +42,6 @@ function formOf(fields: Array<[string, FormValue]>): FormData {
   return form;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 it("Messages API: accepting a 1,000-recipient batch vs building its MIME", async () => {
   const domain = "send-bench.example.com";
@@ -78,9 +76,9 @@ it("Messages API: accepting a 1,000-recipient batch vs building its MIME", async
   }
   const accept = median(acceptMs);
   const build = median(buildMs);
-  console.log(`${"Messages API, 1,000-recipient batch: accepted (recipients/s)".padEnd(66)} ${((RECIPIENTS / accept) * 1000).toFixed(0)}  (${accept.toFixed(0)} ms per batch, median of ${RUNS})`);
-  console.log(`${"building the same MIME messages in a bare loop (recipients/s)".padEnd(66)} ${((RECIPIENTS / build) * 1000).toFixed(0)}  (${build.toFixed(0)} ms)`);
-  console.log(`${"accepting / bare building".padEnd(66)} ${(accept / build).toFixed(2)}x`);
+  report("Messages API, 1,000-recipient batch: accepted (recipients/s)", `${((RECIPIENTS / accept) * 1000).toFixed(0)}  (${accept.toFixed(0)} ms per batch, median of ${RUNS})`);
+  report("building the same MIME messages in a bare loop (recipients/s)", `${((RECIPIENTS / build) * 1000).toFixed(0)}  (${build.toFixed(0)} ms)`);
+  report("accepting / bare building", `${(accept / build).toFixed(2)}x`);
 });
 
 it("delivery consumer: deliveries/s to the local mailbox", async () => {
@@ -116,5 +114,5 @@ it("delivery consumer: deliveries/s to the local mailbox", async () => {
   expect(events).toBe(RECIPIENTS);
   const stored = (await (await fetch(`http://127.0.0.1:${inject("mailboxHttpPort")}/api/messages`)).json()) as unknown[];
   expect(stored.length).toBeGreaterThanOrEqual(RECIPIENTS);
-  console.log(`${"delivery consumer to the local mailbox, batches of 10 (deliveries/s)".padEnd(66)} ${((RECIPIENTS / ms) * 1000).toFixed(0)}`);
+  report("delivery consumer to the local mailbox, batches of 10 (deliveries/s)", `${((RECIPIENTS / ms) * 1000).toFixed(0)}`);
 });

@@ -5,7 +5,7 @@
 //     when 1,000,000 are (seeded with one recursive-CTE INSERT, plus 300,000 seen-set rows, with
 //     the watermark put past them): cost should follow the new events only.
 import { expect, it } from "vitest";
-import { benchEnv, call } from "./harness";
+import { AUTH, benchEnv, call, median, percentile, report } from "./harness";
 import { rollUpStats } from "../src/cron/rollups";
 import { insertEvents } from "../src/db/events-store";
 import { setWatermark } from "../src/db/rollups";
@@ -13,7 +13,6 @@ import { randomId } from "../src/domain/base64url";
 import { acceptedEvent, deliveredEvent } from "../src/domain/send-events";
 import { buildTrackingEvent, toEventRow, type MailgunEvent } from "../src/domain/tracking-event";
 
-const AUTH = { authorization: `Basic ${btoa("api:bench-api-key")}` };
 const DOMAIN = "stats-bench.example.com";
 const QUERY_RUNS = 40;
 const NEW_EVENTS = 10_000;
@@ -23,9 +22,6 @@ const ROLLUP_RUNS = 5;
 const DAY_S = 86_400;
 const EVENTS_QUERY = "event=accepted&event=delivered&event=failed&event=opened&event=clicked&event=unsubscribed&event=complained";
 
-const report = (name: string, value: string) => console.log(`${name.padEnd(70)} ${value}`);
-const percentile = (samples: number[], p: number) => [...samples].sort((a, b) => a - b)[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))]!;
-const median = (samples: number[]) => percentile(samples, 50);
 
 /** One row per bucket for the domain ('' tag) and for 40 tags, with every counter non-zero. */
 async function seedRollups(resolution: "hour" | "day", from: number, count: number, step: number): Promise<void> {

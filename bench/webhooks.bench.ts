@@ -3,7 +3,7 @@
 // write in local D1, real HTTP to 127.0.0.1), against the same number of plain POSTs of the same
 // payloads with the same concurrency (no signature, no ledger).
 import { expect, inject, it } from "vitest";
-import { benchEnv } from "./harness";
+import { benchEnv, median, report } from "./harness";
 import { consumeWebhooks } from "../src/consumers/webhooks";
 import { randomId } from "../src/domain/base64url";
 import { webhookDeliveryId, type WebhookDelivery } from "../src/domain/webhooks";
@@ -63,8 +63,7 @@ it("webhook deliveries/s to a local receiver", async () => {
     }
     plain.push(((performance.now() - start) / DELIVERIES) * 1000);
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const perSecond = (usPer: number) => (1_000_000 / usPer).toFixed(0);
-  console.log(`${"webhooks consumer, batches of 50 (deliveries/s, median of 3)".padEnd(62)} ${perSecond(median(consumer))}`);
-  console.log(`${"plain POSTs, 50 at a time (posts/s, median of 3)".padEnd(62)} ${perSecond(median(plain))}  (consumer costs ${(median(consumer) / median(plain)).toFixed(2)}× a plain post)`);
+  report("webhooks consumer, batches of 50 (deliveries/s, median of 3)", `${perSecond(median(consumer))}`);
+  report("plain POSTs, 50 at a time (posts/s, median of 3)", `${perSecond(median(plain))}  (consumer costs ${(median(consumer) / median(plain)).toFixed(2)}× a plain post)`);
 });

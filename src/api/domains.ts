@@ -7,7 +7,7 @@ import { requestCertificate } from "../certificates/tracking-hosts";
 import { expediteCertificates, getCertificate, type CertificateRecord } from "../db/certificates";
 import { deleteDomain, getDomain, insertDomain, listDomains, updateDomain, type DomainChanges, type DomainRecord } from "../db/domains";
 import { randomId } from "../domain/base64url";
-import { DEFAULT_HTML_FOOTER, DEFAULT_TEXT_FOOTER } from "../domain/tracking-settings";
+import { DEFAULT_TRACKING } from "../domain/tracking-settings";
 import type { Env } from "../env";
 import type { ApiEnv } from "./context";
 import { domainJson, domainWithDns, parseDomainName, parseWebPrefix, parseWebScheme, trackingHost } from "./domain-shapes";
@@ -67,13 +67,7 @@ export const domainsApi = new Hono<ApiEnv>()
       spamAction: changes.spamAction ?? "disabled",
       wildcard: changes.wildcard ?? false,
       retentionDays: changes.retentionDays ?? MAX_RETENTION_DAYS,
-      // As in Mailgun, open, click and unsubscribe tracking start off.
-      openActive: false,
-      openPlaceAtTop: false,
-      clickActive: "no",
-      unsubscribeActive: false,
-      unsubscribeHtmlFooter: DEFAULT_HTML_FOOTER,
-      unsubscribeTextFooter: DEFAULT_TEXT_FOOTER,
+      ...DEFAULT_TRACKING,
       createdAt: Date.now(),
     });
     if (!created) throw badRequest(`Domain ${name} already exists`);

@@ -70,7 +70,6 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, op
   }
 
   const now = options.now ?? Date.now;
-  const finished: FinishedDelivery[] = [];
   const settle: Array<{ message: Message<unknown>; row: FinishedDelivery }> = [];
   await Promise.all(
     jobs.map(async ({ message, job }) => {
@@ -94,20 +93,16 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, op
           }
           return;
         }
-        const dead: FinishedDelivery = { ...base, ...last, status: "failed", payload: job.event };
-        finished.push(dead);
-        settle.push({ message, row: dead });
+        settle.push({ message, row: { ...base, ...last, status: "failed", payload: job.event } });
         return;
       }
-      const row: FinishedDelivery = { ...base, ...last, status: outcome, payload: null };
-      finished.push(row);
-      settle.push({ message, row });
+      settle.push({ message, row: { ...base, ...last, status: outcome, payload: null } });
     }),
   );
 
   let recorded = true;
   try {
-    await recordDeliveries(env.DB, finished);
+    await recordDeliveries(env.DB, settle.map(({ row }) => row));
   } catch (error) {
     recorded = false;
     console.error(JSON.stringify({ msg: "webhook outcomes not recorded", error: String(error) }));

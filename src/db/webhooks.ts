@@ -50,11 +50,14 @@ export async function setManyWebhookUrls(db: D1Database, domain: string, changes
 
 const SIGNING_KEY = "http_signing_key";
 
-/** The account's webhook signing key, made (once, race-free) on first use. */
+/** The account's webhook signing key: a read, except on first use, which makes it (race-free). */
 export async function getSigningKey(db: D1Database): Promise<string> {
+  const select = db.prepare("SELECT value FROM account_settings WHERE name = ?1").bind(SIGNING_KEY);
+  const stored = await select.first<{ value: string }>();
+  if (stored) return stored.value;
   const [, read] = await db.batch<{ value: string }>([
     db.prepare("INSERT OR IGNORE INTO account_settings (name, value) VALUES (?1, ?2)").bind(SIGNING_KEY, newSigningKey()),
-    db.prepare("SELECT value FROM account_settings WHERE name = ?1").bind(SIGNING_KEY),
+    select,
   ]);
   return read!.results[0]!.value;
 }

@@ -51,8 +51,8 @@ async function importHmacKey(raw: BufferSource): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
 }
 
-/** The per-domain signing key: HMAC(secret, "tidings/tracking:" + domain). The version only names the secret. */
-export function domainKey(secret: string, _version: number, domain: string): Promise<CryptoKey> | CryptoKey {
+/** The per-domain signing key: HMAC(secret, "tidings/tracking:" + domain). */
+export function domainKey(secret: string, domain: string): Promise<CryptoKey> | CryptoKey {
   const resolved = resolvedKeys.get(secret)?.get(domain);
   if (resolved) return resolved;
   let pending = keyCache.get(secret);
@@ -94,7 +94,7 @@ export async function signToken(payload: TokenPayload, secret: string): Promise<
   pushField(parts, payload.messageId, "message_id");
   pushField(parts, payload.recipient, "recipient");
   const body = new Uint8Array([...parts, ...encoder.encode(payload.kind === "click" ? payload.url : "")]);
-  const key = await domainKey(secret, payload.version, payload.domain);
+  const key = await domainKey(secret, payload.domain);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, body));
   const token = new Uint8Array(body.length + SIGNATURE_BYTES);
   token.set(body);
@@ -152,7 +152,7 @@ export async function verifyToken(token: string, secretFor: SecretForVersion): P
   const url = decodeText(bytes.subarray(at, bodyLength));
   if (webPrefix === null || domain === null || messageId === null || recipient === null || url === null) return null;
   if ((kind === "click") !== (url.length > 0)) return null;
-  const cached = domainKey(secret, version, domain);
+  const cached = domainKey(secret, domain);
   const key = cached instanceof CryptoKey ? cached : await cached;
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, bytes.subarray(0, bodyLength)));
   let diff = 0;

@@ -29,6 +29,16 @@ export interface EffectiveTracking {
 export const DEFAULT_HTML_FOOTER = '\n<br>\n<p><a href="%unsubscribe_url%">unsubscribe</a></p>\n';
 export const DEFAULT_TEXT_FOOTER = "\n\nTo unsubscribe click: <%unsubscribe_url%>\n\n";
 
+/** A new domain's tracking: as in Mailgun, opens, clicks and unsubscribes start off. */
+export const DEFAULT_TRACKING: DomainTracking = {
+  openActive: false,
+  openPlaceAtTop: false,
+  clickActive: "no",
+  unsubscribeActive: false,
+  unsubscribeHtmlFooter: DEFAULT_HTML_FOOTER,
+  unsubscribeTextFooter: DEFAULT_TEXT_FOOTER,
+};
+
 /** yes/no/true/false (any case, or a boolean) to a boolean; null when it is none of them. */
 export function parseYesNo(value: unknown): boolean | null {
   if (typeof value === "boolean") return value;

@@ -18,7 +18,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 async function tag(secret: string, domain: string, payload: Uint8Array): Promise<Uint8Array> {
-  const key = await domainKey(secret, 0, `verp:${domain}`);
+  const key = await domainKey(secret, `verp:${domain}`);
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, payload)).subarray(0, TAG_BYTES);
 }
 

@@ -54,8 +54,6 @@ export function checkWebhookUrl(text: string): { url: string } | { error: string
 
 /** Mailgun's retry schedule after a failed attempt: 5 min, 10 min, 15 min, 1 h, 2 h, 4 h. Seconds. */
 export const WEBHOOK_RETRY_SECONDS = [300, 600, 900, 3600, 7200, 14400] as const;
-/** A first attempt plus one per retry. */
-export const WEBHOOK_MAX_ATTEMPTS = WEBHOOK_RETRY_SECONDS.length + 1;
 /** How long a receiver has to answer before the attempt counts as failed. */
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 

@@ -1,7 +1,7 @@
 // What several panel pages share: the domain list and which domain a page shows, form fields,
 // redirects with a notice or an error, and time formatting.
 import type { Context } from "hono";
-import { callApi, mustCallApi } from "./api-client";
+import { mustCallApi } from "./api-client";
 import type { PanelEnv } from "./context";
 
 export interface DomainChoice {
@@ -34,19 +34,6 @@ export function backTo(c: Context<PanelEnv>, href: string, outcome: { notice?: s
   if (outcome.notice) url.searchParams.set("notice", outcome.notice);
   if (outcome.error) url.searchParams.set("error", outcome.error);
   return c.redirect(`${url.pathname}${url.search}`, 303);
-}
-
-/** Calls the API for a form and goes back with its message as the notice or the error. */
-export async function submitToApi(
-  c: Context<PanelEnv>,
-  back: string,
-  method: string,
-  path: string,
-  body: FormData | URLSearchParams | undefined,
-  success: string,
-) {
-  const result = await callApi(c, method, path, body);
-  return backTo(c, back, result.ok ? { notice: success } : { error: result.message });
 }
 
 /** "2026-11-26 09:14:03 UTC" from epoch seconds. */

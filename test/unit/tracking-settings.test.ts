@@ -1,21 +1,13 @@
 import { describe, expect, it } from "vitest";
 import {
-  DEFAULT_HTML_FOOTER,
-  DEFAULT_TEXT_FOOTER,
+  DEFAULT_TRACKING,
   parseClickMode,
   parseYesNo,
   resolveTracking,
   type DomainTracking,
 } from "../../src/domain/tracking-settings";
 
-const allOff: DomainTracking = {
-  openActive: false,
-  openPlaceAtTop: false,
-  clickActive: "no",
-  unsubscribeActive: false,
-  unsubscribeHtmlFooter: DEFAULT_HTML_FOOTER,
-  unsubscribeTextFooter: DEFAULT_TEXT_FOOTER,
-};
+const allOff: DomainTracking = DEFAULT_TRACKING;
 const allOn: DomainTracking = { ...allOff, openActive: true, openPlaceAtTop: true, clickActive: "yes", unsubscribeActive: true };
 
 describe("parseYesNo", () => {
