@@ -70,6 +70,43 @@ export function decodeBase64UrlPortable(text: string): Uint8Array | null {
   return bytes;
 }
 
+/**
+ * Decodes base64url into `out` (which must hold 3/4 of text.length bytes) and returns the number
+ * of bytes written, or -1 for anything that is not well-formed base64url. Allocates nothing: the
+ * token check on the hot path decodes into one reused buffer.
+ */
+export function decodeBase64UrlInto(text: string, out: Uint8Array): number {
+  const length = text.length;
+  if (length % 4 === 1 || ((length * 3) >> 2) > out.length) return -1;
+  let at = 0;
+  let i = 0;
+  for (; i + 4 <= length; i += 4) {
+    const a = text.charCodeAt(i);
+    const b = text.charCodeAt(i + 1);
+    const c = text.charCodeAt(i + 2);
+    const d = text.charCodeAt(i + 3);
+    if ((a | b | c | d) >= 128) return -1;
+    const n = (SEXTETS[a]! << 18) | (SEXTETS[b]! << 12) | (SEXTETS[c]! << 6) | SEXTETS[d]!;
+    if (n < 0) return -1; // any -1 sextet makes the whole word negative
+    out[at] = n >> 16;
+    out[at + 1] = n >> 8;
+    out[at + 2] = n;
+    at += 3;
+  }
+  const rest = length - i;
+  if (rest > 0) {
+    const a = text.charCodeAt(i);
+    const b = text.charCodeAt(i + 1);
+    const c = rest === 3 ? text.charCodeAt(i + 2) : 65; // "A": zero bits
+    if ((a | b | c) >= 128) return -1;
+    const n = (SEXTETS[a]! << 18) | (SEXTETS[b]! << 12) | (SEXTETS[c]! << 6);
+    if (n < 0) return -1;
+    out[at++] = n >> 16;
+    if (rest === 3) out[at++] = n >> 8;
+  }
+  return at;
+}
+
 export function encodeJsonBase64Url(value: unknown): string {
   return encodeBase64Url(new TextEncoder().encode(JSON.stringify(value)));
 }

@@ -1,6 +1,7 @@
 // Tracking tokens: self-contained, signed link payloads, so the edge verifies a hit with one HMAC
 // and no storage lookup (design rule 1). Layout in docs/storage.md, "Tokens".
-import { decodeBase64Url, encodeBase64Url } from "./base64url";
+import { decodeBase64UrlInto, encodeBase64Url } from "./base64url";
+import { hmacSha256Key, hmacSha256Words, type HmacSha256Key } from "./hmac-sha256";
 
 export type TokenKind = "open" | "click" | "unsubscribe" | "tag-unsubscribe";
 
@@ -25,7 +26,6 @@ export interface TokenPayload {
 }
 
 const KIND_CODES: Record<TokenKind, number> = { open: 1, click: 2, unsubscribe: 3, "tag-unsubscribe": 4 };
-const KINDS_BY_CODE = new Map(Object.entries(KIND_CODES).map(([k, v]) => [v, k as TokenKind]));
 /** Bit 7 of the kind byte: an https link. Kinds use bits 0-6, so every older token reads as http. */
 const HTTPS_FLAG = 0x80;
 /** Bytes of HMAC-SHA256 kept in the token: 128 bits is ample against forgery, and keeps links short. */
@@ -39,8 +39,8 @@ const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 /** Resolves the secret for a key version; null when the version is unknown or retired. */
 export type SecretForVersion = (version: number) => string | null;
 
-// Derived keys are cached per isolate: deriving costs one HMAC plus an importKey per call. They
-// are kept by secret, then by domain: the secret is the same string object on every call, so its
+// Derived signing keys are cached per isolate: deriving costs one HMAC plus an importKey per call.
+// They are kept by secret, then by domain: the secret is the same string object on every call, so its
 // hash is cached, and the hot path hashes only the short domain (no joined key string per hit).
 // Resolved keys are also kept apart so that the hot path reads them without an extra await.
 const keyCache = new Map<string, Map<string, Promise<CryptoKey>>>();
@@ -51,7 +51,13 @@ async function importHmacKey(raw: BufferSource): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
 }
 
-/** The per-domain signing key: HMAC(secret, "tidings/tracking:" + domain). */
+/** The per-domain key's bytes: HMAC(secret, "tidings/tracking:" + domain). */
+async function derivedKeyBytes(secret: string, domain: string): Promise<Uint8Array> {
+  const root = await importHmacKey(encoder.encode(secret));
+  return new Uint8Array(await crypto.subtle.sign("HMAC", root, encoder.encode(`tidings/tracking:${domain}`)));
+}
+
+/** The per-domain signing key (WebCrypto), derived as derivedKeyBytes says. */
 export function domainKey(secret: string, domain: string): Promise<CryptoKey> | CryptoKey {
   const resolved = resolvedKeys.get(secret)?.get(domain);
   if (resolved) return resolved;
@@ -65,9 +71,7 @@ export function domainKey(secret: string, domain: string): Promise<CryptoKey> | 
     }
     const keys = pending;
     key = (async () => {
-      const root = await importHmacKey(encoder.encode(secret));
-      const derived = await crypto.subtle.sign("HMAC", root, encoder.encode(`tidings/tracking:${domain}`));
-      const imported = await importHmacKey(derived);
+      const imported = await importHmacKey(await derivedKeyBytes(secret, domain));
       let done = resolvedKeys.get(secret);
       if (!done) resolvedKeys.set(secret, (done = new Map()));
       done.set(domain, imported);
@@ -102,66 +106,102 @@ export async function signToken(payload: TokenPayload, secret: string): Promise<
   return encodeBase64Url(token);
 }
 
-/** UTF-8 to string, with a fast path for the usual all-ASCII field; null on invalid UTF-8. */
-function decodeText(bytes: Uint8Array): string | null {
-  let ascii = true;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i]! >= 0x80) {
-      ascii = false;
-      break;
+/** Token bytes, decoded in place: verification runs to the end without yielding, so one buffer serves every call. */
+const scratch = new Uint8Array(3072); // 4,096 base64url characters at most
+const MAX_TOKEN_CHARS = 4096;
+const KINDS: ReadonlyArray<TokenKind | undefined> = [undefined, "open", "click", "unsubscribe", "tag-unsubscribe"];
+
+/** scratch[start..end) as text: the usual all-ASCII field without a decoder; null on invalid UTF-8. */
+function fieldText(start: number, end: number): string | null {
+  for (let i = start; i < end; i++) {
+    if (scratch[i]! >= 0x80) {
+      try {
+        return decoder.decode(scratch.subarray(start, end));
+      } catch {
+        return null;
+      }
     }
   }
-  if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
-  try {
-    return decoder.decode(bytes);
-  } catch {
-    return null;
-  }
+  return String.fromCharCode.apply(null, scratch.subarray(start, end) as unknown as number[]);
 }
 
+// Verification keys (the domain key's HMAC midstates, see hmac-sha256.ts), by secret then domain,
+// like the signing keys above. Derived once per isolate and domain with WebCrypto.
+const verifyKeys = new Map<string, Map<string, HmacSha256Key>>();
 
+async function loadVerifyKey(secret: string, domain: string): Promise<HmacSha256Key> {
+  const key = hmacSha256Key(await derivedKeyBytes(secret, domain));
+  let byDomain = verifyKeys.get(secret);
+  if (!byDomain) verifyKeys.set(secret, (byDomain = new Map()));
+  if (byDomain.size >= KEY_CACHE_LIMIT) byDomain.clear();
+  byDomain.set(domain, key);
+  return key;
+}
 
-/** Returns the payload of an authentic token, or null for anything tampered, truncated or unknown. */
-export async function verifyToken(token: string, secretFor: SecretForVersion): Promise<TokenPayload | null> {
-  if (token.length > 4096) return null;
-  const bytes = decodeBase64Url(token);
-  if (!bytes || bytes.length < HEADER_BYTES + 4 + SIGNATURE_BYTES) return null;
-  const bodyLength = bytes.length - SIGNATURE_BYTES;
-  const version = bytes[0]!;
-  const kindByte = bytes[1]!;
-  const kind = KINDS_BY_CODE.get(kindByte & ~HTTPS_FLAG);
+/** What verifyTokenNow answers when this isolate has not yet derived the token's domain key. */
+export class KeyNotLoaded {
+  constructor(
+    readonly secret: string,
+    readonly domain: string,
+  ) {}
+}
+
+type KeyLookup = (secret: string, domain: string) => HmacSha256Key | undefined;
+const cachedVerifyKey: KeyLookup = (secret, domain) => verifyKeys.get(secret)?.get(domain);
+
+/**
+ * Checks a token synchronously: its payload if authentic, null for anything tampered, truncated
+ * or unknown, or KeyNotLoaded the first time this isolate sees the token's domain (then call
+ * verifyToken, which derives the key). The tracking edge calls this on every hit.
+ */
+export function verifyTokenNow(token: string, secretFor: SecretForVersion, keyFor: KeyLookup = cachedVerifyKey): TokenPayload | null | KeyNotLoaded {
+  if (token.length > MAX_TOKEN_CHARS) return null;
+  const b = scratch;
+  const length = decodeBase64UrlInto(token, b);
+  if (length < HEADER_BYTES + 4 + SIGNATURE_BYTES) return null;
+  const bodyLength = length - SIGNATURE_BYTES;
+  const version = b[0]!;
+  const kindByte = b[1]!;
+  const kind = KINDS[kindByte & ~HTTPS_FLAG];
   const secret = secretFor(version);
   if (!kind || !secret) return null;
-  // Four length-prefixed fields, read in place (this runs on every hit).
-  const ends: number[] = [];
-  let at = HEADER_BYTES;
-  for (let i = 0; i < 4; i++) {
-    if (at >= bodyLength) return null;
-    at += 1 + bytes[at]!;
-    if (at > bodyLength) return null;
-    ends.push(at);
-  }
-  const field = (i: number) => {
-    const start = i === 0 ? HEADER_BYTES + 1 : ends[i - 1]! + 1;
-    return decodeText(bytes.subarray(start, ends[i]));
-  };
-  const webPrefix = field(0);
-  const domain = field(1);
-  const messageId = field(2);
-  const recipient = field(3);
-  const url = decodeText(bytes.subarray(at, bodyLength));
-  if (webPrefix === null || domain === null || messageId === null || recipient === null || url === null) return null;
-  if ((kind === "click") !== (url.length > 0)) return null;
-  const cached = domainKey(secret, domain);
-  const key = cached instanceof CryptoKey ? cached : await cached;
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, bytes.subarray(0, bodyLength)));
+  // Four length-prefixed fields (web prefix, domain, message id, recipient), then the URL.
+  const prefixStart = HEADER_BYTES + 1;
+  const domainStart = prefixStart + b[HEADER_BYTES]! + 1;
+  if (domainStart > bodyLength) return null;
+  const messageIdStart = domainStart + b[domainStart - 1]! + 1;
+  if (messageIdStart > bodyLength) return null;
+  const recipientStart = messageIdStart + b[messageIdStart - 1]! + 1;
+  if (recipientStart > bodyLength) return null;
+  const urlStart = recipientStart + b[recipientStart - 1]!;
+  if (urlStart > bodyLength) return null;
+  if ((kind === "click") !== (urlStart < bodyLength)) return null;
+  const domain = fieldText(domainStart, messageIdStart - 1);
+  if (domain === null) return null;
+  const key = keyFor(secret, domain);
+  if (!key) return new KeyNotLoaded(secret, domain);
+  const mac = hmacSha256Words(key, b, bodyLength);
   let diff = 0;
-  for (let i = 0; i < SIGNATURE_BYTES; i++) diff |= mac[i]! ^ bytes[bodyLength + i]!;
+  for (let i = 0, o = bodyLength; i < SIGNATURE_BYTES / 4; i++, o += 4) diff |= mac[i]! ^ ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
   if (diff !== 0) return null;
-  const issuedAt = ((bytes[2]! << 24) | (bytes[3]! << 16) | (bytes[4]! << 8) | bytes[5]!) >>> 0;
+  const webPrefix = fieldText(prefixStart, domainStart - 1);
+  const messageId = fieldText(messageIdStart, recipientStart - 1);
+  const recipient = fieldText(recipientStart, urlStart);
+  const url = fieldText(urlStart, bodyLength);
+  if (webPrefix === null || messageId === null || recipient === null || url === null) return null;
+  const issuedAt = ((b[2]! << 24) | (b[3]! << 16) | (b[4]! << 8) | b[5]!) >>> 0;
   const payload: TokenPayload = { kind, version, issuedAt, webPrefix, domain, messageId, recipient, url };
   if (kindByte & HTTPS_FLAG) payload.https = true;
   return payload;
+}
+
+/** Returns the payload of an authentic token, or null for anything tampered, truncated or unknown. */
+export async function verifyToken(token: string, secretFor: SecretForVersion): Promise<TokenPayload | null> {
+  const now = verifyTokenNow(token, secretFor);
+  if (!(now instanceof KeyNotLoaded)) return now;
+  const key = await loadVerifyKey(now.secret, now.domain);
+  const later = verifyTokenNow(token, secretFor, () => key);
+  return later instanceof KeyNotLoaded ? null : later;
 }
 
 /**

@@ -1,12 +1,11 @@
 // The tracking hot path: /o/<token> pixel, /c/<token> click, /u/<token> unsubscribe.
 // Bindings: EVENTS (queue producer) only, and only inside waitUntil, after the answer is made.
-// No D1, no Durable Object: verify the token's HMAC, answer, hand the hit to the queue. The
-// pixel's answer does not depend on its token, so it answers first and verifies in waitUntil.
+// No D1, no Durable Object: verify the token's HMAC, answer, hand the hit to the queue.
 // HTTPS hosts need no lookup either: a link made as https carries that in its token, so a plain-http
 // request for it goes to https; any answer over https on a host that is not shared (so a domain's
 // own tracking host, whose certificate just served the request) carries Strict-Transport-Security.
 import type { TrackingHitInput } from "../domain/queue-messages";
-import { secretsFromSettings, tokenWantsHttps, verifyToken, type TokenPayload } from "../domain/token";
+import { KeyNotLoaded, secretsFromSettings, tokenWantsHttps, verifyToken, verifyTokenNow, type TokenKind, type TokenPayload } from "../domain/token";
 import type { Env } from "../env";
 import {
   httpsRedirectResponse,
@@ -40,15 +39,31 @@ export function isHonouredHost(host: string, token: TokenPayload, sharedHostsSet
   return sharedHosts(sharedHostsSetting).has(h) || h === `${token.webPrefix}.${token.domain}`.toLowerCase();
 }
 
-async function readToken(raw: string, host: string, env: Env, expected: TokenPayload["kind"][]): Promise<TokenPayload | null> {
-  let token: TokenPayload | null;
+const OPEN: readonly TokenKind[] = ["open"];
+const CLICK: readonly TokenKind[] = ["click"];
+const UNSUBSCRIBE: readonly TokenKind[] = ["unsubscribe", "tag-unsubscribe"];
+
+/**
+ * The token's payload if it is authentic, of an expected kind and honoured on this host; null
+ * otherwise. Synchronous once this isolate has derived the domain's key (every hit but the first
+ * per domain), a promise before that.
+ */
+function readToken(raw: string, host: string, env: Env, expected: readonly TokenKind[]): TokenPayload | null | Promise<TokenPayload | null> {
+  const accept = (token: TokenPayload | null) =>
+    token && expected.includes(token.kind) && isHonouredHost(host, token, env.SHARED_HOSTS) ? token : null;
   try {
-    token = await verifyToken(raw, secretsFromSettings(env).secretFor);
+    const { secretFor } = secretsFromSettings(env);
+    const now = verifyTokenNow(raw, secretFor);
+    if (!(now instanceof KeyNotLoaded)) return accept(now);
+    return verifyToken(raw, secretFor).then(accept, () => null);
   } catch {
     return null; // a misconfigured secret must not turn into an error page in a mail client
   }
-  if (!token || !expected.includes(token.kind) || !isHonouredHost(host, token, env.SHARED_HOSTS)) return null;
-  return token;
+}
+
+/** Applies `then` to a value that may still be a promise, without a promise when it is not. */
+function whenRead<T>(value: TokenPayload | null | Promise<TokenPayload | null>, then: (token: TokenPayload | null) => T): T | Promise<T> {
+  return value instanceof Promise ? value.then(then) : then(value);
 }
 
 /** Sends the hit to the events queue; the caller hands the promise to waitUntil. */
@@ -123,10 +138,11 @@ function viaUrl(href: string): Target {
 }
 
 /**
- * Returns null when the path is not a tracking path; otherwise the answer. Not itself async, so
- * a tracking hit goes through as few promise layers as possible.
+ * Returns null when the path is not a tracking path; otherwise the answer: a Response once the
+ * domain's key is derived in this isolate (a hit then makes no promise of its own before the
+ * answer), a promise of one before that.
  */
-export function handleTracking(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> | null {
+export function handleTracking(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> | null {
   const url = targetOf(request.url);
   const path = url.path;
   const prefix = path.slice(0, 3);
@@ -138,35 +154,35 @@ export function handleTracking(request: Request, env: Env, ctx: ExecutionContext
   return answerUnsubscribe(request, env, ctx, url, raw, hsts);
 }
 
-function answerOpen(request: Request, env: Env, ctx: ExecutionContext, url: Target, raw: string, hsts: boolean): Promise<Response> {
-  // Answered before verifying, so the https flag is read unverified: the redirect is to the same URL.
-  if (wantsHttps(url, tokenWantsHttps(raw), env)) return Promise.resolve(httpsRedirectResponse(new URL(request.url), request.method));
-  // Whatever the token, the pixel answers the GIF, so the answer need not wait for the token:
-  // it goes out at once, and the token is verified (and the hit queued) in waitUntil.
+function answerOpen(request: Request, env: Env, ctx: ExecutionContext, url: Target, raw: string, hsts: boolean): Response {
+  // Answered whatever the token, so the https flag is read unverified: the redirect is to the same URL.
+  if (wantsHttps(url, tokenWantsHttps(raw), env)) return httpsRedirectResponse(new URL(request.url), request.method);
+  const response = pixelResponse(hsts);
   if (request.method === "GET" || request.method === "HEAD") {
-    ctx.waitUntil(
-      readToken(raw, url.hostname, env, ["open"]).then((token) => (token ? queueHit(request, env, token, "opened") : undefined)),
-    );
+    const queued = whenRead(readToken(raw, url.hostname, env, OPEN), (token) => (token ? queueHit(request, env, token, "opened") : undefined));
+    if (queued) ctx.waitUntil(queued);
   }
-  return Promise.resolve(pixelResponse(hsts));
+  return response;
 }
 
-async function answerClick(request: Request, env: Env, ctx: ExecutionContext, url: Target, raw: string, hsts: boolean): Promise<Response> {
-  const token = await readToken(raw, url.hostname, env, ["click"]);
-  if (!token) return env.CLICK_FALLBACK_URL ? redirectResponse(env.CLICK_FALLBACK_URL, hsts) : invalidLinkPage(hsts);
-  if (wantsHttps(url, token.https, env)) return httpsRedirectResponse(new URL(request.url), request.method); // the https request records the click
-  ctx.waitUntil(queueHit(request, env, token, "clicked"));
-  return redirectResponse(token.url, hsts);
+function answerClick(request: Request, env: Env, ctx: ExecutionContext, url: Target, raw: string, hsts: boolean): Response | Promise<Response> {
+  return whenRead(readToken(raw, url.hostname, env, CLICK), (token) => {
+    if (!token) return env.CLICK_FALLBACK_URL ? redirectResponse(env.CLICK_FALLBACK_URL, hsts) : invalidLinkPage(hsts);
+    if (wantsHttps(url, token.https, env)) return httpsRedirectResponse(new URL(request.url), request.method); // the https request records the click
+    ctx.waitUntil(queueHit(request, env, token, "clicked"));
+    return redirectResponse(token.url, hsts);
+  });
 }
 
-async function answerUnsubscribe(request: Request, env: Env, ctx: ExecutionContext, url: Target, raw: string, hsts: boolean): Promise<Response> {
-  const token = await readToken(raw, url.hostname, env, ["unsubscribe", "tag-unsubscribe"]);
-  if (!token) return invalidLinkPage(hsts);
-  if (wantsHttps(url, token.https, env)) return httpsRedirectResponse(new URL(request.url), request.method);
-  const scope = token.kind === "tag-unsubscribe" ? "tags" : "domain";
-  // Link scanners follow GETs: a GET only shows the confirmation; POST (the form, or the
-  // RFC 8058 one-click body "List-Unsubscribe=One-Click") unsubscribes.
-  if (request.method !== "POST") return unsubscribeConfirmPage(token.recipient, scope, hsts);
-  ctx.waitUntil(queueHit(request, env, token, "unsubscribed"));
-  return unsubscribedPage(token.recipient, hsts);
+function answerUnsubscribe(request: Request, env: Env, ctx: ExecutionContext, url: Target, raw: string, hsts: boolean): Response | Promise<Response> {
+  return whenRead(readToken(raw, url.hostname, env, UNSUBSCRIBE), (token) => {
+    if (!token) return invalidLinkPage(hsts);
+    if (wantsHttps(url, token.https, env)) return httpsRedirectResponse(new URL(request.url), request.method);
+    const scope = token.kind === "tag-unsubscribe" ? "tags" : "domain";
+    // Link scanners follow GETs: a GET only shows the confirmation; POST (the form, or the
+    // RFC 8058 one-click body "List-Unsubscribe=One-Click") unsubscribes.
+    if (request.method !== "POST") return unsubscribeConfirmPage(token.recipient, scope, hsts);
+    ctx.waitUntil(queueHit(request, env, token, "unsubscribed"));
+    return unsubscribedPage(token.recipient, hsts);
+  });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeBase64Url, encodeBase64Url } from "../../src/domain/base64url";
-import { secretsFromSettings, signToken, verifyToken, type TokenPayload } from "../../src/domain/token";
+import { KeyNotLoaded, secretsFromSettings, signToken, verifyToken, verifyTokenNow, type TokenPayload } from "../../src/domain/token";
 
 const SECRET = "s3cret";
 const secretFor = (v: number) => (v === 1 ? SECRET : v === 2 ? "newer" : null);
@@ -61,6 +61,19 @@ describe("tracking tokens", () => {
     expect(await verifyToken(old, (v) => (v === 1 ? SECRET : null))).toBeNull();
   });
 
+  it("verifies synchronously once this isolate has derived the domain's key", async () => {
+    const payload = { ...base, domain: "sync-check.example" };
+    const token = await signToken(payload, SECRET);
+    const first = verifyTokenNow(token, secretFor);
+    expect(first).toBeInstanceOf(KeyNotLoaded);
+    expect(first).toMatchObject({ secret: SECRET, domain: "sync-check.example" });
+    expect(await verifyToken(token, secretFor)).toEqual(payload);
+    expect(verifyTokenNow(token, secretFor)).toEqual(payload);
+    const bytes = decodeBase64Url(token)!;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0x80;
+    expect(verifyTokenNow(encodeBase64Url(bytes), secretFor)).toBeNull();
+  });
+
   it("refuses fields over 255 bytes when signing", async () => {
     await expect(signToken({ ...base, messageId: "x".repeat(256) }, SECRET)).rejects.toThrow(RangeError);
   });
@@ -79,16 +92,21 @@ describe("tracking tokens", () => {
 
 describe("base64url decoding", () => {
   it("gives the same bytes, and the same refusals, natively and in plain JavaScript", async () => {
-    const { decodeBase64Url, decodeBase64UrlPortable, encodeBase64Url } = await import("../../src/domain/base64url");
+    const { decodeBase64Url, decodeBase64UrlInto, decodeBase64UrlPortable, encodeBase64Url } = await import("../../src/domain/base64url");
+    const out = new Uint8Array(64);
     for (let length = 0; length < 70; length++) {
       const bytes = crypto.getRandomValues(new Uint8Array(length));
       const text = encodeBase64Url(bytes);
       expect(decodeBase64Url(text)).toEqual(bytes);
       expect(decodeBase64UrlPortable(text)).toEqual(bytes);
+      const written = decodeBase64UrlInto(text, out);
+      if (length <= out.length) expect(out.slice(0, written)).toEqual(bytes);
+      else expect(written, "too long for the buffer").toBe(-1);
     }
-    for (const bad of ["a", "ab cd", "ab+d", "ab/d", "é", "abcde"]) {
+    for (const bad of ["a", "ab cd", "ab+d", "ab/d", "é", "abcde", "ab\u0141d", "abc\u00c1"]) {
       expect(decodeBase64Url(bad), bad).toBeNull();
       expect(decodeBase64UrlPortable(bad), bad).toBeNull();
+      expect(decodeBase64UrlInto(bad, out), bad).toBe(-1);
     }
   });
 });
