@@ -46,4 +46,6 @@ export interface Env {
   CLOUDFLARE_API_TOKEN?: string;
   /** Cloudflare API base URL, https://api.cloudflare.com/client/v4 (tests point it at a local fake). */
   CLOUDFLARE_API_BASE: string;
+  /** DNS-over-HTTPS resolver (JSON form) for checking tracking CNAMEs; empty turns the checks off. */
+  DNS_RESOLVER_URL: string;
 }

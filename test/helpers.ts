@@ -1,5 +1,7 @@
 // Shared helpers for integration tests: API calls with auth, a domain with tracking on, prepare.
-import { SELF } from "cloudflare:test";
+import { createExecutionContext, SELF, waitOnExecutionContext } from "cloudflare:test";
+import worker from "../src/index";
+import type { Env } from "../src/env";
 
 export const API_KEY = "test-api-key";
 export const BASE = "http://127.0.0.1";
@@ -8,6 +10,16 @@ export function api(path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("authorization", `Basic ${btoa(`api:${API_KEY}`)}`);
   return SELF.fetch(`${BASE}${path}`, { ...init, headers });
+}
+
+/** An API call with auth through the Worker's fetch handler, with settings other than the test config's. */
+export async function apiWith(callEnv: Env, path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Basic ${btoa(`api:${API_KEY}`)}`);
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(new Request(`${BASE}${path}`, { ...init, headers }) as Request<unknown, IncomingRequestCfProperties>, callEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
 }
 
 export function form(fields: Record<string, string>): FormData {

@@ -1,6 +1,8 @@
 // Mailgun's JSON shapes for domains and tracking settings, and the validation of their fields.
 import type { CertificateRecord } from "../db/certificates";
+import type { DnsCheck } from "../db/dns-checks";
 import type { DomainRecord } from "../db/domains";
+import type { RecordValidity } from "../domain/custom-hostname";
 import { formatRfc1123 } from "../domain/dates";
 import type { Env } from "../env";
 import { badRequest } from "./errors";
@@ -54,12 +56,24 @@ export function domainJson(domain: DomainRecord) {
 }
 
 /**
- * The domain with its DNS records. Tidings resolves no DNS itself: the tracking CNAME is "valid"
- * or "invalid" as Cloudflare saw it when the host has a certificate, "unknown" otherwise; while
- * Cloudflare's validation is pending, the TXT records it asks for follow the CNAME.
+ * What is known of the tracking CNAME: the newer of the last DNS check (PUT .../verify, made
+ * against the current CNAME_TARGET) and Cloudflare's view when the host has a certificate;
+ * "unknown" when neither has looked.
  */
-export function domainWithDns(domain: DomainRecord, env: Env, certificate: CertificateRecord | null) {
+function cnameState(env: Env, certificate: CertificateRecord | null, check: DnsCheck | null): { valid: RecordValidity; cached: string[] } {
+  const checked = check && check.expected === env.CNAME_TARGET ? check : null;
+  const cloudflare = certificate && certificate.cname !== "unknown" ? certificate : null;
+  if (checked && (!cloudflare || checked.checkedAt >= cloudflare.checkedAt)) return { valid: checked.valid, cached: checked.cached };
+  return { valid: cloudflare?.cname ?? "unknown", cached: checked?.cached ?? [] };
+}
+
+/**
+ * The domain with its DNS records: the tracking CNAME first, then, while Cloudflare's validation
+ * of an https host is pending, the TXT records it asks for.
+ */
+export function domainWithDns(domain: DomainRecord, env: Env, certificate: CertificateRecord | null, check: DnsCheck | null) {
   const pending = certificate && certificate.status !== "active" ? certificate.dnsRecords : [];
+  const cname = cnameState(env, certificate, check);
   return {
     domain: domainJson(domain),
     receiving_dns_records: [],
@@ -68,9 +82,9 @@ export function domainWithDns(domain: DomainRecord, env: Env, certificate: Certi
         record_type: "CNAME",
         name: trackingHost(domain),
         value: env.CNAME_TARGET,
-        valid: certificate?.cname ?? "unknown",
+        valid: cname.valid,
         is_active: true,
-        cached: [],
+        cached: cname.cached,
       },
       ...pending.map((record) => ({ record_type: record.type, name: record.name, value: record.value, valid: "unknown", is_active: true, cached: [] })),
     ],

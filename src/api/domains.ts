@@ -1,11 +1,14 @@
 // Domains API in Mailgun's shapes: POST/GET /v4/domains, GET/PUT /v4/domains/{name},
+// PUT /v4/domains/{name}/verify (the tracking CNAME, looked up over DNS-over-HTTPS),
 // DELETE /v3/domains/{name}. A domain whose web_scheme is https gets a certificate for its tracking
 // host (src/certificates/). Bindings: DB; the Cloudflare API.
 import { Hono } from "hono";
 import { CustomHostnames } from "../certificates/cloudflare";
 import { requestCertificate } from "../certificates/tracking-hosts";
 import { expediteCertificates, getCertificate, type CertificateRecord } from "../db/certificates";
+import { getDnsCheck, saveDnsCheck, type DnsCheck } from "../db/dns-checks";
 import { deleteDomain, getDomain, insertDomain, listDomains, updateDomain, type DomainChanges, type DomainRecord } from "../db/domains";
+import { DnsError, normalizeName, resolveCname } from "../dns/resolver";
 import { randomId } from "../domain/base64url";
 import { DEFAULT_TRACKING } from "../domain/tracking-settings";
 import type { Env } from "../env";
@@ -72,7 +75,7 @@ export const domainsApi = new Hono<ApiEnv>()
     });
     if (!created) throw badRequest(`Domain ${name} already exists`);
     const domain = (await getDomain(c.env.DB, name))!;
-    return c.json({ message: "Domain has been created", ...domainWithDns(domain, c.env, await trackingCertificate(c.env, domain)) });
+    return c.json({ message: "Domain has been created", ...domainWithDns(domain, c.env, await trackingCertificate(c.env, domain), null) });
   })
   .get("/v4/domains", async (c) => {
     const limit = Number(c.req.query("limit") ?? 100);
@@ -87,13 +90,36 @@ export const domainsApi = new Hono<ApiEnv>()
   .get("/v4/domains/:name", async (c) => {
     const domain = await getDomain(c.env.DB, c.req.param("name").toLowerCase());
     if (!domain) throw notFound("Domain not found");
-    return c.json(domainWithDns(domain, c.env, await getCertificate(c.env.DB, trackingHost(domain))));
+    const host = trackingHost(domain);
+    const [certificate, check] = await Promise.all([getCertificate(c.env.DB, host), getDnsCheck(c.env.DB, host)]);
+    return c.json(domainWithDns(domain, c.env, certificate, check));
   })
   .put("/v4/domains/:name", async (c) => {
     const changes = parseDomainChanges(await readFields(c));
     const domain = await updateDomain(c.env.DB, c.req.param("name").toLowerCase(), changes);
     if (!domain) throw notFound("Domain not found");
-    return c.json({ message: "Domain has been updated", ...domainWithDns(domain, c.env, await trackingCertificate(c.env, domain)) });
+    const [certificate, check] = await Promise.all([trackingCertificate(c.env, domain), getDnsCheck(c.env.DB, trackingHost(domain))]);
+    return c.json({ message: "Domain has been updated", ...domainWithDns(domain, c.env, certificate, check) });
+  })
+  .put("/v4/domains/:name/verify", async (c) => {
+    const domain = await getDomain(c.env.DB, c.req.param("name").toLowerCase());
+    if (!domain) throw notFound("Domain not found");
+    const host = trackingHost(domain);
+    let message = "Domain DNS records have been updated";
+    let check: DnsCheck | null;
+    try {
+      const cached = await resolveCname(c.env.DNS_RESOLVER_URL, host);
+      check = { host, domain: domain.name, expected: c.env.CNAME_TARGET, valid: cached.includes(normalizeName(c.env.CNAME_TARGET)) ? "valid" : "invalid", cached, checkedAt: Date.now() };
+      await saveDnsCheck(c.env.DB, check);
+    } catch (error) {
+      if (!(error instanceof DnsError)) throw error;
+      // Not the caller's fault and nothing to retry at once: the records as last known, and why.
+      message = `The DNS records could not be checked: ${error.message}`;
+      check = await getDnsCheck(c.env.DB, host);
+    }
+    // An https host's certificate is looked at again by the next cron run instead of hours later.
+    await expediteCertificates(c.env.DB, domain.name);
+    return c.json({ message, ...domainWithDns(domain, c.env, await getCertificate(c.env.DB, host), check) });
   })
   .delete("/v3/domains/:name", async (c) => {
     const name = c.req.param("name").toLowerCase();

@@ -10,19 +10,12 @@ import { readCertificate, requestCertificate } from "../../src/certificates/trac
 import { checkCertificates } from "../../src/cron/certificates";
 import { getCertificate } from "../../src/db/certificates";
 import type { Env } from "../../src/env";
-import { API_KEY, form, linksIn, uniqueDomain } from "../helpers";
+import { API_KEY, apiWith, form, linksIn, uniqueDomain } from "../helpers";
 import { addFakeFault, cloudflareEnv, fakeRequests, FAKE_CLOUDFLARE, HOSTNAMES_PATH, setFakeState } from "../support/fake-cloudflare-api";
 
 const MINUTE = 60_000;
 
-async function call(cfEnv: Env, path: string, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  headers.set("authorization", `Basic ${btoa(`api:${API_KEY}`)}`);
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(new Request(`http://127.0.0.1${path}`, { ...init, headers }) as Request<unknown, IncomingRequestCfProperties>, cfEnv, ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
-}
+const call = apiWith;
 const json = async (response: Response) => (await response.json()) as any;
 
 async function runCron(cfEnv: Env, scheduledTime: number): Promise<void> {
