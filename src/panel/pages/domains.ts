@@ -1,5 +1,5 @@
 // Domains: list, create and delete sending domains; per domain the DNS records to set (the
-// tracking CNAME first), the tracking switches (opens, clicks with html-only, unsubscribes with
+// tracking CNAME first, with a button that checks it now), the tracking switches (opens, clicks with html-only, unsubscribes with
 // their footers), the web scheme and the event retention. Through the Domains and Tracking APIs.
 import { Hono } from "hono";
 import { html, raw } from "hono/html";
@@ -21,6 +21,7 @@ interface DnsRecord {
   name: string;
   value: string;
   valid: string;
+  cached?: string[];
 }
 interface Tracking {
   open: { active: boolean; place_at_the_top?: boolean };
@@ -77,7 +78,13 @@ export const domainsPages = new Hono<PanelEnv>()
 <h2>DNS records</h2>
 <p class="muted">Set these at your DNS provider. The tracking CNAME makes open, click and unsubscribe links work on your own host.</p>
 <div class="table-wrap"><table id="dns"><thead><tr><th scope="col">Type</th><th scope="col">Name</th><th scope="col">Value</th><th scope="col">State</th></tr></thead>
-<tbody>${detail.sending_dns_records.map((r) => html`<tr><td>${r.record_type}</td><td><code>${r.name}</code></td><td><code>${r.value}</code></td><td>${r.valid}</td></tr>`)}</tbody></table></div>
+<tbody>${detail.sending_dns_records.map(
+        (r) =>
+          html`<tr><td>${r.record_type}</td><td><code>${r.name}</code></td><td><code>${r.value}</code></td><td>${r.valid}${
+            r.valid === "invalid" ? (r.cached?.length ? html` (points at <code>${r.cached.join(", ")}</code>)` : " (no record found)") : ""
+          }</td></tr>`,
+      )}</tbody></table></div>
+<form method="post" action="/app/domains/${enc(name)}/verify" class="row">${hidden}<button type="submit">Check DNS</button></form>
 <h2>Tracking</h2>
 <form method="post" action="/app/domains/${enc(name)}/tracking" class="stack">${hidden}
 <fieldset><legend>Opens</legend>
@@ -129,6 +136,14 @@ export const domainsPages = new Hono<PanelEnv>()
     body.append("retention_days", await formText(c, "retention_days"));
     const result = await callApi(c, "PUT", `/v4/domains/${enc(name)}`, body);
     return backTo(c, detailHref(name), result.ok ? { notice: "Domain settings saved." } : { error: result.message });
+  })
+  .post("/:name/verify", async (c) => {
+    const name = c.req.param("name");
+    const result = await callApi<{ message: string; sending_dns_records: DnsRecord[] }>(c, "PUT", `/v4/domains/${enc(name)}/verify`);
+    if (!result.ok) return backTo(c, detailHref(name), { error: result.message });
+    const cname = result.body.sending_dns_records[0];
+    const failed = result.body.message.startsWith("The DNS records could not be checked");
+    return backTo(c, detailHref(name), failed ? { error: result.body.message } : { notice: `DNS checked: the tracking CNAME is ${cname?.valid ?? "unknown"}.` });
   })
   .post("/:name/delete", async (c) => {
     const name = c.req.param("name");
