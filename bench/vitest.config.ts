@@ -35,6 +35,8 @@ export default defineConfig(async () => ({
           TRACKING_SECRET: "bench-tracking-secret",
           SHARED_HOSTS: "127.0.0.1,localhost",
           TRACKING_LINK_BASE: "http://127.0.0.1",
+          DNS_RESOLVER_URL: "", // no DNS lookups from cron runs
+
         },
       },
     }),

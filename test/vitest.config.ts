@@ -26,6 +26,8 @@ export default defineConfig(async () => ({
                 SHARED_HOSTS: "127.0.0.1,localhost,shared.test",
                 TRACKING_LINK_BASE: "",
                 CNAME_TARGET: "track.tidings.test",
+                // No DNS lookups from cron runs here; the DNS tests point it at a fake resolver.
+                DNS_RESOLVER_URL: "",
               },
             },
           }),

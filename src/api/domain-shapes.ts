@@ -56,12 +56,12 @@ export function domainJson(domain: DomainRecord) {
 }
 
 /**
- * What is known of the tracking CNAME: the newer of the last DNS check (PUT .../verify, made
- * against the current CNAME_TARGET) and Cloudflare's view when the host has a certificate;
- * "unknown" when neither has looked.
+ * What is known of the tracking CNAME: the newer of the last DNS answer (made against the current
+ * CNAME_TARGET) and Cloudflare's view when the host has a certificate; "unknown" when neither has
+ * looked.
  */
 function cnameState(env: Env, certificate: CertificateRecord | null, check: DnsCheck | null): { valid: RecordValidity; cached: string[] } {
-  const checked = check && check.expected === env.CNAME_TARGET ? check : null;
+  const checked = check && check.valid !== "unknown" && check.expected === env.CNAME_TARGET ? check : null;
   const cloudflare = certificate && certificate.cname !== "unknown" ? certificate : null;
   if (checked && (!cloudflare || checked.checkedAt >= cloudflare.checkedAt)) return { valid: checked.valid, cached: checked.cached };
   return { valid: cloudflare?.cname ?? "unknown", cached: checked?.cached ?? [] };

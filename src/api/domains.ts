@@ -1,14 +1,15 @@
 // Domains API in Mailgun's shapes: POST/GET /v4/domains, GET/PUT /v4/domains/{name},
-// PUT /v4/domains/{name}/verify (the tracking CNAME, looked up over DNS-over-HTTPS),
+// PUT /v4/domains/{name}/verify (the tracking CNAME, looked up over DNS-over-HTTPS; the cron also
+// looks it up, src/cron/dns-checks.ts),
 // DELETE /v3/domains/{name}. A domain whose web_scheme is https gets a certificate for its tracking
 // host (src/certificates/). Bindings: DB; the Cloudflare API.
 import { Hono } from "hono";
 import { CustomHostnames } from "../certificates/cloudflare";
 import { requestCertificate } from "../certificates/tracking-hosts";
 import { expediteCertificates, getCertificate, type CertificateRecord } from "../db/certificates";
-import { getDnsCheck, saveDnsCheck, type DnsCheck } from "../db/dns-checks";
+import { getDnsCheck, scheduleDnsCheck } from "../db/dns-checks";
 import { deleteDomain, getDomain, insertDomain, listDomains, updateDomain, type DomainChanges, type DomainRecord } from "../db/domains";
-import { DnsError, normalizeName, resolveCname } from "../dns/resolver";
+import { checkTrackingCname, uncheckedHost } from "../dns/tracking-cname";
 import { randomId } from "../domain/base64url";
 import { DEFAULT_TRACKING } from "../domain/tracking-settings";
 import type { Env } from "../env";
@@ -75,6 +76,7 @@ export const domainsApi = new Hono<ApiEnv>()
     });
     if (!created) throw badRequest(`Domain ${name} already exists`);
     const domain = (await getDomain(c.env.DB, name))!;
+    await scheduleDnsCheck(c.env.DB, name, trackingHost(domain), Date.now());
     return c.json({ message: "Domain has been created", ...domainWithDns(domain, c.env, await trackingCertificate(c.env, domain), null) });
   })
   .get("/v4/domains", async (c) => {
@@ -98,6 +100,7 @@ export const domainsApi = new Hono<ApiEnv>()
     const changes = parseDomainChanges(await readFields(c));
     const domain = await updateDomain(c.env.DB, c.req.param("name").toLowerCase(), changes);
     if (!domain) throw notFound("Domain not found");
+    await scheduleDnsCheck(c.env.DB, domain.name, trackingHost(domain), Date.now()); // a new prefix is a new host
     const [certificate, check] = await Promise.all([trackingCertificate(c.env, domain), getDnsCheck(c.env.DB, trackingHost(domain))]);
     return c.json({ message: "Domain has been updated", ...domainWithDns(domain, c.env, certificate, check) });
   })
@@ -105,18 +108,10 @@ export const domainsApi = new Hono<ApiEnv>()
     const domain = await getDomain(c.env.DB, c.req.param("name").toLowerCase());
     if (!domain) throw notFound("Domain not found");
     const host = trackingHost(domain);
-    let message = "Domain DNS records have been updated";
-    let check: DnsCheck | null;
-    try {
-      const cached = await resolveCname(c.env.DNS_RESOLVER_URL, host);
-      check = { host, domain: domain.name, expected: c.env.CNAME_TARGET, valid: cached.includes(normalizeName(c.env.CNAME_TARGET)) ? "valid" : "invalid", cached, checkedAt: Date.now() };
-      await saveDnsCheck(c.env.DB, check);
-    } catch (error) {
-      if (!(error instanceof DnsError)) throw error;
-      // Not the caller's fault and nothing to retry at once: the records as last known, and why.
-      message = `The DNS records could not be checked: ${error.message}`;
-      check = await getDnsCheck(c.env.DB, host);
-    }
+    const check = await checkTrackingCname(c.env.DB, c.env, (await getDnsCheck(c.env.DB, host)) ?? uncheckedHost(domain.name, host), Date.now());
+    // A resolver failure is not the caller's fault and there is nothing to retry at once: the
+    // records as last known, and why.
+    const message = check.error ? `The DNS records could not be checked: ${check.error}` : "Domain DNS records have been updated";
     // An https host's certificate is looked at again by the next cron run instead of hours later.
     await expediteCertificates(c.env.DB, domain.name);
     return c.json({ message, ...domainWithDns(domain, c.env, await getCertificate(c.env.DB, host), check) });

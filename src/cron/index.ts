@@ -2,6 +2,7 @@
 // logged and the others still run (each step is resumable, so the next run picks it up).
 import type { Env } from "../env";
 import { checkCertificates } from "./certificates";
+import { checkDnsRecords } from "./dns-checks";
 import { purgeExpired } from "./retention";
 import { purgeWebhookLedger } from "./webhook-ledger";
 import { rollUpStats } from "./rollups";
@@ -11,6 +12,7 @@ type CronStep = (env: Env, scheduledTime: number) => Promise<unknown>;
 const STEPS: Record<string, CronStep> = {
   "retention purge": purgeExpired,
   "certificate checks": checkCertificates,
+  "dns checks": checkDnsRecords,
   "webhook ledger purge": purgeWebhookLedger,
   "stats rollup": rollUpStats,
 };

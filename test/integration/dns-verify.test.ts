@@ -1,9 +1,10 @@
 // PUT /v4/domains/{d}/verify: the tracking CNAME looked up over DNS-over-HTTPS (the fake resolver
 // in test/support/fake-dns.ts), stored, and shown in the domain's sending_dns_records until the
 // prefix or the CNAME target changes; resolver failures answer the records as last known, with why.
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
+import { getDnsCheck } from "../../src/db/dns-checks";
 import type { Env } from "../../src/env";
 import { newSessionCookieValue } from "../../src/panel/session";
 import { API_KEY, apiWith, form, uniqueDomain } from "../helpers";
@@ -13,6 +14,14 @@ const call = apiWith;
 const json = async (response: Response) => (await response.json()) as any;
 const verify = (callEnv: Env, domain: string) => call(callEnv, `/v4/domains/${domain}/verify`, { method: "PUT" });
 const cnameOf = async (callEnv: Env, domain: string) => (await json(await call(callEnv, `/v4/domains/${domain}`))).sending_dns_records[0];
+
+const MINUTE = 60_000;
+
+async function runCron(callEnv: Env, scheduledTime: number): Promise<void> {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ scheduledTime, cron: "*/5 * * * *" }), callEnv, ctx);
+  await waitOnExecutionContext(ctx);
+}
 
 async function newDomain(callEnv: Env): Promise<string> {
   const name = uniqueDomain("dns");
@@ -86,6 +95,7 @@ describe("DNS check of the tracking CNAME", () => {
     expect(Date.now() - started).toBeLessThan(7_500);
     expect(body.message).toMatch(/did not answer within 5 s/);
     expect(body.sending_dns_records[0]).toMatchObject({ valid: "unknown" });
+    await setDnsAnswer(`email.${domain}`, { rcode: 3 }); // so the cron tests below do not wait on it
   });
 
   it("no longer counts a check once the prefix or the CNAME target changes, and forgets it with the domain", async () => {
@@ -140,5 +150,50 @@ describe("DNS check of the tracking CNAME", () => {
     const response = await verify(dnsEnv(), "nobody-here.example.com");
     expect(response.status).toBe(404);
     expect(await json(response)).toEqual({ message: "Domain not found" });
+  });
+});
+
+describe("DNS checks by the cron", () => {
+  it("looks a new domain up at the next run, a wrong CNAME again with backoff, a right one daily, and keeps the answer through a failure", async () => {
+    const dns = dnsEnv();
+    const domain = await newDomain(dns);
+    const host = `email.${domain}`;
+    const created = (await getDnsCheck(env.DB, host))!;
+    expect(created).toMatchObject({ valid: "unknown", attempts: 0, checkedAt: 0 });
+    const t0 = created.nextCheckAt;
+
+    await setDnsAnswer(host, { cname: "elsewhere.example.net." });
+    await runCron(dns, t0);
+    expect(await getDnsCheck(env.DB, host)).toMatchObject({ valid: "invalid", cached: ["elsewhere.example.net"], attempts: 1, nextCheckAt: t0 + 5 * MINUTE, checkedAt: t0 });
+    await runCron(dns, t0 + 4 * MINUTE); // not due yet
+    expect(await dnsLookups(host)).toHaveLength(1);
+    await runCron(dns, t0 + 5 * MINUTE);
+    expect(await getDnsCheck(env.DB, host)).toMatchObject({ valid: "invalid", attempts: 2, nextCheckAt: t0 + 15 * MINUTE });
+    expect(await dnsLookups(host)).toHaveLength(2);
+
+    await setDnsAnswer(host, { cname: "track.tidings.test." });
+    await runCron(dns, t0 + 15 * MINUTE);
+    expect(await getDnsCheck(env.DB, host)).toMatchObject({ valid: "valid", attempts: 0, error: "", nextCheckAt: t0 + 15 * MINUTE + 24 * 60 * MINUTE });
+    expect(await cnameOf(dns, domain)).toMatchObject({ valid: "valid", cached: ["track.tidings.test"] });
+
+    await setDnsAnswer(host, { rcode: 2 });
+    const day = t0 + 15 * MINUTE + 24 * 60 * MINUTE;
+    await runCron(dns, day);
+    expect(await getDnsCheck(env.DB, host)).toMatchObject({ valid: "valid", error: "the DNS resolver answered SERVFAIL", attempts: 1, nextCheckAt: day + 5 * MINUTE });
+    expect(await cnameOf(dns, domain)).toMatchObject({ valid: "valid" });
+    expect(await dnsLookups(host)).toHaveLength(4);
+  });
+
+  it("backs off to at most every 6 hours, and looks nothing up while DNS_RESOLVER_URL is empty", async () => {
+    const { retryDelayMs } = await import("../../src/dns/tracking-cname");
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 20].map((n) => retryDelayMs(n) / MINUTE)).toEqual([5, 10, 20, 40, 80, 160, 320, 360, 360]);
+
+    const off = dnsEnv({ DNS_RESOLVER_URL: "" });
+    const domain = await newDomain(off);
+    const host = `email.${domain}`;
+    const before = (await getDnsCheck(env.DB, host))!;
+    await runCron(off, before.nextCheckAt + MINUTE);
+    expect(await getDnsCheck(env.DB, host)).toEqual(before);
+    expect(await dnsLookups(host)).toEqual([]);
   });
 });
