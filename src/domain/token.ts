@@ -129,13 +129,12 @@ function fieldText(start: number, end: number): string | null {
 // like the signing keys above. Derived once per isolate and domain with WebCrypto.
 const verifyKeys = new Map<string, Map<string, HmacSha256Key>>();
 
-async function loadVerifyKey(secret: string, domain: string): Promise<HmacSha256Key> {
-  const key = hmacSha256Key(await derivedKeyBytes(secret, domain));
+/** Keeps a verification key, once a token has proved authentic with it. */
+function keepVerifyKey(secret: string, domain: string, key: HmacSha256Key): void {
   let byDomain = verifyKeys.get(secret);
   if (!byDomain) verifyKeys.set(secret, (byDomain = new Map()));
   if (byDomain.size >= KEY_CACHE_LIMIT) byDomain.clear();
   byDomain.set(domain, key);
-  return key;
 }
 
 /** What verifyTokenNow answers when this isolate has not yet derived the token's domain key. */
@@ -199,9 +198,12 @@ export function verifyTokenNow(token: string, secretFor: SecretForVersion, keyFo
 export async function verifyToken(token: string, secretFor: SecretForVersion): Promise<TokenPayload | null> {
   const now = verifyTokenNow(token, secretFor);
   if (!(now instanceof KeyNotLoaded)) return now;
-  const key = await loadVerifyKey(now.secret, now.domain);
+  const key = hmacSha256Key(await derivedKeyBytes(now.secret, now.domain));
   const later = verifyTokenNow(token, secretFor, () => key);
-  return later instanceof KeyNotLoaded ? null : later;
+  if (later instanceof KeyNotLoaded || later === null) return null;
+  // Kept only now: forged tokens naming made-up domains cannot push real domains out of the cache.
+  keepVerifyKey(now.secret, now.domain, key);
+  return later;
 }
 
 /**

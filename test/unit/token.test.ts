@@ -74,6 +74,15 @@ describe("tracking tokens", () => {
     expect(verifyTokenNow(encodeBase64Url(bytes), secretFor)).toBeNull();
   });
 
+  it("keeps a domain's key only once a token proved authentic with it", async () => {
+    const payload = { ...base, domain: "forged-only.example" };
+    const bytes = decodeBase64Url(await signToken(payload, SECRET))!;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0x01;
+    const forged = encodeBase64Url(bytes);
+    expect(await verifyToken(forged, secretFor)).toBeNull();
+    expect(verifyTokenNow(forged, secretFor)).toBeInstanceOf(KeyNotLoaded); // nothing was kept
+  });
+
   it("refuses fields over 255 bytes when signing", async () => {
     await expect(signToken({ ...base, messageId: "x".repeat(256) }, SECRET)).rejects.toThrow(RangeError);
   });
