@@ -1,7 +1,7 @@
 // Figures for issue 2, from one run on this machine (compare ratios, not absolute numbers: the
 // local runtime bounds them, and the machine is shared):
 //  1. µs per pixel and per click hit vs a bare route answering the same status, both through the
-//     Worker's fetch handler called directly, and both through SELF.fetch (workerd's HTTP dispatch);
+//     Worker's fetch handler called directly (and vs a plain Hono route, for reference);
 //  2. events/s the queue consumer writes into local D1 in batches of 100;
 //  3. p50/p95 Events API latency for recipient- and tag-filtered queries over 100,000 events of one
 //     domain, on the first page and on a page 200 deep.
@@ -36,7 +36,7 @@ it("hot path: tracking hits vs a bare route", async () => {
   const openUrl = `http://127.0.0.1/o/${await signToken({ ...common, kind: "open", url: "" }, "bench-tracking-secret")}`;
   const clickUrl = `http://127.0.0.1/c/${await signToken({ ...common, kind: "click", url: "https://example.org/landing" }, "bench-tracking-secret")}`;
   // Hits go to a queue stub here so that the local queue is not flooded (it drops past 10,000
-  // pending messages); the SELF.fetch runs below use the real local queue.
+  // pending messages): the figure is the edge's own work plus one send call.
   const quietEnv = { ...benchEnv, EVENTS: { send: async () => {} } as unknown as Env["EVENTS"] };
   // Both sides go through the same fetch handler (bench-worker.ts) with a fresh Request: the
   // bare paths answer at once, the tracking paths do the real work.
