@@ -1,5 +1,6 @@
 // Shared helpers for integration tests: API calls with auth, a domain with tracking on, prepare.
-import { createExecutionContext, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import type { DeliveryJob } from "../src/domain/delivery-job";
 import worker from "../src/index";
 import type { Env } from "../src/env";
 
@@ -20,6 +21,19 @@ export async function apiWith(callEnv: Env, path: string, init: RequestInit = {}
   const response = await worker.fetch(new Request(`${BASE}${path}`, { ...init, headers }) as Request<unknown, IncomingRequestCfProperties>, callEnv, ctx);
   await waitOnExecutionContext(ctx);
   return response;
+}
+
+/** The test env with the delivery and events queues recording what is sent instead of delivering it. */
+export function recordingQueues(base: Env = env as unknown as Env) {
+  const deliveries: DeliveryJob[] = [];
+  const events: any[] = []; // QueueMessage bodies; tests read their `event` freely
+  const recorder = <T>(into: T[]) => ({ send: async (b: T) => void into.push(b), sendBatch: async (bs: Array<{ body: T }>) => void into.push(...bs.map((m) => m.body)) });
+  const recordingEnv: Env = {
+    ...base,
+    DELIVERY: recorder(deliveries) as unknown as Env["DELIVERY"],
+    EVENTS: recorder(events) as unknown as Env["EVENTS"],
+  };
+  return { env: recordingEnv, deliveries, events };
 }
 
 export function form(fields: Record<string, string>): FormData {

@@ -38,7 +38,7 @@ export interface MessageRequest {
   contentBytes: number;
 }
 
-function addressesOf(values: string[], field: string): ParsedAddress[] {
+export function addressesOf(values: string[], field: string): ParsedAddress[] {
   const out: ParsedAddress[] = [];
   for (const value of values) {
     for (const entry of splitAddressList(value)) {

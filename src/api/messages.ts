@@ -1,11 +1,13 @@
 // Messages API, Mailgun's: POST /v3/{domain}/messages and /messages.mime. Validates everything
 // first (nothing is queued for a bad request), checks every recipient against the domain's
 // suppressions in one Durable Object call, renders each recipient's copy with tracking, then
-// records accepted (and suppressed) events and queues one delivery per recipient.
+// keeps one copy of the message as submitted (src/db/stored-messages.ts), records accepted (and
+// suppressed) events and queues one delivery per recipient.
 // Bindings: DB, DOMAIN_STATE, EVENTS, DELIVERY, MESSAGES.
 import { Hono } from "hono";
 import { getDomain } from "../db/domains";
 import { saveMessageMetadataMany } from "../db/messages";
+import { storeMessage } from "../db/stored-messages";
 import { randomId } from "../domain/base64url";
 import type { DeliveryJob } from "../domain/delivery-job";
 import type { QueueMessage } from "../domain/queue-messages";
@@ -47,8 +49,11 @@ function newMessageId(domain: string): string {
   return `${stamp}.${randomId()}@${domain}`;
 }
 
-/** Accepts a validated request for a domain; returns the Mailgun answer. */
-export async function acceptMessage(env: Env, domainName: string, request: MessageRequest): Promise<{ id: string; message: string }> {
+/**
+ * Accepts a validated request for a domain; returns the Mailgun answer. `apiOrigin` is where this
+ * API was reached, for the stored copy's URL in the events.
+ */
+export async function acceptMessage(env: Env, domainName: string, request: MessageRequest, apiOrigin: string): Promise<{ id: string; message: string }> {
   const domain = await getDomain(env.DB, domainName);
   if (!domain) throw notFound("Domain not found");
   let tracking;
@@ -68,6 +73,9 @@ export async function acceptMessage(env: Env, domainName: string, request: Messa
   const state = env.DOMAIN_STATE.get(env.DOMAIN_STATE.idFromName(domain.name));
   const checks = await state.checkRecipients(recipients.map((r) => r.address), request.tags);
   const attachments = request.attachments.map((a) => ({ filename: a.filename, "content-type": a.contentType, size: a.content.length }));
+  // One copy of the message as submitted, for GET and resend (POST) /v3/domains/{d}/messages/{key}.
+  const storageKey = await storeMessage(env.MESSAGES, domain.name, messageId, request, now);
+  const storage = { key: storageKey, url: `${apiOrigin}/v3/domains/${domain.name}/messages/${storageKey}` };
 
   const events: Array<{ body: QueueMessage }> = [];
   const deliveries: Array<{ body: DeliveryJob; delaySeconds?: number }> = [];
@@ -76,7 +84,7 @@ export async function acceptMessage(env: Env, domainName: string, request: Messa
 
   for (const [i, recipient] of recipients.entries()) {
     const copy = await composeForRecipient(env, domain, request, recipient, { messageId, issuedAt: Math.floor(now / 1000), tracking, date });
-    const facts: MessageFacts = { domain: domain.name, messageId, headers: copy.eventHeaders, tags: request.tags, userVariables: copy.userVariables, size: copy.size, testMode: request.testMode };
+    const facts: MessageFacts = { domain: domain.name, messageId, headers: copy.eventHeaders, tags: request.tags, userVariables: copy.userVariables, size: copy.size, testMode: request.testMode, storage };
     metadata.push({ messageId, recipient: recipient.address, metadata: { tags: request.tags, userVariables: copy.userVariables, headers: copy.eventHeaders, preparedAt: now } });
     const sender = await verpAddress({ domain: domain.name, messageId, recipient: recipient.address }, env.TRACKING_SECRET);
     pushEvent(
@@ -107,7 +115,7 @@ export async function acceptMessage(env: Env, domainName: string, request: Messa
       acceptedAt: now,
       notBefore: request.deliverAt,
       attempt: 1,
-      facts: { headers: copy.eventHeaders, tags: request.tags, userVariables: copy.userVariables, size: copy.size },
+      facts: { headers: copy.eventHeaders, tags: request.tags, userVariables: copy.userVariables, size: copy.size, storage },
     };
     if (copy.size <= INLINE_MIME_BYTES) job.mime = copy.mime;
     else {
@@ -128,9 +136,9 @@ export async function acceptMessage(env: Env, domainName: string, request: Messa
 export const messagesApi = new Hono<ApiEnv>()
   .post("/v3/:domain/messages", async (c) => {
     const request = await readMessageRequest(c);
-    return c.json(await acceptMessage(c.env, c.req.param("domain").toLowerCase(), request));
+    return c.json(await acceptMessage(c.env, c.req.param("domain").toLowerCase(), request, new URL(c.req.url).origin));
   })
   .post("/v3/:domain/messages.mime", async (c) => {
     const request = await readMimeRequest(c);
-    return c.json(await acceptMessage(c.env, c.req.param("domain").toLowerCase(), request));
+    return c.json(await acceptMessage(c.env, c.req.param("domain").toLowerCase(), request, new URL(c.req.url).origin));
   });

@@ -6,6 +6,7 @@ import { checkDnsRecords } from "./dns-checks";
 import { purgeExpired } from "./retention";
 import { purgeWebhookLedger } from "./webhook-ledger";
 import { rollUpStats } from "./rollups";
+import { purgeStoredMessagesStep } from "./stored-messages";
 
 type CronStep = (env: Env, scheduledTime: number) => Promise<unknown>;
 
@@ -15,6 +16,7 @@ const STEPS: Record<string, CronStep> = {
   "dns checks": checkDnsRecords,
   "webhook ledger purge": purgeWebhookLedger,
   "stats rollup": rollUpStats,
+  "stored message purge": purgeStoredMessagesStep,
 };
 
 export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {

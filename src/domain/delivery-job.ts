@@ -24,6 +24,8 @@ export const deliveryJobSchema = z.object({
     tags: z.array(z.string()),
     userVariables: z.record(z.string(), z.unknown()),
     size: z.number().int().nonnegative(),
+    /** The stored copy (Mailgun's `storage`); absent in jobs queued before it existed. */
+    storage: z.object({ key: z.string(), url: z.string() }).optional(),
   }),
 });
 export type DeliveryJob = z.input<typeof deliveryJobSchema>;

@@ -16,6 +16,8 @@ export interface MessageFacts {
   /** Size of the MIME message in bytes, when known. */
   size?: number;
   testMode?: boolean;
+  /** Where the message as submitted is kept (GET /v3/domains/{d}/messages/{key}), as Mailgun's `storage`. */
+  storage?: { key: string; url: string };
 }
 
 function recipientDomain(recipient: string): string {
@@ -25,7 +27,7 @@ function recipientDomain(recipient: string): string {
 function base(facts: MessageFacts, recipient: string, event: string, logLevel: MailgunEvent["log-level"], at: { id?: string; ms: number }): MailgunEvent {
   const message: MailgunEvent["message"] = { headers: { ...facts.headers, "message-id": facts.messageId } };
   if (facts.size !== undefined) message.size = facts.size;
-  return {
+  const built: MailgunEvent = {
     id: at.id ?? randomId(),
     event,
     timestamp: at.ms / 1000,
@@ -37,12 +39,14 @@ function base(facts: MessageFacts, recipient: string, event: string, logLevel: M
     campaigns: [],
     "user-variables": facts.userVariables,
   };
+  if (facts.storage) built.storage = { key: facts.storage.key, url: facts.storage.url };
+  return built;
 }
 
 export function acceptedEvent(
   facts: MessageFacts,
   recipient: string,
-  extra: { recipients: string[]; method: "http" | "smtp"; sender: string; attachments: Array<{ filename: string; "content-type": string; size: number }>; storageKey?: string },
+  extra: { recipients: string[]; method: "http" | "smtp"; sender: string; attachments: Array<{ filename: string; "content-type": string; size: number }> },
   at: { id?: string; ms: number },
 ): MailgunEvent {
   const event = base(facts, recipient, "accepted", "info", at);
@@ -50,7 +54,6 @@ export function acceptedEvent(
   event.envelope = { sender: extra.sender, transport: "", targets: recipient };
   event.flags = { "is-authenticated": true, "is-test-mode": facts.testMode === true };
   event.message = { ...event.message, attachments: extra.attachments, recipients: extra.recipients };
-  if (extra.storageKey) event.storage = { key: extra.storageKey, url: "" };
   return event;
 }
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import type { DeliveryJob } from "../../src/domain/delivery-job";
 import type { Env } from "../../src/env";
-import { api, createDomain, listEvents, uniqueDomain, waitFor } from "../helpers";
+import { api, apiWith, createDomain, listEvents, recordingQueues, uniqueDomain, waitFor } from "../helpers";
 
 const testEnv = env as unknown as Env;
 
@@ -18,21 +18,9 @@ function messageForm(fields: Array<[string, string | File]>): FormData {
 
 /** Sends through the Worker with queues that record instead of delivering. */
 async function sendRecorded(domain: string, form: FormData) {
-  const deliveries: DeliveryJob[] = [];
-  const events: any[] = [];
-  const recordingEnv: Env = {
-    ...testEnv,
-    DELIVERY: { send: async (b: DeliveryJob) => void deliveries.push(b), sendBatch: async (bs: Array<{ body: DeliveryJob }>) => void deliveries.push(...bs.map((m) => m.body)) } as unknown as Env["DELIVERY"],
-    EVENTS: { send: async (b: unknown) => void events.push(b), sendBatch: async (bs: Array<{ body: unknown }>) => void events.push(...bs.map((m) => m.body)) } as unknown as Env["EVENTS"],
-  };
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(
-    new Request(`http://127.0.0.1/v3/${domain}/messages`, { method: "POST", body: form, headers: { authorization: `Basic ${btoa("api:test-api-key")}` } }) as Request<unknown, IncomingRequestCfProperties>,
-    recordingEnv,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return { response, deliveries, events: events.map((e) => e.event) };
+  const recorded = recordingQueues(testEnv);
+  const response = await apiWith(recorded.env, `/v3/${domain}/messages`, { method: "POST", body: form });
+  return { response, deliveries: recorded.deliveries, events: recorded.events.map((e) => e.event) };
 }
 
 describe("POST /v3/{domain}/messages", () => {

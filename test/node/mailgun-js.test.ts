@@ -1,5 +1,5 @@
-// mailgun.js 14, unchanged, against a running Worker: domains, tracking settings and events.get
-// with paging, as its users call them.
+// mailgun.js 14, unchanged, against a running Worker: domains, tracking settings, events.get
+// with paging, sending, and stored messages, as its users call them.
 import Mailgun from "mailgun.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorker, type RunningWorker } from "./start-worker";
@@ -94,6 +94,33 @@ describe("mailgun.js against Tidings", () => {
     expect(accepted.map((e) => e.recipient).sort()).toEqual(["ann@example.org", "bob@example.org"]);
     expect(accepted.find((e) => e.recipient === "bob@example.org")!.message.headers.subject).toBe("Hello Bob");
     expect(accepted[0]!.message.attachments).toEqual([{ filename: "note.txt", "content-type": expect.any(String), size: 5 }]);
+  });
+
+  it("reads a stored message with messages.retrieveStoredEmail and sends it again with resendEmail", async () => {
+    const sent = await mg.messages.create(DOMAIN, { from: `Me <me@${DOMAIN}>`, to: "cat@example.org", subject: "Stored", text: "Keep me", "o:testmode": true });
+    let storage: { key: string; url: string } | undefined;
+    for (let tries = 0; tries < 50 && !storage; tries++) {
+      const [event] = (await mg.events.get(DOMAIN, { event: "accepted", "message-id": sent.id!.slice(1, -1) })).items as Array<{ storage?: { key: string; url: string } }>;
+      storage = event?.storage;
+      if (!storage) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(storage!.url).toBe(`${worker.url}/v3/domains/${DOMAIN}/messages/${storage!.key}`);
+    // mailgun.js 14's MessagesClient has these two methods; its IMessagesClient type does not list them.
+    const messages = mg.messages as unknown as {
+      retrieveStoredEmail(domain: string, key: string): Promise<Record<string, unknown>>;
+      resendEmail(domain: string, key: string, to: string): Promise<{ status: number; id?: string; message?: string }>;
+    };
+    const stored = await messages.retrieveStoredEmail(DOMAIN, storage!.key);
+    expect(stored).toMatchObject({ Subject: "Stored", sender: `me@${DOMAIN}`, recipients: "cat@example.org", "body-plain": "Keep me" });
+    const resent = await messages.resendEmail(DOMAIN, storage!.key, "dog@example.org");
+    expect(resent).toMatchObject({ status: 200, message: "Queued. Thank you.", id: expect.stringMatching(/^<.+>$/) });
+    let again: Array<{ recipient: string }> = [];
+    for (let tries = 0; tries < 50 && again.length === 0; tries++) {
+      again = (await mg.events.get(DOMAIN, { event: "accepted", "message-id": resent.id!.slice(1, -1) })).items as typeof again;
+      if (again.length === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(again.map((e) => e.recipient)).toEqual(["dog@example.org"]);
+    await expect(messages.retrieveStoredEmail(DOMAIN, "20260101-AAAAAAAAAAAAAAAAAAAAAA")).rejects.toMatchObject({ status: 404 });
   });
 
   it("surfaces Tidings' 400 and 404 messages through mailgun.js errors", async () => {
