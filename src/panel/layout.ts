@@ -135,6 +135,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .badge.bot{background:var(--bot-bg);color:var(--bot)}.badge.bad{background:var(--bad-bg);color:var(--bad)}.badge.good{background:var(--good-bg);color:var(--good)}
 details>summary{cursor:pointer}
 pre{background:#f6f8fa;padding:10px;border-radius:4px;overflow-x:auto;font-size:.82rem;max-width:100%}
+pre.wrap{white-space:pre-wrap;overflow-wrap:anywhere}
 .pager{display:flex;gap:12px;margin:12px 0}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px;margin:10px 0}
 .card{border:1px solid var(--line);border-radius:6px;padding:10px}.card b{display:block;font-size:1.35rem}

@@ -488,6 +488,13 @@ describe.runIf(haveChromium)("the control panel in Chromium", () => {
     await check("logs");
     await p.locator('#events tbody tr[data-event="clicked"] summary').click();
     await check("logs with an event's JSON open");
+    // The message sent above, as stored: headers, text, and the HTML as source.
+    await Promise.all([
+      p.waitForURL(/\/app\/logs\/message\?/),
+      p.locator('#events tbody tr[data-event="accepted"]').first().getByRole("link", { name: "Message" }).click(),
+    ]);
+    await p.locator("main summary", { hasText: "Source" }).click();
+    await check("stored message with its HTML source open");
     await p.goto(`${worker.url}/app/logs?domain=${BULK_DOMAIN}`);
     await check("logs (bulk)");
     for (const section of ["Analytics", "Suppressions", "Webhooks", "Domains"] as const) {

@@ -1,13 +1,15 @@
 // Stored messages through the Worker: every accepted message is kept as submitted, its events and
 // delivery jobs carry Mailgun's `storage`, GET shows it (with body-mime on request), POST resends
-// it, unknown or expired keys are 404, and the cron purge drops days past retention.
-import { env } from "cloudflare:test";
+// it, unknown or expired keys are 404, the panel's Logs link to it, and the cron purge drops days
+// past retention.
+import { env, SELF } from "cloudflare:test";
 import PostalMime from "postal-mime";
 import { describe, expect, it } from "vitest";
 import type { MessageRequest } from "../../src/api/message-form";
 import { loadStoredMessage, purgeStoredMessages, storeMessage, STORED_MESSAGE_DAYS } from "../../src/db/stored-messages";
 import type { Env } from "../../src/env";
-import { apiWith, createDomain, form, recordingQueues, uniqueDomain } from "../helpers";
+import { newSessionCookieValue } from "../../src/panel/session";
+import { API_KEY, api, apiWith, createDomain, form, listEvents, recordingQueues, uniqueDomain, waitFor } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const DAY = 86_400_000;
@@ -137,6 +139,34 @@ describe("stored messages", () => {
       expect(await json(response), why).toEqual({ message: "Message not found" });
       expect((await apiWith(testEnv, path, { method: "POST", body: form({ to: "x@example.org" }) })).status, why).toBe(404);
     }
+  });
+
+  it("links a sent message's events in the panel's Logs to the message, shown as text and never rendered", async () => {
+    const domain = uniqueDomain("store");
+    await createDomain(domain);
+    const body = form({ from: `Shop <shop@${domain}>`, to: "gil@example.org", subject: "Panel <view>", text: "Plain words", "o:testmode": "yes" });
+    body.append("html", '<p onclick="x()">Hi <script>alert(1)</script></p>');
+    expect((await api(`/v3/${domain}/messages`, { method: "POST", body })).status).toBe(200);
+    const accepted = await waitFor(async () => (await listEvents(domain, "event=accepted")).items[0]);
+    const cookie = `tidings_session=${await newSessionCookieValue(API_KEY, Date.now())}`;
+    const panel = (path: string) => SELF.fetch(`http://127.0.0.1${path}`, { headers: { cookie }, redirect: "manual" });
+
+    const logs = await (await panel(`/app/logs?domain=${domain}`)).text();
+    const link = `/app/logs/message?domain=${domain}&amp;key=${accepted.storage.key}`;
+    expect(logs).toContain(`href="${link}"`);
+
+    const page = await panel(link.replace("&amp;", "&"));
+    expect(page.status).toBe(200);
+    const shown = await page.text();
+    expect(shown).toContain("<title>Panel &lt;view&gt; · Tidings</title>");
+    expect(shown).toContain('<pre id="message-text" class="wrap">Plain words</pre>');
+    expect(shown).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+    expect(shown).not.toContain("<script>alert(1)");
+    expect(shown).not.toContain('<p onclick="x()">');
+
+    const gone = await panel(`/app/logs/message?domain=${domain}&key=20200101-AAAAAAAAAAAAAAAAAAAAAA`);
+    expect(gone.status).toBe(404);
+    expect(await gone.text()).toContain("no longer stored");
   });
 
   it("purges whole days past retention, a bounded number of pages per run, and keeps newer ones", async () => {

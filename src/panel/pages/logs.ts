@@ -1,9 +1,10 @@
 // Logs: a domain's events, newest first, searched with the Events API's own filters (recipient,
 // message-id, subject, from, tag, event type, time range) and paged with its cursors; each row
-// opens to the whole event JSON. Bot opens and clicks are marked and can be hidden.
+// opens to the whole event JSON, and a sent message's events link to the stored message (shown as
+// text: its HTML as source, never rendered). Bot opens and clicks are marked and can be hidden.
 import { Hono } from "hono";
 import { html, raw } from "hono/html";
-import { mustCallApi } from "../api-client";
+import { callApi, mustCallApi } from "../api-client";
 import type { PanelEnv } from "../context";
 import { emptyState, panelHref, renderPage, noDomainsPage } from "../layout";
 import { chooseDomain, enc, formatTime } from "../shared";
@@ -29,6 +30,17 @@ interface LoggedEvent {
   tags?: string[];
   "client-info"?: { bot?: string; "client-name"?: string; "device-type"?: string };
   message?: { headers?: { subject?: string; from?: string } };
+  storage?: { key: string; url: string };
+}
+
+interface StoredMessage {
+  From: string;
+  To: string;
+  Subject: string;
+  "message-headers": Array<[string, string]>;
+  "body-plain": string;
+  "body-html": string;
+  attachments: Array<{ name: string; "content-type": string; size: number }>;
 }
 
 /** datetime-local (read as UTC) to epoch seconds for the API; "" stays "". */
@@ -38,7 +50,32 @@ function epochOf(value: string | undefined): string {
   return Number.isNaN(ms) ? value : String(ms / 1000);
 }
 
-export const logsPages = new Hono<PanelEnv>().get("/", async (c) => {
+export const logsPages = new Hono<PanelEnv>()
+  .get("/message", async (c) => {
+    const { domains, domain } = await chooseDomain(c);
+    const key = c.req.query("key") ?? "";
+    if (!domain) return noDomainsPage(c, "Logs", "logs");
+    const back = html`<p><a href="${panelHref("logs", domain)}">← Logs</a></p>`;
+    const result = await callApi<StoredMessage>(c, "GET", `/v3/domains/${enc(domain)}/messages/${enc(key)}`);
+    if (!result.ok) {
+      const gone = result.status === 404 ? "This message is no longer stored: messages are kept for 3 days after they are sent." : result.message;
+      return renderPage(c, { title: "Stored message", section: "logs", domain, domains, body: html`${back}<p class="error" role="alert">${gone}</p>` }, 404);
+    }
+    const m = result.body;
+    return renderPage(c, {
+      title: m.Subject || "(no subject)",
+      section: "logs",
+      domain,
+      domains,
+      body: html`${back}
+<p class="muted">The message as it was submitted, before tracking and per-recipient substitution.</p>
+<div class="table-wrap"><table id="message-headers"><tbody>${m["message-headers"].map(([name, value]) => html`<tr><th scope="row">${name}</th><td>${value}</td></tr>`)}</tbody></table></div>
+${m["body-plain"] ? html`<h2>Text</h2><pre id="message-text" class="wrap">${m["body-plain"]}</pre>` : ""}
+${m["body-html"] ? html`<h2>HTML</h2><details><summary>Source</summary><pre id="message-html" class="wrap">${m["body-html"]}</pre></details>` : ""}
+${m.attachments.length > 0 ? html`<h2>Attachments</h2><ul>${m.attachments.map((a) => html`<li>${a.name} (${a["content-type"]}, ${a.size} bytes)</li>`)}</ul>` : ""}`,
+    });
+  })
+  .get("/", async (c) => {
   const { domains, domain } = await chooseDomain(c);
   const hideBots = c.req.query("hide_bots") === "on";
   if (!domain) {
@@ -94,7 +131,7 @@ ${shown.length === 0
   : html`<div class="table-wrap"><table id="events">
   <caption class="muted">Newest first. Open a row for the whole event.</caption>
   <thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Recipient</th><th scope="col" class="hide-narrow">Subject</th><th scope="col">Details</th></tr></thead>
-  <tbody>${shown.map((e) => eventRow(e))}</tbody>
+  <tbody>${shown.map((e) => eventRow(e, domain))}</tbody>
 </table></div>`}
 <nav class="pager" aria-label="Pages">
   ${page ? html`<a href="${panelHref("logs", domain, keep)}">Newest</a>` : ""}
@@ -103,7 +140,7 @@ ${shown.length === 0
   });
 });
 
-function eventRow(e: LoggedEvent) {
+function eventRow(e: LoggedEvent, domain: string) {
   const bot = e["client-info"]?.bot;
   const kind = e.event === "failed" ? `failed (${e.severity ?? "?"})` : e.event;
   const tone = e.event === "failed" || e.event === "complained" || e.event === "rejected" ? "bad" : e.event === "delivered" ? "good" : "";
@@ -112,6 +149,8 @@ function eventRow(e: LoggedEvent) {
   <td><span class="badge ${tone}">${kind}</span>${bot ? html` <span class="badge bot" title="Classified as a bot (${bot})">bot: ${bot}</span>` : ""}</td>
   <td>${e.recipient}</td>
   <td class="hide-narrow">${e.message?.headers?.subject ?? ""}</td>
-  <td><details><summary>JSON</summary><pre>${JSON.stringify(e, null, 2)}</pre></details></td>
+  <td><details><summary>JSON</summary><pre>${JSON.stringify(e, null, 2)}</pre></details>${
+    e.storage ? html` <a href="${panelHref("logs/message", domain, { key: e.storage.key })}">Message</a>` : ""
+  }</td>
 </tr>`;
 }
