@@ -61,6 +61,8 @@ export async function startWorker(vars: Record<string, string> = {}, options: St
       API_KEY: { type: "plain_text", value: apiKey },
       TRACKING_SECRET: { type: "plain_text", value: "node-test-secret" },
       TRACKING_LINK_BASE: { type: "plain_text", value: `http://127.0.0.1:${port}` },
+      // No DNS lookups from cron runs against the test domains; the DNS test points it at a fake.
+      DNS_RESOLVER_URL: { type: "plain_text", value: "" },
       ...Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, { type: "plain_text" as const, value }])),
     },
     dev: { server: { hostname: "127.0.0.1", port }, inspector: false, persist: state, logLevel: "warn", watch: false },
