@@ -100,8 +100,9 @@ export const domainsApi = new Hono<ApiEnv>()
     const changes = parseDomainChanges(await readFields(c));
     const domain = await updateDomain(c.env.DB, c.req.param("name").toLowerCase(), changes);
     if (!domain) throw notFound("Domain not found");
-    await scheduleDnsCheck(c.env.DB, domain.name, trackingHost(domain), Date.now()); // a new prefix is a new host
-    const [certificate, check] = await Promise.all([trackingCertificate(c.env, domain), getDnsCheck(c.env.DB, trackingHost(domain))]);
+    const host = trackingHost(domain);
+    await scheduleDnsCheck(c.env.DB, domain.name, host, Date.now()); // a new prefix is a new host
+    const [certificate, check] = await Promise.all([trackingCertificate(c.env, domain), getDnsCheck(c.env.DB, host)]);
     return c.json({ message: "Domain has been updated", ...domainWithDns(domain, c.env, certificate, check) });
   })
   .put("/v4/domains/:name/verify", async (c) => {
@@ -113,8 +114,8 @@ export const domainsApi = new Hono<ApiEnv>()
     // records as last known, and why.
     const message = check.error ? `The DNS records could not be checked: ${check.error}` : "Domain DNS records have been updated";
     // An https host's certificate is looked at again by the next cron run instead of hours later.
-    await expediteCertificates(c.env.DB, domain.name);
-    return c.json({ message, ...domainWithDns(domain, c.env, await getCertificate(c.env.DB, host), check) });
+    const [certificate] = await Promise.all([getCertificate(c.env.DB, host), expediteCertificates(c.env.DB, domain.name)]);
+    return c.json({ message, ...domainWithDns(domain, c.env, certificate, check) });
   })
   .delete("/v3/domains/:name", async (c) => {
     const name = c.req.param("name").toLowerCase();

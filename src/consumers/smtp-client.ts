@@ -1,6 +1,7 @@
 // SMTP client the delivery consumer uses to hand one message to the configured relay (port 25 is
 // closed on Cloudflare, so it is always a relay). Bindings: none; it opens TCP with cloudflare:sockets.
 import { connect } from "cloudflare:sockets";
+import { encodeBase64 } from "../domain/base64url";
 
 export type SmtpSecurity = "starttls" | "tls" | "none";
 export interface SmtpRelay { host: string; port: number; security: SmtpSecurity; user?: string; password?: string; heloName: string; timeoutMs?: number }
@@ -75,7 +76,7 @@ function errorMessage(error: unknown): string {
 }
 
 function base64Utf8(text: string): string {
-  return btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+  return encodeBase64(new TextEncoder().encode(text));
 }
 
 /** Why a session ended early; `reply` is absent when the network (not the relay) ended it. */

@@ -5,13 +5,13 @@
 // day, so a lookup needs no index and the purge deletes whole days.
 import { z } from "zod";
 import type { MessageRequest } from "../api/message-form";
-import { randomId } from "../domain/base64url";
+import { decodeBase64, encodeBase64, randomId } from "../domain/base64url";
 
 /** How long a stored message can be read or resent (Mailgun's default retention). Unit: days. */
 export const STORED_MESSAGE_DAYS = 3;
 const DAY_MS = 86_400_000;
 const PREFIX = "stored/";
-const KEY = /^(\d{8})-[A-Za-z0-9_-]{22}$/;
+const KEY = /^\d{8}-[A-Za-z0-9_-]{22}$/;
 
 const addressSchema = z.object({ address: z.string(), display: z.string() });
 const storedSchema = z.object({
@@ -54,14 +54,6 @@ function day(ms: number): string {
 
 const objectName = (domain: string, key: string) => `${PREFIX}${key.slice(0, 8)}/${domain}/${key}`;
 
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let at = 0; at < bytes.length; at += 8192) binary += String.fromCharCode.apply(null, bytes.subarray(at, at + 8192) as unknown as number[]);
-  return btoa(binary);
-}
-
-const fromBase64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-
 /** Keeps the message as submitted; returns its storage key. */
 export async function storeMessage(bucket: R2Bucket, domain: string, messageId: string, request: MessageRequest, now: number): Promise<string> {
   const key = `${day(now)}-${randomId()}`;
@@ -71,7 +63,7 @@ export async function storeMessage(bucket: R2Bucket, domain: string, messageId: 
     domain,
     messageId,
     storedAt: now,
-    request: { ...rest, attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, inline: a.inline, base64: toBase64(a.content) })) },
+    request: { ...rest, attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, inline: a.inline, base64: encodeBase64(a.content) })) },
   };
   await bucket.put(objectName(domain, key), JSON.stringify(stored), { httpMetadata: { contentType: "application/json" } });
   return key;
@@ -79,8 +71,7 @@ export async function storeMessage(bucket: R2Bucket, domain: string, messageId: 
 
 /** The stored message, or null when the key is malformed, unknown, of another domain or past retention. */
 export async function loadStoredMessage(bucket: R2Bucket, domain: string, key: string, now: number): Promise<StoredMessage | null> {
-  const match = KEY.exec(key);
-  if (!match) return null;
+  if (!KEY.test(key)) return null;
   const object = await bucket.get(objectName(domain, key));
   if (!object) return null;
   const parsed = storedSchema.safeParse(await object.json().catch(() => null));
@@ -90,7 +81,7 @@ export async function loadStoredMessage(bucket: R2Bucket, domain: string, key: s
     domain,
     messageId: parsed.data.messageId,
     storedAt: parsed.data.storedAt,
-    request: { ...rest, attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, inline: a.inline, content: fromBase64(a.base64) })) },
+    request: { ...rest, attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, inline: a.inline, content: decodeBase64(a.base64) })) },
   };
 }
 

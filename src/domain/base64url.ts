@@ -107,6 +107,17 @@ export function decodeBase64UrlInto(text: string, out: Uint8Array): number {
   return at;
 }
 
+/** Standard base64 (with + / and padding), for MIME parts and stored attachments. */
+export function encodeBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let at = 0; at < bytes.length; at += 0x8000) binary += String.fromCharCode(...bytes.subarray(at, at + 0x8000));
+  return btoa(binary);
+}
+
+export function decodeBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
 export function encodeJsonBase64Url(value: unknown): string {
   return encodeBase64Url(new TextEncoder().encode(JSON.stringify(value)));
 }

@@ -2,7 +2,7 @@
 // text parts, base64 attachments, and the multipart nesting mail clients expect
 // (mixed > related > alternative). Pure: bytes in, text out.
 import { splitAddressList } from "./addresses";
-import { encodeBase64Url } from "./base64url";
+import { encodeBase64, encodeBase64Url } from "./base64url";
 
 export interface MimeAttachment {
   filename: string;
@@ -83,9 +83,7 @@ export function encodeQuotedPrintable(text: string): string {
 }
 
 function base64Lines(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return (btoa(binary).match(/.{1,76}/g) ?? []).join(CRLF);
+  return (encodeBase64(bytes).match(/.{1,76}/g) ?? []).join(CRLF);
 }
 
 function boundary(): string {
