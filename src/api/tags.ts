@@ -12,7 +12,8 @@ import { requireDomain, tagParam } from "./stats";
 
 const DEFAULT_TAGS_LIMIT = 100;
 const MAX_TAGS_LIMIT = 1000;
-const PAGES: Record<string, TagPage> = { first: "first", last: "last", next: "next", prev: "prev", previous: "prev" };
+/** A Map, not an object: `page` is named by the request, and built-in names must not match. */
+const PAGES = new Map<string, TagPage>([["first", "first"], ["last", "last"], ["next", "next"], ["prev", "prev"], ["previous", "prev"]]);
 
 const legacyTagJson = (record: TagRecord) => ({
   tag: record.tag,
@@ -65,7 +66,7 @@ export const tagsApi = new Hono<ApiEnv>()
     const limitText = c.req.query("limit");
     const limit = limitText ? Number(limitText) : DEFAULT_TAGS_LIMIT;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TAGS_LIMIT) throw badRequest(`limit must be an integer from 1 to ${MAX_TAGS_LIMIT}`);
-    const page = PAGES[c.req.query("page") || "first"];
+    const page = PAGES.get(c.req.query("page") || "first");
     if (!page) throw badRequest("page must be first, last, next or prev");
     const boundary = c.req.query("tag")?.toLowerCase();
     const prefix = c.req.query("prefix")?.toLowerCase() || undefined;

@@ -31,7 +31,8 @@ export interface SuppressionRow {
   reason?: string;
 }
 
-const PAGE_NAMES: Record<string, SuppressionPage> = { first: "first", next: "next", previous: "previous", prev: "previous", last: "last" };
+/** A Map: the request names the page, and built-in names such as constructor must not match. */
+const PAGE_NAMES = new Map<string, SuppressionPage>([["first", "first"], ["next", "next"], ["previous", "previous"], ["prev", "previous"], ["last", "last"]]);
 
 /** Parses `limit`, `page`, `address` and `term`; returns an error text for a bad value. */
 export function parseSuppressionListQuery(params: URLSearchParams): SuppressionListQuery | string {
@@ -39,7 +40,7 @@ export function parseSuppressionListQuery(params: URLSearchParams): SuppressionL
   const limit = limitText === null || limitText === "" ? DEFAULT_SUPPRESSION_LIMIT : Number(limitText);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SUPPRESSION_LIMIT) return `'limit' must be an integer from 1 to ${MAX_SUPPRESSION_LIMIT}`;
   const pageText = (params.get("page") ?? "").toLowerCase();
-  const page = pageText === "" ? "first" : PAGE_NAMES[pageText];
+  const page = pageText === "" ? "first" : PAGE_NAMES.get(pageText);
   if (!page) return "'page' must be first, next, previous or last";
   const address = params.get("address")?.trim().toLowerCase() || undefined;
   const term = params.get("term")?.trim().toLowerCase() || undefined;
