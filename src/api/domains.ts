@@ -11,17 +11,22 @@ import { getDnsCheck, scheduleDnsCheck } from "../db/dns-checks";
 import { deleteDomain, getDomain, insertDomain, listDomains, updateDomain, type DomainChanges, type DomainRecord } from "../db/domains";
 import { checkTrackingCname, uncheckedHost } from "../dns/tracking-cname";
 import { randomId } from "../domain/base64url";
+import { MAX_SKIP_ROWS, parseIntInRange } from "../domain/integers";
 import { DEFAULT_TRACKING } from "../domain/tracking-settings";
 import type { Env } from "../env";
 import type { ApiEnv } from "./context";
 import { domainJson, domainWithDns, parseDomainName, parseWebPrefix, parseWebScheme, trackingHost } from "./domain-shapes";
 import { badRequest, notFound } from "./errors";
 import { field, readFields, yesNoField, type Fields } from "./fields";
+import { intQuery } from "./query-params";
 
 const SPAM_ACTIONS = new Set(["disabled", "tag", "block"]);
 /** Event retention a domain may choose (Mailgun keeps 2 to 30 days by plan). Unit: days. */
 const MIN_RETENTION_DAYS = 2;
 const MAX_RETENTION_DAYS = 30;
+/** Domains per page of GET /v4/domains (Mailgun's default and maximum). */
+const DEFAULT_DOMAINS_LIMIT = 100;
+const MAX_DOMAINS_LIMIT = 1000;
 
 function parseDomainChanges(fields: Fields): DomainChanges {
   const changes: DomainChanges = {};
@@ -36,10 +41,8 @@ function parseDomainChanges(fields: Fields): DomainChanges {
   }
   const retention = field(fields, "retention_days");
   if (retention !== undefined) {
-    const days = Number(retention);
-    if (!Number.isInteger(days) || days < MIN_RETENTION_DAYS || days > MAX_RETENTION_DAYS) {
-      throw badRequest(`retention_days must be a whole number of days from ${MIN_RETENTION_DAYS} to ${MAX_RETENTION_DAYS}`);
-    }
+    const days = parseIntInRange(retention, { min: MIN_RETENTION_DAYS, max: MAX_RETENTION_DAYS });
+    if (days === null) throw badRequest(`retention_days must be a whole number of days from ${MIN_RETENTION_DAYS} to ${MAX_RETENTION_DAYS}`);
     changes.retentionDays = days;
   }
   const wildcard = yesNoField(fields, "wildcard");
@@ -80,10 +83,8 @@ export const domainsApi = new Hono<ApiEnv>()
     return c.json({ message: "Domain has been created", ...domainWithDns(domain, c.env, await trackingCertificate(c.env, domain), null) });
   })
   .get("/v4/domains", async (c) => {
-    const limit = Number(c.req.query("limit") ?? 100);
-    const skip = Number(c.req.query("skip") ?? 0);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badRequest("limit must be an integer from 1 to 1000");
-    if (!Number.isInteger(skip) || skip < 0) throw badRequest("skip must be a non-negative integer");
+    const limit = intQuery(c, "limit", { min: 1, max: MAX_DOMAINS_LIMIT, fallback: DEFAULT_DOMAINS_LIMIT });
+    const skip = intQuery(c, "skip", { min: 0, max: MAX_SKIP_ROWS, fallback: 0 });
     const sort = c.req.query("sort") ?? "name:asc";
     if (sort !== "name:asc" && sort !== "name:desc") throw badRequest("sort must be name:asc or name:desc");
     const { total, items } = await listDomains(c.env.DB, { limit, skip, search: c.req.query("search"), descending: sort === "name:desc" });

@@ -7,6 +7,7 @@ import { listEvents, type PageMode, type StoredEvent } from "../db/events-store"
 import { decodeCursor, encodeCursor, type Cursor, type EventQuery } from "../domain/cursor";
 import { parseMailgunDate } from "../domain/dates";
 import { FilterSyntaxError } from "../domain/filter-expression";
+import { readIntParam } from "../domain/integers";
 import { parseYesNo } from "../domain/tracking-settings";
 import type { ApiEnv } from "./context";
 import { badRequest, notFound } from "./errors";
@@ -41,10 +42,8 @@ export function parseEventQuery(domain: string, params: URLSearchParams): EventQ
   else if (begin !== null) [lo, hi] = ascending ? [begin, null] : [null, begin];
   else if (end !== null) [lo, hi] = ascending ? [null, end] : [end, null];
 
-  const limitText = params.get("limit");
-  const limit = limitText === null || limitText === "" ? DEFAULT_EVENTS_LIMIT : Number(limitText);
-  if (!Number.isInteger(limit) || limit < 1) throw badRequest("'limit' must be a positive integer");
-  if (limit > MAX_EVENTS_LIMIT) throw badRequest(`'limit' must be at most ${MAX_EVENTS_LIMIT}`);
+  const limit = readIntParam(params.get("limit"), "limit", { min: 1, max: MAX_EVENTS_LIMIT, fallback: DEFAULT_EVENTS_LIMIT });
+  if (typeof limit === "string") throw badRequest(limit);
 
   const filters: Record<string, string[]> = {};
   for (const name of FILTER_FIELDS) {

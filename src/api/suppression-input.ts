@@ -3,6 +3,7 @@
 import type { Context } from "hono";
 import { isAddress } from "../domain/addresses";
 import { formatRfc1123, parseMailgunDate } from "../domain/dates";
+import { parseIntInRange } from "../domain/integers";
 import type { SuppressionKind, SuppressionRow } from "../domain/suppression-list";
 import { ALL_TAGS, type AllowlistRecord, type BounceRecord, type ComplaintRecord, type DomainState, type UnsubscribeRecord } from "../durable-objects/domain-state";
 import { badRequest } from "./errors";
@@ -11,6 +12,8 @@ import { field, readFields, type Fields } from "./fields";
 /** Mailgun's batch limit for one JSON array (and our DO write chunk). */
 export const MAX_BATCH = 1000;
 const DEFAULT_BOUNCE_CODE = 550;
+/** What a bounce's `code` may be: a three-digit SMTP reply code (0 where none was given). */
+const SMTP_CODES = { min: 0, max: 999 };
 const DOMAIN_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
 export type SuppressionRecord = BounceRecord | UnsubscribeRecord | ComplaintRecord | AllowlistRecord;
@@ -80,8 +83,8 @@ function parseTags(fields: Fields): string[] {
 export function parseBounce(fields: Fields, now: number): BounceRecord {
   const address = parseAddress(fields);
   const codeText = field(fields, "code")?.trim();
-  const code = codeText ? Number(codeText) : DEFAULT_BOUNCE_CODE;
-  if (!Number.isInteger(code) || code < 0 || code > 999) throw badRequest(`'code' must be an SMTP code, got '${codeText}'`);
+  const code = codeText ? parseIntInRange(codeText, SMTP_CODES) : DEFAULT_BOUNCE_CODE;
+  if (code === null) throw badRequest(`'code' must be an SMTP code, got '${codeText}'`);
   const error = field(fields, "error") ?? "";
   if (error.length > 2000) throw badRequest("'error' must be at most 2000 characters");
   return { address, code, error, createdAt: parseCreatedAt(fields, now) };

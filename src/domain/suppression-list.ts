@@ -1,5 +1,6 @@
 // Suppression lists as the API pages them (mailgun-api.md §5): the four kinds, a list query, and
 // the paging links. Pages are keyset pages over the address (or allowlist value), alphabetical.
+import { readIntParam } from "./integers";
 
 export const SUPPRESSION_KINDS = ["bounces", "unsubscribes", "complaints", "whitelists"] as const;
 export type SuppressionKind = (typeof SUPPRESSION_KINDS)[number];
@@ -36,9 +37,8 @@ const PAGE_NAMES = new Map<string, SuppressionPage>([["first", "first"], ["next"
 
 /** Parses `limit`, `page`, `address` and `term`; returns an error text for a bad value. */
 export function parseSuppressionListQuery(params: URLSearchParams): SuppressionListQuery | string {
-  const limitText = params.get("limit");
-  const limit = limitText === null || limitText === "" ? DEFAULT_SUPPRESSION_LIMIT : Number(limitText);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SUPPRESSION_LIMIT) return `'limit' must be an integer from 1 to ${MAX_SUPPRESSION_LIMIT}`;
+  const limit = readIntParam(params.get("limit"), "limit", { min: 1, max: MAX_SUPPRESSION_LIMIT, fallback: DEFAULT_SUPPRESSION_LIMIT });
+  if (typeof limit === "string") return limit;
   const pageText = (params.get("page") ?? "").toLowerCase();
   const page = pageText === "" ? "first" : PAGE_NAMES.get(pageText);
   if (!page) return "'page' must be first, next, previous or last";
