@@ -1,6 +1,8 @@
 // Suppression lists as the API pages them (mailgun-api.md §5): the four kinds, a list query, and
 // the paging links. Pages are keyset pages over the address (or allowlist value), alphabetical.
 import { readIntParam } from "./integers";
+import { MAX_ADDRESS_BYTES } from "./suppression-limits";
+import { fitsUtf8Bytes } from "./utf8";
 
 export const SUPPRESSION_KINDS = ["bounces", "unsubscribes", "complaints", "whitelists"] as const;
 export type SuppressionKind = (typeof SUPPRESSION_KINDS)[number];
@@ -44,6 +46,8 @@ export function parseSuppressionListQuery(params: URLSearchParams): SuppressionL
   if (!page) return "'page' must be first, next, previous or last";
   const address = params.get("address")?.trim().toLowerCase() || undefined;
   const term = params.get("term")?.trim().toLowerCase() || undefined;
+  if (address !== undefined && !fitsUtf8Bytes(address, MAX_ADDRESS_BYTES)) return `'address' must be at most ${MAX_ADDRESS_BYTES} bytes`;
+  if (term !== undefined && !fitsUtf8Bytes(term, MAX_ADDRESS_BYTES)) return `'term' must be at most ${MAX_ADDRESS_BYTES} bytes`;
   // A boundary only means something when paging forward or back from it.
   const bounded = page === "next" || page === "previous";
   return { page: bounded && address === undefined ? (page === "next" ? "first" : "last") : page, limit, ...(bounded && address !== undefined ? { address } : {}), ...(term ? { term } : {}) };
