@@ -8,6 +8,7 @@ declare module "mailgun-js" {
     info(): Promise<any>;
     delete(): Promise<any>;
     verify(): Resource & Promise<any>;
+    tracking(): Resource & { open(): { update(data: Record<string, unknown>): Promise<any> } };
     send(data: Record<string, unknown>): Promise<any>;
   }
   interface Mailgun {

@@ -32,6 +32,10 @@ describe("mailgun-js 0.22 against Tidings", () => {
     // The path segment /verify is a resource of its own in mailgun-js, with the PUT as its verify().
     expect((await mg.domains(DOMAIN).verify().verify()).domain.name).toBe(DOMAIN);
 
+    // Its tracking calls were already on /v3/domains/{d}/tracking.
+    await mg.domains(DOMAIN).tracking().open().update({ active: "yes" });
+    expect((await mg.domains(DOMAIN).tracking().info()).tracking.open.active).toBe(true);
+
     const other = "legacy-gone.example.com";
     await mg.domains().create({ name: other });
     expect(await mg.domains(other).delete()).toEqual({ message: "Domain has been deleted" });
