@@ -31,18 +31,21 @@ const logsSchema = z.object({
     .optional(),
 });
 
-/** Logs filter attribute -> Events API filter field (each matches as it does in the Events API). */
-const ATTRIBUTES: Record<string, string> = {
-  event: "event",
-  recipient: "recipient",
-  from: "from",
-  to: "to",
-  subject: "subject",
-  message_id: "message-id",
-  tag: "tags",
-  severity: "severity",
-  size: "size",
-};
+/**
+ * Logs filter attribute -> Events API filter field (each matches as it does in the Events API).
+ * A Map: the request names the attribute, and built-in names such as constructor must not match.
+ */
+const ATTRIBUTES = new Map([
+  ["event", "event"],
+  ["recipient", "recipient"],
+  ["from", "from"],
+  ["to", "to"],
+  ["subject", "subject"],
+  ["message_id", "message-id"],
+  ["tag", "tags"],
+  ["severity", "severity"],
+  ["size", "size"],
+]);
 const SUBSTRING_FIELDS = new Set(["from", "to", "subject"]);
 
 /** Values become a quoted OR expression of the Events API's filter language. */
@@ -78,7 +81,7 @@ async function queryOf(env: ApiEnv["Bindings"], body: z.infer<typeof logsSchema>
       domains = list.map((d) => d.toLowerCase());
       continue;
     }
-    const field = ATTRIBUTES[attribute];
+    const field = ATTRIBUTES.get(attribute);
     if (!field) throw badRequest(`Unsupported filter attribute '${attribute}'`);
     const contains = comparator === "contains" || comparator === "not contains";
     if (!["=", "!=", "contains", "not contains"].includes(comparator) || (contains && !SUBSTRING_FIELDS.has(field))) {

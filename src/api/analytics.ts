@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { sumCounters, type CounterRow, type GroupColumn, type ValueFilter } from "../db/stats-store";
 import { deleteAccountTag, describeAccountTag, listAccountTags, mostTagsInADomain } from "../db/tags";
+import { MAX_SKIP_ROWS } from "../domain/integers";
 import { computeMetrics, isMetric } from "../domain/metrics";
 import type { DimensionKind } from "../domain/rollup-plan";
 import { MAX_TAGS_PER_DOMAIN, normalizeTag, zeroCounts } from "../domain/stats-counters";
@@ -28,7 +29,7 @@ const metricsSchema = z.object({
   filter: filterSchema.optional(),
   include_subaccounts: z.boolean().optional(),
   include_aggregates: z.boolean().optional(),
-  pagination: z.object({ sort: z.string().optional(), skip: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1500).default(1500) }).optional(),
+  pagination: z.object({ sort: z.string().optional(), skip: z.number().int().min(0).max(MAX_SKIP_ROWS).default(0), limit: z.number().int().min(1).max(1500).default(1500) }).optional(),
 });
 
 /** mg.tags.list with include_metrics: Mailgun caps the page at 20; the counts cover the last 30 days. */
@@ -120,7 +121,7 @@ export const analyticsApi = new Hono<ApiEnv>()
         tag: z.string().optional(),
         include_subaccounts: z.boolean().optional(),
         include_metrics: z.boolean().optional(),
-        pagination: z.object({ sort: z.string().optional(), skip: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1000).default(100), include_total: z.boolean().optional() }).optional(),
+        pagination: z.object({ sort: z.string().optional(), skip: z.number().int().min(0).max(MAX_SKIP_ROWS).default(0), limit: z.number().int().min(1).max(1000).default(100), include_total: z.boolean().optional() }).optional(),
       }),
     );
     const { sort = "lastseen:desc", skip = 0, limit = 100 } = body.pagination ?? {};

@@ -23,7 +23,7 @@ export interface ComposedMessage {
 export function substituteRecipient(text: string, variables: Record<string, unknown> | undefined): string {
   if (!variables) return text;
   return text.replace(/%recipient\.([A-Za-z0-9_.-]+)%/g, (_, name: string) => {
-    const value = variables[name];
+    const value = Object.hasOwn(variables, name) ? variables[name] : undefined; // not %recipient.constructor%
     return value === undefined || value === null ? "" : typeof value === "string" ? value : JSON.stringify(value);
   });
 }

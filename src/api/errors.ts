@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ZodError } from "zod";
+import { isRefused, type Refused } from "../domain/refusal";
 
 export class ApiError extends Error {
   constructor(
@@ -28,4 +29,10 @@ export function handleApiError(error: Error, c: Context): Response {
   if (error instanceof HTTPException) return c.json({ message: error.message || "Request failed" }, error.status);
   console.error(JSON.stringify({ msg: "unhandled API error", path: c.req.path, error: String(error), stack: error.stack }));
   return c.json({ message: "Internal server error" }, 500);
+}
+
+/** A DomainState answer, or the 400 its refusal stands for (the object answers refusals, never throws them: domain/refusal.ts). */
+export function acceptedByState<T>(answer: T): Exclude<T, Refused> {
+  if (isRefused(answer)) throw badRequest(answer.refused);
+  return answer as Exclude<T, Refused>;
 }

@@ -1,12 +1,15 @@
 // Events API, Mailgun's: GET /v3/{domain}/events and GET /v3/{domain}/events/{page-token}.
-// Paging URLs are absolute and end in an opaque base64url cursor (mailgun.js needs both).
+// Paging URLs are absolute and end in an opaque base64url cursor (mailgun.js needs both); the
+// form Ghost's analytics makes of them (domain/embedded-paging.ts) is answered too.
 import { Hono, type Context } from "hono";
 import { getDomain } from "../db/domains";
 import { FILTER_FIELDS, compileEventFilters } from "../db/event-filters";
 import { listEvents, type PageMode, type StoredEvent } from "../db/events-store";
 import { decodeCursor, encodeCursor, type Cursor, type EventQuery } from "../domain/cursor";
 import { parseMailgunDate } from "../domain/dates";
+import { isOwnHost, unwrapEventsLink } from "../domain/embedded-paging";
 import { FilterSyntaxError } from "../domain/filter-expression";
+import { readIntParam } from "../domain/integers";
 import { parseYesNo } from "../domain/tracking-settings";
 import type { ApiEnv } from "./context";
 import { badRequest, notFound } from "./errors";
@@ -41,10 +44,8 @@ export function parseEventQuery(domain: string, params: URLSearchParams): EventQ
   else if (begin !== null) [lo, hi] = ascending ? [begin, null] : [null, begin];
   else if (end !== null) [lo, hi] = ascending ? [null, end] : [end, null];
 
-  const limitText = params.get("limit");
-  const limit = limitText === null || limitText === "" ? DEFAULT_EVENTS_LIMIT : Number(limitText);
-  if (!Number.isInteger(limit) || limit < 1) throw badRequest("'limit' must be a positive integer");
-  if (limit > MAX_EVENTS_LIMIT) throw badRequest(`'limit' must be at most ${MAX_EVENTS_LIMIT}`);
+  const limit = readIntParam(params.get("limit"), "limit", { min: 1, max: MAX_EVENTS_LIMIT, fallback: DEFAULT_EVENTS_LIMIT });
+  if (typeof limit === "string") throw badRequest(limit);
 
   const filters: Record<string, string[]> = {};
   for (const name of FILTER_FIELDS) {
@@ -88,16 +89,33 @@ async function answerPage(c: Context<ApiEnv>, cursor: Cursor): Promise<Response>
   return c.body(json, 200, { "content-type": "application/json; charset=utf-8" });
 }
 
+async function answerToken(c: Context<ApiEnv>, domain: string, token: string): Promise<Response> {
+  const cursor = decodeCursor(token);
+  if (!cursor) throw badRequest("Invalid page token");
+  if (cursor.q.domain !== domain.toLowerCase() || cursor.q.domains) throw badRequest("The page token belongs to another domain");
+  checkFilters(cursor.q.filters); // a token is input too: it may have been crafted
+  return answerPage(c, cursor);
+}
+
+/** GET /v3http://host:port/v3/{d}/events/{token}: a paging link of ours as Ghost's analytics asks for it. */
+async function answerEmbeddedLink(c: Context<ApiEnv>): Promise<Response> {
+  const link = unwrapEventsLink(c.req.path);
+  if (!link || !isOwnHost(link.host, new URL(c.req.url).host, c.env.SHARED_HOSTS)) throw notFound("Not found");
+  let domain: string;
+  try {
+    domain = decodeURIComponent(link.domain);
+  } catch {
+    throw notFound("Not found");
+  }
+  return answerToken(c, domain, link.token);
+}
+
 export const eventsApi = new Hono<ApiEnv>()
   .get("/v3/:domain/events", async (c) => {
     const domain = c.req.param("domain").toLowerCase();
     const query = parseEventQuery(domain, new URL(c.req.url).searchParams);
     return answerPage(c, { q: query, m: "first" });
   })
-  .get("/v3/:domain/events/:token", async (c) => {
-    const cursor = decodeCursor(c.req.param("token"));
-    if (!cursor) throw badRequest("Invalid page token");
-    if (cursor.q.domain !== c.req.param("domain").toLowerCase() || cursor.q.domains) throw badRequest("The page token belongs to another domain");
-    checkFilters(cursor.q.filters); // a token is input too: it may have been crafted
-    return answerPage(c, cursor);
-  });
+  .get("/v3/:domain/events/:token", (c) => answerToken(c, c.req.param("domain"), c.req.param("token")))
+  .get("/v3http:/*", answerEmbeddedLink)
+  .get("/v3https:/*", answerEmbeddedLink);

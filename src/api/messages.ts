@@ -18,7 +18,7 @@ import { verpAddress } from "../domain/verp";
 import type { Env } from "../env";
 import { composeForRecipient } from "./compose-message";
 import type { ApiEnv } from "./context";
-import { badRequest, notFound } from "./errors";
+import { acceptedByState, badRequest, notFound } from "./errors";
 import { readMessageRequest, type MessageRequest } from "./message-form";
 import { readMimeRequest } from "./message-mime";
 
@@ -71,7 +71,7 @@ export async function acceptMessage(env: Env, domainName: string, request: Messa
   const now = Date.now();
   const date = new Date(now).toUTCString().replace("GMT", "+0000");
   const state = env.DOMAIN_STATE.get(env.DOMAIN_STATE.idFromName(domain.name));
-  const checks = await state.checkRecipients(recipients.map((r) => r.address), request.tags);
+  const checks = acceptedByState(await state.checkRecipients(recipients.map((r) => r.address), request.tags));
   const attachments = request.attachments.map((a) => ({ filename: a.filename, "content-type": a.contentType, size: a.content.length }));
   // One copy of the message as submitted, for GET and resend (POST) /v3/domains/{d}/messages/{key}.
   const storageKey = await storeMessage(env.MESSAGES, domain.name, messageId, request, now);

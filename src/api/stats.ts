@@ -64,21 +64,26 @@ async function tagStats(c: Context<ApiEnv>) {
   return c.json({ tag, description: (await getTag(c.env.DB, domain, tag))?.description ?? "", ...body });
 }
 
-/** Mailgun's aggregate keys: country and device carry engagement only; provider adds accepted and delivered. */
-const AGGREGATES: Record<string, { kind: DimensionKind; key: string }> = {
-  countries: { kind: "country", key: "country" },
-  providers: { kind: "provider", key: "provider" },
-  devices: { kind: "device", key: "device" },
-};
+/**
+ * Mailgun's aggregate keys: country and device carry engagement only; provider adds accepted and
+ * delivered. Maps, not objects: the request names the key, and built-in names must not match.
+ */
+const AGGREGATES = new Map<string, { kind: DimensionKind; key: string }>([
+  ["countries", { kind: "country", key: "country" }],
+  ["providers", { kind: "provider", key: "provider" }],
+  ["devices", { kind: "device", key: "device" }],
+]);
 
 async function tagAggregates(c: Context<ApiEnv>, which: string) {
   const domain = await requireDomain(c);
   const tag = tagParam(c);
-  const aggregate = AGGREGATES[which];
+  const aggregate = AGGREGATES.get(which);
   if (!aggregate) throw badRequest("type must be country, provider or device");
   // Every retained day (a year): Mailgun's aggregates take no time range.
   const rows = await sumCounters(c.env.DB, { source: aggregate.kind, resolution: "day", from: 0, to: Number.MAX_SAFE_INTEGER, domains: { negate: false, values: [domain] }, tags: { negate: false, values: [tag] }, groupBy: ["value"] });
-  const values: Record<string, Record<string, number>> = {};
+  // A Map, turned into an object at the end: fromEntries defines own keys, so no stored value can
+  // land on a built-in property (a value "__proto__" would otherwise vanish into the prototype).
+  const values = new Map<string, Record<string, number>>();
   for (const row of rows) {
     const engagement = {
       clicked: row.clicked,
@@ -88,15 +93,17 @@ async function tagAggregates(c: Context<ApiEnv>, which: string) {
       unique_opened: row.opened_unique,
       unsubscribed: row.unsubscribed,
     };
-    values[row.value!] =
+    values.set(
+      row.value!,
       aggregate.kind === "provider"
         ? { accepted: row.accepted_incoming + row.accepted_outgoing, delivered: row.delivered_smtp + row.delivered_http, ...engagement }
-        : engagement;
+        : engagement,
+    );
   }
-  return c.json({ tag, [aggregate.key]: values });
+  return c.json({ tag, [aggregate.key]: Object.fromEntries(values) });
 }
 
-const TYPE_TO_PATH: Record<string, string> = { country: "countries", provider: "providers", device: "devices" };
+const TYPE_TO_PATH = new Map([["country", "countries"], ["provider", "providers"], ["device", "devices"]]);
 
 export const statsApi = new Hono<ApiEnv>()
   .get("/v3/stats/total", async (c) => c.json(await statsBody(c, undefined, undefined)))
@@ -104,4 +111,4 @@ export const statsApi = new Hono<ApiEnv>()
   .get("/v3/:domain/tags/:tag/stats", tagStats)
   .get("/v3/:domain/tag/stats", tagStats)
   .get("/v3/:domain/tags/:tag/stats/aggregates/:which", (c) => tagAggregates(c, c.req.param("which")))
-  .get("/v3/:domain/tag/stats/aggregates", (c) => tagAggregates(c, TYPE_TO_PATH[c.req.query("type") ?? ""] ?? ""));
+  .get("/v3/:domain/tag/stats/aggregates", (c) => tagAggregates(c, TYPE_TO_PATH.get(c.req.query("type") ?? "") ?? ""));

@@ -3,14 +3,17 @@
 import type { Context } from "hono";
 import { isAddress } from "../domain/addresses";
 import { formatRfc1123, parseMailgunDate } from "../domain/dates";
+import { parseIntInRange } from "../domain/integers";
 import type { SuppressionKind, SuppressionRow } from "../domain/suppression-list";
+import { MAX_ADDRESS_BYTES, MAX_NOTE_BYTES, MAX_TAGS_PER_UNSUBSCRIBE, MAX_TAG_BYTES } from "../domain/suppression-limits";
+import { fitsUtf8Bytes } from "../domain/utf8";
 import { ALL_TAGS, type AllowlistRecord, type BounceRecord, type ComplaintRecord, type DomainState, type UnsubscribeRecord } from "../durable-objects/domain-state";
-import { badRequest } from "./errors";
+import { acceptedByState, badRequest } from "./errors";
 import { field, readFields, type Fields } from "./fields";
 
-/** Mailgun's batch limit for one JSON array (and our DO write chunk). */
-export const MAX_BATCH = 1000;
 const DEFAULT_BOUNCE_CODE = 550;
+/** What a bounce's `code` may be: a three-digit SMTP reply code (0 where none was given). */
+const SMTP_CODES = { min: 0, max: 999 };
 const DOMAIN_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
 export type SuppressionRecord = BounceRecord | UnsubscribeRecord | ComplaintRecord | AllowlistRecord;
@@ -40,11 +43,30 @@ export async function readAddBody(c: Context): Promise<AddBody> {
   return Array.isArray(body) ? { many: fields } : { one: fields[0]! };
 }
 
+/** An address (or allowlist value) named in a path or query: trimmed, lower-cased, within the lists' byte limit. */
+export function addressKey(text: string, name = "address"): string {
+  const key = text.trim().toLowerCase();
+  if (!fitsUtf8Bytes(key, MAX_ADDRESS_BYTES)) throw badRequest(`'${name}' must be at most ${MAX_ADDRESS_BYTES} bytes`);
+  return key;
+}
+
+/** A tag named by a request, within the byte limit the Durable Object holds tags to. */
+export function checkTag(tag: string): string {
+  if (!fitsUtf8Bytes(tag, MAX_TAG_BYTES)) throw badRequest(`A tag must be at most ${MAX_TAG_BYTES} bytes`);
+  return tag;
+}
+
+function checkNote(name: string, text: string): string {
+  if (!fitsUtf8Bytes(text, MAX_NOTE_BYTES)) throw badRequest(`'${name}' must be at most ${MAX_NOTE_BYTES} bytes`);
+  return text;
+}
+
 function parseAddress(fields: Fields): string {
   const value = field(fields, "address")?.trim();
   if (!value) throw badRequest("Missing mandatory parameter: address");
+  const key = addressKey(value); // the byte limit first: no pattern runs over a huge value
   if (!isAddress(value)) throw badRequest(`'${value}' is not a valid address`);
-  return value.toLowerCase();
+  return key;
 }
 
 /** RFC 2822 date (or epoch seconds) to unix milliseconds; now when absent. */
@@ -73,17 +95,17 @@ function parseTags(fields: Fields): string[] {
     } else tags.push(text);
   }
   const valid = [...new Set(tags.filter((t) => t !== ""))];
-  if (valid.some((t) => t.length > 256)) throw badRequest("A tag must be at most 256 characters");
+  if (valid.length > MAX_TAGS_PER_UNSUBSCRIBE) throw badRequest(`At most ${MAX_TAGS_PER_UNSUBSCRIBE} tags per unsubscribe`);
+  valid.forEach(checkTag);
   return valid.length > 0 ? valid : [ALL_TAGS];
 }
 
 export function parseBounce(fields: Fields, now: number): BounceRecord {
   const address = parseAddress(fields);
   const codeText = field(fields, "code")?.trim();
-  const code = codeText ? Number(codeText) : DEFAULT_BOUNCE_CODE;
-  if (!Number.isInteger(code) || code < 0 || code > 999) throw badRequest(`'code' must be an SMTP code, got '${codeText}'`);
-  const error = field(fields, "error") ?? "";
-  if (error.length > 2000) throw badRequest("'error' must be at most 2000 characters");
+  const code = codeText ? parseIntInRange(codeText, SMTP_CODES) : DEFAULT_BOUNCE_CODE;
+  if (code === null) throw badRequest(`'code' must be an SMTP code, got '${codeText}'`);
+  const error = checkNote("error", field(fields, "error") ?? "");
   return { address, code, error, createdAt: parseCreatedAt(fields, now) };
 }
 
@@ -97,8 +119,7 @@ export function parseComplaint(fields: Fields, now: number): ComplaintRecord {
 
 /** `address` or `domain`, one per record; an address wins when both are given. */
 export function parseAllowlistEntry(fields: Fields, now: number): AllowlistRecord {
-  const reason = field(fields, "reason") ?? "";
-  if (reason.length > 2000) throw badRequest("'reason' must be at most 2000 characters");
+  const reason = checkNote("reason", field(fields, "reason") ?? "");
   if (field(fields, "address")?.trim()) return { type: "address", value: parseAddress(fields), reason, createdAt: now };
   const domain = field(fields, "domain")?.trim().toLowerCase().replace(/\.$/, "");
   if (!domain) throw badRequest("Missing mandatory parameter: address/domain");
@@ -128,10 +149,10 @@ export function suppressionJson(kind: SuppressionKind, row: SuppressionRow): Rec
   }
 }
 
-/** Writes up to MAX_BATCH parsed records of one kind to the domain's DomainState. */
+/** Writes up to MAX_SUPPRESSION_BATCH parsed records of one kind to the domain's DomainState. */
 export async function storeSuppressions(state: DurableObjectStub<DomainState>, kind: SuppressionKind, records: SuppressionRecord[]): Promise<void> {
-  if (kind === "bounces") await state.addBounces(records as BounceRecord[]);
-  else if (kind === "unsubscribes") await state.addUnsubscribes(records as UnsubscribeRecord[]);
-  else if (kind === "complaints") await state.addComplaints(records as ComplaintRecord[]);
-  else await state.addAllowlistEntries(records as AllowlistRecord[]);
+  if (kind === "bounces") acceptedByState(await state.addBounces(records as BounceRecord[]));
+  else if (kind === "unsubscribes") acceptedByState(await state.addUnsubscribes(records as UnsubscribeRecord[]));
+  else if (kind === "complaints") acceptedByState(await state.addComplaints(records as ComplaintRecord[]));
+  else acceptedByState(await state.addAllowlistEntries(records as AllowlistRecord[]));
 }

@@ -5,7 +5,8 @@ import { CsvReader, type CsvRecord } from "../domain/csv";
 import type { SuppressionKind } from "../domain/suppression-list";
 import { ApiError, badRequest } from "./errors";
 import type { Fields } from "./fields";
-import { MAX_BATCH, RECORD_PARSERS, type SuppressionRecord } from "./suppression-input";
+import { MAX_SUPPRESSION_BATCH } from "../domain/suppression-limits";
+import { RECORD_PARSERS, type SuppressionRecord } from "./suppression-input";
 
 /** Mailgun's upload limit: 25 MB, in bytes. */
 export const MAX_CSV_BYTES = 25 * 1024 * 1024;
@@ -102,7 +103,7 @@ export async function importSuppressionsCsv(
       if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push({ line: record.line, message: error.message });
       continue;
     }
-    if (batch.length === MAX_BATCH) await flush();
+    if (batch.length === MAX_SUPPRESSION_BATCH) await flush();
   }
   if (!header) parseCsvHeader(kind, undefined);
   await flush();

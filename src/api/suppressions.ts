@@ -5,9 +5,10 @@ import { Hono, type Context } from "hono";
 import { getDomain } from "../db/domains";
 import { parseSuppressionListQuery, suppressionPaging, type SuppressionKind } from "../domain/suppression-list";
 import type { ApiEnv } from "./context";
-import { badRequest, notFound } from "./errors";
+import { MAX_SUPPRESSION_BATCH } from "../domain/suppression-limits";
+import { acceptedByState, badRequest, notFound } from "./errors";
 import { readFields } from "./fields";
-import { MAX_BATCH, RECORD_PARSERS, readAddBody, storeSuppressions, suppressionJson } from "./suppression-input";
+import { RECORD_PARSERS, addressKey, checkTag, readAddBody, storeSuppressions, suppressionJson } from "./suppression-input";
 import { importSuppressionsCsv } from "./suppressions-csv";
 
 /** Only the four list names match, so /v3/{domain}/events and /messages keep their own routes. */
@@ -46,9 +47,8 @@ async function target(c: Context<ApiEnv>) {
 /** An unsubscribe DELETE may name one tag, in the query or a form body. */
 async function tagToRemove(c: Context<ApiEnv>): Promise<string | undefined> {
   const fromQuery = c.req.query("tag");
-  if (fromQuery !== undefined) return fromQuery.trim() || undefined;
-  if (!c.req.header("content-type")) return undefined;
-  return (await readFields(c)).get("tag")?.[0]?.trim() || undefined;
+  const tag = fromQuery !== undefined ? fromQuery.trim() : c.req.header("content-type") ? (await readFields(c)).get("tag")?.[0]?.trim() : undefined;
+  return tag ? checkTag(tag) : undefined;
 }
 
 export const suppressionsApi = new Hono<ApiEnv>()
@@ -56,7 +56,7 @@ export const suppressionsApi = new Hono<ApiEnv>()
     const { domain, kind, state } = await target(c);
     const query = parseSuppressionListQuery(new URL(c.req.url).searchParams);
     if (typeof query === "string") throw badRequest(query);
-    const rows = await state.listSuppressions(kind, query);
+    const rows = acceptedByState(await state.listSuppressions(kind, query));
     const base = `${new URL(c.req.url).origin}/v3/${encodeURIComponent(domain)}/${kind}`;
     return c.json({
       items: rows.map((row) => suppressionJson(kind, row)),
@@ -65,7 +65,7 @@ export const suppressionsApi = new Hono<ApiEnv>()
   })
   .get(`${LIST}/:address`, async (c) => {
     const { kind, state } = await target(c);
-    const row = await state.getSuppression(kind, c.req.param("address"));
+    const row = acceptedByState(await state.getSuppression(kind, addressKey(c.req.param("address"))));
     if (!row) throw notFound(NOT_FOUND[kind]);
     return c.json(suppressionJson(kind, row));
   })
@@ -75,7 +75,7 @@ export const suppressionsApi = new Hono<ApiEnv>()
     const now = Date.now();
     if ("many" in body) {
       if (kind === "whitelists") throw badRequest("Allowlist entries are added one per request, as form fields");
-      if (body.many.length > MAX_BATCH) throw badRequest(`Batch size should be less than ${MAX_BATCH}`);
+      if (body.many.length > MAX_SUPPRESSION_BATCH) throw badRequest(`Batch size should be less than ${MAX_SUPPRESSION_BATCH}`);
       const records = body.many.map((fields, i) => {
         try {
           return RECORD_PARSERS[kind](fields, now);
@@ -97,13 +97,13 @@ export const suppressionsApi = new Hono<ApiEnv>()
   })
   .delete(`${LIST}/:address`, async (c) => {
     const { kind, state } = await target(c);
-    const key = c.req.param("address").trim().toLowerCase();
+    const key = addressKey(c.req.param("address"));
     const tag = kind === "unsubscribes" ? await tagToRemove(c) : undefined;
-    if (!key || !(await state.deleteSuppression(kind, key, tag))) throw notFound(NOT_FOUND[kind]);
+    if (!key || !acceptedByState(await state.deleteSuppression(kind, key, tag))) throw notFound(NOT_FOUND[kind]);
     return c.json(kind === "whitelists" ? { message: REMOVED[kind], value: key } : { message: REMOVED[kind], address: key });
   })
   .delete(LIST, async (c) => {
     const { kind, state } = await target(c);
-    await state.clearSuppressions(kind);
+    acceptedByState(await state.clearSuppressions(kind));
     return c.json({ message: CLEARED[kind] });
   });

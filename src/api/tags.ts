@@ -8,11 +8,13 @@ import { formatTagDate } from "../domain/stats-time";
 import type { ApiEnv } from "./context";
 import { badRequest, notFound } from "./errors";
 import { field, readFields } from "./fields";
+import { intQuery } from "./query-params";
 import { requireDomain, tagParam } from "./stats";
 
 const DEFAULT_TAGS_LIMIT = 100;
 const MAX_TAGS_LIMIT = 1000;
-const PAGES: Record<string, TagPage> = { first: "first", last: "last", next: "next", prev: "prev", previous: "prev" };
+/** A Map, not an object: `page` is named by the request, and built-in names must not match. */
+const PAGES = new Map<string, TagPage>([["first", "first"], ["last", "last"], ["next", "next"], ["prev", "prev"], ["previous", "prev"]]);
 
 const legacyTagJson = (record: TagRecord) => ({
   tag: record.tag,
@@ -62,10 +64,8 @@ async function removeTag(c: Context<ApiEnv>) {
 export const tagsApi = new Hono<ApiEnv>()
   .get("/v3/:domain/tags", async (c) => {
     const domain = await requireDomain(c);
-    const limitText = c.req.query("limit");
-    const limit = limitText ? Number(limitText) : DEFAULT_TAGS_LIMIT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TAGS_LIMIT) throw badRequest(`limit must be an integer from 1 to ${MAX_TAGS_LIMIT}`);
-    const page = PAGES[c.req.query("page") || "first"];
+    const limit = intQuery(c, "limit", { min: 1, max: MAX_TAGS_LIMIT, fallback: DEFAULT_TAGS_LIMIT });
+    const page = PAGES.get(c.req.query("page") || "first");
     if (!page) throw badRequest("page must be first, last, next or prev");
     const boundary = c.req.query("tag")?.toLowerCase();
     const prefix = c.req.query("prefix")?.toLowerCase() || undefined;

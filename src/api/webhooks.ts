@@ -18,6 +18,7 @@ import {
 } from "../db/webhooks";
 import { decodeJsonBase64Url, encodeJsonBase64Url } from "../domain/base64url";
 import { formatRfc1123 } from "../domain/dates";
+import { readIntParam } from "../domain/integers";
 import {
   checkWebhookUrl,
   importSigningKey,
@@ -33,6 +34,9 @@ import { readFields, type Fields } from "./fields";
 
 /** Mailgun answers webhook 400s with `Reason`; `message` is there too, as on every other route. */
 const invalid = (message: string) => new ApiError(400, message, { Reason: message });
+/** Dead letters per page of GET /v3/domains/{d}/webhooks/dead-letters. */
+const DEFAULT_DEAD_LETTERS_LIMIT = 100;
+const MAX_DEAD_LETTERS_LIMIT = 1000;
 
 async function domainOf(c: Context<ApiEnv>): Promise<string> {
   const domain = c.req.param("domain")!.toLowerCase();
@@ -93,9 +97,8 @@ export const webhooksApi = new Hono<ApiEnv>()
   // The dead-letter list (not a Mailgun route): deliveries that failed every attempt.
   .get("/v3/domains/:domain/webhooks/dead-letters", async (c) => {
     const domain = await domainOf(c);
-    const limitText = c.req.query("limit") ?? "100";
-    const limit = Number(limitText);
-    if (!/^\d+$/.test(limitText) || limit < 1 || limit > 1000) throw invalid("limit must be a whole number from 1 to 1000");
+    const limit = readIntParam(c.req.query("limit"), "limit", { min: 1, max: MAX_DEAD_LETTERS_LIMIT, fallback: DEFAULT_DEAD_LETTERS_LIMIT });
+    if (typeof limit === "string") throw invalid(limit);
     const page = c.req.query("page");
     let before: { finishedAt: number; id: string } | undefined;
     if (page) {

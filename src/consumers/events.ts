@@ -8,6 +8,7 @@ import { insertEvents } from "../db/events-store";
 import { derivedId } from "../domain/base64url";
 import { loadMessageMetadata, messageKey } from "../db/messages";
 import { queueMessageSchema, type ReadyEvent, type TrackingHit } from "../domain/queue-messages";
+import { valueOrThrow } from "../domain/refusal";
 import { buildTrackingEvent, toEventRow, type EventRow, type MailgunEvent } from "../domain/tracking-event";
 import { ALL_TAGS, type BounceRecord, type ComplaintRecord, type UnsubscribeRecord } from "../durable-objects/domain-state";
 import type { Env } from "../env";
@@ -123,9 +124,10 @@ async function applySuppressions(env: Env, parsed: Parsed[]): Promise<Set<string
     [...byDomain].map(async ([domain, writes]) => {
       const state = env.DOMAIN_STATE.get(env.DOMAIN_STATE.idFromName(domain));
       try {
-        if (writes.unsubscribes.length > 0) await state.addUnsubscribes(writes.unsubscribes);
-        if (writes.bounces.length > 0) await state.addBounces(writes.bounces);
-        if (writes.complaints.length > 0) await state.addComplaints(writes.complaints);
+        // A refusal takes the failure path: logged, retried, dead-lettered in the end.
+        if (writes.unsubscribes.length > 0) valueOrThrow(await state.addUnsubscribes(writes.unsubscribes));
+        if (writes.bounces.length > 0) valueOrThrow(await state.addBounces(writes.bounces));
+        if (writes.complaints.length > 0) valueOrThrow(await state.addComplaints(writes.complaints));
       } catch (error) {
         console.error(JSON.stringify({ msg: "suppression update failed, retrying", domain, error: String(error) }));
         failed.add(domain);

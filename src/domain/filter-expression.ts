@@ -104,7 +104,11 @@ export function parseFilterExpression(text: string, options: { commaIsOr?: boole
       at++;
       if (++terms > MAX_TERMS) throw new FilterSyntaxError(`more than ${MAX_TERMS} terms`);
       const comparison = token.quoted ? null : COMPARISON.exec(token.value);
-      if (comparison) return { kind: "compare", op: comparison[1] as ">" | ">=" | "<" | "<=", value: Number(comparison[2]) };
+      if (comparison) {
+        const value = Number(comparison[2]);
+        if (!Number.isFinite(value)) throw new FilterSyntaxError("the number is too large");
+        return { kind: "compare", op: comparison[1] as ">" | ">=" | "<" | "<=", value };
+      }
       if (token.value === "") throw new FilterSyntaxError("empty quoted phrase");
       return { kind: "term", value: token.value };
     }

@@ -71,7 +71,9 @@ export function countersOf(event: RollupEvent): StatsCounter[] {
       return [event.transport === "http" ? "delivered_http" : "delivered_smtp"];
     case "failed": {
       if (event.severity === "temporary") return event.reason === "espblock" ? ["failed_temporary", "failed_temporary_espblock"] : ["failed_temporary"];
-      const byReason = event.isDelayedBounce ? "failed_permanent_delayed_bounce" : PERMANENT_BY_REASON[event.reason ?? ""];
+      // hasOwn: a reason named like a built-in property (constructor) is just an unknown reason.
+      const reason = event.reason ?? "";
+      const byReason = event.isDelayedBounce ? "failed_permanent_delayed_bounce" : Object.hasOwn(PERMANENT_BY_REASON, reason) ? PERMANENT_BY_REASON[reason] : undefined;
       return byReason ? ["failed_permanent", byReason] : ["failed_permanent"];
     }
     case "opened":

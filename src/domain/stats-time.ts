@@ -41,6 +41,21 @@ export function bucketStart(seconds: number, resolution: Resolution): number {
   return Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1) / 1000;
 }
 
+/**
+ * How many buckets bucketsBetween(start, end) would build, by arithmetic alone: a range is checked
+ * before any bucket exists, so a request for a billion hours costs no more than one for a day.
+ */
+export function countBuckets(start: number, end: number, resolution: Resolution): number {
+  if (end < start) return 0;
+  if (resolution === "hour") return Math.floor(end / HOUR_S) - Math.floor(start / HOUR_S) + 1;
+  if (resolution === "day") return Math.floor(end / DAY_S) - Math.floor(start / DAY_S) + 1;
+  const monthIndex = (seconds: number) => {
+    const date = new Date(seconds * 1000);
+    return date.getUTCFullYear() * 12 + date.getUTCMonth();
+  };
+  return monthIndex(end) - monthIndex(start) + 1;
+}
+
 /** Every bucket start from the one holding `start` to the one holding `end`, inclusive. */
 export function bucketsBetween(start: number, end: number, resolution: Resolution): number[] {
   const out: number[] = [];

@@ -1,5 +1,8 @@
 // Suppression lists as the API pages them (mailgun-api.md §5): the four kinds, a list query, and
 // the paging links. Pages are keyset pages over the address (or allowlist value), alphabetical.
+import { readIntParam } from "./integers";
+import { MAX_ADDRESS_BYTES } from "./suppression-limits";
+import { fitsUtf8Bytes } from "./utf8";
 
 export const SUPPRESSION_KINDS = ["bounces", "unsubscribes", "complaints", "whitelists"] as const;
 export type SuppressionKind = (typeof SUPPRESSION_KINDS)[number];
@@ -31,18 +34,20 @@ export interface SuppressionRow {
   reason?: string;
 }
 
-const PAGE_NAMES: Record<string, SuppressionPage> = { first: "first", next: "next", previous: "previous", prev: "previous", last: "last" };
+/** A Map: the request names the page, and built-in names such as constructor must not match. */
+const PAGE_NAMES = new Map<string, SuppressionPage>([["first", "first"], ["next", "next"], ["previous", "previous"], ["prev", "previous"], ["last", "last"]]);
 
 /** Parses `limit`, `page`, `address` and `term`; returns an error text for a bad value. */
 export function parseSuppressionListQuery(params: URLSearchParams): SuppressionListQuery | string {
-  const limitText = params.get("limit");
-  const limit = limitText === null || limitText === "" ? DEFAULT_SUPPRESSION_LIMIT : Number(limitText);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SUPPRESSION_LIMIT) return `'limit' must be an integer from 1 to ${MAX_SUPPRESSION_LIMIT}`;
+  const limit = readIntParam(params.get("limit"), "limit", { min: 1, max: MAX_SUPPRESSION_LIMIT, fallback: DEFAULT_SUPPRESSION_LIMIT });
+  if (typeof limit === "string") return limit;
   const pageText = (params.get("page") ?? "").toLowerCase();
-  const page = pageText === "" ? "first" : PAGE_NAMES[pageText];
+  const page = pageText === "" ? "first" : PAGE_NAMES.get(pageText);
   if (!page) return "'page' must be first, next, previous or last";
   const address = params.get("address")?.trim().toLowerCase() || undefined;
   const term = params.get("term")?.trim().toLowerCase() || undefined;
+  if (address !== undefined && !fitsUtf8Bytes(address, MAX_ADDRESS_BYTES)) return `'address' must be at most ${MAX_ADDRESS_BYTES} bytes`;
+  if (term !== undefined && !fitsUtf8Bytes(term, MAX_ADDRESS_BYTES)) return `'term' must be at most ${MAX_ADDRESS_BYTES} bytes`;
   // A boundary only means something when paging forward or back from it.
   const bounded = page === "next" || page === "previous";
   return { page: bounded && address === undefined ? (page === "next" ? "first" : "last") : page, limit, ...(bounded && address !== undefined ? { address } : {}), ...(term ? { term } : {}) };

@@ -3,55 +3,31 @@
 // the allowlist), in the object's SQLite storage. The send path checks a message's recipients in
 // one call; the events consumer and the Suppressions API write here.
 import { DurableObject } from "cloudflare:workers";
-import { z } from "zod";
+import { isRefused, type Refused } from "../domain/refusal";
 import { suppressionFor, type SuppressionOutcome } from "../domain/suppression";
-import { SUPPRESSION_KINDS, MAX_SUPPRESSION_LIMIT, type SuppressionKind, type SuppressionListQuery, type SuppressionRow } from "../domain/suppression-list";
+import type { SuppressionKind, SuppressionListQuery, SuppressionRow } from "../domain/suppression-list";
 import type { Env } from "../env";
+import {
+  ALL_TAGS,
+  accept,
+  addressInput,
+  allowlistInput,
+  bouncesInput,
+  checkInput,
+  complaintsInput,
+  keyInput,
+  kindInput,
+  listInput,
+  tagInput,
+  unsubscribesInput,
+  type AllowlistRecord,
+  type BounceRecord,
+  type ComplaintRecord,
+  type UnsubscribeRecord,
+} from "./domain-state-input";
 import { KIND_TABLES, getOneSql, listQuerySql } from "./suppression-tables";
 
-/** The tag that stands for "every message of the domain". */
-export const ALL_TAGS = "*";
-
-const address = z.string().min(3).max(320).transform((a) => a.trim().toLowerCase());
-const millis = z.number().int().nonnegative();
-
-const unsubscribeSchema = z.object({
-  address,
-  tags: z.array(z.string().min(1).max(256)).min(1).max(100),
-  /** Unix milliseconds. */
-  createdAt: millis,
-});
-export type UnsubscribeRecord = z.input<typeof unsubscribeSchema>;
-
-const bounceSchema = z.object({ address, code: z.number().int().min(0).max(999), error: z.string().max(2000), createdAt: millis });
-export type BounceRecord = z.input<typeof bounceSchema>;
-
-const complaintSchema = z.object({ address, createdAt: millis });
-export type ComplaintRecord = z.input<typeof complaintSchema>;
-
-/** The allowlist holds an address or a whole recipient domain. */
-const allowlistSchema = z.object({
-  type: z.enum(["address", "domain"]),
-  value: z.string().min(1).max(320).transform((v) => v.trim().toLowerCase()),
-  reason: z.string().max(2000),
-  createdAt: millis,
-});
-export type AllowlistRecord = z.input<typeof allowlistSchema>;
-
-const kindSchema = z.enum(SUPPRESSION_KINDS);
-const keySchema = z.string().min(1).max(320).transform((k) => k.trim().toLowerCase());
-const tagSchema = z.string().min(1).max(256).transform((t) => (t === ALL_TAGS ? t : t.toLowerCase()));
-const listSchema = z.object({
-  page: z.enum(["first", "next", "previous", "last"]),
-  limit: z.number().int().min(1).max(MAX_SUPPRESSION_LIMIT),
-  address: keySchema.optional(),
-  term: z.string().max(320).optional(),
-});
-
-const checkSchema = z.object({
-  recipients: z.array(z.string().max(320)).max(1000),
-  tags: z.array(z.string().max(256)).max(100),
-});
+export { ALL_TAGS, type AllowlistRecord, type BounceRecord, type ComplaintRecord, type UnsubscribeRecord };
 
 export interface RecipientCheck {
   recipient: string;
@@ -83,6 +59,10 @@ CREATE TABLE IF NOT EXISTS allowlist (
   created_at INTEGER NOT NULL
 ) WITHOUT ROWID;`;
 
+/**
+ * Every public method checks its arguments (domain-state-input.ts) and answers input it will not
+ * take with a Refused value instead of throwing: see domain/refusal.ts.
+ */
 export class DomainState extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -90,8 +70,9 @@ export class DomainState extends DurableObject<Env> {
   }
 
   /** Idempotent: an address already unsubscribed from a tag keeps its first created_at. */
-  async addUnsubscribes(records: UnsubscribeRecord[]): Promise<number> {
-    const valid = z.array(unsubscribeSchema).max(1000).parse(records);
+  async addUnsubscribes(records: UnsubscribeRecord[]): Promise<number | Refused> {
+    const valid = accept(unsubscribesInput, records);
+    if (isRefused(valid)) return valid;
     let added = 0;
     this.ctx.storage.transactionSync(() => {
       for (const record of valid) {
@@ -109,8 +90,9 @@ export class DomainState extends DurableObject<Env> {
   }
 
   /** The unsubscribe record of one address (tags it left, first created_at), or null. */
-  async getUnsubscribe(addressText: string): Promise<{ address: string; tags: string[]; createdAt: number } | null> {
-    const key = address.parse(addressText);
+  async getUnsubscribe(addressText: string): Promise<{ address: string; tags: string[]; createdAt: number } | null | Refused> {
+    const key = accept(addressInput, addressText);
+    if (isRefused(key)) return key;
     const rows = this.ctx.storage.sql
       .exec<{ tag: string; created_at: number }>("SELECT tag, created_at FROM unsubscribes WHERE address = ? ORDER BY tag", key)
       .toArray();
@@ -122,8 +104,9 @@ export class DomainState extends DurableObject<Env> {
    * Adds hard bounces; a repeat bounce updates code, error and time. Allowlisted addresses (or
    * addresses in an allowlisted domain) are never added. Returns how many were added or updated.
    */
-  async addBounces(records: BounceRecord[]): Promise<number> {
-    const valid = z.array(bounceSchema).max(1000).parse(records);
+  async addBounces(records: BounceRecord[]): Promise<number | Refused> {
+    const valid = accept(bouncesInput, records);
+    if (isRefused(valid)) return valid;
     let written = 0;
     this.ctx.storage.transactionSync(() => {
       for (const record of valid) {
@@ -142,8 +125,9 @@ export class DomainState extends DurableObject<Env> {
   }
 
   /** Idempotent: a repeat complaint keeps the first time. */
-  async addComplaints(records: ComplaintRecord[]): Promise<number> {
-    const valid = z.array(complaintSchema).max(1000).parse(records);
+  async addComplaints(records: ComplaintRecord[]): Promise<number | Refused> {
+    const valid = accept(complaintsInput, records);
+    if (isRefused(valid)) return valid;
     let added = 0;
     this.ctx.storage.transactionSync(() => {
       for (const record of valid) {
@@ -154,13 +138,15 @@ export class DomainState extends DurableObject<Env> {
   }
 
   /** Allowlisting an address also lifts any bounce it had: it must be deliverable. */
-  async addToAllowlist(record: AllowlistRecord): Promise<void> {
-    await this.addAllowlistEntries([record]);
+  async addToAllowlist(record: AllowlistRecord): Promise<Refused | undefined> {
+    const answer = await this.addAllowlistEntries([record]);
+    return isRefused(answer) ? answer : undefined;
   }
 
   /** addToAllowlist for up to 1000 entries at once (the CSV import); returns how many. */
-  async addAllowlistEntries(records: AllowlistRecord[]): Promise<number> {
-    const valid = z.array(allowlistSchema).max(1000).parse(records);
+  async addAllowlistEntries(records: AllowlistRecord[]): Promise<number | Refused> {
+    const valid = accept(allowlistInput, records);
+    if (isRefused(valid)) return valid;
     this.ctx.storage.transactionSync(() => {
       for (const entry of valid) {
         this.ctx.storage.sql.exec(
@@ -179,40 +165,56 @@ export class DomainState extends DurableObject<Env> {
   }
 
   /** One page of a list, alphabetical by address (allowlist: by value). */
-  async listSuppressions(kind: SuppressionKind, query: SuppressionListQuery): Promise<SuppressionRow[]> {
-    const { sql, params, reversed } = listQuerySql(kindSchema.parse(kind), listSchema.parse(query));
-    const rows = this.ctx.storage.sql.exec(sql, ...params).toArray().map(KIND_TABLES[kind].toRow);
+  async listSuppressions(kind: SuppressionKind, query: SuppressionListQuery): Promise<SuppressionRow[] | Refused> {
+    const table = accept(kindInput, kind);
+    if (isRefused(table)) return table;
+    const valid = accept(listInput, query);
+    if (isRefused(valid)) return valid;
+    const { sql, params, reversed } = listQuerySql(table, valid);
+    const rows = this.ctx.storage.sql.exec(sql, ...params).toArray().map(KIND_TABLES[table].toRow);
     return reversed ? rows.reverse() : rows;
   }
 
   /** The record of one address (allowlist: address or domain), or null. */
-  async getSuppression(kind: SuppressionKind, key: string): Promise<SuppressionRow | null> {
-    const row = this.ctx.storage.sql.exec(getOneSql(kindSchema.parse(kind)), keySchema.parse(key)).toArray()[0];
-    return row ? KIND_TABLES[kind].toRow(row) : null;
+  async getSuppression(kind: SuppressionKind, key: string): Promise<SuppressionRow | null | Refused> {
+    const table = accept(kindInput, kind);
+    if (isRefused(table)) return table;
+    const value = accept(keyInput, key);
+    if (isRefused(value)) return value;
+    const row = this.ctx.storage.sql.exec(getOneSql(table), value).toArray()[0];
+    return row ? KIND_TABLES[table].toRow(row) : null;
   }
 
   /** Removes one record; for unsubscribes, `tag` removes just that tag. False when nothing matched. */
-  async deleteSuppression(kind: SuppressionKind, key: string, tag?: string): Promise<boolean> {
-    const t = KIND_TABLES[kindSchema.parse(kind)];
-    const value = keySchema.parse(key);
+  async deleteSuppression(kind: SuppressionKind, key: string, tag?: string): Promise<boolean | Refused> {
+    const table = accept(kindInput, kind);
+    if (isRefused(table)) return table;
+    const value = accept(keyInput, key);
+    if (isRefused(value)) return value;
+    const oneTag = tag !== undefined && table === "unsubscribes" ? accept(tagInput, tag) : undefined;
+    if (isRefused(oneTag)) return oneTag;
+    const t = KIND_TABLES[table];
     const cursor =
-      tag !== undefined && kind === "unsubscribes"
-        ? this.ctx.storage.sql.exec("DELETE FROM unsubscribes WHERE address = ? AND tag = ?", value, tagSchema.parse(tag))
+      oneTag !== undefined
+        ? this.ctx.storage.sql.exec("DELETE FROM unsubscribes WHERE address = ? AND tag = ?", value, oneTag)
         : this.ctx.storage.sql.exec(`DELETE FROM ${t.table} WHERE ${t.key} = ?`, value);
     return cursor.rowsWritten > 0;
   }
 
   /** Empties one list; returns how many rows went. */
-  async clearSuppressions(kind: SuppressionKind): Promise<number> {
-    return this.ctx.storage.sql.exec(`DELETE FROM ${KIND_TABLES[kindSchema.parse(kind)].table}`).rowsWritten;
+  async clearSuppressions(kind: SuppressionKind): Promise<number | Refused> {
+    const table = accept(kindInput, kind);
+    if (isRefused(table)) return table;
+    return this.ctx.storage.sql.exec(`DELETE FROM ${KIND_TABLES[table].table}`).rowsWritten;
   }
 
   /**
    * Checks every recipient of one message in one call: the send path asks once per message, not
    * once per recipient. Recipients come back in the order given.
    */
-  async checkRecipients(recipients: string[], tags: string[]): Promise<RecipientCheck[]> {
-    const input = checkSchema.parse({ recipients, tags });
+  async checkRecipients(recipients: string[], tags: string[]): Promise<RecipientCheck[] | Refused> {
+    const input = accept(checkInput, { recipients, tags });
+    if (isRefused(input)) return input;
     const keys = input.recipients.map((r) => r.trim().toLowerCase());
     const wanted = JSON.stringify([...new Set(keys)]);
     const records = new Map(keys.map((k) => [k, { bounced: false, complained: false, unsubscribedTags: [] as string[] }]));

@@ -51,7 +51,7 @@ export function parseFieldGroups(text: string): Array<Record<string, string>> {
       const colon = line.indexOf(":");
       if (colon <= 0) continue;
       const name = line.slice(0, colon).trim().toLowerCase();
-      if (!/^[a-z0-9-]+$/.test(name) || name in fields) continue;
+      if (!/^[a-z0-9-]+$/.test(name) || Object.hasOwn(fields, name)) continue; // "constructor" is a name like any other
       fields[name] = line.slice(colon + 1).replace(/[ \t]+/g, " ").trim();
     }
     if (Object.keys(fields).length > 0) groups.push(fields);

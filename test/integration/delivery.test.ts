@@ -6,6 +6,7 @@ import { describe, expect, inject, it } from "vitest";
 import worker from "../../src/index";
 import { randomId } from "../../src/domain/base64url";
 import type { DeliveryJob } from "../../src/domain/delivery-job";
+import { valueOrThrow } from "../../src/domain/refusal";
 import type { Env } from "../../src/env";
 import { uniqueDomain } from "../helpers";
 
@@ -133,7 +134,7 @@ describe("delivery consumer", () => {
     const ctx = createExecutionContext();
     await worker.queue(batch, testEnv, ctx);
     expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(1);
-    const checks = await testEnv.DOMAIN_STATE.get(testEnv.DOMAIN_STATE.idFromName(domain)).checkRecipients([recipient], []);
+    const checks = valueOrThrow(await testEnv.DOMAIN_STATE.get(testEnv.DOMAIN_STATE.idFromName(domain)).checkRecipients([recipient], []));
     expect(checks[0]!.suppressed?.code).toBe(605);
   });
 

@@ -88,3 +88,26 @@ describe("Tracking settings API", () => {
     expect((await api(`/v3/domains/${uniqueDomain()}/tracking`)).status).toBe(404);
   });
 });
+
+describe("Domains API under /v3 (mailgun-js 0.22 and older mailgun.js call these)", () => {
+  it("creates, reads, lists, verifies, updates and deletes with the same shapes as /v4", async () => {
+    const name = uniqueDomain("v3dom");
+    const created = await api("/v3/domains", { method: "POST", body: form({ name, web_prefix: "track" }) });
+    expect(created.status).toBe(200);
+    const body = (await created.json()) as any;
+    expect(body).toMatchObject({ message: "Domain has been created", domain: { name, web_prefix: "track", state: "active" } });
+    expect(body.sending_dns_records).toContainEqual(expect.objectContaining({ record_type: "CNAME", name: `track.${name}` }));
+    expect((await api("/v3/domains", { method: "POST", body: form({ name }) })).status).toBe(400);
+
+    const v3 = await api(`/v3/domains/${name}`);
+    expect(v3.status).toBe(200);
+    expect(await v3.json()).toEqual(await (await api(`/v4/domains/${name}`)).json());
+    expect(await (await api(`/v3/domains?limit=1000`)).json()).toEqual(await (await api(`/v4/domains?limit=1000`)).json());
+    expect((await (await api(`/v3/domains/${name}/verify`, { method: "PUT" })).json()) as any).toMatchObject({ domain: { name } });
+    expect((await (await api(`/v3/domains/${name}`, { method: "PUT", body: form({ spam_action: "tag" }) })).json()) as any).toMatchObject({ message: "Domain has been updated", domain: { spam_action: "tag" } });
+    expect((await api(`/v3/domains?skip=1e20`)).status).toBe(400);
+
+    expect(await (await api(`/v3/domains/${name}`, { method: "DELETE" })).json()).toEqual({ message: "Domain has been deleted" });
+    expect(await (await api(`/v3/domains/${name}`)).json()).toEqual({ message: "Domain not found" });
+  });
+});

@@ -183,3 +183,31 @@ describe("Events API page tokens", () => {
     }
   });
 });
+
+describe("paging links as Ghost's Mailgun analytics asks for them", () => {
+  // It strips only Mailgun's origin from paging.next and prefixes /v3: /v3http://host/v3/{d}/events/{t}.
+  it("answers the embedded form of a paging link of ours, and nothing else", async () => {
+    const first = await listEvents(domain, "limit=5&ascending=yes");
+    const next = new URL(first.paging.next!);
+    expect(next.origin).toBe("http://127.0.0.1");
+    const direct = await (await api(next.pathname)).json();
+    for (const host of ["127.0.0.1", "shared.test", "localhost:8787"]) {
+      const embedded = await api(`/v3http://${host}${next.pathname}`);
+      expect(embedded.status, host).toBe(200);
+      expect(await embedded.json(), host).toEqual(direct);
+    }
+    expect((await api(`/v3https://127.0.0.1${next.pathname}`)).status).toBe(200);
+    for (const path of [
+      `/v3http://elsewhere.example${next.pathname}`,
+      `/v3http://127.0.0.1.evil.example${next.pathname}`,
+      `/v3http://127.0.0.1/v3/${domain}/bounces`,
+      `/v3http://127.0.0.1/v3/${domain}/events`,
+      `/v3ftp://127.0.0.1${next.pathname}`,
+    ]) {
+      const answer = await api(path);
+      expect(answer.status, path).toBe(404);
+      expect(await answer.json(), path).toEqual({ message: "Not found" });
+    }
+    expect((await api(`/v3http://127.0.0.1${next.pathname}`, { method: "POST" })).status).toBe(404);
+  });
+});

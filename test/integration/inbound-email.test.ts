@@ -5,6 +5,7 @@
 import { createExecutionContext, env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { saveMessageMetadata } from "../../src/db/messages";
+import { valueOrThrow } from "../../src/domain/refusal";
 import { verpAddress, type VerpTarget } from "../../src/domain/verp";
 import type { Env } from "../../src/env";
 import { handleInboundEmail, MAX_INBOUND_BYTES } from "../../src/inbound/handle-email";
@@ -296,7 +297,7 @@ describe("through the real events queue, D1 and the domain's Durable Object", ()
     });
   }
   const suppressionOf = async (d: Delivery) =>
-    (await testEnv.DOMAIN_STATE.get(testEnv.DOMAIN_STATE.idFromName(d.domain)).checkRecipients([d.recipient], []))[0]!.suppressed;
+    valueOrThrow(await testEnv.DOMAIN_STATE.get(testEnv.DOMAIN_STATE.idFromName(d.domain)).checkRecipients([d.recipient], []))[0]!.suppressed;
 
   it("stores a hard bounce and puts the recipient on the bounce list", async () => {
     const d = await sentMessage("Nobody@Example.net", "e2eb");

@@ -4,6 +4,7 @@ import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF }
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { randomId } from "../../src/domain/base64url";
+import { valueOrThrow } from "../../src/domain/refusal";
 import type { TrackingHitInput } from "../../src/domain/queue-messages";
 import type { Env } from "../../src/env";
 import { createDomain, linksIn, listEvents, prepare, uniqueDomain, waitFor } from "../helpers";
@@ -52,8 +53,8 @@ async function countEvents(domain: string): Promise<number> {
   return row!.n;
 }
 
-function unsubscribesOf(domain: string, address: string) {
-  return testEnv.DOMAIN_STATE.get(testEnv.DOMAIN_STATE.idFromName(domain)).getUnsubscribe(address);
+async function unsubscribesOf(domain: string, address: string) {
+  return valueOrThrow(await testEnv.DOMAIN_STATE.get(testEnv.DOMAIN_STATE.idFromName(domain)).getUnsubscribe(address));
 }
 
 describe("pixel -> queue -> D1 -> Events API", () => {

@@ -6,6 +6,7 @@ import worker from "../../src/index";
 import { purgeExpired } from "../../src/cron/retention";
 import { saveMessageMetadata } from "../../src/db/messages";
 import { randomId } from "../../src/domain/base64url";
+import { valueOrThrow } from "../../src/domain/refusal";
 import type { TrackingHitInput } from "../../src/domain/queue-messages";
 import type { Env } from "../../src/env";
 import { api, createDomain, form, uniqueDomain } from "../helpers";
@@ -86,6 +87,6 @@ describe("retention", () => {
     const state = testEnv.DOMAIN_STATE.get(testEnv.DOMAIN_STATE.idFromName(domain));
     await state.addBounces([{ address: "old@example.org", code: 550, error: "", createdAt: Date.now() - 400 * DAY }]);
     await purgeExpired(testEnv, Date.now());
-    expect((await state.checkRecipients(["old@example.org"], []))[0]!.suppressed?.code).toBe(605);
+    expect(valueOrThrow(await state.checkRecipients(["old@example.org"], []))[0]!.suppressed?.code).toBe(605);
   });
 });

@@ -66,6 +66,21 @@ describe("GET /v3/{domain}/stats/total", () => {
     }
     expect((await json("/v3/nowhere.example.com/stats/total?event=opened")).status).toBe(404);
   });
+
+  it("refuses an hourly range from year 100 to 6000 with the count of its buckets, on every stats route", async () => {
+    const domain = await seeded("huge");
+    const range = `start=${encodeURIComponent("Fri, 01 Jan 0100 00:00:00 +0000")}&end=${encodeURIComponent("Sat, 01 Jan 6000 00:00:00 +0000")}&resolution=hour`;
+    const refusal = { status: 400, body: { message: "The range holds 51718321 hours, more than 3000: narrow it or use a coarser resolution" } };
+    expect(await json(`/v3/${domain}/stats/total?event=opened&${range}`)).toEqual(refusal);
+    expect(await json(`/v3/stats/total?event=opened&${range}`)).toEqual(refusal);
+    expect(await json(`/v3/${domain}/tags/promo/stats?event=opened&${range}`)).toEqual(refusal);
+    const metrics = await api("/v1/analytics/metrics", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ start: "Fri, 01 Jan 0100 00:00:00 +0000", end: "Sat, 01 Jan 6000 00:00:00 +0000", resolution: "hour", metrics: ["opened_count"] }),
+    });
+    expect({ status: metrics.status, body: await metrics.json() }).toEqual(refusal);
+  });
 });
 
 describe("GET /v3/stats/total", () => {

@@ -2,6 +2,7 @@
 // paging, CSV import, and the send path seeing a change at once.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { valueOrThrow } from "../../src/domain/refusal";
 import { api, createDomain, form, uniqueDomain } from "../helpers";
 
 type Json = Record<string, any>;
@@ -71,9 +72,9 @@ describe("bounces", () => {
     const d = await newDomain();
     const state = env.DOMAIN_STATE.get(env.DOMAIN_STATE.idFromName(d));
     await json(await api(`/v3/${d}/bounces`, { method: "POST", body: form({ address: "gone@example.org" }) }));
-    expect((await state.checkRecipients(["gone@example.org"], []))[0]!.suppressed?.code).toBe(605);
+    expect(valueOrThrow(await state.checkRecipients(["gone@example.org"], []))[0]!.suppressed?.code).toBe(605);
     await json(await api(`/v3/${d}/bounces/gone%40example.org`, { method: "DELETE" }));
-    expect((await state.checkRecipients(["gone@example.org"], []))[0]!.suppressed).toBeNull();
+    expect(valueOrThrow(await state.checkRecipients(["gone@example.org"], []))[0]!.suppressed).toBeNull();
 
     await json(await api(`/v3/${d}/bounces`, { method: "POST", body: form({ address: "vip@trusted.org" }) }));
     await json(await api(`/v3/${d}/whitelists`, { method: "POST", body: form({ domain: "trusted.org" }) }));
@@ -139,7 +140,7 @@ describe("complaints", () => {
     });
     expect((await json(await api(`/v3/${d}/complaints`))).items.map((i: Json) => i.address)).toEqual(["c1@example.org", "c2@example.org", "spam@example.org"]);
     const state = env.DOMAIN_STATE.get(env.DOMAIN_STATE.idFromName(d));
-    expect((await state.checkRecipients(["c1@example.org"], []))[0]!.suppressed?.code).toBe(607);
+    expect(valueOrThrow(await state.checkRecipients(["c1@example.org"], []))[0]!.suppressed?.code).toBe(607);
     expect(await json(await api(`/v3/${d}/complaints/c1%40example.org`, { method: "DELETE" }))).toEqual({ message: "Spam complaint has been removed", address: "c1@example.org" });
     expect(await json(await api(`/v3/${d}/complaints/c1%40example.org`), 404)).toEqual({ message: "No spam complaints found for this address" });
     expect(await json(await api(`/v3/${d}/complaints`, { method: "DELETE" }))).toEqual({ message: "Complaint addresses for this domain have been removed" });

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMailbox, type MailboxMessage, type RunningMailbox } from "../../src/tools/mailbox.mjs";
+import { decodeEntities, startMailbox, type MailboxMessage, type RunningMailbox } from "../../src/tools/mailbox.mjs";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const run = promisify(execFile);
@@ -269,5 +269,12 @@ describe("the local mailbox", () => {
     const socket = connect(mailbox.smtpPort, "127.0.0.1");
     const [error] = (await once(socket, "error")) as [NodeJS.ErrnoException];
     expect(error.code).toBe("ECONNREFUSED");
+  });
+});
+
+describe("decodeEntities", () => {
+  it("decodes the named entities it knows and leaves built-in property names alone", () => {
+    expect(decodeEntities("a &amp; b &LT;&#65;&#x42;")).toBe("a & b <AB");
+    expect(decodeEntities("&constructor; &tostring; &valueof;")).toBe("&constructor; &tostring; &valueof;");
   });
 });

@@ -124,7 +124,7 @@ describe("mailgun.js against Tidings", () => {
   });
 
   it("surfaces Tidings' 400 and 404 messages through mailgun.js errors", async () => {
-    await expect(mg.events.get(DOMAIN, { limit: 500 })).rejects.toMatchObject({ status: 400, details: "'limit' must be at most 300" });
+    await expect(mg.events.get(DOMAIN, { limit: 500 })).rejects.toMatchObject({ status: 400, details: "'limit' must be an integer from 1 to 300" });
     await expect(mg.domains.get("nope.example.com")).rejects.toMatchObject({ status: 404 });
   });
 });

@@ -3,7 +3,7 @@ import { computeMetrics, isMetric } from "../../src/domain/metrics";
 import { zeroCounts } from "../../src/domain/stats-counters";
 import { StatsQueryError, parseStatsEvents, parseStatsRange } from "../../src/domain/stats-query";
 import { shapeStats } from "../../src/domain/stats-shape";
-import { addMonths, bucketStart, bucketsBetween, formatStatsDate, formatTagDate, parseDuration, rollupCutoffs } from "../../src/domain/stats-time";
+import { addMonths, bucketStart, bucketsBetween, countBuckets, formatStatsDate, formatTagDate, parseDuration, rollupCutoffs } from "../../src/domain/stats-time";
 
 const T = (...args: [number, number, number, number?]) => Date.UTC(args[0], args[1], args[2], args[3] ?? 0) / 1000;
 const NOW = T(2026, 10, 26, 9) + 1234;
@@ -55,6 +55,28 @@ describe("parseStatsRange", () => {
     expect(byDuration).toMatchObject({ start: NOW - 86400, resolution: "hour" });
     expect(parseStatsRange({ duration: "2m" }, NOW)).toMatchObject({ start: addMonths(NOW, -2), resolution: "month" });
     expect(parseStatsRange({ duration: "24h", resolution: "day" }, NOW).resolution).toBe("day");
+  });
+
+  it("counts a range's buckets by arithmetic, as many as bucketsBetween builds", () => {
+    for (const [start, end, resolution] of [
+      [T(2026, 10, 24, 12) + 59, T(2026, 10, 26, 3), "hour"],
+      [T(2026, 10, 24, 12), T(2026, 10, 26), "day"],
+      [T(2024, 0, 31), T(2026, 2, 1), "month"],
+      [NOW, NOW, "hour"],
+    ] as const) {
+      expect(countBuckets(start, end, resolution), `${start} ${end} ${resolution}`).toBe(bucketsBetween(start, end, resolution).length);
+    }
+    // Year 100 to year 6000, hourly: 51,718,321 buckets counted without building one.
+    expect(countBuckets(T(100, 0, 1), T(6000, 0, 1), "hour")).toBe(51_718_321);
+    expect(countBuckets(T(100, 0, 1), T(6000, 0, 1), "month")).toBe(5900 * 12 + 1);
+  });
+
+  it("refuses a range of more than 3,000 buckets before building any, saying how many it holds", () => {
+    const huge = { start: "Fri, 01 Jan 0100 00:00:00 +0000", end: "Sat, 01 Jan 6000 00:00:00 +0000", resolution: "hour" };
+    expect(() => parseStatsRange(huge, NOW)).toThrow(new StatsQueryError("The range holds 51718321 hours, more than 3000: narrow it or use a coarser resolution"));
+    expect(() => parseStatsRange({ duration: "999999m" }, NOW)).toThrow(new StatsQueryError("The range holds 1000000 months, more than 3000: narrow it or use a coarser resolution"));
+    expect(parseStatsRange({ start: String(NOW - 2999 * 3600), resolution: "hour" }, NOW).buckets).toHaveLength(3000);
+    expect(() => parseStatsRange({ start: String(NOW - 3000 * 3600), resolution: "hour" }, NOW)).toThrow("The range holds 3001 hours, more than 3000");
   });
 
   it("refuses bad input with a message", () => {
