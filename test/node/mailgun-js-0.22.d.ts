@@ -29,3 +29,17 @@ declare module "mailgun-js" {
   }
   export default function mailgun(options: Options): Mailgun;
 }
+
+// Ghost's Mailgun analytics provider (no types of its own): the constructor and the two fetches.
+declare module "@tryghost/email-analytics-provider-mailgun" {
+  type BatchHandler = (events: Array<{ type: string; recipientEmail: string; emailId: string }>) => object;
+  interface Result {
+    delivered: number;
+    emailIds: string[];
+  }
+  export default class EmailAnalyticsProviderMailgun {
+    constructor(options: { config: { get(key: string): unknown }; settings: { get(key: string): unknown } });
+    fetchAll(handler: BatchHandler): Promise<Result>;
+    fetchLatest(latestTimestamp: number, handler: BatchHandler): Promise<Result>;
+  }
+}
