@@ -10,14 +10,17 @@ export interface ParsedAddress {
   address: string;
 }
 
-/** Splits on commas outside quotes and angle brackets. */
+/** Splits on commas outside quotes and angle brackets (a backslash escapes a quote inside quotes). */
 export function splitAddressList(text: string): string[] {
   const parts: string[] = [];
   let current = "";
   let quoted = false;
+  let escaped = false;
   let angle = 0;
   for (const c of text) {
-    if (c === '"') quoted = !quoted;
+    if (escaped) escaped = false;
+    else if (quoted && c === "\\") escaped = true;
+    else if (c === '"') quoted = !quoted;
     else if (!quoted && c === "<") angle++;
     else if (!quoted && c === ">") angle = Math.max(0, angle - 1);
     if ((c === "," || c === ";") && !quoted && angle === 0) {
@@ -29,8 +32,12 @@ export function splitAddressList(text: string): string[] {
   return parts;
 }
 
-/** Returns null when the entry holds no valid address. */
+/**
+ * Returns null when the entry holds no valid address, or a CR, LF or NUL anywhere: a line break
+ * in a display name would start a header line of its own in the sent message.
+ */
 export function parseAddress(entry: string): ParsedAddress | null {
+  if (/[\r\n\0]/.test(entry)) return null;
   const display = entry.trim();
   const angle = /<([^<>]*)>\s*$/.exec(display);
   const address = (angle ? angle[1]! : display).trim();
@@ -39,4 +46,10 @@ export function parseAddress(entry: string): ParsedAddress | null {
 
 export function isAddress(text: string): boolean {
   return ADDRESS.test(text.trim());
+}
+
+/** `Name <address>` as a list entry, the name quoted when it holds characters that would split or end it. */
+export function mailboxEntry(name: string, address: string): string {
+  if (!name) return address;
+  return /["\\,;<>()[\]:@]/.test(name) ? `"${name.replace(/(["\\])/g, "\\$1")}" <${address}>` : `${name} <${address}>`;
 }

@@ -3,7 +3,8 @@ import PostalMime from "postal-mime";
 import { describe, expect, it } from "vitest";
 import { parseAddress, splitAddressList } from "../../src/domain/addresses";
 import { nextStepAfterTemporaryFailure, RETRY_SCHEDULE_SECONDS } from "../../src/domain/delivery-job";
-import { buildMime, encodeHeaderValue, encodeQuotedPrintable } from "../../src/domain/mime";
+import { formatHeader } from "../../src/domain/header-encoding";
+import { buildMime, encodeQuotedPrintable } from "../../src/domain/mime";
 import { parseVerpAddress, verpAddress } from "../../src/domain/verp";
 
 describe("address lists", () => {
@@ -42,9 +43,9 @@ describe("MIME", () => {
   });
 
   it("encodes headers and quoted-printable by the rules", () => {
-    expect(encodeHeaderValue("plain ascii")).toBe("plain ascii");
-    expect(encodeHeaderValue("a\r\nBcc: injected")).toBe("a Bcc: injected");
-    expect(encodeHeaderValue("é")).toBe("=?UTF-8?B?w6k=?=");
+    expect(formatHeader("Subject", "plain ascii")).toBe("Subject: plain ascii");
+    expect(formatHeader("Subject", "a\r\nBcc: injected")).toBe("Subject: a  Bcc: injected");
+    expect(formatHeader("Subject", "é")).toBe("Subject: =?UTF-8?B?w6k=?=");
     expect(encodeQuotedPrintable("a=b é")).toBe("a=3Db =C3=A9");
     expect(encodeQuotedPrintable("ends with space ")).toBe("ends with space=20");
     expect(encodeQuotedPrintable("y".repeat(100)).split("\r\n").every((l) => l.length <= 76)).toBe(true);
