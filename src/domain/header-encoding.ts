@@ -5,18 +5,8 @@
 // Values must hold no CR, LF or NUL (src/domain/header-values.ts; the API refuses them): any that
 // slip through become spaces here, so no value can ever start a header line of its own.
 import { splitAddressList } from "./addresses";
-import { encodeBase64 } from "./base64url";
+import { FoldedLines, PREFERRED_LINE_LENGTH } from "./header-folding";
 
-/** RFC 5322 2.1.1: no line may be longer than this, CRLF excluded. Unit: characters. */
-export const MAX_LINE_LENGTH = 998;
-/** RFC 5322 2.1.1: and lines should be no longer than this. Unit: characters. */
-export const PREFERRED_LINE_LENGTH = 78;
-/** RFC 2047 2: an encoded-word is at most this long. Unit: characters. */
-const MAX_ENCODED_WORD = 75;
-/** "=?UTF-8?Q?" and "?=". Unit: characters. */
-const ENCODED_WORD_OVERHEAD = 12;
-/** Room for one encoded character of any width (4 UTF-8 bytes as Q) plus the overhead. Unit: characters. */
-const MIN_ENCODED_WORD = ENCODED_WORD_OVERHEAD + 12;
 /**
  * Longest word, and longest whitespace run, sent as they are. Longer ones cannot be folded, so
  * they go into encoded-words, which can: with a header name of at most 76 characters a line then
@@ -29,109 +19,12 @@ const MAX_QUOTED = 60;
 /** Characters of a percent-encoded RFC 2231 section, so `filename*NN*=` and it fit on one line. */
 const PARAMETER_SECTION = 50;
 
-const CRLF = "\r\n";
 const encoder = new TextEncoder();
 
 /** Fields whose values are address lists: only their display names are ever encoded. */
 const ADDRESS_FIELDS = new Set(["from", "to", "cc", "bcc", "reply-to", "sender"]);
 /** RFC 2369 fields (angle-bracketed URLs): whitespace inside the brackets is ignored, so a URL too long for one line is split there. */
 const URL_LIST_FIELDS = new Set(["list-unsubscribe", "list-subscribe", "list-help", "list-post", "list-owner", "list-archive"]);
-
-/** The lines of one field, built left to right; a fold goes before a whitespace run (RFC 5322 3.2.2). */
-class FoldedLines {
-  private readonly done: string[] = [];
-  private line: string;
-  private atoms = 0;
-
-  constructor(name: string) {
-    this.line = `${name}:`;
-  }
-
-  /** Appends `space + text` (space is one or more WSP), on a new line when that keeps lines within 78. */
-  add(space: string, text: string): void {
-    const piece = space + text;
-    // A piece that is alone on the line stays where it is unless moving it makes a short line.
-    if (this.line.length + piece.length > PREFERRED_LINE_LENGTH && (this.atoms > 0 || piece.length <= PREFERRED_LINE_LENGTH)) this.fold();
-    this.line += piece;
-    this.atoms++;
-  }
-
-  /** Appends text as encoded-words, the first after `space`, each sized to the room left on its line. */
-  addEncoded(space: string, text: string): void {
-    const chars = Array.from(text, (c) => encoder.encode(c));
-    const total = chars.reduce((n, b) => n + b.length, 0);
-    const useQ = chars.reduce((n, b) => n + qLength(b), 0) <= Math.ceil(total / 3) * 4;
-    let at = 0;
-    let separator = space;
-    while (at < chars.length) {
-      let room = Math.min(MAX_ENCODED_WORD, PREFERRED_LINE_LENGTH - this.line.length - separator.length);
-      if (room < MIN_ENCODED_WORD) {
-        this.fold();
-        room = Math.min(MAX_ENCODED_WORD, PREFERRED_LINE_LENGTH - separator.length);
-      }
-      const next = wordEnd(chars, at, room - ENCODED_WORD_OVERHEAD, useQ);
-      const bytes = concat(chars.slice(at, next));
-      this.line += `${separator}=?UTF-8?${useQ ? "Q" : "B"}?${useQ ? encodeQ(bytes) : encodeBase64(bytes)}?=`;
-      this.atoms++;
-      at = next;
-      // Whitespace between two encoded-words is not part of the text (RFC 2047 6.2).
-      separator = " ";
-    }
-  }
-
-  private fold(): void {
-    this.done.push(this.line);
-    this.line = "";
-    this.atoms = 0;
-  }
-
-  text(): string {
-    return [...this.done, this.line].join(CRLF);
-  }
-}
-
-/** RFC 2047 5(3): the characters a Q-encoded word may carry as they are, in any position (phrases too). */
-function isQLiteral(byte: number): boolean {
-  return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || byte === 0x21 || byte === 0x2a || byte === 0x2b || byte === 0x2d || byte === 0x2f;
-}
-
-function qLength(bytes: Uint8Array): number {
-  let n = 0;
-  for (const b of bytes) n += isQLiteral(b) || b === 0x20 ? 1 : 3;
-  return n;
-}
-
-function encodeQ(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += b === 0x20 ? "_" : isQLiteral(b) ? String.fromCharCode(b) : `=${b.toString(16).toUpperCase().padStart(2, "0")}`;
-  return out;
-}
-
-/** Index after the last character that fits `payload` encoded characters; at least one character is taken. */
-function wordEnd(chars: Uint8Array[], from: number, payload: number, useQ: boolean): number {
-  let at = from;
-  let cost = 0;
-  let bytes = 0;
-  while (at < chars.length) {
-    const char = chars[at]!;
-    const next = useQ ? cost + qLength(char) : Math.ceil((bytes + char.length) / 3) * 4;
-    if (next > payload && at > from) break;
-    cost = next;
-    bytes += char.length;
-    at++;
-  }
-  return at;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 /** Words that cannot go out as they are: not printable ASCII, too long to fold, or readable as an encoded-word. */
 function needsEncoding(word: string): boolean {

@@ -5,7 +5,8 @@
 import PostalMime, { addressParser, decodeWords } from "postal-mime";
 import { describe, expect, it } from "vitest";
 import { mailboxEntry } from "../../src/domain/addresses";
-import { formatHeader, formatParameterHeader, MAX_LINE_LENGTH, PREFERRED_LINE_LENGTH, spacedJson } from "../../src/domain/header-encoding";
+import { formatHeader, formatParameterHeader, spacedJson } from "../../src/domain/header-encoding";
+import { MAX_LINE_LENGTH, PREFERRED_LINE_LENGTH } from "../../src/domain/header-folding";
 import { buildMime } from "../../src/domain/mime";
 
 /** mulberry32: a small seeded PRNG, so every run (and every failure) is reproducible. */
