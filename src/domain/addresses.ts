@@ -13,22 +13,28 @@ export interface ParsedAddress {
 /** Splits on commas outside quotes and angle brackets (a backslash escapes a quote inside quotes). */
 export function splitAddressList(text: string): string[] {
   const parts: string[] = [];
-  let current = "";
+  const push = (part: string) => {
+    if (part.trim()) parts.push(part.trim());
+  };
+  let start = 0;
   let quoted = false;
   let escaped = false;
   let angle = 0;
-  for (const c of text) {
+  // Character codes and slices, not a string built character by character: a To header can hold
+  // a thousand addresses and is split once per recipient's copy.
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
     if (escaped) escaped = false;
-    else if (quoted && c === "\\") escaped = true;
-    else if (c === '"') quoted = !quoted;
-    else if (!quoted && c === "<") angle++;
-    else if (!quoted && c === ">") angle = Math.max(0, angle - 1);
-    if ((c === "," || c === ";") && !quoted && angle === 0) {
-      if (current.trim()) parts.push(current.trim());
-      current = "";
-    } else current += c;
+    else if (quoted && c === 0x5c) escaped = true;
+    else if (c === 0x22) quoted = !quoted;
+    else if (!quoted && c === 0x3c) angle++;
+    else if (!quoted && c === 0x3e) angle = Math.max(0, angle - 1);
+    else if ((c === 0x2c || c === 0x3b) && !quoted && angle === 0) {
+      push(text.slice(start, i));
+      start = i + 1;
+    }
   }
-  if (current.trim()) parts.push(current.trim());
+  push(text.slice(start));
   return parts;
 }
 

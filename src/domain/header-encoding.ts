@@ -104,6 +104,27 @@ function addAddressList(lines: FoldedLines, value: string): boolean {
  * whitespace of the value is not kept (a parser drops it anyway).
  */
 export function formatHeader(name: string, value: string): string {
+  if (value.length < MEMO_MIN_LENGTH || value.length > MEMO_MAX_LENGTH) return formatField(name, value);
+  const key = `${name}:${value}`;
+  let text = memo.get(key);
+  if (text === undefined) {
+    if (memo.size >= MEMO_ENTRIES) memo.clear();
+    memo.set(key, (text = formatField(name, value)));
+  }
+  return text;
+}
+
+/**
+ * Long values are remembered: every copy of a message to many recipients has the same To header
+ * (a thousand addresses take a few ms to format), and a message is rendered once per recipient.
+ */
+const MEMO_MIN_LENGTH = 1024;
+/** Bounds the memo's memory: at most MEMO_ENTRIES values of this many characters (and their output). */
+const MEMO_MAX_LENGTH = 256 * 1024;
+const MEMO_ENTRIES = 8;
+const memo = new Map<string, string>();
+
+function formatField(name: string, value: string): string {
   const field = name.replace(/[^!-9;-~]/g, "");
   const text = value.replace(/[\r\n\0]/g, " ").replace(/^[ \t]+|[ \t]+$/g, "");
   const lines = new FoldedLines(field);

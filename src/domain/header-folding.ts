@@ -38,20 +38,21 @@ export class FoldedLines {
 
   /** Appends text as encoded-words, the first after `space`, each sized to the room left on its line. */
   addEncoded(space: string, text: string): void {
-    const chars = Array.from(text, (c) => encoder.encode(c));
-    const total = chars.reduce((n, b) => n + b.length, 0);
-    const useQ = chars.reduce((n, b) => n + qLength(b), 0) <= Math.ceil(total / 3) * 4;
+    const bytes = encoder.encode(text);
+    let qTotal = 0;
+    for (const b of bytes) qTotal += qLength(b);
+    const useQ = qTotal <= Math.ceil(bytes.length / 3) * 4;
     let at = 0;
     let separator = space;
-    while (at < chars.length) {
+    while (at < bytes.length) {
       let room = Math.min(MAX_ENCODED_WORD, PREFERRED_LINE_LENGTH - this.line.length - separator.length);
       if (room < MIN_ENCODED_WORD) {
         this.fold();
         room = Math.min(MAX_ENCODED_WORD, PREFERRED_LINE_LENGTH - separator.length);
       }
-      const next = wordEnd(chars, at, room - ENCODED_WORD_OVERHEAD, useQ);
-      const bytes = concat(chars.slice(at, next));
-      this.line += `${separator}=?UTF-8?${useQ ? "Q" : "B"}?${useQ ? encodeQ(bytes) : encodeBase64(bytes)}?=`;
+      const next = wordEnd(bytes, at, room - ENCODED_WORD_OVERHEAD, useQ);
+      const chunk = bytes.subarray(at, next);
+      this.line += `${separator}=?UTF-8?${useQ ? "Q" : "B"}?${useQ ? encodeQ(chunk) : encodeBase64(chunk)}?=`;
       this.atoms++;
       at = next;
       // Whitespace between two encoded-words is not part of the text (RFC 2047 6.2).
@@ -75,10 +76,9 @@ function isQLiteral(byte: number): boolean {
   return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || byte === 0x21 || byte === 0x2a || byte === 0x2b || byte === 0x2d || byte === 0x2f;
 }
 
-function qLength(bytes: Uint8Array): number {
-  let n = 0;
-  for (const b of bytes) n += isQLiteral(b) || b === 0x20 ? 1 : 3;
-  return n;
+/** Characters one byte takes in a Q-encoded word. */
+function qLength(byte: number): number {
+  return isQLiteral(byte) || byte === 0x20 ? 1 : 3;
 }
 
 function encodeQ(bytes: Uint8Array): string {
@@ -87,28 +87,26 @@ function encodeQ(bytes: Uint8Array): string {
   return out;
 }
 
-/** Index after the last character that fits `payload` encoded characters; at least one character is taken. */
-function wordEnd(chars: Uint8Array[], from: number, payload: number, useQ: boolean): number {
-  let at = from;
-  let cost = 0;
-  let bytes = 0;
-  while (at < chars.length) {
-    const char = chars[at]!;
-    const next = useQ ? cost + qLength(char) : Math.ceil((bytes + char.length) / 3) * 4;
-    if (next > payload && at > from) break;
-    cost = next;
-    bytes += char.length;
-    at++;
-  }
-  return at;
+/** Bytes of the UTF-8 sequence a lead byte starts (TextEncoder output is always well-formed). */
+function sequenceLength(lead: number): number {
+  return lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
+/**
+ * Index after the last whole character, from `from`, that fits `payload` encoded characters
+ * (RFC 2047 5: a word holds whole characters); at least one character is taken.
+ */
+function wordEnd(bytes: Uint8Array, from: number, payload: number, useQ: boolean): number {
+  let at = from;
+  let cost = 0;
+  while (at < bytes.length) {
+    const length = sequenceLength(bytes[at]!);
+    let next = cost;
+    if (useQ) for (let i = at; i < at + length; i++) next += qLength(bytes[i]!);
+    else next = Math.ceil((at + length - from) / 3) * 4;
+    if (next > payload && at > from) break;
+    cost = next;
+    at += length;
   }
-  return out;
+  return at;
 }
