@@ -1,4 +1,5 @@
 // Email address lists as senders write them: `Bob <bob@example.com>, "Doe, Jane" <jane@x.org>, c@y.z`.
+import { breaksHeader } from "./header-values";
 
 /** Loose on purpose: the relay has the last word; this only refuses what cannot be an address. */
 const ADDRESS = /^[^\s@<>(),;:"\[\]]+@[^\s@<>(),;:"\[\]]+\.[^\s@<>(),;:"\[\]]+$/;
@@ -43,7 +44,7 @@ export function splitAddressList(text: string): string[] {
  * in a display name would start a header line of its own in the sent message.
  */
 export function parseAddress(entry: string): ParsedAddress | null {
-  if (/[\r\n\0]/.test(entry)) return null;
+  if (breaksHeader(entry)) return null;
   const display = entry.trim();
   const angle = /<([^<>]*)>\s*$/.exec(display);
   const address = (angle ? angle[1]! : display).trim();

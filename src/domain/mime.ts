@@ -65,13 +65,22 @@ function textPart(type: "plain" | "html", content: string): Part {
   return { headers: `Content-Type: text/${type}; charset=utf-8${CRLF}Content-Transfer-Encoding: quoted-printable`, body: encodeQuotedPrintable(content) };
 }
 
-/** RFC 6838 4.2 type/subtype; anything else (or parameters from the client) is not passed on. */
-const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+/** RFC 6838 4.2 type/subtype, and a charset parameter (RFC 2978 mime-charset) after it. */
+const MEDIA_TYPE = /^\s*([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126})\s*(?:;|$)/;
+const CHARSET = /;\s*charset\s*=\s*"?([A-Za-z0-9!#$%&'+\-^_`{}~]{1,40})"?\s*(?:;|$)/i;
+
+/** The client's content type as a well-formed header value: its type and charset only, else application/octet-stream. */
+function contentTypeOf(declared: string): { type: string; parameters: Array<[string, string]> } {
+  const type = MEDIA_TYPE.exec(declared)?.[1];
+  if (!type) return { type: "application/octet-stream", parameters: [] };
+  const charset = CHARSET.exec(declared)?.[1];
+  return { type: type.toLowerCase(), parameters: charset ? [["charset", charset]] : [] };
+}
 
 function filePart(file: MimeAttachment): Part {
-  const type = MEDIA_TYPE.test(file.contentType) ? file.contentType.toLowerCase() : "application/octet-stream";
+  const { type, parameters } = contentTypeOf(file.contentType);
   const headers = [
-    formatParameterHeader("Content-Type", type, [["name", file.filename]]),
+    formatParameterHeader("Content-Type", type, [...parameters, ["name", file.filename]]),
     "Content-Transfer-Encoding: base64",
     formatParameterHeader("Content-Disposition", file.inline ? "inline" : "attachment", [["filename", file.filename]]),
   ];

@@ -212,19 +212,24 @@ describe("formatParameterHeader and attachments", () => {
     ]);
   });
 
-  it("passes on only a well-formed media type", async () => {
+  it("passes on only a well-formed media type and its charset", async () => {
     const mime = buildMime({
       headers: [],
       text: "t",
       attachments: [
         { filename: "a.csv", contentType: "text/csv", content: new Uint8Array([65]), inline: false },
         { filename: "b.bin", contentType: 'text/plain; boundary="x', content: new Uint8Array([66]), inline: false },
+        { filename: "c.csv", contentType: 'Text/CSV; charset="utf-8"; x=1', content: new Uint8Array([67]), inline: false },
+        { filename: "d.bin", contentType: "not a type", content: new Uint8Array([68]), inline: false },
       ],
     });
+    expect(mime).toContain('Content-Type: text/csv; charset="utf-8"; name="c.csv"');
     const parsed = await PostalMime.parse(mime);
     expect(parsed.attachments.map((a) => [a.filename, a.mimeType])).toEqual([
       ["a.csv", "text/csv"],
-      ["b.bin", "application/octet-stream"],
+      ["b.bin", "text/plain"],
+      ["c.csv", "text/csv"],
+      ["d.bin", "application/octet-stream"],
     ]);
   });
 });
