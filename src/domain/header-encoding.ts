@@ -105,7 +105,7 @@ function addAddressList(lines: FoldedLines, value: string): boolean {
  */
 export function formatHeader(name: string, value: string): string {
   if (value.length < MEMO_MIN_LENGTH || value.length > MEMO_MAX_LENGTH) return formatField(name, value);
-  const key = `${name}:${value}`;
+  const key = `${name.length}:${name}:${value}`;
   let text = memo.get(key);
   if (text === undefined) {
     if (memo.size >= MEMO_ENTRIES) memo.clear();
