@@ -5,6 +5,7 @@ import { parseAddress, splitAddressList, type ParsedAddress } from "../domain/ad
 import { parseMailgunDate } from "../domain/dates";
 import type { MimeAttachment } from "../domain/mime";
 import { parseYesNo } from "../domain/tracking-settings";
+import { refuseUnsafeHeaders } from "./compose-message";
 import { ApiError, badRequest } from "./errors";
 import { readForm, type FormValue } from "./fields";
 
@@ -68,7 +69,7 @@ export function refuseOversizedBody(c: Context): void {
 
 export async function readMessageRequest(c: Context): Promise<MessageRequest> {
   refuseOversizedBody(c);
-  return parseMessageEntries(await readForm(c));
+  return refuseUnsafeHeaders(await parseMessageEntries(await readForm(c)));
 }
 
 /** Validates form entries (strings and files) into a request, or throws Mailgun's 400. */

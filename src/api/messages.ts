@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import { getDomain } from "../db/domains";
 import { saveMessageMetadataMany } from "../db/messages";
+import { saveReturnPaths } from "../db/return-paths";
 import { storeMessage } from "../db/stored-messages";
 import { randomId } from "../domain/base64url";
 import type { DeliveryJob } from "../domain/delivery-job";
@@ -14,7 +15,7 @@ import type { QueueMessage } from "../domain/queue-messages";
 import { acceptedEvent, deliveredEvent, failedEvent, type MessageFacts } from "../domain/send-events";
 import { resolveTracking } from "../domain/tracking-settings";
 import type { MailgunEvent } from "../domain/tracking-event";
-import { verpAddress } from "../domain/verp";
+import { returnPathsOf, verpAddress } from "../domain/verp";
 import type { Env } from "../env";
 import { composeForRecipient } from "./compose-message";
 import type { ApiEnv } from "./context";
@@ -128,6 +129,8 @@ export async function acceptMessage(env: Env, domainName: string, request: Messa
 
   // Metadata first: the events of this message's opens and clicks read it.
   await saveMessageMetadataMany(env, domain.name, metadata);
+  // Before any delivery is queued: a bounce is attributed through its return path's stored id.
+  if (!request.testMode) await saveReturnPaths(env, domain.name, await returnPathsOf(env.TRACKING_SECRET, domain.name, messageId, recipients.filter((_, i) => !checks[i]!.suppressed).map((r) => r.address)), now);
   await sendInBatches(env.EVENTS, events);
   await sendInBatches(env.DELIVERY, deliveries);
   return { id: `<${messageId}>`, message: "Queued. Thank you." };

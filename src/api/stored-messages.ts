@@ -5,6 +5,7 @@
 // the Messages API for a resend).
 import { Hono } from "hono";
 import { loadStoredMessage, type StoredMessage } from "../db/stored-messages";
+import { spacedJson } from "../domain/header-encoding";
 import { buildMime } from "../domain/mime";
 import type { ApiEnv } from "./context";
 import { badRequest, notFound } from "./errors";
@@ -22,14 +23,15 @@ function originalMime(stored: StoredMessage): string {
   if (request.cc.length > 0) headers.push(["Cc", request.cc.map((a) => a.display).join(", ")]);
   headers.push(["Subject", request.subject], ["Date", new Date(stored.storedAt).toUTCString().replace("GMT", "+0000")], ["Message-Id", `<${stored.messageId}>`]);
   if (request.tags.length > 0) headers.push(["X-Mailgun-Tag", request.tags.join(", ")]);
-  if (Object.keys(request.userVariables).length > 0) headers.push(["X-Mailgun-Variables", JSON.stringify(request.userVariables)]);
+  if (Object.keys(request.userVariables).length > 0) headers.push(["X-Mailgun-Variables", spacedJson(request.userVariables)]);
   headers.push(...request.customHeaders);
   return buildMime({ headers, text: request.text, html: request.html, attachments: request.attachments });
 }
 
 /** The header block of a MIME text as [name, value] pairs, unfolded. */
 function headerPairs(mime: string): Array<[string, string]> {
-  const block = mime.slice(0, mime.indexOf("\r\n\r\n")).replace(/\r\n[ \t]+/g, " ");
+  // Unfolding (RFC 5322 2.2.3) removes only the CRLF: the whitespace after it belongs to the value.
+  const block = mime.slice(0, mime.indexOf("\r\n\r\n")).replace(/\r\n(?=[ \t])/g, "");
   return block.split("\r\n").map((line) => {
     const colon = line.indexOf(":");
     return [line.slice(0, colon), line.slice(colon + 1).trim()];

@@ -1,10 +1,12 @@
 // Retention, run by the cron trigger: deletes each domain's events (and their tags and remembered
-// message metadata) older than the domain's retention, in bounded chunks. Suppressions are never
-// purged. Bindings: DB.
+// message metadata) older than the domain's retention, and VERP return paths older than that or
+// RETURN_PATH_MIN_DAYS, whichever is longer, in bounded chunks. Suppressions are never purged.
+// Bindings: DB.
 import { drizzle } from "drizzle-orm/d1";
 import { domains } from "../db/schema";
 import { deleteEventsBefore } from "../db/events-store";
 import { deleteMessagesBefore } from "../db/messages";
+import { deleteReturnPathsBefore } from "../db/return-paths";
 import type { Env } from "../env";
 
 /** Rows per DELETE: short statements keep D1 (a single writer) free for the consumers. */
@@ -15,10 +17,17 @@ export const PURGE_CHUNK_ROWS = 1000;
  */
 export const PURGE_CHUNKS_PER_RUN = 200;
 const DAY_MS = 86_400_000;
+/**
+ * Return paths are kept at least this long, whatever the domain's retention, so that a bounce
+ * from a remote MTA's queue (Postfix and sendmail give up after 5 days) still suppresses its
+ * recipient. Unit: days.
+ */
+export const RETURN_PATH_MIN_DAYS = 7;
 
 export interface PurgeReport {
   events: number;
   messages: number;
+  returnPaths: number;
   /** True when the chunk budget ran out before everything old was gone. */
   unfinished: boolean;
 }
@@ -31,7 +40,7 @@ const RUN_EVERY_MS = 5 * 60_000;
  * run starts at a different domain, so one domain's backlog cannot starve the others.
  */
 export async function purgeExpired(env: Env, now: number, budget = PURGE_CHUNKS_PER_RUN, chunkRows = PURGE_CHUNK_ROWS): Promise<PurgeReport> {
-  const report: PurgeReport = { events: 0, messages: 0, unfinished: false };
+  const report: PurgeReport = { events: 0, messages: 0, returnPaths: 0, unfinished: false };
   const all = await drizzle(env.DB).select({ name: domains.name, retentionDays: domains.retentionDays }).from(domains).orderBy(domains.name).all();
   const start = all.length > 0 ? Math.floor(now / RUN_EVERY_MS) % all.length : 0;
   for (const domain of [...all.slice(start), ...all.slice(0, start)]) {
@@ -40,6 +49,7 @@ export async function purgeExpired(env: Env, now: number, budget = PURGE_CHUNKS_
     for (const [purge, key] of [
       [() => deleteEventsBefore(env, domain.name, cutoffMs * 1000, chunkRows), "events"],
       [() => deleteMessagesBefore(env, domain.name, cutoffMs, chunkRows), "messages"],
+      [() => deleteReturnPathsBefore(env, domain.name, Math.min(cutoffMs, now - RETURN_PATH_MIN_DAYS * DAY_MS), chunkRows), "returnPaths"],
     ] as const) {
       for (;;) {
         if (budget <= 0) return { ...report, unfinished: true };

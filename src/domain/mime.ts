@@ -1,8 +1,8 @@
-// Builds RFC 5322 / MIME messages: CRLF line endings, RFC 2047 encoded headers, quoted-printable
-// text parts, base64 attachments, and the multipart nesting mail clients expect
-// (mixed > related > alternative). Pure: bytes in, text out.
-import { splitAddressList } from "./addresses";
+// Builds RFC 5322 / MIME messages: CRLF line endings, headers encoded and folded by
+// src/domain/header-encoding.ts, quoted-printable text parts, base64 attachments, and the
+// multipart nesting mail clients expect (mixed > related > alternative). Pure: bytes in, text out.
 import { encodeBase64, encodeBase64Url } from "./base64url";
+import { formatHeader, formatParameterHeader } from "./header-encoding";
 
 export interface MimeAttachment {
   filename: string;
@@ -22,40 +22,6 @@ export interface MimeMessage {
 
 const CRLF = "\r\n";
 const encoder = new TextEncoder();
-
-function isAscii(text: string): boolean {
-  return /^[\x00-\x7f]*$/.test(text);
-}
-
-/** RFC 2047 encoded-word (base64) for a header value with non-ASCII text. */
-export function encodeHeaderValue(value: string): string {
-  const clean = value.replace(/[\r\n]+/g, " ");
-  if (isAscii(clean)) return clean;
-  const bytes = encoder.encode(clean);
-  const words: string[] = [];
-  // 45 bytes -> 60 base64 characters: each encoded word stays under the 75-character limit.
-  for (let i = 0; i < bytes.length; ) {
-    let end = Math.min(bytes.length, i + 45);
-    while (end < bytes.length && (bytes[end]! & 0xc0) === 0x80) end--; // never split a UTF-8 sequence
-    words.push(`=?UTF-8?B?${btoa(String.fromCharCode(...bytes.subarray(i, end)))}?=`);
-    i = end;
-  }
-  return words.join(`${CRLF} `);
-}
-
-const ADDRESS_HEADERS = new Set(["from", "to", "cc", "reply-to", "sender"]);
-
-/** Address headers encode only display names: an encoded word may not contain the address. */
-export function encodeAddressHeader(value: string): string {
-  return splitAddressList(value)
-    .map((entry) => {
-      const angle = entry.lastIndexOf("<");
-      if (angle <= 0 || isAscii(entry)) return entry;
-      const name = entry.slice(0, angle).trim().replace(/^"|"$/g, "");
-      return `${encodeHeaderValue(name)} ${entry.slice(angle)}`;
-    })
-    .join(", ");
-}
 
 /** Quoted-printable (RFC 2045) of UTF-8 text, with CRLF line breaks and soft breaks at 76. */
 export function encodeQuotedPrintable(text: string): string {
@@ -99,18 +65,27 @@ function textPart(type: "plain" | "html", content: string): Part {
   return { headers: `Content-Type: text/${type}; charset=utf-8${CRLF}Content-Transfer-Encoding: quoted-printable`, body: encodeQuotedPrintable(content) };
 }
 
-function quoteParam(value: string): string {
-  return `"${value.replace(/["\\\r\n]/g, "_")}"`;
+/** RFC 6838 4.2 type/subtype, and a charset parameter (RFC 2978 mime-charset) after it. */
+const MEDIA_TYPE = /^\s*([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126})\s*(?:;|$)/;
+const CHARSET = /;\s*charset\s*=\s*"?([A-Za-z0-9!#$%&'+\-^_`{}~]{1,40})"?\s*(?:;|$)/i;
+
+/** The client's content type as a well-formed header value: its type and charset only, else application/octet-stream. */
+function contentTypeOf(declared: string): { type: string; parameters: Array<[string, string]> } {
+  const type = MEDIA_TYPE.exec(declared)?.[1];
+  if (!type) return { type: "application/octet-stream", parameters: [] };
+  const charset = CHARSET.exec(declared)?.[1];
+  return { type: type.toLowerCase(), parameters: charset ? [["charset", charset]] : [] };
 }
 
 function filePart(file: MimeAttachment): Part {
-  const name = isAscii(file.filename) ? quoteParam(file.filename) : `"${encodeHeaderValue(file.filename)}"`;
+  const { type, parameters } = contentTypeOf(file.contentType);
   const headers = [
-    `Content-Type: ${file.contentType || "application/octet-stream"}; name=${name}`,
+    formatParameterHeader("Content-Type", type, [...parameters, ["name", file.filename]]),
     "Content-Transfer-Encoding: base64",
-    `Content-Disposition: ${file.inline ? "inline" : "attachment"}; filename=${name}`,
+    formatParameterHeader("Content-Disposition", file.inline ? "inline" : "attachment", [["filename", file.filename]]),
   ];
-  if (file.inline) headers.push(`Content-ID: <${file.filename.replace(/[<>\r\n]/g, "")}>`);
+  // The HTML refers to an inline part as cid:<filename>; the API keeps file names short enough for this line.
+  if (file.inline) headers.push(`Content-ID: <${file.filename.replace(/[<>\r\n\0]/g, "")}>`);
   return { headers: headers.join(CRLF), body: base64Lines(file.content) };
 }
 
@@ -131,8 +106,6 @@ export function buildMime(message: MimeMessage): string {
   if (inline.length > 0) root = multipart("related", [root, ...inline]);
   const attached = message.attachments.filter((a) => !a.inline).map(filePart);
   if (attached.length > 0) root = multipart("mixed", [root, ...attached]);
-  const headers = message.headers.map(
-    ([name, value]) => `${name}: ${ADDRESS_HEADERS.has(name.toLowerCase()) ? encodeAddressHeader(value) : encodeHeaderValue(value)}`,
-  );
+  const headers = message.headers.map(([name, value]) => formatHeader(name, value));
   return [...headers, "MIME-Version: 1.0", root.headers].join(CRLF) + CRLF + CRLF + root.body + CRLF;
 }

@@ -1,12 +1,26 @@
-// VERP return paths: every delivery's envelope sender names the message and the recipient, so a
-// bounce (DSN) or complaint (ARF) that comes back to it says which delivery it is about. The
-// local part is signed, so nobody can mail us a fake bounce that suppresses someone else.
-import { decodeBase64Url, encodeBase64Url } from "./base64url";
+// VERP return paths: every delivery's envelope sender names the delivery, so a bounce (DSN) or
+// complaint (ARF) that comes back to it says which delivery it is about. The local part is
+// `bounce+<id><tag>`: the id is derived from the message id and recipient and stored with them
+// when the message is accepted (src/db/return-paths.ts); the tag signs the id, so a forged address
+// is refused without a lookup and nobody can mail in a report that suppresses someone else.
+// Layout in docs/storage.md, "VERP return path".
+import { decodeBase64Url } from "./base64url";
 import { domainKey } from "./token";
 
-/** The envelope sender's local part is `bounce+<payload>`; RFC 5321 allows 64 octets, most MTAs far more. */
 export const VERP_PREFIX = "bounce+";
-const TAG_BYTES = 10; // 80-bit HMAC tag: enough to stop forged bounces, short enough for the address
+/** The id: 80 bits of HMAC, enough that two deliveries of a domain never share one. Unit: bytes. */
+const ID_BYTES = 10;
+/** The tag: 80-bit HMAC of the id, enough to stop forged bounces. Unit: bytes. */
+const TAG_BYTES = 10;
+/**
+ * RFC 4648 base32 in lower case: some MTAs case-fold local parts, which base64 would not survive.
+ * 10 bytes are 16 characters, so the local part is 7 + 16 + 16 = 39 octets whatever the message,
+ * within the 64 of RFC 5321 4.5.3.1.1 (many MTAs refuse longer ones).
+ */
+const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
+const ID_CHARS = (ID_BYTES * 8) / 5;
+const TAG_CHARS = (TAG_BYTES * 8) / 5;
+const SHORT_PAYLOAD = new RegExp(`^[a-z2-7]{${ID_CHARS + TAG_CHARS}}$`);
 
 export interface VerpTarget {
   domain: string;
@@ -14,45 +28,97 @@ export interface VerpTarget {
   recipient: string;
 }
 
+/** What a return path names: an id to look up, or (mail sent before ids) the delivery itself. */
+export type ParsedVerp = { kind: "id"; domain: string; id: string } | ({ kind: "legacy" } & VerpTarget);
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
-async function tag(secret: string, domain: string, payload: Uint8Array): Promise<Uint8Array> {
-  const key = await domainKey(secret, `verp:${domain}`);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, payload)).subarray(0, TAG_BYTES);
+function base32(bytes: Uint8Array): string {
+  let out = "";
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of bytes) {
+    buffer = ((buffer << 8) | byte) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += BASE32[(buffer >> bits) & 31];
+    }
+  }
+  return bits > 0 ? out + BASE32[(buffer << (5 - bits)) & 31] : out;
 }
 
-/** `bounce+<base64url(messageId \\0 recipient | tag)>@<domain>` */
+async function mac(secret: string, label: string, domain: string, text: string, bytes: number): Promise<Uint8Array> {
+  const key = await domainKey(secret, `${label}:${domain}`);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(text))).subarray(0, bytes);
+}
+
+/** The delivery's id: fixed by its message id and recipient (any case), so it can be made again anywhere. */
+export async function returnPathId(target: VerpTarget, secret: string): Promise<string> {
+  return base32(await mac(secret, "verp-id", target.domain.toLowerCase(), `${target.messageId}\u0000${target.recipient.toLowerCase()}`, ID_BYTES));
+}
+
+async function idTag(secret: string, domain: string, id: string): Promise<string> {
+  return base32(await mac(secret, "verp-tag", domain, id, TAG_BYTES));
+}
+
+/** `bounce+<id><tag>@<domain>`: 39 octets of local part for any domain, message id and recipient. */
 export async function verpAddress(target: VerpTarget, secret: string): Promise<string> {
-  const payload = encoder.encode(`${target.messageId}\u0000${target.recipient}`);
-  const mac = await tag(secret, target.domain, payload);
-  const bytes = new Uint8Array(payload.length + TAG_BYTES);
-  bytes.set(payload);
-  bytes.set(mac, payload.length);
-  return `${VERP_PREFIX}${encodeBase64Url(bytes)}@${target.domain}`;
+  const domain = target.domain.toLowerCase();
+  const id = await returnPathId(target, secret);
+  return `${VERP_PREFIX}${id}${await idTag(secret, domain, id)}@${domain}`;
 }
 
-/** The delivery a VERP address names, or null when it is not one of ours or its tag is wrong. */
-export async function parseVerpAddress(address: string, secret: string): Promise<VerpTarget | null> {
+/** Constant-time comparison of two equally long strings. */
+function sameText(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/** What a VERP address names, or null when it is not one of ours or its tag is wrong. */
+export async function parseVerpAddress(address: string, secret: string): Promise<ParsedVerp | null> {
   const at = address.lastIndexOf("@");
   if (at < 0) return null;
   const local = address.slice(0, at);
   const domain = address.slice(at + 1).toLowerCase();
   if (!local.toLowerCase().startsWith(VERP_PREFIX)) return null;
-  const bytes = decodeBase64Url(local.slice(VERP_PREFIX.length));
+  const payload = local.slice(VERP_PREFIX.length);
+  const short = payload.toLowerCase();
+  if (SHORT_PAYLOAD.test(short)) {
+    const id = short.slice(0, ID_CHARS);
+    return sameText(short.slice(ID_CHARS), await idTag(secret, domain, id)) ? { kind: "id", domain, id } : null;
+  }
+  const legacy = await parseLegacyPayload(payload, domain, secret);
+  return legacy && { kind: "legacy", ...legacy };
+}
+
+/**
+ * The self-contained form used before ids (mail still queued or bouncing from then):
+ * base64url(`<message id> NUL <recipient>` + first 10 bytes of its HMAC under `verp:<domain>`).
+ */
+async function parseLegacyPayload(payload: string, domain: string, secret: string): Promise<VerpTarget | null> {
+  const bytes = decodeBase64Url(payload);
   if (!bytes || bytes.length <= TAG_BYTES) return null;
-  const payload = bytes.subarray(0, bytes.length - TAG_BYTES);
-  const expected = await tag(secret, domain, payload);
+  const signed = bytes.subarray(0, bytes.length - TAG_BYTES);
+  const key = await domainKey(secret, `verp:${domain}`);
+  const expected = new Uint8Array(await crypto.subtle.sign("HMAC", key, signed));
   let diff = 0;
-  for (let i = 0; i < TAG_BYTES; i++) diff |= expected[i]! ^ bytes[payload.length + i]!;
+  for (let i = 0; i < TAG_BYTES; i++) diff |= expected[i]! ^ bytes[signed.length + i]!;
   if (diff !== 0) return null;
   let text: string;
   try {
-    text = decoder.decode(payload);
+    text = decoder.decode(signed);
   } catch {
     return null;
   }
   const nul = text.indexOf("\u0000");
   if (nul <= 0 || nul === text.length - 1) return null;
   return { domain, messageId: text.slice(0, nul), recipient: text.slice(nul + 1) };
+}
+
+/** The return path rows of a message's deliveries, to store before they are queued. */
+export async function returnPathsOf(secret: string, domain: string, messageId: string, recipients: string[]): Promise<Array<{ id: string; messageId: string; recipient: string }>> {
+  return Promise.all(recipients.map(async (recipient) => ({ id: await returnPathId({ domain, messageId, recipient }, secret), messageId, recipient })));
 }

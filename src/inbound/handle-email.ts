@@ -1,10 +1,11 @@
 // Inbound mail to the VERP return paths: a hard-bounce DSN becomes a permanent `failed` event
 // (delayed bounce), an ARF report a `complained` event, both sent to the events queue whose
-// consumer stores them and updates the suppression lists. Bindings: DB (domains, message
-// metadata), EVENTS; reads TRACKING_SECRET to verify VERP addresses.
+// consumer stores them and updates the suppression lists. Bindings: DB (domains, return paths,
+// message metadata), EVENTS; reads TRACKING_SECRET to verify VERP addresses.
 import PostalMime, { type Email } from "postal-mime";
 import { getDomain } from "../db/domains";
 import { loadMessageMetadata, messageKey } from "../db/messages";
+import { findReturnPath } from "../db/return-paths";
 import type { QueueMessage } from "../domain/queue-messages";
 import { complainedEvent, failedEvent, type MessageFacts } from "../domain/send-events";
 import type { MailgunEvent } from "../domain/tracking-event";
@@ -123,17 +124,26 @@ async function readCapped(stream: ReadableStream<Uint8Array>, cap: number): Prom
 }
 
 /**
- * The first candidate whose signature verifies and whose domain still exists. The recipient and
- * domain come from the signed payload, never from what the report claims.
+ * The first candidate whose signature verifies, whose id names a stored return path and whose
+ * domain still exists. The recipient and domain come from the signed address and the row it
+ * names, never from what the report claims.
  */
 async function findDelivery(env: Env, candidates: string[], context: Record<string, unknown>): Promise<VerpTarget | null> {
   let target: VerpTarget | null = null;
+  let unknownIds = 0;
   for (const candidate of candidates) {
-    target = await parseVerpAddress(candidate, env.TRACKING_SECRET);
+    const parsed = await parseVerpAddress(candidate, env.TRACKING_SECRET);
+    if (parsed?.kind === "legacy") target = { domain: parsed.domain, messageId: parsed.messageId, recipient: parsed.recipient };
+    else if (parsed) {
+      // Signed, so one of ours: one lookup. Purged or never stored (a test-mode send) counts as unknown.
+      const path = await findReturnPath(env, parsed.domain, parsed.id);
+      if (path) target = { domain: parsed.domain, messageId: path.messageId, recipient: path.recipient };
+      else unknownIds++;
+    }
     if (target) break;
   }
   if (!target) {
-    log("report names no verifiable VERP address, dropped", { ...context, candidates: candidates.length });
+    log("report names no verifiable VERP address, dropped", { ...context, candidates: candidates.length, unknownIds });
     return null;
   }
   if (!(await getDomain(env.DB, target.domain))) {

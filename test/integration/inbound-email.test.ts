@@ -6,7 +6,10 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { saveMessageMetadata } from "../../src/db/messages";
 import { valueOrThrow } from "../../src/domain/refusal";
-import { verpAddress, type VerpTarget } from "../../src/domain/verp";
+import { saveReturnPaths } from "../../src/db/return-paths";
+import { encodeBase64Url } from "../../src/domain/base64url";
+import { domainKey } from "../../src/domain/token";
+import { returnPathsOf, verpAddress, type VerpTarget } from "../../src/domain/verp";
 import type { Env } from "../../src/env";
 import { handleInboundEmail, MAX_INBOUND_BYTES } from "../../src/inbound/handle-email";
 import {
@@ -24,7 +27,7 @@ import {
   smtpCodeOf,
   verpCandidates,
 } from "../../src/inbound/reports";
-import { createDomain, uniqueDomain, waitFor } from "../helpers";
+import { apiWith, createDomain, recordingQueues, uniqueDomain, waitFor } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const encoder = new TextEncoder();
@@ -60,11 +63,17 @@ interface Delivery extends VerpTarget {
   verp: string;
 }
 
-/** A domain that exists, a delivery of one of its messages, and the metadata remembered at send time. */
+/** Stores the return path of a delivery, as the Messages API does when it accepts the message. */
+async function storeReturnPath(target: VerpTarget): Promise<void> {
+  await saveReturnPaths(testEnv, target.domain, await returnPathsOf(testEnv.TRACKING_SECRET, target.domain, target.messageId, [target.recipient]), Date.now());
+}
+
+/** A domain that exists, a delivery of one of its messages, its return path and the metadata remembered at send time. */
 async function sentMessage(recipient = "nobody@example.net", prefix = "in"): Promise<Delivery> {
   const domain = uniqueDomain(prefix);
   await createDomain(domain);
   const target = { domain, messageId: `${prefix}-${crypto.randomUUID()}@${domain}`, recipient };
+  await storeReturnPath(target);
   await saveMessageMetadata(testEnv, target, {
     tags: ["newsletter", "january"],
     userVariables: { customer: "c-42" },
@@ -74,12 +83,22 @@ async function sentMessage(recipient = "nobody@example.net", prefix = "in"): Pro
   return { ...target, verp: await verpAddress(target, testEnv.TRACKING_SECRET) };
 }
 
-/** Flips one character of the signed payload: same shape, wrong tag. */
-/** Changes a character in the middle of the payload: the last one may only carry padding bits. */
+/** Changes one character of the id: same shape, wrong tag. */
 function forge(verp: string): string {
   const i = "bounce+".length + 4;
-  const swapped = verp[i] === "A" ? "B" : "A";
+  const swapped = verp[i] === "a" ? "b" : "a";
   return `${verp.slice(0, i)}${swapped}${verp.slice(i + 1)}`;
+}
+
+/** The envelope sender as it was made before return paths had ids (still recognised for mail sent then). */
+async function legacyVerpAddress(t: VerpTarget): Promise<string> {
+  const payload = encoder.encode(`${t.messageId}\u0000${t.recipient}`);
+  const key = await domainKey(testEnv.TRACKING_SECRET, `verp:${t.domain}`);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, payload)).subarray(0, 10);
+  const bytes = new Uint8Array(payload.length + 10);
+  bytes.set(payload);
+  bytes.set(mac, payload.length);
+  return `bounce+${encodeBase64Url(bytes)}@${t.domain}`;
 }
 
 describe("delivery status notifications", () => {
@@ -157,8 +176,36 @@ describe("delivery status notifications", () => {
 
   it("drops a correctly signed DSN for a domain that does not exist (any more)", async () => {
     const target = { domain: uniqueDomain("gone"), messageId: "m1@gone", recipient: "nobody@example.net" };
+    await storeReturnPath(target);
     const verp = await verpAddress(target, testEnv.TRACKING_SECRET);
     expect(await deliver(inbound(verp, samples.postfixHardBounce({ ...target, verp })))).toEqual([]);
+  });
+
+  it("drops a correctly signed DSN whose return path was never stored or has been purged", async () => {
+    const domain = uniqueDomain("nopath");
+    await createDomain(domain);
+    const target = { domain, messageId: "unknown@x", recipient: "nobody@example.net" };
+    const verp = await verpAddress(target, testEnv.TRACKING_SECRET);
+    const message = inbound(verp, samples.postfixHardBounce({ ...target, verp }));
+    expect(await deliver(message)).toEqual([]);
+    expect(message.setReject).not.toHaveBeenCalled();
+  });
+
+  it("still attributes a DSN sent to the long self-contained return path of mail sent before ids", async () => {
+    const d = await sentMessage("old@example.net", "legacy");
+    const verp = await legacyVerpAddress(d);
+    const sent = await deliver(inbound(verp, samples.postfixHardBounce({ ...d, verp })));
+    expect(sent.map((s) => [s.domain, s.event.event, s.event.recipient, s.event.message.headers["message-id"]])).toEqual([[d.domain, "failed", "old@example.net", d.messageId]]);
+    const forged = forge(verp);
+    expect(forged).not.toBe(verp);
+    expect(await deliver(inbound(forged, samples.postfixHardBounce({ ...d, verp: forged })))).toEqual([]);
+  });
+
+  it("reads a return path whose local part a remote MTA upper-cased", async () => {
+    const d = await sentMessage();
+    const upper = d.verp.toUpperCase();
+    const sent = await deliver(inbound(upper, samples.postfixHardBounce({ ...d, verp: upper })));
+    expect(sent.map((s) => s.event.recipient)).toEqual([d.recipient]);
   });
 
   it("finds the delivery in the returned message's Return-Path when the DSN went elsewhere", async () => {
@@ -182,6 +229,7 @@ describe("delivery status notifications", () => {
     const domain = uniqueDomain("nometa");
     await createDomain(domain);
     const target = { domain, messageId: "lost@x", recipient: "nobody@example.net" };
+    await storeReturnPath(target);
     const verp = await verpAddress(target, testEnv.TRACKING_SECRET);
     const sent = await deliver(inbound(verp, samples.postfixHardBounce({ ...target, verp })));
     expect(sent[0]!.event).toMatchObject({ tags: [], "user-variables": {}, message: { headers: { "message-id": "lost@x" } } });
@@ -305,6 +353,28 @@ describe("through the real events queue, D1 and the domain's Durable Object", ()
     await handleInboundEmail(inbound(d.verp, samples.postfixHardBounce(d)) as unknown as ForwardableEmailMessage, testEnv, createExecutionContext());
     const event = await storedEvent(d.domain, "failed");
     expect(event).toMatchObject({ recipient: "Nobody@Example.net", severity: "permanent", flags: { "is-delayed-bounce": true }, tags: ["newsletter", "january"] });
+    const suppressed = await waitFor(async () => (await suppressionOf(d)) ?? undefined);
+    expect(suppressed.code).toBe(605);
+  });
+
+  it("turns a DSN to the return path of a Messages API send into a failed event and a bounce", async () => {
+    const domain = uniqueDomain("e2ev");
+    await createDomain(domain);
+    const recorded = recordingQueues(testEnv);
+    const form = new FormData();
+    for (const [name, value] of [["from", `News <news@${domain}>`], ["to", "Gone <Gone.User@example.net>"], ["subject", "January news"], ["text", "t"], ["o:tag", "newsletter"]]) form.append(name!, value!);
+    const response = await apiWith(recorded.env, `/v3/${domain}/messages`, { method: "POST", body: form });
+    expect(response.status).toBe(200);
+    const job = recorded.deliveries[0]!;
+    // RFC 5321 4.5.3.1.1: at most 64 octets of local part, lower case so case-folding MTAs keep it.
+    const local = job.from.slice(0, job.from.lastIndexOf("@"));
+    expect(encoder.encode(local).length).toBeLessThanOrEqual(64);
+    expect(job.from).toMatch(new RegExp(`^bounce\\+[a-z2-7]+@${domain.replace(/\./g, "\\.")}$`));
+
+    const d: Delivery = { domain, messageId: job.messageId, recipient: job.recipient, verp: job.from };
+    await handleInboundEmail(inbound(job.from, samples.postfixHardBounce(d)) as unknown as ForwardableEmailMessage, testEnv, createExecutionContext());
+    const event = await storedEvent(domain, "failed");
+    expect(event).toMatchObject({ recipient: "Gone.User@example.net", severity: "permanent", flags: { "is-delayed-bounce": true }, tags: ["newsletter"], message: { headers: { "message-id": job.messageId } } });
     const suppressed = await waitFor(async () => (await suppressionOf(d)) ?? undefined);
     expect(suppressed.code).toBe(605);
   });

@@ -1,7 +1,7 @@
 // Messages API through the whole Worker: parsing, validation, per-recipient MIME with tracking,
 // accepted and suppressed events, test mode.
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
-import PostalMime from "postal-mime";
+import PostalMime, { decodeWords } from "postal-mime";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import type { DeliveryJob } from "../../src/domain/delivery-job";
@@ -198,9 +198,108 @@ describe("POST /v3/{domain}/messages", () => {
       expect(email.headers.find((h) => h.key === "x-campaign")?.value).toBe("spring");
       expect(email.html).toMatch(/\/c\/[A-Za-z0-9_-]+">there<\/a>/);
     }
+    // Encoded-words of the original are read back to text and encoded once on the copy, never twice.
+    const encoded = [
+      `From: =?UTF-8?B?Wm/Dqw==?= <me@${domain}>`,
+      "To: dee@example.org",
+      'Reply-To: "Doe, \\"J\\" Jane" <jane@example.org>, =?UTF-8?Q?Caf=C3=A9?= <cafe@example.org>',
+      "X-Note: =?UTF-8?Q?caf=C3=A9_au_lait?=",
+      "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=",
+      "Content-Type: text/plain",
+      "",
+      "body",
+      "",
+    ].join("\r\n");
+    const recorded = recordingQueues(testEnv);
+    const sent = await apiWith(recorded.env, `/v3/${domain}/messages.mime`, { method: "POST", body: messageForm([["to", "dee@example.org"], ["message", encoded]]) });
+    expect(sent.status).toBe(200);
+    const copy = await PostalMime.parse(recorded.deliveries[0]!.mime!);
+    expect(copy.from).toMatchObject({ name: "Zoë", address: `me@${domain}` });
+    expect(copy.replyTo).toEqual([
+      { name: 'Doe, "J" Jane', address: "jane@example.org" },
+      { name: "Café", address: "cafe@example.org" },
+    ]);
+    expect(copy.subject).toBe("Grüße");
+    expect(decodeWords(copy.headers.find((h) => h.key === "x-note")!.value)).toBe("café au lait");
+
     const missing = await api(`/v3/${domain}/messages.mime`, { method: "POST", body: messageForm([["to", "dee@example.org"]]) });
     expect(missing.status).toBe(400);
     expect(await missing.json()).toEqual({ message: "message parameter is missing" });
+  });
+});
+
+describe("header injection and line lengths (issue 11, item 11)", () => {
+  /** Objects the Messages API stored for a domain (stored/<day>/<domain>/<key>), today and yesterday (UTC). */
+  async function storedObjects(domain: string): Promise<string[]> {
+    const days = [Date.now(), Date.now() - 86_400_000].map((ms) => new Date(ms).toISOString().slice(0, 10).replace(/-/g, ""));
+    const lists = await Promise.all(days.map((day) => testEnv.MESSAGES.list({ prefix: `stored/${day}/${domain}/` })));
+    return lists.flatMap((l) => l.objects.map((o) => o.key));
+  }
+
+  it("refuses CR, LF and NUL in display names, subject, h: values and the recipient variables they use, storing nothing", async () => {
+    const domain = uniqueDomain("inject");
+    await createDomain(domain);
+    const base: Array<[string, string]> = [["from", `Me <me@${domain}>`], ["to", "Ann <ann@example.org>"], ["subject", "Hello"], ["text", "t"]];
+    const replace = (name: string, value: string) => [...base.filter(([n]) => n !== name), [name, value]] as Array<[string, string]>;
+    const badAddress = (field: string) => `${field} parameter is not a valid address. please check documentation`;
+    const cases: Array<[Array<[string, string]>, string]> = [
+      [replace("from", `Evil\r\nX-Injected-From: 1 <me@${domain}>`), badAddress("from")],
+      [replace("to", "Ann\nX-Injected-To: 1 <ann@example.org>"), badAddress("to")],
+      [[...base, ["cc", "Cy\r<cy@example.org>"]], badAddress("cc")],
+      [[...base, ["bcc", "B\u0000cc <bcc@example.org>"]], badAddress("bcc")],
+      [replace("subject", "Hi\r\nX-Injected-Subject: 1"), "subject may not contain CR, LF or NUL characters"],
+      [[...base, ["h:Reply-To", `help@${domain}\r\nX-Injected-Reply-To: 1`]], "h:Reply-To may not contain CR, LF or NUL characters"],
+      [[...base, ["h:X-Custom", "a\rb"]], "h:X-Custom may not contain CR, LF or NUL characters"],
+      [[...base, ["h:X-Custom", "a\u0000b"]], "h:X-Custom may not contain CR, LF or NUL characters"],
+      [[...base, ["h:X Custom", "a"]], "'X Custom' is not a valid header name"],
+      [[...base, ["h:X-Émoji", "a"]], "'X-Émoji' is not a valid header name"],
+      [[...base, [`h:X-${"n".repeat(80)}`, "a"]], `'X-${"n".repeat(80)}' is not a valid header name`],
+      [
+        [...replace("subject", "Hi %recipient.name%"), ["recipient-variables", JSON.stringify({ "ann@example.org": { name: "Ann\r\nX-Injected-Variable: 1" } })]],
+        "recipient-variables of ann@example.org: name may not contain CR, LF or NUL characters",
+      ],
+    ];
+    for (const [fields, message] of cases) {
+      const { response, deliveries, events } = await sendRecorded(domain, messageForm(fields));
+      expect(response.status, message).toBe(400);
+      expect(await response.json(), message).toEqual({ message });
+      expect(deliveries).toEqual([]);
+      expect(events).toEqual([]);
+    }
+    expect(await storedObjects(domain)).toEqual([]);
+
+    // A whole MIME message whose encoded subject decodes to a line break, and a resend to a name with one.
+    const raw = [`From: me@${domain}`, "To: dee@example.org", "Subject: =?UTF-8?Q?a=0D=0AX-Injected-Mime:_1?=", "Content-Type: text/plain", "", "body", ""].join("\r\n");
+    const mime = await api(`/v3/${domain}/messages.mime`, { method: "POST", body: messageForm([["to", "dee@example.org"], ["message", raw]]) });
+    expect([mime.status, await mime.json()]).toEqual([400, { message: "subject may not contain CR, LF or NUL characters" }]);
+    expect(await storedObjects(domain)).toEqual([]);
+  });
+
+  it("folds a long subject and long X-Mailgun-Variables to 78-character lines that read back exactly", async () => {
+    const domain = uniqueDomain("fold");
+    await createDomain(domain);
+    const words = Array.from({ length: 200 }, (_, i) => ["spring", "Grüße", "sale", "☃", "news"][i % 5]! + i);
+    const subject = words.join(" ").slice(0, 1179);
+    const variables = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`var${i}`, `value number ${i}`]));
+    expect(JSON.stringify(variables).length).toBeGreaterThan(1500);
+    const { response, deliveries } = await sendRecorded(
+      domain,
+      messageForm([["from", `Zoë Ünïcode <me@${domain}>`], ["to", "Ann <ann@example.org>"], ["subject", subject], ["text", "t"], ["h:X-Mailgun-Variables", JSON.stringify(variables)]]),
+    );
+    expect(response.status).toBe(200);
+    const mime = deliveries[0]!.mime!;
+    // Each field with its continuation lines. Only List-Unsubscribe holds a token (its URL) longer than 78.
+    const fields = mime.slice(0, mime.indexOf("\r\n\r\n")).split(/\r\n(?![ \t])/);
+    for (const name of ["Subject", "X-Mailgun-Variables", "From"]) {
+      const field = fields.find((f) => f.startsWith(`${name}:`))!;
+      expect(field.split("\r\n").length, name).toBeGreaterThan(name === "From" ? 0 : 10);
+      for (const line of field.split("\r\n")) expect(line.length, line).toBeLessThanOrEqual(78);
+    }
+    for (const line of fields.flatMap((f) => f.split("\r\n"))) expect(line.length, line).toBeLessThanOrEqual(998);
+    const email = await PostalMime.parse(mime);
+    expect(email.subject).toBe(subject.trim());
+    expect(email.from).toMatchObject({ name: "Zoë Ünïcode", address: `me@${domain}` });
+    expect(JSON.parse(email.headers.find((h) => h.key === "x-mailgun-variables")!.value)).toEqual(variables);
   });
 });
 

@@ -1,10 +1,12 @@
-// Retention by cron: events (with their tags) and remembered messages past a domain's retention
-// are deleted in bounded chunks; newer rows and suppressions are never touched.
+// Retention by cron: events (with their tags) and remembered messages past a domain's retention,
+// and VERP return paths past it or RETURN_PATH_MIN_DAYS, are deleted in bounded chunks; newer rows
+// and suppressions are never touched.
 import { createExecutionContext, createMessageBatch, createScheduledController, env, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { purgeExpired } from "../../src/cron/retention";
+import { purgeExpired, RETURN_PATH_MIN_DAYS } from "../../src/cron/retention";
 import { saveMessageMetadata } from "../../src/db/messages";
+import { saveReturnPaths } from "../../src/db/return-paths";
 import { randomId } from "../../src/domain/base64url";
 import { valueOrThrow } from "../../src/domain/refusal";
 import type { TrackingHitInput } from "../../src/domain/queue-messages";
@@ -79,6 +81,25 @@ describe("retention", () => {
     // Later runs finish the job and never touch the 1-day-old event.
     for (let run = 0; run < 10 && (await events(domain)) > 1; run++) await purgeExpired(testEnv, now, 5, 10);
     expect(await events(domain)).toBe(1);
+  });
+
+  it("keeps VERP return paths as long as the domain's events, and at least RETURN_PATH_MIN_DAYS", async () => {
+    const short = uniqueDomain("rpshort");
+    const long = uniqueDomain("rplong");
+    await createDomain(short);
+    await createDomain(long);
+    await api(`/v4/domains/${short}`, { method: "PUT", body: form({ retention_days: "2" }) });
+    const now = Date.now();
+    const ages = [3, RETURN_PATH_MIN_DAYS - 1, RETURN_PATH_MIN_DAYS + 1, 29, 31];
+    for (const domain of [short, long]) {
+      for (const age of ages) await saveReturnPaths(testEnv, domain, [{ id: `id${age}`.padEnd(16, "a"), messageId: `m${age}@x`, recipient: "r@example.org" }], now - age * DAY);
+    }
+    const report = await purgeExpired(testEnv, now);
+    expect(report.returnPaths).toBeGreaterThanOrEqual(4); // 8, 29 and 31 days for the first, 31 for the second
+    const kept = async (domain: string) =>
+      (await testEnv.DB.prepare("SELECT message_id FROM return_paths WHERE domain = ? ORDER BY created_at DESC").bind(domain).all<{ message_id: string }>()).results.map((r) => r.message_id);
+    expect(await kept(short)).toEqual([`m3@x`, `m${RETURN_PATH_MIN_DAYS - 1}@x`]);
+    expect(await kept(long)).toEqual([`m3@x`, `m${RETURN_PATH_MIN_DAYS - 1}@x`, `m${RETURN_PATH_MIN_DAYS + 1}@x`, "m29@x"]);
   });
 
   it("never purges suppressions", async () => {

@@ -102,6 +102,9 @@ describe("stored messages", () => {
     expect([missing.status, (await json(missing)).message]).toEqual([400, "to parameter is missing"]);
     const bad = await apiWith(recorded.env, `/v3/domains/${domain}/messages/${original.storage.key}`, { method: "POST", body: form({ to: "not an address" }) });
     expect(bad.status).toBe(400);
+    // A line break in a new recipient's display name would start a header line of its own.
+    const injected = await apiWith(recorded.env, `/v3/domains/${domain}/messages/${original.storage.key}`, { method: "POST", body: form({ to: "Dee\r\nX-Injected: 1 <dee@example.org>" }) });
+    expect([injected.status, (await json(injected)).message]).toEqual([400, "to parameter is not a valid address. please check documentation"]);
   });
 
   it("answers 404 for a malformed, unknown, foreign or expired key", async () => {

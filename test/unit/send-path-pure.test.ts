@@ -3,8 +3,11 @@ import PostalMime from "postal-mime";
 import { describe, expect, it } from "vitest";
 import { parseAddress, splitAddressList } from "../../src/domain/addresses";
 import { nextStepAfterTemporaryFailure, RETRY_SCHEDULE_SECONDS } from "../../src/domain/delivery-job";
-import { buildMime, encodeHeaderValue, encodeQuotedPrintable } from "../../src/domain/mime";
-import { parseVerpAddress, verpAddress } from "../../src/domain/verp";
+import { formatHeader } from "../../src/domain/header-encoding";
+import { buildMime, encodeQuotedPrintable } from "../../src/domain/mime";
+import { encodeBase64Url } from "../../src/domain/base64url";
+import { domainKey } from "../../src/domain/token";
+import { parseVerpAddress, returnPathId, verpAddress } from "../../src/domain/verp";
 
 describe("address lists", () => {
   it("splits on commas outside quotes and angle brackets", () => {
@@ -42,9 +45,9 @@ describe("MIME", () => {
   });
 
   it("encodes headers and quoted-printable by the rules", () => {
-    expect(encodeHeaderValue("plain ascii")).toBe("plain ascii");
-    expect(encodeHeaderValue("a\r\nBcc: injected")).toBe("a Bcc: injected");
-    expect(encodeHeaderValue("é")).toBe("=?UTF-8?B?w6k=?=");
+    expect(formatHeader("Subject", "plain ascii")).toBe("Subject: plain ascii");
+    expect(formatHeader("Subject", "a\r\nBcc: injected")).toBe("Subject: a  Bcc: injected");
+    expect(formatHeader("Subject", "é")).toBe("Subject: =?UTF-8?B?w6k=?=");
     expect(encodeQuotedPrintable("a=b é")).toBe("a=3Db =C3=A9");
     expect(encodeQuotedPrintable("ends with space ")).toBe("ends with space=20");
     expect(encodeQuotedPrintable("y".repeat(100)).split("\r\n").every((l) => l.length <= 76)).toBe(true);
@@ -74,16 +77,65 @@ describe("retry schedule", () => {
 });
 
 describe("VERP addresses", () => {
-  it("round-trip the delivery and refuse forged or foreign ones", async () => {
-    const address = await verpAddress({ domain: "mg.example.com", messageId: "m1@mg.example.com", recipient: "Bob@Example.org" }, "s3cret");
-    expect(address).toMatch(/^bounce\+[A-Za-z0-9_-]+@mg\.example\.com$/);
-    expect(await parseVerpAddress(address, "s3cret")).toEqual({ domain: "mg.example.com", messageId: "m1@mg.example.com", recipient: "Bob@Example.org" });
+  const target = { domain: "mg.example.com", messageId: "20261126072711123.Ab3dEf@mg.example.com", recipient: "Bob@Example.org" };
+  const local = (address: string) => address.slice(0, address.lastIndexOf("@"));
+
+  it("keep the local part within RFC 5321's 64 octets for the longest domain, message id and recipient", async () => {
+    const longest = {
+      domain: `${"d".repeat(63)}.${"e".repeat(63)}.${"f".repeat(63)}.${"g".repeat(57)}.com`.slice(0, 253),
+      messageId: `${"m".repeat(200)}é${"n".repeat(40)}@x.org`,
+      recipient: `${"r".repeat(64)}@${"s".repeat(251)}.org`,
+    };
+    for (const t of [target, longest]) {
+      const address = await verpAddress(t, "s3cret");
+      expect(new TextEncoder().encode(local(address)).length).toBeLessThanOrEqual(64);
+      expect(address.endsWith(`@${t.domain}`)).toBe(true);
+    }
+  });
+
+  it("name the delivery by a lower-case signed id that survives case-folding and round-trips", async () => {
+    const address = await verpAddress(target, "s3cret");
+    expect(address).toMatch(/^bounce\+[a-z2-7]{32}@mg\.example\.com$/);
+    const id = await returnPathId(target, "s3cret");
+    expect(id).toMatch(/^[a-z2-7]{16}$/);
+    expect(await parseVerpAddress(address, "s3cret")).toEqual({ kind: "id", domain: "mg.example.com", id });
+    // Some MTAs upper-case local parts; the recipient's case does not change the id.
+    expect(await parseVerpAddress(address.toUpperCase(), "s3cret")).toEqual({ kind: "id", domain: "mg.example.com", id });
+    expect(await returnPathId({ ...target, recipient: "bob@example.org" }, "s3cret")).toBe(id);
+    // Another message or recipient is another id.
+    expect(await returnPathId({ ...target, recipient: "ann@example.org" }, "s3cret")).not.toBe(id);
+    expect(await returnPathId({ ...target, messageId: "other@mg.example.com" }, "s3cret")).not.toBe(id);
+  });
+
+  it("refuse tampered, truncated, foreign and unsigned ones", async () => {
+    const address = await verpAddress(target, "s3cret");
     expect(await parseVerpAddress(address, "other")).toBeNull();
     expect(await parseVerpAddress(address.replace("@mg.example.com", "@evil.example"), "s3cret")).toBeNull();
-    // Change a character in the middle: the last one may only carry padding bits.
-    const i = "bounce+".length + 3;
-    const tampered = address.slice(0, i) + (address[i] === "A" ? "B" : "A") + address.slice(i + 1);
-    expect(await parseVerpAddress(tampered, "s3cret")).toBeNull();
-    for (const junk of ["", "bob@example.org", "bounce+@x.org", "bounce+!!!@x.org"]) expect(await parseVerpAddress(junk, "s3cret")).toBeNull();
+    const payload = local(address).slice("bounce+".length);
+    for (let i = 0; i < payload.length; i++) {
+      const swapped = payload[i] === "a" ? "b" : "a";
+      const tampered = `bounce+${payload.slice(0, i)}${swapped}${payload.slice(i + 1)}@mg.example.com`;
+      expect(await parseVerpAddress(tampered, "s3cret"), tampered).toBeNull();
+    }
+    for (const junk of ["", "bob@example.org", "bounce+@x.org", "bounce+!!!@x.org", `bounce+${payload.slice(0, 31)}@mg.example.com`, `bounce+${payload}a@mg.example.com`]) {
+      expect(await parseVerpAddress(junk, "s3cret"), junk).toBeNull();
+    }
+  });
+
+  it("still read the long self-contained form of mail sent before the change", async () => {
+    const legacy = await legacyVerpAddress(target, "s3cret");
+    expect(await parseVerpAddress(legacy, "s3cret")).toEqual({ kind: "legacy", ...target });
+    expect(await parseVerpAddress(legacy, "other")).toBeNull();
   });
 });
+
+/** The envelope sender as it was made before return paths had ids: base64url(message id NUL recipient, 10-byte tag). */
+async function legacyVerpAddress(t: { domain: string; messageId: string; recipient: string }, secret: string): Promise<string> {
+  const payload = new TextEncoder().encode(`${t.messageId}\u0000${t.recipient}`);
+  const key = await domainKey(secret, `verp:${t.domain}`);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, payload)).subarray(0, 10);
+  const bytes = new Uint8Array(payload.length + 10);
+  bytes.set(payload);
+  bytes.set(mac, payload.length);
+  return `bounce+${encodeBase64Url(bytes)}@${t.domain}`;
+}

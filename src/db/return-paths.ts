@@ -1,0 +1,49 @@
+// VERP return path ids (src/domain/verp.ts): which message and recipient a bounce address names.
+// Written when a message is accepted, read by the email() handler, purged by the retention cron.
+// Kept beside the domain's events (databaseFor), like the message metadata.
+import { databaseFor, type EventsBindings } from "./events-store";
+import { jsonChunks } from "./json-chunks";
+
+export interface ReturnPath {
+  /** 16 lower-case base32 characters. */
+  id: string;
+  messageId: string;
+  recipient: string;
+}
+
+/** Idempotent: an id already stored keeps its row (the same id always names the same delivery). */
+export async function saveReturnPaths(env: EventsBindings, domain: string, rows: ReturnPath[], createdAt: number): Promise<void> {
+  if (rows.length === 0) return;
+  const db = databaseFor(env, domain);
+  // Rows travel as JSON (D1 binds at most 100 values per statement), in chunks under D1's value limit.
+  const statements = jsonChunks(rows.map((r) => [r.id, r.messageId, r.recipient])).map((json) =>
+    db
+      .prepare(
+        `INSERT OR IGNORE INTO return_paths (domain, id, message_id, recipient, created_at)
+         SELECT ?1, value->>0, value->>1, value->>2, ?3 FROM json_each(?2)`,
+      )
+      .bind(domain, json, createdAt),
+  );
+  await db.batch(statements);
+}
+
+/** The delivery an id names, or null when it was never stored or has been purged. */
+export async function findReturnPath(env: EventsBindings, domain: string, id: string): Promise<ReturnPath | null> {
+  const row = await databaseFor(env, domain)
+    .prepare("SELECT id, message_id, recipient FROM return_paths WHERE domain = ?1 AND id = ?2")
+    .bind(domain, id)
+    .first<{ id: string; message_id: string; recipient: string }>();
+  return row ? { id: row.id, messageId: row.message_id, recipient: row.recipient } : null;
+}
+
+/** Deletes up to `limit` rows created before `before` (ms); returns how many. */
+export async function deleteReturnPathsBefore(env: EventsBindings, domain: string, before: number, limit: number): Promise<number> {
+  const result = await databaseFor(env, domain)
+    .prepare(
+      `DELETE FROM return_paths WHERE (domain, id) IN
+         (SELECT domain, id FROM return_paths WHERE domain = ?1 AND created_at < ?2 LIMIT ?3)`,
+    )
+    .bind(domain, before, limit)
+    .run();
+  return result.meta.changes;
+}
