@@ -5,14 +5,14 @@ import { createExecutionContext, createMessageBatch, env, getQueueResult } from 
 import { describe, expect, inject, it } from "vitest";
 import worker from "../../src/index";
 import { randomId } from "../../src/domain/base64url";
-import type { DeliveryJob } from "../../src/domain/delivery-job";
+import type { DeliveryJob, DeliveryJobV1 } from "../../src/domain/delivery-job";
 import type { Env } from "../../src/env";
-import { uniqueDomain } from "../helpers";
+import { uniqueDomain, unpackEventMessages } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const HOUR = 3600_000;
 
-function job(domain: string, recipient: string, overrides: Partial<DeliveryJob> = {}): DeliveryJob {
+function job(domain: string, recipient: string, overrides: Partial<DeliveryJobV1> = {}): DeliveryJobV1 {
   const messageId = `${randomId()}@${domain}`;
   return {
     type: "delivery",
@@ -32,15 +32,23 @@ function job(domain: string, recipient: string, overrides: Partial<DeliveryJob> 
 
 async function runDeliveries(jobs: unknown[], overrides: Partial<Env> = {}) {
   const events: any[] = [];
-  const requeued: Array<{ body: DeliveryJob; delaySeconds?: number }> = [];
+  const eventMessages: unknown[] = [];
+  const requeued: Array<{ body: any; delaySeconds?: number }> = [];
   const parked: unknown[] = [];
+  const recordEvents = (bodies: unknown[]) => {
+    eventMessages.push(...bodies);
+    events.push(...unpackEventMessages(bodies).map((m) => m.event));
+  };
   const deliveryEnv: Env = {
     ...testEnv,
     SMTP_RELAY_HOST: "127.0.0.1",
     SMTP_RELAY_PORT: String(inject("smtpPort")),
     SMTP_RELAY_SECURITY: "none",
     SMTP_RELAY_USER: "",
-    EVENTS: { send: async (b: any) => void events.push(b.event) } as unknown as Env["EVENTS"],
+    EVENTS: {
+      send: async (b: unknown) => recordEvents([b]),
+      sendBatch: async (bs: Array<{ body: unknown }>) => recordEvents(bs.map((m) => m.body)),
+    } as unknown as Env["EVENTS"],
     DELIVERY: { send: async (body: DeliveryJob, o?: { delaySeconds?: number }) => void requeued.push({ body, delaySeconds: o?.delaySeconds }) } as unknown as Env["DELIVERY"],
     EVENTS_DLQ: { send: async (b: unknown) => void parked.push(b) } as unknown as Env["EVENTS_DLQ"],
     ...overrides,
@@ -49,7 +57,7 @@ async function runDeliveries(jobs: unknown[], overrides: Partial<Env> = {}) {
   const ctx = createExecutionContext();
   await worker.queue(batch, deliveryEnv, ctx);
   const result = await getQueueResult(batch, ctx);
-  return { events, requeued, parked, result };
+  return { events, eventMessages, requeued, parked, result };
 }
 
 async function relayed(recipient: string): Promise<Array<{ from: string; to: string[]; data: string }>> {
