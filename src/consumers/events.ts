@@ -7,26 +7,25 @@
 // retries with backoff or dead-letters each message. Bindings: DB, DOMAIN_STATE, EVENTS_DLQ, WEBHOOKS.
 import { insertEvents } from "../db/events-store";
 import { loadMessageMetadata, messageKey } from "../db/messages";
-import { sendInBatches } from "../db/queue-batches";
 import { derivedId } from "../domain/base64url";
 import { mergeEvent } from "../domain/event-packs";
-import { queueMessageSchema, readyEventBodySchema, type QueueMessage, type TrackingHit } from "../domain/queue-messages";
+import { queueMessageSchema, readyEventBodySchema, type TrackingHit } from "../domain/queue-messages";
 import { buildTrackingEvent, toEventRow, type EventRow, type MailgunEvent } from "../domain/tracking-event";
 import { ALL_TAGS, type BounceRecord, type ComplaintRecord, type UnsubscribeRecord } from "../durable-objects/domain-state";
-import { jsonByteLength } from "../domain/utf8";
 import type { Env } from "../env";
+import { sendBack, withinBudget } from "./event-budget";
 import { deadLetter, retryDelaySeconds } from "./outcomes";
 import { fanOutWebhooks } from "./webhook-fanout";
 
 /** One event of a queue message: a hit to turn into an event, or a ready event. */
-interface Item {
+export interface Item {
   domain: string;
   hit?: TrackingHit & { id: string };
   event?: MailgunEvent;
   row?: EventRow;
 }
 
-interface Parsed {
+export interface Parsed {
   message: Message<unknown>;
   /** One item for a hit or a ready event, one per event for a pack. */
   items: Item[];
@@ -49,61 +48,6 @@ async function itemsOf(message: Message<unknown>): Promise<Item[] | string> {
     items.push({ domain: body.domain, event: event.data as unknown as MailgunEvent });
   }
   return items;
-}
-
-/**
- * Events one invocation stores and fans out at most. A batch of 100 packs would be 10,000 events:
- * past these, packs go back on the queue (sent again, not retried, which would spend their
- * retries), so one invocation's D1 writes, memory and webhook sends (one call per 100 messages
- * or 200 KB) stay well inside a Worker's limits. Units: events; bytes of event JSON.
- */
-const MAX_EVENTS_PER_INVOCATION = 1000;
-const MAX_EVENT_BYTES_PER_INVOCATION = 12 * 1024 * 1024;
-
-/** Bytes of JSON the events of a message make once unpacked. */
-function unpackedBytes(body: unknown): number {
-  const pack = body as { type?: unknown; common?: unknown; events?: unknown[] };
-  if (pack.type !== "events" || !Array.isArray(pack.events)) return jsonByteLength(body);
-  const common = jsonByteLength(pack.common);
-  return pack.events.reduce<number>((sum, delta) => sum + common + jsonByteLength(delta), 0);
-}
-
-/** Splits the batch: what this invocation handles (hits and single events always), and packs past the budget. */
-function withinBudget(parsed: Parsed[]): { now: Parsed[]; later: Parsed[] } {
-  const now: Parsed[] = [];
-  const later: Parsed[] = [];
-  let events = 0;
-  let bytes = 0;
-  const packs: Parsed[] = [];
-  for (const item of parsed) {
-    if ((item.message.body as { type?: unknown }).type !== "events") {
-      now.push(item);
-      events += item.items.length;
-      bytes += unpackedBytes(item.message.body);
-    } else packs.push(item);
-  }
-  for (const pack of packs) {
-    const size = unpackedBytes(pack.message.body);
-    const fits = events + pack.items.length <= MAX_EVENTS_PER_INVOCATION && bytes + size <= MAX_EVENT_BYTES_PER_INVOCATION;
-    if (fits || now.length === 0) {
-      now.push(pack);
-      events += pack.items.length;
-      bytes += size;
-    } else later.push(pack);
-  }
-  return { now, later };
-}
-
-/** Sends packs past the budget back to the queue, then acks them; retries them if the queue refuses. */
-async function sendBack(env: Env, later: Parsed[]): Promise<void> {
-  if (later.length === 0) return;
-  try {
-    await sendInBatches(env.EVENTS, later.map(({ message }) => ({ body: message.body as QueueMessage })));
-    for (const { message } of later) message.ack();
-  } catch (error) {
-    console.error(JSON.stringify({ msg: "could not send packs back to the queue, retrying", error: String(error) }));
-    for (const { message } of later) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-  }
 }
 
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
