@@ -6,22 +6,16 @@
 // message (or, queued before packs, one recipient): outcomes and retries stay per recipient, a
 // retry carrying only the recipients that failed, and the pack's events go out packed.
 // Bindings: DELIVERY, EVENTS, EVENTS_DLQ, MESSAGES.
-import { deleteOutgoingPack, getOutgoingPack, type PackCopy } from "../db/outgoing-packs";
+import type { PackCopy } from "../db/outgoing-packs";
 import { sendInBatches } from "../db/queue-batches";
 import { derivedId } from "../domain/base64url";
-import {
-  deliveryJobSchema,
-  MAX_QUEUE_DELAY_SECONDS,
-  nextStepAfterTemporaryFailure,
-  type DeliveryJob,
-  type PackFacts,
-  type ParsedDeliveryJob,
-} from "../domain/delivery-job";
+import { deliveryJobSchema, MAX_QUEUE_DELAY_SECONDS, nextStepAfterTemporaryFailure, type ParsedDeliveryJob } from "../domain/delivery-job";
 import { packEvents } from "../domain/event-packs";
 import { MAX_QUEUE_BODY_BYTES } from "../domain/queue-messages";
 import { deliveredEvent, failedEvent, type DeliveryStatus, type MessageFacts } from "../domain/send-events";
 import type { MailgunEvent } from "../domain/tracking-event";
 import type { Env } from "../env";
+import { attemptOf, type Attempt } from "./delivery-attempt";
 import { deadLetter, retryDelaySeconds } from "./outcomes";
 import { deliverOverSmtp, type SmtpOutcome, type SmtpRelay } from "./smtp-client";
 
@@ -40,63 +34,6 @@ export function relayFromSettings(env: Env, heloName: string): SmtpRelay | null 
     user: env.SMTP_RELAY_USER || undefined,
     password: env.SMTP_RELAY_PASSWORD || undefined,
     heloName,
-  };
-}
-
-/** What one attempt needs to know of its job, whichever format it came in. */
-interface Attempt {
-  domain: string;
-  messageId: string;
-  acceptedAt: number;
-  attempt: number;
-  facts: PackFacts;
-  /** The copies to deliver now; null when their MIME is no longer stored. */
-  copies: PackCopy[] | null;
-  /** Recipients this attempt is for (the copies', when they are stored). */
-  recipients: string[];
-  /** The job that tries these recipients again at `attempt`. */
-  retryJob(recipients: string[], attempt: number): DeliveryJob;
-  /** Storage to free once no recipient is left to retry. */
-  cleanup?: () => Promise<void>;
-}
-
-async function attemptOf(job: ParsedDeliveryJob, env: Env): Promise<Attempt> {
-  const common = { domain: job.domain, messageId: job.messageId, acceptedAt: job.acceptedAt, attempt: job.attempt };
-  if (job.v === 1) {
-    const mime = job.mime ?? (job.mimeKey ? await (await env.MESSAGES.get(job.mimeKey))?.text() : undefined);
-    const { headers, tags, userVariables, storage, size } = job.facts;
-    return {
-      ...common,
-      facts: { headers, tags, userVariables, storage },
-      copies: mime === undefined ? null : [{ recipient: job.recipient, from: job.from, size, mime }],
-      recipients: [job.recipient],
-      retryJob: (_, attempt) => ({ ...job, attempt }),
-      cleanup: job.mimeKey ? () => env.MESSAGES.delete(job.mimeKey!) : undefined,
-    };
-  }
-  const wanted = new Set(job.recipients);
-  if (job.pack) {
-    const copies = job.pack.copies.filter((c) => wanted.has(c.recipient));
-    return {
-      ...common,
-      facts: job.pack.facts,
-      copies,
-      recipients: copies.map((c) => c.recipient),
-      retryJob: (recipients, attempt) => {
-        const again = new Set(recipients);
-        return { ...job, attempt, recipients, pack: { facts: job.pack!.facts, copies: copies.filter((c) => again.has(c.recipient)) } };
-      },
-    };
-  }
-  const packKey = job.packKey!;
-  const stored = await getOutgoingPack(env.MESSAGES, packKey);
-  return {
-    ...common,
-    facts: stored?.facts ?? { headers: {}, tags: [], userVariables: {} },
-    copies: stored ? stored.copies.filter((c) => wanted.has(c.recipient)) : null,
-    recipients: job.recipients,
-    retryJob: (recipients, attempt) => ({ ...job, attempt, recipients }),
-    cleanup: () => deleteOutgoingPack(env.MESSAGES, packKey),
   };
 }
 
