@@ -8,13 +8,14 @@ import type { Parsed } from "./events";
 import { retryDelaySeconds } from "./outcomes";
 
 /**
- * Events one invocation stores and fans out at most. A batch of 100 packs would be 10,000 events:
- * past these, packs go back on the queue (sent again, not retried, which would spend their
- * retries), so one invocation's D1 writes, memory and webhook sends (one call per 100 messages
- * or 200 KB) stay well inside a Worker's limits. Units: events; bytes of event JSON.
+ * Events one invocation stores and fans out at most. A batch of 100 packs could be 10,000 events
+ * of up to 100 KB: past these, packs go back on the queue (sent again, not retried, which would
+ * spend their retries), so one invocation's memory, D1 writes (statements of 900 KB) and webhook
+ * sends (one call per 100 messages or 200 KB, at most 3 URLs per event) stay well inside a
+ * Worker's 128 MB and 1,000 subrequests. Units: events; bytes of event JSON.
  */
-const MAX_EVENTS_PER_INVOCATION = 1000;
-const MAX_EVENT_BYTES_PER_INVOCATION = 12 * 1024 * 1024;
+export const MAX_EVENTS_PER_INVOCATION = 5000;
+export const MAX_EVENT_BYTES_PER_INVOCATION = 12 * 1024 * 1024;
 
 /** Bytes of JSON the events of a message make once unpacked. */
 function unpackedBytes(body: unknown): number {

@@ -259,8 +259,9 @@ describe("events consumer", () => {
 
   it("sends packs past an invocation's budget back to the queue, acked rather than retried, and stores them next time", async () => {
     const domain = uniqueDomain("budget");
-    const packs = deliveredPacks(domain, 1500);
-    expect(packs).toHaveLength(15);
+    // Delivered events with an 80 KB To header: a pack of 100 is 8 MB of events once unpacked.
+    const packs = [0, 1, 2].flatMap(() => deliveredPacks(domain, 100, 80_000));
+    expect(packs).toHaveLength(3);
     const sentBack: unknown[] = [];
     const budgetEnv: Env = { ...testEnv, EVENTS: { sendBatch: async (bs: Array<{ body: unknown }>) => void sentBack.push(...bs.map((m) => m.body)) } as unknown as Env["EVENTS"] };
     const hits = [hitFor(domain), hitFor(domain)];
@@ -268,20 +269,24 @@ describe("events consumer", () => {
     const first = await consume(messages, budgetEnv);
     expect(first.explicitAcks.sort()).toEqual(messages.map((m) => m.id).sort());
     expect(first.retryMessages).toEqual([]);
-    // The hits and 9 packs make 902 events; a tenth pack would pass the 1,000 of one invocation.
-    expect(sentBack).toHaveLength(6);
-    expect(await countEvents(domain)).toBe(902);
-    await consume(sentBack.map((body) => ({ id: randomId(), body })), budgetEnv);
-    expect(await countEvents(domain)).toBe(1502);
+    // The hits and one pack fit the 12 MB of one invocation; a second pack would not.
+    expect(sentBack).toEqual([packs[1], packs[2]]);
+    expect(await countEvents(domain)).toBe(102);
+    sentBack.length = 0;
+    await consume([{ id: randomId(), body: packs[1] }, { id: randomId(), body: packs[2] }], budgetEnv);
+    expect(sentBack).toEqual([packs[2]]);
+    await consume([{ id: randomId(), body: packs[2] }], budgetEnv);
+    expect(await countEvents(domain)).toBe(302);
   });
 });
 
 /** Delivered events of one message to `count` recipients, packed as the delivery consumer packs them. */
-function deliveredPacks(domain: string, count: number): EventPack[] {
+function deliveredPacks(domain: string, count: number, toBytes = 0): EventPack[] {
   const messageId = `${randomId()}@${domain}`;
+  const to = (i: number) => (toBytes > 0 ? `${"t".repeat(toBytes)}@example.org` : `p${i % 10}@example.org`);
   const events = Array.from({ length: count }, (_, i) =>
     deliveredEvent(
-      { domain, messageId, headers: { to: `p${i % 10}@example.org`, subject: "Packed", from: "me@x.test" }, tags: ["t"], userVariables: {}, size: 100 },
+      { domain, messageId, headers: { to: to(i), subject: "Packed", from: "me@x.test" }, tags: ["t"], userVariables: {}, size: 100 },
       `p${i}@example.org`,
       { code: 250, message: "OK", attemptNo: 1 },
       { id: randomId(), ms: Date.now() + i },
