@@ -1,6 +1,8 @@
 // Shared helpers for integration tests: API calls with auth, a domain with tracking on, prepare.
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
-import type { DeliveryJob } from "../src/domain/delivery-job";
+import { getOutgoingPack } from "../src/db/outgoing-packs";
+import type { DeliveryJob, PackFacts } from "../src/domain/delivery-job";
+import { mergeEvent } from "../src/domain/event-packs";
 import worker from "../src/index";
 import type { Env } from "../src/env";
 
@@ -23,17 +25,62 @@ export async function apiWith(callEnv: Env, path: string, init: RequestInit = {}
   return response;
 }
 
-/** The test env with the delivery and events queues recording what is sent instead of delivering it. */
+/** One recipient's copy as a delivery job carries it (inline or in its R2 pack). */
+export interface RecordedCopy {
+  recipient: string;
+  from: string;
+  mime: string;
+  size: number;
+  /** What the job carries for this copy's events: its pack's facts. */
+  facts: PackFacts;
+}
+
+/** Each recipient's copy from delivery queue messages as the Messages API sent them (packs, or v1 jobs). */
+export async function copiesOf(base: Env, jobs: unknown[]): Promise<RecordedCopy[]> {
+  const copies: RecordedCopy[] = [];
+  for (const job of jobs as DeliveryJob[]) {
+    if (job.v === 1) copies.push({ recipient: job.recipient, from: job.from, mime: job.mime!, size: job.facts.size, facts: job.facts });
+    else {
+      const pack = job.pack ?? (await getOutgoingPack(base.MESSAGES, job.packKey!));
+      if (!pack) throw new Error(`pack ${job.packKey} is not stored`);
+      const wanted = new Set(job.recipients);
+      copies.push(...pack.copies.filter((c) => wanted.has(c.recipient)).map((c) => ({ recipient: c.recipient, from: c.from, mime: c.mime, size: c.size, facts: pack.facts })));
+    }
+  }
+  return copies;
+}
+
+/** Events queue messages as the events they hold: a pack as one `{type: "event"}` message per event. */
+export function unpackEventMessages(bodies: unknown[]): Array<{ type: "event"; v: 1; domain: string; event: any }> {
+  return (bodies as Array<Record<string, any>>).flatMap((body) =>
+    body.type === "events" ? (body.events as Array<Record<string, unknown>>).map((delta) => ({ type: "event" as const, v: 1 as const, domain: body.domain, event: mergeEvent(body.common, delta) })) : [body as any],
+  );
+}
+
+/**
+ * The test env with the delivery and events queues recording what is sent instead of delivering
+ * it: `deliveries` one copy per recipient and `events` one message per event (packs unpacked), and
+ * `jobs` and `eventMessages` the queue messages themselves.
+ */
 export function recordingQueues(base: Env = env as unknown as Env) {
-  const deliveries: DeliveryJob[] = [];
-  const events: any[] = []; // QueueMessage bodies; tests read their `event` freely
-  const recorder = <T>(into: T[]) => ({ send: async (b: T) => void into.push(b), sendBatch: async (bs: Array<{ body: T }>) => void into.push(...bs.map((m) => m.body)) });
+  const deliveries: RecordedCopy[] = [];
+  const events: any[] = []; // event messages; tests read their `event` freely
+  const jobs: unknown[] = [];
+  const eventMessages: unknown[] = [];
   const recordingEnv: Env = {
     ...base,
-    DELIVERY: recorder(deliveries) as unknown as Env["DELIVERY"],
-    EVENTS: recorder(events) as unknown as Env["EVENTS"],
+    DELIVERY: {
+      send: async (b: unknown) => void (jobs.push(b), deliveries.push(...(await copiesOf(base, [b])))),
+      sendBatch: async (bs: Array<{ body: unknown }>) => {
+        for (const { body } of bs) jobs.push(body), deliveries.push(...(await copiesOf(base, [body])));
+      },
+    } as unknown as Env["DELIVERY"],
+    EVENTS: {
+      send: async (b: unknown) => void (eventMessages.push(b), events.push(...unpackEventMessages([b]))),
+      sendBatch: async (bs: Array<{ body: unknown }>) => void (eventMessages.push(...bs.map((m) => m.body)), events.push(...unpackEventMessages(bs.map((m) => m.body)))),
+    } as unknown as Env["EVENTS"],
   };
-  return { env: recordingEnv, deliveries, events };
+  return { env: recordingEnv, deliveries, events, jobs, eventMessages };
 }
 
 export function form(fields: Record<string, string>): FormData {
@@ -93,3 +140,4 @@ export async function listEvents(domain: string, query = ""): Promise<{ items: A
   if (response.status !== 200) throw new Error(`events: ${response.status} ${await response.text()}`);
   return response.json();
 }
+

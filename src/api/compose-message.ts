@@ -1,43 +1,48 @@
 // Renders one recipient's copy of a message: %recipient.x% substitution, tracking through the same
 // rewrite code as prepare, and the RFC 5322 / MIME text with List-Unsubscribe, Message-ID and
-// X-Mailgun-Variables headers. Also refuses, before anything is stored, header text that would
-// break those headers.
+// X-Mailgun-Variables headers. What a copy's events and metadata need is worked out first, apart
+// (recipientFacts), so a send can be checked whole before any copy is built; header text that
+// would break a copy's headers is refused before anything is stored (refuseUnsafeHeaders).
 import type { SendingDomain } from "../db/domains";
 import type { ParsedAddress } from "../domain/addresses";
 import { spacedJson } from "../domain/header-encoding";
-import { breaksHeader, isHeaderName, MAX_FILENAME_BYTES, placeholdersIn, RECIPIENT_PLACEHOLDER } from "../domain/header-values";
+import { breaksHeader, isHeaderName, MAX_FILENAME_BYTES } from "../domain/header-values";
 import { buildMime } from "../domain/mime";
+import { fillTemplate, placeholdersIn, variableText, type RecipientVariables } from "../domain/recipient-template";
 import { rewriteMessage } from "../domain/rewrite-message";
 import type { EffectiveTracking } from "../domain/tracking-settings";
+import { utf8ByteLength } from "../domain/utf8";
 import type { Env } from "../env";
 import { badRequest } from "./errors";
 import type { MessageRequest } from "./message-form";
 import { listUnsubscribeHeaders, makeLinks } from "./tracking-links";
 
-export interface ComposedMessage {
-  mime: string;
-  /** Bytes of the MIME text. */
-  size: number;
+/** One recipient's part of a send: what its events, its metadata and its copy's headers say. */
+export interface RecipientFacts {
+  recipient: ParsedAddress;
+  /** The recipient's variables in a batch send (recipient-variables), {} when it has none; undefined otherwise. */
+  variables: RecipientVariables | undefined;
+  subject: string;
+  /** The To header: in a batch send only the recipient, as Mailgun shows it. */
+  to: string;
   userVariables: Record<string, unknown>;
   /** message.headers of this copy's events. */
   eventHeaders: Record<string, string>;
 }
 
-/** The value a recipient's variables give a placeholder, or undefined (looked up as own keys only). */
-function variableOf(variables: unknown, name: string): unknown {
-  return variables !== null && typeof variables === "object" && Object.hasOwn(variables, name) ? (variables as Record<string, unknown>)[name] : undefined;
+export function variablesOf(request: MessageRequest, address: string): RecipientVariables | undefined {
+  if (!request.recipientVariables) return undefined;
+  // In a batch send, a recipient without variables still gets its placeholders emptied.
+  return Object.hasOwn(request.recipientVariables, address) ? request.recipientVariables[address] : {};
 }
 
-/** %recipient.name% placeholders filled from the recipient's variables; unknown ones become "". */
-export function substituteRecipient(text: string, variables: Record<string, unknown> | undefined): string {
-  if (!variables) return text;
-  return text.replace(RECIPIENT_PLACEHOLDER, (_, name: string) => {
-    const value = variableOf(variables, name);
-    return value === undefined || value === null ? "" : typeof value === "string" ? value : JSON.stringify(value);
-  });
+export function recipientFacts(request: MessageRequest, recipient: ParsedAddress, messageId: string): RecipientFacts {
+  const variables = variablesOf(request, recipient.address);
+  const userVariables = Object.fromEntries(Object.entries(request.userVariables).map(([k, v]) => [k, typeof v === "string" ? fillTemplate(v, variables) : v]));
+  const subject = fillTemplate(request.subject, variables);
+  const to = request.recipientVariables ? recipient.display : request.to.map((a) => a.display).join(", ");
+  return { recipient, variables, subject, to, userVariables, eventHeaders: { to, "message-id": messageId, from: request.from.display, subject } };
 }
-
-const encoder = new TextEncoder();
 
 /**
  * Refuses (400) a request whose header text would break a header of the sent copies: a CR, LF
@@ -56,7 +61,7 @@ export function refuseUnsafeHeaders(request: MessageRequest): MessageRequest {
     if (breaksHeader(value)) throw refuse(`h:${name}`);
   }
   for (const file of request.attachments) {
-    if (breaksHeader(file.filename) || encoder.encode(file.filename).length > MAX_FILENAME_BYTES) {
+    if (breaksHeader(file.filename) || utf8ByteLength(file.filename) > MAX_FILENAME_BYTES) {
       throw badRequest(`attachment file names may be at most ${MAX_FILENAME_BYTES} bytes, without CR, LF or NUL characters`);
     }
   }
@@ -64,8 +69,7 @@ export function refuseUnsafeHeaders(request: MessageRequest): MessageRequest {
   const names = new Set([request.subject, ...request.customHeaders.map(([, value]) => value)].flatMap(placeholdersIn));
   for (const [address, variables] of Object.entries(request.recipientVariables ?? {})) {
     for (const name of names) {
-      const value = variableOf(variables, name);
-      if (typeof value === "string" && breaksHeader(value)) throw refuse(`recipient-variables of ${address}: ${name}`);
+      if (breaksHeader(variableText(variables, name))) throw refuse(`recipient-variables of ${address}: ${name}`);
     }
   }
   return request;
@@ -75,37 +79,26 @@ export async function composeForRecipient(
   env: Env,
   domain: SendingDomain,
   request: MessageRequest,
-  recipient: ParsedAddress,
+  facts: RecipientFacts,
   message: { messageId: string; issuedAt: number; tracking: EffectiveTracking; date: string },
-): Promise<ComposedMessage> {
-  // In a batch send, a recipient without variables still gets its placeholders emptied.
-  const variables = request.recipientVariables ? ((variableOf(request.recipientVariables, recipient.address) as Record<string, unknown> | null | undefined) ?? {}) : undefined;
-  const fill = (text: string) => substituteRecipient(text, variables);
-  const links = await makeLinks(env, domain, { messageId: message.messageId, recipient: recipient.address, issuedAt: message.issuedAt });
+): Promise<{ mime: string; size: number }> {
+  const fill = (text: string) => fillTemplate(text, facts.variables);
+  const links = await makeLinks(env, domain, { messageId: message.messageId, recipient: facts.recipient.address, issuedAt: message.issuedAt });
   const parts = await rewriteMessage(
     { html: request.html === undefined ? undefined : fill(request.html), text: request.text === undefined ? undefined : fill(request.text) },
     message.tracking,
     { html: domain.unsubscribeHtmlFooter, text: domain.unsubscribeTextFooter },
     links,
   );
-  const userVariables = Object.fromEntries(Object.entries(request.userVariables).map(([k, v]) => [k, typeof v === "string" ? fill(v) : v]));
-  const subject = fill(request.subject);
-  // A batch send (recipient-variables) shows each recipient only themselves, as Mailgun does.
-  const to = request.recipientVariables ? recipient.display : request.to.map((a) => a.display).join(", ");
   const headers: Array<[string, string]> = [
     ["From", request.from.display],
-    ["To", to],
+    ["To", facts.to],
   ];
   if (!request.recipientVariables && request.cc.length > 0) headers.push(["Cc", request.cc.map((a) => a.display).join(", ")]);
-  headers.push(["Subject", subject], ["Date", message.date], ["Message-ID", `<${message.messageId}>`]);
+  headers.push(["Subject", facts.subject], ["Date", message.date], ["Message-ID", `<${message.messageId}>`]);
   for (const [name, value] of Object.entries(listUnsubscribeHeaders(links))) headers.push([name, value]);
-  if (Object.keys(userVariables).length > 0) headers.push(["X-Mailgun-Variables", spacedJson(userVariables)]);
+  if (Object.keys(facts.userVariables).length > 0) headers.push(["X-Mailgun-Variables", spacedJson(facts.userVariables)]);
   for (const [name, value] of request.customHeaders) headers.push([name, fill(value)]);
   const mime = buildMime({ headers, text: parts.text, html: parts.html, attachments: request.attachments });
-  return {
-    mime,
-    size: encoder.encode(mime).length,
-    userVariables,
-    eventHeaders: { to, "message-id": message.messageId, from: request.from.display, subject },
-  };
+  return { mime, size: utf8ByteLength(mime) };
 }

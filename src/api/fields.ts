@@ -3,6 +3,7 @@
 import type { Context } from "hono";
 import { parseYesNo } from "../domain/tracking-settings";
 import { badRequest } from "./errors";
+import { parseJsonBodyText } from "./json-body";
 
 export type Fields = Map<string, string[]>;
 export type FormValue = string | File;
@@ -33,12 +34,7 @@ export async function readFields(c: Context): Promise<Fields> {
     else fields.set(name, [value]);
   };
   if ((c.req.header("content-type") ?? "").toLowerCase().startsWith("application/json")) {
-    let body: unknown;
-    try {
-      body = JSON.parse(await readText(c));
-    } catch {
-      throw badRequest("The body is not valid JSON");
-    }
+    const body = parseJsonBodyText(await readText(c));
     if (!body || typeof body !== "object" || Array.isArray(body)) throw badRequest("The body must be a JSON object");
     for (const [name, value] of Object.entries(body)) {
       for (const v of Array.isArray(value) ? value : [value]) add(name, typeof v === "string" ? v : JSON.stringify(v));

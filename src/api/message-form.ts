@@ -3,16 +3,31 @@
 import type { Context } from "hono";
 import { parseAddress, splitAddressList, type ParsedAddress } from "../domain/addresses";
 import { parseMailgunDate } from "../domain/dates";
+import { describeJsonProblem, parseBoundedJson } from "../domain/json-bounds";
 import type { MimeAttachment } from "../domain/mime";
+import { MAX_TOKEN_FIELD_BYTES } from "../domain/token";
 import { parseYesNo } from "../domain/tracking-settings";
+import { utf8ByteLength } from "../domain/utf8";
 import { refuseUnsafeHeaders } from "./compose-message";
 import { ApiError, badRequest } from "./errors";
 import { readForm, type FormValue } from "./fields";
 
+/** Mailgun's cap on To, Cc and Bcc together. Unit: recipients. */
 export const MAX_RECIPIENTS = 1000;
 /** Mailgun: a message may not exceed 25 MB, and its o:, h: and v: options 16 kB together. */
 export const MAX_MESSAGE_BYTES = 25 * 1024 * 1024;
-const MAX_OPTION_BYTES = 16 * 1024;
+/** o:, h: and v: options together, as submitted and again once recipient variables are filled in. Unit: bytes. */
+export const MAX_OPTION_BYTES = 16 * 1024;
+/**
+ * One address as written, display name included (From, each To, Cc and Bcc entry): the To and
+ * From headers are in every event of the message. Unit: bytes. The bare address is held to
+ * MAX_TOKEN_FIELD_BYTES, the field it fills in every tracking token.
+ */
+export const MAX_ADDRESS_DISPLAY_BYTES = 1024;
+/** The subject, as submitted and once recipient variables are filled in: it is in every event. Unit: bytes. */
+export const MAX_SUBJECT_BYTES = 4096;
+/** recipient-variables: 1,000 recipients with 2 KB of variables each. Unit: bytes of JSON. */
+export const MAX_RECIPIENT_VARIABLES_BYTES = 2_000_000;
 const MAX_TAGS = 10;
 const MAX_TAG_LENGTH = 128;
 /** o:deliverytime may be at most this far ahead (Mailgun: 3 days). Unit: ms. */
@@ -39,27 +54,34 @@ export interface MessageRequest {
   contentBytes: number;
 }
 
+const shown = (text: string) => (text.length > 40 ? `${text.slice(0, 40)}...` : text);
+
 export function addressesOf(values: string[], field: string): ParsedAddress[] {
   const out: ParsedAddress[] = [];
   for (const value of values) {
     for (const entry of splitAddressList(value)) {
       const parsed = parseAddress(entry);
       if (!parsed) throw badRequest(`${field} parameter is not a valid address. please check documentation`);
+      if (utf8ByteLength(parsed.address) > MAX_TOKEN_FIELD_BYTES) {
+        throw badRequest(`${field} parameter is not a valid address: '${shown(parsed.address)}' is longer than ${MAX_TOKEN_FIELD_BYTES} bytes`);
+      }
+      if (utf8ByteLength(parsed.display) > MAX_ADDRESS_DISPLAY_BYTES) {
+        throw badRequest(`${field} parameter is not a valid address: '${shown(parsed.display)}' is longer than ${MAX_ADDRESS_DISPLAY_BYTES} bytes`);
+      }
       out.push(parsed);
     }
   }
   return out;
 }
 
-function parseJsonObject(text: string, message: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw badRequest(message);
-  }
-  if (!value || typeof value !== "object" || Array.isArray(value)) throw badRequest(message);
-  return value as Record<string, unknown>;
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** A JSON object from a form field, bounded in bytes and depth before it is parsed. */
+function parseJsonObject(text: string, name: string, maxBytes: number, invalid: string): Record<string, unknown> {
+  const parsed = parseBoundedJson(text, maxBytes);
+  if (!parsed.ok) throw badRequest(parsed.problem === "invalid" ? invalid : describeJsonProblem(name, parsed.problem, maxBytes));
+  if (!isObject(parsed.value)) throw badRequest(invalid);
+  return parsed.value;
 }
 
 export function refuseOversizedBody(c: Context): void {
@@ -87,7 +109,7 @@ export async function parseMessageEntries(entries: Array<[string, FormValue]>): 
       continue;
     }
     strings.set(name, [...(strings.get(name) ?? []), value]);
-    if (/^(o|h|v):/.test(name)) optionBytes += name.length + value.length;
+    if (/^(o|h|v):/.test(name)) optionBytes += utf8ByteLength(name) + utf8ByteLength(value);
   }
   const one = (name: string) => strings.get(name)?.[0];
   const all = (name: string) => strings.get(name) ?? [];
@@ -106,24 +128,36 @@ export async function parseMessageEntries(entries: Array<[string, FormValue]>): 
   const text = one("text");
   const html = one("html");
   if (text === undefined && html === undefined) throw badRequest("Need at least one of 'text' or 'html' parameters specified");
-  contentBytes += (text?.length ?? 0) + (html?.length ?? 0);
+  contentBytes += utf8ByteLength(text ?? "") + utf8ByteLength(html ?? "");
   if (contentBytes > MAX_MESSAGE_BYTES) throw badRequest("Message is too large: the limit is 25 MB");
   if (optionBytes > MAX_OPTION_BYTES) throw badRequest("o:, h: and v: options are limited to 16 kB in total");
+  const subject = one("subject") ?? "";
+  if (utf8ByteLength(subject) > MAX_SUBJECT_BYTES) throw badRequest(`subject must be at most ${MAX_SUBJECT_BYTES} bytes`);
 
   const recipientVariablesText = one("recipient-variables");
-  const recipientVariables = recipientVariablesText === undefined ? null : (parseJsonObject(recipientVariablesText, "'recipient-variables' parameter is not a valid JSON") as Record<string, Record<string, unknown>>);
+  let recipientVariables: Record<string, Record<string, unknown>> | null = null;
+  if (recipientVariablesText !== undefined) {
+    const invalid = "'recipient-variables' parameter is not a valid JSON";
+    const parsed = parseJsonObject(recipientVariablesText, "'recipient-variables' parameter", MAX_RECIPIENT_VARIABLES_BYTES, invalid);
+    // Each recipient's variables are an object of names, looked up with Object.hasOwn.
+    if (!Object.values(parsed).every(isObject)) throw badRequest(invalid);
+    recipientVariables = parsed as Record<string, Record<string, unknown>>;
+  }
 
-  const userVariables: Record<string, unknown> = {};
+  // Names come from the request: collected as entries, so "__proto__" is a name like any other.
+  const variableEntries: Array<[string, unknown]> = [];
   const headers: Array<[string, string]> = [];
   for (const [name, values] of strings) {
-    if (name.startsWith("v:")) userVariables[name.slice(2)] = values[0]!;
-    else if (name === "h:X-Mailgun-Variables") Object.assign(userVariables, parseJsonObject(values[0]!, "h:X-Mailgun-Variables is not a valid JSON object"));
-    else if (name.startsWith("h:")) {
+    if (name.startsWith("v:")) variableEntries.push([name.slice(2), values[0]!]);
+    else if (name === "h:X-Mailgun-Variables") {
+      variableEntries.push(...Object.entries(parseJsonObject(values[0]!, "h:X-Mailgun-Variables", MAX_OPTION_BYTES, "h:X-Mailgun-Variables is not a valid JSON object")));
+    } else if (name.startsWith("h:")) {
       const header = name.slice(2);
       if (!/^[!-9;-~]+$/.test(header)) throw badRequest(`'${header}' is not a valid header name`);
       for (const value of values) headers.push([header, value]);
     }
   }
+  const userVariables: Record<string, unknown> = Object.fromEntries(variableEntries);
 
   const tags = [...new Set(all("o:tag").map((t) => t.trim()).filter((t) => t.length > 0 && t.length <= MAX_TAG_LENGTH && /^[\x20-\x7e]+$/.test(t)))].slice(0, MAX_TAGS);
 
@@ -144,7 +178,7 @@ export async function parseMessageEntries(entries: Array<[string, FormValue]>): 
     to,
     cc,
     bcc,
-    subject: one("subject") ?? "",
+    subject,
     text,
     html,
     attachments,

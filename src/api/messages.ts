@@ -1,53 +1,43 @@
 // Messages API, Mailgun's: POST /v3/{domain}/messages and /messages.mime. Validates everything
-// first (nothing is queued for a bad request), checks every recipient against the domain's
-// suppressions in one Durable Object call, renders each recipient's copy with tracking, then
-// keeps one copy of the message as submitted (src/db/stored-messages.ts), records accepted (and
-// suppressed) events and queues one delivery per recipient.
+// first, the whole send included (src/api/send-plan.ts), so a refused message leaves nothing in
+// R2, D1 or the queues; then checks every recipient against the domain's suppressions in one
+// Durable Object call, keeps one copy of the message as submitted (src/db/stored-messages.ts), its
+// metadata once (src/db/messages.ts), builds each recipient's copy with tracking, and queues the
+// accepted (and suppressed) events and the deliveries packed: a 1,000-recipient send is a few
+// dozen queue messages, not two per recipient.
 // Bindings: DB, DOMAIN_STATE, EVENTS, DELIVERY, MESSAGES.
 import { Hono } from "hono";
 import { getDomain } from "../db/domains";
-import { saveMessageMetadataMany } from "../db/messages";
+import { saveSentMessageMetadata } from "../db/messages";
+import { sendInBatches } from "../db/queue-batches";
 import { saveReturnPaths } from "../db/return-paths";
-import { storeMessage } from "../db/stored-messages";
+import { newStorageKey, storeMessage } from "../db/stored-messages";
 import { randomId } from "../domain/base64url";
-import type { DeliveryJob } from "../domain/delivery-job";
-import type { QueueMessage } from "../domain/queue-messages";
+import { MAX_QUEUE_DELAY_SECONDS } from "../domain/delivery-job";
+import { packEvents } from "../domain/event-packs";
+import { MAX_QUEUE_BODY_BYTES } from "../domain/queue-messages";
 import { acceptedEvent, deliveredEvent, failedEvent, type MessageFacts } from "../domain/send-events";
 import { resolveTracking } from "../domain/tracking-settings";
 import type { MailgunEvent } from "../domain/tracking-event";
-import { returnPathsOf, verpAddress } from "../domain/verp";
+import { returnPathsOf } from "../domain/verp";
 import type { Env } from "../env";
-import { composeForRecipient } from "./compose-message";
+import type { RecipientFacts } from "./compose-message";
 import type { ApiEnv } from "./context";
 import { acceptedByState, badRequest, notFound } from "./errors";
 import { readMessageRequest, type MessageRequest } from "./message-form";
 import { readMimeRequest } from "./message-mime";
-
-/** MIME up to this size travels inside the delivery queue message (limit 128 KB); larger goes to R2. */
-const INLINE_MIME_BYTES = 96 * 1024;
-/** Keep each sendBatch under the 256 KB batch limit. */
-const MAX_BATCH_BYTES = 200 * 1024;
-
-async function sendInBatches<T>(queue: Queue<T>, bodies: Array<{ body: T; delaySeconds?: number }>): Promise<void> {
-  let batch: Array<MessageSendRequest<T>> = [];
-  let bytes = 0;
-  for (const item of bodies) {
-    const size = JSON.stringify(item.body).length;
-    if (batch.length > 0 && (batch.length === 100 || bytes + size > MAX_BATCH_BYTES)) {
-      await queue.sendBatch(batch);
-      batch = [];
-      bytes = 0;
-    }
-    batch.push({ body: item.body, contentType: "json", delaySeconds: item.delaySeconds });
-    bytes += size;
-  }
-  if (batch.length > 0) await queue.sendBatch(batch);
-}
+import { buildCopies } from "./send-copies";
+import { checkEventSizes, planSend, splitFacts, type OwnFacts } from "./send-plan";
 
 function newMessageId(domain: string): string {
   const now = new Date();
   const stamp = now.toISOString().replace(/[-:TZ]/g, "").replace(".", "");
   return `${stamp}.${randomId()}@${domain}`;
+}
+
+/** The facts of one recipient's events: the message's, with its own over them. */
+function factsFor(base: Omit<MessageFacts, "headers" | "userVariables">, recipient: RecipientFacts): MessageFacts {
+  return { ...base, headers: recipient.eventHeaders, userVariables: recipient.userVariables };
 }
 
 /**
@@ -71,68 +61,68 @@ export async function acceptMessage(env: Env, domainName: string, request: Messa
   const messageId = newMessageId(domain.name);
   const now = Date.now();
   const date = new Date(now).toUTCString().replace("GMT", "+0000");
-  const state = env.DOMAIN_STATE.get(env.DOMAIN_STATE.idFromName(domain.name));
-  const checks = acceptedByState(await state.checkRecipients(recipients.map((r) => r.address), request.tags));
-  const attachments = request.attachments.map((a) => ({ filename: a.filename, "content-type": a.contentType, size: a.content.length }));
-  // One copy of the message as submitted, for GET and resend (POST) /v3/domains/{d}/messages/{key}.
-  const storageKey = await storeMessage(env.MESSAGES, domain.name, messageId, request, now);
+
+  // Every check that can refuse the message comes before the first write.
+  const plans = planSend(request, domain, messageId, recipients);
+  const storageKey = newStorageKey(now);
   const storage = { key: storageKey, url: `${apiOrigin}/v3/domains/${domain.name}/messages/${storageKey}` };
+  const base = { domain: domain.name, messageId, tags: request.tags, testMode: request.testMode, storage };
+  const attachments = request.attachments.map((a) => ({ filename: a.filename, "content-type": a.contentType, size: a.content.length }));
+  const everyone = recipients.map((r) => r.address);
+  const accepted = plans.map((plan) =>
+    acceptedEvent(
+      factsFor(base, plan),
+      plan.recipient.address,
+      { recipients: request.recipientVariables ? [plan.recipient.address] : everyone, method: "http", sender: request.from.address, attachments },
+      { id: randomId(), ms: now },
+    ),
+  );
+  checkEventSizes(accepted);
 
-  const events: Array<{ body: QueueMessage }> = [];
-  const deliveries: Array<{ body: DeliveryJob; delaySeconds?: number }> = [];
-  const metadata: Parameters<typeof saveMessageMetadataMany>[2] = [];
-  const pushEvent = (event: MailgunEvent) => events.push({ body: { type: "event", v: 1, domain: domain.name, event } as QueueMessage });
+  const state = env.DOMAIN_STATE.get(env.DOMAIN_STATE.idFromName(domain.name));
+  const checks = acceptedByState(await state.checkRecipients(everyone, request.tags));
+  // One copy of the message as submitted, for GET and resend (POST) /v3/domains/{d}/messages/{key}.
+  await storeMessage(env.MESSAGES, domain.name, messageId, request, now, storageKey);
+  // Metadata before any delivery: the events of this message's opens and clicks read it.
+  const shared = splitFacts(request, plans);
+  await saveSentMessageMetadata(
+    env,
+    domain.name,
+    messageId,
+    { tags: request.tags, userVariables: shared.userVariables, headers: shared.headers, preparedAt: now },
+    plans.map((plan, i): OwnFacts & { recipient: string } => ({ recipient: plan.recipient.address, ...shared.own[i] })),
+  );
 
-  for (const [i, recipient] of recipients.entries()) {
-    const copy = await composeForRecipient(env, domain, request, recipient, { messageId, issuedAt: Math.floor(now / 1000), tracking, date });
-    const facts: MessageFacts = { domain: domain.name, messageId, headers: copy.eventHeaders, tags: request.tags, userVariables: copy.userVariables, size: copy.size, testMode: request.testMode, storage };
-    metadata.push({ messageId, recipient: recipient.address, metadata: { tags: request.tags, userVariables: copy.userVariables, headers: copy.eventHeaders, preparedAt: now } });
-    const sender = await verpAddress({ domain: domain.name, messageId, recipient: recipient.address }, env.TRACKING_SECRET);
-    pushEvent(
-      acceptedEvent(
-        facts,
-        recipient.address,
-        { recipients: request.recipientVariables ? [recipient.address] : recipients.map((r) => r.address), method: "http", sender: request.from.address, attachments },
-        { ms: now },
-      ),
-    );
+  const { sizes, jobs } = await buildCopies(
+    env,
+    domain,
+    request,
+    plans.map((facts, i) => ({ facts, own: shared.own[i]!, deliver: !checks[i]!.suppressed && !request.testMode })),
+    { messageId, issuedAt: Math.floor(now / 1000), tracking, date, acceptedAt: now, notBefore: request.deliverAt },
+    { headers: shared.headers, tags: request.tags, userVariables: shared.userVariables, storage },
+  );
+
+  const events: MailgunEvent[] = [];
+  for (const [i, plan] of plans.entries()) {
+    const event = accepted[i]!;
+    event.message.size = sizes[i]!;
+    events.push(event);
+    const facts = { ...factsFor(base, plan), size: sizes[i]! };
     const suppressed = checks[i]!.suppressed;
     if (suppressed) {
       // Never attempted: Mailgun's 6xx drop codes, with no delivery.
-      pushEvent(failedEvent(facts, recipient.address, { severity: "permanent", reason: suppressed.reason, status: { code: suppressed.code, message: "", description: suppressed.description, attemptNo: 1 } }, { ms: now + 1 }));
-      continue;
+      const status = { code: suppressed.code, message: "", description: suppressed.description, attemptNo: 1 };
+      events.push(failedEvent(facts, plan.recipient.address, { severity: "permanent", reason: suppressed.reason, status }, { id: randomId(), ms: now + 1 }));
+    } else if (request.testMode) {
+      events.push(deliveredEvent(facts, plan.recipient.address, { code: 250, message: "OK (test mode: not sent)", attemptNo: 1 }, { id: randomId(), ms: now + 1 }));
     }
-    if (request.testMode) {
-      pushEvent(deliveredEvent(facts, recipient.address, { code: 250, message: "OK (test mode: not sent)", attemptNo: 1 }, { ms: now + 1 }));
-      continue;
-    }
-    const job: DeliveryJob = {
-      type: "delivery",
-      v: 1,
-      domain: domain.name,
-      messageId,
-      recipient: recipient.address,
-      from: sender,
-      acceptedAt: now,
-      notBefore: request.deliverAt,
-      attempt: 1,
-      facts: { headers: copy.eventHeaders, tags: request.tags, userVariables: copy.userVariables, size: copy.size, storage },
-    };
-    if (copy.size <= INLINE_MIME_BYTES) job.mime = copy.mime;
-    else {
-      job.mimeKey = `${domain.name}/${messageId}/${recipient.address.toLowerCase()}`;
-      await env.MESSAGES.put(job.mimeKey, copy.mime);
-    }
-    const delaySeconds = request.deliverAt > now ? Math.min(43_200, Math.ceil((request.deliverAt - now) / 1000)) : undefined;
-    deliveries.push({ body: job, delaySeconds });
   }
-
-  // Metadata first: the events of this message's opens and clicks read it.
-  await saveMessageMetadataMany(env, domain.name, metadata);
   // Before any delivery is queued: a bounce is attributed through its return path's stored id.
-  if (!request.testMode) await saveReturnPaths(env, domain.name, await returnPathsOf(env.TRACKING_SECRET, domain.name, messageId, recipients.filter((_, i) => !checks[i]!.suppressed).map((r) => r.address)), now);
-  await sendInBatches(env.EVENTS, events);
-  await sendInBatches(env.DELIVERY, deliveries);
+  const attempted = plans.filter((_, i) => !checks[i]!.suppressed).map((plan) => plan.recipient.address);
+  if (!request.testMode) await saveReturnPaths(env, domain.name, await returnPathsOf(env.TRACKING_SECRET, domain.name, messageId, attempted), now);
+  await sendInBatches(env.EVENTS, packEvents(domain.name, events, MAX_QUEUE_BODY_BYTES).map((body) => ({ body })));
+  const delaySeconds = request.deliverAt > now ? Math.min(MAX_QUEUE_DELAY_SECONDS, Math.ceil((request.deliverAt - now) / 1000)) : undefined;
+  await sendInBatches(env.DELIVERY, jobs.map((body) => ({ body, delaySeconds })));
   return { id: `<${messageId}>`, message: "Queued. Thank you." };
 }
 

@@ -6,8 +6,11 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { getDomain } from "../db/domains";
 import { saveMessageMetadata } from "../db/messages";
+import { describeJsonProblem, parseBoundedJson } from "../domain/json-bounds";
 import { rewriteMessage } from "../domain/rewrite-message";
+import { MAX_TOKEN_FIELD_BYTES } from "../domain/token";
 import { resolveTracking } from "../domain/tracking-settings";
+import { utf8ByteLength } from "../domain/utf8";
 import type { ApiEnv } from "./context";
 import { badRequest, notFound } from "./errors";
 import { listUnsubscribeHeaders, makeLinks } from "./tracking-links";
@@ -15,16 +18,31 @@ import { listUnsubscribeHeaders, makeLinks } from "./tracking-links";
 /** Mailgun keeps at most 10 tags per message (3 on some plans) and truncates variables at 4 KB. */
 const MAX_TAGS = 10;
 const MAX_TAG_LENGTH = 128;
+/** user_variables, as JSON. Unit: bytes. */
 const MAX_USER_VARIABLES_BYTES = 4096;
-const MAX_PART_BYTES = 10 * 1024 * 1024;
+/** html and text each. Unit: characters (UTF-16 units, what zod counts). */
+const MAX_PART_CHARS = 10 * 1024 * 1024;
+/**
+ * The whole JSON body: two 10 MB parts and the rest; a larger one could not make a message under
+ * Mailgun's 25 MB anyway. Unit: bytes.
+ */
+const MAX_PREPARE_BODY_BYTES = 24 * 1024 * 1024;
+
+/** message_id and recipient go into every tracking token: held to its field limit, in bytes. */
+const tokenField = (name: string) =>
+  z.string().refine((value) => utf8ByteLength(value) <= MAX_TOKEN_FIELD_BYTES, `${name} must be at most ${MAX_TOKEN_FIELD_BYTES} bytes`);
 
 const flag = z.union([z.string(), z.boolean()]).optional();
 const prepareSchema = z.object({
   domain: z.string().min(1).max(253),
-  message_id: z.string().min(1).max(255).transform((id) => id.replace(/^<|>$/g, "")),
-  recipient: z.string().max(254).regex(/^[^\s@<>]+@[^\s@<>]+$/, "must be an email address"),
-  html: z.string().max(MAX_PART_BYTES).optional(),
-  text: z.string().max(MAX_PART_BYTES).optional(),
+  message_id: z
+    .string()
+    .min(1)
+    .transform((id) => id.replace(/^<|>$/g, ""))
+    .pipe(tokenField("message_id")),
+  recipient: z.string().regex(/^[^\s@<>]+@[^\s@<>]+$/, "must be an email address").pipe(tokenField("recipient")),
+  html: z.string().max(MAX_PART_CHARS).optional(),
+  text: z.string().max(MAX_PART_CHARS).optional(),
   tags: z.array(z.string().min(1).max(MAX_TAG_LENGTH).regex(/^[\x20-\x7e]+$/, "tags are printable ASCII")).optional(),
   user_variables: z.record(z.string(), z.unknown()).optional(),
   subject: z.string().max(998).optional(),
@@ -36,15 +54,12 @@ const prepareSchema = z.object({
 });
 
 export const prepareApi = new Hono<ApiEnv>().post("/v1/tracking/prepare", async (c) => {
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    throw badRequest("The body must be JSON");
-  }
-  const input = prepareSchema.parse(body);
+  if (Number(c.req.header("content-length") ?? 0) > MAX_PREPARE_BODY_BYTES) throw badRequest(describeJsonProblem("The body", "too-large", MAX_PREPARE_BODY_BYTES));
+  const body = parseBoundedJson(new TextDecoder().decode(await c.req.arrayBuffer()), MAX_PREPARE_BODY_BYTES);
+  if (!body.ok) throw badRequest(body.problem === "invalid" ? "The body must be JSON" : describeJsonProblem("The body", body.problem, MAX_PREPARE_BODY_BYTES));
+  const input = prepareSchema.parse(body.value);
   const userVariables = input.user_variables ?? {};
-  if (JSON.stringify(userVariables).length > MAX_USER_VARIABLES_BYTES) throw badRequest(`user_variables must be at most ${MAX_USER_VARIABLES_BYTES} bytes of JSON`);
+  if (utf8ByteLength(JSON.stringify(userVariables)) > MAX_USER_VARIABLES_BYTES) throw badRequest(`user_variables must be at most ${MAX_USER_VARIABLES_BYTES} bytes of JSON`);
   const domain = await getDomain(c.env.DB, input.domain.toLowerCase());
   if (!domain) throw notFound("Domain not found");
 

@@ -10,6 +10,7 @@ import { fitsUtf8Bytes } from "../domain/utf8";
 import { ALL_TAGS, type AllowlistRecord, type BounceRecord, type ComplaintRecord, type DomainState, type UnsubscribeRecord } from "../durable-objects/domain-state";
 import { acceptedByState, badRequest } from "./errors";
 import { field, readFields, type Fields } from "./fields";
+import { parseJsonBodyText } from "./json-body";
 
 const DEFAULT_BOUNCE_CODE = 550;
 /** What a bounce's `code` may be: a three-digit SMTP reply code (0 where none was given). */
@@ -24,12 +25,7 @@ export type AddBody = { many: Fields[] } | { one: Fields };
 export async function readAddBody(c: Context): Promise<AddBody> {
   const type = (c.req.header("content-type") ?? "").toLowerCase();
   if (!type.startsWith("application/json")) return { one: await readFields(c) };
-  let body: unknown;
-  try {
-    body = JSON.parse(new TextDecoder().decode(await c.req.arrayBuffer()));
-  } catch {
-    throw badRequest("The body is not valid JSON");
-  }
+  const body = parseJsonBodyText(new TextDecoder().decode(await c.req.arrayBuffer()));
   const items = Array.isArray(body) ? body : [body];
   if (items.some((item) => !item || typeof item !== "object" || Array.isArray(item))) throw badRequest("Each record must be a JSON object");
   const fields = items.map((item: object) => {

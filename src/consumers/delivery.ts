@@ -1,21 +1,28 @@
-// Delivery queue consumer: hands each message to the configured SMTP relay (cloudflare:sockets),
-// then records the outcome as Mailgun does: `delivered`; a temporary `failed` with retry-seconds
-// and a new, delayed delivery message on Mailgun's schedule; a permanent `failed` (reason
-// `bounce` for a 5xx, which the events consumer adds to the bounce list, or `old` once the
-// 8-hour window is over). Bindings: DELIVERY, EVENTS, EVENTS_DLQ, MESSAGES.
+// Delivery queue consumer: hands each recipient's copy to the configured SMTP relay
+// (cloudflare:sockets), then records each outcome as Mailgun does: `delivered`; a temporary
+// `failed` with retry-seconds, and the recipient queued again, delayed, on Mailgun's schedule; a
+// permanent `failed` (reason `bounce` for a 5xx, which the events consumer adds to the bounce
+// list, or `old` once the 8-hour window is over). A job is a pack of up to 100 recipients of one
+// message (or, queued before packs, one recipient): outcomes and retries stay per recipient, a
+// retry carrying only the recipients that failed, and the pack's events go out packed.
+// Bindings: DELIVERY, EVENTS, EVENTS_DLQ, MESSAGES.
+import type { PackCopy } from "../db/outgoing-packs";
+import { sendInBatches } from "../db/queue-batches";
 import { derivedId } from "../domain/base64url";
-import {
-  deliveryJobSchema,
-  MAX_QUEUE_DELAY_SECONDS,
-  nextStepAfterTemporaryFailure,
-  type ParsedDeliveryJob,
-} from "../domain/delivery-job";
-import type { QueueMessage } from "../domain/queue-messages";
+import { deliveryJobSchema, MAX_QUEUE_DELAY_SECONDS, nextStepAfterTemporaryFailure, type ParsedDeliveryJob } from "../domain/delivery-job";
+import { packEvents } from "../domain/event-packs";
+import { MAX_QUEUE_BODY_BYTES } from "../domain/queue-messages";
 import { deliveredEvent, failedEvent, type DeliveryStatus, type MessageFacts } from "../domain/send-events";
 import type { MailgunEvent } from "../domain/tracking-event";
 import type { Env } from "../env";
+import { attemptOf, type Attempt } from "./delivery-attempt";
 import { deadLetter, retryDelaySeconds } from "./outcomes";
 import { deliverOverSmtp, type SmtpOutcome, type SmtpRelay } from "./smtp-client";
+
+/** SMTP sessions one invocation holds open at once: Workers allow 6 open connections, and queue and R2 calls need one. */
+const SMTP_SESSIONS_AT_ONCE = 5;
+/** Characters of the relay's reply kept in delivery-status.message: a reply may run to 64 KB, an event must stay small. */
+const MAX_STATUS_MESSAGE_CHARS = 2000;
 
 export function relayFromSettings(env: Env, heloName: string): SmtpRelay | null {
   if (!env.SMTP_RELAY_HOST) return null;
@@ -30,11 +37,6 @@ export function relayFromSettings(env: Env, heloName: string): SmtpRelay | null 
   };
 }
 
-/** The same delivery attempt always yields the same event id, so a redelivered job writes nothing new. */
-function eventId(job: ParsedDeliveryJob, kind: string): Promise<string> {
-  return derivedId(job.domain, job.messageId, job.recipient, String(job.attempt), kind);
-}
-
 type Outcome =
   | { kind: "delivered"; status: DeliveryStatus }
   | { kind: "bounced"; status: DeliveryStatus }
@@ -42,10 +44,10 @@ type Outcome =
   | { kind: "expired"; status: DeliveryStatus };
 
 /** Pure: what an SMTP outcome means for this attempt. */
-export function classifyOutcome(job: ParsedDeliveryJob, smtp: SmtpOutcome, relayHost: string, now: number): Outcome {
+export function classifyOutcome(job: { attempt: number; acceptedAt: number }, smtp: SmtpOutcome, relayHost: string, now: number): Outcome {
   const status: DeliveryStatus = {
     code: smtp.code,
-    message: smtp.message,
+    message: smtp.message.slice(0, MAX_STATUS_MESSAGE_CHARS),
     attemptNo: job.attempt,
     mxHost: relayHost,
     tls: smtp.tls,
@@ -59,51 +61,95 @@ export function classifyOutcome(job: ParsedDeliveryJob, smtp: SmtpOutcome, relay
   return { kind: "retry", status: { ...status, retrySeconds: next.delaySeconds }, delaySeconds: next.delaySeconds };
 }
 
-async function deliverOne(job: ParsedDeliveryJob, env: Env): Promise<void> {
+/** Runs at most `size` tasks at once. */
+function limiter(size: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    if (running >= size) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+async function outcomeFor(attempt: Attempt, copy: PackCopy | null, env: Env, limit: ReturnType<typeof limiter>): Promise<Outcome> {
+  if (!copy) {
+    return { kind: "expired", status: { code: 0, message: "Message body is no longer stored", description: "", attemptNo: attempt.attempt } };
+  }
+  const relay = relayFromSettings(env, attempt.domain);
+  if (!relay) {
+    const smtp: SmtpOutcome = { ok: false, code: 0, enhancedCode: "", message: "No SMTP relay is configured (SMTP_RELAY_HOST)", stage: "connect", tls: false, sessionSeconds: 0, connectionFailed: true };
+    return classifyOutcome(attempt, smtp, "", Date.now());
+  }
+  const smtp = await limit(() => deliverOverSmtp(relay, { from: copy.from, to: copy.recipient }, copy.mime));
+  return classifyOutcome(attempt, smtp, relay.host, Date.now());
+}
+
+/** The event of one recipient's outcome. The same attempt always yields the same id, so a redelivered job writes nothing new. */
+async function eventOf(attempt: Attempt, recipient: string, copy: PackCopy | null, outcome: Outcome): Promise<MailgunEvent> {
+  const facts: MessageFacts = {
+    domain: attempt.domain,
+    messageId: attempt.messageId,
+    headers: { ...attempt.facts.headers, ...copy?.headers },
+    tags: attempt.facts.tags,
+    userVariables: copy?.userVariables ?? attempt.facts.userVariables,
+    size: copy?.size,
+    storage: attempt.facts.storage,
+  };
+  const at = { id: await derivedId(attempt.domain, attempt.messageId, recipient, String(attempt.attempt), outcome.kind), ms: Date.now() };
+  if (outcome.kind === "delivered") return deliveredEvent(facts, recipient, outcome.status, at);
+  if (outcome.kind === "bounced") return failedEvent(facts, recipient, { severity: "permanent", reason: "bounce", status: outcome.status }, at);
+  if (outcome.kind === "expired") return failedEvent(facts, recipient, { severity: "permanent", reason: "old", status: outcome.status }, at);
+  return failedEvent(facts, recipient, { severity: "temporary", reason: "generic", status: outcome.status }, at);
+}
+
+async function deliverJob(job: ParsedDeliveryJob, env: Env, limit: ReturnType<typeof limiter>): Promise<void> {
   const now = Date.now();
   if (job.notBefore > now + 1000) {
     // Scheduled further ahead than one queue delay allows: hop until it is time.
     await env.DELIVERY.send(job, { contentType: "json", delaySeconds: Math.min(MAX_QUEUE_DELAY_SECONDS, Math.ceil((job.notBefore - now) / 1000)) });
     return;
   }
-  const facts: MessageFacts = { domain: job.domain, messageId: job.messageId, ...job.facts };
-  const mime = job.mime ?? (job.mimeKey ? await (await env.MESSAGES.get(job.mimeKey))?.text() : undefined);
-  let outcome: Outcome;
-  const relay = relayFromSettings(env, job.domain);
-  if (mime === undefined) {
-    console.error(JSON.stringify({ msg: "message body missing, failing delivery", key: job.mimeKey, messageId: job.messageId }));
-    outcome = { kind: "expired", status: { code: 0, message: "Message body is no longer stored", description: "", attemptNo: job.attempt } };
-  } else if (!relay) {
-    const smtp: SmtpOutcome = { ok: false, code: 0, enhancedCode: "", message: "No SMTP relay is configured (SMTP_RELAY_HOST)", stage: "connect", tls: false, sessionSeconds: 0, connectionFailed: true };
-    outcome = classifyOutcome(job, smtp, "", now);
-  } else {
-    outcome = classifyOutcome(job, await deliverOverSmtp(relay, { from: job.from, to: job.recipient }, mime), relay.host, now);
-  }
+  const attempt = await attemptOf(job, env);
+  if (!attempt.copies) console.error(JSON.stringify({ msg: "message body missing, failing delivery", messageId: job.messageId, recipients: attempt.recipients.length }));
+  const byRecipient = new Map((attempt.copies ?? []).map((c) => [c.recipient, c]));
+  const results = await Promise.all(
+    attempt.recipients.map(async (recipient) => {
+      const copy = byRecipient.get(recipient) ?? null;
+      const outcome = await outcomeFor(attempt, copy, env, limit);
+      return { recipient, outcome, event: await eventOf(attempt, recipient, copy, outcome) };
+    }),
+  );
 
-  let event: MailgunEvent;
-  const at = { id: await eventId(job, outcome.kind), ms: Date.now() };
-  if (outcome.kind === "delivered") event = deliveredEvent(facts, job.recipient, outcome.status, at);
-  else if (outcome.kind === "bounced") event = failedEvent(facts, job.recipient, { severity: "permanent", reason: "bounce", status: outcome.status }, at);
-  else if (outcome.kind === "expired") event = failedEvent(facts, job.recipient, { severity: "permanent", reason: "old", status: outcome.status }, at);
-  else event = failedEvent(facts, job.recipient, { severity: "temporary", reason: "generic", status: outcome.status }, at);
-
-  if (outcome.kind === "retry") {
-    await env.DELIVERY.send({ ...job, attempt: job.attempt + 1 }, { contentType: "json", delaySeconds: outcome.delaySeconds });
+  // Recipients failing together share the schedule's delay: one job per delay carries them all again.
+  const retries = new Map<number, string[]>();
+  for (const { recipient, outcome } of results) {
+    if (outcome.kind === "retry") retries.set(outcome.delaySeconds, [...(retries.get(outcome.delaySeconds) ?? []), recipient]);
   }
-  await env.EVENTS.send({ type: "event", v: 1, domain: job.domain, event } as QueueMessage, { contentType: "json" });
-  if (outcome.kind !== "retry" && job.mimeKey) await env.MESSAGES.delete(job.mimeKey);
+  for (const [delaySeconds, recipients] of retries) {
+    await env.DELIVERY.send(attempt.retryJob(recipients, attempt.attempt + 1), { contentType: "json", delaySeconds });
+  }
+  await sendInBatches(env.EVENTS, packEvents(job.domain, results.map((r) => r.event), MAX_QUEUE_BODY_BYTES).map((body) => ({ body })));
+  if (retries.size === 0) await attempt.cleanup?.();
 }
 
 export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const limit = limiter(SMTP_SESSIONS_AT_ONCE);
   await Promise.all(
     batch.messages.map(async (message) => {
       const parsed = deliveryJobSchema.safeParse(message.body);
-      if (!parsed.success) {
-        await deadLetter(env, batch.queue, message, `malformed: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+      if (!parsed.success || (parsed.data.v === 2 && (parsed.data.pack === undefined) === (parsed.data.packKey === undefined))) {
+        const reason = parsed.success ? "exactly one of pack and packKey" : (parsed.error.issues[0]?.message ?? "invalid");
+        await deadLetter(env, batch.queue, message, `malformed: ${reason}`);
         return;
       }
       try {
-        await deliverOne(parsed.data, env);
+        await deliverJob(parsed.data, env, limit);
         message.ack();
       } catch (error) {
         // Recording the outcome failed (queue or R2 unavailable): try the whole attempt again.

@@ -1,73 +1,96 @@
 // Events queue consumer: validates each message, turns hits into Mailgun-shaped events (ready
-// events from the send path, delivery and inbound mail are stored as they come), writes the batch
+// events from the send path, delivery and inbound mail are stored as they come; a pack of them is
+// unpacked into its events, src/domain/event-packs.ts), writes the batch
 // into D1 in one round trip (insert-or-ignore on the event id, so redelivery changes nothing),
 // applies suppression side effects to each domain's Durable Object (unsubscribes, hard bounces,
 // complaints: one call per kind and domain), fans each event out to the webhooks queue, then acks,
 // retries with backoff or dead-letters each message. Bindings: DB, DOMAIN_STATE, EVENTS_DLQ, WEBHOOKS.
 import { insertEvents } from "../db/events-store";
-import { derivedId } from "../domain/base64url";
 import { loadMessageMetadata, messageKey } from "../db/messages";
-import { queueMessageSchema, type ReadyEvent, type TrackingHit } from "../domain/queue-messages";
+import { derivedId } from "../domain/base64url";
+import { mergeEvent } from "../domain/event-packs";
+import { queueMessageSchema, readyEventBodySchema, type TrackingHit } from "../domain/queue-messages";
 import { valueOrThrow } from "../domain/refusal";
 import { buildTrackingEvent, toEventRow, type EventRow, type MailgunEvent } from "../domain/tracking-event";
 import { ALL_TAGS, type BounceRecord, type ComplaintRecord, type UnsubscribeRecord } from "../durable-objects/domain-state";
 import type { Env } from "../env";
+import { sendBack, withinBudget } from "./event-budget";
 import { deadLetter, retryDelaySeconds } from "./outcomes";
 import { fanOutWebhooks } from "./webhook-fanout";
 
-interface Parsed {
-  message: Message<unknown>;
-  body: (TrackingHit & { id: string }) | ReadyEvent;
+/** One event of a queue message: a hit to turn into an event, or a ready event. */
+export interface Item {
+  domain: string;
+  hit?: TrackingHit & { id: string };
+  event?: MailgunEvent;
   row?: EventRow;
 }
 
-export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const parsed: Parsed[] = [];
-  for (const message of batch.messages) {
-    const result = queueMessageSchema.safeParse(message.body);
-    if (result.success) {
-      const body = result.data;
-      // A hit's event id comes from the queue message's id, the same in every redelivery.
-      if (body.type === "hit") parsed.push({ message, body: { ...body, id: body.id ?? (await derivedId("hit", message.id)) } });
-      else parsed.push({ message, body });
-    } else {
-      await deadLetter(env, batch.queue, message, `malformed: ${result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-    }
+export interface Parsed {
+  message: Message<unknown>;
+  /** One item for a hit or a ready event, one per event for a pack. */
+  items: Item[];
+}
+
+const describeIssues = (issues: Array<{ path: PropertyKey[]; message: string }>) => issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+
+/** The items of a queue message, or why it is malformed. */
+async function itemsOf(message: Message<unknown>): Promise<Item[] | string> {
+  const result = queueMessageSchema.safeParse(message.body);
+  if (!result.success) return describeIssues(result.error.issues);
+  const body = result.data;
+  // A hit's event id comes from the queue message's id, the same in every redelivery.
+  if (body.type === "hit") return [{ domain: body.domain, hit: { ...body, id: body.id ?? (await derivedId("hit", message.id)) } }];
+  if (body.type === "event") return [{ domain: body.domain, event: body.event as unknown as MailgunEvent }];
+  const items: Item[] = [];
+  for (const [i, delta] of body.events.entries()) {
+    const event = readyEventBodySchema.safeParse(mergeEvent(body.common, delta));
+    if (!event.success) return `events.${i}: ${describeIssues(event.error.issues)}`;
+    items.push({ domain: body.domain, event: event.data as unknown as MailgunEvent });
   }
-  if (parsed.length === 0) return;
+  return items;
+}
+
+export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const all: Parsed[] = [];
+  for (const message of batch.messages) {
+    const items = await itemsOf(message);
+    if (typeof items === "string") await deadLetter(env, batch.queue, message, `malformed: ${items}`);
+    else all.push({ message, items });
+  }
+  if (all.length === 0) return;
+  const { now: parsed, later } = withinBudget(all);
+  await sendBack(env, later);
+  const items = parsed.flatMap((p) => p.items);
 
   try {
-    const hits = parsed.flatMap(({ body }) => (body.type === "hit" ? [body] : []));
+    const hits = items.flatMap((item) => (item.hit ? [item.hit] : []));
     const metadata = hits.length > 0 ? await loadMessageMetadata(env, hits) : new Map();
-    for (const item of parsed) {
-      const { body } = item;
-      item.row =
-        body.type === "hit"
-          ? toEventRow(body.domain, buildTrackingEvent(body, metadata.get(messageKey(body))))
-          : toEventRow(body.domain, body.event as unknown as MailgunEvent);
+    for (const item of items) {
+      item.row = toEventRow(item.domain, item.hit ? buildTrackingEvent(item.hit, metadata.get(messageKey(item.hit))) : item.event!);
     }
-    await insertEvents(env, parsed.map((item) => item.row!));
+    await insertEvents(env, items.map((item) => item.row!));
   } catch (error) {
     console.error(JSON.stringify({ msg: "events batch write failed, retrying", error: String(error) }));
     for (const { message } of parsed) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     return;
   }
 
-  const failedDomains = await applySuppressions(env, parsed);
+  const failedDomains = await applySuppressions(env, items);
   // Retrying a message after a failed fan-out may queue a delivery twice; the webhooks ledger
   // makes sure a URL that already answered 2xx is not posted to again.
   let fannedOut = true;
   try {
-    await fanOutWebhooks(env, parsed.map((item) => ({ domain: item.body.domain, event: item.row!.body })));
+    await fanOutWebhooks(env, items.map((item) => ({ domain: item.domain, event: item.row!.body })));
   } catch (error) {
     fannedOut = false;
     console.error(JSON.stringify({ msg: "webhook fan-out failed, retrying", error: String(error) }));
   }
-  for (const item of parsed) {
-    if (!fannedOut || (failedDomains.has(item.body.domain) && hasSideEffect(item))) {
-      item.message.retry({ delaySeconds: retryDelaySeconds(item.message.attempts) });
+  for (const { message, items: own } of parsed) {
+    if (!fannedOut || own.some((item) => failedDomains.has(item.domain) && hasSideEffect(item))) {
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     } else {
-      item.message.ack();
+      message.ack();
     }
   }
 }
@@ -92,31 +115,31 @@ function bounceOf(event: MailgunEvent): BounceRecord | null {
   };
 }
 
-function hasSideEffect(item: Parsed): boolean {
+function hasSideEffect(item: Item): boolean {
   const event = item.row!.body;
   return event.event === "unsubscribed" || event.event === "complained" || bounceOf(event) !== null;
 }
 
 /** One call per kind and domain; returns the domains where a call failed. */
-async function applySuppressions(env: Env, parsed: Parsed[]): Promise<Set<string>> {
+async function applySuppressions(env: Env, items: Item[]): Promise<Set<string>> {
   const byDomain = new Map<string, DomainWrites>();
   const writesFor = (domain: string) => {
     let writes = byDomain.get(domain);
     if (!writes) byDomain.set(domain, (writes = { unsubscribes: [], bounces: [], complaints: [] }));
     return writes;
   };
-  for (const { body, row } of parsed) {
+  for (const { domain, hit, row } of items) {
     const event = row!.body;
     const createdAt = Math.floor(event.timestamp * 1000);
-    if (body.type === "hit" && body.event === "unsubscribed") {
+    if (hit?.event === "unsubscribed") {
       // A tag unsubscribe leaves the message's tags; with no tags on the message it leaves the domain.
-      const tags = body.scope === "tags" && row!.tags.length > 0 ? row!.tags : [ALL_TAGS];
-      writesFor(body.domain).unsubscribes.push({ address: body.recipient, tags, createdAt });
+      const tags = hit.scope === "tags" && row!.tags.length > 0 ? row!.tags : [ALL_TAGS];
+      writesFor(domain).unsubscribes.push({ address: hit.recipient, tags, createdAt });
     } else if (event.event === "complained") {
-      writesFor(body.domain).complaints.push({ address: event.recipient, createdAt });
+      writesFor(domain).complaints.push({ address: event.recipient, createdAt });
     } else {
       const bounce = bounceOf(event);
-      if (bounce) writesFor(body.domain).bounces.push(bounce);
+      if (bounce) writesFor(domain).bounces.push(bounce);
     }
   }
   const failed = new Set<string>();

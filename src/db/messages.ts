@@ -1,8 +1,11 @@
-// Per-recipient message metadata remembered at prepare/send time and read by the events consumer,
-// so that opens and clicks carry the message's tags, user variables and headers, as Mailgun's do.
-// Kept beside the message's events (same database as databaseFor picks).
+// Message metadata remembered at prepare/send time and read by the events consumer (and inbound
+// reports), so that opens and clicks carry the message's tags, user variables and headers, as
+// Mailgun's do. prepare keeps one whole row per recipient (`messages`); a Messages API send keeps
+// its facts once (`message_facts`) and per recipient only what differs. Kept beside the message's
+// events (same database as databaseFor picks).
 import type { MessageMetadata } from "../domain/tracking-event";
 import { databaseFor, type EventsBindings } from "./events-store";
+import { jsonChunks } from "./json-chunks";
 
 export interface MessageKey {
   domain: string;
@@ -38,10 +41,33 @@ interface MetadataRow {
   domain: string;
   message_id: string;
   recipient: string;
-  tags: string;
-  user_variables: string;
-  headers: string;
-  prepared_at: number;
+  /** The recipient's own row (prepare: all of it; a Messages API send: what differs), or nulls. */
+  r_tags: string | null;
+  r_user_variables: string | null;
+  r_headers: string | null;
+  r_prepared_at: number | null;
+  /** The message's row in message_facts (Messages API sends), or nulls. */
+  f_tags: string | null;
+  f_user_variables: string | null;
+  f_headers: string | null;
+  f_prepared_at: number | null;
+}
+
+/** A recipient's metadata: its own row read on top of its message's facts, when there are any. */
+function mergeMetadata(row: MetadataRow): MessageMetadata {
+  const own = row.r_headers === null ? null : { tags: row.r_tags!, userVariables: row.r_user_variables!, headers: row.r_headers, preparedAt: row.r_prepared_at! };
+  if (row.f_headers === null) {
+    return { tags: JSON.parse(own!.tags), userVariables: JSON.parse(own!.userVariables), headers: JSON.parse(own!.headers), preparedAt: own!.preparedAt };
+  }
+  // A recipient's variables are the message's filled in for it, so they have the same keys: "{}"
+  // in its row means "the message's".
+  const ownVariables = own && own.userVariables !== "{}" ? own.userVariables : null;
+  return {
+    tags: JSON.parse(row.f_tags!) as string[],
+    userVariables: JSON.parse(ownVariables ?? row.f_user_variables!) as Record<string, unknown>,
+    headers: { ...(JSON.parse(row.f_headers) as Record<string, string>), ...(own ? (JSON.parse(own.headers) as Record<string, string>) : {}) },
+    preparedAt: row.f_prepared_at!,
+  };
 }
 
 /** Looks up many messages in one query per database; keys with no record are absent from the map. */
@@ -59,49 +85,84 @@ export async function loadMessageMetadata(env: EventsBindings, keys: MessageKey[
       const wanted = JSON.stringify(dbKeys.map((k) => [k.domain, k.messageId, k.recipient.toLowerCase()]));
       const { results } = await db
         .prepare(
-          `SELECT m.* FROM json_each(?1) AS k JOIN messages AS m
-             ON m.domain = k.value->>0 AND m.message_id = k.value->>1 AND m.recipient = k.value->>2`,
+          `SELECT k.value->>0 AS domain, k.value->>1 AS message_id, k.value->>2 AS recipient,
+             m.tags AS r_tags, m.user_variables AS r_user_variables, m.headers AS r_headers, m.prepared_at AS r_prepared_at,
+             f.tags AS f_tags, f.user_variables AS f_user_variables, f.headers AS f_headers, f.prepared_at AS f_prepared_at
+           FROM json_each(?1) AS k
+           LEFT JOIN messages AS m ON m.domain = k.value->>0 AND m.message_id = k.value->>1 AND m.recipient = k.value->>2
+           LEFT JOIN message_facts AS f ON f.domain = k.value->>0 AND f.message_id = k.value->>1
+           WHERE m.headers IS NOT NULL OR f.headers IS NOT NULL`,
         )
         .bind(wanted)
         .all<MetadataRow>();
       for (const row of results) {
-        found.set(messageKey({ domain: row.domain, messageId: row.message_id, recipient: row.recipient }), {
-          tags: JSON.parse(row.tags) as string[],
-          userVariables: JSON.parse(row.user_variables) as Record<string, unknown>,
-          headers: JSON.parse(row.headers) as Record<string, string>,
-          preparedAt: row.prepared_at,
-        });
+        found.set(messageKey({ domain: row.domain, messageId: row.message_id, recipient: row.recipient }), mergeMetadata(row));
       }
     }),
   );
   return found;
 }
 
-/** Many recipients of one message in one statement (the rows travel as one JSON parameter). */
-export async function saveMessageMetadataMany(env: EventsBindings, domain: string, rows: Array<{ messageId: string; recipient: string; metadata: MessageMetadata }>): Promise<void> {
-  if (rows.length === 0) return;
-  const json = JSON.stringify(
-    rows.map((r) => [r.messageId, r.recipient.toLowerCase(), JSON.stringify(r.metadata.tags), JSON.stringify(r.metadata.userVariables), JSON.stringify(r.metadata.headers), r.metadata.preparedAt]),
-  );
-  await databaseFor(env, domain)
-    .prepare(
-      `INSERT INTO messages (domain, message_id, recipient, tags, user_variables, headers, prepared_at)
-       SELECT ?1, value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each(?2) WHERE true
-       ON CONFLICT (domain, message_id, recipient) DO UPDATE SET tags = excluded.tags,
-         user_variables = excluded.user_variables, headers = excluded.headers, prepared_at = excluded.prepared_at`,
-    )
-    .bind(domain, json)
-    .run();
+/** What one recipient of a send has of its own: the headers and variables that differ from the message's. */
+export interface RecipientFacts {
+  recipient: string;
+  headers?: Record<string, string>;
+  userVariables?: Record<string, unknown>;
 }
 
-/** Deletes up to `limit` remembered messages prepared before `before` (ms); returns how many. */
+/**
+ * A Messages API send: the message's facts once (message_facts), and a `messages` row only for the
+ * recipients with something of their own, in statements whose JSON parameter stays within
+ * MAX_JSON_PARAM_BYTES. One D1 batch, so a failure leaves nothing half-written.
+ */
+export async function saveSentMessageMetadata(env: EventsBindings, domain: string, messageId: string, facts: MessageMetadata, recipients: RecipientFacts[]): Promise<void> {
+  const db = databaseFor(env, domain);
+  const statements = [
+    db
+      .prepare(
+        `INSERT INTO message_facts (domain, message_id, tags, user_variables, headers, prepared_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (domain, message_id) DO UPDATE SET tags = excluded.tags, user_variables = excluded.user_variables,
+           headers = excluded.headers, prepared_at = excluded.prepared_at`,
+      )
+      .bind(domain, messageId, JSON.stringify(facts.tags), JSON.stringify(facts.userVariables), JSON.stringify(facts.headers), facts.preparedAt),
+  ];
+  const rows = recipients
+    .filter((r) => r.headers !== undefined || r.userVariables !== undefined)
+    .map((r) => [r.recipient.toLowerCase(), JSON.stringify(r.headers ?? {}), JSON.stringify(r.userVariables ?? {})]);
+  for (const json of jsonChunks(rows)) {
+    statements.push(
+      db
+        .prepare(
+          `INSERT INTO messages (domain, message_id, recipient, tags, user_variables, headers, prepared_at)
+           SELECT ?1, ?2, value->>0, '[]', value->>2, value->>1, ?3 FROM json_each(?4) WHERE true
+           ON CONFLICT (domain, message_id, recipient) DO UPDATE SET tags = excluded.tags,
+             user_variables = excluded.user_variables, headers = excluded.headers, prepared_at = excluded.prepared_at`,
+        )
+        .bind(domain, messageId, facts.preparedAt, json),
+    );
+  }
+  await db.batch(statements);
+}
+
+/**
+ * Deletes up to `limit` remembered recipients and up to `limit` remembered messages (message_facts)
+ * prepared before `before` (ms); returns the larger count, so the caller goes on while either has more.
+ */
 export async function deleteMessagesBefore(env: EventsBindings, domain: string, before: number, limit: number): Promise<number> {
-  const result = await databaseFor(env, domain)
-    .prepare(
-      `DELETE FROM messages WHERE (domain, message_id, recipient) IN
-         (SELECT domain, message_id, recipient FROM messages WHERE domain = ?1 AND prepared_at < ?2 LIMIT ?3)`,
-    )
-    .bind(domain, before, limit)
-    .run();
-  return result.meta.changes;
+  const db = databaseFor(env, domain);
+  const [recipients, messages] = await db.batch([
+    db
+      .prepare(
+        `DELETE FROM messages WHERE (domain, message_id, recipient) IN
+           (SELECT domain, message_id, recipient FROM messages WHERE domain = ?1 AND prepared_at < ?2 LIMIT ?3)`,
+      )
+      .bind(domain, before, limit),
+    db
+      .prepare(
+        `DELETE FROM message_facts WHERE (domain, message_id) IN
+           (SELECT domain, message_id FROM message_facts WHERE domain = ?1 AND prepared_at < ?2 LIMIT ?3)`,
+      )
+      .bind(domain, before, limit),
+  ]);
+  return Math.max(recipients!.meta.changes, messages!.meta.changes);
 }

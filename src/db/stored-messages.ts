@@ -54,9 +54,13 @@ function day(ms: number): string {
 
 const objectName = (domain: string, key: string) => `${PREFIX}${key.slice(0, 8)}/${domain}/${key}`;
 
-/** Keeps the message as submitted; returns its storage key. */
-export async function storeMessage(bucket: R2Bucket, domain: string, messageId: string, request: MessageRequest, now: number): Promise<string> {
-  const key = `${day(now)}-${randomId()}`;
+/** A new storage key for a message stored at `now`; known before the message is stored, for its events. */
+export function newStorageKey(now: number): string {
+  return `${day(now)}-${randomId()}`;
+}
+
+/** Keeps the message as submitted under `key` (newStorageKey); returns the key. */
+export async function storeMessage(bucket: R2Bucket, domain: string, messageId: string, request: MessageRequest, now: number, key = newStorageKey(now)): Promise<string> {
   const { attachments, ...rest } = request;
   const stored = {
     v: 1,

@@ -1,5 +1,6 @@
 // URL-safe base64 without padding: tokens and cursors end up as the last path segment of a URL
 // (mailgun.js splits paging URLs on "/"), so "+", "/" and "=" are not allowed in them.
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "./json-bounds";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -122,11 +123,13 @@ export function encodeJsonBase64Url(value: unknown): string {
   return encodeBase64Url(new TextEncoder().encode(JSON.stringify(value)));
 }
 
+/** The JSON value in a base64url text (a paging token from a URL), or undefined; nested at most MAX_JSON_DEPTH. */
 export function decodeJsonBase64Url(text: string): unknown {
   const bytes = decodeBase64Url(text);
   if (!bytes) return undefined;
   try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+    const json = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    return jsonNestsDeeperThan(json, MAX_JSON_DEPTH) ? undefined : JSON.parse(json);
   } catch {
     return undefined;
   }

@@ -1,15 +1,20 @@
-// The delivery queue's message: one MIME message for one recipient, and what its events need.
-// Validated by the delivery consumer. Documented in docs/storage.md, "Queue messages".
+// The delivery queue's messages: a pack of up to 100 recipients' copies of one message (v2, what
+// the Messages API sends), or one copy for one recipient (v1, still consumed: jobs queued before
+// packs existed). Validated by the delivery consumer. Documented in docs/storage.md, "Queue messages".
 import { z } from "zod";
 
-export const deliveryJobSchema = z.object({
+/** Envelope senders (signed VERP addresses) grow with the message id and recipient. Unit: characters. */
+const MAX_ENVELOPE_SENDER = 1024;
+
+/** One copy for one recipient: the format before packs. */
+export const deliveryJobV1Schema = z.object({
   type: z.literal("delivery"),
   v: z.literal(1),
   domain: z.string().min(1).max(255),
   messageId: z.string().min(1).max(255),
   recipient: z.string().min(3).max(320),
   /** Envelope sender: the signed VERP bounce address for this delivery. */
-  from: z.string().min(3).max(512),
+  from: z.string().min(3).max(MAX_ENVELOPE_SENDER),
   /** The MIME message, when it fits in the queue message; otherwise `mimeKey` names it in R2. */
   mime: z.string().optional(),
   mimeKey: z.string().optional(),
@@ -28,6 +33,64 @@ export const deliveryJobSchema = z.object({
     storage: z.object({ key: z.string(), url: z.string() }).optional(),
   }),
 });
+export type DeliveryJobV1 = z.input<typeof deliveryJobV1Schema>;
+
+/** Recipients in one pack: a consumer invocation makes one SMTP session per recipient. */
+export const MAX_PACK_COPIES = 100;
+
+/** What the events of a pack's copies share (message.headers, tags, user-variables, storage). */
+export const packFactsSchema = z.object({
+  headers: z.record(z.string(), z.string()),
+  tags: z.array(z.string()),
+  userVariables: z.record(z.string(), z.unknown()),
+  storage: z.object({ key: z.string(), url: z.string() }).optional(),
+});
+export type PackFacts = z.infer<typeof packFactsSchema>;
+
+/** One recipient's copy, without its MIME text. */
+export const copyFactsSchema = z.object({
+  recipient: z.string().min(3).max(320),
+  /** Envelope sender: the signed VERP bounce address for this delivery. */
+  from: z.string().min(3).max(MAX_ENVELOPE_SENDER),
+  /** Bytes of the MIME text. */
+  size: z.number().int().nonnegative(),
+  /** message.headers of this copy's events that differ from the pack's (to, subject in a batch send). */
+  headers: z.record(z.string(), z.string()).optional(),
+  /** This copy's user variables, when they differ from the pack's. */
+  userVariables: z.record(z.string(), z.unknown()).optional(),
+});
+export type CopyFacts = z.infer<typeof copyFactsSchema>;
+
+export const inlinePackSchema = z.object({
+  facts: packFactsSchema,
+  copies: z.array(copyFactsSchema.extend({ mime: z.string() })).min(1).max(MAX_PACK_COPIES),
+});
+export type InlinePack = z.infer<typeof inlinePackSchema>;
+
+/**
+ * Up to 100 recipients of one message. Their copies travel inline (`pack`) when the whole job fits
+ * a queue message, otherwise in one R2 object (`packKey`, src/db/outgoing-packs.ts). `recipients`
+ * are the copies this attempt delivers: all of them at first, only the failed ones in a retry.
+ */
+export const deliveryPackJobSchema = z.object({
+  type: z.literal("delivery"),
+  v: z.literal(2),
+  domain: z.string().min(1).max(255),
+  messageId: z.string().min(1).max(255),
+  /** Unix milliseconds the message was accepted: the 8-hour retry window counts from here. */
+  acceptedAt: z.number().int().positive(),
+  /** Unix milliseconds before which no attempt is made (o:deliverytime). */
+  notBefore: z.number().int().nonnegative().default(0),
+  /** 1 for the first attempt; the same for every recipient of the job. */
+  attempt: z.number().int().min(1).max(100),
+  recipients: z.array(z.string().min(3).max(320)).min(1).max(MAX_PACK_COPIES),
+  pack: inlinePackSchema.optional(),
+  packKey: z.string().min(1).max(1024).optional(),
+});
+export type DeliveryPackJob = z.input<typeof deliveryPackJobSchema>;
+export type ParsedDeliveryPackJob = z.infer<typeof deliveryPackJobSchema>;
+
+export const deliveryJobSchema = z.discriminatedUnion("v", [deliveryJobV1Schema, deliveryPackJobSchema]);
 export type DeliveryJob = z.input<typeof deliveryJobSchema>;
 export type ParsedDeliveryJob = z.infer<typeof deliveryJobSchema>;
 

@@ -20,11 +20,3 @@ export function isHeaderName(name: string): boolean {
 export function breaksHeader(text: string): boolean {
   return LINE_BREAK_OR_NUL.test(text);
 }
-
-/** Mailgun's per-recipient placeholder, `%recipient.name%`, filled from recipient-variables. */
-export const RECIPIENT_PLACEHOLDER = /%recipient\.([A-Za-z0-9_.-]+)%/g;
-
-/** The names of the %recipient.name% placeholders a template uses. */
-export function placeholdersIn(template: string): string[] {
-  return [...template.matchAll(RECIPIENT_PLACEHOLDER)].map((m) => m[1]!);
-}

@@ -1,6 +1,7 @@
 // Shapes of the messages on the events queue, validated at the consumer (a trust boundary:
 // anything can end up on a queue). Documented in docs/storage.md, "Queue messages".
 import { z } from "zod";
+import { MAX_EVENTS_PER_PACK } from "./event-packs";
 
 /** A raw tracking hit as the edge saw it; the consumer turns it into a Mailgun-shaped event. */
 export const trackingHitSchema = z.object({
@@ -46,23 +47,55 @@ export type TrackingHitInput = z.input<typeof trackingHitSchema>;
  * stores it as is and applies its side effects to the domain's Durable Object (a permanent
  * bounce joins the bounce list, a complaint the complaint list).
  */
+export const readyEventBodySchema = z
+  .object({
+    id: z.string().min(16).max(64),
+    event: z.enum(["accepted", "delivered", "failed", "complained", "rejected"]),
+    timestamp: z.number().positive(),
+    recipient: z.string().min(1).max(320),
+    tags: z.array(z.string()),
+    "user-variables": z.record(z.string(), z.unknown()),
+    message: z.object({ headers: z.record(z.string(), z.string()) }).loose(),
+  })
+  .loose();
+
 export const readyEventSchema = z.object({
   type: z.literal("event"),
   v: z.literal(1),
   domain: z.string().min(1).max(255),
-  event: z
-    .object({
-      id: z.string().min(16).max(64),
-      event: z.enum(["accepted", "delivered", "failed", "complained", "rejected"]),
-      timestamp: z.number().positive(),
-      recipient: z.string().min(1).max(320),
-      tags: z.array(z.string()),
-      "user-variables": z.record(z.string(), z.unknown()),
-      message: z.object({ headers: z.record(z.string(), z.string()) }).loose(),
-    })
-    .loose(),
+  event: readyEventBodySchema,
 });
 export type ReadyEvent = z.infer<typeof readyEventSchema>;
 
-export const queueMessageSchema = z.discriminatedUnion("type", [trackingHitSchema, readyEventSchema]);
+/**
+ * Ready events of one message, packed (src/domain/event-packs.ts): what they share once, then
+ * each event's own part. Every event carries its id, fixed by the producer, so a redelivered
+ * pack stores nothing new. The consumer checks each merged event with readyEventBodySchema.
+ */
+export const eventPackSchema = z.object({
+  type: z.literal("events"),
+  v: z.literal(1),
+  domain: z.string().min(1).max(255),
+  common: z.record(z.string(), z.unknown()),
+  events: z.array(z.record(z.string(), z.unknown())).min(1).max(MAX_EVENTS_PER_PACK),
+});
+
+export const queueMessageSchema = z.discriminatedUnion("type", [trackingHitSchema, readyEventSchema, eventPackSchema]);
 export type QueueMessage = z.input<typeof queueMessageSchema>;
+
+/**
+ * Cloudflare Queues take 128 KB per message (1 KB being 1,000 bytes), about 100 bytes of it
+ * metadata; every producer packs its messages to stay under this. Unit: bytes of the JSON body.
+ */
+export const MAX_QUEUE_BODY_BYTES = 120_000;
+/** One sendBatch takes at most 100 messages and 256 KB together. Unit: messages, bytes of JSON. */
+export const MAX_SEND_BATCH_MESSAGES = 100;
+export const MAX_SEND_BATCH_BYTES = 200_000;
+
+/**
+ * The largest event the send path may produce. Each event later travels alone in a webhook queue
+ * message beside its URL, and the message's later events add to what the accepted event carries
+ * (delivery-status, client-info, a click's URL of up to 8 KB), so it stays 20 KB under
+ * MAX_QUEUE_BODY_BYTES; a D1 row holds 2 MB. Unit: bytes of JSON.
+ */
+export const MAX_EVENT_BYTES = 100_000;

@@ -2,6 +2,7 @@
 // and no storage lookup (design rule 1). Layout in docs/storage.md, "Tokens".
 import { decodeBase64UrlInto, encodeBase64Url } from "./base64url";
 import { hmacSha256Key, hmacSha256Words, type HmacSha256Key } from "./hmac-sha256";
+import { utf8ByteLength } from "./utf8";
 
 export type TokenKind = "open" | "click" | "unsubscribe" | "tag-unsubscribe";
 
@@ -31,7 +32,11 @@ const HTTPS_FLAG = 0x80;
 /** Bytes of HMAC-SHA256 kept in the token: 128 bits is ample against forgery, and keeps links short. */
 const SIGNATURE_BYTES = 16;
 const HEADER_BYTES = 6; // version, kind, issuedAt (uint32 seconds)
-const MAX_FIELD_BYTES = 255;
+/**
+ * Longest web prefix, domain, message id or recipient a token holds: each is length-prefixed by one
+ * byte. Unit: bytes of UTF-8. Whatever ends up in a token is checked against this at the API.
+ */
+export const MAX_TOKEN_FIELD_BYTES = 255;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
@@ -85,8 +90,24 @@ export function domainKey(secret: string, domain: string): Promise<CryptoKey> | 
 
 function pushField(parts: number[], value: string, name: string): void {
   const bytes = encoder.encode(value);
-  if (bytes.length > MAX_FIELD_BYTES) throw new RangeError(`${name} is longer than ${MAX_FIELD_BYTES} bytes`);
+  if (bytes.length > MAX_TOKEN_FIELD_BYTES) throw new RangeError(`${name} is longer than ${MAX_TOKEN_FIELD_BYTES} bytes`);
   parts.push(bytes.length, ...bytes);
+}
+
+/**
+ * The first of a token's length-prefixed fields that does not fit (its name as the API calls it),
+ * or null when a token can be made for them: callers check before anything is stored, so that
+ * signing can never fail half-way through a request.
+ */
+export function tokenFieldTooLong(fields: Pick<TokenPayload, "webPrefix" | "domain" | "messageId" | "recipient">): string | null {
+  const named: Array<[string, string]> = [
+    ["web_prefix", fields.webPrefix],
+    ["domain", fields.domain],
+    ["message_id", fields.messageId],
+    ["recipient", fields.recipient],
+  ];
+  for (const [name, value] of named) if (utf8ByteLength(value) > MAX_TOKEN_FIELD_BYTES) return name;
+  return null;
 }
 
 export async function signToken(payload: TokenPayload, secret: string): Promise<string> {

@@ -1,22 +1,28 @@
-// UTF-8 lengths of strings, counted without encoding them: limits that storage counts in bytes are
-// checked in bytes, and a 25 MB value is refused without allocating its encoding. Pure.
+// Byte lengths of text as UTF-8, the unit every storage limit counts in (D1 strings and rows,
+// queue messages, token fields, suppression records), computed without encoding the text, so a
+// 25 MB value is refused without allocating its encoding. Pure.
 
-/** The length of `text` encoded as UTF-8 (a lone surrogate counts 3, as TextEncoder writes U+FFFD). */
-export function utf8Length(text: string): number {
-  let bytes = 0;
+/** Bytes of `text` encoded as UTF-8 (a lone surrogate counts 3 bytes, as TextEncoder writes U+FFFD). */
+export function utf8ByteLength(text: string): number {
+  let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 4;
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // a surrogate pair: 4 bytes for 2 UTF-16 units
       i++;
-    } else bytes += 3;
+    } else bytes += 2;
   }
   return bytes;
 }
 
 /** Whether `text` takes at most `maxBytes` in UTF-8; never fewer bytes than UTF-16 units, so long text is refused at once. */
 export function fitsUtf8Bytes(text: string, maxBytes: number): boolean {
-  return text.length <= maxBytes && utf8Length(text) <= maxBytes;
+  return text.length <= maxBytes && utf8ByteLength(text) <= maxBytes;
+}
+
+/** Bytes of a value's JSON text. */
+export function jsonByteLength(value: unknown): number {
+  return utf8ByteLength(JSON.stringify(value) ?? "");
 }

@@ -5,15 +5,16 @@ import { createExecutionContext, createMessageBatch, env, getQueueResult } from 
 import { describe, expect, inject, it } from "vitest";
 import worker from "../../src/index";
 import { randomId } from "../../src/domain/base64url";
-import type { DeliveryJob } from "../../src/domain/delivery-job";
+import { outgoingPackKey, putOutgoingPack } from "../../src/db/outgoing-packs";
+import type { DeliveryJob, DeliveryJobV1, DeliveryPackJob } from "../../src/domain/delivery-job";
 import { valueOrThrow } from "../../src/domain/refusal";
 import type { Env } from "../../src/env";
-import { uniqueDomain } from "../helpers";
+import { uniqueDomain, unpackEventMessages } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const HOUR = 3600_000;
 
-function job(domain: string, recipient: string, overrides: Partial<DeliveryJob> = {}): DeliveryJob {
+function job(domain: string, recipient: string, overrides: Partial<DeliveryJobV1> = {}): DeliveryJobV1 {
   const messageId = `${randomId()}@${domain}`;
   return {
     type: "delivery",
@@ -33,15 +34,23 @@ function job(domain: string, recipient: string, overrides: Partial<DeliveryJob> 
 
 async function runDeliveries(jobs: unknown[], overrides: Partial<Env> = {}) {
   const events: any[] = [];
-  const requeued: Array<{ body: DeliveryJob; delaySeconds?: number }> = [];
+  const eventMessages: unknown[] = [];
+  const requeued: Array<{ body: any; delaySeconds?: number }> = [];
   const parked: unknown[] = [];
+  const recordEvents = (bodies: unknown[]) => {
+    eventMessages.push(...bodies);
+    events.push(...unpackEventMessages(bodies).map((m) => m.event));
+  };
   const deliveryEnv: Env = {
     ...testEnv,
     SMTP_RELAY_HOST: "127.0.0.1",
     SMTP_RELAY_PORT: String(inject("smtpPort")),
     SMTP_RELAY_SECURITY: "none",
     SMTP_RELAY_USER: "",
-    EVENTS: { send: async (b: any) => void events.push(b.event) } as unknown as Env["EVENTS"],
+    EVENTS: {
+      send: async (b: unknown) => recordEvents([b]),
+      sendBatch: async (bs: Array<{ body: unknown }>) => recordEvents(bs.map((m) => m.body)),
+    } as unknown as Env["EVENTS"],
     DELIVERY: { send: async (body: DeliveryJob, o?: { delaySeconds?: number }) => void requeued.push({ body, delaySeconds: o?.delaySeconds }) } as unknown as Env["DELIVERY"],
     EVENTS_DLQ: { send: async (b: unknown) => void parked.push(b) } as unknown as Env["EVENTS_DLQ"],
     ...overrides,
@@ -50,7 +59,7 @@ async function runDeliveries(jobs: unknown[], overrides: Partial<Env> = {}) {
   const ctx = createExecutionContext();
   await worker.queue(batch, deliveryEnv, ctx);
   const result = await getQueueResult(batch, ctx);
-  return { events, requeued, parked, result };
+  return { events, eventMessages, requeued, parked, result };
 }
 
 async function relayed(recipient: string): Promise<Array<{ from: string; to: string[]; data: string }>> {
@@ -192,5 +201,83 @@ describe("delivery consumer", () => {
     expect(bad.result.explicitAcks).toHaveLength(1);
     expect(bad.parked).toHaveLength(1);
     expect(bad.events).toEqual([]);
+  });
+});
+
+/** A pack job as the Messages API makes it, its copies inline. */
+function packJob(domain: string, recipients: string[], overrides: Partial<DeliveryPackJob> = {}): DeliveryPackJob {
+  const messageId = `${randomId()}@${domain}`;
+  return {
+    type: "delivery",
+    v: 2,
+    domain,
+    messageId,
+    acceptedAt: Date.now(),
+    notBefore: 0,
+    attempt: 1,
+    recipients,
+    pack: {
+      facts: { headers: { "message-id": messageId, to: recipients.join(", "), subject: "pack" }, tags: ["t"], userVariables: { k: "v" } },
+      copies: recipients.map((recipient) => ({ recipient, from: `bounce+x@${domain}`, size: 100, mime: `From: me@${domain}\r\nTo: ${recipient}\r\nSubject: pack\r\n\r\nHello ${recipient}\r\n` })),
+    },
+    ...overrides,
+  };
+}
+
+describe("delivery consumer, packs of recipients", () => {
+  it("records each recipient's outcome, packs the events, and retries only the recipients that failed", async () => {
+    const domain = uniqueDomain("pk");
+    const [ok, temp, perm, own] = ["ok", "temp", "perm", "ok"].map((prefix) => `${prefix}-${randomId()}@example.org`) as [string, string, string, string];
+    const job = packJob(domain, [ok, temp, perm, own]);
+    Object.assign(job.pack!.copies[3]!, { headers: { to: `Own <${own}>`, subject: "mine" }, userVariables: { k: "own" } });
+    const { events, eventMessages, requeued, result } = await runDeliveries([job]);
+    expect(result.explicitAcks).toHaveLength(1);
+    const byRecipient = new Map(events.map((e) => [e.recipient, e]));
+    expect(byRecipient.get(ok)).toMatchObject({ event: "delivered", tags: ["t"], "user-variables": { k: "v" }, message: { headers: { to: job.pack!.facts.headers.to, subject: "pack" }, size: 100 } });
+    expect(byRecipient.get(temp)).toMatchObject({ event: "failed", severity: "temporary", "delivery-status": { code: 451, "retry-seconds": 600, "attempt-no": 1 } });
+    expect(byRecipient.get(perm)).toMatchObject({ event: "failed", severity: "permanent", reason: "bounce" });
+    expect(byRecipient.get(own)).toMatchObject({ event: "delivered", "user-variables": { k: "own" }, message: { headers: { to: `Own <${own}>`, subject: "mine", "message-id": job.messageId } } });
+    // One pack of delivered events, one of failed ones.
+    expect(eventMessages).toHaveLength(2);
+    expect(requeued).toHaveLength(1);
+    expect(requeued[0]!.delaySeconds).toBe(600);
+    expect(requeued[0]!.body).toMatchObject({ v: 2, attempt: 2, recipients: [temp] });
+    expect(requeued[0]!.body.pack.copies.map((c: { recipient: string }) => c.recipient)).toEqual([temp]);
+    expect(await relayed(ok)).toHaveLength(1);
+    expect(await relayed(own)).toHaveLength(1);
+    expect(await relayed(temp)).toEqual([]);
+    // Delivered again, the same attempt writes the same event ids.
+    const again = await runDeliveries([job]);
+    expect(again.events.map((e) => e.id).sort()).toEqual(events.map((e) => e.id).sort());
+  });
+
+  it("reads a pack from R2, retries from the same object, and deletes it once no recipient is left", async () => {
+    const domain = uniqueDomain("pkr2");
+    const ok = `ok-${randomId()}@example.org`;
+    const flaky = `flaky-1-${randomId()}@example.org`;
+    const inline = packJob(domain, [ok, flaky]);
+    const packKey = outgoingPackKey(domain, inline.messageId, 0);
+    await putOutgoingPack(testEnv.MESSAGES, packKey, inline.pack!.facts, inline.pack!.copies);
+    const job: DeliveryPackJob = { ...inline, pack: undefined, packKey };
+    const first = await runDeliveries([job]);
+    expect(first.events.map((e) => [e.recipient, e.event]).sort()).toEqual([[flaky, "failed"], [ok, "delivered"]].sort());
+    expect(first.requeued[0]!.body).toMatchObject({ attempt: 2, recipients: [flaky], packKey });
+    expect(await testEnv.MESSAGES.head(packKey)).not.toBeNull();
+    const second = await runDeliveries([first.requeued[0]!.body]);
+    expect(second.events).toMatchObject([{ event: "delivered", recipient: flaky, "delivery-status": { "attempt-no": 2 } }]);
+    expect(second.requeued).toEqual([]);
+    expect(await testEnv.MESSAGES.head(packKey)).toBeNull();
+    expect(await relayed(ok)).toHaveLength(1);
+  });
+
+  it("fails every recipient of a pack whose copies are no longer stored, and parks malformed packs", async () => {
+    const domain = uniqueDomain("pkgone");
+    const recipients = [`ok-${randomId()}@example.org`, `ok-${randomId()}@example.org`];
+    const gone = await runDeliveries([{ ...packJob(domain, recipients), pack: undefined, packKey: outgoingPackKey(domain, "gone@x", 0) }]);
+    expect(gone.events.map((e) => [e.recipient, e.severity, e.reason]).sort()).toEqual(recipients.map((r) => [r, "permanent", "old"]).sort());
+    expect(gone.requeued).toEqual([]);
+    const both = await runDeliveries([{ ...packJob(domain, recipients), packKey: "outgoing/x" }, { ...packJob(domain, recipients), pack: undefined }]);
+    expect(both.parked).toHaveLength(2);
+    expect(both.events).toEqual([]);
   });
 });

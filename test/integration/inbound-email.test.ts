@@ -371,10 +371,10 @@ describe("through the real events queue, D1 and the domain's Durable Object", ()
     expect(encoder.encode(local).length).toBeLessThanOrEqual(64);
     expect(job.from).toMatch(new RegExp(`^bounce\\+[a-z2-7]+@${domain.replace(/\./g, "\\.")}$`));
 
-    const d: Delivery = { domain, messageId: job.messageId, recipient: job.recipient, verp: job.from };
+    const d: Delivery = { domain, messageId: job.facts.headers["message-id"]!, recipient: job.recipient, verp: job.from };
     await handleInboundEmail(inbound(job.from, samples.postfixHardBounce(d)) as unknown as ForwardableEmailMessage, testEnv, createExecutionContext());
     const event = await storedEvent(domain, "failed");
-    expect(event).toMatchObject({ recipient: "Gone.User@example.net", severity: "permanent", flags: { "is-delayed-bounce": true }, tags: ["newsletter"], message: { headers: { "message-id": job.messageId } } });
+    expect(event).toMatchObject({ recipient: "Gone.User@example.net", severity: "permanent", flags: { "is-delayed-bounce": true }, tags: ["newsletter"], message: { headers: { "message-id": job.facts.headers["message-id"] } } });
     const suppressed = await waitFor(async () => (await suppressionOf(d)) ?? undefined);
     expect(suppressed.code).toBe(605);
   });

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import type { DeliveryJob } from "../../src/domain/delivery-job";
 import type { Env } from "../../src/env";
-import { api, apiWith, createDomain, listEvents, recordingQueues, uniqueDomain, waitFor } from "../helpers";
+import { api, apiWith, copiesOf, createDomain, listEvents, recordingQueues, uniqueDomain, waitFor } from "../helpers";
 
 const testEnv = env as unknown as Env;
 
@@ -178,10 +178,10 @@ describe("POST /v3/{domain}/messages", () => {
       "",
     ].join("\r\n");
     for (const message of [raw, new File([raw], "message.mime", { type: "message/rfc822" })]) {
-      const deliveries: DeliveryJob[] = [];
+      const jobs: DeliveryJob[] = [];
       const recordingEnv: Env = {
         ...testEnv,
-        DELIVERY: { sendBatch: async (bs: Array<{ body: DeliveryJob }>) => void deliveries.push(...bs.map((m) => m.body)) } as unknown as Env["DELIVERY"],
+        DELIVERY: { sendBatch: async (bs: Array<{ body: DeliveryJob }>) => void jobs.push(...bs.map((m) => m.body)) } as unknown as Env["DELIVERY"],
         EVENTS: { sendBatch: async () => {} } as unknown as Env["EVENTS"],
       };
       const form = messageForm([["to", "dee@example.org"], ["message", message], ["o:tag", "raw"]]);
@@ -193,7 +193,7 @@ describe("POST /v3/{domain}/messages", () => {
       );
       await waitOnExecutionContext(ctx);
       expect(response.status).toBe(200);
-      const email = await PostalMime.parse(deliveries[0]!.mime!);
+      const email = await PostalMime.parse((await copiesOf(testEnv, jobs))[0]!.mime);
       expect(email.subject).toBe("Raw one");
       expect(email.headers.find((h) => h.key === "x-campaign")?.value).toBe("spring");
       expect(email.html).toMatch(/\/c\/[A-Za-z0-9_-]+">there<\/a>/);

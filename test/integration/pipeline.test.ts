@@ -4,8 +4,10 @@ import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF }
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { randomId } from "../../src/domain/base64url";
+import { packEvents, type EventPack } from "../../src/domain/event-packs";
+import { MAX_QUEUE_BODY_BYTES, type TrackingHitInput } from "../../src/domain/queue-messages";
 import { valueOrThrow } from "../../src/domain/refusal";
-import type { TrackingHitInput } from "../../src/domain/queue-messages";
+import { deliveredEvent } from "../../src/domain/send-events";
 import type { Env } from "../../src/env";
 import { createDomain, linksIn, listEvents, prepare, uniqueDomain, waitFor } from "../helpers";
 
@@ -231,4 +233,65 @@ describe("events consumer", () => {
     const { items } = await listEvents(domain);
     expect(items[0]!.geolocation).toEqual({ country: "Unknown", region: "Unknown", city: "Unknown" });
   });
+
+  it("stores each event of a pack once however often it comes back, and parks a pack with a malformed event", async () => {
+    const domain = uniqueDomain("pack");
+    await createDomain(domain);
+    const packs = deliveredPacks(domain, 5);
+    expect(packs).toHaveLength(1);
+    const first = await consume([{ id: randomId(), body: packs[0] }]);
+    expect(first.explicitAcks).toHaveLength(1);
+    expect(await countEvents(domain)).toBe(5);
+    const before = await testEnv.DB.prepare("SELECT id, body FROM events WHERE domain = ? ORDER BY id").bind(domain).all();
+    // Redelivered, or sent back to the queue under a new message id: nothing new.
+    expect((await consume([{ id: randomId(), body: packs[0], attempts: 2 }])).explicitAcks).toHaveLength(1);
+    const after = await testEnv.DB.prepare("SELECT id, body FROM events WHERE domain = ? ORDER BY id").bind(domain).all();
+    expect(after.results).toEqual(before.results);
+    const { items } = await listEvents(domain, "event=delivered&limit=10");
+    expect(items).toHaveLength(5);
+    expect(items[0]).toMatchObject({ event: "delivered", tags: ["t"], message: { headers: { subject: "Packed", to: expect.stringMatching(/^p\d@example\.org$/) } } });
+
+    const other = uniqueDomain("badpack");
+    const broken: EventPack = { ...deliveredPacks(other, 3)[0]!, common: {} };
+    const parked = await consume([{ id: randomId(), body: broken }]);
+    expect(parked.explicitAcks).toHaveLength(1);
+    expect(await countEvents(other)).toBe(0);
+  });
+
+  it("sends packs past an invocation's budget back to the queue, acked rather than retried, and stores them next time", async () => {
+    const domain = uniqueDomain("budget");
+    // Delivered events with an 80 KB To header: a pack of 100 is 8 MB of events once unpacked.
+    const packs = [0, 1, 2].flatMap(() => deliveredPacks(domain, 100, 80_000));
+    expect(packs).toHaveLength(3);
+    const sentBack: unknown[] = [];
+    const budgetEnv: Env = { ...testEnv, EVENTS: { sendBatch: async (bs: Array<{ body: unknown }>) => void sentBack.push(...bs.map((m) => m.body)) } as unknown as Env["EVENTS"] };
+    const hits = [hitFor(domain), hitFor(domain)];
+    const messages = [...packs, ...hits].map((body) => ({ id: randomId(), body }));
+    const first = await consume(messages, budgetEnv);
+    expect(first.explicitAcks.sort()).toEqual(messages.map((m) => m.id).sort());
+    expect(first.retryMessages).toEqual([]);
+    // The hits and one pack fit the 12 MB of one invocation; a second pack would not.
+    expect(sentBack).toEqual([packs[1], packs[2]]);
+    expect(await countEvents(domain)).toBe(102);
+    sentBack.length = 0;
+    await consume([{ id: randomId(), body: packs[1] }, { id: randomId(), body: packs[2] }], budgetEnv);
+    expect(sentBack).toEqual([packs[2]]);
+    await consume([{ id: randomId(), body: packs[2] }], budgetEnv);
+    expect(await countEvents(domain)).toBe(302);
+  });
 });
+
+/** Delivered events of one message to `count` recipients, packed as the delivery consumer packs them. */
+function deliveredPacks(domain: string, count: number, toBytes = 0): EventPack[] {
+  const messageId = `${randomId()}@${domain}`;
+  const to = (i: number) => (toBytes > 0 ? `${"t".repeat(toBytes)}@example.org` : `p${i % 10}@example.org`);
+  const events = Array.from({ length: count }, (_, i) =>
+    deliveredEvent(
+      { domain, messageId, headers: { to: to(i), subject: "Packed", from: "me@x.test" }, tags: ["t"], userVariables: {}, size: 100 },
+      `p${i}@example.org`,
+      { code: 250, message: "OK", attemptNo: 1 },
+      { id: randomId(), ms: Date.now() + i },
+    ),
+  );
+  return packEvents(domain, events, MAX_QUEUE_BODY_BYTES);
+}

@@ -5,7 +5,7 @@ import { createExecutionContext, createMessageBatch, createScheduledController, 
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { purgeExpired, RETURN_PATH_MIN_DAYS } from "../../src/cron/retention";
-import { saveMessageMetadata } from "../../src/db/messages";
+import { loadMessageMetadata, messageKey, saveMessageMetadata, saveSentMessageMetadata } from "../../src/db/messages";
 import { saveReturnPaths } from "../../src/db/return-paths";
 import { randomId } from "../../src/domain/base64url";
 import { valueOrThrow } from "../../src/domain/refusal";
@@ -67,6 +67,23 @@ describe("retention", () => {
     expect(remaining!.n).toBe(0);
     // The 40-day-old remembered message is gone for both retentions.
     expect(await count("SELECT count(*) AS n FROM messages WHERE domain = ?", short)).toBe(0);
+  });
+
+  it("deletes a sent message's facts and its recipients' rows past retention, and keeps newer ones", async () => {
+    const domain = uniqueDomain("facts");
+    await createDomain(domain);
+    const facts = (preparedAt: number) => ({ tags: ["t"], userVariables: { v: "1" }, headers: { to: "a@example.org, b@example.org", subject: "s" }, preparedAt });
+    await saveSentMessageMetadata(testEnv, domain, "old@x", facts(Date.now() - 40 * DAY), [{ recipient: "a@example.org", headers: { subject: "own" } }, { recipient: "b@example.org" }]);
+    await saveSentMessageMetadata(testEnv, domain, "new@x", facts(Date.now() - DAY), [{ recipient: "a@example.org", userVariables: { v: "a" } }]);
+    const key = (messageId: string, recipient: string) => ({ domain, messageId, recipient });
+    const keys = [key("old@x", "a@example.org"), key("old@x", "b@example.org"), key("new@x", "a@example.org")];
+    const before = await loadMessageMetadata(testEnv, keys);
+    expect(keys.map((k) => before.get(messageKey(k))).map((m) => [m?.headers.subject, m?.userVariables.v])).toEqual([["own", "1"], ["s", "1"], ["s", "a"]]);
+    const now = Date.now();
+    for (let run = 0; run < 5 && (await purgeExpired(testEnv, now)).unfinished; run++);
+    expect(await count("SELECT count(*) AS n FROM message_facts WHERE domain = ?", domain)).toBe(1);
+    expect(await count("SELECT count(*) AS n FROM messages WHERE domain = ?", domain)).toBe(1);
+    expect([...(await loadMessageMetadata(testEnv, [key("old@x", "a@example.org"), key("new@x", "b@example.org")])).values()].map((m) => m.headers.to)).toEqual(["a@example.org, b@example.org"]);
   });
 
   it("works in bounded chunks and resumes where an interrupted purge stopped", async () => {

@@ -1,14 +1,14 @@
 // Names that come from outside (a delivery report's field names, an event's failure reason) are
 // looked up with Object.hasOwn, so built-in property names are ordinary names (issue 11, item 8).
 import { describe, expect, it } from "vitest";
-import { substituteRecipient } from "../../src/api/compose-message";
+import { fillTemplate } from "../../src/domain/recipient-template";
 import { countersOf, type RollupEvent } from "../../src/domain/stats-counters";
 import { parseFieldGroups } from "../../src/inbound/reports";
 
 describe("lookups keyed by outside names", () => {
   it("fills %recipient.x% only from the recipient's own variables", () => {
     const variables = JSON.parse('{"name": "Ann", "__proto__": "own"}') as Record<string, unknown>;
-    expect(substituteRecipient("Hi %recipient.name%: %recipient.constructor%%recipient.toString%%recipient.__proto__%", variables)).toBe("Hi Ann: own");
+    expect(fillTemplate("Hi %recipient.name%: %recipient.constructor%%recipient.toString%%recipient.__proto__%", variables)).toBe("Hi Ann: own");
   });
 
   it("keeps a report field named like a built-in property", () => {

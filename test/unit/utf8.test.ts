@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { fitsUtf8Bytes, utf8Length } from "../../src/domain/utf8";
+import { fitsUtf8Bytes, utf8ByteLength } from "../../src/domain/utf8";
 
-describe("utf8Length", () => {
+describe("utf8ByteLength", () => {
   it("counts what TextEncoder writes, without encoding", () => {
     for (const text of ["", "abc", "é", "€", "😀", "a😀é€", "\ud800", "x\udc00y", "\ud83d\ud83d", "é".repeat(1000)]) {
-      expect(utf8Length(text), JSON.stringify(text)).toBe(new TextEncoder().encode(text).length);
+      expect(utf8ByteLength(text), JSON.stringify(text)).toBe(new TextEncoder().encode(text).length);
     }
   });
 
