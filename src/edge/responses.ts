@@ -25,10 +25,18 @@ export function pixelResponse(hsts = false): Response {
   });
 }
 
-// A 302 is never stored by a cache unless told to (RFC 9111, section 4.2.2: it is not
-// heuristically cacheable), so each click reaches the edge without a Cache-Control header.
-export function redirectResponse(url: string, hsts = false): Response {
-  return new Response(null, { status: 302, headers: hsts ? { location: url, "strict-transport-security": HSTS } : { location: url } });
+/**
+ * A 302 to `url`, or null when `url` cannot be a Location (the runtime refuses CR, LF and NUL in
+ * a header value): building the answer never throws. A 302 is never stored by a cache unless told
+ * to (RFC 9111, section 4.2.2: it is not heuristically cacheable), so each click reaches the edge
+ * without a Cache-Control header.
+ */
+export function redirectResponse(url: string, hsts = false): Response | null {
+  try {
+    return new Response(null, { status: 302, headers: hsts ? { location: url, "strict-transport-security": HSTS } : { location: url } });
+  } catch {
+    return null;
+  }
 }
 
 /**
