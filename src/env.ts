@@ -48,4 +48,9 @@ export interface Env {
   CLOUDFLARE_API_BASE: string;
   /** DNS-over-HTTPS resolver (JSON form) for checking tracking CNAMEs; empty turns the checks off. */
   DNS_RESOLVER_URL: string;
+  /**
+   * "true" lets webhooks post to loopback, private, link-local and other non-public hosts (local
+   * receivers); anything else refuses them at the API and at delivery (src/domain/url-safety.ts).
+   */
+  WEBHOOK_ALLOW_PRIVATE_URLS: string;
 }
