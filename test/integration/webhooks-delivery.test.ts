@@ -18,7 +18,7 @@ import { api, createDomain, form, listEvents, uniqueDomain, waitFor } from "../h
 
 interface Posted {
   url: string;
-  redirect: RequestRedirect | undefined;
+  redirect: RequestInit["redirect"];
   body: { signature: { timestamp: string; token: string; signature: string }; "event-data": Record<string, unknown> };
 }
 
