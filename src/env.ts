@@ -25,7 +25,10 @@ export interface Env {
   TRACKING_KEY_VERSION: string;
   /** Optional "version:secret,version:secret" list of retired secrets still honoured. */
   TRACKING_SECRETS_PREVIOUS?: string;
-  /** Comma-separated hostnames where every domain's links work and the API is served. */
+  /**
+   * The deployment's own hostnames, comma-separated: the API and the panel answer only there, and
+   * every domain's links work there. Any other host is a tracking host (src/domain/hosts.ts).
+   */
   SHARED_HOSTS: string;
   /** What a domain's tracking CNAME should point at. */
   CNAME_TARGET: string;

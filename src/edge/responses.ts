@@ -69,6 +69,17 @@ export function invalidLinkPage(hsts = false): Response {
   return pageResponse("This link is not valid", "<p>The link you followed is damaged or no longer valid. If you copied it, check that nothing was cut off.</p>", hsts, 404);
 }
 
+/** Everything on a domain's tracking host but the tracking paths and robots.txt. */
+export function notFoundPage(hsts = false): Response {
+  return pageResponse("Not found", "<p>There is nothing here.</p>", hsts, 404);
+}
+
+const ROBOTS_TXT = "User-agent: *\nDisallow: /\n";
+
+export function robotsResponse(): Response {
+  return new Response(ROBOTS_TXT, { headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "public, max-age=86400" } });
+}
+
 export function unsubscribeConfirmPage(recipient: string, scope: "domain" | "tags", hsts = false): Response {
   const what = scope === "tags" ? "this kind of email" : "these emails";
   return pageResponse(

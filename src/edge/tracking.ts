@@ -6,6 +6,7 @@
 // own tracking host, whose certificate just served the request) carries Strict-Transport-Security.
 import type { TrackingHitInput } from "../domain/queue-messages";
 import { KeyNotLoaded, secretsFromSettings, verifyToken, verifyTokenNow, type TokenKind, type TokenPayload } from "../domain/token";
+import { isOwnHost } from "../domain/hosts";
 import type { Env } from "../env";
 import {
   httpsRedirectResponse,
@@ -18,25 +19,15 @@ import {
 
 type HitEvent = TrackingHitInput["event"];
 
-const sharedHostsCache = new Map<string, Set<string>>();
-function sharedHosts(setting: string): Set<string> {
-  let hosts = sharedHostsCache.get(setting);
-  if (!hosts) {
-    hosts = new Set(setting.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean));
-    sharedHostsCache.set(setting, hosts);
-  }
-  return hosts;
-}
-
 /** Whether a request for a token made as https, arriving over plain http on a domain's own host, goes to https. */
 function wantsHttps(url: Target, https: boolean | undefined, env: Env): boolean {
-  return https === true && !url.https && !sharedHosts(env.SHARED_HOSTS).has(url.hostname);
+  return https === true && !url.https && !isOwnHost(url.hostname, env.SHARED_HOSTS);
 }
 
 /** A token is honoured on its own domain's tracking host, or on a shared host. */
 export function isHonouredHost(host: string, token: TokenPayload, sharedHostsSetting: string): boolean {
   const h = host.toLowerCase();
-  return sharedHosts(sharedHostsSetting).has(h) || h === `${token.webPrefix}.${token.domain}`.toLowerCase();
+  return isOwnHost(h, sharedHostsSetting) || h === `${token.webPrefix}.${token.domain}`.toLowerCase();
 }
 
 const OPEN: readonly TokenKind[] = ["open"];
@@ -148,7 +139,7 @@ export function handleTracking(request: Request, env: Env, ctx: ExecutionContext
   const prefix = path.slice(0, 3);
   if (prefix !== "/o/" && prefix !== "/c/" && prefix !== "/u/") return null;
   const raw = path.slice(3);
-  const hsts = url.https && !sharedHosts(env.SHARED_HOSTS).has(url.hostname);
+  const hsts = url.https && !isOwnHost(url.hostname, env.SHARED_HOSTS);
   if (prefix === "/o/") return answerOpen(request, env, ctx, url, raw, hsts);
   if (prefix === "/c/") return answerClick(request, env, ctx, url, raw, hsts);
   return answerUnsubscribe(request, env, ctx, url, raw, hsts);
