@@ -16,6 +16,8 @@ export interface Env {
   /** MIME messages too large for a queue message, by key. */
   MESSAGES: R2Bucket;
   DOMAIN_STATE: DurableObjectNamespace<DomainState>;
+  /** Attempts at the API key per client address (wrangler.toml [[ratelimits]]; src/api/auth-throttle.ts). */
+  AUTH_THROTTLE: RateLimit;
 
   /** Password of HTTP Basic auth `api:<API_KEY>` on every API route. */
   API_KEY: string;

@@ -5,14 +5,14 @@
 // Names are judged by their form only (no DNS lookup): a public name that resolves to a private
 // address is not caught here.
 
+import { ip4, parseIpv4, parseIpv6 } from "./ip-address";
+
 /** The allow setting (WEBHOOK_ALLOW_PRIVATE_URLS): on only when exactly "true". */
 export function privateUrlsAllowed(setting: string | undefined): boolean {
   return setting === "true";
 }
 
 type Range = readonly [first: number, prefixBits: number, what: string];
-
-const ip4 = (a: number, b: number, c: number, d: number) => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 
 /** IPv4 blocks that are not globally reachable (IANA special-purpose registry, RFC 6890 and successors). */
 const IPV4_REFUSED: readonly Range[] = [
@@ -41,35 +41,6 @@ function ipv4Refusal(address: number): string | null {
     if (address >>> (32 - bits) === first >>> (32 - bits)) return what;
   }
   return null;
-}
-
-/** A dotted-quad IPv4 address (the URL parser's form) as a number, or null. */
-function parseIpv4(text: string): number | null {
-  const parts = text.split(".");
-  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return null;
-  return ip4(Number(parts[0]), Number(parts[1]), Number(parts[2]), Number(parts[3]));
-}
-
-/** An IPv6 address (without brackets, possibly ending in a dotted IPv4) as eight 16-bit groups, or null. */
-function parseIpv6(text: string): number[] | null {
-  let body = text;
-  const lastColon = body.lastIndexOf(":");
-  const tail = body.slice(lastColon + 1);
-  if (tail.includes(".")) {
-    const v4 = parseIpv4(tail);
-    if (v4 === null) return null;
-    body = `${body.slice(0, lastColon + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
-  }
-  const halves = body.split("::");
-  if (halves.length > 2) return null;
-  const groups = (half: string) => (half === "" ? [] : half.split(":"));
-  const head = groups(halves[0]!);
-  const rest = halves.length === 2 ? groups(halves[1]!) : [];
-  const missing = 8 - head.length - rest.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
-  const all = [...head, ...Array<string>(Math.max(missing, 0)).fill("0"), ...rest];
-  if (!all.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) return null;
-  return all.map((g) => parseInt(g, 16));
 }
 
 function ipv6Refusal(g: number[]): string | null {
