@@ -4,9 +4,9 @@
 // HTTPS hosts need no lookup either: a link made as https carries that in its token, so a plain-http
 // request for it goes to https; any answer over https on a host that is not shared (so a domain's
 // own tracking host, whose certificate just served the request) carries Strict-Transport-Security.
+import { isOwnHost } from "../domain/hosts";
 import type { TrackingHitInput } from "../domain/queue-messages";
 import { KeyNotLoaded, secretsFromSettings, verifyToken, verifyTokenNow, type TokenKind, type TokenPayload } from "../domain/token";
-import { isOwnHost } from "../domain/hosts";
 import type { Env } from "../env";
 import {
   httpsRedirectResponse,
