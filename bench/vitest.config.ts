@@ -36,6 +36,7 @@ export default defineConfig(async () => ({
           SHARED_HOSTS: "127.0.0.1,localhost",
           TRACKING_LINK_BASE: "http://127.0.0.1",
           DNS_RESOLVER_URL: "", // no DNS lookups from cron runs
+          WEBHOOK_ALLOW_PRIVATE_URLS: "true", // the webhook receiver is on 127.0.0.1
 
         },
       },

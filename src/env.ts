@@ -16,6 +16,8 @@ export interface Env {
   /** MIME messages too large for a queue message, by key. */
   MESSAGES: R2Bucket;
   DOMAIN_STATE: DurableObjectNamespace<DomainState>;
+  /** Attempts at the API key per client address (wrangler.toml [[ratelimits]]; src/api/auth-throttle.ts). */
+  AUTH_THROTTLE: RateLimit;
 
   /** Password of HTTP Basic auth `api:<API_KEY>` on every API route. */
   API_KEY: string;
@@ -25,7 +27,10 @@ export interface Env {
   TRACKING_KEY_VERSION: string;
   /** Optional "version:secret,version:secret" list of retired secrets still honoured. */
   TRACKING_SECRETS_PREVIOUS?: string;
-  /** Comma-separated hostnames where every domain's links work and the API is served. */
+  /**
+   * The deployment's own hostnames, comma-separated: the API and the panel answer only there, and
+   * every domain's links work there. Any other host is a tracking host (src/domain/hosts.ts).
+   */
   SHARED_HOSTS: string;
   /** What a domain's tracking CNAME should point at. */
   CNAME_TARGET: string;
@@ -48,4 +53,9 @@ export interface Env {
   CLOUDFLARE_API_BASE: string;
   /** DNS-over-HTTPS resolver (JSON form) for checking tracking CNAMEs; empty turns the checks off. */
   DNS_RESOLVER_URL: string;
+  /**
+   * "true" lets webhooks post to loopback, private, link-local and other non-public hosts (local
+   * receivers); anything else refuses them at the API and at delivery (src/domain/url-safety.ts).
+   */
+  WEBHOOK_ALLOW_PRIVATE_URLS: string;
 }

@@ -28,6 +28,8 @@ export default defineConfig(async () => ({
                 CNAME_TARGET: "track.tidings.test",
                 // No DNS lookups from cron runs here; the DNS tests point it at a fake resolver.
                 DNS_RESOLVER_URL: "",
+                // Webhook receivers in the tests are on 127.0.0.1; the URL rule's tests turn this off.
+                WEBHOOK_ALLOW_PRIVATE_URLS: "true",
               },
             },
           }),

@@ -3,7 +3,7 @@
 // so that both apply tracking through the same code, and the one place that decides a link's scheme.
 import type { SendingDomain } from "../db/domains";
 import type { LinkMaker } from "../domain/rewrite-message";
-import { secretsFromSettings, signToken, type TokenKind } from "../domain/token";
+import { secretsFromSettings, signToken, signTokenIfFits, type TokenKind, type TokenPayload } from "../domain/token";
 import type { Env } from "../env";
 import { trackingHost } from "./domain-shapes";
 
@@ -24,16 +24,26 @@ export async function makeLinks(env: Env, domain: SendingDomain, message: { mess
   const secret = secretFor(currentVersion);
   if (!secret) throw new Error("TRACKING_SECRET is not set");
   const { origin, https } = linkOrigin(env, domain);
-  const link = async (kind: TokenKind, path: string, url = "") => {
-    const token = await signToken(
-      { kind, version: currentVersion, issuedAt: message.issuedAt, webPrefix: domain.webPrefix, domain: domain.name, messageId: message.messageId, recipient: message.recipient, url, https },
-      secret,
-    );
-    return `${origin}/${path}/${token}`;
-  };
+  const payload = (kind: TokenKind, url = ""): TokenPayload => ({
+    kind,
+    version: currentVersion,
+    issuedAt: message.issuedAt,
+    webPrefix: domain.webPrefix,
+    domain: domain.name,
+    messageId: message.messageId,
+    recipient: message.recipient,
+    url,
+    https,
+  });
+  const link = async (kind: TokenKind, path: string) => `${origin}/${path}/${await signToken(payload(kind), secret)}`;
   return {
     openUrl: () => link("open", "o"),
-    clickUrl: (url) => link("click", "c", url),
+    // A destination whose token would pass the edge's cap is left untracked rather than sent as a
+    // link that would always answer "not valid".
+    clickUrl: async (url) => {
+      const token = await signTokenIfFits(payload("click", url), secret);
+      return token === null ? null : `${origin}/c/${token}`;
+    },
     unsubscribeUrl: await link("unsubscribe", "u"),
     tagUnsubscribeUrl: await link("tag-unsubscribe", "u"),
     isTrackingLink: (url) => url.startsWith(`${origin}/`),

@@ -27,6 +27,7 @@ import {
   WEBHOOK_IDS,
   type WebhookId,
 } from "../domain/webhooks";
+import { privateUrlsAllowed, webhookHostRefusal } from "../domain/url-safety";
 import { postWebhook } from "../consumers/webhooks";
 import type { ApiEnv } from "./context";
 import { ApiError, notFound } from "./errors";
@@ -50,12 +51,18 @@ function webhookIdOf(text: string | undefined): WebhookId {
   return id;
 }
 
-/** The `url` fields (repeated, up to 3), each an http(s) URL with a host; duplicates removed. */
-function urlsOf(fields: Fields, { required }: { required: boolean }): string[] {
+/**
+ * The `url` fields (repeated, up to 3), each an http(s) URL with a host on the public internet
+ * (unless WEBHOOK_ALLOW_PRIVATE_URLS is "true"); duplicates removed.
+ */
+function urlsOf(c: Context<ApiEnv>, fields: Fields, { required }: { required: boolean }): string[] {
+  const allowPrivate = privateUrlsAllowed(c.env.WEBHOOK_ALLOW_PRIVATE_URLS);
   const urls: string[] = [];
   for (const value of fields.get("url") ?? []) {
     const checked = checkWebhookUrl(value);
     if ("error" in checked) throw invalid(checked.error);
+    const refusal = allowPrivate ? null : webhookHostRefusal(checked.url);
+    if (refusal) throw invalid(`${JSON.stringify(value)} is not allowed: its host ${refusal}; webhooks are posted only to public internet hosts`);
     if (!urls.includes(checked.url)) urls.push(checked.url);
   }
   if (required && urls.length === 0) throw invalid("url is required");
@@ -88,7 +95,7 @@ export const webhooksApi = new Hono<ApiEnv>()
     const domain = await domainOf(c);
     const fields = await readFields(c);
     const id = webhookIdOf(fields.get("id")?.[0]);
-    const urls = urlsOf(fields, { required: true });
+    const urls = urlsOf(c, fields, { required: true });
     if ((await listWebhooks(c.env.DB, domain)).has(id)) throw invalid(`Webhook ${id} already exists; change its URLs with PUT /v3/domains/${domain}/webhooks/${id}`);
     await setWebhookUrls(c.env.DB, domain, id, urls);
     return c.json({ message: "Webhook has been created", webhook: { urls } });
@@ -143,7 +150,7 @@ export const webhooksApi = new Hono<ApiEnv>()
   .put("/v3/domains/:domain/webhooks/:id", async (c) => {
     const domain = await domainOf(c);
     const id = webhookIdOf(c.req.param("id"));
-    const urls = urlsOf(await readFields(c), { required: true });
+    const urls = urlsOf(c, await readFields(c), { required: true });
     await setWebhookUrls(c.env.DB, domain, id, urls);
     return c.json({ message: "Webhook has been updated", webhook: { urls } });
   })
@@ -160,10 +167,12 @@ export const webhooksApi = new Hono<ApiEnv>()
     const domain = await domainOf(c);
     const id = webhookIdOf(c.req.param("id"));
     const fields = await readFields(c);
-    const [url] = urlsOf(fields, { required: false });
+    const [url] = urlsOf(c, fields, { required: false });
     const target = url ?? (await listWebhooks(c.env.DB, domain)).get(id)?.[0];
     if (!target) throw invalid("url is required");
-    const result = await postWebhook(await importSigningKey(await getSigningKey(c.env.DB)), target, sampleEvent(domain, id));
+    const result = await postWebhook(await importSigningKey(await getSigningKey(c.env.DB)), target, sampleEvent(domain, id), {
+      allowPrivateUrls: privateUrlsAllowed(c.env.WEBHOOK_ALLOW_PRIVATE_URLS),
+    });
     return c.json({ code: result.status ?? 0, message: result.error ?? result.body ?? "" });
   })
 
@@ -227,7 +236,7 @@ async function v4Input(c: Context<ApiEnv>): Promise<{ url: string; ids: WebhookI
   const fields = await readFields(c);
   const urls = fields.get("url") ?? [];
   if (urls.length !== 1) throw invalid("Exactly one url is required");
-  const [url] = urlsOf(fields, { required: true });
+  const [url] = urlsOf(c, fields, { required: true });
   const ids = [...new Set((fields.get("event_types") ?? []).flatMap((v) => v.split(",")).filter((v) => v.trim()).map(webhookIdOf))];
   if (ids.length === 0) throw invalid("event_types is required");
   return { url: url!, ids };

@@ -1,5 +1,6 @@
 // Webhooks queue consumer: POSTs each event to one URL, signed as Mailgun signs it, and records
-// the outcome. 2xx is done; 406 is a refusal, never retried; anything else, a 10 s timeout or a
+// the outcome. 2xx is done; 406 is a refusal, never retried, and so is a URL whose host is not
+// public (checked before every post, see url-safety.ts); anything else, a 10 s timeout or a
 // network error is tried again on Mailgun's schedule (5 min, 10 min, 15 min, 1 h, 2 h, 4 h) by
 // sending the delivery again, delayed; after the last attempt it joins the dead-letter list.
 // A ledger in D1 keyed by (event, URL) stops a redelivered message from posting after a success.
@@ -15,6 +16,7 @@ import {
   type AttemptResult,
   type WebhookDelivery,
 } from "../domain/webhooks";
+import { privateUrlsAllowed, webhookHostRefusal } from "../domain/url-safety";
 import type { Env } from "../env";
 import { deadLetter, retryDelaySeconds } from "./outcomes";
 
@@ -25,13 +27,20 @@ export interface WebhookPostOptions {
   now?: () => number;
 }
 
-/** One signed POST. Never throws: a timeout or network error becomes `{error}`. */
+/**
+ * One signed POST. Never throws: a timeout or network error becomes `{error}`. The URL's host is
+ * checked again here, whatever the API checked when it was stored (it may predate the rule, or the
+ * setting may have changed): a host that is not public is `{error, refused}` and nothing is sent.
+ * Redirects are never followed (`redirect: "manual"`): a 3xx is the answer, a failure.
+ */
 export async function postWebhook(
   signingKey: CryptoKey,
   url: string,
   eventData: Record<string, unknown>,
-  options: WebhookPostOptions = {},
+  options: WebhookPostOptions & { allowPrivateUrls: boolean },
 ): Promise<AttemptResult & { body?: string }> {
+  const refusal = options.allowPrivateUrls ? null : webhookHostRefusal(url);
+  if (refusal) return { error: `not posted: the URL's host ${refusal} (WEBHOOK_ALLOW_PRIVATE_URLS is off)`, refused: true };
   const signature = await signWebhook(signingKey, (options.now ?? Date.now)());
   try {
     const response = await (options.fetch ?? fetch)(url, {
@@ -70,6 +79,7 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, op
   }
 
   const now = options.now ?? Date.now;
+  const allowPrivateUrls = privateUrlsAllowed(env.WEBHOOK_ALLOW_PRIVATE_URLS);
   const settle: Array<{ message: Message<unknown>; row: FinishedDelivery }> = [];
   await Promise.all(
     jobs.map(async ({ message, job }) => {
@@ -77,7 +87,7 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, op
         message.ack(); // posted (or refused) before: a redelivery must not post again
         return;
       }
-      const result = await postWebhook(signingKey, job.url, job.event, options);
+      const result = await postWebhook(signingKey, job.url, job.event, { ...options, allowPrivateUrls });
       const outcome = classifyAttempt(result);
       const base = { id: job.id, domain: job.domain, webhook: job.webhook, url: job.url, eventId: job.event.id, attempts: job.attempt };
       const last = { lastStatus: result.status ?? null, lastError: result.error ?? (outcome === "delivered" ? "" : (result.body ?? "")), finishedAt: now() };

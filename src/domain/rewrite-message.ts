@@ -1,11 +1,13 @@
 // Applies tracking to a message's HTML and text parts: open pixel, click links, unsubscribe
 // placeholders and footers. HTML goes through the runtime's HTMLRewriter (a streaming HTML parser),
 // never through regexes; the text part is plain text, where a URL pattern is the right tool.
+import { clickDestination } from "./click-destination";
 import type { EffectiveTracking } from "./tracking-settings";
 
 export interface LinkMaker {
   openUrl(): Promise<string>;
-  clickUrl(destination: string): Promise<string>;
+  /** The tracked link for a destination, or null when it cannot be signed (its token would be too long): the link then stays as it was. */
+  clickUrl(destination: string): Promise<string | null>;
   unsubscribeUrl: string;
   tagUnsubscribeUrl: string;
   /** True for links that already point at the tracking host (e.g. the unsubscribe link). */
@@ -22,12 +24,9 @@ export interface Footers {
   text: string;
 }
 
-const TRACKABLE = /^https?:\/\//i;
-/** Longer links are left untracked: the click token must stay under the edge's 4096-character cap. */
-export const MAX_TRACKED_URL_LENGTH = 2000;
-
-function isTrackable(url: string, links: LinkMaker): boolean {
-  return TRACKABLE.test(url) && url.length <= MAX_TRACKED_URL_LENGTH && URL.canParse(url) && !links.isTrackingLink(url);
+/** The destination to sign for a link, or null to leave it as it was (see click-destination.ts). */
+function destinationOf(url: string, links: LinkMaker): string | null {
+  return links.isTrackingLink(url) ? null : clickDestination(url);
 }
 const TEXT_URL = /https?:\/\/[^\s<>"'{}]+/gi;
 const TRAILING_PUNCTUATION = /[.,;:!?]+$/;
@@ -76,16 +75,17 @@ async function rewriteHtml(html: string, tracking: EffectiveTracking, footer: st
   const bottom = (tracking.pixelTop ? "" : pixel) + footer;
   let sawBody = false;
   let closedBody = false;
-  const clickCache = new Map<string, Promise<string>>();
+  const clickCache = new Map<string, Promise<string | null>>();
   const rewriter = new HTMLRewriter();
   if (tracking.clicks !== "no") {
     rewriter.on("a[href], area[href]", {
       async element(element) {
-        const href = decodeAttributeEntities(element.getAttribute("href") ?? "").trim();
-        if (!isTrackable(href, links)) return;
-        let link = clickCache.get(href);
-        if (!link) clickCache.set(href, (link = links.clickUrl(href)));
-        element.setAttribute("href", await link);
+        const destination = destinationOf(decodeAttributeEntities(element.getAttribute("href") ?? "").trim(), links);
+        if (destination === null) return;
+        let link = clickCache.get(destination);
+        if (!link) clickCache.set(destination, (link = links.clickUrl(destination)));
+        const tracked = await link;
+        if (tracked !== null) element.setAttribute("href", tracked);
       },
     });
   }
@@ -113,18 +113,21 @@ async function rewriteHtml(html: string, tracking: EffectiveTracking, footer: st
 
 async function rewriteText(text: string, tracking: EffectiveTracking, links: LinkMaker): Promise<string> {
   if (tracking.clicks !== "yes") return text;
-  const replacements = new Map<string, Promise<string>>();
-  const found: Array<{ start: number; end: number; url: string }> = [];
+  const replacements = new Map<string, Promise<string | null>>();
+  const found: Array<{ start: number; end: number; destination: string }> = [];
   for (const match of text.matchAll(TEXT_URL)) {
     const url = trimTextUrl(match[0]);
-    if (!isTrackable(url, links)) continue;
-    found.push({ start: match.index, end: match.index + url.length, url });
-    if (!replacements.has(url)) replacements.set(url, links.clickUrl(url));
+    const destination = destinationOf(url, links);
+    if (destination === null) continue;
+    found.push({ start: match.index, end: match.index + url.length, destination });
+    if (!replacements.has(destination)) replacements.set(destination, links.clickUrl(destination));
   }
   let out = "";
   let at = 0;
-  for (const { start, end, url } of found) {
-    out += text.slice(at, start) + (await replacements.get(url)!);
+  for (const { start, end, destination } of found) {
+    const tracked = await replacements.get(destination)!;
+    if (tracked === null) continue; // left as written: copied with the text that follows
+    out += text.slice(at, start) + tracked;
     at = end;
   }
   return out + text.slice(at);

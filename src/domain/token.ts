@@ -110,7 +110,18 @@ export function tokenFieldTooLong(fields: Pick<TokenPayload, "webPrefix" | "doma
   return null;
 }
 
-export async function signToken(payload: TokenPayload, secret: string): Promise<string> {
+/**
+ * The longest token the edge accepts (unit: base64url characters): the one limit on a token's
+ * size, shared by the signer (a link whose token would be longer is left untracked) and the edge
+ * (a longer token is refused unread). 4,096 characters are 3,072 bytes.
+ */
+export const MAX_TOKEN_CHARS = 4096;
+
+/** Characters of the unpadded base64url text of `bytes` bytes. */
+const base64UrlChars = (bytes: number) => Math.ceil((bytes * 4) / 3);
+
+/** The token for a payload, or null when it would be longer than MAX_TOKEN_CHARS (a click URL too long to carry). */
+export async function signTokenIfFits(payload: TokenPayload, secret: string): Promise<string | null> {
   const parts: number[] = [payload.version, KIND_CODES[payload.kind] | (payload.https ? HTTPS_FLAG : 0)];
   const t = payload.issuedAt >>> 0;
   parts.push((t >>> 24) & 255, (t >>> 16) & 255, (t >>> 8) & 255, t & 255);
@@ -118,7 +129,11 @@ export async function signToken(payload: TokenPayload, secret: string): Promise<
   pushField(parts, payload.domain, "domain");
   pushField(parts, payload.messageId, "message_id");
   pushField(parts, payload.recipient, "recipient");
-  const body = new Uint8Array([...parts, ...encoder.encode(payload.kind === "click" ? payload.url : "")]);
+  const url = encoder.encode(payload.kind === "click" ? payload.url : "");
+  if (base64UrlChars(parts.length + url.length + SIGNATURE_BYTES) > MAX_TOKEN_CHARS) return null;
+  const body = new Uint8Array(parts.length + url.length);
+  body.set(parts);
+  body.set(url, parts.length);
   const key = await domainKey(secret, payload.domain);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, body));
   const token = new Uint8Array(body.length + SIGNATURE_BYTES);
@@ -127,9 +142,15 @@ export async function signToken(payload: TokenPayload, secret: string): Promise<
   return encodeBase64Url(token);
 }
 
+/** The token for a payload; a RangeError when it would be longer than MAX_TOKEN_CHARS. */
+export async function signToken(payload: TokenPayload, secret: string): Promise<string> {
+  const token = await signTokenIfFits(payload, secret);
+  if (token === null) throw new RangeError(`the token would be longer than ${MAX_TOKEN_CHARS} characters`);
+  return token;
+}
+
 /** Token bytes, decoded in place: verification runs to the end without yielding, so one buffer serves every call. */
-const scratch = new Uint8Array(3072); // 4,096 base64url characters at most
-const MAX_TOKEN_CHARS = 4096;
+const scratch = new Uint8Array((MAX_TOKEN_CHARS * 3) / 4);
 const KINDS: ReadonlyArray<TokenKind | undefined> = [undefined, "open", "click", "unsubscribe", "tag-unsubscribe"];
 
 /** scratch[start..end) as text: the usual all-ASCII field without a decoder; null on invalid UTF-8. */
@@ -225,19 +246,6 @@ export async function verifyToken(token: string, secretFor: SecretForVersion): P
   // Kept only now: forged tokens naming made-up domains cannot push real domains out of the cache.
   keepVerifyKey(now.secret, now.domain, key);
   return later;
-}
-
-/**
- * Whether a token asks for https, read without decoding or verifying it: the token's second
- * base64url character holds the top half of the kind byte in its low 4 bits, which is exactly 0x8
- * (the flag, and a kind below 16) in an https token. The edge uses it only where it answers before
- * verifying (the pixel), to send a plain-http request to the same URL over https: safe for any token.
- */
-export function tokenWantsHttps(token: string): boolean {
-  const c = token.charCodeAt(1);
-  const value =
-    c >= 65 && c <= 90 ? c - 65 : c >= 97 && c <= 122 ? c - 71 : c >= 48 && c <= 57 ? c + 4 : c === 45 ? 62 : c === 95 ? 63 : -1;
-  return value >= 0 && (value & 15) === 8;
 }
 
 type SecretSettings = {

@@ -62,10 +62,15 @@ export function webhookRetryDelay(attempt: number): number | null {
   return WEBHOOK_RETRY_SECONDS[attempt - 1] ?? null;
 }
 
-export type AttemptResult = { status: number; error?: undefined } | { status?: undefined; error: string };
+/** `refused`: not posted, because the URL's host is not public (url-safety.ts); final, like a 406. */
+export type AttemptResult = { status: number; error?: undefined; refused?: undefined } | { status?: undefined; error: string; refused?: boolean };
 
-/** 2xx: done; 406: the receiver refuses, never retried; anything else (or no answer): retry. */
+/**
+ * 2xx: done; 406, or a URL refused before posting: rejected, never retried; anything else (a 3xx
+ * too: redirects are never followed) or no answer: retry.
+ */
 export function classifyAttempt(result: AttemptResult): "delivered" | "rejected" | "retry" {
+  if (result.refused) return "rejected";
   if (result.status === undefined) return "retry";
   if (result.status >= 200 && result.status < 300) return "delivered";
   return result.status === 406 ? "rejected" : "retry";

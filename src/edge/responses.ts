@@ -25,10 +25,18 @@ export function pixelResponse(hsts = false): Response {
   });
 }
 
-// A 302 is never stored by a cache unless told to (RFC 9111, section 4.2.2: it is not
-// heuristically cacheable), so each click reaches the edge without a Cache-Control header.
-export function redirectResponse(url: string, hsts = false): Response {
-  return new Response(null, { status: 302, headers: hsts ? { location: url, "strict-transport-security": HSTS } : { location: url } });
+/**
+ * A 302 to `url`, or null when `url` cannot be a Location (the runtime refuses CR, LF and NUL in
+ * a header value): building the answer never throws. A 302 is never stored by a cache unless told
+ * to (RFC 9111, section 4.2.2: it is not heuristically cacheable), so each click reaches the edge
+ * without a Cache-Control header.
+ */
+export function redirectResponse(url: string, hsts = false): Response | null {
+  try {
+    return new Response(null, { status: 302, headers: hsts ? { location: url, "strict-transport-security": HSTS } : { location: url } });
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -59,6 +67,17 @@ button:focus{outline:3px solid #93c5fd}</style></head><body><h1>${escapeHtml(tit
 
 export function invalidLinkPage(hsts = false): Response {
   return pageResponse("This link is not valid", "<p>The link you followed is damaged or no longer valid. If you copied it, check that nothing was cut off.</p>", hsts, 404);
+}
+
+/** Everything on a domain's tracking host but the tracking paths and robots.txt. */
+export function notFoundPage(hsts = false): Response {
+  return pageResponse("Not found", "<p>There is nothing here.</p>", hsts, 404);
+}
+
+const ROBOTS_TXT = "User-agent: *\nDisallow: /\n";
+
+export function robotsResponse(): Response {
+  return new Response(ROBOTS_TXT, { headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "public, max-age=86400" } });
 }
 
 export function unsubscribeConfirmPage(recipient: string, scope: "domain" | "tags", hsts = false): Response {

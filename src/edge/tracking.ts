@@ -4,8 +4,9 @@
 // HTTPS hosts need no lookup either: a link made as https carries that in its token, so a plain-http
 // request for it goes to https; any answer over https on a host that is not shared (so a domain's
 // own tracking host, whose certificate just served the request) carries Strict-Transport-Security.
+import { isOwnHost } from "../domain/hosts";
 import type { TrackingHitInput } from "../domain/queue-messages";
-import { KeyNotLoaded, secretsFromSettings, tokenWantsHttps, verifyToken, verifyTokenNow, type TokenKind, type TokenPayload } from "../domain/token";
+import { KeyNotLoaded, secretsFromSettings, verifyToken, verifyTokenNow, type TokenKind, type TokenPayload } from "../domain/token";
 import type { Env } from "../env";
 import {
   httpsRedirectResponse,
@@ -18,25 +19,15 @@ import {
 
 type HitEvent = TrackingHitInput["event"];
 
-const sharedHostsCache = new Map<string, Set<string>>();
-function sharedHosts(setting: string): Set<string> {
-  let hosts = sharedHostsCache.get(setting);
-  if (!hosts) {
-    hosts = new Set(setting.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean));
-    sharedHostsCache.set(setting, hosts);
-  }
-  return hosts;
-}
-
 /** Whether a request for a token made as https, arriving over plain http on a domain's own host, goes to https. */
 function wantsHttps(url: Target, https: boolean | undefined, env: Env): boolean {
-  return https === true && !url.https && !sharedHosts(env.SHARED_HOSTS).has(url.hostname);
+  return https === true && !url.https && !isOwnHost(url.hostname, env.SHARED_HOSTS);
 }
 
 /** A token is honoured on its own domain's tracking host, or on a shared host. */
 export function isHonouredHost(host: string, token: TokenPayload, sharedHostsSetting: string): boolean {
   const h = host.toLowerCase();
-  return sharedHosts(sharedHostsSetting).has(h) || h === `${token.webPrefix}.${token.domain}`.toLowerCase();
+  return isOwnHost(h, sharedHostsSetting) || h === `${token.webPrefix}.${token.domain}`.toLowerCase();
 }
 
 const OPEN: readonly TokenKind[] = ["open"];
@@ -148,29 +139,43 @@ export function handleTracking(request: Request, env: Env, ctx: ExecutionContext
   const prefix = path.slice(0, 3);
   if (prefix !== "/o/" && prefix !== "/c/" && prefix !== "/u/") return null;
   const raw = path.slice(3);
-  const hsts = url.https && !sharedHosts(env.SHARED_HOSTS).has(url.hostname);
+  const hsts = url.https && !isOwnHost(url.hostname, env.SHARED_HOSTS);
   if (prefix === "/o/") return answerOpen(request, env, ctx, url, raw, hsts);
   if (prefix === "/c/") return answerClick(request, env, ctx, url, raw, hsts);
   return answerUnsubscribe(request, env, ctx, url, raw, hsts);
 }
 
-function answerOpen(request: Request, env: Env, ctx: ExecutionContext, url: Target, raw: string, hsts: boolean): Response {
-  // Answered whatever the token, so the https flag is read unverified: the redirect is to the same URL.
-  if (wantsHttps(url, tokenWantsHttps(raw), env)) return httpsRedirectResponse(new URL(request.url), request.method);
-  const response = pixelResponse(hsts);
-  if (request.method === "GET" || request.method === "HEAD") {
-    const queued = whenRead(readToken(raw, url.hostname, env, OPEN), (token) => (token ? queueHit(request, env, token, "opened") : undefined));
-    if (queued) ctx.waitUntil(queued);
-  }
-  return response;
+/**
+ * The pixel: always the GIF, except that an authentic https token requested over plain http on its
+ * domain's own host goes to https (that request records the open). Nothing is read from a token
+ * before it verifies. Verifying is synchronous once this isolate has the domain's key, so the GIF
+ * is answered at once; only the first hit of a domain in an isolate waits for the key's derivation
+ * (WebCrypto, no storage), so that the answer never depends on which isolate served it.
+ */
+function answerOpen(request: Request, env: Env, ctx: ExecutionContext, url: Target, raw: string, hsts: boolean): Response | Promise<Response> {
+  return whenRead(readToken(raw, url.hostname, env, OPEN), (token) => {
+    if (!token) return pixelResponse(hsts);
+    if (wantsHttps(url, token.https, env)) return httpsRedirectResponse(new URL(request.url), request.method);
+    if (request.method === "GET" || request.method === "HEAD") ctx.waitUntil(queueHit(request, env, token, "opened"));
+    return pixelResponse(hsts);
+  });
+}
+
+/** What an invalid click gets: the configured fallback, or the plain "not valid" page. */
+function invalidClick(env: Env, hsts: boolean): Response {
+  return (env.CLICK_FALLBACK_URL ? redirectResponse(env.CLICK_FALLBACK_URL, hsts) : null) ?? invalidLinkPage(hsts);
 }
 
 function answerClick(request: Request, env: Env, ctx: ExecutionContext, url: Target, raw: string, hsts: boolean): Response | Promise<Response> {
   return whenRead(readToken(raw, url.hostname, env, CLICK), (token) => {
-    if (!token) return env.CLICK_FALLBACK_URL ? redirectResponse(env.CLICK_FALLBACK_URL, hsts) : invalidLinkPage(hsts);
+    if (!token) return invalidClick(env, hsts);
     if (wantsHttps(url, token.https, env)) return httpsRedirectResponse(new URL(request.url), request.method); // the https request records the click
+    // Made before the click is recorded: a URL that cannot be a Location (only in tokens signed
+    // before prepare refused such links) is an invalid link, and no click happened.
+    const redirect = redirectResponse(token.url, hsts);
+    if (!redirect) return invalidLinkPage(hsts);
     ctx.waitUntil(queueHit(request, env, token, "clicked"));
-    return redirectResponse(token.url, hsts);
+    return redirect;
   });
 }
 

@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { html } from "hono/html";
 import { constantTimeEquals } from "../api/auth";
+import { judgeSignIn, THROTTLED_MESSAGE } from "../api/auth-throttle";
 import type { Env } from "../env";
 import { PanelError } from "./api-client";
 import type { PanelEnv } from "./context";
@@ -38,7 +39,13 @@ panel.get("/sign-in", (c) =>
 panel.post("/sign-in", async (c) => {
   const form = await c.req.formData().catch(() => null);
   const given = String(form?.get("api_key") ?? "");
-  if (!c.env.API_KEY || !(await constantTimeEquals(given, c.env.API_KEY))) {
+  const correct = !!c.env.API_KEY && (await constantTimeEquals(given, c.env.API_KEY));
+  // Every sign-in counts against the address's attempts; past the limit even the right key gets this page.
+  const outcome = await judgeSignIn(c.env, c.req.header("cf-connecting-ip") ?? null, correct);
+  if (outcome === "throttled") {
+    return renderPage(c, { title: "Try again later", body: html`<p class="error" role="alert">${THROTTLED_MESSAGE}.</p>` }, 429);
+  }
+  if (outcome === "refused") {
     return c.redirect(`/app/sign-in?error=${encodeURIComponent("That is not the API key.")}`, 303);
   }
   c.header("set-cookie", sessionCookie(await newSessionCookieValue(c.env.API_KEY, Date.now()), isHttps(c.req.url)));

@@ -40,7 +40,7 @@ export interface PageOptions {
   body: Html;
 }
 
-export function renderPage(c: Context<PanelEnv>, options: PageOptions, status: 200 | 400 | 404 = 200): Response | Promise<Response> {
+export function renderPage(c: Context<PanelEnv>, options: PageOptions, status: 200 | 400 | 404 | 429 = 200): Response | Promise<Response> {
   const notice = c.req.query("notice");
   const error = c.req.query("error");
   const signedIn = !!c.get("session");

@@ -2,6 +2,7 @@
 // redirects with a notice or an error, and time formatting.
 import type { Context } from "hono";
 import { mustCallApi } from "./api-client";
+import { panelBackPath } from "./back-path";
 import type { PanelEnv } from "./context";
 
 export interface DomainChoice {
@@ -28,9 +29,12 @@ export async function formAll(c: Context<PanelEnv>, name: string): Promise<strin
   return (await c.req.formData()).getAll(name).flatMap((v) => (typeof v === "string" && v.trim() ? [v.trim()] : []));
 }
 
-/** Post-redirect-get back to a page with a notice (or an error) banner. */
+/**
+ * Post-redirect-get back to a panel page with a notice (or an error) banner. `href` is made by the
+ * panel itself (or checked by panelBackPath); anything not under /app/ of this origin goes to /app/.
+ */
 export function backTo(c: Context<PanelEnv>, href: string, outcome: { notice?: string; error?: string }) {
-  const url = new URL(href, "http://panel");
+  const url = new URL(panelBackPath(href, c.req.url) ?? "/app/", c.req.url);
   if (outcome.notice) url.searchParams.set("notice", outcome.notice);
   if (outcome.error) url.searchParams.set("error", outcome.error);
   return c.redirect(`${url.pathname}${url.search}`, 303);

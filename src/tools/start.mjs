@@ -128,6 +128,9 @@ const child = spawn(
     "--var", `API_KEY:${apiKey}`,
     "--var", `TRACKING_SECRET:${trackingSecret}`,
     "--var", `TRACKING_LINK_BASE:${process.env.TRACKING_LINK_BASE || base}`,
+    // Webhook receivers on this machine or network are the normal case locally; "false" in
+    // .dev.vars or the environment tries the deployed rule (wrangler.toml, WEBHOOK_ALLOW_PRIVATE_URLS).
+    "--var", `WEBHOOK_ALLOW_PRIVATE_URLS:${setting("WEBHOOK_ALLOW_PRIVATE_URLS") || "true"}`,
     ...relayArgs,
     ...process.argv.slice(2),
   ],

@@ -130,8 +130,14 @@ describe("panel forms", () => {
     expect(reportHtml).toMatch(/<td class="num">3<\/td>/);
     expect((await api(`/v3/${domain}/bounces/c@example.org`)).status).toBe(200);
 
-    await page("/app/suppressions/delete", cookie, { method: "POST", body: form({ _csrf, domain, list: "bounces", address: "c@example.org" }) });
+    // back= takes the browser only to a panel page of this origin; anything else gets the list.
+    const offSite = await page("/app/suppressions/delete", cookie, { method: "POST", body: form({ _csrf, domain, list: "bounces", address: "c@example.org", back: "/app/..//evil.example/x" }) });
+    expect(offSite.status).toBe(303);
+    expect(new URL(offSite.headers.get("location")!, BASE).origin).toBe(new URL(BASE).origin);
+    expect(offSite.headers.get("location")).toMatch(new RegExp(`^/app/suppressions\\?domain=${domain.replaceAll(".", "\\.")}&list=bounces&notice=`));
     expect((await api(`/v3/${domain}/bounces/c@example.org`)).status).toBe(404);
+    const kept = await page("/app/suppressions/delete", cookie, { method: "POST", body: form({ _csrf, domain, list: "bounces", address: "c@example.org", back: `/app/suppressions?domain=${domain}&list=bounces&term=c` }) });
+    expect(kept.headers.get("location")).toMatch(/^\/app\/suppressions\?domain=[^&]+&list=bounces&term=c&(notice|error)=/);
     await page("/app/suppressions/delete-all", cookie, { method: "POST", body: form({ _csrf, domain, list: "bounces" }) });
     expect((await api(`/v3/${domain}/bounces/b@example.org`)).status).toBe(200);
     await page("/app/suppressions/delete-all", cookie, { method: "POST", body: form({ _csrf, domain, list: "bounces", confirm: "yes" }) });

@@ -135,6 +135,42 @@ describe("tracking edge", () => {
     expect(sent).toHaveLength(2);
   });
 
+  it("answers a signed destination that cannot be a Location with the not-valid page, and records no click", async () => {
+    const { hotEnv, sent } = isolatedEnv();
+    // Tokens like those prepare signed before it refused such links.
+    for (const url of ["https://example.org/a\nb", "https://example.org/a\r\nX-Injected: 1", "https://example.org/a\u0000b"]) {
+      const response = await hit(`http://127.0.0.1/c/${await token({ url })}`, hotEnv, { redirect: "manual" });
+      expect(response.status).toBe(404);
+      expect(response.headers.get("location")).toBeNull();
+      expect(await response.text()).toContain("not valid");
+    }
+    expect(sent).toEqual([]);
+    // A fallback setting that cannot be a Location gives the same page, not an error.
+    const fallback = await hit("http://127.0.0.1/c/broken", { ...hotEnv, CLICK_FALLBACK_URL: "https://example.com/\r\nx" }, { redirect: "manual" });
+    expect([fallback.status, fallback.headers.get("location")]).toEqual([404, null]);
+  });
+
+  it("reads nothing from a pixel token before it verifies: an invalid https token gets the GIF, an authentic one goes to https", async () => {
+    const { hotEnv, sent } = isolatedEnv();
+    const domain = uniqueDomain("px"); // a domain this isolate has no key for yet
+    const https = await token({ kind: "open", url: "", domain, https: true });
+    const at = https.length - 10; // inside the MAC
+    const tampered = https.slice(0, at) + (https[at] === "A" ? "B" : "A") + https.slice(at + 1);
+    const forged = await signToken({ kind: "open", version: 1, issuedAt: 0, webPrefix: "email", domain, messageId: "m", recipient: "r@x", url: "", https: true }, "not-our-secret");
+    for (const url of [`http://email.${domain}/o/${tampered}`, `http://email.${domain}/o/${forged}`, `http://email.other.example/o/${https}`]) {
+      const response = await hit(url, hotEnv, { redirect: "manual" });
+      expect([response.status, response.headers.get("content-type"), response.headers.get("location")]).toEqual([200, "image/gif", null]);
+    }
+    // The authentic token: on its domain's first hit in this isolate (the key is derived first) and after.
+    for (let i = 0; i < 2; i++) {
+      const response = await hit(`http://email.${domain}/o/${https}`, hotEnv, { redirect: "manual" });
+      expect([response.status, response.headers.get("location")]).toEqual([301, `https://email.${domain}/o/${https}`]);
+    }
+    expect(sent).toEqual([]); // the https request records the open
+    const invalidClick = await hit(`http://email.${domain}/c/${tampered}`, hotEnv, { redirect: "manual" });
+    expect([invalidClick.status, invalidClick.headers.get("location")]).toEqual([404, null]);
+  });
+
   it("sends invalid clicks to the configured fallback", async () => {
     const { hotEnv } = isolatedEnv();
     const response = await hit("http://127.0.0.1/c/broken", { ...hotEnv, CLICK_FALLBACK_URL: "https://example.com/oops" }, { redirect: "manual" });

@@ -1,7 +1,9 @@
 // Webhooks API in Mailgun's shapes: v3 (one id, up to 3 URLs), v4 (one URL, many ids), the
 // signing key, and URL validation.
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, createDomain, form, uniqueDomain } from "../helpers";
+import type { Env } from "../../src/env";
+import { api, apiWith, createDomain, form, uniqueDomain } from "../helpers";
 
 function urls(...values: string[]): FormData {
   const data = new FormData();
@@ -109,5 +111,67 @@ describe("signing key", () => {
     expect(regenerated.message).toBe("regenerated HTTP signing key for account");
     expect(regenerated.http_signing_key).not.toBe(first.http_signing_key);
     expect(await (await api("/v5/accounts/http_signing_key")).json()).toEqual({ http_signing_key: regenerated.http_signing_key });
+  });
+});
+
+describe("webhook URLs on hosts that are not public", () => {
+  // The tests' own config allows them (local receivers); these calls run with the deployed default.
+  const strict: Env = { ...(env as unknown as Env), WEBHOOK_ALLOW_PRIVATE_URLS: "" };
+  const allowing: Env = { ...strict, WEBHOOK_ALLOW_PRIVATE_URLS: "true" };
+  const PRIVATE = [
+    "http://127.0.0.1:9000/hook",
+    "http://2130706433/",
+    "http://0x7f000001/",
+    "http://0177.0.0.1/",
+    "http://127.1/",
+    "http://[::1]/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://10.0.0.5/",
+    "http://172.16.0.1/",
+    "http://192.168.1.1/",
+    "http://100.64.0.1/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[fc00::1]/",
+    "http://[fe80::1]/",
+    "http://0.0.0.0/",
+    "http://localhost:8080/",
+    "https://hooks.localhost/",
+  ];
+
+  it("are refused with 400 and Mailgun's Reason on every route that takes a URL, and nothing is stored", async () => {
+    const domain = uniqueDomain("whp");
+    await createDomain(domain);
+    for (const url of PRIVATE) {
+      const calls: Array<[string, string, FormData]> = [
+        ["POST", `/v3/domains/${domain}/webhooks`, form({ id: "opened", url })],
+        ["PUT", `/v3/domains/${domain}/webhooks/opened`, form({ url })],
+        ["POST", `/v4/domains/${domain}/webhooks`, form({ url, event_types: "opened" })],
+        ["PUT", `/v4/domains/${domain}/webhooks`, form({ url, event_types: "opened" })],
+        ["PUT", `/v3/domains/${domain}/webhooks/opened/test`, form({ url })],
+      ];
+      for (const [method, path, body] of calls) {
+        const response = await apiWith(strict, path, { method, body });
+        expect(response.status, `${method} ${path} ${url}`).toBe(400);
+        const json = (await response.json()) as { message: string; Reason: string };
+        expect(json.Reason, url).toMatch(/is not allowed: its host is .+; webhooks are posted only to public internet hosts/);
+        expect(json.message).toBe(json.Reason);
+      }
+    }
+    expect(await (await apiWith(strict, `/v3/domains/${domain}/webhooks`)).json()).toEqual({ webhooks: {} });
+    // A public host is taken as before.
+    expect((await apiWith(strict, `/v3/domains/${domain}/webhooks`, { method: "POST", body: form({ id: "opened", url: "https://hooks.example.org/x" }) })).status).toBe(200);
+  });
+
+  it("are taken when the operator allows them, and the test call then refuses a stored one once the setting is off", async () => {
+    const domain = uniqueDomain("whp");
+    await createDomain(domain);
+    const created = await apiWith(allowing, `/v3/domains/${domain}/webhooks`, { method: "POST", body: form({ id: "opened", url: "http://127.0.0.1:9/hook" }) });
+    expect(created.status).toBe(200);
+    const tested = await apiWith(strict, `/v3/domains/${domain}/webhooks/opened/test`, { method: "PUT", body: new FormData() });
+    expect(tested.status).toBe(200);
+    expect(await tested.json()).toEqual({ code: 0, message: expect.stringMatching(/^not posted: the URL's host is a loopback address/) });
+    // Deleting it needs no allowance.
+    const removed = await apiWith(strict, `/v4/domains/${domain}/webhooks?url=${encodeURIComponent("http://127.0.0.1:9/hook")}`, { method: "DELETE" });
+    expect(await removed.json()).toEqual({ webhooks: {} });
   });
 });

@@ -18,6 +18,7 @@ import { api, createDomain, form, listEvents, uniqueDomain, waitFor } from "../h
 
 interface Posted {
   url: string;
+  redirect: RequestInit["redirect"];
   body: { signature: { timestamp: string; token: string; signature: string }; "event-data": Record<string, unknown> };
 }
 
@@ -25,7 +26,7 @@ interface Posted {
 function receiver(script: Array<number | "hang" | "throw">) {
   const posted: Posted[] = [];
   const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
-    posted.push({ url: String(input), body: JSON.parse(String(init?.body)) });
+    posted.push({ url: String(input), redirect: init?.redirect, body: JSON.parse(String(init?.body)) });
     const step = script[Math.min(posted.length - 1, script.length - 1)]!;
     if (step === "throw") throw new TypeError("connect ECONNREFUSED");
     if (step === "hang") {
@@ -127,6 +128,40 @@ describe("webhooks consumer", () => {
     await consumeWebhooks(fakeBatch([job]).batch, recording, { fetch });
     expect(posted).toHaveLength(1);
     expect(((await (await api(`/v3/domains/${domain}/webhooks/dead-letters`)).json()) as { items: unknown[] }).items).toEqual([]);
+  });
+
+  it("refuses a URL whose host is not public at delivery time, as final as a 406, without posting", async () => {
+    const domain = uniqueDomain("whc");
+    await createDomain(domain);
+    const { env: recording, sent } = recordingEnv();
+    const strict = { ...recording, WEBHOOK_ALLOW_PRIVATE_URLS: "" };
+    const allowing = { ...recording, WEBHOOK_ALLOW_PRIVATE_URLS: "true" };
+    const { posted, fetch } = receiver([200]);
+    // Stored before the rule existed, or while the setting allowed it.
+    const job = await delivery(domain, "http://169.254.169.254/latest/meta-data/");
+    const { batch, outcomes } = fakeBatch([job]);
+    await consumeWebhooks(batch, strict, { fetch });
+    expect(outcomes).toEqual(["ack"]);
+    expect(posted).toEqual([]);
+    expect(sent).toEqual([]); // not retried
+    expect(((await (await api(`/v3/domains/${domain}/webhooks/dead-letters`)).json()) as { items: unknown[] }).items).toEqual([]);
+    // Recorded as finished: a redelivery posts nothing, even with the setting on by then.
+    await consumeWebhooks(fakeBatch([job]).batch, allowing, { fetch });
+    expect(posted).toEqual([]);
+    // With the setting on, the next event to that URL is posted.
+    await consumeWebhooks(fakeBatch([await delivery(domain, "http://169.254.169.254/latest/meta-data/")]).batch, allowing, { fetch });
+    expect(posted.map((p) => p.url)).toEqual(["http://169.254.169.254/latest/meta-data/"]);
+  });
+
+  it("never follows a redirect: a 3xx is a failure, tried again later", async () => {
+    const domain = uniqueDomain("whc");
+    await createDomain(domain);
+    const { posted, fetch } = receiver([302]);
+    const { env: recording, sent } = recordingEnv();
+    const job = await delivery(domain, "https://receiver.example.org/moved");
+    await consumeWebhooks(fakeBatch([job]).batch, recording, { fetch });
+    expect(posted.map((p) => p.redirect)).toEqual(["manual"]);
+    expect(sent.map((s) => [s.body.attempt, s.delaySeconds])).toEqual([[2, 300]]);
   });
 
   it("500, a timeout and a network error are retried on 5 min, 10 min, 15 min, 1 h, 2 h, 4 h, then dead-lettered", async () => {

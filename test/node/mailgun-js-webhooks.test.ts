@@ -19,8 +19,9 @@ beforeAll(async () => {
     let text = "";
     req.on("data", (chunk) => (text += chunk));
     req.on("end", () => {
-      received.push({ path: req.url ?? "", body: JSON.parse(text) });
-      res.writeHead(200, { "content-type": "text/plain" }).end("thanks");
+      received.push({ path: req.url ?? "", body: text ? JSON.parse(text) : null });
+      if (req.url === "/moved") res.writeHead(302, { location: `${receiverUrl}/moved-to` }).end();
+      else res.writeHead(200, { "content-type": "text/plain" }).end("thanks");
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
@@ -91,5 +92,12 @@ describe("mailgun.js webhooks against Tidings", () => {
     expect(events.items.find((e: any) => e.id === eventData.id)).toEqual(eventData);
     await new Promise((r) => setTimeout(r, 1500));
     expect(received.filter((r) => r.path === "/accepted")).toHaveLength(1);
+  });
+
+  it("never follows a receiver's redirect: the test call reports the 302", async () => {
+    const tested = (await mg.webhooks.create(DOMAIN, "opened", `${receiverUrl}/moved`, true)) as any;
+    expect(tested).toMatchObject({ code: 302 });
+    expect(received.map((r) => r.path)).toContain("/moved");
+    expect(received.map((r) => r.path)).not.toContain("/moved-to");
   });
 });

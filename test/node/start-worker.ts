@@ -63,6 +63,8 @@ export async function startWorker(vars: Record<string, string> = {}, options: St
       TRACKING_LINK_BASE: { type: "plain_text", value: `http://127.0.0.1:${port}` },
       // No DNS lookups from cron runs against the test domains; the DNS test points it at a fake.
       DNS_RESOLVER_URL: { type: "plain_text", value: "" },
+      // The tests' webhook receivers are on 127.0.0.1, which the deployed default refuses.
+      WEBHOOK_ALLOW_PRIVATE_URLS: { type: "plain_text", value: "true" },
       ...Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, { type: "plain_text" as const, value }])),
     },
     dev: { server: { hostname: "127.0.0.1", port }, inspector: false, persist: state, logLevel: "warn", watch: false },

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { decodeAttributeEntities, MAX_TRACKED_URL_LENGTH, rewriteMessage, trimTextUrl, type Footers, type LinkMaker } from "../../src/domain/rewrite-message";
+import { decodeAttributeEntities, rewriteMessage, trimTextUrl, type Footers, type LinkMaker } from "../../src/domain/rewrite-message";
 import { DEFAULT_HTML_FOOTER, DEFAULT_TEXT_FOOTER, type EffectiveTracking } from "../../src/domain/tracking-settings";
 
 const OPEN_URL = "https://t.test/o/pixel";
 const UNSUBSCRIBE_URL = "https://t.test/u/all";
 const TAG_UNSUBSCRIBE_URL = "https://t.test/u/tags";
 
-/** A LinkMaker that numbers click links and records what it was asked for. */
+/** A LinkMaker that numbers click links and records what it was asked for; it cannot sign destinations containing "unsignable". */
 function fakeLinks() {
   const clicked: string[] = [];
   let opens = 0;
@@ -17,7 +17,7 @@ function fakeLinks() {
     },
     async clickUrl(destination) {
       clicked.push(destination);
-      return `https://t.test/c/${clicked.length}`;
+      return destination.includes("unsignable") ? null : `https://t.test/c/${clicked.length}`;
     },
     unsubscribeUrl: UNSUBSCRIBE_URL,
     tagUnsubscribeUrl: TAG_UNSUBSCRIBE_URL,
@@ -152,13 +152,26 @@ describe("rewriteMessage: HTML links", () => {
     );
   });
 
-  it(`leaves links longer than ${MAX_TRACKED_URL_LENGTH} characters alone`, async () => {
-    const base = "https://example.org/";
-    const longest = base + "a".repeat(MAX_TRACKED_URL_LENGTH - base.length);
-    const tooLong = longest + "a";
-    const { html, clicked } = await rewrite({ html: `<a href="${longest}">ok</a><a href="${tooLong}">long</a>` }, clicksOnly);
-    expect(clicked).toEqual([longest]);
-    expect(html).toBe(`<a href="https://t.test/c/1">ok</a><a href="${tooLong}">long</a>`);
+  it("leaves a link as it was when its token cannot be made", async () => {
+    const { html, clicked } = await rewrite({ html: '<a href="https://example.org/ok">ok</a><a href="https://example.org/unsignable?a=1&amp;b=2">long</a>' }, clicksOnly);
+    expect(clicked).toEqual(["https://example.org/ok", "https://example.org/unsignable?a=1&b=2"]);
+    expect(html).toBe('<a href="https://t.test/c/1">ok</a><a href="https://example.org/unsignable?a=1&amp;b=2">long</a>');
+  });
+
+  it("leaves links holding control characters, raw or as entities, as they were", async () => {
+    const hrefs = ["https://example.org/a&#10;b", "https://example.org/a&#13;&#10;b", "https://example.org/a&#0;b", "https://example.org/a&#x7f;b", "https://example.org/a\u0001b"];
+    const source = hrefs.map((href, i) => `<a href="${href}">${i}</a>`).join("");
+    const { html, clicked } = await rewrite({ html: source }, clicksOnly);
+    expect(clicked).toEqual([]);
+    expect(html).toBe(source);
+  });
+
+  it("signs non-ASCII links in the ASCII form a browser opens, and printable ASCII ones as written", async () => {
+    const { clicked } = await rewrite(
+      { html: '<a href="https://example.org/é?q=ü#ß">1</a><a href="https://bücher.example/a b">2</a><a href="HTTPS://Example.org/%7e">3</a>' },
+      clicksOnly,
+    );
+    expect(clicked).toEqual(["https://example.org/%C3%A9?q=%C3%BC#%C3%9F", "https://xn--bcher-kva.example/a%20b", "HTTPS://Example.org/%7e"]);
   });
 
   it("rewrites HTML links for htmlonly too, and none when clicks are off", async () => {
@@ -256,11 +269,11 @@ describe("rewriteMessage: text links", () => {
     expect(text).toBe("https://t.test/c/1 https://t.test/c/2 https://t.test/c/1.");
   });
 
-  it(`leaves text links longer than ${MAX_TRACKED_URL_LENGTH} characters alone`, async () => {
-    const tooLong = "https://example.org/" + "b".repeat(MAX_TRACKED_URL_LENGTH);
-    const { text, clicked } = await rewrite({ text: `${tooLong} https://example.org/short` }, clicksOnly);
-    expect(clicked).toEqual(["https://example.org/short"]);
-    expect(text).toBe(`${tooLong} https://t.test/c/1`);
+  it("leaves text links it cannot sign, or holding control characters, as they were", async () => {
+    const source = "https://example.org/unsignable https://example.org/a\u0000b https://example.org/short";
+    const { text, clicked } = await rewrite({ text: source }, clicksOnly);
+    expect(clicked).toEqual(["https://example.org/unsignable", "https://example.org/short"]);
+    expect(text).toBe("https://example.org/unsignable https://example.org/a\u0000b https://t.test/c/2");
   });
 
   it("leaves tracking links and non-http text alone", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeBase64Url, encodeBase64Url } from "../../src/domain/base64url";
-import { KeyNotLoaded, secretsFromSettings, signToken, verifyToken, verifyTokenNow, type TokenPayload } from "../../src/domain/token";
+import { KeyNotLoaded, MAX_TOKEN_CHARS, secretsFromSettings, signToken, signTokenIfFits, verifyToken, verifyTokenNow, type TokenPayload } from "../../src/domain/token";
 
 const SECRET = "s3cret";
 const secretFor = (v: number) => (v === 1 ? SECRET : v === 2 ? "newer" : null);
@@ -81,6 +81,24 @@ describe("tracking tokens", () => {
     const forged = encodeBase64Url(bytes);
     expect(await verifyToken(forged, secretFor)).toBeNull();
     expect(verifyTokenNow(forged, secretFor)).toBeInstanceOf(KeyNotLoaded); // nothing was kept
+  });
+
+  it(`signs tokens of up to ${MAX_TOKEN_CHARS} characters, which verify, and no longer one`, async () => {
+    // Non-ASCII URL text (2 bytes a character) reaches the cap with far fewer characters than ASCII.
+    let longest: string | null = null;
+    let url = "https://example.org/";
+    for (;;) {
+      const token = await signTokenIfFits({ ...base, url }, SECRET);
+      if (token === null) break;
+      longest = token;
+      url += "é";
+    }
+    expect(longest!.length).toBeGreaterThan(MAX_TOKEN_CHARS - 3);
+    expect(longest!.length).toBeLessThanOrEqual(MAX_TOKEN_CHARS);
+    expect((await verifyToken(longest!, secretFor))?.url).toBe(url.slice(0, -1));
+    await expect(signToken({ ...base, url }, SECRET)).rejects.toThrow(RangeError);
+    // One character past the cap is refused unread, whatever it holds.
+    expect(verifyTokenNow(longest! + "A".repeat(MAX_TOKEN_CHARS + 1 - longest!.length), secretFor)).toBeNull();
   });
 
   it("refuses fields over 255 bytes when signing", async () => {

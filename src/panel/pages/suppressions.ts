@@ -6,6 +6,7 @@ import { html, raw } from "hono/html";
 import { callApi, mustCallApi } from "../api-client";
 import type { PanelEnv } from "../context";
 import { csrfField, emptyState, panelHref, renderPage, noDomainsPage } from "../layout";
+import { panelBackPath } from "../back-path";
 import { backTo, chooseDomain, enc, formText } from "../shared";
 
 const LISTS = [
@@ -114,9 +115,9 @@ ${page.items.length === 0
     const domain = await formText(c, "domain");
     const list = listOf(await formText(c, "list"));
     const address = await formText(c, "address");
-    const back = (await formText(c, "back")) || panelHref("suppressions", domain, { list });
+    const back = panelBackPath(await formText(c, "back"), c.req.url) ?? panelHref("suppressions", domain, { list });
     const result = await callApi(c, "DELETE", `/v3/${enc(domain)}/${list}/${enc(address)}`);
-    return backTo(c, back.startsWith("/app/") ? back : "/app/suppressions", result.ok ? { notice: `${address}: ${result.message}` } : { error: result.message });
+    return backTo(c, back, result.ok ? { notice: `${address}: ${result.message}` } : { error: result.message });
   })
   .post("/delete-all", async (c) => {
     const domain = await formText(c, "domain");
