@@ -1,9 +1,10 @@
 /// <reference types="node" />
 // Vitest globalSetup (Node, the main process): keeps workerd's own log lines about failures that
-// tests cause on purpose out of a green run's output. @cloudflare/vitest-pool-workers writes every
-// log record of the workerd process to this process's stderr (its handleStructuredLogs, which
-// already drops a few teardown messages and takes no option to drop more), so they cannot be
-// attributed to a test and `silent: "passed-only"` does not cover them. Dropped, and nothing else:
+// tests cause on purpose out of a green run's output. The workerd process's log records reach this
+// process's output outside any test (@cloudflare/vitest-pool-workers' handleStructuredLogs writes
+// them as strings and already drops a few teardown messages, with no option to drop more; what
+// workerd prints unstructured is piped through as bytes), so `silent: "passed-only"` does not
+// cover them. Dropped, and nothing else:
 // - "WebSocket peer disconnected": the pool closing its socket to the runner when a workerd stops;
 // - "connect(): Connection refused" and the "Network connection lost" records workerd adds even
 //   when the Worker catches the failed fetch (a DNS resolver on a closed port, on purpose);
@@ -36,18 +37,25 @@ function filterWorkerdLines(text: string, state: { afterDropped: boolean }): str
   return kept.join("") + last;
 }
 
-export default function setup(): void {
-  const stderr = process.stderr as NodeJS.WriteStream & { tidingsQuiet?: true };
-  if (stderr.tidingsQuiet) return; // once per process, whichever project's setup runs first
-  stderr.tidingsQuiet = true;
-  const write = stderr.write.bind(stderr) as (chunk: unknown, ...rest: unknown[]) => boolean;
+/** Filters one of this process's output streams (workerd's records go to either, by level). */
+function quiet(stream: NodeJS.WriteStream & { tidingsQuiet?: true }): void {
+  if (stream.tidingsQuiet) return; // once per process, whichever project's setup runs first
+  stream.tidingsQuiet = true;
+  const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
   const state = { afterDropped: false };
-  stderr.write = ((chunk: unknown, ...rest: unknown[]) => {
-    if (typeof chunk !== "string") return write(chunk, ...rest);
-    const kept = filterWorkerdLines(chunk, state);
+  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+    const text = typeof chunk === "string" ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString("utf8") : null;
+    if (text === null) return write(chunk, ...rest);
+    const kept = filterWorkerdLines(text, state);
+    if (kept === text) return write(chunk, ...rest);
     if (kept !== "") return write(kept, ...rest);
     const done = rest.find((arg) => typeof arg === "function") as (() => void) | undefined;
     if (done) queueMicrotask(done);
     return true;
-  }) as typeof stderr.write;
+  }) as typeof stream.write;
+}
+
+export default function setup(): void {
+  quiet(process.stdout);
+  quiet(process.stderr);
 }

@@ -48,7 +48,8 @@ async function problemWith(c: HostileCase, ctx: HostileContext): Promise<string 
   } catch (error) {
     return `threw ${String(error).slice(0, 200)}`;
   }
-  const text = await response.text();
+  // The bytes, decoded here: Response.text() makes workerd warn about a GIF.
+  const text = new TextDecoder().decode(await response.arrayBuffer());
   if (response.status >= 500) return `${response.status} ${text.slice(0, 200)}`;
   // The panel redirects only within itself, whatever a form or a query says (back=, domain=, ...).
   const location = response.headers.get("location");

@@ -50,11 +50,15 @@ export interface StartOptions {
   template?: string;
 }
 
-/** Runs the project's wrangler CLI (quiet, non-interactive) in the project root; returns its output. */
+/**
+ * Runs the project's wrangler CLI (quiet, non-interactive) in the project root; returns its output.
+ * It logs at wrangler's default level whatever WRANGLER_LOG says here: its `--json` answers are
+ * printed at that level (test/node/global-setup.ts lowers it for the shared Worker).
+ */
 export function runWrangler(args: string[]): string {
   return execFileSync(path.join(root, "node_modules/.bin/wrangler"), args, {
     cwd: root,
-    env: { ...process.env, ...quiet, CI: "true" },
+    env: { ...process.env, ...quiet, CI: "true", WRANGLER_LOG: "log" },
     stdio: "pipe",
     maxBuffer: 64 * 1024 * 1024,
   }).toString();
