@@ -94,7 +94,7 @@ const valuesOf = (random: Random, family: Hostile[], n: number) => [...family.fi
 /** Values a parameter named by a URL the Worker would fetch may take: none that leave the machine. */
 const offline = (values: Hostile[]) => values.filter((v) => !/^(https?:)?\/\//.test(v.value) && !v.value.includes("evil.example"));
 
-interface Request {
+interface RequestParts {
   params: Record<string, Hostile>;
   query: Record<string, Hostile>;
   body: Record<string, Hostile>;
@@ -102,7 +102,7 @@ interface Request {
 
 const plain = (record: Record<string, string>): Record<string, Hostile> => Object.fromEntries(Object.entries(record).filter(([, v]) => v !== "").map(([k, v]) => [k, { name: "valid", value: v }]));
 
-function urlOf(spec: RouteSpec, request: Request): string {
+function urlOf(spec: RouteSpec, request: RequestParts): string {
   const path = spec.path.replace(/:(\w+)/g, (_, name: string) => {
     const v = request.params[name]!;
     return v.raw ? v.value : encode(v.value);
@@ -140,7 +140,7 @@ function urlencoded(parts: Part[]): { type: string; body: string } {
   return { type: "application/x-www-form-urlencoded", body: parts.map((p) => `${encode(p.name)}=${encode(p.value)}`).join("&") };
 }
 
-function caseOf(spec: RouteSpec, ctx: HostileContext, name: string, request: Request, random: Random, override?: { type: string; body: string }): HostileCase {
+function caseOf(spec: RouteSpec, ctx: HostileContext, name: string, request: RequestParts, random: Random, override?: { type: string; body: string }): HostileCase {
   const body = override ?? bodyOf(spec, request.body, ctx, random() < 0.5);
   return {
     kind: "spoiled",
@@ -158,9 +158,9 @@ function caseOf(spec: RouteSpec, ctx: HostileContext, name: string, request: Req
 }
 
 function routeCases(spec: RouteSpec, ctx: HostileContext, random: Random, f: Families, perParameter: number): HostileCase[] {
-  const base: Request = { params: plain(spec.params), query: plain(spec.query ?? {}), body: plain(spec.body?.fields ?? {}) };
+  const base: RequestParts = { params: plain(spec.params), query: plain(spec.query ?? {}), body: plain(spec.body?.fields ?? {}) };
   const cases: HostileCase[] = [];
-  const add = (name: string, change: Partial<Request>, override?: { type: string; body: string }) => cases.push(caseOf(spec, ctx, name, { ...base, ...change }, random, override));
+  const add = (name: string, change: Partial<RequestParts>, override?: { type: string; body: string }) => cases.push(caseOf(spec, ctx, name, { ...base, ...change }, random, override));
   if (!spec.destructive) add("a valid request", {});
 
   // Every path parameter: every prototype name, some raw escapes, some values of its family.
@@ -215,7 +215,7 @@ function routeCases(spec: RouteSpec, ctx: HostileContext, random: Random, f: Fam
 }
 
 /** The body as a whole: malformed, of another type, enormous, nested deep. */
-function wholeBodyCases(spec: RouteSpec, ctx: HostileContext, base: Request, random: Random, f: Families): HostileCase[] {
+function wholeBodyCases(spec: RouteSpec, ctx: HostileContext, base: RequestParts, random: Random, f: Families): HostileCase[] {
   const kind = spec.body!.kind;
   const out: HostileCase[] = [];
   const withBody = (name: string, type: string, body: string) => out.push(caseOf(spec, ctx, `body: ${name}`, base, random, { type, body }));
