@@ -91,6 +91,15 @@ export async function startWorker(vars: Record<string, string> = {}, options: St
   } else {
     state = makeMigratedState();
   }
+  try {
+    return await startOn(state, vars, options);
+  } catch (error) {
+    rmSync(state, { recursive: true, force: true }); // a failed start leaves no state behind
+    throw error;
+  }
+}
+
+async function startOn(state: string, vars: Record<string, string>, options: StartOptions): Promise<RunningWorker> {
   await options.beforeStart?.(state);
   const apiKey = "node-test-key";
   const port = await freePort();

@@ -286,6 +286,23 @@ function unroutedCases(random: Random, f: Families): HostileCase[] {
   );
 }
 
+/** The click links prepare signed for hostile hrefs, followed on the shared and the domain's own host. */
+function signedLinkCases(ctx: HostileContext): HostileCase[] {
+  return ctx.signedLinks.flatMap(({ name, token }) =>
+    [SHARED_HOST, `email.${ctx.domain}`].map((host) => ({
+      kind: "spoiled" as const,
+      route: `GET /c/:token${host === SHARED_HOST ? "" : " (tracking host)"}`,
+      name: `signed link: ${name}`,
+      method: "GET",
+      url: `/c/${token}`,
+      host,
+      headers: {},
+      auth: "none" as const,
+      api: false,
+    })),
+  );
+}
+
 /** Every case for this seed: each route's spoiled requests, its credential cases, unrouted paths. */
 export function hostileCases(seed: number, ctx: HostileContext, perParameter = VALUES_PER_PARAMETER): HostileCase[] {
   const random = seededRandom(seed);
@@ -294,5 +311,5 @@ export function hostileCases(seed: number, ctx: HostileContext, perParameter = V
   // Routes that reconfigure or delete go last, so that they spoil nothing the others need.
   const order = (s: RouteSpec) => (s.destructive ? 2 : s.params.name === ctx.victim || s.params.host === `email.${ctx.victim}` ? 1 : 0);
   specs.sort((a, b) => order(a) - order(b));
-  return [...specs.flatMap((spec) => [...routeCases(spec, ctx, random, f, perParameter), ...credentialCases(spec, ctx, random)]), ...unroutedCases(random, f)];
+  return [...specs.flatMap((spec) => [...routeCases(spec, ctx, random, f, perParameter), ...credentialCases(spec, ctx, random)]), ...signedLinkCases(ctx), ...unroutedCases(random, f)];
 }

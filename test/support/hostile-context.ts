@@ -43,6 +43,7 @@ export async function makeHostileContext(call: ApiCaller, env: Env, apiKey: stri
   const storedKey = events.map((m) => m.event).find((e) => e?.event === "accepted")?.storage?.key;
   if (!storedKey) throw new Error("the send recorded no accepted event with a storage key");
 
+  const signedLinks = await signHostileLinks(call, domain);
   const page = (await (await ok(await call(`/v3/${domain}/events?limit=1`), "events")).json()) as { paging: { next: string } };
   const cookie = await newSessionCookieValue(apiKey, Date.now());
   const session = (await readSession(apiKey, cookie, Date.now()))!;
@@ -52,10 +53,35 @@ export async function makeHostileContext(call: ApiCaller, env: Env, apiKey: stri
     domain,
     victim,
     tokens: { open, click, unsubscribe },
+    signedLinks,
     storedKey,
     eventsToken: lastSegment(page.paging.next),
     session: { cookie: `${SESSION_COOKIE}=${cookie}`, csrf: await csrfToken(apiKey, session) },
   };
+}
+
+/** Links no tracked link may lead to as they are: each prepared alone, its click token kept if prepare signed it. */
+const HOSTILE_HREFS: Array<[string, string]> = [
+  ["&#10; in the href", "https://example.org/a&#10;b"],
+  ["&#13;&#10; and a header in the href", "https://example.org/a&#13;&#10;X-Injected: yes"],
+  ["&#0; in the href", "https://example.org/a&#0;b"],
+  ["1,500 non-ASCII characters in the href", `https://example.org/${"é".repeat(1500)}`],
+  ["a javascript: href", "javascript:alert(1)"],
+];
+
+async function signHostileLinks(call: ApiCaller, domain: string): Promise<Array<{ name: string; token: string }>> {
+  const signed: Array<{ name: string; token: string }> = [];
+  for (const [i, [name, href]] of HOSTILE_HREFS.entries()) {
+    const response = await call("/v1/tracking/prepare", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ domain, message_id: `hostile-link-${i}@x`, recipient: "reader@example.org", html: `<p><a href="${href}">x</a></p>` }),
+    });
+    if (response.status !== 200) continue; // refused whole: nothing signed
+    const token = tokenIn(((await response.json()) as { html: string }).html, "c");
+    if (token) signed.push({ name, token });
+  }
+  return signed;
 }
 
 /** Cloudflare Queues' limits, which the sink below holds producers to. Units: bytes, messages. */

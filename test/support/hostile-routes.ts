@@ -9,6 +9,8 @@ export interface HostileContext {
   victim: string;
   /** Valid tracking tokens of `domain`. */
   tokens: { open: string; click: string; unsubscribe: string };
+  /** Click tokens prepare signed for hostile links (control characters, 1,500 non-ASCII characters), if it signed them. */
+  signedLinks: Array<{ name: string; token: string }>;
   /** A stored message key of `domain`. */
   storedKey: string;
   /** A valid Events API page token of `domain`. */
