@@ -179,7 +179,7 @@ function routeCases(spec: RouteSpec, ctx: HostileContext, random: Random, f: Fam
   // Named combinations that reach what one spoiled part alone does not.
   for (const extra of spec.extras ?? []) {
     const values = (record: Record<string, string> | undefined, into: Record<string, Hostile>) => ({ ...into, ...Object.fromEntries(Object.entries(record ?? {}).map(([k, v]) => [k, { name: extra.name, value: v }])) });
-    const request = { ...base, query: values(extra.query, base.query), body: values(extra.body, base.body) };
+    const request = { params: values(extra.params, base.params), query: values(extra.query, base.query), body: values(extra.body, base.body) };
     for (const r of [request.query, request.body]) for (const [k, v] of Object.entries(r)) if (v.value === "") delete r[k];
     cases.push(caseOf(spec, ctx, extra.name, request, random));
   }

@@ -48,9 +48,11 @@ export interface RouteSpec {
   /** Names whose hostile values must not make the Worker call out (URLs it would fetch). */
   noFetch?: string[];
   /** Several parts spoiled together, where one alone does not reach the defect (e.g. hourly stats over millennia). */
-  extras?: Array<{ name: string; query?: Record<string, string>; body?: Record<string, string> }>;
+  extras?: Array<{ name: string; params?: Record<string, string>; query?: Record<string, string>; body?: Record<string, string> }>;
 }
 
+/** A domain whose name is longer than an object key may be (R2: 1,024 bytes). */
+const LONG_DOMAIN = { name: "a 1,100-character domain", params: { domain: `${"d".repeat(1088)}.example.com` } };
 const YEAR_100 = "Fri, 01 Jan 0100 00:00:00 +0000";
 const YEAR_6000 = "Mon, 01 Jan 6000 00:00:00 +0000";
 /** Stats over the widest range in every resolution: each must be refused (or answered) at once. */
@@ -84,6 +86,9 @@ export function apiRoutes(ctx: HostileContext): RouteSpec[] {
     send("PUT", "/v4/domains/:name", v, { body: { kind: "form", fields: { web_prefix: "links", web_scheme: "http", spam_action: "tag", retention_days: "5", wildcard: "yes" } }, numbers: ["retention_days"] }),
     send("PUT", "/v4/domains/:name/verify", n),
     send("DELETE", "/v3/domains/:name", { name: "not-a-domain-here.example.com" }, { destructive: true }),
+    // The v3 forms mailgun-js 0.22 and mailgun.js 8 call (issue 11, item 17).
+    send("POST", "/v3/domains", {}, { body: { kind: "form", fields: { name: "new-v3-hostile.example.com", web_scheme: "http", spam_action: "disabled", wildcard: "no" } } }),
+    get("/v3/domains/:name", n),
     // Tracking settings
     get("/v3/domains/:name/tracking", n),
     send("PUT", "/v3/domains/:name/tracking/open", v, { body: { kind: "form", fields: { active: "yes", place_at_the_top: "no" } } }),
@@ -108,6 +113,8 @@ export function apiRoutes(ctx: HostileContext): RouteSpec[] {
       ],
     }),
     get("/v3/:domain/events/:token", { ...d, token: ctx.eventsToken }, { tokens: ["token"] }),
+    // A paging URL with only Mailgun's own host stripped, as Ghost's client requests it (issue 11, item 18).
+    get("/v3http://127.0.0.1/v3/:domain/events/:token", { ...d, token: ctx.eventsToken }, { tokens: ["token"] }),
     // Suppressions, each list
     ...LISTS.flatMap((kind) => {
       const p = { ...d, kind };
@@ -115,7 +122,14 @@ export function apiRoutes(ctx: HostileContext): RouteSpec[] {
       return [
         get(`/v3/:domain/:kind`, p, { route: `GET /v3/:domain/${kind}`, query: { limit: "10", page: "", address: "", term: "" }, numbers: ["limit"], addresses: ["address"] }),
         get(`/v3/:domain/:kind/:address`, { ...p, address: "ok@example.org" }, { route: `GET /v3/:domain/${kind}/:address`, addresses: ["address"] }),
-        send("POST", `/v3/:domain/:kind`, p, { route: `POST /v3/:domain/${kind}`, body: { kind: "form", fields: one }, numbers: ["code"], dates: ["created_at"], addresses: ["address"] }),
+        send("POST", `/v3/:domain/:kind`, p, {
+          route: `POST /v3/:domain/${kind}`,
+          body: { kind: "form", fields: one },
+          numbers: ["code"],
+          dates: ["created_at"],
+          addresses: ["address"],
+          extras: kind === "unsubscribes" ? [{ name: "101 tags", body: { tag: "", tags: JSON.stringify(Array.from({ length: 101 }, (_, i) => `t${i}`)) } }] : [],
+        }),
         send("POST", `/v3/:domain/:kind/import`, p, { route: `POST /v3/:domain/${kind}/import`, body: { kind: "csv", fields: { file: "address,code,error\nimp@example.org,550,x\n" } } }),
         send("DELETE", `/v3/:domain/:kind/:address`, { ...p, address: "ok@example.org" }, { route: `DELETE /v3/:domain/${kind}/:address`, query: kind === "unsubscribes" ? { tag: "" } : {}, addresses: ["address"] }),
         send("DELETE", `/v3/:domain/:kind`, p, { route: `DELETE /v3/:domain/${kind}` }),
@@ -137,8 +151,8 @@ export function apiRoutes(ctx: HostileContext): RouteSpec[] {
       body: { kind: "mime", fields: { to: "reader@example.org", "o:testmode": "yes", message: `From: sender@${ctx.domain}\r\nTo: reader@example.org\r\nSubject: MIME\r\n\r\nHello\r\n` } },
       addresses: ["to"],
     }),
-    get("/v3/domains/:domain/messages/:key", { ...d, key: ctx.storedKey }, { tokens: ["key"] }),
-    send("POST", "/v3/domains/:domain/messages/:key", { ...d, key: ctx.storedKey }, { body: { kind: "form", fields: { to: "again@example.org" } }, tokens: ["key"], addresses: ["to"] }),
+    get("/v3/domains/:domain/messages/:key", { ...d, key: ctx.storedKey }, { tokens: ["key"], extras: [LONG_DOMAIN] }),
+    send("POST", "/v3/domains/:domain/messages/:key", { ...d, key: ctx.storedKey }, { body: { kind: "form", fields: { to: "again@example.org" } }, tokens: ["key"], addresses: ["to"], extras: [LONG_DOMAIN] }),
     // Stats and tags
     get("/v3/stats/total", {}, { query: statsQuery, ...statsShape }),
     get("/v3/:domain/stats/total", d, { query: statsQuery, ...statsShape }),
