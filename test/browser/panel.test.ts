@@ -1,16 +1,17 @@
 // The control panel in a real browser, as a person uses it: Debian's Chromium driven by
 // playwright-core against a Worker started by the test (wrangler's local runtime, as `npm start`).
 // Locators are roles and labels, so a control without a name or a label fails the test. Before the
-// Worker starts, 100,000 events of bulk.example.com are written into its D1 for the Logs search
-// measurement; the page-weight and search-time figures are printed as "MEASURED ..." lines.
+// Worker starts, 20,000 events of bulk.example.com are written into its D1 for the Logs searches;
+// the page-weight figures are printed as "MEASURED ..." lines (shown when a test fails). How long a
+// search takes is measured by `npm run bench` (bench/logs-search.bench.ts), not asserted here.
 import { existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorker, type RunningWorker } from "../node/start-worker";
-import { BULK_DOMAIN, BULK_EVENTS, BULK_RECIPIENTS, bulkRecipient, seedBulkEvents } from "./seed";
-import { CHROMIUM, banner, firstLoadWeight, horizontalOverflow, launchChromium, lowContrastText, newContext, percentile, signIn, startReceiver, waitFor, type Receiver } from "./support";
+import { BULK, BULK_DOMAIN, bulkMessageId, bulkRecipient, bulkSubject, seedBulkEvents } from "./seed";
+import { CHROMIUM, banner, firstLoadWeight, horizontalOverflow, launchChromium, lowContrastText, newContext, signIn, startReceiver, waitFor, type Receiver } from "./support";
 
 const root = path.resolve(import.meta.dirname, "../..");
 // The README's screenshots are rewritten only when asked (SCREENSHOTS=1 npm test), so an ordinary
@@ -21,7 +22,6 @@ const READER = "reader@example.org";
 const OTHER = "colleague@example.org";
 const KB = 1024;
 const MAX_ASSET_BYTES = 150 * KB;
-const MAX_SEARCH_MS = 300;
 
 let worker: RunningWorker;
 let browser: Browser;
@@ -345,96 +345,39 @@ describe.runIf(haveChromium)("the control panel in Chromium", () => {
     expect(await page.locator("#signing-key").innerText()).toBe(renewed);
   });
 
-  it(`Logs searches ${BULK_EVENTS.toLocaleString("en")} events by recipient in under ${MAX_SEARCH_MS} ms (p50, measured in the browser)`, async () => {
+  it(`Logs finds a recipient's, a Message-ID's, a subject's and a tag's events among ${BULK.events.toLocaleString("en")}, and pages on`, async () => {
     expect((await api("/v4/domains", { method: "POST", body: new URLSearchParams({ name: BULK_DOMAIN }) })).status).toBe(200);
     await page.goto(`${worker.url}/app/logs?domain=${BULK_DOMAIN}`);
     expect(await page.locator("#events tbody tr").count()).toBe(50);
 
-    const wall: number[] = [];
-    const painted: number[] = [];
-    const loaded: number[] = [];
-    const firstByte: number[] = [];
-    const htmlBytes: number[] = [];
-    const server: number[] = [];
-    // Spread over the recipients; the first search warms the runtime up and is not counted.
-    const picks = [1, 7, 19, 42, 77, 123, 150, 201, 256, 300, 333, 399];
-    for (const [i, n] of picks.entries()) {
-      const recipient = bulkRecipient(n % BULK_RECIPIENTS);
+    // Spread over the recipients; each has 200 events, of which the newest 50 are shown.
+    for (const n of [1, 42, BULK.recipients - 1]) {
+      const recipient = bulkRecipient(n);
       const field = page.getByLabel("Recipient");
       await field.fill(recipient);
       // Enter in the field submits the search, as a person does.
-      const started = Date.now();
       await Promise.all([page.waitForURL((u) => u.searchParams.get("recipient") === recipient, { waitUntil: "commit" }), field.press("Enter")]);
       await page.locator("#events tbody tr").first().waitFor({ state: "visible" });
-      const elapsed = Date.now() - started;
-      // The browser's own clock, from the navigation's start: the first paint of the new page
-      // (the results are server-rendered, so they are in it) and the end of its load event.
-      const timing = await page.evaluate(
-        () =>
-          new Promise<{ paint: number; load: number; firstByte: number; bytes: number }>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error("no first-contentful-paint entry")), 5000);
-            new PerformanceObserver((list, observer) => {
-              observer.disconnect();
-              clearTimeout(timer);
-              const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
-              resolve({ paint: list.getEntries()[0]!.startTime, load: nav.loadEventEnd, firstByte: nav.responseStart, bytes: nav.encodedBodySize });
-            }).observe({ type: "paint", buffered: true });
-          }),
-      );
       const shown = await page.locator("#events tbody tr td:nth-child(3)").allInnerTexts();
       expect(shown).toHaveLength(50);
       expect(new Set(shown)).toEqual(new Set([recipient]));
-      const api = Number(/· (\d+) ms/.exec(await page.locator("#result-count").innerText())?.[1]);
-      if (i === 0) continue;
-      wall.push(elapsed);
-      painted.push(Math.round(timing.paint));
-      loaded.push(Math.round(timing.load));
-      firstByte.push(Math.round(timing.firstByte));
-      htmlBytes.push(timing.bytes);
-      server.push(api);
     }
-    // Other searches over the same 100,000 events, through the form's other fields (median of 3
-    // each). Message-ID and tag are index lookups like recipient and held to the same 300 ms;
-    // "subject contains" is a LIKE over every row of the domain (no index can serve it), so its
-    // figure is printed but not held to the bound: on this shared 2-core machine it has measured
-    // 140–290 ms depending on what else runs.
-    const others: string[] = [];
-    const otherPaint: Record<string, number> = {};
-    for (const [label, field, value, expected] of [
-      ["message-id", "Message-ID", "bulk-12345@bulk.example.com", 4],
-      ["subject contains (a scan)", "Subject", "Weekly news 24999", 4],
-      ["tag", "Tag", "bulk", 50],
+    // The form's other fields: Message-ID and tag are index lookups, "subject contains" a scan.
+    for (const [field, value, expected] of [
+      ["Message-ID", bulkMessageId(1234), 4],
+      ["Subject", bulkSubject(4321), 4],
+      ["Tag", "bulk", 50],
     ] as const) {
-      const times: number[] = [];
-      for (let run = 0; run < 3; run++) {
-        await page.goto(`${worker.url}/app/logs?domain=${BULK_DOMAIN}`);
-        await page.getByLabel(field, { exact: true }).fill(value);
-        await Promise.all([page.waitForURL(/&tags=|&subject=|&message-id=/, { waitUntil: "commit" }), page.getByLabel(field, { exact: true }).press("Enter")]);
-        await page.locator("#events tbody tr").first().waitFor({ state: "visible" });
-        expect(await page.locator("#events tbody tr").count()).toBe(expected);
-        times.push(await page.evaluate(() => Math.round(performance.getEntriesByType("paint")[0]?.startTime ?? (performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming).loadEventEnd)));
-      }
-      otherPaint[label] = percentile(times, 50);
-      others.push(`${label} ${percentile(times, 50)} ms`);
+      await page.goto(`${worker.url}/app/logs?domain=${BULK_DOMAIN}`);
+      await page.getByLabel(field, { exact: true }).fill(value);
+      await Promise.all([page.waitForURL(/&tags=|&subject=|&message-id=/, { waitUntil: "commit" }), page.getByLabel(field, { exact: true }).press("Enter")]);
+      await page.locator("#events tbody tr").first().waitFor({ state: "visible" });
+      expect(await page.locator("#events tbody tr").count(), field).toBe(expected);
     }
-    console.log(`MEASURED Logs other searches over ${BULK_EVENTS} events, navigation start→first paint, median of 3: ${others.join("; ")}`);
-    expect(otherPaint["message-id"], "message-id").toBeLessThan(MAX_SEARCH_MS);
-    expect(otherPaint.tag, "tag").toBeLessThan(MAX_SEARCH_MS);
 
     // Paging on: the next 50 of the same search, through the API's cursor.
     await Promise.all([page.waitForURL(/page=/), page.getByRole("link", { name: "Older →" }).click()]);
     expect(await page.locator("#events tbody tr").count()).toBe(50);
-
-    const line = (name: string, values: number[]) => `${name} p50 ${percentile(values, 50)} ms, p95 ${percentile(values, 95)} ms, max ${Math.max(...values)} ms`;
-    console.log(
-      `MEASURED Logs search by recipient over ${BULK_EVENTS} events (~${BULK_EVENTS / BULK_RECIPIENTS} match each, 50 shown), ${wall.length} searches: ` +
-        `${line("navigation start→first paint of the results", painted)}; ${line("navigation start→load event end", loaded)}; ` +
-        `${line("Enter pressed→results table visible (test's clock, with Playwright's round trips)", wall)}; ${line("navigation start→first byte", firstByte)}; ` +
-        `${line("Events API inside the Worker", server)}; results page ${Math.round(percentile(htmlBytes, 50) / KB)} KB of HTML as sent`,
-    );
-    expect(percentile(painted, 50)).toBeLessThan(MAX_SEARCH_MS);
-    expect(percentile(loaded, 50)).toBeLessThan(MAX_SEARCH_MS);
-    expect(percentile(wall, 50)).toBeLessThan(MAX_SEARCH_MS);
   });
 
   it("each page's first load transfers at most 150 KB of scripts and styles", async () => {

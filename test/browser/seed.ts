@@ -1,60 +1,18 @@
-// 100,000 events of one domain for the Logs search measurement, written straight into the local
-// D1 with one recursive CTE (`wrangler d1 execute --local`) before the Worker starts. Each row has
-// the columns the Events API filters on and a Mailgun-shaped `body` like the ones the pipeline
-// stores (src/domain/tracking-event.ts, src/domain/send-events.ts).
+// The bulk domain of the browser test's Logs searches (test/support/bulk-events.ts), written
+// straight into the local D1 with `wrangler d1 execute --local` before the Worker starts. How long
+// such searches take over 100,000 events is measured by `npm run bench` (bench/logs-search.bench.ts).
+import { BULK_DOMAIN, bulkSeedStatements, type BulkShape } from "../support/bulk-events";
 import { runWrangler } from "../node/start-worker";
 
-export const BULK_DOMAIN = "bulk.example.com";
-export const BULK_EVENTS = 100_000;
-/** Recipients user0..user399@example.org: 252 or 248 events each (63 or 62 messages × 4 events). */
-export const BULK_RECIPIENTS = 400;
-export const bulkRecipient = (n: number) => `user${n}@example.org`;
+export { BULK_DOMAIN, bulkMessageId, bulkRecipient, bulkSubject } from "../support/bulk-events";
 
-/** Newest first: event i happened i × 6 s before `nowMs` (so all 100,000 fall in the last 7 days). */
-export function bulkSeedSql(nowMs: number): string {
-  const nowMicros = nowMs * 1000;
-  return `
-WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${BULK_EVENTS - 1}),
-r AS (
-  SELECT printf('bulk%07d', i) AS id, ${nowMicros} - i * 6000000 AS ts,
-    CASE i % 4 WHEN 0 THEN 'clicked' WHEN 1 THEN 'opened' WHEN 2 THEN 'delivered' ELSE 'accepted' END AS event,
-    printf('user%d@example.org', (i / 4) % ${BULK_RECIPIENTS}) AS recipient,
-    printf('bulk-%d@${BULK_DOMAIN}', i / 4) AS message_id,
-    printf('Weekly news %d', i / 4) AS subject
-  FROM n
-)
-INSERT INTO events (id, domain, ts, event, severity, recipient, from_header, to_header, subject, message_id, size, body)
-SELECT id, '${BULK_DOMAIN}', ts, event, NULL, recipient, 'News <news@${BULK_DOMAIN}>', recipient, subject, message_id, 2048,
-  json_patch(
-    json_object('id', id, 'event', event, 'timestamp', ts / 1e6, 'log-level', 'info', 'recipient', recipient,
-      'recipient-domain', 'example.org',
-      'message', json_object('headers', json_object('to', recipient, 'message-id', message_id, 'from', 'News <news@${BULK_DOMAIN}>', 'subject', subject), 'size', 2048),
-      'tags', json_array('bulk'), 'campaigns', json_array(), 'user-variables', json_object('batch', 'bulk')),
-    CASE event
-      WHEN 'accepted' THEN json_object('method', 'http', 'envelope', json_object('sender', 'news@${BULK_DOMAIN}', 'transport', '', 'targets', recipient),
-        'flags', json_object('is-authenticated', json('true'), 'is-test-mode', json('false')))
-      WHEN 'delivered' THEN json_object('envelope', json_object('transport', 'smtp', 'targets', recipient),
-        'flags', json_object('is-authenticated', json('true'), 'is-test-mode', json('false')),
-        'delivery-status', json_object('code', 250, 'message', 'OK', 'description', '', 'attempt-no', 1, 'session-seconds', 0.4))
-      ELSE json_object('ip', '192.0.2.1', 'geolocation', json_object('country', 'NL', 'region', 'NH', 'city', 'Amsterdam'),
-        'client-info', json_object('client-name', 'Firefox', 'client-os', 'Linux', 'client-type', 'browser', 'device-type', 'desktop',
-          'user-agent', 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0', 'bot', ''),
-        'url', CASE event WHEN 'clicked' THEN 'https://example.org/news' END)
-    END)
-FROM r;
-INSERT INTO event_tags (domain, tag, ts, event_id) SELECT domain, 'bulk', ts, id FROM events WHERE domain = '${BULK_DOMAIN}';
-UPDATE rollup_state SET last_rowid = (SELECT max(rowid) FROM events) WHERE name = 'events';
-SELECT count(*) AS n FROM events WHERE domain = '${BULK_DOMAIN}';
-`;
-}
+/** 20,000 events to 100 recipients: 200 events each, so a recipient's search fills a page of 50 and has an older one. */
+export const BULK: BulkShape = { events: 20_000, recipients: 100 };
 
-/**
- * Seeds the state directory's D1. The rollup watermark is moved past the seeded rows: the stats
- * cron the other tests run then counts only their own events, not a 100,000-event backlog.
- */
 export function seedBulkEvents(state: string, nowMs = Date.now()): void {
-  const output = runWrangler(["d1", "execute", "DB", "--local", "--persist-to", state, "--json", "--command", bulkSeedSql(nowMs)]);
+  const sql = bulkSeedStatements(nowMs, BULK).join(";\n");
+  const output = runWrangler(["d1", "execute", "DB", "--local", "--persist-to", state, "--json", "--command", sql]);
   const results = JSON.parse(output) as Array<{ results: Array<{ n?: number }> }>;
   const n = results.at(-1)?.results[0]?.n;
-  if (n !== BULK_EVENTS) throw new Error(`seeded ${n} events, expected ${BULK_EVENTS}`);
+  if (n !== BULK.events) throw new Error(`seeded ${n} events of ${BULK_DOMAIN}, expected ${BULK.events}`);
 }

@@ -1,6 +1,6 @@
 // What the browser tests share: Debian's Chromium driven by playwright-core (never a downloaded
 // browser), signing in through the form, a node:http webhook receiver, bounded waits, the page
-// weight and horizontal-overflow checks, and percentiles.
+// weight and horizontal-overflow checks.
 import { createServer, type Server } from "node:http";
 import { gzipSync } from "node:zlib";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
@@ -158,12 +158,6 @@ export async function startReceiver(): Promise<Receiver> {
     posts,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-/** Nearest-rank percentile. */
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 export interface ContrastProblem {

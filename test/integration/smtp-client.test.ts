@@ -42,11 +42,14 @@ const MIME_AS_RECEIVED = "Subject: hello\r\n\r\nfirst line\r\n.leading dot\r\n..
 describe("deliverOverSmtp against the scripted relay", () => {
   it("delivers, normalising bare LF to CRLF and dot-stuffing lines that start with '.'", async () => {
     const to = recipient("ok");
+    const started = performance.now();
     const outcome = await deliverOverSmtp(relay(), { from: FROM, to }, MIME);
+    const callSeconds = (performance.now() - started) / 1000;
     expect(outcome).toMatchObject({ ok: true, code: 250, enhancedCode: "2.0.0", stage: "done", tls: false, connectionFailed: false });
     expect(outcome.message).toMatch(/^2\.0\.0 OK queued as/);
+    // In seconds (not ms): a part of the call's own duration, whatever the machine's speed.
     expect(outcome.sessionSeconds).toBeGreaterThan(0);
-    expect(outcome.sessionSeconds).toBeLessThan(5);
+    expect(outcome.sessionSeconds).toBeLessThanOrEqual(callSeconds);
     const [message, ...others] = await recorded(inject("smtpControlPort"), to);
     expect(others).toEqual([]);
     expect(message).toMatchObject({ from: FROM, to, data: MIME_AS_RECEIVED, authenticated: false, mailParams: "", helo: "tidings.test" });

@@ -1,19 +1,17 @@
 // mailgun.js 14, unchanged, against a running Worker: mg.suppressions for the four lists, as its
 // users call them (create, list with paging, get, destroy, destroyAll, upload).
 import Mailgun from "mailgun.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorker, type RunningWorker } from "./start-worker";
+import { beforeAll, describe, expect, it } from "vitest";
+import { sharedWorker } from "./start-worker";
 
-let worker: RunningWorker;
+const worker = sharedWorker();
 let mg: ReturnType<InstanceType<typeof Mailgun>["client"]>;
 const DOMAIN = "mgjs-sup.example.com";
 
 beforeAll(async () => {
-  worker = await startWorker();
   mg = new Mailgun(FormData).client({ username: "api", key: worker.apiKey, url: worker.url });
   await mg.domains.create({ name: DOMAIN });
 });
-afterAll(async () => worker?.stop());
 
 describe("mailgun.js suppressions against Tidings", () => {
   it("bounces: create (JSON array), list with pages, get, destroy, destroyAll", async () => {

@@ -5,9 +5,9 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import Mailgun from "mailgun.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorker, type RunningWorker } from "./start-worker";
+import { sharedWorker } from "./start-worker";
 
-let worker: RunningWorker;
+const worker = sharedWorker();
 let mg: ReturnType<InstanceType<typeof Mailgun>["client"]>;
 let receiver: Server;
 let receiverUrl: string;
@@ -26,12 +26,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
-  worker = await startWorker();
   mg = new Mailgun(FormData).client({ username: "api", key: worker.apiKey, url: worker.url });
   await mg.domains.create({ name: DOMAIN });
 });
-afterAll(async () => {
-  await worker?.stop();
+afterAll(() => {
   receiver?.close();
 });
 

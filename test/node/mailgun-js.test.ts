@@ -1,18 +1,16 @@
 // mailgun.js 14, unchanged, against a running Worker: domains, tracking settings, events.get
 // with paging, sending, and stored messages, as its users call them.
 import Mailgun from "mailgun.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorker, type RunningWorker } from "./start-worker";
+import { beforeAll, describe, expect, it } from "vitest";
+import { sharedWorker } from "./start-worker";
 
-let worker: RunningWorker;
+const worker = sharedWorker();
 let mg: ReturnType<InstanceType<typeof Mailgun>["client"]>;
 const DOMAIN = "mgjs.example.com";
 
 beforeAll(async () => {
-  worker = await startWorker();
   mg = new Mailgun(FormData).client({ username: "api", key: worker.apiKey, url: worker.url });
 });
-afterAll(async () => worker?.stop());
 
 async function prepare(messageId: string, recipient: string): Promise<{ html: string }> {
   const response = await fetch(`${worker.url}/v1/tracking/prepare`, {

@@ -1,0 +1,59 @@
+// Many events of one domain written straight into D1 with one recursive CTE: for the browser
+// test's Logs searches (test/browser/seed.ts, through `wrangler d1 execute`) and for the Logs search
+// timing in `npm run bench` (bench/logs-search.bench.ts, through the D1 binding). Each row has the
+// columns the Events API filters on and a Mailgun-shaped `body` like the ones the pipeline stores
+// (src/domain/tracking-event.ts, src/domain/send-events.ts). Pure: no Node, no bindings.
+
+export const BULK_DOMAIN = "bulk.example.com";
+export const bulkRecipient = (n: number) => `user${n}@example.org`;
+/** Event i belongs to message i / 4 (four events each: clicked, opened, delivered, accepted). */
+export const bulkMessageId = (message: number) => `bulk-${message}@${BULK_DOMAIN}`;
+export const bulkSubject = (message: number) => `Weekly news ${message}`;
+
+export interface BulkShape {
+  events: number;
+  /** Recipients user0..user(n-1)@example.org, message m going to user(m % n). */
+  recipients: number;
+}
+
+/**
+ * The statements, in order. Newest first: event i happened i × 6 s before `nowMs`. The rollup
+ * watermark is moved past the seeded rows, so a stats cron run afterwards counts only new events,
+ * not this backlog. The last statement answers `n`, the domain's event count.
+ */
+export function bulkSeedStatements(nowMs: number, { events, recipients }: BulkShape): string[] {
+  const nowMicros = nowMs * 1000;
+  return [
+    `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${events - 1}),
+r AS (
+  SELECT printf('bulk%07d', i) AS id, ${nowMicros} - i * 6000000 AS ts,
+    CASE i % 4 WHEN 0 THEN 'clicked' WHEN 1 THEN 'opened' WHEN 2 THEN 'delivered' ELSE 'accepted' END AS event,
+    printf('user%d@example.org', (i / 4) % ${recipients}) AS recipient,
+    printf('bulk-%d@${BULK_DOMAIN}', i / 4) AS message_id,
+    printf('Weekly news %d', i / 4) AS subject
+  FROM n
+)
+INSERT INTO events (id, domain, ts, event, severity, recipient, from_header, to_header, subject, message_id, size, body)
+SELECT id, '${BULK_DOMAIN}', ts, event, NULL, recipient, 'News <news@${BULK_DOMAIN}>', recipient, subject, message_id, 2048,
+  json_patch(
+    json_object('id', id, 'event', event, 'timestamp', ts / 1e6, 'log-level', 'info', 'recipient', recipient,
+      'recipient-domain', 'example.org',
+      'message', json_object('headers', json_object('to', recipient, 'message-id', message_id, 'from', 'News <news@${BULK_DOMAIN}>', 'subject', subject), 'size', 2048),
+      'tags', json_array('bulk'), 'campaigns', json_array(), 'user-variables', json_object('batch', 'bulk')),
+    CASE event
+      WHEN 'accepted' THEN json_object('method', 'http', 'envelope', json_object('sender', 'news@${BULK_DOMAIN}', 'transport', '', 'targets', recipient),
+        'flags', json_object('is-authenticated', json('true'), 'is-test-mode', json('false')))
+      WHEN 'delivered' THEN json_object('envelope', json_object('transport', 'smtp', 'targets', recipient),
+        'flags', json_object('is-authenticated', json('true'), 'is-test-mode', json('false')),
+        'delivery-status', json_object('code', 250, 'message', 'OK', 'description', '', 'attempt-no', 1, 'session-seconds', 0.4))
+      ELSE json_object('ip', '192.0.2.1', 'geolocation', json_object('country', 'NL', 'region', 'NH', 'city', 'Amsterdam'),
+        'client-info', json_object('client-name', 'Firefox', 'client-os', 'Linux', 'client-type', 'browser', 'device-type', 'desktop',
+          'user-agent', 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0', 'bot', ''),
+        'url', CASE event WHEN 'clicked' THEN 'https://example.org/news' END)
+    END)
+FROM r`,
+    `INSERT INTO event_tags (domain, tag, ts, event_id) SELECT domain, 'bulk', ts, id FROM events WHERE domain = '${BULK_DOMAIN}'`,
+    `UPDATE rollup_state SET last_rowid = (SELECT max(rowid) FROM events) WHERE name = 'events'`,
+    `SELECT count(*) AS n FROM events WHERE domain = '${BULK_DOMAIN}'`,
+  ];
+}
