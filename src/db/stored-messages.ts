@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { MessageRequest } from "../api/message-form";
 import { decodeBase64, encodeBase64, randomId } from "../domain/base64url";
+import { utf8ByteLength } from "../domain/utf8";
 
 /** How long a stored message can be read or resent (Mailgun's default retention). Unit: days. */
 export const STORED_MESSAGE_DAYS = 3;
@@ -53,6 +54,8 @@ function day(ms: number): string {
 }
 
 const objectName = (domain: string, key: string) => `${PREFIX}${key.slice(0, 8)}/${domain}/${key}`;
+/** R2's longest object name. Unit: UTF-8 bytes. A domain in the path can make a name no message was ever stored under. */
+const MAX_R2_KEY_BYTES = 1024;
 
 /** A new storage key for a message stored at `now`; known before the message is stored, for its events. */
 export function newStorageKey(now: number): string {
@@ -76,7 +79,9 @@ export async function storeMessage(bucket: R2Bucket, domain: string, messageId: 
 /** The stored message, or null when the key is malformed, unknown, of another domain or past retention. */
 export async function loadStoredMessage(bucket: R2Bucket, domain: string, key: string, now: number): Promise<StoredMessage | null> {
   if (!KEY.test(key)) return null;
-  const object = await bucket.get(objectName(domain, key));
+  const name = objectName(domain, key);
+  if (utf8ByteLength(name) > MAX_R2_KEY_BYTES) return null; // R2 would refuse the name: nothing is stored there
+  const object = await bucket.get(name);
   if (!object) return null;
   const parsed = storedSchema.safeParse(await object.json().catch(() => null));
   if (!parsed.success || parsed.data.domain !== domain || parsed.data.storedAt < now - STORED_MESSAGE_DAYS * DAY_MS) return null;
