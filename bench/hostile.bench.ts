@@ -45,7 +45,10 @@ it("hostile requests: wall time of each inside workerd", async () => {
   const over = timed.filter((t) => t.ms > BUDGET_MS);
   report(`hostile requests (seed ${SEED}): cases`, String(cases.length));
   report("hostile requests: wall time p50 / p95 / p99 / max (ms)", [50, 95, 99].map((p) => percentile(ms, p).toFixed(1)).join(" / ") + ` / ${Math.max(...ms).toFixed(1)}`);
-  report(`hostile requests: over ${BUDGET_MS} ms`, String(over.length));
+  // Refused input must be cheap; an accepted maximal request (a 1,000-recipient send builds 1,000
+  // tracked copies) is real work, so the two are counted apart rather than hidden in one figure.
+  report(`hostile requests: over ${BUDGET_MS} ms, refused (4xx)`, String(over.filter((t) => t.status >= 400 && t.status < 500).length));
+  report(`hostile requests: over ${BUDGET_MS} ms, accepted (2xx/3xx)`, String(over.filter((t) => t.status >= 200 && t.status < 400).length));
   report("hostile requests: answered 5xx or threw (see npm test)", String(timed.filter((t) => t.status >= 500 || t.status === 0).length));
   for (const t of [...timed].sort((a, b) => b.ms - a.ms).slice(0, SLOWEST_SHOWN)) {
     console.log(`  ${t.ms.toFixed(0).padStart(6)} ms  ${t.status}  ${t.c.route} | ${t.c.name}`);
