@@ -28,7 +28,8 @@ export const keysApi = new Hono<ApiEnv>()
     const request = parseKeyRequest((name) => field(fields, name));
     if (typeof request === "string") throw badRequest(request);
     if (request.domainName && !(await getDomain(c.env.DB, request.domainName))) throw notFound("Domain not found");
-    const now = Date.now();
+    // Whole seconds, as the answer shows times: the expiry shown is the expiry kept.
+    const now = Math.floor(Date.now() / 1000) * 1000;
     const { id, secret } = newKeySecret();
     const key: StoredKey = {
       id,
