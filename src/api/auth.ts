@@ -11,8 +11,6 @@ import type { ApiEnv } from "./context";
 import { authenticateKey, grantedPrincipal } from "./key-auth";
 import { ruleOf, type RouteRule } from "./route-access";
 
-export { constantTimeEquals } from "./key-auth";
-
 /** Mailgun's answer to a missing, wrong, expired or deleted key. */
 export const UNAUTHORIZED_BODY = { message: "Invalid private key" };
 /** The answer to a key that works but whose role the route does not allow. */

@@ -5,7 +5,7 @@
 // once. Other isolates may honour a deleted key for at most KEY_CACHE_MS more. Bindings: API_KEY, DB.
 import { findKeyByHash, findKeyById } from "../db/keys";
 import { PRIMARY_KEY_ID, PRIMARY_PRINCIPAL, type Principal } from "../domain/access";
-import { hashKeySecret, isLiveKey, KEY_ID_PATTERN, type StoredKey } from "../domain/api-keys";
+import { hashKeySecret, isLiveKey, KEY_ID_PATTERN, KEY_SECRET_PATTERN, type StoredKey } from "../domain/api-keys";
 import type { Env } from "../env";
 
 /** How long an isolate trusts a key it found in D1 before asking again (unit: ms). */
@@ -27,7 +27,7 @@ const principalOf = (key: StoredKey): Principal => ({ id: key.id, role: key.role
 /** The key a presented secret is, if it is one that works now; null for anything else. */
 export async function authenticateKey(env: Env, secret: string, now = Date.now()): Promise<Principal | null> {
   if (env.API_KEY && (await constantTimeEquals(secret, env.API_KEY))) return PRIMARY_PRINCIPAL;
-  if (secret === "") return null;
+  if (!KEY_SECRET_PATTERN.test(secret)) return null;
   const hash = await hashKeySecret(secret);
   const cached = cache.get(hash);
   let key = cached && cached.until > now ? cached.key : null;

@@ -115,9 +115,15 @@ const WHO: Record<Access, string> = {
   sending: "admin, developer, sending key of `{domain}`",
 };
 
+/** A route path as people write it: `{name}` for a parameter, a choice of words as their list. */
+function readablePath(path: string): string {
+  if (path.endsWith(":/*")) return `${path.slice(0, -2)}//{host}/v3/{domain}/events/{token}`;
+  return path.replace(/:(\w+)\{\(\?:([^)]*)\)\}/g, (_, _name: string, words: string) => `{${words.split("|").join(", ")}}`).replace(/:(\w+)/g, "{$1}");
+}
+
 /** The table as Markdown, for the README. */
 export function routeAccessMarkdown(): string {
   const lines = ["| Method | Route | Who may call it |", "|---|---|---|"];
-  for (const r of ROUTE_ACCESS) lines.push(`| ${r.method} | \`${r.path.replace(/\|/g, "\\|")}\` | ${WHO[r.access]} |`);
+  for (const r of ROUTE_ACCESS) lines.push(`| ${r.method} | \`${readablePath(r.path)}\` | ${WHO[r.access]} |`);
   return lines.join("\n");
 }

@@ -60,6 +60,8 @@ export async function hashKeySecret(secret: string): Promise<string> {
 }
 
 export const KEY_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{8}$/;
+/** The form of every secret newKeySecret makes: anything else is not worth a query. */
+export const KEY_SECRET_PATTERN = /^[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8}$/;
 
 const isOneOf = <T extends string>(list: readonly T[], value: string): value is T => (list as readonly string[]).includes(value);
 

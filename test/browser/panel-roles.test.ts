@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorker, type RunningWorker } from "../node/start-worker";
-import { CHROMIUM, banner, launchChromium, newContext, signIn } from "./support";
+import { CHROMIUM, banner, horizontalOverflow, launchChromium, lowContrastText, newContext, signIn } from "./support";
 
 const DOMAIN = "roles.example.com";
 
@@ -78,6 +78,14 @@ describe.runIf(haveChromium)("the panel by role in Chromium", () => {
     expect(source).not.toContain(basicSecret);
     expect(source).not.toContain(sendingSecret);
     expect(source).toContain(basicSecret.slice(-17)); // the id, which is public
+
+    // Within the panel's styles on a phone, as the other pages: nothing sideways, readable text.
+    await admin.setViewportSize({ width: 375, height: 800 });
+    await admin.goto(`${worker.url}/app/keys`);
+    const overflow = await horizontalOverflow(admin);
+    expect(overflow.culprits).toEqual([]);
+    expect(overflow.scrollWidth).toBeLessThanOrEqual(375);
+    expect(await lowContrastText(admin)).toEqual([]);
   });
 
   it("shows a basic key no button or form that changes anything, and no Webhooks or Keys", async () => {

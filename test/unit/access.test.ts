@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { ROUTE_ACCESS, routeAccessMarkdown } from "../../src/api/route-access";
 import { mayCall, PRIMARY_PRINCIPAL, routeParam, type Access, type Principal } from "../../src/domain/access";
-import { hashKeySecret, keyJson, MAX_KEY_DESCRIPTION_BYTES, MAX_KEY_EXPIRATION_SECONDS, newKeySecret, parseKeyRequest, type StoredKey } from "../../src/domain/api-keys";
+import { hashKeySecret, KEY_SECRET_PATTERN, keyJson, MAX_KEY_DESCRIPTION_BYTES, MAX_KEY_EXPIRATION_SECONDS, newKeySecret, parseKeyRequest, type StoredKey } from "../../src/domain/api-keys";
 
 const who = (role: Principal["role"], domain: string | null = null): Principal => ({ id: "0000aaaa-1111bbbb", role, domain });
 
@@ -83,6 +83,7 @@ describe("key secrets and shapes", () => {
     const made = Array.from({ length: 50 }, () => newKeySecret());
     for (const { id, secret } of made) {
       expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{8}$/);
+      expect(secret).toMatch(KEY_SECRET_PATTERN);
       expect(secret).toMatch(/^[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8}$/);
       expect(secret.endsWith(`-${id}`)).toBe(true);
     }
