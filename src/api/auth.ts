@@ -31,8 +31,8 @@ function basicCredentials(header: string | undefined): [string, string] | null {
 
 /**
  * The rule of the route that will answer: the first route (not middleware) Hono matched, which is
- * the one it runs. `undefined` rule: no route matched (the answer will be 404). `null`: a route
- * the table lacks, which the route-table test rules out; it is refused all the same.
+ * the one it runs. Undefined: no route matched (the answer will be 404). Rule null: a route the
+ * table lacks, which the route-table test rules out; it is refused all the same.
  */
 function matchedRule(c: Parameters<MiddlewareHandler<ApiEnv>>[0]): { rule: RouteRule | null; path: string } | undefined {
   const route = matchedRoutes(c).find((r) => r.method !== "ALL");
@@ -42,7 +42,9 @@ function matchedRule(c: Parameters<MiddlewareHandler<ApiEnv>>[0]): { rule: Route
 
 export const requireAccess: MiddlewareHandler<ApiEnv> = async (c, next) => {
   const matched = matchedRule(c);
-  if (matched?.rule?.access === "public") return next();
+  // No route: the 404 says nothing a key would change (the routes are no secret). A public route
+  // is for anyone.
+  if (!matched || matched.rule?.access === "public") return next();
   let principal = grantedPrincipal(c.req.raw) ?? null;
   if (!principal) {
     // A request that presents credentials is an attempt, counted per client address: a throttled
@@ -57,9 +59,7 @@ export const requireAccess: MiddlewareHandler<ApiEnv> = async (c, next) => {
       return c.json(UNAUTHORIZED_BODY, 401);
     }
   }
-  if (matched) {
-    const domain = matched.rule?.access === "sending" ? routeParam(matched.path, new URL(c.req.url).pathname, "domain") : null;
-    if (!matched.rule || !mayCall(matched.rule.access, principal, domain)) return c.json(FORBIDDEN_BODY, 403);
-  }
+  const domain = matched.rule?.access === "sending" ? routeParam(matched.path, new URL(c.req.url).pathname, "domain") : null;
+  if (!matched.rule || !mayCall(matched.rule.access, principal, domain)) return c.json(FORBIDDEN_BODY, 403);
   await next();
 };
