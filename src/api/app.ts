@@ -1,14 +1,16 @@
-// The API app: Mailgun-compatible routes behind Basic auth, one error handler for all of them.
-// Bindings: DB (domains, events) through the db/ modules; DOMAIN_STATE, EVENTS, DELIVERY and
+// The API app: Mailgun-compatible routes, each behind the key and role route-access.ts names for
+// it (auth.ts, one middleware for every request), one error handler for all of them.
+// Bindings: DB (domains, events, keys) through the db/ modules; DOMAIN_STATE, EVENTS, DELIVERY and
 // MESSAGES for the Messages API.
 import { Hono } from "hono";
-import { requireApiKey } from "./auth";
+import { requireAccess } from "./auth";
 import type { ApiEnv } from "./context";
 import { analyticsApi } from "./analytics";
 import { logsApi } from "./analytics-logs";
 import { domainsApi } from "./domains";
 import { handleApiError } from "./errors";
 import { eventsApi } from "./events";
+import { keysApi } from "./keys";
 import { messagesApi } from "./messages";
 import { storedMessagesApi } from "./stored-messages";
 import { prepareApi } from "./prepare";
@@ -21,8 +23,9 @@ import { webhooksApi } from "./webhooks";
 
 export const apiApp = new Hono<ApiEnv>();
 
+// Every request, whatever its path (the embedded paging links /v3http:/... too), meets the table.
+apiApp.use("*", requireAccess);
 apiApp.get("/", (c) => c.json({ name: "Tidings", message: "Email event tracking with Mailgun's API. See the README." }));
-for (const version of ["v1", "v2", "v3", "v4", "v5"]) apiApp.use(`/${version}/*`, requireApiKey);
 apiApp.route("/", domainsApi);
 apiApp.route("/", trackingApi);
 apiApp.route("/", prepareApi);
@@ -36,5 +39,6 @@ apiApp.route("/", analyticsApi);
 apiApp.route("/", logsApi);
 apiApp.route("/", x509Api);
 apiApp.route("/", webhooksApi);
+apiApp.route("/", keysApi);
 apiApp.notFound((c) => c.json({ message: "Not found" }, 404));
 apiApp.onError(handleApiError);

@@ -1,8 +1,10 @@
 // The panel reads and changes everything through the API app itself — the same routes, query
-// engine and Durable Objects as mailgun.js uses — by calling it in-process with the API key.
-// Nothing here touches storage. Bindings: all the API's, passed through.
+// engine, Durable Objects and route table as mailgun.js meets — by calling it in-process as the
+// signed-in key (its role, never the master key's): the request is granted that key in-process,
+// so no secret is kept in the session. Nothing here touches storage. Bindings: all the API's.
 import type { Context } from "hono";
 import { apiApp } from "../api/app";
+import { grantInProcess } from "../api/key-auth";
 import type { PanelEnv } from "./context";
 
 export interface ApiResult<T> {
@@ -20,11 +22,7 @@ export async function callApi<T = Record<string, unknown>>(
   body?: FormData | URLSearchParams | string,
   headers: Record<string, string> = {},
 ): Promise<ApiResult<T>> {
-  const request = new Request(new URL(path, c.req.url), {
-    method,
-    body,
-    headers: { ...headers, authorization: `Basic ${btoa(`api:${c.env.API_KEY}`)}` },
-  });
+  const request = grantInProcess(new Request(new URL(path, c.req.url), { method, body, headers }), c.get("principal"));
   const response = await apiApp.fetch(request, c.env, c.executionCtx);
   const text = await response.text();
   let parsed: unknown = text;

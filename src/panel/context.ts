@@ -1,5 +1,7 @@
-// The Hono context type of the panel: the Worker's bindings and the signed-in session.
+// The Hono context type of the panel: the Worker's bindings, the signed-in session and the key it
+// was opened with (checked again on every request).
+import type { Principal } from "../domain/access";
 import type { Env } from "../env";
 import type { Session } from "./session";
 
-export type PanelEnv = { Bindings: Env; Variables: { session: Session; csrf: string } };
+export type PanelEnv = { Bindings: Env; Variables: { session: Session; csrf: string; principal: Principal } };

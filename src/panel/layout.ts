@@ -4,18 +4,24 @@
 import type { Context } from "hono";
 import { html, raw } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
+import { mayCall, type UserRole } from "../domain/access";
 import type { PanelEnv } from "./context";
 
 export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
+/** The panel's sections and the least role that sees each (webhooks hold secrets; keys are the admin's). */
 export const SECTIONS = [
-  ["logs", "Logs"],
-  ["analytics", "Analytics"],
-  ["suppressions", "Suppressions"],
-  ["domains", "Domains"],
-  ["webhooks", "Webhooks"],
-] as const;
+  ["logs", "Logs", "basic"],
+  ["analytics", "Analytics", "basic"],
+  ["suppressions", "Suppressions", "basic"],
+  ["domains", "Domains", "basic"],
+  ["webhooks", "Webhooks", "developer"],
+  ["keys", "Keys", "admin"],
+] as const satisfies ReadonlyArray<readonly [string, string, UserRole]>;
 export type Section = (typeof SECTIONS)[number][0];
+
+/** Whether the signed-in key may change things (every role but basic, which only reads). */
+export const canChange = (c: Context<PanelEnv>): boolean => mayCall("developer", c.get("principal"), null);
 
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -40,10 +46,11 @@ export interface PageOptions {
   body: Html;
 }
 
-export function renderPage(c: Context<PanelEnv>, options: PageOptions, status: 200 | 400 | 404 | 429 = 200): Response | Promise<Response> {
+export function renderPage(c: Context<PanelEnv>, options: PageOptions, status: 200 | 400 | 403 | 404 | 429 = 200): Response | Promise<Response> {
   const notice = c.req.query("notice");
   const error = c.req.query("error");
   const signedIn = !!c.get("session");
+  const principal = c.get("principal");
   return c.html(
     html`<!doctype html>
 <html lang="en">
@@ -58,11 +65,11 @@ export function renderPage(c: Context<PanelEnv>, options: PageOptions, status: 2
 <header class="top">
   <a class="brand" href="/app">Tidings</a>
   ${signedIn
-    ? html`<nav aria-label="Sections"><ul>${SECTIONS.map(
+    ? html`<nav aria-label="Sections"><ul>${SECTIONS.filter(([, , least]) => principal && mayCall(least, principal, null)).map(
         ([key, label]) =>
-          html`<li><a href="${panelHref(key, options.domain)}"${key === options.section ? raw(' aria-current="page"') : ""}>${label}</a></li>`,
+          html`<li><a href="${panelHref(key, key === "keys" ? undefined : options.domain)}"${key === options.section ? raw(' aria-current="page"') : ""}>${label}</a></li>`,
       )}</ul></nav>
-  <form method="post" action="/app/sign-out" class="signout">${csrfField(c)}<button type="submit" class="link">Sign out</button></form>`
+  <form method="post" action="/app/sign-out" class="signout"><span class="muted" id="signed-in-role">${principal?.role} key</span> ${csrfField(c)}<button type="submit" class="link">Sign out</button></form>`
     : ""}
 </header>
 ${signedIn && options.domains && options.section && options.section !== "domains"
@@ -96,7 +103,9 @@ export function noDomainsPage(c: Context<PanelEnv>, title: string, section: Sect
     title,
     section,
     domains: [],
-    body: emptyState("No domains yet — add your sending domain first.", html`<a class="button" href="/app/domains">Add a domain</a>`),
+    body: canChange(c)
+      ? emptyState("No domains yet — add your sending domain first.", html`<a class="button" href="/app/domains">Add a domain</a>`)
+      : emptyState("No domains yet — a developer or admin key adds them."),
   });
 }
 

@@ -1,11 +1,11 @@
 // Domains: list, create and delete sending domains; per domain the DNS records to set (the
 // tracking CNAME first, with a button that checks it now), the tracking switches (opens, clicks with html-only, unsubscribes with
 // their footers), the web scheme and the event retention. Through the Domains and Tracking APIs.
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { html, raw } from "hono/html";
 import { callApi, mustCallApi } from "../api-client";
 import type { PanelEnv } from "../context";
-import { csrfField, emptyState, renderPage } from "../layout";
+import { canChange, csrfField, emptyState, renderPage } from "../layout";
 import { backTo, enc, formText } from "../shared";
 
 interface DomainItem {
@@ -43,12 +43,14 @@ export const domainsPages = new Hono<PanelEnv>()
         ? emptyState("No domains yet — add the domain you send mail from, then point its tracking CNAME at Tidings.")
         : html`<div class="table-wrap"><table id="domains"><thead><tr><th scope="col">Domain</th><th scope="col">Tracking host</th><th scope="col" class="hide-narrow">Created</th></tr></thead>
 <tbody>${items.map((d) => html`<tr><td><a href="${detailHref(d.name)}">${d.name}</a></td><td>${d.web_scheme}://${d.tracking_host ?? `${d.web_prefix}.${d.name}`}</td><td class="hide-narrow">${d.created_at}</td></tr>`)}</tbody></table></div>`}
-<h2>Add a domain</h2>
+${canChange(c)
+  ? html`<h2>Add a domain</h2>
 <form method="post" action="/app/domains" class="row">${csrfField(c)}
   <label>Domain name <input type="text" name="name" required placeholder="mg.example.com"></label>
   <label>Tracking prefix <input type="text" name="web_prefix" value="email" required></label>
   <button type="submit">Add domain</button>
-</form>`,
+</form>`
+  : ""}`,
     });
   })
   .post("/", async (c) => {
@@ -69,12 +71,11 @@ export const domainsPages = new Hono<PanelEnv>()
     ]);
     const t = tracking.tracking;
     const d = detail.domain;
-    const hidden = html`${csrfField(c)}<input type="hidden" name="domain" value="${name}">`;
     return renderPage(c, {
       title: name,
       section: "domains",
       domain: name,
-      body: html`<p><a href="/app/logs?domain=${enc(name)}">Logs</a> · <a href="/app/analytics?domain=${enc(name)}">Analytics</a> · <a href="/app/suppressions?domain=${enc(name)}">Suppressions</a> · <a href="/app/webhooks?domain=${enc(name)}">Webhooks</a></p>
+      body: html`<p><a href="/app/logs?domain=${enc(name)}">Logs</a> · <a href="/app/analytics?domain=${enc(name)}">Analytics</a> · <a href="/app/suppressions?domain=${enc(name)}">Suppressions</a>${canChange(c) ? html` · <a href="/app/webhooks?domain=${enc(name)}">Webhooks</a>` : ""}</p>
 <h2>DNS records</h2>
 <p class="muted">Set these at your DNS provider. The tracking CNAME makes open, click and unsubscribe links work on your own host.</p>
 <div class="table-wrap"><table id="dns"><thead><tr><th scope="col">Type</th><th scope="col">Name</th><th scope="col">Value</th><th scope="col">State</th></tr></thead>
@@ -84,36 +85,7 @@ export const domainsPages = new Hono<PanelEnv>()
             r.valid === "invalid" ? (r.cached?.length ? html` (points at <code>${r.cached.join(", ")}</code>)` : " (no record found)") : ""
           }</td></tr>`,
       )}</tbody></table></div>
-<form method="post" action="/app/domains/${enc(name)}/verify" class="row">${hidden}<button type="submit">Check DNS</button></form>
-<h2>Tracking</h2>
-<form method="post" action="/app/domains/${enc(name)}/tracking" class="stack">${hidden}
-<fieldset><legend>Opens</legend>
-  <label><input type="checkbox" name="open" value="yes"${checked(t.open.active)}> Track opens (a pixel at the end of the HTML)</label>
-  <label><input type="checkbox" name="open_top" value="yes"${checked(!!t.open.place_at_the_top)}> Put the pixel at the top instead</label>
-</fieldset>
-<fieldset><legend>Clicks</legend>
-  <label><input type="radio" name="click" value="no"${checked(t.click.active === false)}> Off</label>
-  <label><input type="radio" name="click" value="yes"${checked(t.click.active === true)}> HTML and text links</label>
-  <label><input type="radio" name="click" value="htmlonly"${checked(t.click.active === "htmlonly")}> HTML links only</label>
-</fieldset>
-<fieldset><legend>Unsubscribes</legend>
-  <label><input type="checkbox" name="unsubscribe" value="yes"${checked(t.unsubscribe.active)}> Add unsubscribe links and footers</label>
-  <label>HTML footer <textarea name="html_footer" rows="3">${t.unsubscribe.html_footer}</textarea></label>
-  <label>Text footer <textarea name="text_footer" rows="3">${t.unsubscribe.text_footer}</textarea></label>
-</fieldset>
-<div><button type="submit">Save tracking</button></div>
-</form>
-<h2>Links and retention</h2>
-<form method="post" action="/app/domains/${enc(name)}/settings" class="row">${hidden}
-  <label>Link scheme <select name="web_scheme"><option${d.web_scheme === "http" ? raw(" selected") : ""}>http</option><option${d.web_scheme === "https" ? raw(" selected") : ""}>https</option></select></label>
-  <label>Keep events for (days, 2–30) <input type="number" name="retention_days" min="2" max="30" value="${d.retention_days ?? 30}" required></label>
-  <button type="submit">Save</button>
-</form>
-<h2>Delete this domain</h2>
-<form method="post" action="/app/domains/${enc(name)}/delete" class="row">${hidden}
-  <label class="row"><span><input type="checkbox" name="confirm" value="yes" required> Yes, delete ${name} and stop tracking its links</span></label>
-  <button type="submit" class="danger">Delete domain</button>
-</form>`,
+${canChange(c) ? changeForms(c, name, t, d) : readOnlySettings(t, d)}`,
     });
   })
   .post("/:name/tracking", async (c) => {
@@ -151,3 +123,48 @@ export const domainsPages = new Hono<PanelEnv>()
     const result = await callApi(c, "DELETE", `/v3/domains/${enc(name)}`);
     return backTo(c, "/app/domains", result.ok ? { notice: `Domain ${name} deleted.` } : { error: result.message });
   });
+
+/** The forms that change a domain: for developer and admin keys only. */
+function changeForms(c: Context<PanelEnv>, name: string, t: Tracking, d: DomainItem) {
+  const hidden = html`${csrfField(c)}<input type="hidden" name="domain" value="${name}">`;
+  return html`<form method="post" action="/app/domains/${enc(name)}/verify" class="row">${hidden}<button type="submit">Check DNS</button></form>
+<h2>Tracking</h2>
+<form method="post" action="/app/domains/${enc(name)}/tracking" class="stack">${hidden}
+<fieldset><legend>Opens</legend>
+  <label><input type="checkbox" name="open" value="yes"${checked(t.open.active)}> Track opens (a pixel at the end of the HTML)</label>
+  <label><input type="checkbox" name="open_top" value="yes"${checked(!!t.open.place_at_the_top)}> Put the pixel at the top instead</label>
+</fieldset>
+<fieldset><legend>Clicks</legend>
+  <label><input type="radio" name="click" value="no"${checked(t.click.active === false)}> Off</label>
+  <label><input type="radio" name="click" value="yes"${checked(t.click.active === true)}> HTML and text links</label>
+  <label><input type="radio" name="click" value="htmlonly"${checked(t.click.active === "htmlonly")}> HTML links only</label>
+</fieldset>
+<fieldset><legend>Unsubscribes</legend>
+  <label><input type="checkbox" name="unsubscribe" value="yes"${checked(t.unsubscribe.active)}> Add unsubscribe links and footers</label>
+  <label>HTML footer <textarea name="html_footer" rows="3">${t.unsubscribe.html_footer}</textarea></label>
+  <label>Text footer <textarea name="text_footer" rows="3">${t.unsubscribe.text_footer}</textarea></label>
+</fieldset>
+<div><button type="submit">Save tracking</button></div>
+</form>
+<h2>Links and retention</h2>
+<form method="post" action="/app/domains/${enc(name)}/settings" class="row">${hidden}
+  <label>Link scheme <select name="web_scheme"><option${d.web_scheme === "http" ? raw(" selected") : ""}>http</option><option${d.web_scheme === "https" ? raw(" selected") : ""}>https</option></select></label>
+  <label>Keep events for (days, 2–30) <input type="number" name="retention_days" min="2" max="30" value="${d.retention_days ?? 30}" required></label>
+  <button type="submit">Save</button>
+</form>
+<h2>Delete this domain</h2>
+<form method="post" action="/app/domains/${enc(name)}/delete" class="row">${hidden}
+  <label class="row"><span><input type="checkbox" name="confirm" value="yes" required> Yes, delete ${name} and stop tracking its links</span></label>
+  <button type="submit" class="danger">Delete domain</button>
+</form>`;
+}
+
+const onOff = (on: boolean | "htmlonly") => (on === "htmlonly" ? "on, HTML links only" : on ? "on" : "off");
+
+/** What a read-only (basic) key sees instead of the forms. */
+function readOnlySettings(t: Tracking, d: DomainItem) {
+  return html`<h2>Tracking</h2>
+<ul id="tracking-settings"><li>Opens: ${onOff(t.open.active)}</li><li>Clicks: ${onOff(t.click.active)}</li><li>Unsubscribes: ${onOff(t.unsubscribe.active)}</li></ul>
+<h2>Links and retention</h2>
+<p>Links use ${d.web_scheme}; events are kept for ${d.retention_days ?? 30} days.</p>`;
+}

@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { html, raw } from "hono/html";
 import { callApi, mustCallApi } from "../api-client";
 import type { PanelEnv } from "../context";
-import { emptyState, panelHref, renderPage, noDomainsPage } from "../layout";
+import { canChange, emptyState, panelHref, renderPage, noDomainsPage } from "../layout";
 import { chooseDomain, enc, formatTime } from "../shared";
 
 const PAGE_SIZE = 50;
@@ -131,7 +131,7 @@ ${shown.length === 0
   : html`<div class="table-wrap"><table id="events">
   <caption class="muted">Newest first. Open a row for the whole event.</caption>
   <thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Recipient</th><th scope="col" class="hide-narrow">Subject</th><th scope="col">Details</th></tr></thead>
-  <tbody>${shown.map((e) => eventRow(e, domain))}</tbody>
+  <tbody>${shown.map((e) => eventRow(e, domain, canChange(c)))}</tbody>
 </table></div>`}
 <nav class="pager" aria-label="Pages">
   ${page ? html`<a href="${panelHref("logs", domain, keep)}">Newest</a>` : ""}
@@ -140,7 +140,8 @@ ${shown.length === 0
   });
 });
 
-function eventRow(e: LoggedEvent, domain: string) {
+/** One event; `withMessage`: link its stored message (not for read-only keys: it is the whole mail). */
+function eventRow(e: LoggedEvent, domain: string, withMessage: boolean) {
   const bot = e["client-info"]?.bot;
   const kind = e.event === "failed" ? `failed (${e.severity ?? "?"})` : e.event;
   const tone = e.event === "failed" || e.event === "complained" || e.event === "rejected" ? "bad" : e.event === "delivered" ? "good" : "";
@@ -150,7 +151,7 @@ function eventRow(e: LoggedEvent, domain: string) {
   <td>${e.recipient}</td>
   <td class="hide-narrow">${e.message?.headers?.subject ?? ""}</td>
   <td><details><summary>JSON</summary><pre>${JSON.stringify(e, null, 2)}</pre></details>${
-    e.storage ? html` <a href="${panelHref("logs/message", domain, { key: e.storage.key })}">Message</a>` : ""
+    e.storage && withMessage ? html` <a href="${panelHref("logs/message", domain, { key: e.storage.key })}">Message</a>` : ""
   }</td>
 </tr>`;
 }

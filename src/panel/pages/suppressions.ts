@@ -5,7 +5,7 @@ import { Hono, type Context } from "hono";
 import { html, raw } from "hono/html";
 import { callApi, mustCallApi } from "../api-client";
 import type { PanelEnv } from "../context";
-import { csrfField, emptyState, panelHref, renderPage, noDomainsPage } from "../layout";
+import { canChange, csrfField, emptyState, panelHref, renderPage, noDomainsPage } from "../layout";
 import { panelBackPath } from "../back-path";
 import { backTo, chooseDomain, enc, formText } from "../shared";
 
@@ -56,6 +56,7 @@ export const suppressionsPages = new Hono<PanelEnv>()
     const here = (extra: Record<string, string | undefined> = {}) => panelHref("suppressions", domain, { list, ...extra });
     const cursorOf = (url: string) => new URL(url).search.slice(1);
     const back = here({ term: term || undefined, cursor });
+    const changing = canChange(c);
 
     return renderPage(c, {
       title: "Suppressions",
@@ -74,30 +75,13 @@ export const suppressionsPages = new Hono<PanelEnv>()
 ${page.items.length === 0
   ? emptyState(term ? "No address on this list starts with that." : "This list is empty — addresses join it by themselves (bounces, unsubscribes, complaints) or you can add one below.")
   : html`<div class="table-wrap"><table id="suppressions">
-<thead><tr><th scope="col">${list === "whitelists" ? "Address or domain" : "Address"}</th><th scope="col" class="hide-narrow">${detailHeading(list)}</th><th scope="col">Added</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
+<thead><tr><th scope="col">${list === "whitelists" ? "Address or domain" : "Address"}</th><th scope="col" class="hide-narrow">${detailHeading(list)}</th><th scope="col">Added</th>${changing ? html`<th scope="col"><span class="muted">Action</span></th>` : ""}</tr></thead>
 <tbody>${page.items.map(
     (row) => html`<tr><td>${keyOf(row)}</td><td class="hide-narrow">${detail(list, row)}</td><td>${row.created_at ?? row.createdAt ?? ""}</td>
-<td><form method="post" action="/app/suppressions/delete" class="inline">${csrfField(c)}<input type="hidden" name="domain" value="${domain}"><input type="hidden" name="list" value="${list}"><input type="hidden" name="address" value="${keyOf(row)}"><input type="hidden" name="back" value="${back}"><button type="submit" class="link" aria-label="Delete ${keyOf(row)}">Delete</button></form></td></tr>`,
+${changing ? html`<td><form method="post" action="/app/suppressions/delete" class="inline">${csrfField(c)}<input type="hidden" name="domain" value="${domain}"><input type="hidden" name="list" value="${list}"><input type="hidden" name="address" value="${keyOf(row)}"><input type="hidden" name="back" value="${back}"><button type="submit" class="link" aria-label="Delete ${keyOf(row)}">Delete</button></form></td>` : ""}</tr>`,
   )}</tbody></table></div>
 <nav class="pager" aria-label="Pages"><a href="${here({ term: term || undefined })}">First</a><a href="${here({ cursor: cursorOf(page.paging.previous) })}">← Previous</a><a href="${here({ cursor: cursorOf(page.paging.next) })}">Next →</a></nav>`}
-<h2>Add</h2>
-<form method="post" action="/app/suppressions/add" class="row">${csrfField(c)}
-  <input type="hidden" name="domain" value="${domain}"><input type="hidden" name="list" value="${list}">
-  ${addFields(list)}
-  <button type="submit">Add</button>
-</form>
-<h2>Import a CSV file</h2>
-<form method="post" action="/app/suppressions/import" enctype="multipart/form-data" class="row">${csrfField(c)}
-  <input type="hidden" name="domain" value="${domain}"><input type="hidden" name="list" value="${list}">
-  <label>CSV file (columns: ${importColumns(list)}) <input type="file" name="file" accept=".csv,text/csv" required></label>
-  <button type="submit">Import</button>
-</form>
-<h2>Delete the whole list</h2>
-<form method="post" action="/app/suppressions/delete-all" class="row">${csrfField(c)}
-  <input type="hidden" name="domain" value="${domain}"><input type="hidden" name="list" value="${list}">
-  <label class="row"><span><input type="checkbox" name="confirm" value="yes" required> Yes, delete every entry of this list for ${domain}</span></label>
-  <button type="submit" class="danger">Delete all</button>
-</form>`,
+${changing ? changeForms(c, domain, list) : ""}`,
     });
   })
   .post("/add", async (c) => {
@@ -202,4 +186,26 @@ function csvLine(list: List, row: Row): string {
     : list === "complaints" ? [row.address, row.created_at]
     : row.type === "domain" ? ["", row.value] : [row.value, ""];
   return fields.map((f) => csvField(String(f ?? ""))).join(",");
+}
+
+/** Add, import and delete-all: for developer and admin keys only. */
+function changeForms(c: Context<PanelEnv>, domain: string, list: List) {
+  return html`<h2>Add</h2>
+<form method="post" action="/app/suppressions/add" class="row">${csrfField(c)}
+  <input type="hidden" name="domain" value="${domain}"><input type="hidden" name="list" value="${list}">
+  ${addFields(list)}
+  <button type="submit">Add</button>
+</form>
+<h2>Import a CSV file</h2>
+<form method="post" action="/app/suppressions/import" enctype="multipart/form-data" class="row">${csrfField(c)}
+  <input type="hidden" name="domain" value="${domain}"><input type="hidden" name="list" value="${list}">
+  <label>CSV file (columns: ${importColumns(list)}) <input type="file" name="file" accept=".csv,text/csv" required></label>
+  <button type="submit">Import</button>
+</form>
+<h2>Delete the whole list</h2>
+<form method="post" action="/app/suppressions/delete-all" class="row">${csrfField(c)}
+  <input type="hidden" name="domain" value="${domain}"><input type="hidden" name="list" value="${list}">
+  <label class="row"><span><input type="checkbox" name="confirm" value="yes" required> Yes, delete every entry of this list for ${domain}</span></label>
+  <button type="submit" class="danger">Delete all</button>
+</form>`;
 }
