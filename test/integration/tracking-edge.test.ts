@@ -171,6 +171,21 @@ describe("tracking edge", () => {
     expect([invalidClick.status, invalidClick.headers.get("location")]).toEqual([404, null]);
   });
 
+  it("tells the browser to send no Referer from a click redirect, the unsubscribe pages and the not-valid page", async () => {
+    const { hotEnv } = isolatedEnv();
+    const unsubscribe = `http://127.0.0.1/u/${await token({ kind: "unsubscribe", url: "" })}`;
+    const answers = {
+      click: await hit(`http://127.0.0.1/c/${await token({})}`, hotEnv, { redirect: "manual" }),
+      fallback: await hit("http://127.0.0.1/c/broken", { ...hotEnv, CLICK_FALLBACK_URL: "https://example.com/oops" }, { redirect: "manual" }),
+      confirm: await hit(unsubscribe, hotEnv),
+      unsubscribed: await hit(unsubscribe, hotEnv, { method: "POST", body: "" }),
+      invalidClick: await hit("http://127.0.0.1/c/broken", hotEnv, { redirect: "manual" }),
+      invalidUnsubscribe: await hit("http://127.0.0.1/u/broken", hotEnv),
+    };
+    expect(Object.values(answers).map((r) => r.status)).toEqual([302, 302, 200, 200, 404, 404]);
+    for (const [name, response] of Object.entries(answers)) expect(response.headers.get("referrer-policy"), name).toBe("no-referrer");
+  });
+
   it("sends invalid clicks to the configured fallback", async () => {
     const { hotEnv } = isolatedEnv();
     const response = await hit("http://127.0.0.1/c/broken", { ...hotEnv, CLICK_FALLBACK_URL: "https://example.com/oops" }, { redirect: "manual" });
