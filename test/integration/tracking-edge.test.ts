@@ -6,6 +6,7 @@ import worker from "../../src/index";
 import { signToken, type TokenPayload } from "../../src/domain/token";
 import type { Env } from "../../src/env";
 import { createDomain, linksIn, prepare, uniqueDomain } from "../helpers";
+import { signLegacyToken } from "../support/legacy-token";
 
 /** Storage bindings that throw on any use, and a queue that records what it is sent. */
 function isolatedEnv() {
@@ -94,6 +95,64 @@ describe("tracking edge", () => {
     expect(sent.every((m) => m.id === undefined)).toBe(true);
   });
 
+  it("makes links that show no recipient, Message-ID, URL or domain, in bytes or base64", async () => {
+    const domain = uniqueDomain("private");
+    await createDomain(domain, { open: true, click: "yes", unsubscribe: true });
+    const fields = { recipient: "ann.private@example.org", messageId: "private-message-1@example.net", url: "https://example.org/private/landing-page" };
+    const prepared = await prepare({ domain, message_id: fields.messageId, recipient: fields.recipient, html: `<body><a href="${fields.url}">x</a></body>`, text: "hi" });
+    const links = linksIn(prepared.html!);
+    const tokens = [...links.open, ...links.click, ...links.unsubscribe].map((link) => link.slice(link.lastIndexOf("/") + 1));
+    expect(tokens).toHaveLength(3);
+    const shown = (text: string) => {
+      const bytes = new TextEncoder().encode(text);
+      return [0, 1, 2].map((offset) => new Uint8Array([...new Uint8Array(offset), ...bytes]).toBase64({ alphabet: "base64url", omitPadding: true }).slice(offset ? 4 : 0, -4));
+    };
+    for (const token of tokens) {
+      const bytes = Uint8Array.fromBase64(token, { alphabet: "base64url" });
+      const asLatin1 = String.fromCharCode(...bytes);
+      for (const field of [fields.recipient, fields.messageId, fields.url, domain]) {
+        expect(asLatin1.includes(field), field).toBe(false);
+        for (const encoded of shown(field)) expect(token.includes(encoded), `${field} as ${encoded}`).toBe(false);
+      }
+    }
+    // And the same links work.
+    const { hotEnv, sent } = isolatedEnv();
+    const click = await hit(links.click[0]!, hotEnv, { redirect: "manual" });
+    expect(click.headers.get("location")).toBe(fields.url);
+    expect(sent[0]).toMatchObject({ domain, messageId: fields.messageId, recipient: fields.recipient });
+  });
+
+  it("still honours links of the older signed-only format while their key version's secret is configured", async () => {
+    const { hotEnv, sent } = isolatedEnv();
+    const payload: TokenPayload = {
+      kind: "click",
+      version: 1,
+      issuedAt: Math.floor(Date.now() / 1000) - 3600,
+      webPrefix: "email",
+      domain: "legacy.example.com",
+      messageId: "old@legacy.example.com",
+      recipient: "r@example.org",
+      url: "https://example.org/old",
+    };
+    const current = await signLegacyToken(payload, "test-tracking-secret");
+    const previous = await signLegacyToken({ ...payload, version: 7 }, "retired-secret"); // TRACKING_SECRETS_PREVIOUS lists 7
+    for (const token of [current, previous]) {
+      const response = await hit(`http://127.0.0.1/c/${token}`, hotEnv, { redirect: "manual" });
+      expect([response.status, response.headers.get("location")]).toEqual([302, "https://example.org/old"]);
+    }
+    const pixel = await hit(`http://127.0.0.1/o/${await signLegacyToken({ ...payload, kind: "open", url: "" }, "test-tracking-secret")}`, hotEnv);
+    expect(pixel.headers.get("content-type")).toBe("image/gif");
+    expect(sent.map((m) => [m.event, m.recipient, m.messageId])).toEqual([
+      ["clicked", "r@example.org", "old@legacy.example.com"],
+      ["clicked", "r@example.org", "old@legacy.example.com"],
+      ["opened", "r@example.org", "old@legacy.example.com"],
+    ]);
+    // Version 7 retired: its links answer "not valid" and record nothing.
+    const retired = await hit(`http://127.0.0.1/c/${previous}`, { ...hotEnv, TRACKING_SECRETS_PREVIOUS: "" }, { redirect: "manual" });
+    expect([retired.status, retired.headers.get("location")]).toEqual([404, null]);
+    expect(sent).toHaveLength(3);
+  });
+
   it("always answers the pixel, but queues nothing for a bad token", async () => {
     const { hotEnv, sent } = isolatedEnv();
     for (const path of ["/o/", "/o/garbage", `/o/${(await token({ kind: "open", url: "" })).slice(0, -3)}`, `/o/${await token({})}`]) {
@@ -154,7 +213,7 @@ describe("tracking edge", () => {
     const { hotEnv, sent } = isolatedEnv();
     const domain = uniqueDomain("px"); // a domain this isolate has no key for yet
     const https = await token({ kind: "open", url: "", domain, https: true });
-    const at = https.length - 10; // inside the MAC
+    const at = https.length - 10; // inside the authentication tag
     const tampered = https.slice(0, at) + (https[at] === "A" ? "B" : "A") + https.slice(at + 1);
     const forged = await signToken({ kind: "open", version: 1, issuedAt: 0, webPrefix: "email", domain, messageId: "m", recipient: "r@x", url: "", https: true }, "not-our-secret");
     for (const url of [`http://email.${domain}/o/${tampered}`, `http://email.${domain}/o/${forged}`, `http://email.other.example/o/${https}`]) {
