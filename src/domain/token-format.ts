@@ -28,7 +28,7 @@ export const KIND_CODES: Record<TokenKind, number> = { open: 1, click: 2, unsubs
 export const KINDS: ReadonlyArray<TokenKind | undefined> = [undefined, "open", "click", "unsubscribe", "tag-unsubscribe"];
 /** Bit 7 of the kind byte: an https link. */
 export const HTTPS_FLAG = 0x80;
-/** Bit 6 of the kind byte: an encrypted token. Older, signed-only tokens never set it (their kinds are 1-4). */
+/** Bit 6 of the kind byte: a sealed (encrypted) token. Signed tokens never set it (their kinds are 1-4). */
 export const SEALED_FLAG = 0x40;
 /** Bits 0-2 of the kind byte: the kind's code. Bits 3-5 are zero in every token made so far. */
 export const KIND_MASK = 0x07;
@@ -72,10 +72,10 @@ export function tokenFieldTooLong(fields: Pick<TokenPayload, "webPrefix" | "doma
 export class KeyNotLoaded {
   constructor(
     readonly secret: string,
-    /** The domain tag of an encrypted token; null for an older, signed-only one. */
+    /** The domain tag of a sealed token; null for a signed one. */
     readonly tag: number | null,
-    /** The domain of an older, signed-only token (read before it verified, to pick its key); null otherwise. */
-    readonly legacyDomain: string | null,
+    /** The domain of a signed token (read before it verified, only to pick its key); null for a sealed one. */
+    readonly domain: string | null,
   ) {}
 }
 

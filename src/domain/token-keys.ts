@@ -98,15 +98,15 @@ export function keepOpeningKey(secret: string, tag: number, key: Uint8Array): vo
   byTag.set(tag, key);
 }
 
-// The domain key of the older, signed-only format and of VERP tags, as a WebCrypto HMAC key.
+// The domain key of signed tokens and of VERP tags, as a WebCrypto HMAC key.
 const domainKeys = new Map<string, Map<string, Promise<CryptoKey>>>();
 
-/** HMAC-SHA256(secret, "tidings/tracking:" + name): the per-domain key of legacy tokens (and of VERP tags). */
-export async function legacyKeyBytes(secret: string, name: string): Promise<Uint8Array> {
+/** HMAC-SHA256(secret, "tidings/tracking:" + name): the per-domain key of signed tokens (and of VERP tags). */
+export async function domainKeyBytes(secret: string, name: string): Promise<Uint8Array> {
   return hmacBytes(secret, `tidings/tracking:${name}`);
 }
 
-/** The per-domain HMAC signing key (WebCrypto), derived as legacyKeyBytes says; VERP tags use it. */
+/** The per-domain HMAC signing key (WebCrypto), derived as domainKeyBytes says; VERP tags use it. */
 export function domainKey(secret: string, name: string): Promise<CryptoKey> {
   let byName = domainKeys.get(secret);
   if (!byName) domainKeys.set(secret, (byName = new Map()));
@@ -114,7 +114,7 @@ export function domainKey(secret: string, name: string): Promise<CryptoKey> {
   if (!key) {
     if (byName.size >= KEY_CACHE_LIMIT) byName.clear();
     const keys = byName;
-    key = legacyKeyBytes(secret, name).then(importHmacKey);
+    key = domainKeyBytes(secret, name).then(importHmacKey);
     keys.set(name, key);
     key.catch(() => keys.delete(name));
   }

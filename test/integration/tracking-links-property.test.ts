@@ -63,14 +63,14 @@ const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;
 
 /**
  * Whether a link should be tracked, stated from the rules: an absolute http(s) URL that parses, with
- * no control character, whose token (header 6 bytes, nonce 24, then sealed: issuedAt 4, four
- * length-prefixed fields, the destination; then the 16-byte tag, in base64url) is within the cap.
- * The destination is the href when it is printable ASCII, else the URL parser's ASCII form of it.
+ * no control character, whose token (header 6 bytes, four length-prefixed fields, the destination,
+ * 16 bytes of MAC, in base64url) is within the cap. The destination is the href when it is printable
+ * ASCII, else the URL parser's ASCII form of it.
  */
 function shouldTrack(href: string, fields: string[]): boolean {
   if (!/^https?:\/\//i.test(href) || /[\u0000-\u001f\u007f]/.test(href) || !URL.canParse(href)) return false;
   const destination = /^[\x21-\x7e]*$/.test(href) ? href : new URL(href).href;
-  const bytes = 6 + 24 + 4 + fields.reduce((sum, f) => sum + 1 + utf8Bytes(f), 0) + utf8Bytes(destination) + 16;
+  const bytes = 6 + fields.reduce((sum, f) => sum + 1 + utf8Bytes(f), 0) + utf8Bytes(destination) + 16;
   return Math.ceil((bytes * 4) / 3) <= TOKEN_CAP_CHARS;
 }
 

@@ -1,6 +1,6 @@
-// Tokens in the older, signed-only format, made as the Worker made them before tokens were
-// encrypted (WebCrypto HMAC-SHA256): links of that kind are still in sent mail, and the edge must
-// honour them while their key version's secret is configured.
+// Signed tokens stated independently of src/ (WebCrypto HMAC-SHA256 only), as docs/storage.md
+// lays them out: the tests check that the Worker makes exactly these, byte for byte as before
+// sealed tokens existed, so every link already in sent mail keeps working.
 import type { TokenPayload } from "../../src/domain/token";
 
 const encoder = new TextEncoder();
@@ -12,8 +12,8 @@ async function hmac(key: Uint8Array | string, data: Uint8Array): Promise<Uint8Ar
   return new Uint8Array(await crypto.subtle.sign("HMAC", imported, data));
 }
 
-/** The bytes signed in an older token: version, kind, issuedAt, four length-prefixed fields, the URL. */
-export function legacyBody(payload: TokenPayload): Uint8Array {
+/** The bytes signed in a signed token: version, kind, issuedAt, four length-prefixed fields, the URL. */
+export function signedBody(payload: TokenPayload): Uint8Array {
   const parts: number[] = [payload.version, KIND_CODES[payload.kind] | (payload.https ? 0x80 : 0)];
   const t = payload.issuedAt >>> 0;
   parts.push((t >>> 24) & 255, (t >>> 16) & 255, (t >>> 8) & 255, t & 255);
@@ -25,9 +25,9 @@ export function legacyBody(payload: TokenPayload): Uint8Array {
   return Uint8Array.from(parts);
 }
 
-/** An older token: the body, then the first 16 bytes of HMAC-SHA256(HMAC(secret, "tidings/tracking:" + domain), body). */
-export async function signLegacyToken(payload: TokenPayload, secret: string): Promise<string> {
-  const body = legacyBody(payload);
+/** A signed token: the body, then the first 16 bytes of HMAC-SHA256(HMAC(secret, "tidings/tracking:" + domain), body). */
+export async function signReferenceToken(payload: TokenPayload, secret: string): Promise<string> {
+  const body = signedBody(payload);
   const domainKey = await hmac(secret, encoder.encode(`tidings/tracking:${payload.domain}`));
   const mac = await hmac(domainKey, body);
   const token = new Uint8Array(body.length + 16);
