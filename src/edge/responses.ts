@@ -25,13 +25,10 @@ const HSTS = `max-age=${HSTS_MAX_AGE_SECONDS}`;
 const NO_REFERRER = "no-referrer";
 
 // Cache-Control alone stops every cache that matters; Pragma and Expires only served HTTP/1.0.
-// The pixel's headers are built once: a Response copies them, and that is cheaper than reading them
-// from an object on every hit.
-const PIXEL_HEADERS = new Headers({ "content-type": "image/gif", "cache-control": NO_CACHE });
-const PIXEL_HEADERS_HSTS = new Headers({ "content-type": "image/gif", "cache-control": NO_CACHE, "strict-transport-security": HSTS });
-
 export function pixelResponse(hsts = false): Response {
-  return new Response(PIXEL_GIF, { headers: hsts ? PIXEL_HEADERS_HSTS : PIXEL_HEADERS });
+  return new Response(PIXEL_GIF, {
+    headers: hsts ? { "content-type": "image/gif", "cache-control": NO_CACHE, "strict-transport-security": HSTS } : { "content-type": "image/gif", "cache-control": NO_CACHE },
+  });
 }
 
 /**
