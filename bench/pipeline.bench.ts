@@ -12,7 +12,7 @@ import { AUTH, benchEnv, call, percentile, plainContext, report } from "./harnes
 import { saveMessageMetadata } from "../src/db/messages";
 import { randomId } from "../src/domain/base64url";
 import type { TrackingHitInput } from "../src/domain/queue-messages";
-import { signToken } from "../src/domain/token";
+import { signToken, tokenFormatFromSettings } from "../src/domain/token";
 import type { Env } from "../src/env";
 
 const DOMAIN = "bench.example.com";
@@ -33,8 +33,11 @@ async function timeLoop(iterations: number, run: () => Promise<unknown>): Promis
 
 it("hot path: tracking hits vs a bare route", async () => {
   const common = { version: 1, issuedAt: Math.floor(Date.now() / 1000), webPrefix: "email", domain: DOMAIN, messageId: "bench@x", recipient: "r@example.org" };
-  const openUrl = `http://127.0.0.1/o/${await signToken({ ...common, kind: "open", url: "" }, "bench-tracking-secret")}`;
-  const clickUrl = `http://127.0.0.1/c/${await signToken({ ...common, kind: "click", url: "https://example.org/landing" }, "bench-tracking-secret")}`;
+  // Links in the format prepare would make them in (TRACKING_TOKEN_FORMAT; see bench/vitest.config.ts).
+  const format = tokenFormatFromSettings(benchEnv);
+  console.log(`token format: ${format}`);
+  const openUrl = `http://127.0.0.1/o/${await signToken({ ...common, kind: "open", url: "" }, "bench-tracking-secret", format)}`;
+  const clickUrl = `http://127.0.0.1/c/${await signToken({ ...common, kind: "click", url: "https://example.org/landing" }, "bench-tracking-secret", format)}`;
   // Hits go to a queue stub here so that the local queue is not flooded (it drops past 10,000
   // pending messages): the figure is the edge's own work plus one send call.
   const quietEnv = { ...benchEnv, EVENTS: { send: async () => {} } as unknown as Env["EVENTS"] };

@@ -1,9 +1,10 @@
 // Tracking links for one message to one recipient: the open pixel, click links and the two
-// unsubscribe links, signed with the domain's current key. Shared by prepare and the Messages API
-// so that both apply tracking through the same code, and the one place that decides a link's scheme.
+// unsubscribe links, made with the domain's current key in the format TRACKING_TOKEN_FORMAT names.
+// Shared by prepare and the Messages API so that both apply tracking through the same code, and the
+// one place that decides a link's scheme.
 import type { SendingDomain } from "../db/domains";
 import type { LinkMaker } from "../domain/rewrite-message";
-import { secretsFromSettings, signToken, signTokenIfFits, type TokenKind, type TokenPayload } from "../domain/token";
+import { secretsFromSettings, signToken, signTokenIfFits, tokenFormatFromSettings, type TokenKind, type TokenPayload } from "../domain/token";
 import type { Env } from "../env";
 import { trackingHost } from "./domain-shapes";
 
@@ -23,6 +24,7 @@ export async function makeLinks(env: Env, domain: SendingDomain, message: { mess
   const { currentVersion, secretFor } = secretsFromSettings(env);
   const secret = secretFor(currentVersion);
   if (!secret) throw new Error("TRACKING_SECRET is not set");
+  const format = tokenFormatFromSettings(env);
   const { origin, https } = linkOrigin(env, domain);
   const payload = (kind: TokenKind, url = ""): TokenPayload => ({
     kind,
@@ -35,13 +37,13 @@ export async function makeLinks(env: Env, domain: SendingDomain, message: { mess
     url,
     https,
   });
-  const link = async (kind: TokenKind, path: string) => `${origin}/${path}/${await signToken(payload(kind), secret)}`;
+  const link = async (kind: TokenKind, path: string) => `${origin}/${path}/${await signToken(payload(kind), secret, format)}`;
   return {
     openUrl: () => link("open", "o"),
     // A destination whose token would pass the edge's cap is left untracked rather than sent as a
     // link that would always answer "not valid".
     clickUrl: async (url) => {
-      const token = await signTokenIfFits(payload("click", url), secret);
+      const token = await signTokenIfFits(payload("click", url), secret, format);
       return token === null ? null : `${origin}/c/${token}`;
     },
     unsubscribeUrl: await link("unsubscribe", "u"),

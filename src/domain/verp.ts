@@ -5,7 +5,7 @@
 // is refused without a lookup and nobody can mail in a report that suppresses someone else.
 // Layout in docs/storage.md, "VERP return path".
 import { decodeBase64Url } from "./base64url";
-import { domainKey } from "./token";
+import { domainKey } from "./token-keys";
 
 export const VERP_PREFIX = "bounce+";
 /** The id: 80 bits of HMAC, enough that two deliveries of a domain never share one. Unit: bytes. */

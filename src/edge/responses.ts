@@ -18,6 +18,12 @@ const NO_CACHE = "no-cache, no-store, must-revalidate, private, max-age=0";
 export const HSTS_MAX_AGE_SECONDS = 15_552_000;
 const HSTS = `max-age=${HSTS_MAX_AGE_SECONDS}`;
 
+/**
+ * Set on every answer that leads the reader on (a click's redirect) or is a page: the tracking URL
+ * holds the token, and no destination or page resource needs to see it in a Referer.
+ */
+const NO_REFERRER = "no-referrer";
+
 // Cache-Control alone stops every cache that matters; Pragma and Expires only served HTTP/1.0.
 export function pixelResponse(hsts = false): Response {
   return new Response(PIXEL_GIF, {
@@ -33,7 +39,8 @@ export function pixelResponse(hsts = false): Response {
  */
 export function redirectResponse(url: string, hsts = false): Response | null {
   try {
-    return new Response(null, { status: 302, headers: hsts ? { location: url, "strict-transport-security": HSTS } : { location: url } });
+    const headers: Record<string, string> = hsts ? { location: url, "referrer-policy": NO_REFERRER, "strict-transport-security": HSTS } : { location: url, "referrer-policy": NO_REFERRER };
+    return new Response(null, { status: 302, headers });
   } catch {
     return null;
   }
@@ -47,7 +54,8 @@ export function httpsRedirectResponse(url: URL, method: string): Response {
   const target = new URL(url);
   target.protocol = "https:";
   target.port = "";
-  return new Response(null, { status: method === "GET" || method === "HEAD" ? 301 : 308, headers: { location: target.href, "cache-control": NO_CACHE } });
+  const headers = { location: target.href, "cache-control": NO_CACHE, "referrer-policy": NO_REFERRER };
+  return new Response(null, { status: method === "GET" || method === "HEAD" ? 301 : 308, headers });
 }
 
 function escapeHtml(text: string): string {
@@ -60,7 +68,7 @@ export function pageResponse(title: string, bodyHtml: string, hsts = false, stat
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1a1a1a}
 button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:.4rem;background:#1d4ed8;color:#fff;cursor:pointer}
 button:focus{outline:3px solid #93c5fd}</style></head><body><h1>${escapeHtml(title)}</h1>${bodyHtml}</body></html>`;
-  const headers: Record<string, string> = { "content-type": "text/html; charset=utf-8", "cache-control": NO_CACHE, "x-robots-tag": "noindex" };
+  const headers: Record<string, string> = { "content-type": "text/html; charset=utf-8", "cache-control": NO_CACHE, "x-robots-tag": "noindex", "referrer-policy": NO_REFERRER };
   if (hsts) headers["strict-transport-security"] = HSTS;
   return new Response(html, { status, headers });
 }

@@ -1,6 +1,6 @@
 // The tracking hot path: /o/<token> pixel, /c/<token> click, /u/<token> unsubscribe.
 // Bindings: EVENTS (queue producer) only, and only inside waitUntil, after the answer is made.
-// No D1, no Durable Object: verify the token's HMAC, answer, hand the hit to the queue.
+// No D1, no Durable Object: check the token (its MAC, or its authenticated decryption: src/domain/token.ts), answer, hand the hit to the queue.
 // HTTPS hosts need no lookup either: a link made as https carries that in its token, so a plain-http
 // request for it goes to https; any answer over https on a host that is not shared (so a domain's
 // own tracking host, whose certificate just served the request) carries Strict-Transport-Security.

@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { signToken, type TokenPayload } from "../../src/domain/token";
 import type { Env } from "../../src/env";
-import { createDomain, linksIn, prepare, uniqueDomain } from "../helpers";
+import { apiWith, createDomain, linksIn, prepare, uniqueDomain } from "../helpers";
+import { signReferenceToken } from "../support/signed-token";
 
 /** Storage bindings that throw on any use, and a queue that records what it is sent. */
 function isolatedEnv() {
@@ -94,6 +95,95 @@ describe("tracking edge", () => {
     expect(sent.every((m) => m.id === undefined)).toBe(true);
   });
 
+  it("makes signed links by default, and sealed links that show no recipient, Message-ID, URL or domain with TRACKING_TOKEN_FORMAT=sealed", async () => {
+    const domain = uniqueDomain("private");
+    await createDomain(domain, { open: true, click: "yes", unsubscribe: true });
+    const fields = { recipient: "ann.private@example.org", messageId: "private-message-1@example.net", url: "https://example.org/private/landing-page" };
+    const body = { domain, message_id: fields.messageId, recipient: fields.recipient, html: `<body><a href="${fields.url}">x</a></body>`, text: "hi" };
+    const prepareAs = async (format: string | undefined) => {
+      const response = await apiWith({ ...(env as unknown as Env), TRACKING_TOKEN_FORMAT: format }, "/v1/tracking/prepare", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      expect(response.status).toBe(200);
+      const links = linksIn(((await response.json()) as { html: string }).html);
+      const tokens = [...links.open, ...links.click, ...links.unsubscribe].map((link) => link.slice(link.lastIndexOf("/") + 1));
+      expect(tokens).toHaveLength(3);
+      return { links, tokens };
+    };
+    /** Whether a field is in a token: as bytes, or as base64url text at any alignment. */
+    const shows = (token: string, field: string) => {
+      const bytes = new TextEncoder().encode(field);
+      const encoded = [0, 1, 2].map((offset) => new Uint8Array([...new Uint8Array(offset), ...bytes]).toBase64({ alphabet: "base64url", omitPadding: true }).slice(offset ? 4 : 0, -4));
+      return String.fromCharCode(...Uint8Array.fromBase64(token, { alphabet: "base64url" })).includes(field) || encoded.some((text) => token.includes(text));
+    };
+    const isSealed = (token: string) => (Uint8Array.fromBase64(token, { alphabet: "base64url" })[1]! & 0x40) !== 0;
+
+    const sealed = await prepareAs("sealed");
+    for (const token of sealed.tokens) {
+      expect(isSealed(token)).toBe(true);
+      for (const field of [fields.recipient, fields.messageId, fields.url, domain]) expect(shows(token, field), field).toBe(false);
+    }
+    // The default (wrangler.toml says "signed"; unset means the same) makes signed links, which show them.
+    for (const format of ["signed", undefined]) {
+      const signed = await prepareAs(format);
+      for (const token of signed.tokens) expect([isSealed(token), shows(token, fields.recipient), shows(token, fields.messageId)]).toEqual([false, true, true]);
+      expect(shows(signed.tokens[1]!, fields.url)).toBe(true);
+    }
+    expect(env.TRACKING_TOKEN_FORMAT).toBe("signed");
+    expect((await prepareAs(env.TRACKING_TOKEN_FORMAT)).tokens.map(isSealed)).toEqual([false, false, false]);
+
+    // The edge honours both, whatever the setting: links already sent keep working after a switch.
+    for (const [links, edgeFormat] of [[sealed.links, "signed"], [(await prepareAs("signed")).links, "sealed"]] as const) {
+      const { hotEnv, sent } = isolatedEnv();
+      const edgeEnv = { ...hotEnv, TRACKING_TOKEN_FORMAT: edgeFormat };
+      const click = await hit(links.click[0]!, edgeEnv, { redirect: "manual" });
+      expect(click.headers.get("location")).toBe(fields.url);
+      expect((await hit(links.open[0]!, edgeEnv)).headers.get("content-type")).toBe("image/gif");
+      expect((await hit(links.unsubscribe[0]!, edgeEnv)).status).toBe(200);
+      expect(sent.map((m) => [m.event, m.domain, m.messageId, m.recipient])).toEqual([
+        ["clicked", domain, fields.messageId, fields.recipient],
+        ["opened", domain, fields.messageId, fields.recipient],
+      ]);
+    }
+  });
+
+  it("honours signed links, byte for byte as they were always made, and sealed ones, while their key version's secret is configured", async () => {
+    const { hotEnv, sent } = isolatedEnv();
+    const payload: TokenPayload = {
+      kind: "click",
+      version: 1,
+      issuedAt: Math.floor(Date.now() / 1000) - 3600,
+      webPrefix: "email",
+      domain: "legacy.example.com",
+      messageId: "old@legacy.example.com",
+      recipient: "r@example.org",
+      url: "https://example.org/old",
+    };
+    const current = await signReferenceToken(payload, "test-tracking-secret");
+    const previous = await signReferenceToken({ ...payload, version: 7 }, "retired-secret"); // TRACKING_SECRETS_PREVIOUS lists 7
+    const sealedPrevious = await signToken({ ...payload, version: 7 }, "retired-secret", "sealed");
+    for (const token of [current, previous, sealedPrevious]) {
+      const response = await hit(`http://127.0.0.1/c/${token}`, hotEnv, { redirect: "manual" });
+      expect([response.status, response.headers.get("location")]).toEqual([302, "https://example.org/old"]);
+    }
+    const pixel = await hit(`http://127.0.0.1/o/${await signReferenceToken({ ...payload, kind: "open", url: "" }, "test-tracking-secret")}`, hotEnv);
+    expect(pixel.headers.get("content-type")).toBe("image/gif");
+    expect(sent.map((m) => [m.event, m.recipient, m.messageId])).toEqual([
+      ["clicked", "r@example.org", "old@legacy.example.com"],
+      ["clicked", "r@example.org", "old@legacy.example.com"],
+      ["clicked", "r@example.org", "old@legacy.example.com"],
+      ["opened", "r@example.org", "old@legacy.example.com"],
+    ]);
+    // Version 7 retired: its links, of either format, answer "not valid" and record nothing.
+    for (const token of [previous, sealedPrevious]) {
+      const retired = await hit(`http://127.0.0.1/c/${token}`, { ...hotEnv, TRACKING_SECRETS_PREVIOUS: "" }, { redirect: "manual" });
+      expect([retired.status, retired.headers.get("location")]).toEqual([404, null]);
+    }
+    expect(sent).toHaveLength(4);
+  });
+
   it("always answers the pixel, but queues nothing for a bad token", async () => {
     const { hotEnv, sent } = isolatedEnv();
     for (const path of ["/o/", "/o/garbage", `/o/${(await token({ kind: "open", url: "" })).slice(0, -3)}`, `/o/${await token({})}`]) {
@@ -154,7 +244,7 @@ describe("tracking edge", () => {
     const { hotEnv, sent } = isolatedEnv();
     const domain = uniqueDomain("px"); // a domain this isolate has no key for yet
     const https = await token({ kind: "open", url: "", domain, https: true });
-    const at = https.length - 10; // inside the MAC
+    const at = https.length - 10; // inside the authentication tag
     const tampered = https.slice(0, at) + (https[at] === "A" ? "B" : "A") + https.slice(at + 1);
     const forged = await signToken({ kind: "open", version: 1, issuedAt: 0, webPrefix: "email", domain, messageId: "m", recipient: "r@x", url: "", https: true }, "not-our-secret");
     for (const url of [`http://email.${domain}/o/${tampered}`, `http://email.${domain}/o/${forged}`, `http://email.other.example/o/${https}`]) {
@@ -169,6 +259,21 @@ describe("tracking edge", () => {
     expect(sent).toEqual([]); // the https request records the open
     const invalidClick = await hit(`http://email.${domain}/c/${tampered}`, hotEnv, { redirect: "manual" });
     expect([invalidClick.status, invalidClick.headers.get("location")]).toEqual([404, null]);
+  });
+
+  it("tells the browser to send no Referer from a click redirect, the unsubscribe pages and the not-valid page", async () => {
+    const { hotEnv } = isolatedEnv();
+    const unsubscribe = `http://127.0.0.1/u/${await token({ kind: "unsubscribe", url: "" })}`;
+    const answers = {
+      click: await hit(`http://127.0.0.1/c/${await token({})}`, hotEnv, { redirect: "manual" }),
+      fallback: await hit("http://127.0.0.1/c/broken", { ...hotEnv, CLICK_FALLBACK_URL: "https://example.com/oops" }, { redirect: "manual" }),
+      confirm: await hit(unsubscribe, hotEnv),
+      unsubscribed: await hit(unsubscribe, hotEnv, { method: "POST", body: "" }),
+      invalidClick: await hit("http://127.0.0.1/c/broken", hotEnv, { redirect: "manual" }),
+      invalidUnsubscribe: await hit("http://127.0.0.1/u/broken", hotEnv),
+    };
+    expect(Object.values(answers).map((r) => r.status)).toEqual([302, 302, 200, 200, 404, 404]);
+    for (const [name, response] of Object.entries(answers)) expect(response.headers.get("referrer-policy"), name).toBe("no-referrer");
   });
 
   it("sends invalid clicks to the configured fallback", async () => {

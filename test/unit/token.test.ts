@@ -1,6 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { decodeBase64Url, encodeBase64Url } from "../../src/domain/base64url";
-import { KeyNotLoaded, MAX_TOKEN_CHARS, secretsFromSettings, signToken, signTokenIfFits, verifyToken, verifyTokenNow, type TokenPayload } from "../../src/domain/token";
+import {
+  KeyNotLoaded,
+  MAX_TOKEN_CHARS,
+  secretsFromSettings,
+  signToken,
+  signTokenIfFits,
+  tokenFormatFromSettings,
+  verifyToken,
+  verifyTokenNow,
+  type TokenFormat,
+  type TokenPayload,
+} from "../../src/domain/token";
+import { domainTagOf } from "../../src/domain/token-keys";
+import { signReferenceToken } from "../support/signed-token";
 
 const SECRET = "s3cret";
 const secretFor = (v: number) => (v === 1 ? SECRET : v === 2 ? "newer" : null);
@@ -14,59 +27,79 @@ const base: TokenPayload = {
   recipient: "Bob@Example.org",
   url: "https://example.org/a?b=c&d=é",
 };
+const KINDS = ["open", "click", "unsubscribe", "tag-unsubscribe"] as const;
+const FORMATS: TokenFormat[] = ["signed", "sealed"];
+const forKind = (kind: TokenPayload["kind"], payload: TokenPayload = base): TokenPayload => ({ ...payload, kind, url: kind === "click" ? payload.url : "" });
 
-describe("tracking tokens", () => {
-  it("round-trips every field and is URL-safe", async () => {
-    const token = await signToken(base, SECRET);
-    expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
-    expect(await verifyToken(token, secretFor)).toEqual(base);
+/** Every token that differs from `token` in one bit (bits 0 and 7 of each byte) or one byte (all ones). */
+function oneByteChanges(token: string): string[] {
+  const bytes = decodeBase64Url(token)!;
+  const changed: string[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    for (const mask of [0x01, 0x80, 0xff]) {
+      const copy = bytes.slice();
+      copy[i] = copy[i]! ^ mask;
+      changed.push(encodeBase64Url(copy));
+    }
+  }
+  return changed;
+}
+
+describe.each(FORMATS)("%s tracking tokens", (format) => {
+  const sign = (payload: TokenPayload, secret = SECRET) => signToken(payload, secret, format);
+
+  it("round-trip every field of every kind, with and without the https flag, and are URL-safe", async () => {
+    for (const kind of KINDS) {
+      for (const https of [false, true]) {
+        const payload: TokenPayload = https ? { ...forKind(kind), https: true } : forKind(kind);
+        const token = await sign(payload);
+        expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
+        expect(await verifyToken(token, secretFor)).toEqual(payload);
+      }
+    }
+    const unicode = { ...base, webPrefix: "ссылки", domain: "bücher.example", messageId: "<é@例え.jp>", recipient: "zoë@bücher.example" };
+    expect(await verifyToken(await sign(unicode), secretFor)).toEqual(unicode);
   });
 
-  it("carries no URL for opens and unsubscribes", async () => {
-    for (const kind of ["open", "unsubscribe", "tag-unsubscribe"] as const) {
-      const payload = { ...base, kind, url: "" };
-      expect(await verifyToken(await signToken(payload, SECRET), secretFor)).toEqual(payload);
+  it("say their format in bit 0x40 of the kind byte", async () => {
+    for (const kind of KINDS) expect(decodeBase64Url(await sign(forKind(kind)))![1]! & 0x40).toBe(format === "sealed" ? 0x40 : 0);
+  });
+
+  it("refuse every one-byte change, at every byte", async () => {
+    for (const kind of ["open", "click"] as const) {
+      const token = await sign({ ...forKind(kind), https: true });
+      const changes = oneByteChanges(token);
+      expect(changes.length).toBeGreaterThan(3 * 60);
+      for (const changed of changes) expect(await verifyToken(changed, secretFor), changed).toBeNull();
     }
   });
 
-  it("rejects every single-byte change", async () => {
-    const bytes = decodeBase64Url(await signToken(base, SECRET))!;
-    for (let i = 0; i < bytes.length; i++) {
-      const tampered = bytes.slice();
-      tampered[i] = tampered[i]! ^ 0x01;
-      expect(await verifyToken(encodeBase64Url(tampered), secretFor)).toBeNull();
-    }
+  it("refuse truncated and lengthened tokens, and garbage", async () => {
+    const token = await sign(base);
+    for (let cut = 1; cut < token.length; cut++) expect(await verifyToken(token.slice(0, token.length - cut), secretFor)).toBeNull();
+    for (const extra of ["A", "AA", "AAAA", "_w"]) expect(await verifyToken(token + extra, secretFor)).toBeNull();
+    for (const junk of ["", "x", "!!!!", "a/b", "a+b", "é", "A".repeat(5000)]) expect(await verifyToken(junk, secretFor)).toBeNull();
   });
 
-  it("rejects truncated tokens and garbage", async () => {
-    const token = await signToken(base, SECRET);
-    for (let cut = 1; cut < token.length; cut += 7) expect(await verifyToken(token.slice(0, token.length - cut), secretFor)).toBeNull();
-    for (const junk of ["", "x", "!!!!", "a/b", "A".repeat(5000)]) expect(await verifyToken(junk, secretFor)).toBeNull();
+  it("refuse a token made with another secret, or presented under another key version", async () => {
+    expect(await verifyToken(await sign(base, "other"), secretFor)).toBeNull();
+    const versioned = decodeBase64Url(await sign(base))!;
+    versioned[0] = 2;
+    expect(await verifyToken(encodeBase64Url(versioned), secretFor)).toBeNull();
   });
 
-  it("rejects a token signed with another secret or for another domain", async () => {
-    expect(await verifyToken(await signToken(base, "other"), secretFor)).toBeNull();
-    // Same secret, but the payload's domain is swapped after signing: the derived key differs.
-    const forged = await signToken({ ...base, domain: "evil.example" }, SECRET);
-    const bytes = decodeBase64Url(forged)!;
-    expect(await verifyToken(encodeBase64Url(bytes), secretFor)).not.toBeNull();
-    const original = decodeBase64Url(await signToken(base, SECRET))!;
-    const spliced = new Uint8Array([...bytes.subarray(0, bytes.length - 16), ...original.subarray(original.length - 16)]);
-    expect(await verifyToken(encodeBase64Url(spliced), secretFor)).toBeNull();
-  });
-
-  it("honours older key versions only while their secret is configured", async () => {
-    const old = await signToken({ ...base, version: 2 }, "newer");
-    expect((await verifyToken(old, secretFor))?.version).toBe(2);
+  it("honour an older key version only while its secret is configured", async () => {
+    const old = await sign({ ...base, version: 2 }, "newer");
+    expect(await verifyToken(old, secretFor)).toEqual({ ...base, version: 2 });
     expect(await verifyToken(old, (v) => (v === 1 ? SECRET : null))).toBeNull();
   });
 
-  it("verifies synchronously once this isolate has derived the domain's key", async () => {
-    const payload = { ...base, domain: "sync-check.example" };
-    const token = await signToken(payload, SECRET);
+  it("verify synchronously once this isolate has derived the domain's key", async () => {
+    const payload = { ...base, domain: `sync-${format}.example` };
+    const token = await sign(payload);
     const first = verifyTokenNow(token, secretFor);
-    expect(first).toBeInstanceOf(KeyNotLoaded);
-    expect(first).toMatchObject({ secret: SECRET, domain: "sync-check.example" });
+    // A sealed token names its key by a keyed tag, never by its domain.
+    expect(first).toEqual(format === "sealed" ? new KeyNotLoaded(SECRET, await domainTagOf(SECRET, payload.domain), null) : new KeyNotLoaded(SECRET, null, payload.domain));
     expect(await verifyToken(token, secretFor)).toEqual(payload);
     expect(verifyTokenNow(token, secretFor)).toEqual(payload);
     const bytes = decodeBase64Url(token)!;
@@ -74,21 +107,21 @@ describe("tracking tokens", () => {
     expect(verifyTokenNow(encodeBase64Url(bytes), secretFor)).toBeNull();
   });
 
-  it("keeps a domain's key only once a token proved authentic with it", async () => {
-    const payload = { ...base, domain: "forged-only.example" };
-    const bytes = decodeBase64Url(await signToken(payload, SECRET))!;
+  it("keep a domain's key only once a token proved authentic with it", async () => {
+    const payload = { ...base, domain: `forged-only-${format}.example` };
+    const bytes = decodeBase64Url(await sign(payload))!;
     bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0x01;
     const forged = encodeBase64Url(bytes);
     expect(await verifyToken(forged, secretFor)).toBeNull();
     expect(verifyTokenNow(forged, secretFor)).toBeInstanceOf(KeyNotLoaded); // nothing was kept
   });
 
-  it(`signs tokens of up to ${MAX_TOKEN_CHARS} characters, which verify, and no longer one`, async () => {
+  it(`are made up to ${MAX_TOKEN_CHARS} characters, which verify, and no longer`, async () => {
     // Non-ASCII URL text (2 bytes a character) reaches the cap with far fewer characters than ASCII.
     let longest: string | null = null;
     let url = "https://example.org/";
     for (;;) {
-      const token = await signTokenIfFits({ ...base, url }, SECRET);
+      const token = await signTokenIfFits({ ...base, url }, SECRET, format);
       if (token === null) break;
       longest = token;
       url += "é";
@@ -96,16 +129,64 @@ describe("tracking tokens", () => {
     expect(longest!.length).toBeGreaterThan(MAX_TOKEN_CHARS - 3);
     expect(longest!.length).toBeLessThanOrEqual(MAX_TOKEN_CHARS);
     expect((await verifyToken(longest!, secretFor))?.url).toBe(url.slice(0, -1));
-    await expect(signToken({ ...base, url }, SECRET)).rejects.toThrow(RangeError);
+    await expect(sign({ ...base, url })).rejects.toThrow(RangeError);
     // One character past the cap is refused unread, whatever it holds.
     expect(verifyTokenNow(longest! + "A".repeat(MAX_TOKEN_CHARS + 1 - longest!.length), secretFor)).toBeNull();
   });
 
-  it("refuses fields over 255 bytes when signing", async () => {
-    await expect(signToken({ ...base, messageId: "x".repeat(256) }, SECRET)).rejects.toThrow(RangeError);
+  it("refuse fields over 255 bytes, and key versions outside 1-255, when made", async () => {
+    await expect(sign({ ...base, messageId: "x".repeat(256) })).rejects.toThrow(RangeError);
+    for (const version of [0, 256, 1.5]) await expect(sign({ ...base, version })).rejects.toThrow(RangeError);
+  });
+});
+
+describe("signed tokens (the default)", () => {
+  it("are byte for byte the format links were signed in before sealed tokens existed", async () => {
+    for (const kind of KINDS) {
+      for (const payload of [forKind(kind), { ...forKind(kind), https: true, version: 2 }]) {
+        expect(await signToken(payload, SECRET)).toBe(await signReferenceToken(payload, SECRET));
+        expect(await signToken(payload, SECRET, "signed")).toBe(await signReferenceToken(payload, SECRET));
+      }
+    }
   });
 
-  it("reads current and retired secrets from settings", () => {
+  it("refuse a token whose domain was swapped for another of the same length", async () => {
+    const token = await signToken(base, SECRET);
+    const swapped = decodeBase64Url(token)!;
+    const at = 6 + 1 + base.webPrefix.length + 1;
+    swapped.set(new TextEncoder().encode("mg.example.net"), at);
+    expect(await verifyToken(token, secretFor)).toEqual(base);
+    expect(await verifyToken(encodeBase64Url(swapped), secretFor)).toBeNull();
+  });
+});
+
+describe("sealed tokens", () => {
+  it("differ each time the same link is made (a random nonce), and each verifies", async () => {
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => signToken(base, SECRET, "sealed")));
+    expect(new Set(tokens).size).toBe(tokens.length);
+    for (const token of tokens) expect(await verifyToken(token, secretFor)).toEqual(base);
+  });
+
+  it("refuse a token presented under another domain's tag", async () => {
+    const bytes = decodeBase64Url(await signToken(base, SECRET, "sealed"))!;
+    new DataView(bytes.buffer).setUint32(2, await domainTagOf(SECRET, "other.example.com"));
+    expect(await verifyToken(encodeBase64Url(bytes), secretFor)).toBeNull();
+  });
+
+  it("are more than 0 and at most 40 characters longer than the signed tokens of the same link", async () => {
+    for (const kind of KINDS) {
+      for (let extra = 0; extra < 200; extra += 7) {
+        const payload = forKind(kind, { ...base, url: `https://example.org/${"p".repeat(extra)}`, recipient: `${"r".repeat(extra % 50)}@example.org` });
+        const grown = (await signToken(payload, SECRET, "sealed")).length - (await signToken(payload, SECRET, "signed")).length;
+        expect(grown, `${kind}, ${extra}`).toBeGreaterThan(0);
+        expect(grown, `${kind}, ${extra}`).toBeLessThanOrEqual(40);
+      }
+    }
+  });
+});
+
+describe("token settings", () => {
+  it("read current and retired secrets", () => {
     const { currentVersion, secretFor: lookup } = secretsFromSettings({
       TRACKING_SECRET: "now",
       TRACKING_KEY_VERSION: "3",
@@ -115,25 +196,25 @@ describe("tracking tokens", () => {
     expect([lookup(1), lookup(2), lookup(3), lookup(4)]).toEqual(["first", "second", "now", null]);
     expect(() => secretsFromSettings({ TRACKING_SECRET: "x", TRACKING_KEY_VERSION: "0" })).toThrow();
   });
+
+  it('read the format of new links: "signed" unless "sealed" is asked for, and refuse anything else', () => {
+    expect([{}, { TRACKING_TOKEN_FORMAT: "" }, { TRACKING_TOKEN_FORMAT: "signed" }, { TRACKING_TOKEN_FORMAT: "sealed" }].map(tokenFormatFromSettings)).toEqual(["signed", "signed", "signed", "sealed"]);
+    for (const bad of ["Sealed", "encrypted", " sealed"]) expect(() => tokenFormatFromSettings({ TRACKING_TOKEN_FORMAT: bad }), bad).toThrow(/TRACKING_TOKEN_FORMAT/);
+  });
 });
 
-describe("base64url decoding", () => {
-  it("gives the same bytes, and the same refusals, natively and in plain JavaScript", async () => {
-    const { decodeBase64Url, decodeBase64UrlInto, decodeBase64UrlPortable, encodeBase64Url } = await import("../../src/domain/base64url");
-    const out = new Uint8Array(64);
+describe("the runtime's base64", () => {
+  it("is there (workerd at this compatibility date), and agrees with atob/btoa", () => {
+    expect(typeof Uint8Array.fromBase64).toBe("function");
+    expect(typeof Uint8Array.prototype.setFromBase64).toBe("function");
+    expect(typeof Uint8Array.prototype.toBase64).toBe("function");
     for (let length = 0; length < 70; length++) {
       const bytes = crypto.getRandomValues(new Uint8Array(length));
-      const text = encodeBase64Url(bytes);
-      expect(decodeBase64Url(text)).toEqual(bytes);
-      expect(decodeBase64UrlPortable(text)).toEqual(bytes);
-      const written = decodeBase64UrlInto(text, out);
-      if (length <= out.length) expect(out.slice(0, written)).toEqual(bytes);
-      else expect(written, "too long for the buffer").toBe(-1);
+      const standard = btoa(String.fromCharCode(...bytes));
+      const url = standard.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+      expect(encodeBase64Url(bytes)).toBe(url);
+      expect(decodeBase64Url(url)).toEqual(bytes);
     }
-    for (const bad of ["a", "ab cd", "ab+d", "ab/d", "é", "abcde", "ab\u0141d", "abc\u00c1"]) {
-      expect(decodeBase64Url(bad), bad).toBeNull();
-      expect(decodeBase64UrlPortable(bad), bad).toBeNull();
-      expect(decodeBase64UrlInto(bad, out), bad).toBe(-1);
-    }
+    for (const bad of ["a", "ab cd", "ab+d", "ab/d", "é", "abcde", "ab\u0141d", "abc\u00c1", "ab==", " abc"]) expect(decodeBase64Url(bad), bad).toBeNull();
   });
 });
