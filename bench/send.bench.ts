@@ -1,8 +1,10 @@
 // Figures for issue 3, from one run (ratios, not absolute numbers, are what compare):
 //  1. recipients/s accepted by the Messages API for a 1,000-recipient batch with
-//     recipient-variables, with the real local queues, against building the same per-recipient
-//     MIME messages (tracking included) in a bare loop;
-//  2. deliveries/s from the delivery consumer to the local mailbox (`npm start`'s relay sink).
+//     recipient-variables, with the real local queues (the request validates, stores and queues
+//     compose packs; it builds no copy), against building the same per-recipient MIME messages
+//     (tracking included) in a bare loop, which the delivery consumer now does;
+//  2. deliveries/s from the delivery consumer to the local mailbox (`npm start`'s relay sink),
+//     building each copy from the stored request first.
 import { createMessageBatch } from "cloudflare:test";
 import { expect, inject, it } from "vitest";
 import worker from "./bench-worker";
@@ -69,8 +71,8 @@ it("Messages API: accepting a 1,000-recipient batch vs building its MIME", async
     buildMs.push(performance.now() - began);
     expect(bytes).toBeGreaterThan(RECIPIENTS * 1000);
 
-    // The real thing through the Worker: suppression check, MIME, metadata, events and delivery
-    // jobs on the real local queues.
+    // The real thing through the Worker: validation, suppression check, stored request, metadata
+    // and compose packs on the real local queues.
     began = performance.now();
     const response = await call(`http://127.0.0.1/v3/${domain}/messages`, { method: "POST", headers: AUTH, body: formOf(fields) });
     acceptMs.push(performance.now() - began);
@@ -85,7 +87,7 @@ it("Messages API: accepting a 1,000-recipient batch vs building its MIME", async
 
 it("delivery consumer: deliveries/s to the local mailbox", async () => {
   const domain = "send-bench.example.com";
-  // Jobs as the Messages API makes them, captured instead of queued.
+  // Compose packs as the Messages API makes them, captured instead of queued.
   const jobs: DeliveryJob[] = [];
   const capture: Env = {
     ...benchEnv,

@@ -30,6 +30,20 @@ export interface RecipientFacts {
   eventHeaders: Record<string, string>;
 }
 
+/** The message's recipients, To, then Cc, then Bcc, each address once (its first spelling kept). */
+export function uniqueRecipients(request: Pick<MessageRequest, "to" | "cc" | "bcc">): ParsedAddress[] {
+  const seen = new Set<string>();
+  return [...request.to, ...request.cc, ...request.bcc].filter((r) => {
+    const key = r.address.toLowerCase();
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}
+
+/** The Date header of the copies of a message accepted at `ms` (unix milliseconds). */
+export function messageDate(ms: number): string {
+  return new Date(ms).toUTCString().replace("GMT", "+0000");
+}
+
 export function variablesOf(request: MessageRequest, address: string): RecipientVariables | undefined {
   if (!request.recipientVariables) return undefined;
   // In a batch send, a recipient without variables still gets its placeholders emptied.
