@@ -10,7 +10,7 @@ import { filledBytes, parseTemplate, variableSizes, type Template } from "../dom
 import { MAX_TOKEN_FIELD_BYTES, tokenFieldTooLong } from "../domain/token";
 import type { MailgunEvent } from "../domain/tracking-event";
 import { utf8ByteLength } from "../domain/utf8";
-import { recipientFacts, variablesOf, type RecipientFacts } from "./compose-message";
+import { recipientFacts, sharedToHeader, variablesOf, type RecipientFacts } from "./compose-message";
 import { badRequest } from "./errors";
 import { MAX_MESSAGE_BYTES, MAX_OPTION_BYTES, MAX_SUBJECT_BYTES, type MessageRequest } from "./message-form";
 
@@ -75,7 +75,8 @@ export function planSend(request: MessageRequest, domain: SendingDomain, message
   if (contentBytes.reduce((sum, n) => sum + n, 0) > MAX_SEND_BYTES) {
     throw badRequest(`This send is too large: ${recipients.length} recipients of this message come to more than ${MAX_SEND_BYTES / 1024 / 1024} MB; send it in smaller batches`);
   }
-  return recipients.map((recipient, i) => ({ ...recipientFacts(request, recipient, messageId), contentBytes: contentBytes[i]! }));
+  const sharedTo = sharedToHeader(request);
+  return recipients.map((recipient, i) => ({ ...recipientFacts(request, recipient, messageId, sharedTo), contentBytes: contentBytes[i]! }));
 }
 
 /** Refuses a send whose events (accepted events are the largest of a send) would not fit a queue message. */

@@ -6,7 +6,7 @@
 // scheduled message's copies are then held as a pack of built copies (v2) until o:deliverytime.
 // A retry builds the copies of its recipients again. Bindings: MESSAGES, DB, EVENTS, DELIVERY,
 // TRACKING_SECRET.
-import { composeForRecipient, messageDate, recipientFacts, uniqueRecipients, type RecipientFacts } from "../api/compose-message";
+import { composeForRecipient, messageDate, recipientFacts, sharedToHeader, uniqueRecipients, type RecipientFacts } from "../api/compose-message";
 import type { MessageRequest } from "../api/message-form";
 import { splitFacts } from "../api/send-plan";
 import { getDomain, type SendingDomain } from "../db/domains";
@@ -73,11 +73,12 @@ interface ComposedCopy {
 /** Each recipient's copy, in the job's order; null when a recipient is not one of the stored message's. */
 async function buildCopies(env: Env, job: ParsedComposePackJob, source: ComposeSource): Promise<ComposedCopy[] | null> {
   const message = { messageId: job.messageId, issuedAt: Math.floor(job.acceptedAt / 1000), tracking: job.tracking, date: messageDate(job.acceptedAt) };
+  const sharedTo = sharedToHeader(source.request);
   const copies: ComposedCopy[] = [];
   for (const { address, suppressed } of job.recipients) {
     const recipient = source.byAddress.get(address.toLowerCase());
     if (!recipient) return null;
-    const facts = recipientFacts(source.request, recipient, job.messageId);
+    const facts = recipientFacts(source.request, recipient, job.messageId, sharedTo);
     const { mime, size } = await composeForRecipient(env, source.domain, source.request, facts, message);
     copies.push({ facts, mime, size, suppressed });
   }
