@@ -139,12 +139,20 @@ async function hold(env: Env, job: ParsedComposePackJob, pack: { facts: PackFact
   await env.DELIVERY.send(body, { contentType: "json", delaySeconds });
 }
 
-/** The copies of a compose pack to deliver, built, without side effects; null when its message is gone. */
-export async function buildPack(env: Env, job: ParsedComposePackJob, sources: ComposeSources): Promise<{ facts: PackFacts; copies: PackCopy[] } | null> {
+/** The pack's message and its recipients' copies; null when the message or a recipient is gone. */
+async function compose(env: Env, job: ParsedComposePackJob, sources: ComposeSources): Promise<{ source: ComposeSource; copies: ComposedCopy[] } | null> {
   const source = await sources.get(env, job);
   const copies = source && (await buildCopies(env, job, source));
-  if (!source || !copies) return null;
-  return packOf(env, job, source, source.request.testMode ? [] : copies.filter((c) => !c.suppressed));
+  return source && copies ? { source, copies } : null;
+}
+
+/** The copies to deliver: none in test mode, none to a suppressed recipient. */
+const deliverable = (source: ComposeSource, copies: ComposedCopy[]) => (source.request.testMode ? [] : copies.filter((c) => !c.suppressed));
+
+/** The copies of a compose pack to deliver, built, without side effects; null when its message is gone. */
+export async function buildPack(env: Env, job: ParsedComposePackJob, sources: ComposeSources): Promise<{ facts: PackFacts; copies: PackCopy[] } | null> {
+  const composed = await compose(env, job, sources);
+  return composed && packOf(env, job, composed.source, deliverable(composed.source, composed.copies));
 }
 
 /**
@@ -155,14 +163,14 @@ export async function buildPack(env: Env, job: ParsedComposePackJob, sources: Co
 export async function composeAttempt(job: ParsedComposePackJob, env: Env, sources: ComposeSources): Promise<Attempt | null> {
   const common = { domain: job.domain, messageId: job.messageId, acceptedAt: job.acceptedAt, attempt: job.attempt };
   const retryJob = (recipients: string[], attempt: number) => ({ ...job, attempt, recipients: recipients.map((address) => ({ address })) });
-  const source = await sources.get(env, job);
-  const copies = source && (await buildCopies(env, job, source));
-  if (!source || !copies) {
+  const composed = await compose(env, job, sources);
+  if (!composed) {
     const facts = { headers: {}, tags: [], userVariables: {}, storage: job.storage };
     return { ...common, facts, copies: null, recipients: job.recipients.map((r) => r.address), retryJob };
   }
+  const { source, copies } = composed;
   if (job.attempt === 1) await announce(env, job, source, copies);
-  const pack = await packOf(env, job, source, source.request.testMode ? [] : copies.filter((c) => !c.suppressed));
+  const pack = await packOf(env, job, source, deliverable(source, copies));
   if (job.attempt === 1 && job.notBefore > Date.now() + 1000) {
     await hold(env, job, pack);
     return null;
