@@ -1,7 +1,8 @@
 // Shared helpers for integration tests: API calls with auth, a domain with tracking on, prepare.
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { buildPack, composeAttempt, ComposeSources } from "../src/consumers/compose";
 import { getOutgoingPack } from "../src/db/outgoing-packs";
-import type { DeliveryJob, PackFacts } from "../src/domain/delivery-job";
+import { composePackJobSchema, type DeliveryJob, type PackFacts } from "../src/domain/delivery-job";
 import { mergeEvent } from "../src/domain/event-packs";
 import worker from "../src/index";
 import type { Env } from "../src/env";
@@ -35,12 +36,20 @@ export interface RecordedCopy {
   facts: PackFacts;
 }
 
-/** Each recipient's copy from delivery queue messages as the Messages API sent them (packs, or v1 jobs). */
+/**
+ * Each recipient's copy to deliver from delivery queue messages: built by the consumer's compose
+ * code for a compose pack (as the Messages API sends them; nothing written), read from a pack of
+ * built copies (inline or in R2) or a v1 job.
+ */
 export async function copiesOf(base: Env, jobs: unknown[]): Promise<RecordedCopy[]> {
   const copies: RecordedCopy[] = [];
   for (const job of jobs as DeliveryJob[]) {
     if (job.v === 1) copies.push({ recipient: job.recipient, from: job.from, mime: job.mime!, size: job.facts.size, facts: job.facts });
-    else {
+    else if (job.v === 3) {
+      const pack = await buildPack(base, composePackJobSchema.parse(job), new ComposeSources());
+      if (!pack) throw new Error(`the stored message of ${job.messageId} is gone`);
+      copies.push(...pack.copies.map((c) => ({ recipient: c.recipient, from: c.from, mime: c.mime, size: c.size, facts: pack.facts })));
+    } else {
       const pack = job.pack ?? (await getOutgoingPack(base.MESSAGES, job.packKey!));
       if (!pack) throw new Error(`pack ${job.packKey} is not stored`);
       const wanted = new Set(job.recipients);
@@ -59,20 +68,30 @@ export function unpackEventMessages(bodies: unknown[]): Array<{ type: "event"; v
 
 /**
  * The test env with the delivery and events queues recording what is sent instead of delivering
- * it: `deliveries` one copy per recipient and `events` one message per event (packs unpacked), and
- * `jobs` and `eventMessages` the queue messages themselves.
+ * it. The delivery queue runs the consumer's compose stage on each compose pack it gets, as the
+ * consumer would before its SMTP sessions: the copies are built, the return paths saved and the
+ * acceptance events sent to the recording events queue (a scheduled message's held pack comes
+ * back to the recording delivery queue). `deliveries` has one copy per recipient to deliver and
+ * `events` one message per event (packs unpacked); `jobs` and `eventMessages` are the queue
+ * messages themselves.
  */
 export function recordingQueues(base: Env = env as unknown as Env) {
   const deliveries: RecordedCopy[] = [];
   const events: any[] = []; // event messages; tests read their `event` freely
   const jobs: unknown[] = [];
   const eventMessages: unknown[] = [];
+  const record = async (body: unknown) => {
+    jobs.push(body);
+    if ((body as DeliveryJob).v !== 3) return void deliveries.push(...(await copiesOf(base, [body])));
+    const attempt = await composeAttempt(composePackJobSchema.parse(body), recordingEnv, new ComposeSources());
+    if (attempt?.copies) deliveries.push(...attempt.copies.map((c) => ({ recipient: c.recipient, from: c.from, mime: c.mime, size: c.size, facts: attempt.facts })));
+  };
   const recordingEnv: Env = {
     ...base,
     DELIVERY: {
-      send: async (b: unknown) => void (jobs.push(b), deliveries.push(...(await copiesOf(base, [b])))),
+      send: async (b: unknown) => record(b),
       sendBatch: async (bs: Array<{ body: unknown }>) => {
-        for (const { body } of bs) jobs.push(body), deliveries.push(...(await copiesOf(base, [body])));
+        for (const { body } of bs) await record(body);
       },
     } as unknown as Env["DELIVERY"],
     EVENTS: {

@@ -30,17 +30,40 @@ export interface RecipientFacts {
   eventHeaders: Record<string, string>;
 }
 
+/** The message's recipients, To, then Cc, then Bcc, each address once (its first spelling kept). */
+export function uniqueRecipients(request: Pick<MessageRequest, "to" | "cc" | "bcc">): ParsedAddress[] {
+  const seen = new Set<string>();
+  return [...request.to, ...request.cc, ...request.bcc].filter((r) => {
+    const key = r.address.toLowerCase();
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}
+
+/** The Date header of the copies of a message accepted at `ms` (unix milliseconds). */
+export function messageDate(ms: number): string {
+  return new Date(ms).toUTCString().replace("GMT", "+0000");
+}
+
 export function variablesOf(request: MessageRequest, address: string): RecipientVariables | undefined {
   if (!request.recipientVariables) return undefined;
   // In a batch send, a recipient without variables still gets its placeholders emptied.
   return Object.hasOwn(request.recipientVariables, address) ? request.recipientVariables[address] : {};
 }
 
-export function recipientFacts(request: MessageRequest, recipient: ParsedAddress, messageId: string): RecipientFacts {
+/** The To header every copy of an ordinary (not batch) send shows: all of `to`. */
+export function sharedToHeader(request: Pick<MessageRequest, "to">): string {
+  return request.to.map((a) => a.display).join(", ");
+}
+
+/**
+ * `sharedTo` (sharedToHeader) is made once by callers that make the facts of many recipients: the
+ * header of 1,000 addresses joined again per recipient made a send's facts quadratic.
+ */
+export function recipientFacts(request: MessageRequest, recipient: ParsedAddress, messageId: string, sharedTo?: string): RecipientFacts {
   const variables = variablesOf(request, recipient.address);
   const userVariables = Object.fromEntries(Object.entries(request.userVariables).map(([k, v]) => [k, typeof v === "string" ? fillTemplate(v, variables) : v]));
   const subject = fillTemplate(request.subject, variables);
-  const to = request.recipientVariables ? recipient.display : request.to.map((a) => a.display).join(", ");
+  const to = request.recipientVariables ? recipient.display : (sharedTo ?? sharedToHeader(request));
   return { recipient, variables, subject, to, userVariables, eventHeaders: { to, "message-id": messageId, from: request.from.display, subject } };
 }
 

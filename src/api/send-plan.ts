@@ -10,7 +10,7 @@ import { filledBytes, parseTemplate, variableSizes, type Template } from "../dom
 import { MAX_TOKEN_FIELD_BYTES, tokenFieldTooLong } from "../domain/token";
 import type { MailgunEvent } from "../domain/tracking-event";
 import { utf8ByteLength } from "../domain/utf8";
-import { recipientFacts, variablesOf, type RecipientFacts } from "./compose-message";
+import { recipientFacts, sharedToHeader, variablesOf, type RecipientFacts } from "./compose-message";
 import { badRequest } from "./errors";
 import { MAX_MESSAGE_BYTES, MAX_OPTION_BYTES, MAX_SUBJECT_BYTES, type MessageRequest } from "./message-form";
 
@@ -59,8 +59,11 @@ function checkRecipientVariables(request: MessageRequest, templates: Templates, 
   return content;
 }
 
+/** One recipient's facts, and the bytes of its copy's content (text, html, attachments, variables filled in). */
+export type PlannedRecipient = RecipientFacts & { contentBytes: number };
+
 /** The facts of each recipient's copy, once the whole send has been checked. */
-export function planSend(request: MessageRequest, domain: SendingDomain, messageId: string, recipients: ParsedAddress[]): RecipientFacts[] {
+export function planSend(request: MessageRequest, domain: SendingDomain, messageId: string, recipients: ParsedAddress[]): PlannedRecipient[] {
   for (const recipient of recipients) {
     const field = tokenFieldTooLong({ webPrefix: domain.webPrefix, domain: domain.name, messageId, recipient: recipient.address });
     if (field === "message_id") throw badRequest(`The domain name ${domain.name} is too long: its message ids would not fit the ${MAX_TOKEN_FIELD_BYTES} bytes of a tracking token`);
@@ -68,12 +71,12 @@ export function planSend(request: MessageRequest, domain: SendingDomain, message
   }
   const templates = templatesOf(request);
   const attachmentBytes = request.attachments.reduce((sum, a) => sum + a.content.length, 0);
-  let sendBytes = 0;
-  for (const recipient of recipients) sendBytes += checkRecipientVariables(request, templates, recipient.address, attachmentBytes);
-  if (sendBytes > MAX_SEND_BYTES) {
+  const contentBytes = recipients.map((recipient) => checkRecipientVariables(request, templates, recipient.address, attachmentBytes));
+  if (contentBytes.reduce((sum, n) => sum + n, 0) > MAX_SEND_BYTES) {
     throw badRequest(`This send is too large: ${recipients.length} recipients of this message come to more than ${MAX_SEND_BYTES / 1024 / 1024} MB; send it in smaller batches`);
   }
-  return recipients.map((recipient) => recipientFacts(request, recipient, messageId));
+  const sharedTo = sharedToHeader(request);
+  return recipients.map((recipient, i) => ({ ...recipientFacts(request, recipient, messageId, sharedTo), contentBytes: contentBytes[i]! }));
 }
 
 /** Refuses a send whose events (accepted events are the largest of a send) would not fit a queue message. */

@@ -1,5 +1,6 @@
 // One attempt of a delivery job, whichever format the job came in: a pack of recipients with its
-// copies inline or in R2 (v2), or one recipient (v1, queued before packs). Bindings: MESSAGES.
+// copies inline or in R2 (v2), or one recipient (v1, queued before packs); a compose pack (v3)
+// becomes one in src/consumers/compose.ts. Bindings: MESSAGES.
 import { deleteOutgoingPack, getOutgoingPack, type PackCopy } from "../db/outgoing-packs";
 import type { DeliveryJob, PackFacts, ParsedDeliveryJob } from "../domain/delivery-job";
 import type { Env } from "../env";
@@ -21,7 +22,7 @@ export interface Attempt {
   cleanup?: () => Promise<void>;
 }
 
-export async function attemptOf(job: ParsedDeliveryJob, env: Env): Promise<Attempt> {
+export async function attemptOf(job: Exclude<ParsedDeliveryJob, { v: 3 }>, env: Env): Promise<Attempt> {
   const common = { domain: job.domain, messageId: job.messageId, acceptedAt: job.acceptedAt, attempt: job.attempt };
   if (job.v === 1) {
     const mime = job.mime ?? (job.mimeKey ? await (await env.MESSAGES.get(job.mimeKey))?.text() : undefined);

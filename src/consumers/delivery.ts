@@ -2,10 +2,12 @@
 // (cloudflare:sockets), then records each outcome as Mailgun does: `delivered`; a temporary
 // `failed` with retry-seconds, and the recipient queued again, delayed, on Mailgun's schedule; a
 // permanent `failed` (reason `bounce` for a 5xx, which the events consumer adds to the bounce
-// list, or `old` once the 8-hour window is over). A job is a pack of up to 100 recipients of one
-// message (or, queued before packs, one recipient): outcomes and retries stay per recipient, a
-// retry carrying only the recipients that failed, and the pack's events go out packed.
-// Bindings: DELIVERY, EVENTS, EVENTS_DLQ, MESSAGES.
+// list, or `old` once the 8-hour window is over). A job is a compose pack of up to 100 recipients
+// of one message, whose copies are built here first (src/consumers/compose.ts), or a pack of built
+// copies (a scheduled message's, or queued before compose packs), or, queued before packs, one
+// recipient: outcomes and retries stay per recipient, a retry carrying only the recipients that
+// failed, and the pack's events go out packed.
+// Bindings: DELIVERY, EVENTS, EVENTS_DLQ, MESSAGES, DB, TRACKING_SECRET.
 import type { PackCopy } from "../db/outgoing-packs";
 import { sendInBatches } from "../db/queue-batches";
 import { derivedId } from "../domain/base64url";
@@ -15,6 +17,7 @@ import { MAX_QUEUE_BODY_BYTES } from "../domain/queue-messages";
 import { deliveredEvent, failedEvent, type DeliveryStatus, type MessageFacts } from "../domain/send-events";
 import type { MailgunEvent } from "../domain/tracking-event";
 import type { Env } from "../env";
+import { ComposeSources, composeAttempt } from "./compose";
 import { attemptOf, type Attempt } from "./delivery-attempt";
 import { deadLetter, retryDelaySeconds } from "./outcomes";
 import { deliverOverSmtp, type SmtpOutcome, type SmtpRelay } from "./smtp-client";
@@ -108,14 +111,16 @@ async function eventOf(attempt: Attempt, recipient: string, copy: PackCopy | nul
   return failedEvent(facts, recipient, { severity: "temporary", reason: "generic", status: outcome.status }, at);
 }
 
-async function deliverJob(job: ParsedDeliveryJob, env: Env, limit: ReturnType<typeof limiter>): Promise<void> {
+async function deliverJob(job: ParsedDeliveryJob, env: Env, limit: ReturnType<typeof limiter>, sources: ComposeSources): Promise<void> {
   const now = Date.now();
-  if (job.notBefore > now + 1000) {
+  // A compose pack is composed at once (its accepted events are due now) and holds its copies itself.
+  if (job.v !== 3 && job.notBefore > now + 1000) {
     // Scheduled further ahead than one queue delay allows: hop until it is time.
     await env.DELIVERY.send(job, { contentType: "json", delaySeconds: Math.min(MAX_QUEUE_DELAY_SECONDS, Math.ceil((job.notBefore - now) / 1000)) });
     return;
   }
-  const attempt = await attemptOf(job, env);
+  const attempt = job.v === 3 ? await composeAttempt(job, env, sources) : await attemptOf(job, env);
+  if (!attempt) return;
   if (!attempt.copies) console.error(JSON.stringify({ msg: "message body missing, failing delivery", messageId: job.messageId, recipients: attempt.recipients.length }));
   const byRecipient = new Map((attempt.copies ?? []).map((c) => [c.recipient, c]));
   const results = await Promise.all(
@@ -138,24 +143,41 @@ async function deliverJob(job: ParsedDeliveryJob, env: Env, limit: ReturnType<ty
   if (retries.size === 0) await attempt.cleanup?.();
 }
 
+/**
+ * A batch (wrangler.toml: 5 messages). Compose packs go one after another, grouped by message:
+ * each holds its message's stored request and its built copies in memory while it delivers, so
+ * one at a time keeps an invocation within its 128 MB whatever the messages' sizes. Their SMTP
+ * sessions still run SMTP_SESSIONS_AT_ONCE at a time, beside those of any older jobs.
+ */
 export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const limit = limiter(SMTP_SESSIONS_AT_ONCE);
+  const sources = new ComposeSources();
+  const jobs: Array<{ message: Message<unknown>; job: ParsedDeliveryJob }> = [];
   await Promise.all(
     batch.messages.map(async (message) => {
       const parsed = deliveryJobSchema.safeParse(message.body);
       if (!parsed.success || (parsed.data.v === 2 && (parsed.data.pack === undefined) === (parsed.data.packKey === undefined))) {
         const reason = parsed.success ? "exactly one of pack and packKey" : (parsed.error.issues[0]?.message ?? "invalid");
         await deadLetter(env, batch.queue, message, `malformed: ${reason}`);
-        return;
-      }
-      try {
-        await deliverJob(parsed.data, env, limit);
-        message.ack();
-      } catch (error) {
-        // Recording the outcome failed (queue or R2 unavailable): try the whole attempt again.
-        console.error(JSON.stringify({ msg: "delivery bookkeeping failed, retrying", messageId: parsed.data.messageId, error: String(error) }));
-        message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-      }
+      } else jobs.push({ message, job: parsed.data });
     }),
   );
+  const run = async ({ message, job }: { message: Message<unknown>; job: ParsedDeliveryJob }) => {
+    try {
+      await deliverJob(job, env, limit, sources);
+      message.ack();
+    } catch (error) {
+      // Recording the outcome failed (queue or R2 unavailable): try the whole attempt again.
+      console.error(JSON.stringify({ msg: "delivery bookkeeping failed, retrying", messageId: job.messageId, error: String(error) }));
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    }
+  };
+  const messageOf = ({ job }: { job: ParsedDeliveryJob }) => (job.v === 3 ? `${job.domain}/${job.storage.key}` : "");
+  const composing = jobs.filter(({ job }) => job.v === 3).sort((a, b) => messageOf(a).localeCompare(messageOf(b)));
+  await Promise.all([
+    ...jobs.filter(({ job }) => job.v !== 3).map(run),
+    (async () => {
+      for (const item of composing) await run(item);
+    })(),
+  ]);
 }

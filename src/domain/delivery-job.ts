@@ -1,7 +1,10 @@
-// The delivery queue's messages: a pack of up to 100 recipients' copies of one message (v2, what
-// the Messages API sends), or one copy for one recipient (v1, still consumed: jobs queued before
-// packs existed). Validated by the delivery consumer. Documented in docs/storage.md, "Queue messages".
+// The delivery queue's messages: a compose pack of up to 100 recipients of one message (v3, what
+// the Messages API sends: the consumer builds their copies from the stored request); a pack of
+// built copies (v2: what a compose pack of a scheduled message becomes until its time, and jobs
+// queued before compose packs); or one copy for one recipient (v1, still consumed: jobs queued
+// before packs). Validated by the delivery consumer. Documented in docs/storage.md, "Queues".
 import { z } from "zod";
+import type { SuppressionReason } from "./suppression";
 
 /** Envelope senders (signed VERP addresses) grow with the message id and recipient. Unit: characters. */
 const MAX_ENVELOPE_SENDER = 1024;
@@ -90,7 +93,51 @@ export const deliveryPackJobSchema = z.object({
 export type DeliveryPackJob = z.input<typeof deliveryPackJobSchema>;
 export type ParsedDeliveryPackJob = z.infer<typeof deliveryPackJobSchema>;
 
-export const deliveryJobSchema = z.discriminatedUnion("v", [deliveryJobV1Schema, deliveryPackJobSchema]);
+/**
+ * Content (text, html and attachments, recipient variables filled in) of one compose pack's
+ * recipients: the consumer holds a pack's copies in memory, about 4/3 of this as MIME, while it
+ * delivers them. A recipient whose content alone is larger is a pack of its own. Unit: bytes.
+ */
+export const MAX_PACK_CONTENT_BYTES = 16 * 1024 * 1024;
+
+const SUPPRESSION_REASONS = ["suppress-bounce", "suppress-unsubscribe", "suppress-complaint"] as const satisfies readonly SuppressionReason[];
+
+/** A recipient of a compose pack: its address as the message names it, and why it is never attempted. */
+export const composeRecipientSchema = z.object({
+  address: z.string().min(3).max(320),
+  /** Set when the domain's suppressions stop it (checked at acceptance): it gets Mailgun's 605/606/607 failure. */
+  suppressed: z.enum(SUPPRESSION_REASONS).optional(),
+});
+export type ComposeRecipient = z.infer<typeof composeRecipientSchema>;
+
+/**
+ * Up to 100 recipients of one accepted message, without their copies: the consumer builds each
+ * copy from the stored request (`storage`), and on attempt 1 saves the return paths and writes the
+ * accepted events (and the suppressed and test-mode outcomes) before it delivers. A retry carries
+ * only the recipients that failed, with `attempt + 1`, and builds their copies again.
+ */
+export const composePackJobSchema = z.object({
+  type: z.literal("delivery"),
+  v: z.literal(3),
+  domain: z.string().min(1).max(255),
+  messageId: z.string().min(1).max(255),
+  /** The pack's place in its message (0, 1, ...): names its R2 object if it waits for o:deliverytime. */
+  part: z.number().int().nonnegative(),
+  /** The request as submitted, in R2 (src/db/stored-messages.ts), and its URL for the events. */
+  storage: z.object({ key: z.string().min(1).max(64), url: z.string().min(1).max(2048) }),
+  /** Unix milliseconds the message was accepted: the events' time, the copies' Date and tokens' issue time, and the start of the 8-hour retry window. */
+  acceptedAt: z.number().int().positive(),
+  /** Unix milliseconds before which no attempt is made (o:deliverytime). */
+  notBefore: z.number().int().nonnegative().default(0),
+  attempt: z.number().int().min(1).max(100),
+  /** The message's tracking, resolved from the domain's settings and its o: options at acceptance. */
+  tracking: z.object({ opens: z.boolean(), pixelTop: z.boolean(), clicks: z.enum(["no", "yes", "htmlonly"]), unsubscribe: z.boolean() }),
+  recipients: z.array(composeRecipientSchema).min(1).max(MAX_PACK_COPIES),
+});
+export type ComposePackJob = z.input<typeof composePackJobSchema>;
+export type ParsedComposePackJob = z.infer<typeof composePackJobSchema>;
+
+export const deliveryJobSchema = z.discriminatedUnion("v", [deliveryJobV1Schema, deliveryPackJobSchema, composePackJobSchema]);
 export type DeliveryJob = z.input<typeof deliveryJobSchema>;
 export type ParsedDeliveryJob = z.infer<typeof deliveryJobSchema>;
 

@@ -109,7 +109,7 @@ describe("POST /v3/{domain}/messages", () => {
     expect(delivered.every((e) => e.flags["is-test-mode"] === true)).toBe(true);
   });
 
-  it("fails suppressed recipients with Mailgun's codes and never queues them", async () => {
+  it("fails suppressed recipients with Mailgun's codes and never delivers them", async () => {
     const domain = uniqueDomain("supp");
     await createDomain(domain);
     const state = testEnv.DOMAIN_STATE.get(testEnv.DOMAIN_STATE.idFromName(domain));

@@ -1,7 +1,6 @@
 // What the bad-input cases need to reach deep into each route (hostile-routes.ts): a domain with
 // tracking on and its tokens, a domain the cases may spoil, a stored message, an events page token,
 // a panel session and its CSRF token. Made through the API by the test and by the benchmark alike.
-import { mergeEvent, type EventPack } from "../../src/domain/event-packs";
 import type { Env } from "../../src/env";
 import { csrfToken, newSessionCookieValue, readSession, SESSION_COOKIE } from "../../src/panel/session";
 import type { HostileContext } from "./hostile-routes";
@@ -35,16 +34,14 @@ export async function makeHostileContext(call: ApiCaller, env: Env, apiKey: stri
   );
   const html = ((await prepared.json()) as { html: string }).html;
 
-  // A stored message: the accepted event of a send says where it is kept. The queues only record.
-  const events: Array<EventPack | { type: "event"; event: Record<string, unknown> }> = [];
-  const recorder = { send: async (body: never) => void events.push(body), sendBatch: async (batch: Array<{ body: never }>) => void events.push(...batch.map((m) => m.body)) };
+  // A stored message: the compose pack a send queues says where it is kept. The queues only record.
+  const sent: Array<{ type?: string; v?: number; storage?: { key?: string } }> = [];
+  const recorder = { send: async (body: never) => void sent.push(body), sendBatch: async (batch: Array<{ body: never }>) => void sent.push(...batch.map((m) => m.body)) };
   const recording = { ...env, EVENTS: recorder, DELIVERY: recorder } as unknown as Env;
   const message = new URLSearchParams({ from: `me@${domain}`, to: "reader@example.org", subject: "Kept", text: "Kept", "o:testmode": "yes" });
   await ok(await call(`/v3/${domain}/messages`, { method: "POST", body: message }, recording), "send");
-  // Events travel in packs (src/domain/event-packs.ts): what they share once, then each one's own part.
-  const sent = events.flatMap((m) => (m.type === "events" ? m.events.map((delta) => mergeEvent(m.common, delta)) : [m.event]));
-  const storedKey = (sent.find((e) => e.event === "accepted")?.storage as { key?: string } | undefined)?.key;
-  if (!storedKey) throw new Error("the send recorded no accepted event with a storage key");
+  const storedKey = sent.find((m) => m.type === "delivery" && m.v === 3)?.storage?.key;
+  if (!storedKey) throw new Error("the send queued no compose pack with a storage key");
 
   const signedLinks = await signHostileLinks(call, domain);
   const page = (await (await ok(await call(`/v3/${domain}/events?limit=1`), "events")).json()) as { paging: { next: string } };
