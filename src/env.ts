@@ -4,15 +4,15 @@
 import type { DomainState } from "./durable-objects/domain-state";
 import type { DeliveryJob } from "./domain/delivery-job";
 import type { QueueMessage } from "./domain/queue-messages";
-import type { WebhookDelivery } from "./domain/webhooks";
+import type { WebhookJob } from "./domain/webhooks";
 
 export interface Env {
   DB: D1Database;
   EVENTS: Queue<QueueMessage>;
   EVENTS_DLQ: Queue<unknown>;
   DELIVERY: Queue<DeliveryJob>;
-  /** One message per event and webhook URL (src/consumers/webhooks.ts). */
-  WEBHOOKS: Queue<WebhookDelivery>;
+  /** Packs of up to 100 events for one webhook URL (src/domain/webhook-packs.ts, src/consumers/webhooks.ts). */
+  WEBHOOKS: Queue<WebhookJob>;
   /** MIME messages too large for a queue message, by key. */
   MESSAGES: R2Bucket;
   DOMAIN_STATE: DurableObjectNamespace<DomainState>;

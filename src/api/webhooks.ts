@@ -19,6 +19,8 @@ import {
 import { decodeJsonBase64Url, encodeJsonBase64Url } from "../domain/base64url";
 import { formatRfc1123 } from "../domain/dates";
 import { readIntParam } from "../domain/integers";
+import { MAX_QUEUE_BODY_BYTES } from "../domain/queue-messages";
+import { packWebhookItems } from "../domain/webhook-packs";
 import {
   checkWebhookUrl,
   importSigningKey,
@@ -28,7 +30,7 @@ import {
   type WebhookId,
 } from "../domain/webhooks";
 import { privateUrlsAllowed, webhookHostRefusal } from "../domain/url-safety";
-import { postWebhook } from "../consumers/webhooks";
+import { postWebhook } from "../consumers/webhook-post";
 import type { ApiEnv } from "./context";
 import { ApiError, notFound } from "./errors";
 import { readFields, type Fields } from "./fields";
@@ -128,9 +130,11 @@ export const webhooksApi = new Hono<ApiEnv>()
     const domain = await domainOf(c);
     const dead = await getDeadDelivery(c.env.DB, domain, c.req.param("id"));
     if (!dead) throw notFound("Dead letter not found");
-    // Replayed as a fresh delivery with the full schedule; the row goes once the queue has it.
+    // Replayed as a fresh delivery with the full schedule, a pack of one event (its ledger id is
+    // derived again from event id and URL: the same); the row goes once the queue has it.
     const event = { ...dead.event, id: dead.eventId };
-    await c.env.WEBHOOKS.send({ type: "webhook", v: 1, id: dead.id, domain, webhook: dead.webhook, url: dead.url, attempt: 1, event }, { contentType: "json" });
+    const [pack] = packWebhookItems(domain, dead.url, 1, [{ webhook: dead.webhook, event }], MAX_QUEUE_BODY_BYTES);
+    await c.env.WEBHOOKS.send(pack!, { contentType: "json" });
     await deleteDeadDelivery(c.env.DB, domain, dead.id);
     return c.json({ message: "Webhook delivery has been queued again", id: dead.id });
   })

@@ -19,6 +19,7 @@ import type { MailgunEvent } from "../domain/tracking-event";
 import type { Env } from "../env";
 import { ComposeSources, composeAttempt } from "./compose";
 import { attemptOf, type Attempt } from "./delivery-attempt";
+import { limiter } from "./limiter";
 import { deadLetter, retryDelaySeconds } from "./outcomes";
 import { deliverOverSmtp, type SmtpOutcome, type SmtpRelay } from "./smtp-client";
 
@@ -62,22 +63,6 @@ export function classifyOutcome(job: { attempt: number; acceptedAt: number }, sm
   const next = nextStepAfterTemporaryFailure(job.attempt, job.acceptedAt, now);
   if (next.kind === "expired") return { kind: "expired", status: { ...status, description: "Too old" } };
   return { kind: "retry", status: { ...status, retrySeconds: next.delaySeconds }, delaySeconds: next.delaySeconds };
-}
-
-/** Runs at most `size` tasks at once. */
-function limiter(size: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  return async (task) => {
-    if (running >= size) await new Promise<void>((resolve) => waiting.push(resolve));
-    running++;
-    try {
-      return await task();
-    } finally {
-      running--;
-      waiting.shift()?.();
-    }
-  };
 }
 
 async function outcomeFor(attempt: Attempt, copy: PackCopy | null, env: Env, limit: ReturnType<typeof limiter>): Promise<Outcome> {

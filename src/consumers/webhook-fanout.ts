@@ -1,42 +1,38 @@
-// Fan-out: turns stored events into webhook deliveries, one queue message per event and URL, for
-// the domains in a batch that have a webhook for the event's type (one D1 query per batch).
+// Fan-out: turns stored events into webhook deliveries for the domains in a batch that have a
+// webhook for the event's type (one D1 query per batch), packed per domain and URL: up to 100
+// events in one queue message (src/domain/webhook-packs.ts), so a 1,000-recipient send with
+// accepted and delivered webhooks on 3 URLs is a few dozen webhook messages, not 6,000.
 // Bindings: DB (webhooks), WEBHOOKS (the deliveries queue).
-import { webhooksOfDomains } from "../db/webhooks";
+import { sendInBatches } from "../db/queue-batches";
+import { webhooksOfDomains, type WebhookUrls } from "../db/webhooks";
+import { MAX_QUEUE_BODY_BYTES } from "../domain/queue-messages";
 import type { MailgunEvent } from "../domain/tracking-event";
-import { webhookDeliveryId, webhookFor, type WebhookDelivery } from "../domain/webhooks";
+import { packWebhookItems, type WebhookItem, type WebhookPack } from "../domain/webhook-packs";
+import { webhookFor } from "../domain/webhooks";
 import type { Env } from "../env";
 
-/** Queues accept at most 100 messages and 256 KB per sendBatch; stay under both. */
-const MAX_MESSAGES_PER_SEND = 100;
-const MAX_BYTES_PER_SEND = 200_000;
-
-export async function fanOutWebhooks(env: Pick<Env, "DB" | "WEBHOOKS">, events: Array<{ domain: string; event: MailgunEvent }>): Promise<number> {
-  const firing = events.flatMap(({ domain, event }) => {
+/** The packs for these events: one list of items per domain and URL, packed. Pure but for the lookup. */
+export function webhookPacksOf(events: Array<{ domain: string; event: MailgunEvent }>, hooks: Map<string, WebhookUrls>): WebhookPack[] {
+  const byTarget = new Map<string, { domain: string; url: string; items: WebhookItem[] }>();
+  for (const { domain, event } of events) {
     const webhook = webhookFor(event);
-    return webhook ? [{ domain, event, webhook }] : [];
-  });
-  if (firing.length === 0) return 0;
-  const hooks = await webhooksOfDomains(env.DB, [...new Set(firing.map((f) => f.domain))]);
-  const deliveries: WebhookDelivery[] = [];
-  for (const { domain, event, webhook } of firing) {
+    if (!webhook) continue;
     for (const url of hooks.get(domain)?.get(webhook) ?? []) {
-      const eventData = event as unknown as WebhookDelivery["event"];
-      deliveries.push({ type: "webhook", v: 1, id: await webhookDeliveryId(event.id, url), domain, webhook, url, attempt: 1, event: eventData });
+      const key = JSON.stringify([domain, url]);
+      let target = byTarget.get(key);
+      if (!target) byTarget.set(key, (target = { domain, url, items: [] }));
+      target.items.push({ webhook, event: event as unknown as Record<string, unknown> });
     }
   }
-  let chunk: MessageSendRequest<WebhookDelivery>[] = [];
-  let bytes = 0;
-  const flush = async () => {
-    if (chunk.length > 0) await env.WEBHOOKS.sendBatch(chunk);
-    chunk = [];
-    bytes = 0;
-  };
-  for (const body of deliveries) {
-    const size = JSON.stringify(body).length + 100;
-    if (chunk.length === MAX_MESSAGES_PER_SEND || bytes + size > MAX_BYTES_PER_SEND) await flush();
-    chunk.push({ body, contentType: "json" });
-    bytes += size;
-  }
-  await flush();
-  return deliveries.length;
+  return [...byTarget.values()].flatMap(({ domain, url, items }) => packWebhookItems(domain, url, 1, items, MAX_QUEUE_BODY_BYTES));
+}
+
+/** Queues the webhook packs of these events; returns how many queue messages that was. */
+export async function fanOutWebhooks(env: Pick<Env, "DB" | "WEBHOOKS">, events: Array<{ domain: string; event: MailgunEvent }>): Promise<number> {
+  const firing = events.filter(({ event }) => webhookFor(event) !== null);
+  if (firing.length === 0) return 0;
+  const hooks = await webhooksOfDomains(env.DB, [...new Set(firing.map((f) => f.domain))]);
+  const packs = webhookPacksOf(firing, hooks);
+  await sendInBatches(env.WEBHOOKS, packs.map((body) => ({ body })));
+  return packs.length;
 }

@@ -1,77 +1,93 @@
-// Webhooks queue consumer: POSTs each event to one URL, signed as Mailgun signs it, and records
-// the outcome. 2xx is done; 406 is a refusal, never retried, and so is a URL whose host is not
-// public (checked before every post, see url-safety.ts); anything else, a 10 s timeout or a
-// network error is tried again on Mailgun's schedule (5 min, 10 min, 15 min, 1 h, 2 h, 4 h) by
-// sending the delivery again, delayed; after the last attempt it joins the dead-letter list.
-// A ledger in D1 keyed by (event, URL) stops a redelivered message from posting after a success.
+// Webhooks queue consumer. A message is a pack of up to 100 events for one URL (v2) or, queued
+// before packs, one event (v1). Each event is POSTed in its own request, signed as Mailgun signs
+// it (webhook-post.ts), at most WEBHOOK_POSTS_AT_ONCE at a time per invocation, and its outcome is
+// its own: 2xx is done; 406 is a refusal, never retried, and so is a URL whose host is not public
+// (checked before every post, see url-safety.ts); anything else, a 10 s timeout or a network error
+// is tried again on Mailgun's schedule (5 min, 10 min, 15 min, 1 h, 2 h, 4 h): the events of a
+// pack that failed go back on the queue together, delayed, as a smaller pack; after the last
+// attempt each joins the dead-letter list. A ledger in D1 keyed by (event, URL) stops a redelivered
+// pack from posting an event again after a success.
 // Bindings: DB (ledger, signing key), WEBHOOKS (retries), EVENTS_DLQ (malformed messages).
+import { sendInBatches } from "../db/queue-batches";
 import { finishedDeliveryIds, getSigningKey, recordDeliveries, type FinishedDelivery } from "../db/webhooks";
+import { MAX_QUEUE_BODY_BYTES } from "../domain/queue-messages";
+import { packWebhookItems, unpackWebhookItems } from "../domain/webhook-packs";
 import {
   classifyAttempt,
+  eventDataOf,
   importSigningKey,
-  signWebhook,
-  webhookDeliverySchema,
+  webhookDeliveryId,
+  webhookJobSchema,
   webhookRetryDelay,
-  WEBHOOK_TIMEOUT_MS,
-  type AttemptResult,
-  type WebhookDelivery,
+  type WebhookId,
+  type WebhookJob,
 } from "../domain/webhooks";
-import { privateUrlsAllowed, webhookHostRefusal } from "../domain/url-safety";
+import { privateUrlsAllowed } from "../domain/url-safety";
 import type { Env } from "../env";
+import { limiter } from "./limiter";
 import { deadLetter, retryDelaySeconds } from "./outcomes";
-
-export interface WebhookPostOptions {
-  /** The fetch used to reach receivers (tests inject one). */
-  fetch?: typeof fetch;
-  timeoutMs?: number;
-  now?: () => number;
-}
+import { postWebhook, type WebhookPostOptions } from "./webhook-post";
 
 /**
- * One signed POST. Never throws: a timeout or network error becomes `{error}`. The URL's host is
- * checked again here, whatever the API checked when it was stored (it may predate the rule, or the
- * setting may have changed): a host that is not public is `{error, refused}` and nothing is sent.
- * Redirects are never followed (`redirect: "manual"`): a 3xx is the answer, a failure.
+ * Posts one invocation has in flight at once: Workers allow 6 simultaneous outgoing connections
+ * per invocation, and the ledger and queue calls come before and after the posts, not between.
+ * A batch is at most 3 packs (wrangler.toml), so at most 300 posts (subrequests) per invocation,
+ * and 50 rounds of 6: 500 s if every receiver takes the whole 10 s timeout, within a consumer's
+ * 15 minutes. Unit: requests.
  */
-export async function postWebhook(
-  signingKey: CryptoKey,
-  url: string,
-  eventData: Record<string, unknown>,
-  options: WebhookPostOptions & { allowPrivateUrls: boolean },
-): Promise<AttemptResult & { body?: string }> {
-  const refusal = options.allowPrivateUrls ? null : webhookHostRefusal(url);
-  if (refusal) return { error: `not posted: the URL's host ${refusal} (WEBHOOK_ALLOW_PRIVATE_URLS is off)`, refused: true };
-  const signature = await signWebhook(signingKey, (options.now ?? Date.now)());
-  try {
-    const response = await (options.fetch ?? fetch)(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", "user-agent": "Tidings webhooks (Mailgun-compatible)" },
-      body: JSON.stringify({ signature, "event-data": eventData }),
-      redirect: "manual",
-      signal: AbortSignal.timeout(options.timeoutMs ?? WEBHOOK_TIMEOUT_MS),
-    });
-    // Read a little of the answer (shown by the test call and kept with a failure), then let go.
-    const body = (await response.text().catch(() => "")).slice(0, 500);
-    return { status: response.status, body };
-  } catch (error) {
-    const name = (error as Error)?.name;
-    return { error: name === "TimeoutError" || name === "AbortError" ? `no answer within ${options.timeoutMs ?? WEBHOOK_TIMEOUT_MS} ms` : String(error) };
+export const WEBHOOK_POSTS_AT_ONCE = 6;
+
+/** One event for the job's URL, with its ledger id (derived from event id and URL). */
+interface Delivery {
+  id: string;
+  webhook: WebhookId;
+  event: Record<string, unknown> & { id: string };
+}
+
+interface Job {
+  message: Message<unknown>;
+  domain: string;
+  url: string;
+  attempt: number;
+  deliveries: Delivery[];
+}
+
+/** The deliveries of a queue message, or why it is malformed. */
+async function jobOf(message: Message<unknown>): Promise<Job | string> {
+  const parsed = webhookJobSchema.safeParse(message.body);
+  if (!parsed.success) return parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+  const body = parsed.data;
+  const job = { message, domain: body.domain, url: body.url, attempt: body.attempt };
+  if (body.v === 1) return { ...job, deliveries: [{ id: body.id, webhook: body.webhook, event: body.event }] };
+  const deliveries: Delivery[] = [];
+  for (const [i, { webhook, event }] of unpackWebhookItems(body).entries()) {
+    const data = eventDataOf(event);
+    if (!data) return `events.${i}: an event needs an id of 1 to 64 characters`;
+    deliveries.push({ id: await webhookDeliveryId(data.id, body.url), webhook, event: data });
   }
+  return { ...job, deliveries };
+}
+
+/** The packs that carry these deliveries of a job to its URL again. */
+function packsFor(job: Job, attempt: number, deliveries: Delivery[], delaySeconds: number): Array<{ body: WebhookJob; delaySeconds: number }> {
+  const items = deliveries.map(({ webhook, event }) => ({ webhook, event }));
+  return packWebhookItems(job.domain, job.url, attempt, items, MAX_QUEUE_BODY_BYTES).map((body) => ({ body, delaySeconds }));
 }
 
 export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, options: WebhookPostOptions = {}): Promise<void> {
-  const jobs: Array<{ message: Message<unknown>; job: WebhookDelivery }> = [];
+  const jobs: Job[] = [];
   for (const message of batch.messages) {
-    const parsed = webhookDeliverySchema.safeParse(message.body);
-    if (parsed.success) jobs.push({ message, job: parsed.data });
-    else await deadLetter(env, batch.queue, message, `malformed: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    const job = await jobOf(message);
+    if (typeof job === "string") await deadLetter(env, batch.queue, message, `malformed: ${job}`);
+    else jobs.push(job);
   }
   if (jobs.length === 0) return;
 
   let done: Set<string>;
   let signingKey: CryptoKey;
   try {
-    [done, signingKey] = await Promise.all([finishedDeliveryIds(env.DB, jobs.map(({ job }) => job.id)), getSigningKey(env.DB).then(importSigningKey)]);
+    const ids = jobs.flatMap((job) => job.deliveries.map((d) => d.id));
+    [done, signingKey] = await Promise.all([finishedDeliveryIds(env.DB, ids), getSigningKey(env.DB).then(importSigningKey)]);
   } catch (error) {
     console.error(JSON.stringify({ msg: "webhook ledger unavailable, retrying", error: String(error) }));
     for (const { message } of jobs) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
@@ -80,47 +96,62 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, op
 
   const now = options.now ?? Date.now;
   const allowPrivateUrls = privateUrlsAllowed(env.WEBHOOK_ALLOW_PRIVATE_URLS);
-  const settle: Array<{ message: Message<unknown>; row: FinishedDelivery }> = [];
-  await Promise.all(
-    jobs.map(async ({ message, job }) => {
-      if (done.has(job.id)) {
-        message.ack(); // posted (or refused) before: a redelivery must not post again
-        return;
-      }
-      const result = await postWebhook(signingKey, job.url, job.event, { ...options, allowPrivateUrls });
-      const outcome = classifyAttempt(result);
-      const base = { id: job.id, domain: job.domain, webhook: job.webhook, url: job.url, eventId: job.event.id, attempts: job.attempt };
-      const last = { lastStatus: result.status ?? null, lastError: result.error ?? (outcome === "delivered" ? "" : (result.body ?? "")), finishedAt: now() };
-      if (outcome === "retry") {
-        const delaySeconds = webhookRetryDelay(job.attempt);
-        if (delaySeconds !== null) {
-          try {
-            await env.WEBHOOKS.send({ ...job, attempt: job.attempt + 1 }, { contentType: "json", delaySeconds });
-            message.ack();
-          } catch (error) {
-            console.error(JSON.stringify({ msg: "webhook retry could not be queued, retrying the message", id: job.id, error: String(error) }));
-            message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+  const post = limiter(WEBHOOK_POSTS_AT_ONCE);
+  // Posted (or refused) before, or claimed by an earlier message of this batch (a fan-out sent twice).
+  const claimed = new Set(done);
+  const settled = await Promise.all(
+    jobs.map(async (job) => {
+      const rows: FinishedDelivery[] = [];
+      const again: Delivery[] = [];
+      const last = webhookRetryDelay(job.attempt) === null;
+      await Promise.all(
+        job.deliveries.map(async (delivery) => {
+          if (claimed.has(delivery.id)) return;
+          claimed.add(delivery.id);
+          const result = await post(() => postWebhook(signingKey, job.url, delivery.event, { ...options, allowPrivateUrls }));
+          const outcome = classifyAttempt(result);
+          if (outcome === "retry" && !last) {
+            again.push(delivery);
+            return;
           }
-          return;
-        }
-        settle.push({ message, row: { ...base, ...last, status: "failed", payload: job.event } });
-        return;
-      }
-      settle.push({ message, row: { ...base, ...last, status: outcome, payload: null } });
+          rows.push({
+            id: delivery.id, domain: job.domain, webhook: delivery.webhook, url: job.url, eventId: delivery.event.id, attempts: job.attempt,
+            status: outcome === "retry" ? "failed" : outcome,
+            lastStatus: result.status ?? null,
+            lastError: result.error ?? (outcome === "delivered" ? "" : (result.body ?? "")),
+            payload: outcome === "retry" ? delivery.event : null,
+            finishedAt: now(),
+          });
+        }),
+      );
+      return { job, rows, again };
     }),
   );
 
   let recorded = true;
   try {
-    await recordDeliveries(env.DB, settle.map(({ row }) => row));
+    await recordDeliveries(env.DB, settled.flatMap(({ rows }) => rows));
   } catch (error) {
     recorded = false;
     console.error(JSON.stringify({ msg: "webhook outcomes not recorded", error: String(error) }));
   }
-  for (const { message, row } of settle) {
-    // A delivered or refused post is acked even if the ledger write failed (posting again would be
-    // the duplicate we promise not to make); a dead letter must be stored, so it is retried.
-    if (row.status === "failed" && !recorded) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-    else message.ack();
+  for (const { job, rows, again } of settled) {
+    const { message } = job;
+    const sends = again.length > 0 ? packsFor(job, job.attempt + 1, again, webhookRetryDelay(job.attempt)!) : [];
+    if (!recorded) {
+      // Delivered and refused posts stay done (posting again would be the duplicate we promise
+      // not to make); a dead letter must be stored, so its events come back for the last attempt.
+      const byId = new Map(job.deliveries.map((d) => [d.id, d]));
+      const dead = rows.filter((row) => row.status === "failed").map((row) => byId.get(row.id)!);
+      if (dead.length > 0) sends.push(...packsFor(job, job.attempt, dead, retryDelaySeconds(message.attempts)));
+    }
+    try {
+      await sendInBatches(env.WEBHOOKS, sends);
+      message.ack();
+    } catch (error) {
+      // The pack comes back whole: the ledger skips what was delivered, the rest is posted again.
+      console.error(JSON.stringify({ msg: "webhook retry could not be queued, retrying the message", url: job.url, error: String(error) }));
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    }
   }
 }

@@ -2,6 +2,7 @@
 // finished deliveries (delivered, rejected, failed = the dead-letter list). Tables in
 // migrations/0003_webhooks.sql.
 import { newSigningKey, type WebhookId } from "../domain/webhooks";
+import { jsonChunks } from "./json-chunks";
 
 export type WebhookUrls = Map<WebhookId, string[]>;
 
@@ -98,20 +99,22 @@ export async function finishedDeliveryIds(db: D1Database, ids: string[]): Promis
   return new Set(results.map((row) => row.id));
 }
 
-/** Records finished deliveries in one statement; a later outcome for the same id replaces the row. */
+/**
+ * Records finished deliveries in one batch; a later outcome for the same id replaces the row. The
+ * rows go as JSON parameters cut by bytes (a pack's dead letters carry their events, up to 100 KB
+ * each), one statement per parameter.
+ */
 export async function recordDeliveries(db: D1Database, rows: FinishedDelivery[]): Promise<void> {
   if (rows.length === 0) return;
   const json = rows.map((row) => ({ ...row, payload: row.status === "failed" ? JSON.stringify(row.payload) : null }));
-  await db
-    .prepare(
-      `INSERT OR REPLACE INTO webhook_deliveries
-         (id, domain, webhook, url, event_id, status, attempts, last_status, last_error, payload, finished_at)
-       SELECT value->>'id', value->>'domain', value->>'webhook', value->>'url', value->>'eventId', value->>'status',
-              value->>'attempts', value->>'lastStatus', value->>'lastError', value->>'payload', value->>'finishedAt'
-       FROM json_each(?1)`,
-    )
-    .bind(JSON.stringify(json))
-    .run();
+  const insert = db.prepare(
+    `INSERT OR REPLACE INTO webhook_deliveries
+       (id, domain, webhook, url, event_id, status, attempts, last_status, last_error, payload, finished_at)
+     SELECT value->>'id', value->>'domain', value->>'webhook', value->>'url', value->>'eventId', value->>'status',
+            value->>'attempts', value->>'lastStatus', value->>'lastError', value->>'payload', value->>'finishedAt'
+     FROM json_each(?1)`,
+  );
+  await db.batch(jsonChunks(json).map((chunk) => insert.bind(chunk)));
 }
 
 export interface DeadDelivery {

@@ -93,9 +93,9 @@ export const MAX_SEND_BATCH_MESSAGES = 100;
 export const MAX_SEND_BATCH_BYTES = 200_000;
 
 /**
- * The largest event the send path may produce. Each event later travels alone in a webhook queue
- * message beside its URL, and the message's later events add to what the accepted event carries
- * (delivery-status, client-info, a click's URL of up to 8 KB), so it stays 20 KB under
+ * The largest event the send path may produce. Each event must fit a webhook pack alone beside
+ * its URL (at most 2,048 bytes), and the message's later events add to what the accepted event
+ * carries (delivery-status, client-info, a click's URL of up to 8 KB), so it stays 20 KB under
  * MAX_QUEUE_BODY_BYTES; a D1 row holds 2 MB. Unit: bytes of JSON.
  */
 export const MAX_EVENT_BYTES = 100_000;

@@ -1,8 +1,11 @@
 // Webhooks, the pure part (mailgun-api.md §6): webhook ids and which event fires which, URL
-// rules, the signed payload receivers check, the retry schedule, and the queue message that
-// carries one delivery of one event to one URL.
+// rules, the signed payload receivers check, the retry schedule, and the queue messages that
+// carry deliveries to one URL: a pack of events (v2, webhook-packs.ts), or one event (v1, still
+// consumed: messages queued before packs existed).
 import { z } from "zod";
 import { derivedId } from "./base64url";
+import { utf8ByteLength } from "./utf8";
+import { MAX_EVENTS_PER_WEBHOOK_PACK } from "./webhook-packs";
 
 export const WEBHOOK_IDS = [
   "accepted",
@@ -36,8 +39,15 @@ export function webhookFor(event: { event: string; severity?: unknown }): Webhoo
   return parseWebhookId(event.event) === event.event ? (event.event as WebhookId) : null;
 }
 
+/**
+ * A webhook URL's length: it travels in every webhook queue message beside events of up to
+ * MAX_EVENT_BYTES, which must still fit one. Unit: bytes of the normalised URL.
+ */
+export const MAX_WEBHOOK_URL_BYTES = 2048;
+
 /** An absolute http(s) URL with a host, or a sentence saying why not. */
 export function checkWebhookUrl(text: string): { url: string } | { error: string } {
+  if (text.length > MAX_WEBHOOK_URL_BYTES) return { error: `a webhook url must be at most ${MAX_WEBHOOK_URL_BYTES} bytes` };
   let url: URL;
   try {
     url = new URL(text.trim());
@@ -49,6 +59,7 @@ export function checkWebhookUrl(text: string): { url: string } | { error: string
   }
   if (!url.hostname) return { error: `${JSON.stringify(text)} is not a valid url: it has no host` };
   if (url.username || url.password) return { error: `${JSON.stringify(text)} is not a valid url: credentials in the URL are not allowed` };
+  if (utf8ByteLength(url.href) > MAX_WEBHOOK_URL_BYTES) return { error: `a webhook url must be at most ${MAX_WEBHOOK_URL_BYTES} bytes` };
   return { url: url.href };
 }
 
@@ -76,6 +87,10 @@ export function classifyAttempt(result: AttemptResult): "delivered" | "rejected"
   return result.status === 406 ? "rejected" : "retry";
 }
 
+/** One event's event-data as it travels: any JSON object with the event's id. */
+const eventDataSchema = z.record(z.string(), z.unknown()).and(z.object({ id: z.string().min(1).max(64) }));
+
+/** One event for one URL: the format before packs (v1), still consumed and never produced. */
 export const webhookDeliverySchema = z.object({
   type: z.literal("webhook"),
   v: z.literal(1),
@@ -85,9 +100,38 @@ export const webhookDeliverySchema = z.object({
   webhook: z.enum(WEBHOOK_IDS),
   url: z.string().url(),
   attempt: z.number().int().min(1),
-  event: z.record(z.string(), z.unknown()).and(z.object({ id: z.string() })),
+  event: eventDataSchema,
 });
 export type WebhookDelivery = z.infer<typeof webhookDeliverySchema>;
+
+/**
+ * Up to MAX_EVENTS_PER_WEBHOOK_PACK events for one URL (src/domain/webhook-packs.ts): groups of
+ * events of one message and webhook id, each as its shared part and each event's own. Every
+ * event's ledger id is derived from (event id, url) by the consumer.
+ */
+export const webhookPackSchema = z.object({
+  type: z.literal("webhook"),
+  v: z.literal(2),
+  domain: z.string().min(1).max(255),
+  url: z.string().url().max(MAX_WEBHOOK_URL_BYTES),
+  attempt: z.number().int().min(1),
+  groups: z
+    .array(z.object({ webhook: z.enum(WEBHOOK_IDS), common: z.record(z.string(), z.unknown()), events: z.array(z.record(z.string(), z.unknown())).min(1) }))
+    .min(1)
+    .refine((groups) => groups.reduce((n, g) => n + g.events.length, 0) <= MAX_EVENTS_PER_WEBHOOK_PACK, {
+      message: `at most ${MAX_EVENTS_PER_WEBHOOK_PACK} events in a pack`,
+    }),
+});
+
+export const webhookJobSchema = z.discriminatedUnion("v", [webhookDeliverySchema, webhookPackSchema]);
+/** What the webhooks queue carries. */
+export type WebhookJob = z.input<typeof webhookJobSchema>;
+
+/** A merged event of a pack, checked as event-data; null when it has no usable id. */
+export function eventDataOf(event: Record<string, unknown>): (Record<string, unknown> & { id: string }) | null {
+  const parsed = eventDataSchema.safeParse(event);
+  return parsed.success ? parsed.data : null;
+}
 
 export async function webhookDeliveryId(eventId: string, url: string): Promise<string> {
   return derivedId("webhook", eventId, url);

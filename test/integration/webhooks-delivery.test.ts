@@ -1,6 +1,7 @@
 // The webhooks pipeline: fan-out from the events consumer, and the webhooks consumer's signed
 // posts with Mailgun's outcomes (2xx, 406, other statuses, timeouts, network errors), the retry
 // schedule, the dead-letter list, and no second post after a success when the queue redelivers.
+// Most cases here feed one-event messages (v1, still consumed); packs are in webhook-packs.test.ts.
 // Receivers are injected fetch functions; the signature is checked with node:crypto, not with the
 // Worker's own code.
 import { createHmac } from "node:crypto";
@@ -12,9 +13,10 @@ import { consumeEvents } from "../../src/consumers/events";
 import { purgeWebhookLedger } from "../../src/cron/webhook-ledger";
 import { recordDeliveries } from "../../src/db/webhooks";
 import { randomId } from "../../src/domain/base64url";
-import { webhookDeliveryId, type WebhookDelivery } from "../../src/domain/webhooks";
+import { webhookDeliveryId, type WebhookDelivery, type WebhookJob } from "../../src/domain/webhooks";
 import type { Env } from "../../src/env";
 import { api, createDomain, form, listEvents, uniqueDomain, waitFor } from "../helpers";
+import { deliveriesIn } from "../webhook-messages";
 
 interface Posted {
   url: string;
@@ -39,12 +41,12 @@ function receiver(script: Array<number | "hang" | "throw">) {
 
 /** env with WEBHOOKS replaced by a recorder of what the consumer queues again. */
 function recordingEnv() {
-  const sent: Array<{ body: WebhookDelivery; delaySeconds?: number }> = [];
+  const sent: Array<{ body: WebhookJob; delaySeconds?: number }> = [];
   const queue = {
-    async send(body: WebhookDelivery, options?: QueueSendOptions) {
+    async send(body: WebhookJob, options?: QueueSendOptions) {
       sent.push({ body, delaySeconds: options?.delaySeconds });
     },
-    async sendBatch(messages: Iterable<MessageSendRequest<WebhookDelivery>>) {
+    async sendBatch(messages: Iterable<MessageSendRequest<WebhookJob>>) {
       for (const m of messages) sent.push({ body: m.body, delaySeconds: m.delaySeconds });
     },
   };
@@ -161,7 +163,7 @@ describe("webhooks consumer", () => {
     const job = await delivery(domain, "https://receiver.example.org/moved");
     await consumeWebhooks(fakeBatch([job]).batch, recording, { fetch });
     expect(posted.map((p) => p.redirect)).toEqual(["manual"]);
-    expect(sent.map((s) => [s.body.attempt, s.delaySeconds])).toEqual([[2, 300]]);
+    expect(sent.map((s) => [deliveriesIn(s.body).map((d) => d.attempt), s.delaySeconds])).toEqual([[[2], 300]]);
   });
 
   it("500, a timeout and a network error are retried on 5 min, 10 min, 15 min, 1 h, 2 h, 4 h, then dead-lettered", async () => {
@@ -170,10 +172,12 @@ describe("webhooks consumer", () => {
     const url = "https://receiver.example.org/flaky";
     const { posted, fetch } = receiver([500, "hang", "throw", 503, 500, 502, 500]);
     const { env: recording, sent } = recordingEnv();
-    let job: WebhookDelivery = await delivery(domain, url);
+    // An old one-event message (v1) first; its retries come back as packs of that one event.
+    const first = await delivery(domain, url);
+    let job: WebhookJob = first;
     const delays: Array<number | undefined> = [];
     for (let attempt = 1; attempt <= 7; attempt++) {
-      expect(job.attempt).toBe(attempt);
+      expect(deliveriesIn(job).map((d) => [d.attempt, d.event.id, d.url])).toEqual([[attempt, first.event.id, url]]);
       const { batch, outcomes } = fakeBatch([job]);
       await consumeWebhooks(batch, recording, { fetch, timeoutMs: 50 });
       expect(outcomes).toEqual(["ack"]);
@@ -186,10 +190,12 @@ describe("webhooks consumer", () => {
     expect(delays).toEqual([300, 600, 900, 3600, 7200, 14400]);
     expect(sent).toHaveLength(6);
     expect(posted).toHaveLength(7);
+    expect(posted.every((p) => p.body["event-data"].id === first.event.id)).toBe(true);
 
     const dead = (await (await api(`/v3/domains/${domain}/webhooks/dead-letters`)).json()) as { items: Array<Record<string, unknown>> };
     expect(dead.items).toHaveLength(1);
-    expect(dead.items[0]).toMatchObject({ id: job.id, webhook: "opened", url, "event-id": job.event.id, attempts: 7, "last-status": 500, "event-data": job.event });
+    expect(dead.items[0]).toMatchObject({ id: first.id, webhook: "opened", url, "event-id": first.event.id, attempts: 7, "last-status": 500 });
+    expect(dead.items[0]!["event-data"]).toEqual(first.event);
     expect(dead.items[0]!["failed-at"]).toMatch(/GMT$|UTC$/);
   });
 
@@ -230,7 +236,7 @@ describe("webhooks consumer", () => {
 const READY = { tags: [], "user-variables": {}, message: { headers: { "message-id": "m@example.org" } } };
 
 describe("fan-out from the events consumer", () => {
-  it("queues one delivery per event and URL of its webhook, with event-data equal to the Events API item", async () => {
+  it("queues each event for every URL of its webhook, packed per URL, with event-data equal to the Events API item", async () => {
     const domain = uniqueDomain("whf");
     await createDomain(domain);
     const two = new FormData();
@@ -252,19 +258,22 @@ describe("fan-out from the events consumer", () => {
     await consumeEvents(batch, recording);
     expect(outcomes).toEqual(["ack", "ack", "ack", "ack"]);
 
-    expect(sent.map((s) => [s.body.webhook, s.body.url, s.body.event.id]).sort()).toEqual(
+    const asked = sent.flatMap((s) => deliveriesIn(s.body));
+    expect(asked.map((a) => [a.webhook, a.url, a.event.id]).sort()).toEqual(
       [
         ["delivered", "https://a.example.org/delivered", events[2]!.id],
         ["permanent_fail", "https://a.example.org/fail", events[0]!.id],
         ["permanent_fail", "https://b.example.org/fail", events[0]!.id],
       ].sort(),
     );
-    expect(sent.every((s) => s.body.attempt === 1 && s.body.domain === domain)).toBe(true);
+    // One pack per URL of the batch: a.example.org/delivered, a.example.org/fail, b.example.org/fail.
+    expect(sent).toHaveLength(3);
+    expect(asked.every((a) => a.attempt === 1 && a.domain === domain)).toBe(true);
     const stored = await waitFor(async () => {
       const { items } = await listEvents(domain, "event=delivered");
       return items.length === 1 ? items : undefined;
     });
-    expect(sent.find((s) => s.body.webhook === "delivered")!.body.event).toEqual(stored[0]);
+    expect(asked.find((a) => a.webhook === "delivered")!.event).toEqual(stored[0]);
   });
 
   it("retries the events batch when the webhooks queue refuses, and the event is stored once", async () => {
