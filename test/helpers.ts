@@ -6,6 +6,7 @@ import { composePackJobSchema, type DeliveryJob, type PackFacts } from "../src/d
 import { mergeEvent } from "../src/domain/event-packs";
 import worker from "../src/index";
 import type { Env } from "../src/env";
+import { inject } from "vitest";
 
 export const API_KEY = "test-api-key";
 export const BASE = "http://127.0.0.1";
@@ -100,6 +101,39 @@ export function recordingQueues(base: Env = env as unknown as Env) {
     } as unknown as Env["EVENTS"],
   };
   return { env: recordingEnv, deliveries, events, jobs, eventMessages };
+}
+
+/** Settings that point the delivery consumer at the scripted SMTP relay of test/global-setup.ts (plain, no auth). */
+export function scriptedRelay(): Pick<Env, "SMTP_RELAY_HOST" | "SMTP_RELAY_PORT" | "SMTP_RELAY_SECURITY" | "SMTP_RELAY_USER"> {
+  return { SMTP_RELAY_HOST: "127.0.0.1", SMTP_RELAY_PORT: String(inject("smtpPort")), SMTP_RELAY_SECURITY: "none", SMTP_RELAY_USER: "" };
+}
+
+/** The test env with WEBHOOKS recording what is queued (bodies and delays) instead of delivering it. */
+export function recordingWebhooksEnv<T = Record<string, any>>() {
+  const sent: Array<{ body: T; delaySeconds?: number }> = [];
+  const queue = {
+    async send(body: T, options?: QueueSendOptions) {
+      sent.push({ body, delaySeconds: options?.delaySeconds });
+    },
+    async sendBatch(messages: Iterable<MessageSendRequest<T>>) {
+      for (const m of messages) sent.push({ body: m.body, delaySeconds: m.delaySeconds });
+    },
+  };
+  return { env: { ...(env as unknown as Env), WEBHOOKS: queue } as unknown as Env, sent };
+}
+
+/** A batch of `bodies` from `queue` as a consumer gets it, recording each message's ack or retry (with its delay). */
+export function fakeQueueBatch(queue: string, bodies: unknown[]) {
+  const outcomes: Array<"ack" | { retry: number | undefined }> = [];
+  const messages = bodies.map((body, i) => ({
+    id: crypto.randomUUID(),
+    timestamp: new Date(),
+    attempts: 1,
+    body,
+    ack: () => void (outcomes[i] = "ack"),
+    retry: (options?: QueueRetryOptions) => void (outcomes[i] = { retry: options?.delaySeconds }),
+  }));
+  return { batch: { queue, messages } as unknown as MessageBatch<unknown>, outcomes };
 }
 
 export function form(fields: Record<string, string>): FormData {

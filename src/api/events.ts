@@ -7,7 +7,7 @@ import { FILTER_FIELDS, compileEventFilters } from "../db/event-filters";
 import { listEvents, type PageMode, type StoredEvent } from "../db/events-store";
 import { decodeCursor, encodeCursor, type Cursor, type EventQuery } from "../domain/cursor";
 import { parseMailgunDate } from "../domain/dates";
-import { isOwnHost, unwrapEventsLink } from "../domain/embedded-paging";
+import { isPagingHostOurs, unwrapEventsLink } from "../domain/embedded-paging";
 import { FilterSyntaxError } from "../domain/filter-expression";
 import { readIntParam } from "../domain/integers";
 import { parseYesNo } from "../domain/tracking-settings";
@@ -100,7 +100,7 @@ async function answerToken(c: Context<ApiEnv>, domain: string, token: string): P
 /** GET /v3http://host:port/v3/{d}/events/{token}: a paging link of ours as Ghost's analytics asks for it. */
 async function answerEmbeddedLink(c: Context<ApiEnv>): Promise<Response> {
   const link = unwrapEventsLink(c.req.path);
-  if (!link || !isOwnHost(link.host, new URL(c.req.url).host, c.env.SHARED_HOSTS)) throw notFound("Not found");
+  if (!link || !isPagingHostOurs(link.host, new URL(c.req.url).host, c.env.SHARED_HOSTS)) throw notFound("Not found");
   let domain: string;
   try {
     domain = decodeURIComponent(link.domain);

@@ -2,6 +2,7 @@
 // turns `paging.next` into a path by removing only Mailgun's own origin,
 // `next.replace(/https:\/\/api\.(eu\.)?mailgun\.net\/v3/, "")`, and mailgun-js then prefixes its
 // endpoint, so a Tidings link arrives as GET /v3http://host:port/v3/{domain}/events/{token}. Pure.
+import { isOwnHost } from "./hosts";
 
 const EMBEDDED_EVENTS_LINK = /^\/v3https?:\/+([^/?#]+)\/v3\/([^/?#]+)\/events\/([^/?#]+)$/;
 
@@ -23,7 +24,7 @@ export function unwrapEventsLink(path: string): EmbeddedEventsLink | null {
  * Whether a host named inside a path is one of this deployment's: the request's own host, or one of
  * the shared hosts (SHARED_HOSTS, hostnames without ports). A link to anywhere else is not followed.
  */
-export function isOwnHost(host: string, requestHost: string, sharedHostsSetting: string): boolean {
+export function isPagingHostOurs(host: string, requestHost: string, sharedHostsSetting: string): boolean {
   if (host.toLowerCase() === requestHost.toLowerCase()) return true;
   let hostname: string;
   try {
@@ -31,5 +32,5 @@ export function isOwnHost(host: string, requestHost: string, sharedHostsSetting:
   } catch {
     return false;
   }
-  return sharedHostsSetting.split(",").some((shared) => shared.trim().toLowerCase() === hostname);
+  return isOwnHost(hostname, sharedHostsSetting);
 }

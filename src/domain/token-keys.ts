@@ -10,6 +10,42 @@ export const DOMAIN_TAG_BYTES = 4;
 /** At most this many domains' keys kept per secret in an isolate; past it the cache starts over. */
 const KEY_CACHE_LIMIT = 2048;
 
+/**
+ * Keys by secret, then by domain (or tag): the secret is the same string object on every call, so
+ * its hash is cached, and a lookup hashes only the short second key, building no joined string.
+ */
+export class KeyCache<K, V> {
+  readonly #bySecret = new Map<string, Map<K, V>>();
+
+  get(secret: string, key: K): V | undefined {
+    return this.#bySecret.get(secret)?.get(key);
+  }
+
+  set(secret: string, key: K, value: V): void {
+    let byKey = this.#bySecret.get(secret);
+    if (!byKey) this.#bySecret.set(secret, (byKey = new Map()));
+    if (byKey.size >= KEY_CACHE_LIMIT) byKey.clear();
+    byKey.set(key, value);
+  }
+
+  delete(secret: string, key: K): void {
+    this.#bySecret.get(secret)?.delete(key);
+  }
+}
+
+/** The value for (secret, key), derived once; a derivation that fails is forgotten, so the next call tries again. */
+function derivedOnce<K, T>(cache: KeyCache<K, Promise<T>>, secret: string, key: K, derive: () => Promise<T>): Promise<T> {
+  let value = cache.get(secret, key);
+  if (!value) {
+    const made = (value = derive());
+    cache.set(secret, key, made);
+    made.catch(() => {
+      if (cache.get(secret, key) === made) cache.delete(secret, key);
+    });
+  }
+  return value;
+}
+
 async function importHmacKey(raw: BufferSource): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
 }
@@ -60,46 +96,31 @@ export interface SealingKey {
   key: Uint8Array;
 }
 
-// Signing keys by secret, then domain: the secret is the same string object on every call, so its
-// hash is cached, and a lookup hashes only the short domain.
-const signingKeys = new Map<string, Map<string, Promise<SealingKey>>>();
+const signingKeys = new KeyCache<string, Promise<SealingKey>>();
 
 /** The tag and key tokens of `domain` are sealed with (derived once per isolate). */
 export function signingKeyFor(secret: string, domain: string): Promise<SealingKey> {
-  let byDomain = signingKeys.get(secret);
-  if (!byDomain) signingKeys.set(secret, (byDomain = new Map()));
-  let key = byDomain.get(domain);
-  if (!key) {
-    if (byDomain.size >= KEY_CACHE_LIMIT) byDomain.clear();
-    const keys = byDomain;
-    key = (async () => {
-      const tag = await domainTagOf(secret, domain);
-      return { tag, key: await sealingKeyOf(secret, tag) };
-    })();
-    keys.set(domain, key);
-    key.catch(() => keys.delete(domain));
-  }
-  return key;
+  return derivedOnce(signingKeys, secret, domain, async () => {
+    const tag = await domainTagOf(secret, domain);
+    return { tag, key: await sealingKeyOf(secret, tag) };
+  });
 }
 
 // Opening keys by secret, then tag (a number: no string is built per hit).
-const openingKeys = new Map<string, Map<number, Uint8Array>>();
+const openingKeys = new KeyCache<number, Uint8Array>();
 
 /** The key for a tag, when a token with it has verified in this isolate. */
 export function openingKey(secret: string, tag: number): Uint8Array | undefined {
-  return openingKeys.get(secret)?.get(tag);
+  return openingKeys.get(secret, tag);
 }
 
 /** Keeps a tag's key, once a token has proved authentic with it. */
 export function keepOpeningKey(secret: string, tag: number, key: Uint8Array): void {
-  let byTag = openingKeys.get(secret);
-  if (!byTag) openingKeys.set(secret, (byTag = new Map()));
-  if (byTag.size >= KEY_CACHE_LIMIT) byTag.clear();
-  byTag.set(tag, key);
+  openingKeys.set(secret, tag, key);
 }
 
 // The domain key of signed tokens and of VERP tags, as a WebCrypto HMAC key.
-const domainKeys = new Map<string, Map<string, Promise<CryptoKey>>>();
+const domainKeys = new KeyCache<string, Promise<CryptoKey>>();
 
 /** HMAC-SHA256(secret, "tidings/tracking:" + name): the per-domain key of signed tokens (and of VERP tags). */
 export async function domainKeyBytes(secret: string, name: string): Promise<Uint8Array> {
@@ -108,15 +129,5 @@ export async function domainKeyBytes(secret: string, name: string): Promise<Uint
 
 /** The per-domain HMAC signing key (WebCrypto), derived as domainKeyBytes says; VERP tags use it. */
 export function domainKey(secret: string, name: string): Promise<CryptoKey> {
-  let byName = domainKeys.get(secret);
-  if (!byName) domainKeys.set(secret, (byName = new Map()));
-  let key = byName.get(name);
-  if (!key) {
-    if (byName.size >= KEY_CACHE_LIMIT) byName.clear();
-    const keys = byName;
-    key = domainKeyBytes(secret, name).then(importHmacKey);
-    keys.set(name, key);
-    key.catch(() => keys.delete(name));
-  }
-  return key;
+  return derivedOnce(domainKeys, secret, name, () => domainKeyBytes(secret, name).then(importHmacKey));
 }

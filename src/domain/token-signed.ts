@@ -6,12 +6,11 @@
 // fields, the URL, then the first 16 bytes of HMAC-SHA256(domain key, all of that).
 import { hmacSha256Key, hmacSha256Words, type HmacSha256Key } from "./hmac-sha256";
 import { base64UrlChars, fieldBounds, fieldText, HTTPS_FLAG, KeyNotLoaded, KIND_CODES, KIND_MASK, KINDS, MAX_TOKEN_CHARS, payloadOf, RESERVED_KIND_BITS, type TokenPayload } from "./token-format";
-import { domainKey, domainKeyBytes } from "./token-keys";
+import { domainKey, domainKeyBytes, KeyCache } from "./token-keys";
 
 /** Bytes of HMAC-SHA256 kept in the token: 128 bits is ample against forgery, and keeps links short. */
 const SIGNATURE_BYTES = 16;
 const HEADER_BYTES = 6; // version, kind, issuedAt
-const KEY_CACHE_LIMIT = 2048;
 const BASE64URL_UNPADDED = { alphabet: "base64url", omitPadding: true } as const;
 
 /** The signed token for a payload (its fields already encoded), or null when it would pass MAX_TOKEN_CHARS. */
@@ -39,17 +38,14 @@ export async function signedKeyOf(secret: string, domain: string): Promise<Signe
 }
 
 // Verified domains' keys, by secret then domain, kept only once a token proved authentic with them.
-const signedKeys = new Map<string, Map<string, SignedKey>>();
+const signedKeys = new KeyCache<string, SignedKey>();
 
 export function cachedSignedKey(secret: string, domain: string): SignedKey | undefined {
-  return signedKeys.get(secret)?.get(domain);
+  return signedKeys.get(secret, domain);
 }
 
 export function keepSignedKey(secret: string, domain: string, key: SignedKey): void {
-  let byDomain = signedKeys.get(secret);
-  if (!byDomain) signedKeys.set(secret, (byDomain = new Map()));
-  if (byDomain.size >= KEY_CACHE_LIMIT) byDomain.clear();
-  byDomain.set(domain, key);
+  signedKeys.set(secret, domain, key);
 }
 
 /**

@@ -9,7 +9,7 @@ import { outgoingPackKey, putOutgoingPack } from "../../src/db/outgoing-packs";
 import type { DeliveryJob, DeliveryJobV1, DeliveryPackJob } from "../../src/domain/delivery-job";
 import { valueOrThrow } from "../../src/domain/refusal";
 import type { Env } from "../../src/env";
-import { uniqueDomain, unpackEventMessages } from "../helpers";
+import { scriptedRelay, uniqueDomain, unpackEventMessages } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const HOUR = 3600_000;
@@ -43,10 +43,7 @@ async function runDeliveries(jobs: unknown[], overrides: Partial<Env> = {}) {
   };
   const deliveryEnv: Env = {
     ...testEnv,
-    SMTP_RELAY_HOST: "127.0.0.1",
-    SMTP_RELAY_PORT: String(inject("smtpPort")),
-    SMTP_RELAY_SECURITY: "none",
-    SMTP_RELAY_USER: "",
+    ...scriptedRelay(),
     EVENTS: {
       send: async (b: unknown) => recordEvents([b]),
       sendBatch: async (bs: Array<{ body: unknown }>) => recordEvents(bs.map((m) => m.body)),

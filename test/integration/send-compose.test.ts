@@ -8,7 +8,7 @@ import { describe, expect, inject, it } from "vitest";
 import worker from "../../src/index";
 import { randomId } from "../../src/domain/base64url";
 import type { Env } from "../../src/env";
-import { apiWith, createDomain, form, uniqueDomain, unpackEventMessages } from "../helpers";
+import { apiWith, createDomain, form, scriptedRelay, uniqueDomain, unpackEventMessages } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const bytes = (text: string) => new TextEncoder().encode(text).length;
@@ -34,10 +34,7 @@ async function consume(jobs: unknown[], overrides: Partial<Env> = {}) {
   const out = rawQueues();
   const deliveryEnv: Env = {
     ...testEnv,
-    SMTP_RELAY_HOST: "127.0.0.1",
-    SMTP_RELAY_PORT: String(inject("smtpPort")),
-    SMTP_RELAY_SECURITY: "none",
-    SMTP_RELAY_USER: "",
+    ...scriptedRelay(),
     DELIVERY: out.env.DELIVERY,
     EVENTS: out.env.EVENTS,
     ...overrides,

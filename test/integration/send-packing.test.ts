@@ -7,7 +7,7 @@ import { describe, expect, inject, it } from "vitest";
 import worker from "../../src/index";
 import { randomId } from "../../src/domain/base64url";
 import type { Env } from "../../src/env";
-import { apiWith, copiesOf, createDomain, form, linksIn, listEvents, recordingQueues, uniqueDomain, waitFor } from "../helpers";
+import { apiWith, copiesOf, createDomain, form, linksIn, listEvents, recordingQueues, scriptedRelay, uniqueDomain, waitFor } from "../helpers";
 
 const testEnv = env as unknown as Env;
 /** Cloudflare Queues: 128 KB per message, 1 KB being 1,000 bytes. */
@@ -46,10 +46,7 @@ async function deliver(jobs: unknown[]) {
   const record = (into: unknown[]) => ({ send: async (b: unknown) => void into.push(b), sendBatch: async (bs: Array<{ body: unknown }>) => void into.push(...bs.map((m) => m.body)) });
   const deliveryEnv: Env = {
     ...testEnv,
-    SMTP_RELAY_HOST: "127.0.0.1",
-    SMTP_RELAY_PORT: String(inject("smtpPort")),
-    SMTP_RELAY_SECURITY: "none",
-    SMTP_RELAY_USER: "",
+    ...scriptedRelay(),
     EVENTS: record(eventMessages) as unknown as Env["EVENTS"],
     DELIVERY: record(requeued) as unknown as Env["DELIVERY"],
   };

@@ -12,37 +12,10 @@ import { packEvents } from "../../src/domain/event-packs";
 import { MAX_QUEUE_BODY_BYTES } from "../../src/domain/queue-messages";
 import type { MailgunEvent } from "../../src/domain/tracking-event";
 import type { Env } from "../../src/env";
-import { api, createDomain, form, listEvents, uniqueDomain } from "../helpers";
+import { api, createDomain, fakeQueueBatch, form, listEvents, recordingWebhooksEnv, uniqueDomain } from "../helpers";
 import { deliveriesIn } from "../webhook-messages";
 
 type Json = Record<string, any>;
-
-/** env whose WEBHOOKS queue records what is sent (bodies and delays) instead of delivering it. */
-function recordingEnv() {
-  const sent: Array<{ body: Json; delaySeconds?: number }> = [];
-  const queue = {
-    async send(body: Json, options?: QueueSendOptions) {
-      sent.push({ body, delaySeconds: options?.delaySeconds });
-    },
-    async sendBatch(messages: Iterable<MessageSendRequest<Json>>) {
-      for (const m of messages) sent.push({ body: m.body, delaySeconds: m.delaySeconds });
-    },
-  };
-  return { env: { ...env, WEBHOOKS: queue } as unknown as Env, sent };
-}
-
-function fakeBatch(queue: string, bodies: unknown[]) {
-  const outcomes: Array<"ack" | { retry: number | undefined }> = [];
-  const messages = bodies.map((body, i) => ({
-    id: randomId(),
-    timestamp: new Date(),
-    attempts: 1,
-    body,
-    ack: () => void (outcomes[i] = "ack"),
-    retry: (options?: QueueRetryOptions) => void (outcomes[i] = { retry: options?.delaySeconds }),
-  }));
-  return { batch: { queue, messages } as unknown as MessageBatch<unknown>, outcomes };
-}
 
 /** A receiver recording each post; `fail(eventId)` decides which posts answer 500. */
 function receiver(fail: (eventId: string, url: string) => boolean = () => false) {
@@ -88,12 +61,12 @@ function acceptedEvents(domain: string, n: number): MailgunEvent[] {
  * included, and returns the webhook messages it queued.
  */
 async function fanOut(domain: string, events: MailgunEvent[]) {
-  const { env: recording, sent } = recordingEnv();
+  const { env: recording, sent } = recordingWebhooksEnv();
   let bodies: unknown[] = packEvents(domain, events, MAX_QUEUE_BODY_BYTES);
   const later: unknown[] = [];
   const events_ = { async sendBatch(messages: Iterable<MessageSendRequest<unknown>>) { for (const m of messages) later.push(m.body); } };
   while (bodies.length > 0) {
-    const { batch, outcomes } = fakeBatch("tidings-events", bodies);
+    const { batch, outcomes } = fakeQueueBatch("tidings-events", bodies);
     await consumeEvents(batch, { ...recording, EVENTS: events_ } as unknown as Env);
     expect(outcomes.every((o) => o === "ack")).toBe(true);
     bodies = later.splice(0);
@@ -103,9 +76,9 @@ async function fanOut(domain: string, events: MailgunEvent[]) {
 
 /** Feeds webhook messages to the consumer 3 at a time (wrangler.toml's batch); returns what it queued again. */
 async function consume(bodies: Json[], fetch: typeof globalThis.fetch) {
-  const { env: recording, sent } = recordingEnv();
+  const { env: recording, sent } = recordingWebhooksEnv();
   for (let i = 0; i < bodies.length; i += 3) {
-    const { batch, outcomes } = fakeBatch("tidings-webhooks", bodies.slice(i, i + 3));
+    const { batch, outcomes } = fakeQueueBatch("tidings-webhooks", bodies.slice(i, i + 3));
     await consumeWebhooks(batch, recording, { fetch });
     expect(outcomes.every((o) => o === "ack")).toBe(true);
   }
@@ -202,8 +175,8 @@ describe("webhook packs", () => {
     await hook(domain, "accepted", ["https://a.example.org/pool", "https://b.example.org/pool"]);
     const sent = await fanOut(domain, acceptedEvents(domain, 150));
     const { posted, fetch, mostInFlight } = receiver();
-    const { batch } = fakeBatch("tidings-webhooks", sent.map((s) => s.body));
-    await consumeWebhooks(batch, recordingEnv().env, { fetch });
+    const { batch } = fakeQueueBatch("tidings-webhooks", sent.map((s) => s.body));
+    await consumeWebhooks(batch, recordingWebhooksEnv().env, { fetch });
     expect(posted).toHaveLength(300);
     expect(mostInFlight()).toBe(6);
   });

@@ -15,7 +15,7 @@ import { recordDeliveries } from "../../src/db/webhooks";
 import { randomId } from "../../src/domain/base64url";
 import { webhookDeliveryId, type WebhookDelivery, type WebhookJob } from "../../src/domain/webhooks";
 import type { Env } from "../../src/env";
-import { api, createDomain, form, listEvents, uniqueDomain, waitFor } from "../helpers";
+import { api, createDomain, fakeQueueBatch, form, listEvents, recordingWebhooksEnv, uniqueDomain, waitFor } from "../helpers";
 import { deliveriesIn } from "../webhook-messages";
 
 interface Posted {
@@ -39,33 +39,6 @@ function receiver(script: Array<number | "hang" | "throw">) {
   return { posted, fetch: fetchFn };
 }
 
-/** env with WEBHOOKS replaced by a recorder of what the consumer queues again. */
-function recordingEnv() {
-  const sent: Array<{ body: WebhookJob; delaySeconds?: number }> = [];
-  const queue = {
-    async send(body: WebhookJob, options?: QueueSendOptions) {
-      sent.push({ body, delaySeconds: options?.delaySeconds });
-    },
-    async sendBatch(messages: Iterable<MessageSendRequest<WebhookJob>>) {
-      for (const m of messages) sent.push({ body: m.body, delaySeconds: m.delaySeconds });
-    },
-  };
-  return { env: { ...env, WEBHOOKS: queue } as unknown as Env, sent };
-}
-
-function fakeBatch(bodies: unknown[]) {
-  const outcomes: Array<"ack" | { retry: number | undefined }> = [];
-  const messages = bodies.map((body, i) => ({
-    id: randomId(),
-    timestamp: new Date(),
-    attempts: 1,
-    body,
-    ack: () => void (outcomes[i] = "ack"),
-    retry: (options?: QueueRetryOptions) => void (outcomes[i] = { retry: options?.delaySeconds }),
-  }));
-  return { batch: { queue: "tidings-webhooks", messages } as unknown as MessageBatch<unknown>, outcomes };
-}
-
 async function delivery(domain: string, url: string, attempt = 1, eventId = randomId()): Promise<WebhookDelivery> {
   return {
     type: "webhook",
@@ -87,9 +60,9 @@ describe("webhooks consumer", () => {
     await createDomain(domain);
     const job = await delivery(domain, "https://receiver.example.org/hook");
     const { posted, fetch } = receiver([200]);
-    const { batch, outcomes } = fakeBatch([job]);
+    const { batch, outcomes } = fakeQueueBatch("tidings-webhooks", [job]);
     const before = Math.floor(Date.now() / 1000);
-    await consumeWebhooks(batch, recordingEnv().env, { fetch });
+    await consumeWebhooks(batch, recordingWebhooksEnv<WebhookJob>().env, { fetch });
     expect(outcomes).toEqual(["ack"]);
     expect(posted).toHaveLength(1);
     const { signature, "event-data": eventData } = posted[0]!.body;
@@ -109,8 +82,8 @@ describe("webhooks consumer", () => {
     const job = await delivery(domain, "https://receiver.example.org/once");
     const { posted, fetch } = receiver([200]);
     for (let i = 0; i < 3; i++) {
-      const { batch, outcomes } = fakeBatch([job]);
-      await consumeWebhooks(batch, recordingEnv().env, { fetch });
+      const { batch, outcomes } = fakeQueueBatch("tidings-webhooks", [job]);
+      await consumeWebhooks(batch, recordingWebhooksEnv<WebhookJob>().env, { fetch });
       expect(outcomes).toEqual(["ack"]);
     }
     expect(posted).toHaveLength(1);
@@ -121,13 +94,13 @@ describe("webhooks consumer", () => {
     await createDomain(domain);
     const job = await delivery(domain, "https://receiver.example.org/refuse");
     const { posted, fetch } = receiver([406]);
-    const { env: recording, sent } = recordingEnv();
-    const { batch, outcomes } = fakeBatch([job]);
+    const { env: recording, sent } = recordingWebhooksEnv<WebhookJob>();
+    const { batch, outcomes } = fakeQueueBatch("tidings-webhooks", [job]);
     await consumeWebhooks(batch, recording, { fetch });
     expect(outcomes).toEqual(["ack"]);
     expect(sent).toEqual([]);
     // A redelivery of a refused post is not posted again either.
-    await consumeWebhooks(fakeBatch([job]).batch, recording, { fetch });
+    await consumeWebhooks(fakeQueueBatch("tidings-webhooks", [job]).batch, recording, { fetch });
     expect(posted).toHaveLength(1);
     expect(((await (await api(`/v3/domains/${domain}/webhooks/dead-letters`)).json()) as { items: unknown[] }).items).toEqual([]);
   });
@@ -135,23 +108,23 @@ describe("webhooks consumer", () => {
   it("refuses a URL whose host is not public at delivery time, as final as a 406, without posting", async () => {
     const domain = uniqueDomain("whc");
     await createDomain(domain);
-    const { env: recording, sent } = recordingEnv();
+    const { env: recording, sent } = recordingWebhooksEnv<WebhookJob>();
     const strict = { ...recording, WEBHOOK_ALLOW_PRIVATE_URLS: "" };
     const allowing = { ...recording, WEBHOOK_ALLOW_PRIVATE_URLS: "true" };
     const { posted, fetch } = receiver([200]);
     // Stored before the rule existed, or while the setting allowed it.
     const job = await delivery(domain, "http://169.254.169.254/latest/meta-data/");
-    const { batch, outcomes } = fakeBatch([job]);
+    const { batch, outcomes } = fakeQueueBatch("tidings-webhooks", [job]);
     await consumeWebhooks(batch, strict, { fetch });
     expect(outcomes).toEqual(["ack"]);
     expect(posted).toEqual([]);
     expect(sent).toEqual([]); // not retried
     expect(((await (await api(`/v3/domains/${domain}/webhooks/dead-letters`)).json()) as { items: unknown[] }).items).toEqual([]);
     // Recorded as finished: a redelivery posts nothing, even with the setting on by then.
-    await consumeWebhooks(fakeBatch([job]).batch, allowing, { fetch });
+    await consumeWebhooks(fakeQueueBatch("tidings-webhooks", [job]).batch, allowing, { fetch });
     expect(posted).toEqual([]);
     // With the setting on, the next event to that URL is posted.
-    await consumeWebhooks(fakeBatch([await delivery(domain, "http://169.254.169.254/latest/meta-data/")]).batch, allowing, { fetch });
+    await consumeWebhooks(fakeQueueBatch("tidings-webhooks", [await delivery(domain, "http://169.254.169.254/latest/meta-data/")]).batch, allowing, { fetch });
     expect(posted.map((p) => p.url)).toEqual(["http://169.254.169.254/latest/meta-data/"]);
   });
 
@@ -159,9 +132,9 @@ describe("webhooks consumer", () => {
     const domain = uniqueDomain("whc");
     await createDomain(domain);
     const { posted, fetch } = receiver([302]);
-    const { env: recording, sent } = recordingEnv();
+    const { env: recording, sent } = recordingWebhooksEnv<WebhookJob>();
     const job = await delivery(domain, "https://receiver.example.org/moved");
-    await consumeWebhooks(fakeBatch([job]).batch, recording, { fetch });
+    await consumeWebhooks(fakeQueueBatch("tidings-webhooks", [job]).batch, recording, { fetch });
     expect(posted.map((p) => p.redirect)).toEqual(["manual"]);
     expect(sent.map((s) => [deliveriesIn(s.body).map((d) => d.attempt), s.delaySeconds])).toEqual([[[2], 300]]);
   });
@@ -171,14 +144,14 @@ describe("webhooks consumer", () => {
     await createDomain(domain);
     const url = "https://receiver.example.org/flaky";
     const { posted, fetch } = receiver([500, "hang", "throw", 503, 500, 502, 500]);
-    const { env: recording, sent } = recordingEnv();
+    const { env: recording, sent } = recordingWebhooksEnv<WebhookJob>();
     // An old one-event message (v1) first; its retries come back as packs of that one event.
     const first = await delivery(domain, url);
     let job: WebhookJob = first;
     const delays: Array<number | undefined> = [];
     for (let attempt = 1; attempt <= 7; attempt++) {
       expect(deliveriesIn(job).map((d) => [d.attempt, d.event.id, d.url])).toEqual([[attempt, first.event.id, url]]);
-      const { batch, outcomes } = fakeBatch([job]);
+      const { batch, outcomes } = fakeQueueBatch("tidings-webhooks", [job]);
       await consumeWebhooks(batch, recording, { fetch, timeoutMs: 50 });
       expect(outcomes).toEqual(["ack"]);
       if (attempt < 7) {
@@ -204,7 +177,7 @@ describe("webhooks consumer", () => {
     await createDomain(domain);
     const { fetch } = receiver(["hang"]);
     const job = await delivery(domain, "https://receiver.example.org/slow", 7);
-    await consumeWebhooks(fakeBatch([job]).batch, recordingEnv().env, { fetch, timeoutMs: 30 });
+    await consumeWebhooks(fakeQueueBatch("tidings-webhooks", [job]).batch, recordingWebhooksEnv<WebhookJob>().env, { fetch, timeoutMs: 30 });
     const [dead] = ((await (await api(`/v3/domains/${domain}/webhooks/dead-letters`)).json()) as { items: Array<Record<string, unknown>> }).items;
     expect(dead).toMatchObject({ "last-status": null, "last-error": "no answer within 30 ms" });
   });
@@ -213,7 +186,7 @@ describe("webhooks consumer", () => {
     const domain = uniqueDomain("whc");
     await createDomain(domain);
     const job = await delivery(domain, "http://127.0.0.1:9/unreachable", 7);
-    await consumeWebhooks(fakeBatch([job]).batch, recordingEnv().env, { fetch: receiver([500]).fetch });
+    await consumeWebhooks(fakeQueueBatch("tidings-webhooks", [job]).batch, recordingWebhooksEnv<WebhookJob>().env, { fetch: receiver([500]).fetch });
     const listed = (await (await api(`/v3/domains/${domain}/webhooks/dead-letters`)).json()) as { items: Array<{ id: string }> };
     expect(listed.items.map((i) => i.id)).toEqual([job.id]);
     const replay = await api(`/v3/domains/${domain}/webhooks/dead-letters/${job.id}/replay`, { method: "POST" });
@@ -253,8 +226,8 @@ describe("fan-out from the events consumer", () => {
       { ...READY, id: randomId(), event: "delivered", timestamp: now, recipient: "z@example.org" },
       { ...READY, id: randomId(), event: "rejected", timestamp: now, recipient: "w@example.org" },
     ];
-    const { env: recording, sent } = recordingEnv();
-    const { batch, outcomes } = fakeBatch(events.map((event) => ({ type: "event", v: 1, domain, event })));
+    const { env: recording, sent } = recordingWebhooksEnv<WebhookJob>();
+    const { batch, outcomes } = fakeQueueBatch("tidings-webhooks", events.map((event) => ({ type: "event", v: 1, domain, event })));
     await consumeEvents(batch, recording);
     expect(outcomes).toEqual(["ack", "ack", "ack", "ack"]);
 
@@ -282,11 +255,11 @@ describe("fan-out from the events consumer", () => {
     await api(`/v3/domains/${domain}/webhooks`, { method: "POST", body: form({ id: "delivered", url: "https://a.example.org/d" }) });
     const broken = { ...env, WEBHOOKS: { send: async () => Promise.reject(new Error("queue down")), sendBatch: async () => Promise.reject(new Error("queue down")) } } as unknown as Env;
     const event = { ...READY, id: randomId(), event: "delivered", timestamp: Date.now() / 1000, recipient: "z@example.org" };
-    const first = fakeBatch([{ type: "event", v: 1, domain, event }]);
+    const first = fakeQueueBatch("tidings-webhooks", [{ type: "event", v: 1, domain, event }]);
     await consumeEvents(first.batch, broken);
     expect(first.outcomes[0]).toMatchObject({ retry: expect.any(Number) });
-    const { env: recording, sent } = recordingEnv();
-    const second = fakeBatch([{ type: "event", v: 1, domain, event }]);
+    const { env: recording, sent } = recordingWebhooksEnv<WebhookJob>();
+    const second = fakeQueueBatch("tidings-webhooks", [{ type: "event", v: 1, domain, event }]);
     await consumeEvents(second.batch, recording);
     expect(second.outcomes).toEqual(["ack"]);
     expect(sent).toHaveLength(1);

@@ -1,21 +1,12 @@
 // The values of the bad-input suite (test/integration/hostile-input.test.ts, bench/hostile.bench.ts):
-// a small seeded PRNG and families of hostile strings, numbers, dates, JSON and bodies. Pure (no
+// the seeded PRNG of test/support/prng.ts and families of hostile strings, numbers, dates, JSON and bodies. Pure (no
 // Node, no bindings), so the same cases run in a test and in the benchmark.
 
-/** mulberry32: a 32-bit seeded PRNG, enough to pick cases reproducibly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { pick } from "./prng";
+
+export { pick, seededRandom } from "./prng";
 
 export type Random = () => number;
-export const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
 /** Up to `n` items of `items`, in a random order (all of them when n >= length). */
 export function sample<T>(random: Random, items: readonly T[], n: number): T[] {

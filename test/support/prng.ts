@@ -23,3 +23,11 @@ export function prng(seed: number): Prng {
   const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
   return { next, int, pick: (items) => items[int(0, items.length - 1)]!, chance: (p) => next() < p };
 }
+
+/** Just the floats of prng(seed), for generators that take a `() => number`. */
+export function seededRandom(seed: number): () => number {
+  return prng(seed).next;
+}
+
+/** One of `items`, chosen by `random`. */
+export const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;

@@ -8,21 +8,10 @@ import { mailboxEntry } from "../../src/domain/addresses";
 import { formatHeader, formatParameterHeader, spacedJson } from "../../src/domain/header-encoding";
 import { MAX_LINE_LENGTH, PREFERRED_LINE_LENGTH } from "../../src/domain/header-folding";
 import { buildMime } from "../../src/domain/mime";
+import { pick, seededRandom } from "../support/prng";
 
-/** mulberry32: a small seeded PRNG, so every run (and every failure) is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-type Random = ReturnType<typeof prng>;
-const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+type Random = () => number;
 const between = (random: Random, lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
 
 const ASCII_WORDS = ["sale", "Re:", "a", "=?", "?=", "=?UTF-8?B?SGk=?=", "=?utf-8?q?x_y?=", "_", "=", "?", '"q"', "\\", "(c)", "a,b", "<x@y.z>", "x@y.z", ";", ":", "%recipient.x%"];
@@ -81,7 +70,7 @@ const trimWsp = (text: string) => text.replace(/^[ \t]+|[ \t]+$/g, "");
 
 describe("formatHeader: unstructured text", () => {
   it("folds and encodes 600 random values so that they read back exactly", async () => {
-    const random = prng(11);
+    const random = seededRandom(11);
     for (let n = 0; n < 600; n++) {
       const name = randomName(random);
       const value = randomValue(random);
@@ -145,7 +134,7 @@ function randomDisplayName(random: Random): string {
 
 describe("formatHeader: address lists", () => {
   it("encodes 400 random display names and never the addresses, read back exactly by an address parser", async () => {
-    const random = prng(22);
+    const random = seededRandom(22);
     for (let n = 0; n < 400; n++) {
       const name = pick(random, ["From", "To", "Cc", "Reply-To"]);
       const boxes = Array.from({ length: between(random, 1, random() < 0.1 ? 60 : 4) }, (_, i) => ({
@@ -181,7 +170,7 @@ describe("formatHeader: address lists", () => {
 
 describe("formatParameterHeader and attachments", () => {
   it("sends 300 random file names that mail parsers read back exactly", async () => {
-    const random = prng(33);
+    const random = seededRandom(33);
     const files = Array.from({ length: 300 }, (_, n) => {
       const base = Array.from({ length: between(random, 1, 6) }, () => pick(random, ["report", "Grüße", "a b", 'q"uote', "semi;colon", "back\\slash", "日本語", "😀", "%41", "'", "*", "=?x?=", "n".repeat(between(random, 40, 120))])).join(random() < 0.5 ? " " : "");
       return `${base}.${n}.pdf`;

@@ -9,16 +9,8 @@ import { fillTemplate, filledBytes, parseTemplate, variableSizes } from "../../s
 import { acceptedEvent, deliveredEvent, failedEvent, type MessageFacts } from "../../src/domain/send-events";
 import { MAX_TOKEN_FIELD_BYTES, tokenFieldTooLong } from "../../src/domain/token";
 import { utf8ByteLength } from "../../src/domain/utf8";
+import { seededRandom } from "../support/prng";
 
-/** A small seeded generator (mulberry32), so every run checks the same cases. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Text mixing ASCII, 2- and 3-byte characters, astral pairs and lone surrogates. */
 function randomText(next: () => number, length: number): string {
@@ -30,7 +22,7 @@ function randomText(next: () => number, length: number): string {
 
 describe("UTF-8 byte lengths", () => {
   it("match what TextEncoder writes, lone surrogates included", () => {
-    const next = random(11);
+    const next = seededRandom(11);
     const encoder = new TextEncoder();
     for (let i = 0; i < 500; i++) {
       const text = randomText(next, Math.floor(next() * 40));
@@ -57,7 +49,7 @@ describe("JSON depth and size", () => {
   });
 
   it("agrees with the depth JSON.parse finds, on random documents", () => {
-    const next = random(7);
+    const next = seededRandom(7);
     const depthOf = (value: unknown): number =>
       value !== null && typeof value === "object" ? 1 + Math.max(0, ...Object.values(value as object).map(depthOf)) : 0;
     const build = (depth: number): unknown => {
@@ -85,7 +77,7 @@ describe("JSON depth and size", () => {
 
 describe("recipient templates", () => {
   it("know the bytes a template fills to without filling it", () => {
-    const next = random(3);
+    const next = seededRandom(3);
     for (let i = 0; i < 300; i++) {
       const text = randomText(next, Math.floor(next() * 30));
       const variables: Record<string, unknown> = next() < 0.2 ? {} : { name: randomText(next, 5), "x.y": next() < 0.5 ? 42 : { deep: [randomText(next, 2)] }, constructor: "own" };

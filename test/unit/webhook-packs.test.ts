@@ -6,18 +6,9 @@ import { acceptedEvent, deliveredEvent, failedEvent, type MessageFacts } from ".
 import { jsonByteLength } from "../../src/domain/utf8";
 import { MAX_EVENTS_PER_WEBHOOK_PACK, packWebhookItems, unpackWebhookItems, type WebhookItem } from "../../src/domain/webhook-packs";
 import { webhookFor, webhookPackSchema } from "../../src/domain/webhooks";
+import { pick, seededRandom } from "../support/prng";
 
-/** mulberry32: every run checks the same cases. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-const pick = <T>(next: () => number, list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
 
 /** Events of a few messages, of every kind the send path makes, with non-ASCII and large values. */
 function randomItems(next: () => number, count: number): WebhookItem[] {
@@ -52,7 +43,7 @@ const travel = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 describe("webhook packs", () => {
   it("unpack to exactly the events packed, each with its webhook, within 100 events and the byte limit", () => {
-    const next = random(5);
+    const next = seededRandom(5);
     for (let round = 0; round < 40; round++) {
       const items = randomItems(next, 1 + Math.floor(next() * 400));
       const maxBytes = pick(next, [20_000, 60_000, 120_000]);
@@ -98,12 +89,12 @@ describe("webhook packs", () => {
   });
 
   it("refuses an event that cannot fit a queue message alone", () => {
-    const items = randomItems(random(9), 3);
+    const items = randomItems(seededRandom(9), 3);
     expect(() => packWebhookItems("mg.example.com", "https://hooks.example.org/", 1, items, 300)).toThrow(RangeError);
   });
 
   it("checks packs at the consumer: at most 100 events, a known webhook id, at least one group", () => {
-    const [pack] = packWebhookItems("mg.example.com", "https://hooks.example.org/", 1, randomItems(random(3), 20), 120_000);
+    const [pack] = packWebhookItems("mg.example.com", "https://hooks.example.org/", 1, randomItems(seededRandom(3), 20), 120_000);
     const plain = travel(pack!);
     expect(webhookPackSchema.safeParse(plain).success).toBe(true);
     const group = plain.groups[0]!;
