@@ -21,7 +21,7 @@ export interface Env {
 
   /** Password of HTTP Basic auth `api:<API_KEY>` on every API route. */
   API_KEY: string;
-  /** Root secret that per-domain token keys are derived from (HMAC(secret, domain)). */
+  /** Root secret that per-domain keys are derived from: signed tokens and VERP tags by HMAC, sealed tokens by HKDF (docs/storage.md, "Tokens"). */
   TRACKING_SECRET: string;
   /** Key version stamped into new tokens; tokens of older versions need TRACKING_SECRETS_PREVIOUS. */
   TRACKING_KEY_VERSION: string;
