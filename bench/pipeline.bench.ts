@@ -31,53 +31,104 @@ async function timeLoop(iterations: number, run: () => Promise<unknown>): Promis
   return ((performance.now() - start) * 1000) / iterations; // µs per iteration
 }
 
+/** Real mail clients' user agents, so that each hit's request looks like one. */
+const USER_AGENTS = [
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Thunderbird/128.3.1",
+  "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
+  "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)",
+  "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)",
+  "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.6478.122 Mobile Safari/537.36",
+];
+/** Distinct links per format and kind, cycled through: 40 domains, a recipient and a Message-ID each, long URLs. */
+const LINKS = 1000;
+
+/** Production-shaped links of one kind in one format: every hit is another recipient's token. */
+async function linksOf(kind: "open" | "click", format: "signed" | "sealed"): Promise<string[]> {
+  const issuedAt = Math.floor(Date.now() / 1000);
+  return Promise.all(
+    Array.from({ length: LINKS }, async (_, i) => {
+      const domain = `mg${i % 40}.customer-${i % 40}.example.com`;
+      const token = await signToken(
+        {
+          kind,
+          version: 1,
+          issuedAt,
+          webPrefix: "email",
+          domain,
+          messageId: `20261129181234.${i.toString(36)}.a81f3c2e9b7d4e60@${domain}`,
+          recipient: `firstname.lastname${i}@${["gmail.com", "outlook.com", "yahoo.co.uk", "company-mail.example.org"][i % 4]}`,
+          url: kind === "click" ? `https://shop.customer-${i % 40}.example.com/collections/autumn-sale/products/wool-coat-${i}?utm_source=newsletter&utm_medium=email&utm_campaign=autumn-2026&variant=${i}` : "",
+        },
+        "bench-tracking-secret",
+        format,
+      );
+      return `http://127.0.0.1/${kind === "open" ? "o" : "c"}/${token}`;
+    }),
+  );
+}
+
 it("hot path: tracking hits vs a bare route", async () => {
-  const common = { version: 1, issuedAt: Math.floor(Date.now() / 1000), webPrefix: "email", domain: DOMAIN, messageId: "bench@x", recipient: "r@example.org" };
-  // Links in the format prepare would make them in (TRACKING_TOKEN_FORMAT; see bench/vitest.config.ts).
-  const format = tokenFormatFromSettings(benchEnv);
-  console.log(`token format: ${format}`);
-  const openUrl = `http://127.0.0.1/o/${await signToken({ ...common, kind: "open", url: "" }, "bench-tracking-secret", format)}`;
-  const clickUrl = `http://127.0.0.1/c/${await signToken({ ...common, kind: "click", url: "https://example.org/landing" }, "bench-tracking-secret", format)}`;
   // Hits go to a queue stub here so that the local queue is not flooded (it drops past 10,000
   // pending messages): the figure is the edge's own work plus one send call.
   const quietEnv = { ...benchEnv, EVENTS: { send: async () => {} } as unknown as Env["EVENTS"] };
-  // Both sides go through the same fetch handler (bench-worker.ts) with a fresh Request: the
-  // bare paths answer at once, the tracking paths do the real work.
-  const handler = (url: string) => async () => {
-    const { ctx, drain } = plainContext();
-    const response = await worker.fetch(new Request(url) as Request<unknown, IncomingRequestCfProperties>, quietEnv, ctx);
-    await drain();
-    return response;
+  console.log(`token format of new links: ${tokenFormatFromSettings(benchEnv)}; both formats are measured below`);
+  const urls = {
+    sealedOpen: await linksOf("open", "sealed"),
+    sealedClick: await linksOf("click", "sealed"),
+    signedOpen: await linksOf("open", "signed"),
+    signedClick: await linksOf("click", "signed"),
   };
-  const bare = handler;
-  expect((await handler(openUrl)()).headers.get("content-type")).toBe("image/gif");
-  expect((await handler(clickUrl)()).status).toBe(302);
+  // Each variant cycles through its own links with a fresh Request, through the same fetch handler
+  // (bench-worker.ts): the bare paths answer at once, the tracking paths do the real work. The bare
+  // routes get the same sealed URLs with /__bare/ in front, so their requests are as long.
+  const handler = (list: string[], rewrite: (url: string) => string = (url) => url) => {
+    const requests = list.map(rewrite);
+    let next = 0;
+    return async () => {
+      const url = requests[next++ % requests.length]!;
+      const { ctx, drain } = plainContext();
+      const request = new Request(url, { headers: { "user-agent": USER_AGENTS[next % USER_AGENTS.length]!, "cf-connecting-ip": `203.0.113.${next % 250}` } });
+      const response = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, quietEnv, ctx);
+      await drain();
+      return response;
+    };
+  };
+  for (const list of Object.values(urls)) for (const url of list) await handler([url])(); // each domain's key derived, as after an isolate's first hits
+  expect((await handler(urls.sealedOpen)()).headers.get("content-type")).toBe("image/gif");
+  expect((await handler(urls.sealedClick)()).status).toBe(302);
+  expect((await handler(urls.signedClick)()).status).toBe(302);
 
   // Interleaved rounds, median per variant: the machine is shared, so a burst of noise hits one
   // round of every variant rather than all of one variant.
   const variants = {
-    bareC: bare(clickUrl.replace("/c/", "/__bare/c/")),
-    click: handler(clickUrl),
-    bareO: bare(openUrl.replace("/o/", "/__bare/o/")),
-    pixel: handler(openUrl),
-    honoO: bare(openUrl.replace("/o/", "/__hono/o/")),
-    honoC: bare(clickUrl.replace("/c/", "/__hono/c/")),
+    bareO: handler(urls.sealedOpen, (url) => url.replace("/o/", "/__bare/o/")),
+    pixel: handler(urls.sealedOpen),
+    signedPixel: handler(urls.signedOpen),
+    bareC: handler(urls.sealedClick, (url) => url.replace("/c/", "/__bare/c/")),
+    click: handler(urls.sealedClick),
+    signedClick: handler(urls.signedClick),
+    honoO: handler(urls.sealedOpen, (url) => url.replace("/o/", "/__hono/o/")),
+    honoC: handler(urls.sealedClick, (url) => url.replace("/c/", "/__hono/c/")),
   };
-  const rounds: Record<keyof typeof variants, number[]> = { bareO: [], pixel: [], bareC: [], click: [], honoO: [], honoC: [] };
+  type Variant = keyof typeof variants;
+  const rounds = Object.fromEntries(Object.keys(variants).map((name) => [name, [] as number[]])) as Record<Variant, number[]>;
   for (let round = 0; round < HIT_ROUNDS; round++) {
-    for (const [name, run] of Object.entries(variants) as Array<[keyof typeof variants, () => Promise<Response>]>) {
+    for (const [name, run] of Object.entries(variants) as Array<[Variant, () => Promise<Response>]>) {
       rounds[name].push(await timeLoop(HIT_ITERATIONS, run));
     }
   }
-  const fmt = (name: keyof typeof variants) => `${percentile(rounds[name], 50).toFixed(1)} / ${Math.min(...rounds[name]).toFixed(1)}`;
-  const ratio = (a: keyof typeof variants, b: keyof typeof variants) =>
+  const fmt = (name: Variant) => `${percentile(rounds[name], 50).toFixed(1)} / ${Math.min(...rounds[name]).toFixed(1)}`;
+  const ratio = (a: Variant, b: Variant) =>
     `${(percentile(rounds[a], 50) / percentile(rounds[b], 50)).toFixed(2)}x / ${(Math.min(...rounds[a]) / Math.min(...rounds[b])).toFixed(2)}x bare`;
   report("fetch handler, bare pixel route (µs/hit, median / best round)", fmt("bareO"));
-  report("fetch handler, pixel hit (µs/hit, median / best round)", `${fmt("pixel")}  (${ratio("pixel", "bareO")})`);
+  report("fetch handler, pixel hit, sealed link (µs/hit, median / best round)", `${fmt("pixel")}  (${ratio("pixel", "bareO")})`);
+  report("fetch handler, pixel hit, signed link (µs/hit, median / best round)", `${fmt("signedPixel")}  (${ratio("signedPixel", "bareO")})`);
   report("fetch handler, bare redirect route (µs/hit, median / best round)", fmt("bareC"));
-  report("fetch handler, click hit (µs/hit, median / best round)", `${fmt("click")}  (${ratio("click", "bareC")})`);
-  report("fetch handler, Hono route answering the GIF (µs/hit)", `${fmt("honoO")}  (pixel: ${ratio("pixel", "honoO").replace(" bare", " Hono route")})`);
-  report("fetch handler, Hono route answering 302 (µs/hit)", `${fmt("honoC")}  (click: ${ratio("click", "honoC").replace(" bare", " Hono route")})`);
+  report("fetch handler, click hit, sealed link (µs/hit, median / best round)", `${fmt("click")}  (${ratio("click", "bareC")})`);
+  report("fetch handler, click hit, signed link (µs/hit, median / best round)", `${fmt("signedClick")}  (${ratio("signedClick", "bareC")})`);
+  report("fetch handler, Hono route answering the GIF (µs/hit)", `${fmt("honoO")}  (sealed pixel: ${ratio("pixel", "honoO").replace(" bare", " Hono route")})`);
+  report("fetch handler, Hono route answering 302 (µs/hit)", `${fmt("honoC")}  (sealed click: ${ratio("click", "honoC").replace(" bare", " Hono route")})`);
 });
 
 it("consumer throughput and Events API latency over 100,000 events", async () => {

@@ -27,7 +27,7 @@ export interface Env {
   TRACKING_KEY_VERSION: string;
   /** Optional "version:secret,version:secret" list of retired secrets still honoured. */
   TRACKING_SECRETS_PREVIOUS?: string;
-  /** "signed" (default) or "sealed": the format new tracking links are made in (docs/storage.md, "Tokens"); the edge honours both. */ TRACKING_TOKEN_FORMAT?: string;
+  /** "sealed" (default) or "signed": the format new tracking links are made in (docs/storage.md, "Tokens"); the edge honours both. */ TRACKING_TOKEN_FORMAT?: string;
   /**
    * The deployment's own hostnames, comma-separated: the API and the panel answer only there, and
    * every domain's links work there. Any other host is a tracking host (src/domain/hosts.ts).

@@ -68,17 +68,6 @@ export function tokenFieldTooLong(fields: Pick<TokenPayload, "webPrefix" | "doma
   return null;
 }
 
-/** What verifyTokenNow answers when this isolate has not yet derived the key a token needs. */
-export class KeyNotLoaded {
-  constructor(
-    readonly secret: string,
-    /** The domain tag of a sealed token; null for a signed one. */
-    readonly tag: number | null,
-    /** The domain of a signed token (read before it verified, only to pick its key); null for a sealed one. */
-    readonly domain: string | null,
-  ) {}
-}
-
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /** bytes[start..end) as text: the usual all-ASCII field without a decoder; null on invalid UTF-8. */

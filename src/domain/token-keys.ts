@@ -1,6 +1,6 @@
-// Keys of tracking tokens, derived from the tracking secret of a key version with WebCrypto (native
-// code: the secret itself never reaches JavaScript crypto). Each is derived once per isolate and
-// kept; the edge keeps a key only once a token has proved authentic with it, so forged tokens
+// Keys of tracking tokens, derived from the tracking secret of a key version and held by WebCrypto
+// (native code: no key or secret goes through JavaScript crypto). Each is derived once per isolate
+// and kept; the edge keeps a key only once a token has proved authentic with it, so forged tokens
 // naming made-up domains evict nothing. Layout and rules in docs/storage.md, "Tokens".
 
 const encoder = new TextEncoder();
@@ -70,53 +70,92 @@ function hkdfRoot(secret: string): Promise<CryptoKey> {
   let root = hkdfRoots.get(secret);
   if (!root) {
     if (hkdfRoots.size > 16) hkdfRoots.clear();
-    root = crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveBits"]);
+    root = crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey", "deriveBits"]);
     hkdfRoots.set(secret, root);
     root.catch(() => hkdfRoots.delete(secret));
   }
   return root;
 }
 
+/** Bytes of the key epoch a sealed token carries in the clear: months since January 2020, UTC. */
+export const KEY_EPOCH_BYTES = 2;
+const EPOCH_ORIGIN_YEAR = 2020;
+const LAST_EPOCH = 0xffff;
+
 /**
- * The XChaCha20-Poly1305 key of the domain with this tag:
- * HKDF-SHA256(secret, salt "tidings/tracking-token", info "tidings/token-key:" + the 4 tag bytes), 32 bytes.
+ * The key epoch of a token issued at `issuedAt` (unix seconds): whole months since January 2020,
+ * UTC. Sealed keys change every month, so that no key seals more than a month of a domain's links
+ * (AES-GCM with random 96-bit nonces stays far below 2^32 messages per key; docs/storage.md).
  */
-export async function sealingKeyOf(secret: string, tag: number): Promise<Uint8Array> {
+export function keyEpochOf(issuedAt: number): number {
+  const at = new Date(issuedAt * 1000);
+  const months = (at.getUTCFullYear() - EPOCH_ORIGIN_YEAR) * 12 + at.getUTCMonth();
+  return Math.min(LAST_EPOCH, Math.max(0, months));
+}
+
+/** The HKDF info of a sealing key: "tidings/token-key:", the 4 tag bytes, then the 2 epoch bytes. */
+export function sealingKeyInfo(tag: number, epoch: number): Uint8Array {
   const label = encoder.encode("tidings/token-key:");
-  const info = new Uint8Array(label.length + DOMAIN_TAG_BYTES);
+  const info = new Uint8Array(label.length + DOMAIN_TAG_BYTES + KEY_EPOCH_BYTES);
   info.set(label);
-  new DataView(info.buffer).setUint32(label.length, tag);
-  const bits = await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info }, await hkdfRoot(secret), 256);
+  const view = new DataView(info.buffer);
+  view.setUint32(label.length, tag);
+  view.setUint16(label.length + DOMAIN_TAG_BYTES, epoch);
+  return info;
+}
+
+/**
+ * The AES-256-GCM key of the domain with this tag, for one key epoch:
+ * HKDF-SHA256(secret, salt "tidings/tracking-token", info sealingKeyInfo(tag, epoch)), 32 bytes,
+ * derived and held by WebCrypto (never extractable).
+ */
+export async function sealingKeyOf(secret: string, tag: number, epoch: number): Promise<CryptoKey> {
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: sealingKeyInfo(tag, epoch) },
+    await hkdfRoot(secret),
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
+}
+
+/** The raw bytes of a sealing key, for the tests' independent statement of the derivation. */
+export async function sealingKeyBytes(secret: string, tag: number, epoch: number): Promise<Uint8Array> {
+  const bits = await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: sealingKeyInfo(tag, epoch) }, await hkdfRoot(secret), 256);
   return new Uint8Array(bits);
 }
 
-/** What signing needs for a domain: its tag and key. */
+/** What signing needs for a domain in an epoch: its tag and key. */
 export interface SealingKey {
   tag: number;
-  key: Uint8Array;
+  key: CryptoKey;
 }
 
+const domainTags = new KeyCache<string, Promise<number>>();
 const signingKeys = new KeyCache<string, Promise<SealingKey>>();
 
-/** The tag and key tokens of `domain` are sealed with (derived once per isolate). */
-export function signingKeyFor(secret: string, domain: string): Promise<SealingKey> {
-  return derivedOnce(signingKeys, secret, domain, async () => {
-    const tag = await domainTagOf(secret, domain);
-    return { tag, key: await sealingKeyOf(secret, tag) };
+/** The tag and key tokens of `domain` issued in `epoch` are sealed with (derived once per isolate). */
+export function signingKeyFor(secret: string, domain: string, epoch: number): Promise<SealingKey> {
+  return derivedOnce(signingKeys, secret, `${epoch}/${domain}`, async () => {
+    const tag = await derivedOnce(domainTags, secret, domain, () => domainTagOf(secret, domain));
+    return { tag, key: await sealingKeyOf(secret, tag, epoch) };
   });
 }
 
-// Opening keys by secret, then tag (a number: no string is built per hit).
-const openingKeys = new KeyCache<number, Uint8Array>();
+/** One number for a (tag, epoch) pair: 48 bits, exact in a double, so no string is built per hit. */
+const tagEpoch = (tag: number, epoch: number) => tag * 0x10000 + epoch;
 
-/** The key for a tag, when a token with it has verified in this isolate. */
-export function openingKey(secret: string, tag: number): Uint8Array | undefined {
-  return openingKeys.get(secret, tag);
+// Opening keys by secret, then (tag, epoch).
+const openingKeys = new KeyCache<number, CryptoKey>();
+
+/** The key for a tag and epoch, when a token with them has verified in this isolate. */
+export function openingKey(secret: string, tag: number, epoch: number): CryptoKey | undefined {
+  return openingKeys.get(secret, tagEpoch(tag, epoch));
 }
 
-/** Keeps a tag's key, once a token has proved authentic with it. */
-export function keepOpeningKey(secret: string, tag: number, key: Uint8Array): void {
-  openingKeys.set(secret, tag, key);
+/** Keeps a (tag, epoch) key, once a token has proved authentic with it. */
+export function keepOpeningKey(secret: string, tag: number, epoch: number, key: CryptoKey): void {
+  openingKeys.set(secret, tagEpoch(tag, epoch), key);
 }
 
 // The domain key of signed tokens and of VERP tags, as a WebCrypto HMAC key.
@@ -127,7 +166,23 @@ export async function domainKeyBytes(secret: string, name: string): Promise<Uint
   return hmacBytes(secret, `tidings/tracking:${name}`);
 }
 
-/** The per-domain HMAC signing key (WebCrypto), derived as domainKeyBytes says; VERP tags use it. */
+/** The per-domain HMAC key (WebCrypto), derived as domainKeyBytes says, once per isolate; signing and VERP tags use it. */
 export function domainKey(secret: string, name: string): Promise<CryptoKey> {
   return derivedOnce(domainKeys, secret, name, () => domainKeyBytes(secret, name).then(importHmacKey));
+}
+
+/** The same key derived afresh and not kept: the edge keeps a domain's key only once a token verified with it. */
+export async function freshDomainKey(secret: string, name: string): Promise<CryptoKey> {
+  return importHmacKey(await domainKeyBytes(secret, name));
+}
+
+// Verified domains' keys of signed tokens, by secret then domain.
+const verifiedDomainKeys = new KeyCache<string, CryptoKey>();
+
+export function verifiedDomainKey(secret: string, domain: string): CryptoKey | undefined {
+  return verifiedDomainKeys.get(secret, domain);
+}
+
+export function keepVerifiedDomainKey(secret: string, domain: string, key: CryptoKey): void {
+  verifiedDomainKeys.set(secret, domain, key);
 }

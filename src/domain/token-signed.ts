@@ -1,12 +1,10 @@
-// Signed tokens (TRACKING_TOKEN_FORMAT "signed", the default): the link's fields in the clear,
-// then 16 bytes of HMAC-SHA256 under the domain's key. Readable by whoever sees the link, but the
-// cheapest to check: the edge recomputes the MAC with hmac-sha256.ts (3 SHA-256 compressions for a
-// usual token, synchronous, no allocation). Layout in docs/storage.md, "Tokens".
+// Signed tokens (TRACKING_TOKEN_FORMAT "signed"; every link made before sealed tokens): the link's
+// fields in the clear, then 16 bytes of HMAC-SHA256 under the domain's key, computed by WebCrypto
+// both when made and at the edge. Readable by whoever sees the link. Layout in docs/storage.md, "Tokens".
 // Layout: version, kind (1-4, plus 0x80 for https), issuedAt (uint32), four length-prefixed
 // fields, the URL, then the first 16 bytes of HMAC-SHA256(domain key, all of that).
-import { hmacSha256Key, hmacSha256Words, type HmacSha256Key } from "./hmac-sha256";
-import { base64UrlChars, fieldBounds, fieldText, HTTPS_FLAG, KeyNotLoaded, KIND_CODES, KIND_MASK, KINDS, MAX_TOKEN_CHARS, payloadOf, RESERVED_KIND_BITS, type TokenPayload } from "./token-format";
-import { domainKey, domainKeyBytes, KeyCache } from "./token-keys";
+import { base64UrlChars, fieldBounds, fieldText, HTTPS_FLAG, KIND_CODES, KIND_MASK, KINDS, MAX_TOKEN_CHARS, payloadOf, RESERVED_KIND_BITS, type TokenPayload } from "./token-format";
+import { domainKey, freshDomainKey, keepVerifiedDomainKey, verifiedDomainKey } from "./token-keys";
 
 /** Bytes of HMAC-SHA256 kept in the token: 128 bits is ample against forgery, and keeps links short. */
 const SIGNATURE_BYTES = 16;
@@ -24,41 +22,18 @@ export async function signSigned(payload: TokenPayload, fields: number[], url: U
   token.set(fields, HEADER_BYTES);
   token.set(url, HEADER_BYTES + fields.length);
   const body = token.subarray(0, bodyLength);
-  // Signed with WebCrypto: only the edge's check uses hmac-sha256.ts.
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await domainKey(secret, payload.domain), body));
   token.set(mac.subarray(0, SIGNATURE_BYTES), bodyLength);
   return token.toBase64(BASE64URL_UNPADDED);
 }
 
-/** A domain's key with its HMAC pads hashed (hmac-sha256.ts). */
-export type SignedKey = HmacSha256Key;
-
-export async function signedKeyOf(secret: string, domain: string): Promise<SignedKey> {
-  return hmacSha256Key(await domainKeyBytes(secret, domain));
-}
-
-// Verified domains' keys, by secret then domain, kept only once a token proved authentic with them.
-const signedKeys = new KeyCache<string, SignedKey>();
-
-export function cachedSignedKey(secret: string, domain: string): SignedKey | undefined {
-  return signedKeys.get(secret, domain);
-}
-
-export function keepSignedKey(secret: string, domain: string, key: SignedKey): void {
-  signedKeys.set(secret, domain, key);
-}
-
 /**
- * The payload of an authentic signed token held in b[0..length), null for anything else, or
- * KeyNotLoaded when this isolate has not derived its domain's key yet. The domain is read before
- * the MAC is checked only to pick the key; nothing else is used until the MAC matches.
+ * The payload of an authentic signed token held in b[0..length) (the caller's own bytes: checking yields), or null for anything else. The
+ * domain is read before the MAC is checked only to pick the key; nothing else is used until the MAC
+ * matches. A domain's key is kept only once a token of it verifies, so forged tokens naming made-up
+ * domains evict nothing.
  */
-export function openSigned(
-  b: Uint8Array,
-  length: number,
-  secret: string,
-  keyFor: (secret: string, domain: string) => SignedKey | undefined,
-): TokenPayload | null | KeyNotLoaded {
+export function openSigned(b: Uint8Array, length: number, secret: string): Promise<TokenPayload | null> | null {
   const kindByte = b[1]!;
   const kind = KINDS[kindByte & KIND_MASK];
   if (!kind || kindByte & RESERVED_KIND_BITS || length < HEADER_BYTES + 4 + SIGNATURE_BYTES) return null;
@@ -67,12 +42,21 @@ export function openSigned(
   if (!at) return null;
   const domain = fieldText(b, at.domainStart, at.messageIdStart - 1);
   if (domain === null) return null;
-  const key = keyFor(secret, domain);
-  if (!key) return new KeyNotLoaded(secret, null, domain);
-  const mac = hmacSha256Words(key, b, bodyLength);
-  let diff = 0;
-  for (let i = 0, o = bodyLength; i < SIGNATURE_BYTES / 4; i++, o += 4) diff |= mac[i]! ^ ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
-  if (diff !== 0) return null;
-  const issuedAt = ((b[2]! << 24) | (b[3]! << 16) | (b[4]! << 8) | b[5]!) >>> 0;
-  return payloadOf(b, at, bodyLength, kind, b[0]!, issuedAt, (kindByte & HTTPS_FLAG) !== 0);
+  const https = (kindByte & HTTPS_FLAG) !== 0;
+  const check = (key: CryptoKey) =>
+    crypto.subtle.sign("HMAC", key, b.subarray(0, bodyLength)).then((signature) => {
+      const mac = new Uint8Array(signature);
+      let diff = 0;
+      for (let i = 0; i < SIGNATURE_BYTES; i++) diff |= mac[i]! ^ b[bodyLength + i]!;
+      if (diff !== 0) return null;
+      const issuedAt = ((b[2]! << 24) | (b[3]! << 16) | (b[4]! << 8) | b[5]!) >>> 0;
+      return payloadOf(b, at, bodyLength, kind, b[0]!, issuedAt, https);
+    });
+  const known = verifiedDomainKey(secret, domain);
+  if (known) return check(known);
+  return freshDomainKey(secret, domain).then(async (key) => {
+    const payload = await check(key);
+    if (payload) keepVerifiedDomainKey(secret, domain, key);
+    return payload;
+  });
 }

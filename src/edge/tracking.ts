@@ -6,7 +6,7 @@
 // own tracking host, whose certificate just served the request) carries Strict-Transport-Security.
 import { isOwnHost } from "../domain/hosts";
 import type { TrackingHitInput } from "../domain/queue-messages";
-import { KeyNotLoaded, secretsFromSettings, verifyToken, verifyTokenNow, type TokenKind, type TokenPayload } from "../domain/token";
+import { secretsFromSettings, verifyToken, type TokenKind, type TokenPayload } from "../domain/token";
 import type { Env } from "../env";
 import {
   httpsRedirectResponse,
@@ -34,19 +34,14 @@ const OPEN: readonly TokenKind[] = ["open"];
 const CLICK: readonly TokenKind[] = ["click"];
 const UNSUBSCRIBE: readonly TokenKind[] = ["unsubscribe", "tag-unsubscribe"];
 
-/**
- * The token's payload if it is authentic, of an expected kind and honoured on this host; null
- * otherwise. Synchronous once this isolate has derived the domain's key (every hit but the first
- * per domain), a promise before that.
- */
+/** The token's payload if it is authentic, of an expected kind and honoured on this host; null otherwise. */
 function readToken(raw: string, host: string, env: Env, expected: readonly TokenKind[]): TokenPayload | null | Promise<TokenPayload | null> {
   const accept = (token: TokenPayload | null) =>
     token && expected.includes(token.kind) && isHonouredHost(host, token, env.SHARED_HOSTS) ? token : null;
   try {
     const { secretFor } = secretsFromSettings(env);
-    const now = verifyTokenNow(raw, secretFor);
-    if (!(now instanceof KeyNotLoaded)) return accept(now);
-    return verifyToken(raw, secretFor).then(accept, () => null);
+    const verified = verifyToken(raw, secretFor);
+    return verified === null ? null : verified.then(accept, () => null);
   } catch {
     return null; // a misconfigured secret must not turn into an error page in a mail client
   }
@@ -148,15 +143,20 @@ export function handleTracking(request: Request, env: Env, ctx: ExecutionContext
 /**
  * The pixel: always the GIF, except that an authentic https token requested over plain http on its
  * domain's own host goes to https (that request records the open). Nothing is read from a token
- * before it verifies. Verifying is synchronous once this isolate has the domain's key, so the GIF
- * is answered at once; only the first hit of a domain in an isolate waits for the key's derivation
- * (WebCrypto, no storage), so that the answer never depends on which isolate served it.
+ * before it verifies. Over https, or on a shared host, no token can be sent elsewhere, so the GIF is
+ * answered at once and the token is checked after the answer (in waitUntil), where an authentic
+ * one records the open; otherwise the answer waits for the check, which needs no storage either.
  */
 function answerOpen(request: Request, env: Env, ctx: ExecutionContext, url: Target, raw: string, hsts: boolean): Response | Promise<Response> {
+  const records = request.method === "GET" || request.method === "HEAD";
+  if (url.https || isOwnHost(url.hostname, env.SHARED_HOSTS)) {
+    if (records) ctx.waitUntil(Promise.resolve(readToken(raw, url.hostname, env, OPEN)).then((token) => token && queueHit(request, env, token, "opened")));
+    return pixelResponse(hsts);
+  }
   return whenRead(readToken(raw, url.hostname, env, OPEN), (token) => {
     if (!token) return pixelResponse(hsts);
     if (wantsHttps(url, token.https, env)) return httpsRedirectResponse(new URL(request.url), request.method);
-    if (request.method === "GET" || request.method === "HEAD") ctx.waitUntil(queueHit(request, env, token, "opened"));
+    if (records) ctx.waitUntil(queueHit(request, env, token, "opened"));
     return pixelResponse(hsts);
   });
 }
