@@ -10,7 +10,9 @@ export { DomainState } from "../src/durable-objects/domain-state";
 
 const GIF = Uint8Array.from(atob("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="), (c) => c.charCodeAt(0));
 const gif = () => new Response(GIF, { headers: { "content-type": "image/gif", "cache-control": "no-store" } });
-const redirect = () => new Response(null, { status: 302, headers: { location: "https://example.org/landing" } });
+// The same answer the click gives (a 302 with Referrer-Policy, which issue 13 requires of every
+// redirect), so that the ratio measures the tracking work and not the answer's headers.
+const redirect = () => new Response(null, { status: 302, headers: { location: "https://example.org/landing", "referrer-policy": "no-referrer" } });
 
 export function bareResponse(url: string): Response | null {
   // A substring check, not a URL parse: the tracking side parses its own URL, as in production.
