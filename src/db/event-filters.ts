@@ -88,3 +88,27 @@ export function compileEventFilters(filters: Record<string, string[]>): SqlFragm
   if (params.length > MAX_FILTER_VALUES) throw new FilterSyntaxError(`filters use more than ${MAX_FILTER_VALUES} values`);
   return { sql: parts.join(" AND "), params };
 }
+
+/**
+ * A tag every matching event must carry, when the `tags` filters name one plainly (an expression
+ * that is one term, or an AND with a term among its items): the store then walks that tag's rows
+ * in event_tags, in time order, instead of the domain's whole time index, so a rare or unknown tag
+ * costs what it matches, not what the domain holds. Null when no such tag is named.
+ */
+export function drivingTag(filters: Record<string, string[]>): string | null {
+  const expressions = Object.hasOwn(filters, "tags") ? filters.tags! : [];
+  for (const expression of expressions) {
+    let tree: FilterNode;
+    try {
+      tree = parseFilterExpression(expression, { commaIsOr: true });
+    } catch {
+      return null; // compileEventFilters reports it
+    }
+    if (tree.kind === "term") return tree.value.toLowerCase();
+    if (tree.kind === "and") {
+      const term = tree.items.find((item) => item.kind === "term");
+      if (term?.kind === "term") return term.value.toLowerCase();
+    }
+  }
+  return null;
+}

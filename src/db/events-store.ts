@@ -3,7 +3,7 @@
 import type { RollupEvent } from "../domain/stats-counters";
 import type { EventRow } from "../domain/tracking-event";
 import type { EventQuery } from "../domain/cursor";
-import { compileEventFilters } from "./event-filters";
+import { compileEventFilters, drivingTag } from "./event-filters";
 import { jsonChunks } from "./json-chunks";
 
 export interface EventsBindings {
@@ -62,25 +62,55 @@ export interface StoredEvent {
   body: string;
 }
 
-/** The range and filters of a query as a WHERE condition over `events` (alias e). */
-function queryConditions(query: EventQuery): { conditions: string[]; params: unknown[] } {
-  // The Logs API reads several domains at once; they share one database today (see databaseFor).
-  const conditions = [query.domains ? "e.domain IN (SELECT value FROM json_each(?))" : "e.domain = ?"];
-  const params: unknown[] = [query.domains ? JSON.stringify(query.domains) : query.domain];
+/**
+ * How a query reads: the FROM clause, the columns its time order and range are read from, and the
+ * conditions over them. A query of one domain naming a tag plainly is driven by event_tags (that
+ * tag's rows in time order, each joined to its event by the unique (domain, ts, id) index); any
+ * other query walks the events table by the best index for its conditions.
+ */
+interface QueryPlan {
+  from: string;
+  /** The columns of the time order and the keyset anchor: the driving table's. */
+  ts: string;
+  id: string;
+  conditions: string[];
+  params: unknown[];
+}
+
+function queryPlan(query: EventQuery): QueryPlan {
+  const tag = query.domains ? null : drivingTag(query.filters);
+  const plan: QueryPlan = tag
+    ? {
+        // CROSS JOIN keeps event_tags the outer loop (SQLite does not reorder a CROSS JOIN).
+        from: "event_tags AS t CROSS JOIN events AS e ON e.domain = t.domain AND e.ts = t.ts AND e.id = t.event_id",
+        ts: "t.ts",
+        id: "t.event_id",
+        conditions: ["t.domain = ?", "t.tag = ?"],
+        params: [query.domain, tag],
+      }
+    : {
+        from: "events AS e",
+        ts: "e.ts",
+        id: "e.id",
+        // The Logs API reads several domains at once; they share one database today (see databaseFor).
+        conditions: [query.domains ? "e.domain IN (SELECT value FROM json_each(?))" : "e.domain = ?"],
+        params: [query.domains ? JSON.stringify(query.domains) : query.domain],
+      };
   if (query.lo !== null) {
-    conditions.push("e.ts >= ?");
-    params.push(query.lo);
+    plan.conditions.push(`${plan.ts} >= ?`);
+    plan.params.push(query.lo);
   }
   if (query.hi !== null) {
-    conditions.push("e.ts <= ?");
-    params.push(query.hi);
+    plan.conditions.push(`${plan.ts} <= ?`);
+    plan.params.push(query.hi);
   }
+  // Every filter still applies as written (the driving tag's own check is then one index probe).
   const filters = compileEventFilters(query.filters);
   if (filters.sql) {
-    conditions.push(filters.sql);
-    params.push(...filters.params);
+    plan.conditions.push(filters.sql);
+    plan.params.push(...filters.params);
   }
-  return { conditions, params };
+  return plan;
 }
 
 /**
@@ -93,18 +123,18 @@ export async function listEvents(
   mode: PageMode,
   anchor?: [number, string],
 ): Promise<StoredEvent[]> {
-  const { conditions, params } = queryConditions(query);
+  const { from, ts, id, conditions, params } = queryPlan(query);
   // Walking backwards (previous, last) reads in the opposite order, then flips the page.
   const backwards = mode === "previous" || mode === "last";
   const readAscending = query.ascending !== backwards;
   if (anchor && (mode === "next" || mode === "previous")) {
-    conditions.push(readAscending ? "(e.ts, e.id) > (?, ?)" : "(e.ts, e.id) < (?, ?)");
+    conditions.push(readAscending ? `(${ts}, ${id}) > (?, ?)` : `(${ts}, ${id}) < (?, ?)`);
     params.push(anchor[0], anchor[1]);
   }
   const direction = readAscending ? "ASC" : "DESC";
-  const sql = `SELECT e.ts AS ts, e.id AS id, e.domain AS domain, e.body AS body FROM events AS e
+  const sql = `SELECT e.ts AS ts, e.id AS id, e.domain AS domain, e.body AS body FROM ${from}
     WHERE ${conditions.join(" AND ")}
-    ORDER BY e.ts ${direction}, e.id ${direction} LIMIT ?`;
+    ORDER BY ${ts} ${direction}, ${id} ${direction} LIMIT ?`;
   params.push(query.limit);
   const { results } = await databaseFor(env, query.domain).prepare(sql).bind(...params).all<StoredEvent>();
   return backwards ? results.reverse() : results;
@@ -112,8 +142,8 @@ export async function listEvents(
 
 /** How many events match a query (the Logs API's include_totals). */
 export async function countEvents(env: EventsBindings, query: EventQuery): Promise<number> {
-  const { conditions, params } = queryConditions(query);
-  const sql = `SELECT count(*) AS n FROM events AS e WHERE ${conditions.join(" AND ")}`;
+  const { from, conditions, params } = queryPlan(query);
+  const sql = `SELECT count(*) AS n FROM ${from} WHERE ${conditions.join(" AND ")}`;
   return (await databaseFor(env, query.domain).prepare(sql).bind(...params).first<{ n: number }>())!.n;
 }
 

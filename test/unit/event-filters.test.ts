@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { compileEventFilters, FILTER_FIELDS } from "../../src/db/event-filters";
+import { compileEventFilters, drivingTag, FILTER_FIELDS } from "../../src/db/event-filters";
 import { FilterSyntaxError } from "../../src/domain/filter-expression";
 
 const LIKE = "coalesce(e.subject, '') LIKE ? ESCAPE '\\'";
@@ -213,5 +213,19 @@ describe("compileEventFilters: fixes found by review", () => {
     for (const name of ["constructor", "toString", "hasOwnProperty", "__proto__"]) {
       expect(() => compileEventFilters(JSON.parse(`{"${name}": ["x"]}`))).toThrow(/unknown filter/);
     }
+  });
+});
+
+describe("drivingTag", () => {
+  it("names a tag every match carries, lower-cased, and nothing when the expression does not require one", () => {
+    expect(drivingTag({ tags: ["Newsletter"] })).toBe("newsletter");
+    expect(drivingTag({ tags: ["alpha AND NOT beta"] })).toBe("alpha");
+    expect(drivingTag({ tags: ["NOT beta alpha"] })).toBe("alpha");
+    expect(drivingTag({ tags: ["alpha OR beta"] })).toBeNull();
+    expect(drivingTag({ tags: ["alpha,beta"] })).toBeNull(); // a comma is OR for tags
+    expect(drivingTag({ tags: ["NOT beta"] })).toBeNull();
+    expect(drivingTag({ tags: ["(alpha OR beta)", "gamma"] })).toBe("gamma");
+    expect(drivingTag({ recipient: ["a@example.org"] })).toBeNull();
+    expect(drivingTag({ tags: ['"unterminated'] })).toBeNull();
   });
 });
