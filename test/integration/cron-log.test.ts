@@ -43,7 +43,7 @@ describe("cron run log", () => {
     ]);
     const lines = await runCron();
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0])).toEqual({ msg: "cron run", steps: { "stats rollup": { events: 2, chunks: 1 } } });
+    expect(JSON.parse(lines[0] ?? "")).toEqual({ msg: "cron run", steps: { "stats rollup": { events: 2, chunks: 1 } } });
     // The events are rolled up: the next run has nothing to do again.
     expect(await runCron()).toEqual([]);
   });
