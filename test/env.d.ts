@@ -5,6 +5,9 @@ declare global {
   namespace Cloudflare {
     interface Env extends WorkerEnv {
       TEST_MIGRATIONS: D1Migration[];
+      /** Empty until a test migrates it (test/integration/cron-log.test.ts). */
+      CRON_TEST_DB: D1Database;
+      CRON_TEST_MESSAGES: R2Bucket;
     }
   }
 }

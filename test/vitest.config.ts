@@ -38,6 +38,10 @@ export default defineConfig(async () => ({
                 // Webhook receivers in the tests are on 127.0.0.1; the URL rule's tests turn this off.
                 WEBHOOK_ALLOW_PRIVATE_URLS: "true",
               },
+              // An empty database and bucket of their own for the cron log test: the shared ones
+              // hold other files' work, which a cron run would find.
+              d1Databases: ["CRON_TEST_DB"],
+              r2Buckets: ["CRON_TEST_MESSAGES"],
             },
           }),
         ],

@@ -1,6 +1,8 @@
-// The scheduled handler: every cron run runs each step below, independently: one failing step is
-// logged and the others still run (each step is resumable, so the next run picks it up).
+// The scheduled handler: every cron run runs each step below, side by side and independently: one
+// failing step is logged and the others still run (each step is resumable, so the next run picks
+// it up). The run then logs one line if any step did something (src/domain/cron-summary.ts).
 import type { Env } from "../env";
+import { cronRunLine, type StepReport } from "../domain/cron-summary";
 import { checkCertificates } from "./certificates";
 import { checkDnsRecords } from "./dns-checks";
 import { purgeExpired } from "./retention";
@@ -8,7 +10,7 @@ import { purgeWebhookLedger } from "./webhook-ledger";
 import { rollUpStats } from "./rollups";
 import { purgeStoredMessagesStep } from "./stored-messages";
 
-type CronStep = (env: Env, scheduledTime: number) => Promise<unknown>;
+type CronStep = (env: Env, scheduledTime: number) => Promise<object>;
 
 const STEPS: Record<string, CronStep> = {
   "retention purge": purgeExpired,
@@ -19,13 +21,20 @@ const STEPS: Record<string, CronStep> = {
   "stored message purge": purgeStoredMessagesStep,
 };
 
-export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-  for (const [name, step] of Object.entries(STEPS)) {
-    ctx.waitUntil(
-      step(env, controller.scheduledTime).then(
-        (report) => console.log(JSON.stringify({ msg: name, ...(report as object) })),
+async function runSteps(env: Env, scheduledTime: number): Promise<void> {
+  const reports = new Map<string, StepReport>();
+  await Promise.all(
+    Object.entries(STEPS).map(([name, step]) =>
+      step(env, scheduledTime).then(
+        (report) => void reports.set(name, report as StepReport),
         (error: unknown) => console.error(JSON.stringify({ msg: `${name} failed; the next run resumes it`, error: String(error) })),
       ),
-    );
-  }
+    ),
+  );
+  const line = cronRunLine(reports);
+  if (line) console.log(JSON.stringify(line));
+}
+
+export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+  ctx.waitUntil(runSteps(env, controller.scheduledTime));
 }

@@ -1,17 +1,25 @@
 #!/usr/bin/env node
-// `npm start`: the whole network on this machine. Makes .dev.vars (API key, tracking secret) if
-// missing, starts the local mailbox (an SMTP relay sink, src/tools/mailbox.mjs) unless an
-// SMTP_RELAY_HOST is configured, applies D1 migrations to the local state, then runs
-// `wrangler dev` on PORT (8787). Node-side tooling: not part of the Worker bundle.
+// `npm start`: the whole network on this machine. Records in .dev.vars what the first run chose
+// (API key, tracking secret, mailbox ports), starts the local mailbox (an SMTP relay sink,
+// src/tools/mailbox.mjs) unless an SMTP_RELAY_HOST is configured, applies D1 migrations to the
+// local state, then runs `wrangler dev` on PORT (8787) and its cron every 30 s. It prints a
+// screen, not a log: the migrations in one line, where things answer, and wrangler's output
+// without its bindings table. Node-side tooling: not part of the Worker bundle.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { DEFAULT_MAILBOX_DIR, startMailbox } from "./mailbox.mjs";
+import { summarizeMigrations, wranglerOutputFilter } from "./start-output.mjs";
+import { devVarsToRecord, formatDevVar, parseDevVars, setting, workerVars } from "./start-vars.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const devVarsPath = path.join(root, ".dev.vars");
+// The Worker's variables, handed to wrangler instead of .dev.vars (which also holds npm start's
+// own settings): under .wrangler/, which git ignores, readable by the owner only.
+const workerVarsPath = path.join(root, ".wrangler", "start", "worker.vars");
 const port = process.env.PORT || "8787";
 
 // Keep wrangler off the network: no metrics, no update check, no request.cf download.
@@ -23,38 +31,27 @@ const env = {
   WRANGLER_HIDE_BANNER: "true",
 };
 
-function readDevVars() {
-  if (!existsSync(devVarsPath)) return {};
-  const vars = {};
-  for (const line of readFileSync(devVarsPath, "utf8").split("\n")) {
-    const match = /^\s*([A-Z0-9_]+)\s*=\s*"?(.*?)"?\s*$/.exec(line);
-    if (match) vars[match[1]] = match[2];
-  }
-  return vars;
-}
+const devVars = parseDevVars(existsSync(devVarsPath) ? readFileSync(devVarsPath, "utf8") : "");
+const useMailbox = !setting("SMTP_RELAY_HOST", devVars, process.env);
 
-const RELAY_SETTINGS = ["SMTP_RELAY_HOST", "SMTP_RELAY_PORT", "SMTP_RELAY_SECURITY", "SMTP_RELAY_USER", "SMTP_RELAY_PASSWORD"];
-const MAILBOX_DEFAULTS = { MAILBOX_SMTP_PORT: "2525", MAILBOX_HTTP_PORT: "8025" };
-
-// A setting counts when it is non-empty; the environment's value wins over .dev.vars.
-const vars = readDevVars();
-const setting = (name) => process.env[name] || vars[name] || "";
-const useMailbox = !setting("SMTP_RELAY_HOST");
-
-const added = {};
-for (const name of ["API_KEY", "TRACKING_SECRET"]) {
-  if (!vars[name]) added[name] = randomBytes(24).toString("base64url");
-}
-if (useMailbox) {
-  for (const [name, value] of Object.entries(MAILBOX_DEFAULTS)) if (!vars[name]) added[name] = value;
-}
-if (Object.keys(added).length) {
+const recorded = devVarsToRecord({ devVars, env: process.env, useMailbox, newSecret: () => randomBytes(24).toString("base64url") });
+if (recorded.size) {
   // Appended, so whatever else the file holds (comments, a relay's settings) stays as written.
   const existing = existsSync(devVarsPath) ? readFileSync(devVarsPath, "utf8") : "";
-  const lines = Object.entries(added).map(([k, v]) => `${k}="${v}"`).join("\n") + "\n";
+  const lines = [...recorded].map(([name, value]) => formatDevVar(name, value)).join("\n") + "\n";
   appendFileSync(devVarsPath, (existing && !existing.endsWith("\n") ? "\n" : "") + lines, { mode: 0o600 });
-  Object.assign(vars, added);
-  console.log(`Wrote ${Object.keys(added).join(", ")} to ${path.relative(process.cwd(), devVarsPath) || ".dev.vars"}.`);
+  for (const [name, value] of recorded) devVars.set(name, value);
+  console.log(`Wrote ${[...recorded.keys()].join(", ")} to ${path.relative(process.cwd(), devVarsPath) || ".dev.vars"}.`);
+}
+
+function readPort(name) {
+  const value = setting(name, devVars, process.env);
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1 || number > 65535) {
+    console.error(`${name} must be a port number from 1 to 65535, not "${value}".`);
+    process.exit(1);
+  }
+  return number;
 }
 
 let mailbox;
@@ -78,67 +75,59 @@ if (useMailbox) {
   }
 }
 
-function readPort(name) {
-  const value = setting(name) || MAILBOX_DEFAULTS[name];
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    console.error(`${name} must be a port number from 1 to 65535, not "${value}".`);
-    process.exit(1);
-  }
-  return port;
-}
-
+// Migrations: wrangler's tables (about 130 lines on a first start) become one line; on failure
+// its whole output is shown.
 const wrangler = path.join(root, "node_modules", ".bin", "wrangler");
-const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { cwd: root, env: { ...env, CI: "true" }, stdio: "inherit" });
+const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { cwd: root, env: { ...env, CI: "true" }, encoding: "utf8" });
+const migrationCount = readdirSync(path.join(root, "migrations")).filter((name) => name.endsWith(".sql")).length;
+const migrated = migrate.status === 0 ? summarizeMigrations(migrate.stdout, migrationCount) : null;
+if (!migrated) {
+  process.stdout.write(migrate.stdout ?? "");
+  process.stderr.write(migrate.stderr ?? "");
+}
 if (migrate.status !== 0) {
-  console.error("Applying D1 migrations failed; see above.");
+  console.error(migrate.error ? `Cannot run wrangler: ${migrate.error.message}` : "Applying D1 migrations failed; see above.");
   await mailbox?.close();
   process.exit(migrate.status ?? 1);
 }
 
-// Environment values win over .dev.vars; wrangler takes them as --var overrides.
-const apiKey = process.env.API_KEY || vars.API_KEY;
-const trackingSecret = process.env.TRACKING_SECRET || vars.TRACKING_SECRET;
-const base = `http://127.0.0.1:${port}`;
+const vars = workerVars({ devVars, env: process.env, port, mailboxSmtpPort: mailbox?.smtpPort });
+mkdirSync(path.dirname(workerVarsPath), { recursive: true });
+writeFileSync(workerVarsPath, [...vars].map(([name, value]) => formatDevVar(name, value)).join("\n") + "\n", { mode: 0o600 });
+chmodSync(workerVarsPath, 0o600);
 
-// Without a relay of one's own, mail goes to the mailbox. With one, wrangler reads .dev.vars
-// itself, so only the environment's values need passing, as overrides.
-const relayArgs = mailbox
-  ? ["--var", "SMTP_RELAY_HOST:127.0.0.1", "--var", `SMTP_RELAY_PORT:${mailbox.smtpPort}`, "--var", "SMTP_RELAY_SECURITY:none"]
-  : RELAY_SETTINGS.filter((name) => process.env[name]).flatMap((name) => ["--var", `${name}:${process.env[name]}`]);
+const apiKey = vars.get("API_KEY");
+const base = `http://127.0.0.1:${port}`;
 const delivery = mailbox
   ? `  Mailbox:        http://127.0.0.1:${mailbox.httpPort}/  (all mail lands here; \`npm run mailbox\` lists it)`
-  : `  SMTP relay:     ${setting("SMTP_RELAY_HOST")}:${setting("SMTP_RELAY_PORT") || "587"} (${setting("SMTP_RELAY_SECURITY") || "starttls"})`;
-console.log(`
+  : `  SMTP relay:     ${vars.get("SMTP_RELAY_HOST")}:${vars.get("SMTP_RELAY_PORT") || "587"} (${vars.get("SMTP_RELAY_SECURITY") || "starttls"})`;
+const resolver = vars.get("DNS_RESOLVER_URL");
+const dns = resolver === "" ? "off (TIDINGS_DNS_CHECKS=1 or a DNS_RESOLVER_URL turns them on)" : `on, through ${resolver ?? "wrangler.toml's DNS_RESOLVER_URL"}`;
+console.log(`${migrated ? `${migrated}\n` : ""}
 Tidings is starting on ${base}
   API key:        ${apiKey}
   Control panel:  ${base}/app  (sign in with the API key)
   Try:            curl -u api:${apiKey} ${base}/v4/domains
 ${delivery}
+  DNS checks:     ${dns}
+  Stop:           Ctrl+C
 `);
 
+// wrangler's output goes through a filter (start-output.mjs); its errors (stderr) as they are.
 const child = spawn(
   wrangler,
-  [
-    "dev",
-    "--ip", "127.0.0.1",
-    "--port", port,
-    "--local",
-    "--test-scheduled",
-    "--var", `API_KEY:${apiKey}`,
-    "--var", `TRACKING_SECRET:${trackingSecret}`,
-    "--var", `TRACKING_LINK_BASE:${process.env.TRACKING_LINK_BASE || base}`,
-    // Webhook receivers on this machine or network are the normal case locally; "false" in
-    // .dev.vars or the environment tries the deployed rule (wrangler.toml, WEBHOOK_ALLOW_PRIVATE_URLS).
-    "--var", `WEBHOOK_ALLOW_PRIVATE_URLS:${setting("WEBHOOK_ALLOW_PRIVATE_URLS") || "true"}`,
-    ...relayArgs,
-    ...process.argv.slice(2),
-  ],
-  { cwd: root, env, stdio: "inherit" },
+  ["dev", "--ip", "127.0.0.1", "--port", port, "--local", "--test-scheduled", "--env-file", workerVarsPath, ...process.argv.slice(2)],
+  { cwd: root, env: process.stdout.isTTY ? { ...env, FORCE_COLOR: "1" } : env, stdio: ["inherit", "pipe", "inherit"] },
 );
+const keep = wranglerOutputFilter();
+createInterface({ input: child.stdout, crlfDelay: Infinity }).on("line", (line) => {
+  if (keep(line)) console.log(line);
+});
+
 // wrangler dev never fires cron triggers by itself: run the scheduled handler (retention, stats
 // rollups) through the --test-scheduled endpoint, as the platform would. Every 30 s, so an event
-// shows in the stats within a minute whenever it arrives (a run with nothing new is a few reads).
+// shows in the stats within a minute whenever it arrives (a run with nothing new is a few reads,
+// and logs nothing).
 const CRON_EVERY_MS = 30_000;
 const cron = setInterval(() => {
   fetch(`${base}/__scheduled?cron=${encodeURIComponent("*/5 * * * *")}`).catch(() => {

@@ -1,0 +1,137 @@
+// npm start's pure parts (src/tools/start-vars.mjs, start-output.mjs): what it records in
+// .dev.vars, which variables reach the Worker, and how it shortens wrangler's output. The
+// fixtures are wrangler 4's real output (test/node/fixtures).
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { plain, summarizeMigrations, wranglerOutputFilter } from "../../src/tools/start-output.mjs";
+import { devVarsToRecord, formatDevVar, isWorkerSetting, parseDevVars, workerVars } from "../../src/tools/start-vars.mjs";
+
+const fixture = (name: string) => readFileSync(path.join(import.meta.dirname, "fixtures", name), "utf8");
+const secrets = () => {
+  let n = 0;
+  return () => `secret-${++n}`;
+};
+
+describe(".dev.vars", () => {
+  it("reads the dotenv forms wrangler reads", () => {
+    const vars = parseDevVars(
+      ['# a comment', 'API_KEY="abc"', "SMTP_RELAY_USER='o\"brien'", "PLAIN = some value # note", "export X=`a'b\"c`", 'NL="a\\nb"', "bad line", "EMPTY="].join("\n"),
+    );
+    expect(Object.fromEntries(vars)).toEqual({ API_KEY: "abc", SMTP_RELAY_USER: 'o"brien', PLAIN: "some value", X: "a'b\"c", NL: "a\nb", EMPTY: "" });
+  });
+
+  it("writes lines it reads back as written", () => {
+    for (const value of ["plain", 'with "double"', "with 'single' and \"double\"", "back\\slash", "", "a # not a comment"]) {
+      expect(parseDevVars(formatDevVar("V", value)).get("V")).toBe(value);
+    }
+    expect(() => formatDevVar("V", "a\n'\"`")).toThrow(/line break/);
+    expect(() => formatDevVar("not a name", "x")).toThrow();
+  });
+
+  it("records the mailbox ports the environment chose, not the defaults", () => {
+    const recorded = devVarsToRecord({ devVars: new Map(), env: { MAILBOX_SMTP_PORT: "2599", MAILBOX_HTTP_PORT: "8099" }, useMailbox: true, newSecret: secrets() });
+    expect(Object.fromEntries(recorded)).toEqual({ API_KEY: "secret-1", TRACKING_SECRET: "secret-2", MAILBOX_SMTP_PORT: "2599", MAILBOX_HTTP_PORT: "8099" });
+  });
+
+  it("records defaults and new secrets only for what is missing, and the environment's secret when set", () => {
+    const devVars = new Map([["TRACKING_SECRET", "kept"], ["MAILBOX_HTTP_PORT", "9000"]]);
+    const recorded = devVarsToRecord({ devVars, env: { API_KEY: "from-env" }, useMailbox: true, newSecret: secrets() });
+    expect(Object.fromEntries(recorded)).toEqual({ API_KEY: "from-env", MAILBOX_SMTP_PORT: "2525" });
+    const withRelay = devVarsToRecord({ devVars: new Map([["API_KEY", "k"], ["TRACKING_SECRET", "t"]]), env: {}, useMailbox: false, newSecret: secrets() });
+    expect(withRelay.size).toBe(0);
+  });
+});
+
+describe("the Worker's variables", () => {
+  const devVars = new Map([
+    ["API_KEY", "dev-key"],
+    ["TRACKING_SECRET", "dev-secret"],
+    ["MAILBOX_SMTP_PORT", "2599"],
+    ["MAILBOX_HTTP_PORT", "8099"],
+    ["MAILBOX_DIR", "/tmp/mail"],
+    ["TIDINGS_DNS_CHECKS", "0"],
+    ["CLICK_FALLBACK_URL", "https://example.org/"],
+  ]);
+
+  it("holds none of npm start's own settings", () => {
+    const vars = workerVars({ devVars, env: { PORT: "8799", MAILBOX_SMTP_PORT: "2600" }, port: "8799", mailboxSmtpPort: 2600 });
+    expect([...vars.keys()].filter((name) => name.startsWith("MAILBOX_") || name.startsWith("TIDINGS_") || name === "PORT")).toEqual([]);
+    expect(Object.fromEntries(vars)).toEqual({
+      API_KEY: "dev-key",
+      TRACKING_SECRET: "dev-secret",
+      CLICK_FALLBACK_URL: "https://example.org/",
+      SMTP_RELAY_HOST: "127.0.0.1",
+      SMTP_RELAY_PORT: "2600",
+      SMTP_RELAY_SECURITY: "none",
+      TRACKING_LINK_BASE: "http://127.0.0.1:8799",
+      WEBHOOK_ALLOW_PRIVATE_URLS: "true",
+      DNS_RESOLVER_URL: "",
+    });
+    expect(["PORT", "MAILBOX_SMTP_PORT", "TIDINGS_DNS_CHECKS"].some(isWorkerSetting)).toBe(false);
+    expect(isWorkerSetting("SMTP_RELAY_HOST")).toBe(true);
+  });
+
+  it("takes secrets and relay settings from the environment over .dev.vars", () => {
+    const relay = new Map([...devVars, ["SMTP_RELAY_HOST", "smtp.dev.example"], ["SMTP_RELAY_USER", "dev-user"]]);
+    const vars = workerVars({ devVars: relay, env: { API_KEY: "env-key", SMTP_RELAY_HOST: "smtp.env.example", SMTP_RELAY_PASSWORD: "pw" }, port: "8787" });
+    expect(vars.get("API_KEY")).toBe("env-key");
+    expect(vars.get("SMTP_RELAY_HOST")).toBe("smtp.env.example");
+    expect(vars.get("SMTP_RELAY_USER")).toBe("dev-user");
+    expect(vars.get("SMTP_RELAY_PASSWORD")).toBe("pw");
+    expect(vars.has("SMTP_RELAY_SECURITY")).toBe(false);
+  });
+
+  it("turns DNS checks off unless asked for or given a resolver", () => {
+    expect(workerVars({ devVars: new Map(), env: {}, port: "8787" }).get("DNS_RESOLVER_URL")).toBe("");
+    // Asked: wrangler.toml's resolver stays (the variable is not overridden).
+    expect(workerVars({ devVars: new Map(), env: { TIDINGS_DNS_CHECKS: "1" }, port: "8787" }).has("DNS_RESOLVER_URL")).toBe(false);
+    expect(workerVars({ devVars: new Map([["TIDINGS_DNS_CHECKS", "1"]]), env: {}, port: "8787" }).has("DNS_RESOLVER_URL")).toBe(false);
+    const resolver = "http://127.0.0.1:5353/dns-query";
+    expect(workerVars({ devVars: new Map(), env: { DNS_RESOLVER_URL: resolver }, port: "8787" }).get("DNS_RESOLVER_URL")).toBe(resolver);
+    expect(workerVars({ devVars: new Map([["DNS_RESOLVER_URL", resolver]]), env: {}, port: "8787" }).get("DNS_RESOLVER_URL")).toBe(resolver);
+  });
+});
+
+describe("wrangler's output", () => {
+  it("sums up a first start's migrations in one line", () => {
+    expect(summarizeMigrations(fixture("d1-migrations-first.txt"), 9)).toBe("database: 9 migrations applied (9 new)");
+  });
+
+  it("sums up a start with nothing new", () => {
+    expect(summarizeMigrations(fixture("d1-migrations-none.txt"), 9)).toBe("database: 9 migrations applied (0 new)");
+  });
+
+  it("counts only the migrations wrangler lists as to be applied", () => {
+    const output = ["Migrations to be applied:", "┌───────────────┐", "│ name          │", "├───────────────┤", "│ 0010_x.sql    │", "└───────────────┘", "│ 0001_init.sql │ ✅ │"].join("\n");
+    expect(summarizeMigrations(output, 10)).toBe("database: 10 migrations applied (1 new)");
+    expect(summarizeMigrations("\u001b[32m✅ No migrations to apply!\u001b[0m", 1)).toBe("database: 1 migration applied (0 new)");
+  });
+
+  it("gives no summary for output it does not know", () => {
+    expect(summarizeMigrations("something else entirely", 9)).toBeNull();
+  });
+
+  it("drops the bindings table, the secrets notice and the cron calls, and keeps the rest", () => {
+    const keep = wranglerOutputFilter();
+    const kept = fixture("wrangler-dev.txt").trimEnd().split("\n").filter(keep);
+    expect(kept).toEqual([
+      "[wrangler:info] Ready on http://127.0.0.1:8799",
+      '{"msg":"stored message purge","deleted":0,"unfinished":false}',
+      '{"msg":"retention purge","events":0,"messages":0,"returnPaths":0,"unfinished":false}',
+      '{"msg":"certificate checks","checked":0,"active":0,"processing":0,"expired":0,"error":0,"retired":0}',
+      '{"msg":"dns checks","checked":0,"valid":0,"invalid":0,"failed":0}',
+      '{"msg":"webhook ledger purge","deleted":0}',
+      '{"msg":"stats rollup","events":0,"chunks":0,"skipped":0,"purged":0,"unfinished":false}',
+      "[wrangler:info] GET /v4/domains 401 Unauthorized (14ms)",
+    ]);
+  });
+
+  it("matches lines in colour as without", () => {
+    const keep = wranglerOutputFilter();
+    expect(keep("\u001b[2m⎔ Starting local server...\u001b[22m")).toBe(false);
+    expect(keep("\u001b[34m[wrangler:info]\u001b[39m GET /__scheduled 200 OK (6ms)")).toBe(false);
+    expect(keep("\u001b[34m[wrangler:info]\u001b[39m GET /v3/domains 200 OK (6ms)")).toBe(true);
+    expect(plain("\u001b[1mbold\u001b[22m")).toBe("bold");
+  });
+});
