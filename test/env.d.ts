@@ -1,10 +1,11 @@
-// The bindings tests see through `env` from "cloudflare:test": the Worker's plus the migrations.
-import type { Env as WorkerEnv } from "../src/env";
-
+// The bindings tests see through `env` from "cloudflare:test": the Worker's (Cloudflare.Env, which
+// `wrangler types` generates into worker-configuration.d.ts) plus the migrations.
 declare global {
   namespace Cloudflare {
-    interface Env extends WorkerEnv {
+    interface Env {
       TEST_MIGRATIONS: D1Migration[];
     }
   }
 }
+
+export {};
