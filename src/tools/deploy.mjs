@@ -5,7 +5,9 @@
 // example.net hosts) or allows private webhook URLs; then runs the typecheck and checks that
 // worker-configuration.d.ts is fresh. `npm run deploy -- --dry-run` (CI) runs every check, reports
 // the placeholders without refusing (the repository ships them), and bundles with
-// `wrangler deploy --env production --dry-run` instead of deploying. Run with tsx.
+// `wrangler deploy --env production --dry-run` instead of deploying. Other arguments go to
+// `wrangler deploy` (`-- --secrets-file FILE` uploads secrets with the deployment, in one step:
+// docs/deploy.md, "Rotating the tracking secret"). Run with tsx.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +18,7 @@ import { bindingProblems, PRODUCTION_ENV, productionValueProblems, readDeployCon
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const dryRun = process.argv.includes("--dry-run");
+const passOn = process.argv.slice(2).filter((arg) => arg !== "--dry-run");
 const env = {
   ...process.env,
   WRANGLER_SEND_METRICS: "false",
@@ -56,10 +59,10 @@ const wrangler = path.join(root, "node_modules", ".bin", "wrangler");
 if (dryRun) {
   const outdir = mkdtempSync(path.join(tmpdir(), "tidings-deploy-"));
   try {
-    run(`wrangler deploy --env ${PRODUCTION_ENV} --dry-run`, wrangler, ["deploy", "--env", PRODUCTION_ENV, "--dry-run", "--outdir", outdir]);
+    run(`wrangler deploy --env ${PRODUCTION_ENV} --dry-run`, wrangler, ["deploy", "--env", PRODUCTION_ENV, "--dry-run", "--outdir", outdir, ...passOn]);
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
 } else {
-  run(`wrangler deploy --env ${PRODUCTION_ENV}`, wrangler, ["deploy", "--env", PRODUCTION_ENV]);
+  run(`wrangler deploy --env ${PRODUCTION_ENV}`, wrangler, ["deploy", "--env", PRODUCTION_ENV, ...passOn]);
 }

@@ -3,6 +3,7 @@
 // does (wrangler inherits no binding into an environment), the required secrets match
 // src/secrets.ts, and a deploy is refused while placeholders remain.
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Unstable_Config } from "wrangler";
@@ -73,6 +74,19 @@ describe("npm run deploy:plan", () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toContain("npx wrangler queues create tidings-webhooks\n");
     expect(result.stdout).toContain("Still to fill in wrangler.toml [env.production]");
+  });
+});
+
+describe("docs/deploy.md", () => {
+  const guide = readFileSync(path.join(root, "docs/deploy.md"), "utf8");
+
+  it("shows every command of the plan and every secret, with what breaks without it", () => {
+    for (const command of commands) expect(guide).toContain(command);
+    for (const secret of SECRETS) {
+      const row = guide.split("\n").find((line) => line.startsWith(`| \`${secret.name}\` |`));
+      expect(row, secret.name).toBeDefined();
+      expect(row).toContain(secret.required ? "| yes |" : "| no |");
+    }
   });
 });
 
