@@ -7,6 +7,8 @@ export const BINDING_KINDS: Record<string, (config: Unstable_Config) => string[]
 export function readDeployConfig(configPath?: string): { local: Unstable_Config; production: Unstable_Config; raw: Unstable_RawConfig };
 export function queueNames(config: Unstable_Config): string[];
 export function deployPlan(config: Unstable_Config, secrets?: readonly SecretSpec[]): { command: string; note?: string }[];
+export function fallbackOriginOf(zone: string): string;
+export function dnsPlan(config: Unstable_Config): string[];
 export function bindingProblems(local: Unstable_Config, production: Unstable_Config, rawTopLevel?: object): string[];
 export function secretProblems(production: Unstable_Config, secrets?: readonly SecretSpec[]): string[];
 export function isPlaceholderHost(host: string): boolean;

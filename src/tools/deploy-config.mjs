@@ -100,6 +100,32 @@ export function deployPlan(config, secrets = SECRETS) {
   return steps;
 }
 
+/** Name of the originless record that serves as Cloudflare for SaaS's fallback origin in a zone. */
+export const fallbackOriginOf = (zone) => `tidings-origin.${zone}`;
+
+/**
+ * The DNS records and zone settings the production routes and CNAME_TARGET need (docs/deploy.md,
+ * "DNS"), one line each.
+ */
+export function dnsPlan(config) {
+  const lines = [];
+  for (const route of config.routes ?? []) {
+    if (typeof route === "object" && route.custom_domain) {
+      lines.push(`${routeHost(route)}: the API host, a Custom Domain (the deploy creates its record and certificate; no record of that name may exist)`);
+    }
+  }
+  const cnameTarget = String(config.vars?.CNAME_TARGET ?? "");
+  for (const route of config.routes ?? []) {
+    const zone = typeof route === "object" ? route.zone_name : undefined;
+    if (!zone || route.pattern !== "*/*") continue;
+    const origin = fallbackOriginOf(zone);
+    lines.push(`${origin} AAAA 100:: (proxied): the fallback origin; SSL/TLS > Custom Hostnames: enable Cloudflare for SaaS, Fallback Origin ${origin}`);
+    if (cnameTarget === zone || cnameTarget.endsWith(`.${zone}`)) lines.push(`${cnameTarget} CNAME ${origin} (proxied): CNAME_TARGET, what customers' tracking hosts point at`);
+    else lines.push(`CNAME_TARGET "${cnameTarget}" is not in the zone ${zone}: customers' CNAMEs must lead into it (to ${origin})`);
+  }
+  return lines;
+}
+
 /** Bindings of the top level that production lacks, and the other way round; [] when they match. */
 export function bindingProblems(local, production, rawTopLevel) {
   const problems = [];

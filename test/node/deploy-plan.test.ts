@@ -12,6 +12,7 @@ import {
   BINDING_KINDS,
   bindingProblems,
   deployPlan,
+  dnsPlan,
   isPlaceholderHost,
   productionValueProblems,
   readDeployConfig,
@@ -66,6 +67,17 @@ describe("npm run deploy:plan", () => {
     const firstSecret = commands.findIndex((c) => c.startsWith("npx wrangler secret put"));
     expect(firstSecret).toBeGreaterThan(commands.indexOf("npx wrangler d1 migrations apply DB --remote --env production"));
     expect(commands.at(-1)).toBe("npm run deploy");
+  });
+
+  it("names the DNS records the routes need: the API's Custom Domain, the fallback origin, the CNAME target", () => {
+    expect(dnsPlan(filledProduction())).toEqual([
+      expect.stringMatching(/^api\.tidings-mail\.net: the API host, a Custom Domain/),
+      expect.stringMatching(/^tidings-origin\.tidings-mail\.net AAAA 100:: \(proxied\): the fallback origin/),
+      expect.stringMatching(/^track\.tidings-mail\.net CNAME tidings-origin\.tidings-mail\.net \(proxied\)/),
+    ]);
+    const elsewhere = filledProduction();
+    elsewhere.vars = { ...elsewhere.vars, CNAME_TARGET: "track.other-zone.net" };
+    expect(dnsPlan(elsewhere).at(-1)).toContain('CNAME_TARGET "track.other-zone.net" is not in the zone tidings-mail.net');
   });
 
   it("prints the plan and exits 0 on the repository's wrangler.toml", () => {
