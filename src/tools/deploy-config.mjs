@@ -23,6 +23,8 @@ export const BINDING_KINDS = {
   services: (config) => (config.services ?? []).map((s) => s.binding),
   analytics_engine_datasets: (config) => (config.analytics_engine_datasets ?? []).map((a) => a.binding),
   send_email: (config) => (config.send_email ?? []).map((s) => s.name),
+  // Not a binding, but not inherited either: a constant missing in production would change its bundle.
+  define: (config) => Object.keys(config.define ?? {}),
 };
 
 /**
@@ -31,12 +33,15 @@ export const BINDING_KINDS = {
  * production check.
  */
 const NOT_BINDINGS = new Set([
-  "$schema", "name", "main", "compatibility_date", "compatibility_flags", "account_id", "workers_dev",
-  "preview_urls", "routes", "route", "triggers", "migrations", "observability", "minify", "keep_names",
-  "no_bundle", "rules", "build", "find_additional_modules", "base_dir", "preserve_file_names",
-  "upload_source_maps", "limits", "placement", "tsconfig", "jsx_factory", "jsx_fragment", "define",
-  "alias", "logpush", "keep_vars", "dev", "env", "send_metrics", "site", "legacy_env", "usage_model",
-  "first_party_worker", "compliance_region", "python_modules",
+  // Inherited (wrangler 4.86's inheritable() fields).
+  "assets", "base_dir", "cache", "compatibility_date", "compatibility_flags", "compliance_region",
+  "find_additional_modules", "first_party_worker", "jsx_factory", "jsx_fragment", "keep_names", "limits",
+  "logfwdr", "logpush", "main", "migrations", "minify", "no_bundle", "observability", "placement",
+  "preserve_file_names", "preview_urls", "previews", "python_modules", "routes", "route", "rules",
+  "triggers", "tsconfig", "upload_source_maps", "workers_dev",
+  // Top level only, or the environments themselves.
+  "$schema", "name", "account_id", "build", "alias", "dev", "env", "keep_vars", "send_metrics", "site",
+  "legacy_env", "usage_model",
 ]);
 const SECRETS_KEY = "secrets";
 
