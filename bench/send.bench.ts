@@ -12,7 +12,7 @@ import { beforeAll, expect, inject, it } from "vitest";
 import worker from "./bench-worker";
 import { AUTH, benchEnv, call, median, plainContext, report } from "./harness";
 import { composeForRecipient, recipientFacts } from "../src/api/compose-message";
-import { type FormValue } from "../src/api/fields";
+import type { FormValue } from "../src/api/fields";
 import { parseMessageEntries } from "../src/api/message-form";
 import { getDomain } from "../src/db/domains";
 import { randomId } from "../src/domain/base64url";

@@ -1,9 +1,8 @@
-// The bindings tests see through `env` from "cloudflare:test": the Worker's plus the migrations.
-import type { Env as WorkerEnv } from "../src/env";
-
+// The bindings tests see through `env` from "cloudflare:test": the Worker's (Cloudflare.Env, which
+// `wrangler types` generates into worker-configuration.d.ts) plus the migrations.
 declare global {
   namespace Cloudflare {
-    interface Env extends WorkerEnv {
+    interface Env {
       TEST_MIGRATIONS: D1Migration[];
       /** Empty until a test migrates it (test/integration/cron-log.test.ts). */
       CRON_TEST_DB: D1Database;
@@ -11,3 +10,5 @@ declare global {
     }
   }
 }
+
+export {};

@@ -116,7 +116,7 @@ export const logsApi = new Hono<ApiEnv>().post("/v1/analytics/logs", async (c) =
   let cursor: Cursor;
   if (body.pagination?.token) {
     const decoded = decodeCursor(body.pagination.token);
-    if (!decoded || !decoded.q.domains) throw badRequest("Invalid page token");
+    if (!decoded?.q.domains) throw badRequest("Invalid page token");
     checkFilters(decoded.q.filters); // a token is input too: it may have been crafted
     cursor = decoded;
   } else cursor = { q: await queryOf(c.env, body), m: "first" };

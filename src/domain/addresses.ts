@@ -2,7 +2,7 @@
 import { breaksHeader } from "./header-values";
 
 /** Loose on purpose: the relay has the last word; this only refuses what cannot be an address. */
-const ADDRESS = /^[^\s@<>(),;:"\[\]]+@[^\s@<>(),;:"\[\]]+\.[^\s@<>(),;:"\[\]]+$/;
+const ADDRESS = /^[^\s@<>(),;:"[\]]+@[^\s@<>(),;:"[\]]+\.[^\s@<>(),;:"[\]]+$/;
 
 export interface ParsedAddress {
   /** The address as written in the list, display name included (for headers). */

@@ -101,7 +101,7 @@ describe("tracking edge", () => {
     const fields = { recipient: "ann.private@example.org", messageId: "private-message-1@example.net", url: "https://example.org/private/landing-page" };
     const body = { domain, message_id: fields.messageId, recipient: fields.recipient, html: `<body><a href="${fields.url}">x</a></body>`, text: "hi" };
     const prepareAs = async (format: string | undefined) => {
-      const response = await apiWith({ ...(env as unknown as Env), TRACKING_TOKEN_FORMAT: format }, "/v1/tracking/prepare", {
+      const response = await apiWith({ ...env, TRACKING_TOKEN_FORMAT: format } as unknown as Env, "/v1/tracking/prepare", {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body),

@@ -1,0 +1,185 @@
+// `npm run deploy:plan` and `npm run deploy` against wrangler.toml itself: the plan creates every
+// queue, database and bucket the file names anywhere, production binds everything the top level
+// does (wrangler inherits no binding into an environment), the required secrets match
+// src/secrets.ts, and a deploy is refused while placeholders remain.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Unstable_Config } from "wrangler";
+import { SECRETS } from "../../src/secrets";
+import {
+  BINDING_KINDS,
+  bindingProblems,
+  deployPlan,
+  dnsPlan,
+  isPlaceholderHost,
+  productionValueProblems,
+  readDeployConfig,
+  secretProblems,
+} from "../../src/tools/deploy-config.mjs";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const { local, production, raw } = readDeployConfig(path.join(root, "wrangler.toml"));
+const commands = deployPlan(production).map((step) => step.command);
+
+/** Every value of the given keys anywhere in the parsed TOML: top level, every environment, every table. */
+function valuesOf(node: unknown, keys: string[], found = new Set<string>()): Set<string> {
+  if (Array.isArray(node)) for (const item of node) valuesOf(item, keys, found);
+  else if (node && typeof node === "object") {
+    for (const [key, value] of Object.entries(node)) {
+      if (keys.includes(key) && typeof value === "string") found.add(value);
+      else valuesOf(value, keys, found);
+    }
+  }
+  return found;
+}
+
+/** Production with a ready account's values instead of the shipped placeholders. */
+function filledProduction(): Unstable_Config {
+  const config = structuredClone(production);
+  config.d1_databases = config.d1_databases.map((db) => ({ ...db, database_id: "3f1c2a9e-5b7d-4e21-9c0a-7d2e4b8f6a13" }));
+  config.vars = { ...config.vars, SHARED_HOSTS: "api.tidings-mail.net", CNAME_TARGET: "track.tidings-mail.net" };
+  config.routes = [
+    { pattern: "api.tidings-mail.net", custom_domain: true },
+    { pattern: "*/*", zone_name: "tidings-mail.net" },
+  ];
+  return config;
+}
+
+describe("npm run deploy:plan", () => {
+  it("creates every queue and dead-letter queue, database and bucket wrangler.toml names anywhere", () => {
+    const queues = valuesOf(raw, ["queue", "dead_letter_queue"]);
+    expect(queues).toContain("tidings-webhooks");
+    for (const queue of queues) expect(commands).toContain(`npx wrangler queues create ${queue}`);
+    const databases = valuesOf(raw, ["database_name"]);
+    expect(databases.size).toBeGreaterThan(0);
+    for (const db of databases) expect(commands).toContain(`npx wrangler d1 create ${db}`);
+    const buckets = valuesOf(raw, ["bucket_name"]);
+    expect(buckets.size).toBeGreaterThan(0);
+    for (const bucket of buckets) expect(commands).toContain(`npx wrangler r2 bucket create ${bucket}`);
+  });
+
+  it("applies the migrations and sets every secret of src/secrets.ts, before the deploy", () => {
+    expect(commands).toContain("npx wrangler d1 migrations apply DB --remote --env production");
+    for (const secret of SECRETS) expect(commands).toContain(`npx wrangler secret put ${secret.name} --env production`);
+    // Secrets before the deploy: wrangler refuses to create a Worker whose required secrets are unset.
+    const firstSecret = commands.findIndex((c) => c.startsWith("npx wrangler secret put"));
+    expect(firstSecret).toBeGreaterThan(commands.indexOf("npx wrangler d1 migrations apply DB --remote --env production"));
+    expect(commands.at(-1)).toBe("npm run deploy");
+  });
+
+  it("names the DNS records the routes need: the API's Custom Domain, the fallback origin, the CNAME target", () => {
+    expect(dnsPlan(filledProduction())).toEqual([
+      expect.stringMatching(/^api\.tidings-mail\.net: the API host, a Custom Domain/),
+      expect.stringMatching(/^tidings-origin\.tidings-mail\.net AAAA 100:: \(proxied\): the fallback origin/),
+      expect.stringMatching(/^track\.tidings-mail\.net CNAME tidings-origin\.tidings-mail\.net \(proxied\)/),
+    ]);
+    const elsewhere = filledProduction();
+    elsewhere.vars = { ...elsewhere.vars, CNAME_TARGET: "track.other-zone.net" };
+    expect(dnsPlan(elsewhere).at(-1)).toContain('CNAME_TARGET "track.other-zone.net" is not in the zone tidings-mail.net');
+  });
+
+  it("prints the plan and exits 0 on the repository's wrangler.toml", () => {
+    const result = spawnSync(path.join(root, "node_modules/.bin/tsx"), ["src/tools/deploy-plan.mjs"], { cwd: root, encoding: "utf8" });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("npx wrangler queues create tidings-webhooks\n");
+    expect(result.stdout).toContain("Still to fill in wrangler.toml [env.production]");
+  });
+});
+
+describe("docs/deploy.md", () => {
+  const guide = readFileSync(path.join(root, "docs/deploy.md"), "utf8");
+
+  it("shows every command of the plan and every secret, with what breaks without it", () => {
+    for (const command of commands) expect(guide).toContain(command);
+    for (const secret of SECRETS) {
+      const row = guide.split("\n").find((line) => line.startsWith(`| \`${secret.name}\` |`));
+      expect(row, secret.name).toBeDefined();
+      expect(row).toContain(secret.required ? "| yes |" : "| no |");
+    }
+  });
+});
+
+describe("production environment", () => {
+  it("binds every binding, var and queue consumer the top level has, and no other", () => {
+    expect(bindingProblems(local, production, raw)).toEqual([]);
+  });
+
+  it("names each binding production lacks", () => {
+    let cases = 0;
+    for (const [kind, namesOf] of Object.entries(BINDING_KINDS)) {
+      for (const name of namesOf(local)) {
+        const trimmed = structuredClone(production);
+        if (kind === "vars") delete (trimmed.vars as Record<string, unknown>)[name];
+        else if (kind === "queues.producers") trimmed.queues.producers = trimmed.queues.producers?.filter((q) => q.binding !== name);
+        else if (kind === "queues.consumers") trimmed.queues.consumers = trimmed.queues.consumers?.filter((q) => q.queue !== name);
+        else if (kind === "durable_objects.bindings") trimmed.durable_objects.bindings = trimmed.durable_objects.bindings.filter((d) => d.name !== name);
+        else if (kind === "ratelimits") trimmed.ratelimits = trimmed.ratelimits.filter((r) => r.name !== name);
+        else {
+          const list = trimmed[kind as "d1_databases" | "r2_buckets"] as { binding: string }[];
+          (trimmed as unknown as Record<string, unknown>)[kind] = list.filter((b) => b.binding !== name);
+        }
+        expect(bindingProblems(local, trimmed, raw), `${kind} ${name}`).toEqual([expect.stringContaining(`lacks ${kind} "${name}"`)]);
+        cases++;
+      }
+    }
+    // Every var, the database, 4 producers, 4 consumers, the bucket, the rate limit, the Durable Object.
+    expect(cases).toBe(Object.keys(local.vars).length + 12);
+  });
+
+  it("refuses a binding kind the check does not know, so a new kind cannot slip past it", () => {
+    const withNewKind = { ...raw, hyperdrive: [{ binding: "HYPERDRIVE", id: "x" }] };
+    expect(bindingProblems(local, production, withNewKind)).toEqual([expect.stringContaining('"hyperdrive"')]);
+  });
+
+  it("requires exactly the secrets src/secrets.ts marks required", () => {
+    expect(secretProblems(production)).toEqual([]);
+    const required = SECRETS.filter((s) => s.required).map((s) => s.name);
+    expect(production.secrets?.required).toEqual(required);
+    const missing = structuredClone(production);
+    missing.secrets = { required: required.slice(1) };
+    expect(secretProblems(missing)).toEqual([expect.stringContaining(`lacks ${required[0]}`)]);
+    const extra = structuredClone(production);
+    extra.secrets = { required: [...required, "SMTP_RELAY_PASSWORD"] };
+    expect(secretProblems(extra)).toEqual([expect.stringContaining("requires SMTP_RELAY_PASSWORD")]);
+  });
+
+  it("holds placeholders a deploy refuses, and nothing else once they are filled in", () => {
+    const problems = productionValueProblems(production);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining("database_id"),
+        expect.stringContaining("SHARED_HOSTS names \"api.example.net\""),
+        expect.stringContaining("CNAME_TARGET"),
+      ]),
+    );
+    expect(productionValueProblems(filledProduction())).toEqual([]);
+  });
+
+  it("refuses empty hosts, an API host missing from SHARED_HOSTS, and private webhook URLs", () => {
+    const empty = filledProduction();
+    empty.vars = { ...empty.vars, SHARED_HOSTS: "", CNAME_TARGET: "" };
+    expect(productionValueProblems(empty)).toEqual([
+      expect.stringContaining("SHARED_HOSTS is empty"),
+      expect.stringContaining("CNAME_TARGET"),
+      expect.stringContaining('custom domain "api.tidings-mail.net" is not in SHARED_HOSTS'),
+    ]);
+    const open = filledProduction();
+    open.vars = { ...open.vars, WEBHOOK_ALLOW_PRIVATE_URLS: "true" };
+    expect(productionValueProblems(open)).toEqual([expect.stringContaining("WEBHOOK_ALLOW_PRIVATE_URLS")]);
+    for (const host of ["", "localhost", "127.0.0.1", "api.example.com", "x.test", "tidings.invalid", "[::1]"]) expect(isPlaceholderHost(host), host).toBe(true);
+    for (const host of ["api.tidings-mail.net", "example.net.au", "notexample.com"]) expect(isPlaceholderHost(host), host).toBe(false);
+  });
+});
+
+describe("npm run deploy", () => {
+  it("refuses the shipped placeholders before running anything else", () => {
+    const result = spawnSync(path.join(root, "node_modules/.bin/tsx"), ["src/tools/deploy.mjs"], { cwd: root, encoding: "utf8" });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("Not deploying: fill in wrangler.toml [env.production] first");
+    expect(result.stderr).toContain("database_id of D1 \"DB\"");
+    expect(result.stdout).not.toContain("== typecheck");
+  });
+});
