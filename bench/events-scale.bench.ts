@@ -1,0 +1,106 @@
+// Issue 12's figures for the events store, on production-shaped data (bench/support/production-events.ts):
+// 1,000 domains with a Zipf spread of volume (the biggest holds BENCH_SCALE_BIGGEST events, a million
+// by default, over 30 days), a million recipients, unique Message-IDs, real user agents, ~1 KB of
+// user variables, three tags. Written through the events store (db/events-store.ts insertEvents),
+// then read through the Events API as mailgun.js would: dense, sparse and no-match filters on the
+// biggest domain, first page and a deep page. Also: bytes per event (table and indexes together,
+// from D1's size_after), and the write rate early and late in the load.
+import { expect, it } from "vitest";
+import { AUTH, benchEnv, call, percentile, report } from "./harness";
+import { insertEvents } from "../src/db/events-store";
+import { DENSE_TAG, domainName, domainVolumes, productionEvents, RARE_TAG, SEED_RECIPIENT, type ProductionShape } from "./support/production-events";
+
+const BIGGEST = Number(process.env.BENCH_SCALE_BIGGEST ?? 1_000_000);
+const SHAPE: ProductionShape = { domains: 1000, biggest: BIGGEST, zipf: 1.6, recipients: 1_000_000, days: 30, endMs: Date.now(), seed: 20261129 };
+const RUNS = 20;
+const WARM_UP = 3;
+
+/** The database's size in bytes, as D1 reports it after a statement. */
+async function databaseBytes(): Promise<number> {
+  const result = await benchEnv.DB.prepare("SELECT 1").run();
+  return (result.meta as { size_after: number }).size_after;
+}
+
+it(`Events API over ${BIGGEST.toLocaleString("en")} events of the biggest of ${SHAPE.domains} domains`, async () => {
+  const big = domainName(1);
+  expect((await call("http://127.0.0.1/v4/domains", { method: "POST", headers: AUTH, body: new URLSearchParams({ name: big }) })).status).toBe(200);
+  const total = domainVolumes(SHAPE).reduce((a, b) => a + b, 0);
+  const before = await databaseBytes();
+  let written = 0;
+  const rates: Array<{ at: number; perSecond: number }> = [];
+  let windowStart = performance.now();
+  let windowRows = 0;
+  for (const rows of productionEvents(SHAPE, 2000)) {
+    await insertEvents(benchEnv, rows);
+    written += rows.length;
+    windowRows += rows.length;
+    if (windowRows >= 50_000) {
+      rates.push({ at: written, perSecond: windowRows / ((performance.now() - windowStart) / 1000) });
+      windowStart = performance.now();
+      windowRows = 0;
+    }
+  }
+  const after = await databaseBytes();
+  report(`events written (all domains; the biggest ${BIGGEST.toLocaleString("en")})`, `${written.toLocaleString("en")} of ${total.toLocaleString("en")} planned`);
+  report("bytes per event (table + indexes + event_tags, D1 size_after)", `${((after - before) / written).toFixed(0)} B`);
+  if (rates.length >= 2) {
+    const first = rates[0]!;
+    const last = rates.at(-1)!;
+    report("store insert rate, first 50,000 / last 50,000 events (rows/s)", `${first.perSecond.toFixed(0)} / ${last.perSecond.toFixed(0)}: ${(first.perSecond / last.perSecond).toFixed(2)}x slower when full`);
+  }
+
+  const get = async (query: string) => {
+    const response = await call(`http://127.0.0.1/v3/${big}/events?${query}`, { headers: AUTH });
+    if (response.status !== 200) throw new Error(`${query}: ${response.status} ${await response.text()}`);
+    return response.json<{ items: unknown[]; paging: { next: string } }>();
+  };
+  const time = async (query: string | (() => string)) => {
+    const samples: number[] = [];
+    let items = 0;
+    for (let run = 0; run < RUNS + WARM_UP; run++) {
+      const began = performance.now();
+      const page = await get(typeof query === "string" ? query : query());
+      if (run >= WARM_UP) samples.push(performance.now() - began);
+      items = page.items.length;
+    }
+    return `${percentile(samples, 50).toFixed(0)} / ${percentile(samples, 95).toFixed(0)} ms (${items} items)`;
+  };
+  /** The query string of the page `depth` pages in, reached by following next. */
+  const deep = async (query: string, depth: number) => {
+    let page = await get(query);
+    let url = "";
+    for (let i = 0; i < depth && page.items.length > 0; i++) {
+      url = page.paging.next;
+      const response = await call(url, { headers: AUTH });
+      page = await response.json();
+    }
+    return url;
+  };
+  const timeUrl = async (url: string) => {
+    const samples: number[] = [];
+    for (let run = 0; run < RUNS + WARM_UP; run++) {
+      const began = performance.now();
+      const response = await call(url, { headers: AUTH });
+      await response.text();
+      if (run >= WARM_UP) samples.push(performance.now() - began);
+    }
+    return `${percentile(samples, 50).toFixed(0)} / ${percentile(samples, 95).toFixed(0)} ms`;
+  };
+  const rare = (n: number) => `person.${(n * 7919) % SHAPE.recipients}@gmail.com`;
+  let run = 0;
+  report("Events API p50 / p95, no filter, first page of 100", await time("limit=100"));
+  report("  recipient, dense (the seed address, 1 message in 50)", await time(`recipient=${encodeURIComponent(SEED_RECIPIENT)}&limit=100`));
+  report("  recipient, sparse (another address each run)", await time(() => `recipient=${encodeURIComponent(rare(run++))}&limit=100`));
+  report("  recipient, no match", await time("recipient=nobody%40nowhere.example&limit=100"));
+  report(`  tag, dense (${DENSE_TAG}, 2 messages in 3)`, await time(`tags=${DENSE_TAG}&limit=100`));
+  report(`  tag, sparse (${RARE_TAG}, 1 message in 1,000)`, await time(`tags=${RARE_TAG}&limit=100`));
+  report("  tag, no match", await time("tags=never-used&limit=100"));
+  report("  event, dense (opened)", await time("event=opened&limit=100"));
+  report("  event, sparse (complained, 1 message in 1,000)", await time("event=complained&limit=100"));
+  report("  message-id (one message's events)", await time(`message-id=${encodeURIComponent("nothing@" + big)}&limit=100`));
+  report("  subject contains, dense (every subject)", await time("subject=Autumn&limit=100"));
+  report("  subject contains, no match (a scan of the domain: not indexed yet)", await time("subject=zzzz-no-such-subject&limit=100"));
+  report("Events API p50 / p95, page 50 of no filter", await timeUrl(await deep("limit=100", 50)));
+  report(`Events API p50 / p95, page 50 of tag ${DENSE_TAG}`, await timeUrl(await deep(`tags=${DENSE_TAG}&limit=100`, 50)));
+  report("Events API p50 / p95, page 20 of the dense recipient", await timeUrl(await deep(`recipient=${encodeURIComponent(SEED_RECIPIENT)}&limit=100`, 20)));
+});
