@@ -39,6 +39,12 @@ export interface Env {
   TRACKING_LINK_BASE: string;
   /** Where an invalid click link redirects; empty shows a plain page. */
   CLICK_FALLBACK_URL: string;
+  /**
+   * Operator-owned domain, routed by Email Routing to the Worker's email() handler, that every
+   * delivery's VERP return path is on (bounce+<id><tag>@BOUNCE_DOMAIN); empty: the sending domain
+   * (docs/bounces.md).
+   */
+  BOUNCE_DOMAIN: string;
   /** The SMTP relay outgoing mail is handed to; empty: deliveries wait and retry. */
   SMTP_RELAY_HOST: string;
   SMTP_RELAY_PORT: string;
