@@ -2,7 +2,7 @@
 // relays of test/global-setup.ts: which connection each message came over and what each connection
 // received (GET /sessions/N), with and without PIPELINING, and a fresh session after every error.
 import { describe, expect, inject, it } from "vitest";
-import { SmtpPool, type SmtpOutcome, type SmtpRelay } from "../../src/consumers/smtp-client";
+import { MAX_MESSAGES_PER_SESSION, SmtpPool, type SmtpOutcome, type SmtpRelay } from "../../src/consumers/smtp-client";
 import type { RecordedMessage, RecordedSession } from "../support/scripted-smtp";
 
 const FROM = "bounce+x@tidings.test";
@@ -57,6 +57,16 @@ describe("SmtpPool without PIPELINING", () => {
     const transaction = ["MAIL", "RCPT", "DATA"];
     expect(reads.flat()).toEqual(["EHLO", ...transaction, ...tos.slice(1).flatMap(() => ["RSET", ...transaction]), "QUIT"]);
     for (const to of tos) expect((await recorded(inject("smtpControlPort"), to))[0]?.data).toBe("Subject: reuse\r\n\r\nbody\r\n.dot\r\n");
+  });
+
+  it(`closes a session after ${MAX_MESSAGES_PER_SESSION} messages and goes on with a fresh one`, async () => {
+    const tos = Array.from({ length: MAX_MESSAGES_PER_SESSION + 1 }, () => recipient("ok"));
+    const outcomes = await deliverInTurn(plainRelay(), tos);
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    const sessions = await sessionsOf(inject("smtpControlPort"), tos);
+    expect(new Set(sessions.slice(0, -1)).size).toBe(1);
+    expect(sessions.at(-1)).not.toBe(sessions[0]);
+    expect((await commandsOf(inject("smtpControlPort"), sessions[0]!)).flat().at(-1)).toBe("QUIT");
   });
 
   it("runs up to its size of sessions at once, each carrying several messages", async () => {
