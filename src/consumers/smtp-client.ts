@@ -5,16 +5,16 @@
 // session after any error or unexpected reply so the next message starts on a fresh one.
 // Bindings: none; it opens TCP with cloudflare:sockets.
 import { connect } from "cloudflare:sockets";
-import { encodeBase64 } from "../domain/base64url";
 import { limiter } from "./limiter";
-import { DEFAULT_REPLY_TIMEOUT_MS, errorMessage, SessionEnd, SmtpConnection, type SmtpStage } from "./smtp-connection";
-import { encodeDataBody, extractEnhancedCode, parseEhloExtensions, type SmtpReply } from "./smtp-wire";
+import { errorMessage, SessionEnd, type SmtpConnection, type SmtpStage } from "./smtp-connection";
+import { endSession, openSession, sessionKey, transaction, type Session, type SmtpRelay } from "./smtp-session";
+import { extractEnhancedCode, type SmtpReply } from "./smtp-wire";
 
 export type { SmtpStage } from "./smtp-connection";
+export type { SmtpRelay } from "./smtp-session";
 export { dotStuff, encodeDataBody, extractEnhancedCode, normaliseLineEndings, parseEhloExtensions, takeReply, type SmtpReply } from "./smtp-wire";
 
-export type SmtpSecurity = "starttls" | "tls" | "none";
-export interface SmtpRelay { host: string; port: number; security: SmtpSecurity; user?: string; password?: string; heloName: string; timeoutMs?: number }
+export type SmtpSecurity = SmtpRelay["security"];
 export interface SmtpOutcome {
   ok: boolean; // true only when the relay answered 2xx to the end of DATA
   code: number; // last reply code; 0 when no reply was read (connection failure, timeout, drop)
@@ -28,113 +28,6 @@ export interface SmtpOutcome {
 
 /** Messages one session carries before it is closed and a fresh one opened (nodemailer's pool default; some relays cap it lower and say 421, see below). */
 export const MAX_MESSAGES_PER_SESSION = 100;
-
-interface Session {
-  key: string;
-  conn: SmtpConnection;
-  extensions: Map<string, string>;
-  messages: number;
-}
-
-function isAscii(text: string): boolean {
-  return !/[^\x00-\x7f]/.test(text);
-}
-
-function base64Utf8(text: string): string {
-  return encodeBase64(new TextEncoder().encode(text));
-}
-
-async function sayHello(conn: SmtpConnection, heloName: string): Promise<Map<string, string>> {
-  try {
-    return parseEhloExtensions(await conn.command(`EHLO ${heloName}`, "ehlo", 2));
-  } catch (error) {
-    // RFC 5321 4.1.1.1: a server that does not know EHLO answers 5xx, and HELO is the fallback.
-    if (!(error instanceof SessionEnd) || !error.reply || error.reply.code < 500) throw error;
-    await conn.command(`HELO ${heloName}`, "ehlo", 2);
-    return new Map();
-  }
-}
-
-async function authenticate(conn: SmtpConnection, user: string, password: string, extensions: Map<string, string>): Promise<void> {
-  const mechanisms = (extensions.get("AUTH") ?? "").toUpperCase().split(/\s+/);
-  if (mechanisms.includes("PLAIN")) {
-    await conn.command(`AUTH PLAIN ${base64Utf8(`\0${user}\0${password}`)}`, "auth", 2);
-  } else if (mechanisms.includes("LOGIN")) {
-    await conn.command("AUTH LOGIN", "auth", 3);
-    await conn.command(base64Utf8(user), "auth", 3);
-    await conn.command(base64Utf8(password), "auth", 2);
-  } else {
-    throw new SessionEnd("auth", "Relay advertises neither AUTH PLAIN nor AUTH LOGIN");
-  }
-}
-
-function mailParameters(envelope: { from: string; to: string }, mime: string, extensions: Map<string, string>): string {
-  let params = "";
-  if (!isAscii(mime) && extensions.has("8BITMIME")) params += " BODY=8BITMIME";
-  if (!isAscii(envelope.from + envelope.to) && extensions.has("SMTPUTF8")) params += " SMTPUTF8";
-  return params;
-}
-
-/** Sessions of one relay, with the same EHLO name and login, can carry each other's messages. */
-function sessionKey(relay: SmtpRelay): string {
-  return JSON.stringify([relay.host, relay.port, relay.security, relay.user ?? "", relay.heloName]);
-}
-
-/** Connect, greeting, EHLO, STARTTLS and AUTH. `holder.conn` is set as soon as there is one, so a failure can still be reported with it. */
-async function openSession(relay: SmtpRelay, connectFn: typeof connect, holder: { conn?: SmtpConnection }): Promise<Session> {
-  const secureTransport = relay.security === "tls" ? "on" : relay.security === "starttls" ? "starttls" : "off";
-  const conn = new SmtpConnection(connectFn({ hostname: relay.host, port: relay.port }, { secureTransport, allowHalfOpen: false }), relay.timeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS, relay.security === "tls");
-  holder.conn = conn;
-  await conn.opened();
-  conn.stage = "greeting";
-  await conn.expect(2);
-  let extensions = await sayHello(conn, relay.heloName);
-  if (relay.security === "starttls") {
-    if (!extensions.has("STARTTLS")) throw new SessionEnd("starttls", "Relay does not advertise STARTTLS");
-    await conn.command("STARTTLS", "starttls", 2);
-    conn.upgradeToTls(relay.host);
-    extensions = await sayHello(conn, relay.heloName);
-  }
-  if (relay.user !== undefined && relay.user !== "") await authenticate(conn, relay.user, relay.password ?? "", extensions);
-  return { key: sessionKey(relay), conn, extensions, messages: 0 };
-}
-
-/**
- * One message on an open session: RSET first when the session has carried one before, then MAIL
- * FROM, RCPT TO and DATA, in one write when the relay offers PIPELINING, then the body. Throws
- * SessionEnd at the first reply that is not the expected one (`owed`: replies still on their way).
- */
-async function transaction(session: Session, envelope: { from: string; to: string }, mime: string): Promise<SmtpReply> {
-  const { conn, extensions } = session;
-  const steps: Array<[line: string, stage: SmtpStage, expected: 2 | 3]> = session.messages > 0 ? [["RSET", "rset", 2]] : [];
-  steps.push([`MAIL FROM:<${envelope.from}>${mailParameters(envelope, mime, extensions)}`, "mail", 2], [`RCPT TO:<${envelope.to}>`, "rcpt", 2], ["DATA", "data", 3]);
-  if (extensions.has("PIPELINING")) {
-    conn.stage = steps[0]![1];
-    await conn.write(steps.map(([line]) => `${line}\r\n`).join(""));
-    for (const [i, [, stage, expected]] of steps.entries()) {
-      conn.stage = stage;
-      try {
-        await conn.expect(expected);
-      } catch (error) {
-        throw Object.assign(error as object, { owed: steps.length - i - 1 });
-      }
-    }
-  } else {
-    for (const [line, stage, expected] of steps) await conn.command(line, stage, expected);
-  }
-  await conn.write(encodeDataBody(mime));
-  return conn.expect(2);
-}
-
-/** Ends a session that failed or is done: QUIT when the relay can take it, then close. */
-async function endSession(conn: SmtpConnection, error?: unknown): Promise<void> {
-  // After a network failure (or a reply that was not SMTP) there is nobody sensible to say QUIT to,
-  // and after a 421 the relay is closing the connection itself (RFC 5321 3.8).
-  const networkGone = error !== undefined && (!(error instanceof SessionEnd) || error.connectionFailed || error.reply?.code === 421);
-  const owed = (error as { owed?: number } | undefined)?.owed ?? 0;
-  if (!networkGone && !(owed > 0 && (await conn.dataMayBeOpen(owed)))) await conn.quit();
-  await conn.close();
-}
 
 export class SmtpPool {
   #idle: Session[] = [];

@@ -150,3 +150,17 @@ describe("SmtpPool with PIPELINING", () => {
     expect(outcomes[1]).toMatchObject({ code: 0, stage: "rcpt", connectionFailed: true });
   });
 });
+
+// As in smtp-client.test.ts: workerd completes TLS with the scripted relay only when it trusts the test CA.
+describe("SmtpPool over STARTTLS", () => {
+  it.runIf(inject("smtpTlsTrusted"))("upgrades once and carries every message over the same TLS session", async () => {
+    const tos = Array.from({ length: 4 }, () => recipient("ok"));
+    const outcomes = await deliverInTurn({ ...plainRelay(), host: "localhost", security: "starttls", port: inject("smtpStartTlsPort") }, tos);
+    expect(outcomes.map((o) => [o.ok, o.tls])).toEqual(tos.map(() => [true, true]));
+    const messages = await Promise.all(tos.map(async (to) => (await recorded(inject("smtpTlsControlPort"), to))[0]!));
+    expect(messages.every((m) => m.tls)).toBe(true);
+    expect(new Set(messages.map((m) => m.session)).size).toBe(1);
+    const reads = await commandsOf(inject("smtpTlsControlPort"), messages[0]!.session);
+    expect(reads.flat().filter((verb) => verb === "STARTTLS" || verb === "EHLO")).toEqual(["EHLO", "STARTTLS", "EHLO"]);
+  });
+});
