@@ -11,7 +11,7 @@ const root = path.resolve(import.meta.dirname, "..");
  * Always the same order, the hot path first: the later files write a million rows into the local
  * D1, and SQLite's background work after that showed up as noise in the microsecond figures.
  */
-const ORDER = ["pipeline", "hot-path-parts", "send", "webhooks", "logs-search", "hostile", "stats", "events-scale"];
+const ORDER = ["pipeline", "hot-path-parts", "send", "smtp", "webhooks", "logs-search", "hostile", "stats", "events-scale"];
 class BenchOrder extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const rank = (file: TestSpecification) => {

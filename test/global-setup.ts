@@ -56,10 +56,11 @@ function testCaIsTrusted(): boolean {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [plain, auth, tls] = await Promise.all([
+  const [plain, auth, tls, pipelining] = await Promise.all([
     startScriptedSmtp(),
     startScriptedSmtp({ requireAuth: SMTP_AUTH }),
     startScriptedSmtp({ tls: TEST_TLS }),
+    startScriptedSmtp({ requireAuth: SMTP_AUTH, pipelining: true }),
   ]);
   project.provide("smtpPort", plain.port);
   project.provide("smtpControlPort", plain.controlPort);
@@ -69,7 +70,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("smtpImplicitTlsPort", tls.tlsPort!);
   project.provide("smtpTlsControlPort", tls.controlPort);
   project.provide("smtpTlsTrusted", testCaIsTrusted());
+  project.provide("smtpPipeliningPort", pipelining.port);
+  project.provide("smtpPipeliningControlPort", pipelining.controlPort);
   return async () => {
-    await Promise.all([plain.close(), auth.close(), tls.close()]);
+    await Promise.all([plain.close(), auth.close(), tls.close(), pipelining.close()]);
   };
 }

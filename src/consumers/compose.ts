@@ -23,7 +23,7 @@ import { acceptedEvent, deliveredEvent, failedEvent, type MessageFacts } from ".
 import { SUPPRESSIONS, type SuppressionReason } from "../domain/suppression";
 import type { MailgunEvent } from "../domain/tracking-event";
 import { jsonByteLength } from "../domain/utf8";
-import { returnPathsOf, verpAddress } from "../domain/verp";
+import { bounceDomainOf, returnPathsOf, verpAddress } from "../domain/verp";
 import type { Env } from "../env";
 import type { Attempt } from "./delivery-attempt";
 
@@ -115,10 +115,11 @@ async function announce(env: Env, job: ParsedComposePackJob, source: ComposeSour
 async function packOf(env: Env, job: ParsedComposePackJob, source: ComposeSource, copies: ComposedCopy[]): Promise<{ facts: PackFacts; copies: PackCopy[] }> {
   const shared = splitFacts(source.request, copies.map((c) => c.facts));
   const facts: PackFacts = { headers: shared.headers, tags: source.request.tags, userVariables: shared.userVariables, storage: job.storage };
+  const bounceDomain = bounceDomainOf(env.BOUNCE_DOMAIN);
   const packed = await Promise.all(
     copies.map(async (copy, i): Promise<PackCopy> => {
       const recipient = copy.facts.recipient.address;
-      const from = await verpAddress({ domain: job.domain, messageId: job.messageId, recipient }, env.TRACKING_SECRET);
+      const from = await verpAddress({ domain: job.domain, messageId: job.messageId, recipient }, env.TRACKING_SECRET, bounceDomain);
       return { recipient, from, size: copy.size, ...shared.own[i], mime: copy.mime };
     }),
   );

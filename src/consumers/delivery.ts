@@ -19,11 +19,13 @@ import type { MailgunEvent } from "../domain/tracking-event";
 import type { Env } from "../env";
 import { ComposeSources, composeAttempt } from "./compose";
 import { attemptOf, type Attempt } from "./delivery-attempt";
-import { limiter } from "./limiter";
 import { deadLetter, retryDelaySeconds } from "./outcomes";
-import { deliverOverSmtp, type SmtpOutcome, type SmtpRelay } from "./smtp-client";
+import { SmtpPool, type SmtpOutcome, type SmtpRelay } from "./smtp-client";
 
-/** SMTP sessions one invocation holds open at once: Workers allow 6 open connections, and queue and R2 calls need one. */
+/**
+ * SMTP sessions one invocation holds open at once, each carrying message after message (RSET in
+ * between): Workers allow 6 open connections, and queue and R2 calls need one.
+ */
 const SMTP_SESSIONS_AT_ONCE = 5;
 /** Characters of the relay's reply kept in delivery-status.message: a reply may run to 64 KB, an event must stay small. */
 const MAX_STATUS_MESSAGE_CHARS = 2000;
@@ -65,7 +67,7 @@ export function classifyOutcome(job: { attempt: number; acceptedAt: number }, sm
   return { kind: "retry", status: { ...status, retrySeconds: next.delaySeconds }, delaySeconds: next.delaySeconds };
 }
 
-async function outcomeFor(attempt: Attempt, copy: PackCopy | null, env: Env, limit: ReturnType<typeof limiter>): Promise<Outcome> {
+async function outcomeFor(attempt: Attempt, copy: PackCopy | null, env: Env, smtp: SmtpPool): Promise<Outcome> {
   if (!copy) {
     return { kind: "expired", status: { code: 0, message: "Message body is no longer stored", description: "", attemptNo: attempt.attempt } };
   }
@@ -74,8 +76,8 @@ async function outcomeFor(attempt: Attempt, copy: PackCopy | null, env: Env, lim
     const smtp: SmtpOutcome = { ok: false, code: 0, enhancedCode: "", message: "No SMTP relay is configured (SMTP_RELAY_HOST)", stage: "connect", tls: false, sessionSeconds: 0, connectionFailed: true };
     return classifyOutcome(attempt, smtp, "", Date.now());
   }
-  const smtp = await limit(() => deliverOverSmtp(relay, { from: copy.from, to: copy.recipient }, copy.mime));
-  return classifyOutcome(attempt, smtp, relay.host, Date.now());
+  const outcome = await smtp.deliver(relay, { from: copy.from, to: copy.recipient }, copy.mime);
+  return classifyOutcome(attempt, outcome, relay.host, Date.now());
 }
 
 /** The event of one recipient's outcome. The same attempt always yields the same id, so a redelivered job writes nothing new. */
@@ -96,7 +98,7 @@ async function eventOf(attempt: Attempt, recipient: string, copy: PackCopy | nul
   return failedEvent(facts, recipient, { severity: "temporary", reason: "generic", status: outcome.status }, at);
 }
 
-async function deliverJob(job: ParsedDeliveryJob, env: Env, limit: ReturnType<typeof limiter>, sources: ComposeSources): Promise<void> {
+async function deliverJob(job: ParsedDeliveryJob, env: Env, smtp: SmtpPool, sources: ComposeSources): Promise<void> {
   const now = Date.now();
   // A compose pack is composed at once (its accepted events are due now) and holds its copies itself.
   if (job.v !== 3 && job.notBefore > now + 1000) {
@@ -111,7 +113,7 @@ async function deliverJob(job: ParsedDeliveryJob, env: Env, limit: ReturnType<ty
   const results = await Promise.all(
     attempt.recipients.map(async (recipient) => {
       const copy = byRecipient.get(recipient) ?? null;
-      const outcome = await outcomeFor(attempt, copy, env, limit);
+      const outcome = await outcomeFor(attempt, copy, env, smtp);
       return { recipient, outcome, event: await eventOf(attempt, recipient, copy, outcome) };
     }),
   );
@@ -135,7 +137,16 @@ async function deliverJob(job: ParsedDeliveryJob, env: Env, limit: ReturnType<ty
  * sessions still run SMTP_SESSIONS_AT_ONCE at a time, beside those of any older jobs.
  */
 export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const limit = limiter(SMTP_SESSIONS_AT_ONCE);
+  const smtp = new SmtpPool(SMTP_SESSIONS_AT_ONCE);
+  try {
+    await consumeWith(batch, env, smtp);
+  } finally {
+    // Sessions stay open between the batch's messages, and end with it.
+    await smtp.close();
+  }
+}
+
+async function consumeWith(batch: MessageBatch<unknown>, env: Env, smtp: SmtpPool): Promise<void> {
   const sources = new ComposeSources();
   const jobs: Array<{ message: Message<unknown>; job: ParsedDeliveryJob }> = [];
   await Promise.all(
@@ -149,7 +160,7 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env):
   );
   const run = async ({ message, job }: { message: Message<unknown>; job: ParsedDeliveryJob }) => {
     try {
-      await deliverJob(job, env, limit, sources);
+      await deliverJob(job, env, smtp, sources);
       message.ack();
     } catch (error) {
       // Recording the outcome failed (queue or R2 unavailable): try the whole attempt again.

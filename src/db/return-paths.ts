@@ -36,6 +36,20 @@ export async function findReturnPath(env: EventsBindings, domain: string, id: st
   return row ? { id: row.id, messageId: row.message_id, recipient: row.recipient } : null;
 }
 
+/**
+ * The delivery an id names whatever its domain (a return path on BOUNCE_DOMAIN names none), or
+ * null when no row or more than one has it (ids are per-domain HMACs: two alike are a collision,
+ * and a report must not pick one of them). Every domain's rows share one database today (see
+ * databaseFor), so one query sees them all.
+ */
+export async function findReturnPathById(env: EventsBindings, id: string): Promise<(ReturnPath & { domain: string }) | null> {
+  const { results } = await env.DB.prepare("SELECT domain, id, message_id, recipient FROM return_paths WHERE id = ?1 LIMIT 2")
+    .bind(id)
+    .all<{ domain: string; id: string; message_id: string; recipient: string }>();
+  const [row, other] = results;
+  return row && !other ? { domain: row.domain, id: row.id, messageId: row.message_id, recipient: row.recipient } : null;
+}
+
 /** Deletes up to `limit` rows created before `before` (ms); returns how many. */
 export async function deleteReturnPathsBefore(env: EventsBindings, domain: string, before: number, limit: number): Promise<number> {
   const result = await databaseFor(env, domain)

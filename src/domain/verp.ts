@@ -3,7 +3,8 @@
 // `bounce+<id><tag>`: the id is derived from the message id and recipient and stored with them
 // when the message is accepted (src/db/return-paths.ts); the tag signs the id, so a forged address
 // is refused without a lookup and nobody can mail in a report that suppresses someone else.
-// Layout in docs/storage.md, "VERP return path".
+// With BOUNCE_DOMAIN set the address is on that operator-owned domain instead of the sending
+// domain, and its tag is keyed by it (docs/bounces.md). Layout in docs/storage.md, "VERP return path".
 import { decodeBase64Url } from "./base64url";
 import { domainKey } from "./token-keys";
 
@@ -63,9 +64,23 @@ async function idTag(secret: string, domain: string, id: string): Promise<string
   return base32(await mac(secret, "verp-tag", domain, id, TAG_BYTES));
 }
 
-/** `bounce+<id><tag>@<domain>`: 39 octets of local part for any domain, message id and recipient. */
-export async function verpAddress(target: VerpTarget, secret: string): Promise<string> {
-  const domain = target.domain.toLowerCase();
+/** A hostname of at least two labels (RFC 1123), as BOUNCE_DOMAIN must be. */
+const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** The BOUNCE_DOMAIN setting, lower-cased; "" when empty. Throws on a value that is not a hostname, so a typo stops deliveries loudly instead of mailing out unusable return paths. */
+export function bounceDomainOf(setting: string | undefined): string {
+  const domain = (setting ?? "").trim().toLowerCase();
+  if (domain !== "" && !HOSTNAME.test(domain)) throw new Error(`BOUNCE_DOMAIN is not a hostname: ${JSON.stringify(setting)}`);
+  return domain;
+}
+
+/**
+ * `bounce+<id><tag>@<domain>`: 39 octets of local part for any domain, message id and recipient.
+ * The id always belongs to the sending domain; the address (and the key of its tag) is on
+ * `bounceDomain` when one is given, so that it verifies without knowing the sending domain.
+ */
+export async function verpAddress(target: VerpTarget, secret: string, bounceDomain = ""): Promise<string> {
+  const domain = bounceDomain || target.domain.toLowerCase();
   const id = await returnPathId(target, secret);
   return `${VERP_PREFIX}${id}${await idTag(secret, domain, id)}@${domain}`;
 }

@@ -5,7 +5,7 @@
 import PostalMime, { type Email } from "postal-mime";
 import { getDomain } from "../db/domains";
 import { loadMessageMetadata, messageKey } from "../db/messages";
-import { findReturnPath } from "../db/return-paths";
+import { findReturnPath, findReturnPathById } from "../db/return-paths";
 import type { QueueMessage } from "../domain/queue-messages";
 import { complainedEvent, failedEvent, type MessageFacts } from "../domain/send-events";
 import type { MailgunEvent } from "../domain/tracking-event";
@@ -136,8 +136,12 @@ async function findDelivery(env: Env, candidates: string[], context: Record<stri
     if (parsed?.kind === "legacy") target = { domain: parsed.domain, messageId: parsed.messageId, recipient: parsed.recipient };
     else if (parsed) {
       // Signed, so one of ours: one lookup. Purged or never stored (a test-mode send) counts as unknown.
-      const path = await findReturnPath(env, parsed.domain, parsed.id);
-      if (path) target = { domain: parsed.domain, messageId: path.messageId, recipient: path.recipient };
+      // An address on a bounce domain (BOUNCE_DOMAIN, now or before a change) names no sending
+      // domain, so its id is looked up alone; one on a sending domain first by domain and id.
+      const onBounceDomain = parsed.domain === (env.BOUNCE_DOMAIN ?? "").trim().toLowerCase();
+      const byDomain = onBounceDomain ? null : await findReturnPath(env, parsed.domain, parsed.id);
+      const path = byDomain ? { ...byDomain, domain: parsed.domain } : await findReturnPathById(env, parsed.id);
+      if (path) target = { domain: path.domain, messageId: path.messageId, recipient: path.recipient };
       else unknownIds++;
     }
     if (target) break;

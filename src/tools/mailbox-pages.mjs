@@ -32,6 +32,7 @@ export function renderList(messages, { smtpAddress, origin, dir }) {
   const items = messages.map(
     (m) => `<li><a href="/messages/${escapeHtml(m.id)}"><span class="subject">${escapeHtml(m.subject || "(no subject)")}</span>` +
       `<span class="meta"><span>${escapeHtml(m.from || "<>")} → ${escapeHtml(m.to.join(", "))}</span>` +
+      (m.envelopeFrom && m.envelopeFrom !== m.from ? `<span>envelope ${escapeHtml(m.envelopeFrom)}</span>` : "") +
       `<time datetime="${escapeHtml(m.receivedAt)}">${escapeHtml(formatTime(m.receivedAt))}</time></span></a></li>`,
   );
   const count = `${messages.length} message${messages.length === 1 ? "" : "s"}`;
@@ -67,7 +68,7 @@ export function renderMessage(summary, email, links, raw) {
     ["To", formatAddresses(email.to)],
     ["Cc", formatAddresses(email.cc)],
     ["Date", email.date ?? ""],
-    ["Envelope", `${summary.from || "<>"} → ${summary.to.join(", ")}`],
+    ["Envelope", `${summary.envelopeFrom || "<>"} → ${summary.to.join(", ")}`],
     ["Received", `${formatTime(summary.receivedAt)} · ${(summary.size / 1024).toFixed(1)} KB`],
   ].filter(([, value]) => value);
   const id = escapeHtml(summary.id);

@@ -3,8 +3,10 @@
 /** One stored message, as in its <id>.json sidecar and in GET /api/messages. */
 export interface MailboxMessage {
   id: string;
-  /** Envelope sender (MAIL FROM); empty for the null sender. */
+  /** The From header as "Name <address>" (decoded); the envelope sender when the message has none. */
   from: string;
+  /** Envelope sender (MAIL FROM), the Worker's VERP return path; empty for the null sender. */
+  envelopeFrom: string;
   /** Envelope recipients (RCPT TO). */
   to: string[];
   subject: string;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The local mailbox: an SMTP relay sink that `npm start` runs when no SMTP_RELAY_HOST is set. Keeps
-// each delivered message as <dir>/<id>.eml plus <id>.json (envelope, subject, time) and shows them
+// each delivered message as <dir>/<id>.eml plus <id>.json (From, subject, envelope, time) and shows them
 // on a small web page. Node-side tooling: not part of the Worker bundle.
 import { randomBytes } from "node:crypto";
 import { createWriteStream, realpathSync } from "node:fs";
@@ -11,7 +11,7 @@ import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import PostalMime from "postal-mime";
 import { SMTPServer } from "smtp-server";
-import { renderList, renderMessage } from "./mailbox-pages.mjs";
+import { formatAddresses, renderList, renderMessage } from "./mailbox-pages.mjs";
 
 export { escapeHtml, formatAddresses } from "./mailbox-pages.mjs";
 
@@ -128,11 +128,17 @@ async function storeMessage(dir, stream, envelope) {
   }
   await rename(partialPath, emlPath);
   const raw = await readFile(emlPath);
+  const headers = await readHeaders(raw);
+  const envelopeFrom = envelope.mailFrom ? envelope.mailFrom.address : "";
   const summary = {
     id,
-    from: envelope.mailFrom ? envelope.mailFrom.address : "",
+    // The From header is who the message is from; the envelope sender is the Worker's VERP
+    // return path (bounce+...), which says nothing to a reader. A message without a From header
+    // shows the envelope sender instead.
+    from: headers.from || envelopeFrom,
+    envelopeFrom,
     to: envelope.rcptTo.map((recipient) => recipient.address),
-    subject: await readSubject(raw),
+    subject: headers.subject,
     receivedAt: receivedAt.toISOString(),
     size: raw.length,
   };
@@ -152,12 +158,13 @@ export function headerBlock(raw) {
   return ends.length ? raw.subarray(0, Math.min(...ends)) : raw;
 }
 
-/** The decoded Subject, parsing only the header block (a message may carry 30 MB of attachments). */
-async function readSubject(raw) {
+/** The decoded Subject and From, parsing only the header block (a message may carry 30 MB of attachments). */
+async function readHeaders(raw) {
   try {
-    return (await PostalMime.parse(Buffer.concat([headerBlock(raw), Buffer.from("\r\n\r\n")]))).subject ?? "";
+    const email = await PostalMime.parse(Buffer.concat([headerBlock(raw), Buffer.from("\r\n\r\n")]));
+    return { subject: email.subject ?? "", from: formatAddresses(email.from) };
   } catch {
-    return "";
+    return { subject: "", from: "" };
   }
 }
 
@@ -175,8 +182,9 @@ export async function listMessages(dir) {
 
 async function readSummary(dir, id) {
   try {
-    const { from = "", to = [], subject = "", receivedAt = "", size = 0 } = JSON.parse(await readFile(path.join(dir, `${id}.json`), "utf8"));
-    return { id, from, to, subject, receivedAt, size };
+    const { from = "", envelopeFrom, to = [], subject = "", receivedAt = "", size = 0 } = JSON.parse(await readFile(path.join(dir, `${id}.json`), "utf8"));
+    // A sidecar written before envelopeFrom existed holds the envelope sender in `from`.
+    return { id, from, envelopeFrom: envelopeFrom ?? from, to, subject, receivedAt, size };
   } catch (err) {
     if (err.code === "ENOENT" || err instanceof SyntaxError) return null; // deleted meanwhile, or half-written
     throw err;

@@ -248,6 +248,22 @@ describe("delivery consumer, packs of recipients", () => {
     expect(again.events.map((e) => e.id).sort()).toEqual(events.map((e) => e.id).sort());
   });
 
+  it("delivers a batch over a few reused SMTP sessions, not one per recipient, with every outcome its own", async () => {
+    const domain = uniqueDomain("pks");
+    const oks = Array.from({ length: 30 }, () => `ok-${randomId()}@example.org`);
+    const [temp, drop] = [`temp-${randomId()}@example.org`, `drop-${randomId()}@example.org`];
+    const { events, requeued } = await runDeliveries([packJob(domain, oks.slice(0, 15)), packJob(domain, [...oks.slice(15), temp, drop])]);
+    expect(events.filter((e) => e.event === "delivered").map((e) => e.recipient).sort()).toEqual([...oks].sort());
+    expect(events.filter((e) => e.event === "failed").map((e) => [e.recipient, e.severity, e["delivery-status"].code]).sort()).toEqual(
+      [[temp, "temporary", 451], [drop, "temporary", 0]].sort(),
+    );
+    expect(requeued.flatMap((r) => r.body.recipients).sort()).toEqual([temp, drop].sort());
+    const sessions = new Set<number>();
+    for (const ok of oks) sessions.add(((await relayed(ok)) as unknown as Array<{ session: number }>)[0]!.session);
+    // SMTP_SESSIONS_AT_ONCE sessions at most (a session after a failure is a fresh one), not one per recipient.
+    expect(sessions.size).toBeLessThanOrEqual(7);
+  });
+
   it("reads a pack from R2, retries from the same object, and deletes it once no recipient is left", async () => {
     const domain = uniqueDomain("pkr2");
     const ok = `ok-${randomId()}@example.org`;

@@ -37,6 +37,7 @@ const MESSAGE = [
   "",
 ].join("\r\n");
 const SUBJECT = "Café <Bob> & co";
+const ENVELOPE_FROM = "bounce+abcdefghijklmnopqrstuvwxyz234567@bounces.example.net";
 
 interface Reply {
   code: number;
@@ -126,7 +127,8 @@ beforeAll(async () => {
   const { client, greeting } = await SmtpClient.open(mailbox.smtpPort);
   expect(greeting.code).toBe(220);
   ehlo = await expectCode(client.command("EHLO client.test"), 250);
-  await expectCode(client.command("MAIL FROM:<ada@example.com>"), 250);
+  // A VERP envelope sender, as the Worker sends: the list must show the From header instead.
+  await expectCode(client.command(`MAIL FROM:<${ENVELOPE_FROM}>`), 250);
   await expectCode(client.command("RCPT TO:<bob@example.org>"), 250);
   await expectCode(client.command("DATA"), 354);
   dataReply = await client.content(MESSAGE);
@@ -153,7 +155,7 @@ describe("the local mailbox", () => {
     expect(readdirSync(dir).sort()).toEqual([`${id}.eml`, `${id}.json`]);
     expect(readFileSync(path.join(dir, `${id}.eml`), "utf8")).toBe(MESSAGE);
     const sidecar = JSON.parse(readFileSync(path.join(dir, `${id}.json`), "utf8")) as MailboxMessage;
-    expect(sidecar).toMatchObject({ id, from: "ada@example.com", to: ["bob@example.org"], subject: SUBJECT });
+    expect(sidecar).toMatchObject({ id, from: "Ada <ada@example.com>", envelopeFrom: ENVELOPE_FROM, to: ["bob@example.org"], subject: SUBJECT });
   });
 
   it("lists it as JSON on GET /api/messages", async () => {
@@ -162,7 +164,15 @@ describe("the local mailbox", () => {
     expect(response.headers.get("content-type")).toBe("application/json");
     const messages = (await response.json()) as MailboxMessage[];
     expect(messages).toEqual([
-      { id: sentId(), from: "ada@example.com", to: ["bob@example.org"], subject: SUBJECT, receivedAt: expect.any(String), size: Buffer.byteLength(MESSAGE) },
+      {
+        id: sentId(),
+        from: "Ada <ada@example.com>",
+        envelopeFrom: ENVELOPE_FROM,
+        to: ["bob@example.org"],
+        subject: SUBJECT,
+        receivedAt: expect.any(String),
+        size: Buffer.byteLength(MESSAGE),
+      },
     ]);
     const receivedAt = Date.parse(messages[0]!.receivedAt);
     expect(receivedAt).toBeGreaterThanOrEqual(sentAt);
@@ -176,7 +186,9 @@ describe("the local mailbox", () => {
     const page = await response.text();
     expect(page).toContain(`href="/messages/${sentId()}"`);
     expect(page).toContain("Café &lt;Bob&gt; &amp; co");
-    expect(page).toContain("ada@example.com → bob@example.org");
+    // The From header (escaped) is the sender shown; the envelope sender is a detail beside it.
+    expect(page).toContain("Ada &lt;ada@example.com&gt; → bob@example.org");
+    expect(page).toContain(`envelope ${ENVELOPE_FROM}`);
     expect(page).not.toContain("<Bob>");
     expect(page).toContain('<meta name="viewport"');
   });
@@ -216,7 +228,8 @@ describe("the local mailbox", () => {
     const cli = path.join(root, "src/tools/mailbox-list.mjs");
     const env = { ...process.env, MAILBOX_DIR: dir };
     const list = await run(process.execPath, [cli], { env });
-    expect(list.stdout).toContain(`ada@example.com → bob@example.org  ${SUBJECT}  ${sentId()}`);
+    expect(list.stdout).toContain(`Ada <ada@example.com> → bob@example.org  ${SUBJECT}  ${sentId()}`);
+    expect(list.stdout).not.toContain(ENVELOPE_FROM);
 
     const shown = await run(process.execPath, [cli, sentId()], { env });
     expect(shown.stdout).toContain(`Subject:  ${SUBJECT}`);
@@ -246,9 +259,10 @@ describe("the local mailbox", () => {
     await client.quit();
 
     const messages = (await (await fetch(`${base}/api/messages`)).json()) as MailboxMessage[];
-    expect(messages.map((m) => [m.subject, m.from, m.to])).toEqual([
-      ["second", "carol@example.com", ["dan@example.org", "erin@example.org"]],
-      [SUBJECT, "ada@example.com", ["bob@example.org"]],
+    // "second" has no From header: the envelope sender stands in for it.
+    expect(messages.map((m) => [m.subject, m.from, m.envelopeFrom, m.to])).toEqual([
+      ["second", "carol@example.com", "carol@example.com", ["dan@example.org", "erin@example.org"]],
+      [SUBJECT, "Ada <ada@example.com>", ENVELOPE_FROM, ["bob@example.org"]],
     ]);
   });
 

@@ -17,5 +17,8 @@ declare module "vitest" {
     smtpTlsControlPort: number;
     /** Whether NODE_EXTRA_CA_CERTS holds TEST_TLS_CA, so workerd completes TLS with that relay. */
     smtpTlsTrusted: boolean;
+    /** The scripted relay that offers PIPELINING (and requires AUTH, so a session is not free to open). */
+    smtpPipeliningPort: number;
+    smtpPipeliningControlPort: number;
   }
 }

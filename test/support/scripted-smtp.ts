@@ -7,11 +7,15 @@
 //   drop...     the connection is destroyed right after RCPT, with no reply
 //   datafail... 250 to RCPT, then 554 5.7.1 Rejected at the end of DATA
 //   flaky-N-... 451 4.7.1 for the first N RCPTs of that exact address, then 250
+//   rset421...  any later RSET in that connection is answered 421 and the connection closed (a
+//               relay capping messages per session)
 // With `requireAuth` it offers AUTH PLAIN LOGIN and answers MAIL before AUTH with 530; with `tls`
-// it offers STARTTLS and also listens on `tlsPort` for TLS from the first byte.
-// Accepted messages (one record per accepted recipient) are served on an HTTP control port:
-// GET /messages[?to=ADDR][&from=ADDR] -> JSON array, GET /count -> {"accepted": n},
-// DELETE /messages -> clears the records (not the flaky counters).
+// it offers STARTTLS and also listens on `tlsPort` for TLS from the first byte; with `pipelining`
+// it offers PIPELINING (it always answers commands that arrive together in order, as RFC 2920 asks).
+// Accepted messages (one record per accepted recipient, with the number of its connection) are
+// served on an HTTP control port: GET /messages[?to=ADDR][&from=ADDR] -> JSON array,
+// GET /sessions/N -> the commands connection N received, verbs grouped by the read they arrived
+// in, GET /count -> {"accepted": n}, DELETE /messages -> clears the records (not the flaky counters).
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer as createTcpServer, type Server, type Socket } from "node:net";
 import { createSecureContext, createServer as createTlsServer, TLSSocket } from "node:tls";
@@ -21,7 +25,11 @@ export interface ScriptedSmtpOptions {
   requireAuth?: { user: string; pass: string };
   /** Offer STARTTLS on `port`, and open `tlsPort` speaking TLS from the first byte (SMTPS). */
   tls?: { key: string; cert: string };
+  /** Offer PIPELINING in the EHLO reply. */
+  pipelining?: boolean;
 }
+/** What one connection received: command verbs (upper case) grouped by the read they arrived in. */
+export interface RecordedSession { id: number; reads: string[][] }
 export interface RecordedMessage {
   id: number;
   from: string;
@@ -36,6 +44,8 @@ export interface RecordedMessage {
   helo: string;
   tls: boolean;
   receivedAt: string;
+  /** The connection it came over, numbered from 1 in the order they were opened. */
+  session: number;
 }
 export interface ScriptedSmtp { port: number; tlsPort?: number; controlPort: number; close(): Promise<void> }
 
@@ -46,8 +56,13 @@ const MAX_RECORDED_MESSAGES = 10_000; // the oldest records go first so a long b
 const MAX_RECORDED_BYTES = 256 * 1024 * 1024;
 const MAX_FLAKY_ADDRESSES = 100_000;
 const IDLE_TIMEOUT_MS = 60_000;
+const MAX_RECORDED_SESSIONS = 10_000; // the oldest go first
+const MAX_READS_PER_SESSION = 1_000; // a long benchmark session keeps its first reads only
 
 interface Session {
+  id: number;
+  /** Answer the next RSET with 421 and hang up (set by an accepted rset421 recipient). */
+  closeOnRset: boolean;
   helo: string;
   tls: boolean;
   authUser: string | null;
@@ -67,6 +82,8 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
   let accepted = 0;
   let nextId = 1;
   const flakyCounts = new Map<string, number>();
+  const sessionLogs = new Map<number, RecordedSession>();
+  let nextSessionId = 1;
   const sockets = new Set<Socket>();
   const secureContext = options.tls ? createSecureContext({ key: options.tls.key, cert: options.tls.cert }) : undefined;
 
@@ -74,7 +91,7 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
     for (const to of session.recipients) {
       const message: RecordedMessage = {
         id: nextId++, from: session.from ?? "", to, data, authenticated: session.authUser !== null, authUser: session.authUser, authMechanism: session.authMechanism,
-        mailParams: session.mailParams, helo: session.helo, tls: session.tls, receivedAt: new Date().toISOString(),
+        mailParams: session.mailParams, helo: session.helo, tls: session.tls, receivedAt: new Date().toISOString(), session: session.id,
       };
       messages.push(message);
       recordedBytes += data.length;
@@ -132,6 +149,7 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
         const extensions = ["8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", `SIZE ${MAX_MESSAGE_BYTES}`];
         if (secureContext && !session.tls) extensions.push("STARTTLS");
         if (options.requireAuth) extensions.push("AUTH PLAIN LOGIN");
+        if (options.pipelining) extensions.push("PIPELINING");
         return ["scripted.test greets " + arg, ...extensions].map((text, i, all) => `250${i === all.length - 1 ? " " : "-"}${text}`).join("\r\n");
       }
       case "HELO":
@@ -168,6 +186,7 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
         if (session.from === null) return "503 5.5.1 MAIL first";
         const reply = rcptReply(match[1]!);
         if (reply.startsWith("250")) session.recipients.push(match[1]!);
+        if (reply.startsWith("250") && match[1]!.toLowerCase().startsWith("rset421")) session.closeOnRset = true;
         return reply;
       }
       case "DATA":
@@ -175,6 +194,7 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
         session.data = { chunks: [], bytes: 0, tooBig: false, reject: session.recipients.some((r) => r.toLowerCase().startsWith("datafail")) };
         return "354 End data with <CR><LF>.<CR><LF>";
       case "RSET":
+        if (session.closeOnRset) return "rset421";
         Object.assign(session, { from: null, recipients: [], mailParams: "" });
         return "250 2.0.0 OK";
       case "NOOP":
@@ -209,13 +229,19 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
     socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
-    const session: Session = { helo: "", tls: startsSecure, authUser: null, authMechanism: null, from: null, mailParams: "", recipients: [], data: null, auth: null };
+    const session: Session = { id: nextSessionId++, closeOnRset: false, helo: "", tls: startsSecure, authUser: null, authMechanism: null, from: null, mailParams: "", recipients: [], data: null, auth: null };
     let pending: Buffer = Buffer.alloc(0);
     let previousEndedWithCrlf = true;
     let current = socket;
 
+    const log: RecordedSession = { id: session.id, reads: [] };
+    sessionLogs.set(log.id, log);
+    if (sessionLogs.size > MAX_RECORDED_SESSIONS) sessionLogs.delete(sessionLogs.keys().next().value!);
+
     const onData = (chunk: Buffer): void => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      const read: string[] = [];
+      if (log.reads.length < MAX_READS_PER_SESSION) log.reads.push(read);
       for (let newline = pending.indexOf(0x0a); newline !== -1 && !current.destroyed; newline = pending.indexOf(0x0a)) {
         const line = pending.subarray(0, newline + 1);
         pending = pending.subarray(newline + 1);
@@ -225,9 +251,12 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
           if (reply) current.write(`${reply}\r\n`);
           continue;
         }
-        const reply = handleCommand(session, line.toString("utf8").replace(/\r?\n$/, ""));
+        const command = line.toString("utf8").replace(/\r?\n$/, "");
+        if (!session.auth) read.push(command.split(" ")[0]!.toUpperCase());
+        const reply = handleCommand(session, command);
         previousEndedWithCrlf = true;
         if (reply === "drop") return void current.destroy();
+        if (reply === "rset421") return void current.end("421 4.7.0 Too many messages in this session\r\n");
         if (reply === "quit") return void current.end("221 2.0.0 Bye\r\n");
         if (reply === "starttls") return void upgrade();
         current.write(`${reply}\r\n`);
@@ -281,6 +310,12 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
       return send(204);
     }
     if (url.pathname === "/count" && request.method === "GET") return send(200, { accepted });
+    const sessionPath = /^\/sessions\/(\d+)$/.exec(url.pathname);
+    if (sessionPath && request.method === "GET") {
+      const log = sessionLogs.get(Number(sessionPath[1]));
+      // Reads that held only message data carry no command.
+      return log ? send(200, { id: log.id, reads: log.reads.filter((read) => read.length > 0) }) : send(404, { message: "No such session" });
+    }
     send(404, { message: "Not found" });
   });
 
