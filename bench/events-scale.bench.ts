@@ -8,10 +8,11 @@
 import { expect, it } from "vitest";
 import { AUTH, benchEnv, call, percentile, report } from "./harness";
 import { insertEvents } from "../src/db/events-store";
-import { DENSE_TAG, domainName, domainVolumes, productionEvents, RARE_TAG, SEED_RECIPIENT, type ProductionShape } from "./support/production-events";
+import { DENSE_TAG, domainName, domainVolumes, productionEvents, RARE_TAG, recipientAddress, SEED_RECIPIENT, type ProductionShape } from "./support/production-events";
 
-const BIGGEST = Number(process.env.BENCH_SCALE_BIGGEST ?? 1_000_000);
-const SHAPE: ProductionShape = { domains: 1000, biggest: BIGGEST, zipf: 1.6, recipients: 1_000_000, days: 30, endMs: Date.now(), seed: 20261129 };
+const BIGGEST = Number((benchEnv as unknown as { BENCH_SCALE_BIGGEST?: string }).BENCH_SCALE_BIGGEST ?? 1_000_000);
+/** Zipf exponent 2: the other 999 domains hold about 0.64 times the biggest's events between them. */
+const SHAPE: ProductionShape = { domains: 1000, biggest: BIGGEST, zipf: 2, recipients: 1_000_000, days: 30, endMs: Date.now(), seed: 20261129 };
 const RUNS = 20;
 const WARM_UP = 3;
 
@@ -21,7 +22,10 @@ async function databaseBytes(): Promise<number> {
   return (result.meta as { size_after: number }).size_after;
 }
 
-it(`Events API over ${BIGGEST.toLocaleString("en")} events of the biggest of ${SHAPE.domains} domains`, async () => {
+/** Loading 1.6 million events takes minutes on this machine. */
+const LOAD_TIMEOUT_MS = 45 * 60_000;
+
+it(`Events API over ${BIGGEST.toLocaleString("en")} events of the biggest of ${SHAPE.domains} domains`, { timeout: LOAD_TIMEOUT_MS }, async () => {
   const big = domainName(1);
   expect((await call("http://127.0.0.1/v4/domains", { method: "POST", headers: AUTH, body: new URLSearchParams({ name: big }) })).status).toBe(200);
   const total = domainVolumes(SHAPE).reduce((a, b) => a + b, 0);
@@ -86,8 +90,11 @@ it(`Events API over ${BIGGEST.toLocaleString("en")} events of the biggest of ${S
     }
     return `${percentile(samples, 50).toFixed(0)} / ${percentile(samples, 95).toFixed(0)} ms`;
   };
-  const rare = (n: number) => `person.${(n * 7919) % SHAPE.recipients}@gmail.com`;
+  // Recipients of the biggest domain's messages (rank 1: message m goes to recipientAddress((m * 7919 + 104729) % recipients)).
+  const rare = (n: number) => recipientAddress(((1 + n * 50) * 7919 + 104729) % SHAPE.recipients);
   let run = 0;
+  const oneEvent = (await get("limit=1")).items[0] as { message: { headers: { "message-id": string } } };
+  const messageId = oneEvent.message.headers["message-id"];
   report("Events API p50 / p95, no filter, first page of 100", await time("limit=100"));
   report("  recipient, dense (the seed address, 1 message in 50)", await time(`recipient=${encodeURIComponent(SEED_RECIPIENT)}&limit=100`));
   report("  recipient, sparse (another address each run)", await time(() => `recipient=${encodeURIComponent(rare(run++))}&limit=100`));
@@ -97,7 +104,8 @@ it(`Events API over ${BIGGEST.toLocaleString("en")} events of the biggest of ${S
   report("  tag, no match", await time("tags=never-used&limit=100"));
   report("  event, dense (opened)", await time("event=opened&limit=100"));
   report("  event, sparse (complained, 1 message in 1,000)", await time("event=complained&limit=100"));
-  report("  message-id (one message's events)", await time(`message-id=${encodeURIComponent("nothing@" + big)}&limit=100`));
+  report("  message-id (one message's events)", await time(`message-id=${encodeURIComponent(messageId)}&limit=100`));
+  report("  message-id, no match", await time(`message-id=${encodeURIComponent(`nothing@${big}`)}&limit=100`));
   report("  subject contains, dense (every subject)", await time("subject=Autumn&limit=100"));
   report("  subject contains, no match (a scan of the domain: not indexed yet)", await time("subject=zzzz-no-such-subject&limit=100"));
   report("Events API p50 / p95, page 50 of no filter", await timeUrl(await deep("limit=100", 50)));

@@ -39,6 +39,8 @@ export default defineConfig(async () => ({
           WEBHOOK_ALLOW_PRIVATE_URLS: "true", // the webhook receiver is on 127.0.0.1
           // `TRACKING_TOKEN_FORMAT=sealed npm run bench` measures the tracking hits with sealed links.
           ...(process.env.TRACKING_TOKEN_FORMAT ? { TRACKING_TOKEN_FORMAT: process.env.TRACKING_TOKEN_FORMAT } : {}),
+          // `BENCH_SCALE_BIGGEST=100000 npm run bench` runs bench/events-scale.bench.ts smaller (a million by default).
+          ...(process.env.BENCH_SCALE_BIGGEST ? { BENCH_SCALE_BIGGEST: process.env.BENCH_SCALE_BIGGEST } : {}),
 
         },
       },
