@@ -19,7 +19,10 @@ import { domainsPages } from "./pages/domains";
 import { keysPages } from "./pages/keys";
 import { logsPages } from "./pages/logs";
 import { suppressionsPages } from "./pages/suppressions";
+import { settingsPages } from "./pages/settings";
 import { webhooksPages } from "./pages/webhooks";
+import { faviconResponse } from "./favicon";
+import { TIME_ZONE_COOKIE, timeZoneOr } from "./time";
 import { checkCsrf, csrfToken, newSessionCookieValue, readSession, SESSION_COOKIE, sessionCookie } from "./session";
 
 const panel = new Hono<PanelEnv>().basePath("/app");
@@ -75,7 +78,8 @@ const PANEL_ACCESS: ReadonlyArray<readonly [string, UserRole]> = [
 function leastRole(method: string, path: string): UserRole {
   const section = PANEL_ACCESS.find(([prefix]) => path === prefix || path.startsWith(`${prefix}/`))?.[1];
   if (section) return section;
-  return method === "POST" && path !== "/app/sign-out" ? "developer" : "basic";
+  // Signing out and choosing a time zone change nothing but the caller's own browser.
+  return method === "POST" && path !== "/app/sign-out" && path !== "/app/settings" ? "developer" : "basic";
 }
 
 // Everything below needs a session; every POST needs the session's CSRF token too.
@@ -92,6 +96,7 @@ panel.use("*", async (c, next) => {
   c.set("session", session);
   c.set("principal", principal);
   c.set("csrf", await csrfToken(c.env.API_KEY, session));
+  c.set("timeZone", timeZoneOr(getCookie(c, TIME_ZONE_COOKIE)));
   if (c.req.method === "POST") {
     const type = c.req.header("content-type") ?? "";
     const form = type.startsWith("multipart/form-data") || type.startsWith("application/x-www-form-urlencoded") ? await c.req.formData().catch(() => null) : null;
@@ -121,6 +126,7 @@ panel.route("/suppressions", suppressionsPages);
 panel.route("/domains", domainsPages);
 panel.route("/webhooks", webhooksPages);
 panel.route("/keys", keysPages);
+panel.route("/settings", settingsPages);
 
 panel.notFound((c) => renderPage(c, { title: "Not found", body: html`<p>There is no such page. <a href="/app">Back to the panel</a>.</p>` }, 404));
 panel.onError((error, c) => {
@@ -133,6 +139,7 @@ panel.onError((error, c) => {
 export function handlePanel(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> | Response | null {
   const { pathname } = new URL(request.url);
   if (pathname === "/app" || pathname.startsWith("/app/")) return panel.fetch(request, env, ctx);
+  if (pathname === "/favicon.ico" && (request.method === "GET" || request.method === "HEAD")) return faviconResponse();
   if (pathname === "/" && request.method === "GET" && (request.headers.get("accept") ?? "").includes("text/html")) {
     return Response.redirect(new URL("/app", request.url).href, 303);
   }

@@ -7,7 +7,7 @@ import { WEBHOOK_IDS, MAX_URLS_PER_WEBHOOK } from "../../domain/webhooks";
 import { callApi, mustCallApi } from "../api-client";
 import type { PanelEnv } from "../context";
 import { csrfField, emptyState, panelHref, renderPage, noDomainsPage } from "../layout";
-import { backTo, chooseDomain, enc, formAll, formText } from "../shared";
+import { backTo, chooseDomain, enc, formAll, formText, when } from "../shared";
 
 const LABELS: Record<(typeof WEBHOOK_IDS)[number], string> = {
   accepted: "Accepted",
@@ -71,7 +71,7 @@ ${reveal
 ${dead.items.length === 0
   ? emptyState("No failed deliveries — every webhook post so far was accepted or is still being retried.")
   : html`<div class="table-wrap"><table id="dead-letters"><thead><tr><th scope="col">Failed</th><th scope="col">Type</th><th scope="col">URL</th><th scope="col">Last answer</th><th scope="col">Action</th></tr></thead>
-<tbody>${dead.items.map((d) => html`<tr><td>${d["failed-at"]}</td><td>${d.webhook}</td><td><code>${d.url}</code></td>
+<tbody>${dead.items.map((d) => html`<tr><td>${when(c, d["failed-at"])}</td><td>${d.webhook}</td><td><code>${d.url}</code></td>
 <td>${d["last-status"] ?? "no answer"} <span class="muted">${d["last-error"]}</span> (${d.attempts} attempts)</td>
 <td><form method="post" action="/app/webhooks/replay" class="inline">${hidden}<input type="hidden" name="dead" value="${d.id}"><button type="submit" class="link">Replay</button></form></td></tr>`)}</tbody></table></div>`}`,
     });
