@@ -15,7 +15,7 @@ export interface LoggedEvent {
   flags?: { "is-test-mode"?: boolean };
   reject?: { reason?: string; description?: string };
   "client-info"?: { bot?: string; "client-name"?: string; "client-os"?: string; "device-type"?: string };
-  geolocation?: { country?: string };
+  envelope?: { sender?: string };
   message?: { headers?: { subject?: string; from?: string; "message-id"?: string } };
   storage?: { key: string; url: string };
 }
@@ -34,8 +34,10 @@ function reply(e: LoggedEvent): string {
 
 function what(e: LoggedEvent): string {
   switch (e.event) {
-    case "accepted":
-      return e.message?.headers?.from ? `From ${e.message.headers.from}` : "Accepted for delivery";
+    case "accepted": {
+      const from = e.message?.headers?.from || e.envelope?.sender;
+      return from ? `From ${from}` : "Accepted for delivery";
+    }
     case "delivered": {
       const relay = e["delivery-status"]?.["mx-host"];
       const test = e.flags?.["is-test-mode"] ? " (test mode: not sent)" : "";

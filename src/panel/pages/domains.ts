@@ -7,6 +7,7 @@ import { callApi, mustCallApi } from "../api-client";
 import type { PanelEnv } from "../context";
 import { canChange, csrfField, emptyState, renderPage } from "../layout";
 import { backTo, enc, formText, when } from "../shared";
+import { sendTestForm, sendTestMessage } from "./domain-send";
 
 interface DomainItem {
   name: string;
@@ -113,7 +114,9 @@ ${canChange(c)
             r.valid === "invalid" ? (r.cached?.length ? html` (points at <code>${r.cached.join(", ")}</code>)` : " (no record found)") : ""
           }</td></tr>`,
       )}</tbody></table></div>
-${canChange(c) ? changeForms(c, name, t, d) : readOnlySettings(t, d)}`,
+${canChange(c) ? changeForms(c, name, t, d) : readOnlySettings(t, d)}
+${sendTestForm(c, name)}
+${canChange(c) ? deleteForm(c, name) : ""}`,
     });
   })
   .post("/:name/tracking", async (c) => {
@@ -145,6 +148,7 @@ ${canChange(c) ? changeForms(c, name, t, d) : readOnlySettings(t, d)}`,
     const failed = result.body.message.startsWith("The DNS records could not be checked");
     return backTo(c, detailHref(name), failed ? { error: dnsCheckFailure(result.body.message) } : { notice: `DNS checked: the tracking CNAME is ${cname?.valid ?? "unknown"}.` });
   })
+  .post("/:name/send", sendTestMessage)
   .post("/:name/delete", async (c) => {
     const name = c.req.param("name");
     if ((await formText(c, "confirm")) !== "yes") return backTo(c, detailHref(name), { error: "Tick the confirmation box to delete the domain." });
@@ -179,8 +183,12 @@ function changeForms(c: Context<PanelEnv>, name: string, t: Tracking, d: DomainI
   <label>Link scheme <select name="web_scheme"><option${d.web_scheme === "http" ? raw(" selected") : ""}>http</option><option${d.web_scheme === "https" ? raw(" selected") : ""}>https</option></select></label>
   <label>Keep events for (days, 2–30) <input type="number" name="retention_days" min="2" max="30" value="${d.retention_days ?? 30}" required></label>
   <button type="submit">Save</button>
-</form>
-<h2>Delete this domain</h2>
+</form>`;
+}
+
+function deleteForm(c: Context<PanelEnv>, name: string) {
+  const hidden = html`${csrfField(c)}<input type="hidden" name="domain" value="${name}">`;
+  return html`<h2>Delete this domain</h2>
 <form method="post" action="/app/domains/${enc(name)}/delete" class="row">${hidden}
   <label class="row"><span><input type="checkbox" name="confirm" value="yes" required> Yes, delete ${name} and stop tracking its links</span></label>
   <button type="submit" class="danger">Delete domain</button>
