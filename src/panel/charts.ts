@@ -1,9 +1,9 @@
 // Hand-drawn SVG charts for the Analytics page: a line chart over time buckets and horizontal
 // bars. Presentation attributes only (the panel's CSP allows no inline styles), a text title and
 // description for screen readers, and the numbers behind each chart in a table beside it. Series
-// often coincide (accepted = delivered, all opens by people): each has its own dash pattern,
-// marker shape and width (the first drawn widest), so a line drawn over an equal one leaves it
-// visible around and between its dashes.
+// often coincide (accepted = delivered, all opens by people): each has its own dash pattern and
+// marker shape, and is drawn a few pixels above or below the next, so equal series run side by
+// side instead of one hiding the other (the exact numbers are in the table under the chart).
 import { html, raw } from "hono/html";
 
 export interface Series {
@@ -25,10 +25,11 @@ const LOOKS = [
 type Look = (typeof LOOKS)[number];
 
 const lookOf = (i: number): Look => LOOKS[i % LOOKS.length]!;
-/** Line width of the n-th series: the first widest, so later ones drawn on top leave it showing. Unit: px. */
-const widthOf = (i: number, count: number) => 2 + (count - 1 - i);
-/** Marker half-size of the n-th series, largest first for the same reason. Unit: px. */
-const markerOf = (i: number, count: number) => 3 + 0.8 * (count - 1 - i);
+/** How far apart equal series are drawn, centred on the true value. Unit: px of the 720×240 view box. */
+const SERIES_GAP = 3.5;
+const offsetOf = (i: number, count: number) => (i - (count - 1) / 2) * SERIES_GAP;
+/** Marker half-size. Unit: px. */
+const MARKER_SIZE = 3.5;
 
 function marker(shape: Look["marker"], x: number, y: number, r: number): string {
   const p = (n: number) => n.toFixed(1);
@@ -55,7 +56,7 @@ export const COLORS = ["#0b57d0", "#0d652d", "#a50e0e", "#7b1fa2", "#8a4b00", "#
 
 const WIDTH = 720;
 const HEIGHT = 240;
-const PAD = { left: 48, right: 12, top: 12, bottom: 28 };
+const PAD = { left: 48, right: 12, top: 16, bottom: 36 };
 
 /** A round step for the y axis: 1, 2 or 5 × a power of ten, about four steps to the top. */
 function niceMax(max: number): { top: number; step: number } {
@@ -108,9 +109,10 @@ export function lineChart(id: string, title: string, labels: string[], series: S
   });
   const lines = series.map((s, n) => {
     const look = lookOf(n);
-    const points = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
-    const line = `<polyline fill="none" stroke="${s.color}" stroke-width="${widthOf(n, series.length)}"${look.dash ? ` stroke-dasharray="${look.dash}"` : ""} stroke-linejoin="round" points="${points}"/>`;
-    const marks = s.values.map((v, i) => marker(look.marker, x(i), y(v), markerOf(n, series.length))).join("");
+    const dy = offsetOf(n, series.length);
+    const points = s.values.map((v, i) => `${x(i).toFixed(1)},${(y(v) + dy).toFixed(1)}`).join(" ");
+    const line = `<polyline fill="none" stroke="${s.color}" stroke-width="2.5"${look.dash ? ` stroke-dasharray="${look.dash}"` : ""} stroke-linejoin="round" points="${points}"/>`;
+    const marks = s.values.map((v, i) => marker(look.marker, x(i), y(v) + dy, MARKER_SIZE)).join("");
     return `${line}<g class="markers" data-shape="${look.marker}" fill="${s.color}" stroke="${s.color}">${marks}</g>`;
   });
   const description = series.map((s) => `${s.name}: ${s.values.reduce((a, b) => a + b, 0)} in all`).join("; ");

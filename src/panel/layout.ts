@@ -134,7 +134,8 @@ label{display:block;font-size:.9rem;color:var(--muted)}
 .filters label,.stack label{display:flex;flex-direction:column;gap:2px}.filters label.check{flex-direction:row;align-items:center;gap:6px;align-self:center}
 input,select,textarea,button{font:inherit;min-height:36px}
 input[type=checkbox],input[type=radio]{min-height:0;width:18px;height:18px;margin:0;flex:none;vertical-align:-3px;accent-color:var(--accent)}
-.stack label:has(>input[type=checkbox]),.stack label:has(>input[type=radio]),label.check{flex-direction:row;align-items:center;gap:8px;color:var(--fg)}
+.stack label:has(>input[type=checkbox]),.stack label:has(>input[type=radio]),label.check{flex-direction:row;align-items:flex-start;gap:8px;color:var(--fg)}
+label>input[type=checkbox],label>input[type=radio]{margin-top:2px}
 input[type=text],input[type=email],input[type=url],input[type=search],input[type=datetime-local],input[type=number],select,textarea{padding:5px 8px;border:1px solid #8a9099;border-radius:4px;background:#fff;color:var(--fg);max-width:100%}
 button,.button{padding:6px 14px;border:1px solid var(--accent);background:var(--accent);color:#fff;border-radius:4px;cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary,.button.secondary{background:#fff;color:var(--accent)}
