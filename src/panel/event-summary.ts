@@ -40,16 +40,20 @@ function what(e: LoggedEvent): string {
     }
     case "delivered": {
       const relay = e["delivery-status"]?.["mx-host"];
-      const test = e.flags?.["is-test-mode"] ? " (test mode: not sent)" : "";
-      return `${reply(e) || "Delivered"}${relay ? ` via ${relay}` : ""}${test}`;
+      const said = reply(e) || "Delivered";
+      // The consumer's own test-mode reply already says so.
+      const test = e.flags?.["is-test-mode"] && !said.includes("test mode") ? " (test mode: not sent)" : "";
+      return `${said}${relay ? ` via ${relay}` : ""}${test}`;
     }
     case "failed":
       return [e.reason && e.reason !== "generic" ? e.reason : "", reply(e)].filter(Boolean).join(": ") || "Failed";
     case "clicked":
       return e.url ?? "";
     case "opened": {
-      const client = e["client-info"];
-      const name = [client?.["client-name"], client?.["device-type"] ? `on ${client["device-type"]}` : ""].filter((w) => w && w !== "unknown").join(" ");
+      const known = (text: string | undefined) => (text && text !== "unknown" ? text : "");
+      const client = known(e["client-info"]?.["client-name"]);
+      const device = known(e["client-info"]?.["device-type"]);
+      const name = [client, device ? `on ${device}` : ""].filter(Boolean).join(" ");
       return name ? `Opened in ${name}` : "Opened";
     }
     case "rejected":

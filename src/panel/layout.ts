@@ -163,7 +163,8 @@ pre.wrap{white-space:pre-wrap;overflow-wrap:anywhere}
 .tabs a,.presets a{display:inline-block;padding:4px 2px;text-decoration:none}.tabs a[aria-current],.presets a[aria-current]{font-weight:700;color:var(--fg);border-bottom:3px solid var(--accent)}
 td.summary,.timeline .summary{overflow-wrap:anywhere;max-width:32rem}
 .timeline{list-style:none;padding:0;margin:0;border-left:3px solid var(--line)}.timeline li{padding:6px 0 8px 12px;border-bottom:1px solid var(--line)}.timeline .summary{color:var(--muted);font-size:.9rem}
-.state{white-space:nowrap}
+.state,td time{white-space:nowrap}
+fieldset label{margin:4px 0}form.row+h2,table+form,.table-wrap+form{margin-top:10px}
 .stack{display:flex;flex-direction:column;gap:10px;max-width:560px}
 .row{display:flex;flex-wrap:wrap;gap:8px;align-items:end}
 .muted{color:var(--muted)}code{font-size:.9em;word-break:break-all}
