@@ -85,10 +85,14 @@ export function formatInstant(ms: number, zone: string): string {
   return `${w.year}-${two(w.month)}-${two(w.day)} ${two(w.hour)}:${two(w.minute)}:${two(w.second)} ${label}`;
 }
 
+const ISO_WITHOUT_ZONE = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/;
+
 /** A date the API wrote (RFC 1123, ISO 8601, or epoch seconds) in the panel's format; text it cannot read stays as it is. */
 export function formatApiDate(value: string | number | undefined | null, zone: string): string {
   if (value === undefined || value === null || value === "") return "";
-  const ms = typeof value === "number" ? value * 1000 : Date.parse(value);
+  // An ISO date without a zone is UTC here (Date.parse would read it in the runtime's local zone).
+  const text = typeof value === "string" && ISO_WITHOUT_ZONE.test(value) ? `${value}Z` : value;
+  const ms = typeof text === "number" ? text * 1000 : Date.parse(text);
   return Number.isNaN(ms) ? String(value) : formatInstant(ms, zone);
 }
 

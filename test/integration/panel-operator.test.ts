@@ -8,7 +8,7 @@ import { rollUpStats } from "../../src/cron/rollups";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { API_KEY, BASE, api, createDomain, form, uniqueDomain } from "../helpers";
-import { seedEvents, testEnv } from "../support/stats-seed";
+import { APPLE_PROXY_UA, seedEvents, testEnv } from "../support/stats-seed";
 
 async function signIn(): Promise<string> {
   const response = await SELF.fetch(`${BASE}/app/sign-in`, { method: "POST", body: form({ api_key: API_KEY }), redirect: "manual" });
@@ -64,9 +64,16 @@ describe("Analytics after the README walkthrough", () => {
       { event: "accepted", ms: now - 60_000 },
       { event: "delivered", ms: now - 50_000 },
       { event: "opened", ms: now - 40_000 },
+      { event: "opened", ms: now - 30_000, userAgent: APPLE_PROXY_UA },
     ]);
     await rollUpStats(testEnv, Date.now());
     const text = await (await page(`/app/analytics?domain=${domain}&period=7d`, cookie)).text();
+    // The people-and-bots chart says what the table under it says.
+    const desc = /<desc id="chart-bots-desc">People: (\d+) in all; Bots[^:]*: (\d+) in all<\/desc>/.exec(text)!;
+    const whoRows = [...(/<table id="by-bot">[\s\S]*?<\/table>/.exec(text)![0]).matchAll(/<tr><td>(\w+)<\/td><td class="num">(\d+)<\/td><td class="num">(\d+)<\/td>/g)];
+    const hits = (human: boolean) => whoRows.filter((r) => (r[1] === "human") === human).reduce((n, r) => n + Number(r[2]) + Number(r[3]), 0);
+    expect([Number(desc[1]), Number(desc[2])]).toEqual([hits(true), hits(false)]);
+    expect([hits(true), hits(false)]).toEqual([1, 1]);
     for (const id of ["chart-sending", "chart-engagement", "chart-bots"]) {
       const figure = new RegExp(`<figure class="chart-figure" id="${id}">[\\s\\S]*?</figure>`).exec(text)![0];
       const lines = [...figure.matchAll(/<polyline [^>]*>/g)].map((m) => m[0]);

@@ -49,7 +49,8 @@ function cnameBadge(record: DnsRecord | undefined) {
  */
 export function dnsCheckFailure(apiMessage: string): string {
   if (apiMessage.includes("DNS checks are off")) return "DNS checks are switched off on this deployment (no DNS resolver is set), so the records were not looked up.";
-  return "The DNS records could not be checked just now: the DNS resolver did not answer. Tidings tries again by itself; the records below are as last checked.";
+  const silent = /could not be reached|did not answer/.test(apiMessage);
+  return `The DNS records could not be checked just now: the DNS resolver ${silent ? "did not answer" : "gave no usable answer"}. Tidings tries again by itself; the records below are as last checked.`;
 }
 const detailHref = (name: string) => `/app/domains/${enc(name)}`;
 
