@@ -55,7 +55,9 @@ export function readLogsSearch(ask: (name: string) => string | undefined, zone: 
     query.set("event", event);
   }
   const asked = ask("range") ?? "";
-  const range = isPreset(asked) ? asked : "";
+  // Times typed into the form win over a preset chosen before.
+  const typed = !!(ask("begin")?.trim() || ask("end")?.trim());
+  const range = isPreset(asked) && !typed ? asked : "";
   let begin: number | null = null;
   let end: number | null = null;
   if (range) {

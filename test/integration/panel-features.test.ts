@@ -90,6 +90,10 @@ describe("Logs", () => {
     expect(counts).toEqual({ "1h": 1, "24h": 2, "7d": 3, "30d": 4 });
     // A range that is not a preset is no range at all.
     expect(rowsOf(await (await page(`/app/logs?domain=${domain}&range=1y`, cookie)).text())).toHaveLength(4);
+    // The search form keeps the preset; times typed into it win over it.
+    expect(await (await page(`/app/logs?domain=${domain}&range=24h`, cookie)).text()).toContain('<input type="hidden" name="range" value="24h">');
+    const begin = new Date(now - 10 * 86_400_000).toISOString().slice(0, 16);
+    expect(rowsOf(await (await page(`/app/logs?domain=${domain}&range=1h&begin=${begin}`, cookie)).text())).toHaveLength(3);
   });
 
   it("exports a search as CSV, across the Events API's pages, bots hidden on request", async () => {
@@ -234,5 +238,9 @@ describe("send a test message", () => {
     const refused = await panelWith(queues.env, `/app/domains/${domain}/send`, cookie, { method: "POST", body: form({ _csrf, to: "tester@example.org", from: `test@${domain}`, subject: "x", text: "x" }) });
     expect(refused.status).toBe(403);
     expect(queues.jobs).toHaveLength(0);
+    // Choosing a time zone changes only the browser's own display: a basic key may.
+    const zone = await page("/app/settings", cookie, { method: "POST", body: form({ _csrf, time_zone: "Europe/Berlin", back: "/app/domains" }) });
+    expect(zone.status).toBe(303);
+    expect(zone.headers.get("set-cookie")).toMatch(/^tidings_tz=Europe%2FBerlin;/);
   });
 });

@@ -55,7 +55,7 @@ export const logsPages = new Hono<PanelEnv>()
       domain,
       domains,
       body: html`<form method="get" action="/app/logs" class="filters" role="search" aria-label="Search events">
-  <input type="hidden" name="domain" value="${domain}">
+  <input type="hidden" name="domain" value="${domain}">${search.range ? html`<input type="hidden" name="range" value="${search.range}">` : ""}
   ${TEXT_FILTERS.map(([name, label, type]) => html`<label>${label}<input type="${type === "email" ? "text" : type}" name="${name}" value="${kept[name] ?? ""}" ${type === "email" ? raw('inputmode="email"') : ""}></label>`)}
   <label>Event<select name="event"><option value="">any</option>${EVENT_TYPES.map((t) => html`<option${t === kept.event ? raw(" selected") : ""}>${t}</option>`)}</select></label>
   <label>From time (${zoneLabel})<input type="datetime-local" name="begin" value="${kept.begin ?? ""}"></label>
