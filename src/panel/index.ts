@@ -2,7 +2,8 @@
 // secret is an admin key), a signed session cookie naming that key, checked again on every request,
 // CSRF checks on every changing form, and the Logs, Analytics, Suppressions, Domains, Webhooks and
 // Keys pages as far as the key's role goes (PANEL_ACCESS; the API's own table refuses the rest
-// too). It reads and writes only through the API app (api-client.ts), as the signed-in key.
+// too), and Settings (the time zone of dates, a cookie). It reads and writes only through the API
+// app (api-client.ts), as the signed-in key.
 // Bindings: API_KEY, DB (keys), plus the API's.
 import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
@@ -135,7 +136,10 @@ panel.onError((error, c) => {
   return c.text("Internal error", 500);
 });
 
-/** Panel requests, or null for everything else (the API). A browser at `/` is sent to the panel. */
+/**
+ * Panel requests and /favicon.ico, or null for everything else (the API). A browser at `/` is sent
+ * to the panel. Only the deployment's own hosts get here (src/edge answers tracking hosts first).
+ */
 export function handlePanel(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> | Response | null {
   const { pathname } = new URL(request.url);
   if (pathname === "/app" || pathname.startsWith("/app/")) return panel.fetch(request, env, ctx);
