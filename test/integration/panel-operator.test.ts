@@ -112,7 +112,7 @@ describe("the domain page", () => {
     await createDomain(domain);
     const unreachable = { ...(env as unknown as Env), DNS_RESOLVER_URL: "http://127.0.0.1:9/dns-query" };
     const failed = errorOf(await panelWith(unreachable, `/app/domains/${domain}/verify`, cookie, { method: "POST", body: form({ _csrf }) }))!;
-    expect(failed).toBe("The DNS records could not be checked just now: the DNS resolver did not answer. Tidings tries again by itself; the records below are as last checked.");
+    expect(failed).toBe("The DNS records could not be checked just now: the DNS resolver could not be reached. Tidings tries again by itself; the records below are as last checked.");
     const off = errorOf(await page(`/app/domains/${domain}/verify`, cookie, { method: "POST", body: form({ _csrf }) }))!;
     expect(off).toBe("DNS checks are switched off on this deployment (no DNS resolver is set), so the records were not looked up.");
   });

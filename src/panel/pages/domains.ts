@@ -47,13 +47,14 @@ function cnameBadge(record: DnsRecord | undefined) {
 }
 
 /**
- * What the page says when Check DNS could not look: the API's message carries the resolver's own
- * error (a runtime's "TypeError: fetch failed"), which is no use to a person.
+ * What the page says when Check DNS could not look: the API's reason ("the DNS resolver answered
+ * SERVFAIL") without the runtime's own error that may follow it in parentheses ("(TypeError: fetch
+ * failed)"), which is no use to a person, and what happens next.
  */
 export function dnsCheckFailure(apiMessage: string): string {
   if (apiMessage.includes("DNS checks are off")) return "DNS checks are switched off on this deployment (no DNS resolver is set), so the records were not looked up.";
-  const silent = /could not be reached|did not answer/.test(apiMessage);
-  return `The DNS records could not be checked just now: the DNS resolver ${silent ? "did not answer" : "gave no usable answer"}. Tidings tries again by itself; the records below are as last checked.`;
+  const reason = apiMessage.replace(/^The DNS records could not be checked:\s*/, "").replace(/\s*\(.*\)\s*$/s, "").replace(/\.$/, "");
+  return `The DNS records could not be checked just now: ${reason || "the DNS resolver did not answer"}. Tidings tries again by itself; the records below are as last checked.`;
 }
 const detailHref = (name: string) => `/app/domains/${enc(name)}`;
 
