@@ -2,7 +2,8 @@
 // secret is an admin key), a signed session cookie naming that key, checked again on every request,
 // CSRF checks on every changing form, and the Logs, Analytics, Suppressions, Domains, Webhooks and
 // Keys pages as far as the key's role goes (PANEL_ACCESS; the API's own table refuses the rest
-// too). It reads and writes only through the API app (api-client.ts), as the signed-in key.
+// too), and Settings (the time zone of dates, a cookie). It reads and writes only through the API
+// app (api-client.ts), as the signed-in key.
 // Bindings: API_KEY, DB (keys), plus the API's.
 import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
@@ -19,7 +20,10 @@ import { domainsPages } from "./pages/domains";
 import { keysPages } from "./pages/keys";
 import { logsPages } from "./pages/logs";
 import { suppressionsPages } from "./pages/suppressions";
+import { settingsPages } from "./pages/settings";
 import { webhooksPages } from "./pages/webhooks";
+import { faviconResponse } from "./favicon";
+import { TIME_ZONE_COOKIE, timeZoneOr } from "./time";
 import { checkCsrf, csrfToken, newSessionCookieValue, readSession, SESSION_COOKIE, sessionCookie } from "./session";
 
 const panel = new Hono<PanelEnv>().basePath("/app");
@@ -75,7 +79,8 @@ const PANEL_ACCESS: ReadonlyArray<readonly [string, UserRole]> = [
 function leastRole(method: string, path: string): UserRole {
   const section = PANEL_ACCESS.find(([prefix]) => path === prefix || path.startsWith(`${prefix}/`))?.[1];
   if (section) return section;
-  return method === "POST" && path !== "/app/sign-out" ? "developer" : "basic";
+  // Signing out and choosing a time zone change nothing but the caller's own browser.
+  return method === "POST" && path !== "/app/sign-out" && path !== "/app/settings" ? "developer" : "basic";
 }
 
 // Everything below needs a session; every POST needs the session's CSRF token too.
@@ -92,6 +97,7 @@ panel.use("*", async (c, next) => {
   c.set("session", session);
   c.set("principal", principal);
   c.set("csrf", await csrfToken(c.env.API_KEY, session));
+  c.set("timeZone", timeZoneOr(getCookie(c, TIME_ZONE_COOKIE)));
   if (c.req.method === "POST") {
     const type = c.req.header("content-type") ?? "";
     const form = type.startsWith("multipart/form-data") || type.startsWith("application/x-www-form-urlencoded") ? await c.req.formData().catch(() => null) : null;
@@ -121,6 +127,7 @@ panel.route("/suppressions", suppressionsPages);
 panel.route("/domains", domainsPages);
 panel.route("/webhooks", webhooksPages);
 panel.route("/keys", keysPages);
+panel.route("/settings", settingsPages);
 
 panel.notFound((c) => renderPage(c, { title: "Not found", body: html`<p>There is no such page. <a href="/app">Back to the panel</a>.</p>` }, 404));
 panel.onError((error, c) => {
@@ -129,10 +136,14 @@ panel.onError((error, c) => {
   return c.text("Internal error", 500);
 });
 
-/** Panel requests, or null for everything else (the API). A browser at `/` is sent to the panel. */
+/**
+ * Panel requests and /favicon.ico, or null for everything else (the API). A browser at `/` is sent
+ * to the panel. Only the deployment's own hosts get here (src/edge answers tracking hosts first).
+ */
 export function handlePanel(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> | Response | null {
   const { pathname } = new URL(request.url);
   if (pathname === "/app" || pathname.startsWith("/app/")) return panel.fetch(request, env, ctx);
+  if (pathname === "/favicon.ico" && (request.method === "GET" || request.method === "HEAD")) return faviconResponse();
   if (pathname === "/" && request.method === "GET" && (request.headers.get("accept") ?? "").includes("text/html")) {
     return Response.redirect(new URL("/app", request.url).href, 303);
   }

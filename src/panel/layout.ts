@@ -35,6 +35,12 @@ export function panelHref(path: string, domain: string | undefined, params: Reco
   return `/app/${path}${text ? `?${text}` : ""}`;
 }
 
+/** This page's path and query, for a form or link that comes back here. */
+const backHere = (c: Context<PanelEnv>) => {
+  const url = new URL(c.req.url);
+  return `${url.pathname}${url.search}`;
+};
+
 /** The hidden CSRF field every changing form carries. */
 export const csrfField = (c: Context<PanelEnv>) => html`<input type="hidden" name="_csrf" value="${c.get("csrf")}">`;
 
@@ -69,7 +75,7 @@ export function renderPage(c: Context<PanelEnv>, options: PageOptions, status: 2
         ([key, label]) =>
           html`<li><a href="${panelHref(key, key === "keys" ? undefined : options.domain)}"${key === options.section ? raw(' aria-current="page"') : ""}>${label}</a></li>`,
       )}</ul></nav>
-  <form method="post" action="/app/sign-out" class="signout"><span class="muted" id="signed-in-role">${principal?.role} key</span> ${csrfField(c)}<button type="submit" class="link">Sign out</button></form>`
+  <form method="post" action="/app/sign-out" class="signout"><span class="muted" id="signed-in-role">${principal?.role} key</span> · <a href="/app/settings?back=${encodeURIComponent(backHere(c))}" id="time-zone-link" title="The time zone dates are shown in">${c.get("timeZone") ?? "UTC"}</a> ${csrfField(c)}<button type="submit" class="link">Sign out</button></form>`
     : ""}
 </header>
 ${signedIn && options.domains && options.section && options.section !== "domains"
@@ -127,6 +133,9 @@ form.inline{display:inline}
 label{display:block;font-size:.9rem;color:var(--muted)}
 .filters label,.stack label{display:flex;flex-direction:column;gap:2px}.filters label.check{flex-direction:row;align-items:center;gap:6px;align-self:center}
 input,select,textarea,button{font:inherit;min-height:36px}
+input[type=checkbox],input[type=radio]{min-height:0;width:18px;height:18px;margin:0;flex:none;vertical-align:-3px;accent-color:var(--accent)}
+.stack label:has(>input[type=checkbox]),.stack label:has(>input[type=radio]),label.check{flex-direction:row;align-items:flex-start;gap:8px;color:var(--fg)}
+label>input[type=checkbox],label>input[type=radio]{margin-top:2px}
 input[type=text],input[type=email],input[type=url],input[type=search],input[type=datetime-local],input[type=number],select,textarea{padding:5px 8px;border:1px solid #8a9099;border-radius:4px;background:#fff;color:var(--fg);max-width:100%}
 button,.button{padding:6px 14px;border:1px solid var(--accent);background:var(--accent);color:#fff;border-radius:4px;cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary,.button.secondary{background:#fff;color:var(--accent)}
@@ -151,6 +160,11 @@ pre.wrap{white-space:pre-wrap;overflow-wrap:anywhere}
 .chart{width:100%;height:auto;max-width:100%;border:1px solid var(--line);border-radius:6px;background:#fff}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;list-style:none;padding:0;font-size:.9rem}
 .legend svg{vertical-align:middle;margin-right:4px}
+.tabs a,.presets a{display:inline-block;padding:4px 2px;text-decoration:none}.tabs a[aria-current],.presets a[aria-current]{font-weight:700;color:var(--fg);border-bottom:3px solid var(--accent)}
+td.summary,.timeline .summary{overflow-wrap:anywhere;max-width:32rem}
+.timeline{list-style:none;padding:0;margin:0;border-left:3px solid var(--line)}.timeline li{padding:6px 0 8px 12px;border-bottom:1px solid var(--line)}.timeline .summary{color:var(--muted);font-size:.9rem}
+.state,td time{white-space:nowrap}
+fieldset label{margin:4px 0}form.row+h2,table+form,.table-wrap+form{margin-top:10px}
 .stack{display:flex;flex-direction:column;gap:10px;max-width:560px}
 .row{display:flex;flex-wrap:wrap;gap:8px;align-items:end}
 .muted{color:var(--muted)}code{font-size:.9em;word-break:break-all}

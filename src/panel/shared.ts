@@ -1,9 +1,10 @@
 // What several panel pages share: the domain list and which domain a page shows, form fields,
-// redirects with a notice or an error, and time formatting.
+// redirects with a notice or an error, and dates.
 import type { Context } from "hono";
 import { mustCallApi } from "./api-client";
 import { panelBackPath } from "./back-path";
 import type { PanelEnv } from "./context";
+import { formatApiDate, UTC } from "./time";
 
 export interface DomainChoice {
   domains: string[];
@@ -40,9 +41,12 @@ export function backTo(c: Context<PanelEnv>, href: string, outcome: { notice?: s
   return c.redirect(`${url.pathname}${url.search}`, 303);
 }
 
-/** "2026-11-26 09:14:03 UTC" from epoch seconds. */
-export function formatTime(seconds: number): string {
-  return `${new Date(seconds * 1000).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+/**
+ * A date as the panel writes every date ("2026-11-26 09:14:03 UTC"), in the time zone chosen on
+ * the Settings page: epoch seconds (events) or a date string of the API (RFC 1123, ISO 8601).
+ */
+export function when(c: Context<PanelEnv>, value: string | number | undefined | null): string {
+  return formatApiDate(value, c.get("timeZone") ?? UTC);
 }
 
 export const enc = encodeURIComponent;

@@ -97,7 +97,7 @@ describe.runIf(haveChromium)("the panel by role in Chromium", () => {
     for (const path of ["/app/logs", "/app/analytics", `/app/suppressions?domain=${DOMAIN}`, "/app/domains", `/app/domains/${DOMAIN}`]) {
       await reader.goto(`${worker.url}${path}`);
       expect(await reader.locator('main form[method="post"]').count(), path).toBe(0);
-      for (const name of ["Add domain", "Check DNS", "Save tracking", "Delete domain", "Add", "Import", "Delete all", "Save"]) {
+      for (const name of ["Add domain", "Check DNS", "Save tracking", "Delete domain", "Add", "Import", "Delete all", "Save", "Send test message"]) {
         expect(await reader.getByRole("button", { name, exact: true }).count(), `${path}: ${name}`).toBe(0);
       }
     }

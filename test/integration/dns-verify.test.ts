@@ -140,7 +140,7 @@ describe("DNS check of the tracking CNAME", () => {
 
     await setDnsAnswer(`email.${domain}`, { rcode: 2 });
     const failed = await panel(`/app/domains/${domain}/verify`, { method: "POST", body: form({ _csrf }) });
-    expect(outcome(failed, "error")).toBe("The DNS records could not be checked: the DNS resolver answered SERVFAIL");
+    expect(outcome(failed, "error")).toBe("The DNS records could not be checked just now: the DNS resolver answered SERVFAIL. Tidings tries again by itself; the records below are as last checked.");
     // Without the session's CSRF token nothing is checked.
     expect((await panel(`/app/domains/${domain}/verify`, { method: "POST", body: form({}) })).status).toBe(403);
   });

@@ -149,14 +149,14 @@ describe("panel forms", () => {
     const _csrf = await csrfOf(cookie);
     const domain = uniqueDomain("phook");
     await createDomain(domain);
-    const bad = await page("/app/webhooks/save", cookie, { method: "POST", body: form({ _csrf, domain, id: "opened", url: "ftp://nope.example.org/" }) });
+    const bad = await page("/app/webhooks/add", cookie, { method: "POST", body: form({ _csrf, domain, id: "opened", url: "ftp://nope.example.org/" }) });
     expect(new URL(bad.headers.get("location")!, BASE).searchParams.get("error")).toContain("is not a valid url");
-    await page("/app/webhooks/save", cookie, { method: "POST", body: form({ _csrf, domain, id: "opened", url: "https://hooks.example.org/o" }) });
+    await page("/app/webhooks/add", cookie, { method: "POST", body: form({ _csrf, domain, id: "opened", url: "https://hooks.example.org/o" }) });
     expect(await (await api(`/v3/domains/${domain}/webhooks/opened`)).json()).toEqual({ webhook: { urls: ["https://hooks.example.org/o"] } });
     const key = ((await (await api("/v5/accounts/http_signing_key")).json()) as { http_signing_key: string }).http_signing_key;
     expect(await (await page(`/app/webhooks?domain=${domain}`, cookie)).text()).not.toContain(key);
     expect(await (await page(`/app/webhooks?domain=${domain}&reveal=key`, cookie)).text()).toContain(key);
-    await page("/app/webhooks/save", cookie, { method: "POST", body: form({ _csrf, domain, id: "opened" }) });
+    await page("/app/webhooks/remove", cookie, { method: "POST", body: form({ _csrf, domain, id: "opened", url: "https://hooks.example.org/o" }) });
     expect((await api(`/v3/domains/${domain}/webhooks/opened`)).status).toBe(404);
   });
 

@@ -42,7 +42,12 @@ function label(time: string, resolution: string): string {
   return resolution === "month" ? `${month} ${d.getUTCFullYear()}` : `${d.getUTCDate()} ${month}`;
 }
 
-const rate = (part: number, base: number) => (base > 0 ? `${((part / base) * 100).toFixed(1)}%` : "—");
+/**
+ * part / base as a percentage, never over 100%. Unique opens and clicks can outnumber deliveries:
+ * mail prepared for another server (POST /v1/tracking/prepare) is opened and clicked without a
+ * delivered event here, so at most one unique open or click counts per delivered message.
+ */
+export const rate = (part: number, base: number) => (base > 0 ? `${((Math.min(part, base) / base) * 100).toFixed(1)}%` : "—");
 
 /** Metrics API items for this page's domain, tag and period, split by `dimensions`. */
 async function metricsItems(c: Context<PanelEnv>, dimensions: string[], domain: string, tag: string, period: Period, metrics: string[]): Promise<MetricsItem[]> {
@@ -157,6 +162,9 @@ ${anything ? "" : emptyState("No events in this period yet — send a message or
   ${card("Clicked", totals.clicked, `${totals.clickedUnique} unique · ${rate(totals.clickedUnique, totals.delivered)} click rate`)}
   ${card("Unsubscribed", totals.unsubscribed)}${card("Complained", totals.complained, `${rate(totals.complained, totals.delivered)} complaint rate`)}
 </div>
+${totals.openedUnique > totals.delivered || totals.clickedUnique > totals.delivered
+  ? html`<p class="muted" id="rate-note">More people opened or clicked than Tidings delivered to: mail prepared for another server (not delivered by Tidings) is tracked too. The open and click rates count at most one per delivered message.</p>`
+  : ""}
 <h2>Sending</h2>
 ${lineChart("chart-sending", "Accepted, delivered and failed over time", labels, [
   { name: "Accepted", color: COLORS[0]!, values: items.map((i) => i.accepted.total) },
@@ -166,9 +174,9 @@ ${lineChart("chart-sending", "Accepted, delivered and failed over time", labels,
 <h2>Engagement</h2>
 ${lineChart("chart-engagement", "Opens and clicks over time, total and unique", labels, [
   { name: "Opened", color: COLORS[0]!, values: items.map((i) => i.opened.total) },
-  { name: "Opened (unique)", color: COLORS[0]!, values: items.map((i) => i.opened.unique), dashed: true },
+  { name: "Opened (unique)", color: COLORS[0]!, values: items.map((i) => i.opened.unique) },
   { name: "Clicked", color: COLORS[3]!, values: items.map((i) => i.clicked.total) },
-  { name: "Clicked (unique)", color: COLORS[3]!, values: items.map((i) => i.clicked.unique), dashed: true },
+  { name: "Clicked (unique)", color: COLORS[3]!, values: items.map((i) => i.clicked.unique) },
   { name: "Unsubscribed", color: COLORS[4]!, values: items.map((i) => i.unsubscribed.total) },
   { name: "Complained", color: COLORS[2]!, values: items.map((i) => i.complained.total) },
 ])}

@@ -6,7 +6,8 @@ import { html, raw } from "hono/html";
 import { callApi, mustCallApi } from "../api-client";
 import type { PanelEnv } from "../context";
 import { canChange, csrfField, emptyState, renderPage } from "../layout";
-import { backTo, enc, formText } from "../shared";
+import { backTo, enc, formText, when } from "../shared";
+import { sendTestForm, sendTestMessage } from "./domain-send";
 
 interface DomainItem {
   name: string;
@@ -30,19 +31,52 @@ interface Tracking {
 }
 
 const checked = (on: boolean) => (on ? raw(" checked") : "");
+/**
+ * Domains per page of the list, each with its DNS state: one in-process API call per domain, about
+ * three D1 queries each, so a page stays far below D1's 1,000 queries per Worker invocation.
+ */
+const DOMAINS_PAGE_SIZE = 50;
+/** The API's own bound on skip. */
+const MAX_DOMAINS_SKIP = 10_000;
+
+/** The tracking CNAME's state as a badge: verified, wrong, or not looked at yet. */
+function cnameBadge(record: DnsRecord | undefined) {
+  if (record?.valid === "valid") return html`<span class="badge good">verified</span>`;
+  if (record?.valid === "invalid") return html`<span class="badge bad">${record.cached?.length ? "points elsewhere" : "not found"}</span>`;
+  return html`<span class="badge">not checked yet</span>`;
+}
+
+/**
+ * What the page says when Check DNS could not look: the API's reason ("the DNS resolver answered
+ * SERVFAIL") without the runtime's own error that may follow it in parentheses ("(TypeError: fetch
+ * failed)"), which is no use to a person, and what happens next.
+ */
+export function dnsCheckFailure(apiMessage: string): string {
+  if (apiMessage.includes("DNS checks are off")) return "DNS checks are switched off on this deployment (no DNS resolver is set), so the records were not looked up.";
+  const reason = apiMessage.replace(/^The DNS records could not be checked:\s*/, "").replace(/\s*\(.*\)\s*$/s, "").replace(/\.$/, "");
+  return `The DNS records could not be checked just now: ${reason || "the DNS resolver did not answer"}. Tidings tries again by itself; the records below are as last checked.`;
+}
 const detailHref = (name: string) => `/app/domains/${enc(name)}`;
 
 export const domainsPages = new Hono<PanelEnv>()
   .get("/", async (c) => {
-    const { items } = await mustCallApi<{ items: DomainItem[] }>(c, "GET", "/v4/domains?limit=1000");
+    const skip = Math.max(0, Math.min(Number.parseInt(c.req.query("skip") ?? "0", 10) || 0, MAX_DOMAINS_SKIP));
+    const listed = await mustCallApi<{ total_count: number; items: DomainItem[] }>(c, "GET", `/v4/domains?limit=${DOMAINS_PAGE_SIZE}&skip=${skip}`);
+    const { items } = listed;
+    // Each domain's tracking CNAME as last checked (by the cron or Check DNS), one in-process call each.
+    const states = await Promise.all(items.map((d) => callApi<{ sending_dns_records: DnsRecord[] }>(c, "GET", `/v4/domains/${enc(d.name)}`)));
+    const more = skip + items.length < listed.total_count;
     return renderPage(c, {
       title: "Domains",
       section: "domains",
       domains: items.map((d) => d.name),
       body: html`${items.length === 0
         ? emptyState("No domains yet — add the domain you send mail from, then point its tracking CNAME at Tidings.")
-        : html`<div class="table-wrap"><table id="domains"><thead><tr><th scope="col">Domain</th><th scope="col">Tracking host</th><th scope="col" class="hide-narrow">Created</th></tr></thead>
-<tbody>${items.map((d) => html`<tr><td><a href="${detailHref(d.name)}">${d.name}</a></td><td>${d.web_scheme}://${d.tracking_host ?? `${d.web_prefix}.${d.name}`}</td><td class="hide-narrow">${d.created_at}</td></tr>`)}</tbody></table></div>`}
+        : html`<div class="table-wrap"><table id="domains"><thead><tr><th scope="col">Domain</th><th scope="col">Tracking CNAME</th><th scope="col">Tracking host</th><th scope="col" class="hide-narrow">Created</th></tr></thead>
+<tbody>${items.map((d, i) => html`<tr><td><a href="${detailHref(d.name)}">${d.name}</a></td><td class="state">${cnameBadge(states[i]!.ok ? states[i]!.body.sending_dns_records[0] : undefined)}</td><td>${d.web_scheme}://${d.tracking_host ?? `${d.web_prefix}.${d.name}`}</td><td class="hide-narrow">${when(c, d.created_at)}</td></tr>`)}</tbody></table></div>
+${skip > 0 || more
+  ? html`<nav class="pager" aria-label="Pages">${skip > 0 ? html`<a href="/app/domains?skip=${Math.max(0, skip - DOMAINS_PAGE_SIZE)}">← Previous</a>` : ""}${more ? html`<a href="/app/domains?skip=${skip + DOMAINS_PAGE_SIZE}">Next →</a>` : ""}</nav>`
+  : ""}`}
 ${canChange(c)
   ? html`<h2>Add a domain</h2>
 <form method="post" action="/app/domains" class="row">${csrfField(c)}
@@ -85,7 +119,9 @@ ${canChange(c)
             r.valid === "invalid" ? (r.cached?.length ? html` (points at <code>${r.cached.join(", ")}</code>)` : " (no record found)") : ""
           }</td></tr>`,
       )}</tbody></table></div>
-${canChange(c) ? changeForms(c, name, t, d) : readOnlySettings(t, d)}`,
+${canChange(c) ? changeForms(c, name, t, d) : readOnlySettings(t, d)}
+${sendTestForm(c, name)}
+${canChange(c) ? deleteForm(c, name) : ""}`,
     });
   })
   .post("/:name/tracking", async (c) => {
@@ -115,8 +151,9 @@ ${canChange(c) ? changeForms(c, name, t, d) : readOnlySettings(t, d)}`,
     if (!result.ok) return backTo(c, detailHref(name), { error: result.message });
     const cname = result.body.sending_dns_records[0];
     const failed = result.body.message.startsWith("The DNS records could not be checked");
-    return backTo(c, detailHref(name), failed ? { error: result.body.message } : { notice: `DNS checked: the tracking CNAME is ${cname?.valid ?? "unknown"}.` });
+    return backTo(c, detailHref(name), failed ? { error: dnsCheckFailure(result.body.message) } : { notice: `DNS checked: the tracking CNAME is ${cname?.valid ?? "unknown"}.` });
   })
+  .post("/:name/send", sendTestMessage)
   .post("/:name/delete", async (c) => {
     const name = c.req.param("name");
     if ((await formText(c, "confirm")) !== "yes") return backTo(c, detailHref(name), { error: "Tick the confirmation box to delete the domain." });
@@ -151,8 +188,12 @@ function changeForms(c: Context<PanelEnv>, name: string, t: Tracking, d: DomainI
   <label>Link scheme <select name="web_scheme"><option${d.web_scheme === "http" ? raw(" selected") : ""}>http</option><option${d.web_scheme === "https" ? raw(" selected") : ""}>https</option></select></label>
   <label>Keep events for (days, 2–30) <input type="number" name="retention_days" min="2" max="30" value="${d.retention_days ?? 30}" required></label>
   <button type="submit">Save</button>
-</form>
-<h2>Delete this domain</h2>
+</form>`;
+}
+
+function deleteForm(c: Context<PanelEnv>, name: string) {
+  const hidden = html`${csrfField(c)}<input type="hidden" name="domain" value="${name}">`;
+  return html`<h2>Delete this domain</h2>
 <form method="post" action="/app/domains/${enc(name)}/delete" class="row">${hidden}
   <label class="row"><span><input type="checkbox" name="confirm" value="yes" required> Yes, delete ${name} and stop tracking its links</span></label>
   <button type="submit" class="danger">Delete domain</button>

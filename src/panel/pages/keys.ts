@@ -7,7 +7,7 @@ import { KEY_ROLES } from "../../domain/access";
 import { callApi, mustCallApi } from "../api-client";
 import type { PanelEnv } from "../context";
 import { csrfField, emptyState, renderPage } from "../layout";
-import { backTo, enc, formText } from "../shared";
+import { backTo, enc, formText, when } from "../shared";
 
 interface KeyItem {
   id: string;
@@ -30,8 +30,6 @@ const ROLE_HELP: Record<(typeof KEY_ROLES)[number], string> = {
 /** Days a key may be asked to last from the panel (the API's own bound is ten years). */
 const MAX_EXPIRY_DAYS = 3650;
 
-const when = (iso: string) => `${iso.replace("T", " ")} UTC`;
-
 export const keysPages = new Hono<PanelEnv>()
   .get("/", async (c) => {
     const [listed, domains] = await Promise.all([
@@ -49,8 +47,8 @@ ${listed.items.length === 0
 <tbody>${listed.items.map(
     (k) => html`<tr data-key="${k.id}"><td><code>${k.id}</code>${k.id === mine ? html` <span class="badge">yours</span>` : ""}</td>
 <td>${k.role}${k.domain_name ? html` <span class="muted">for ${k.domain_name}</span>` : ""}</td>
-<td class="hide-narrow">${k.description}</td><td>${when(k.created_at)}</td>
-<td>${k.expires_at ? when(k.expires_at) : "never"}${k.is_disabled ? html` <span class="badge bad">expired</span>` : ""}</td>
+<td class="hide-narrow">${k.description}</td><td>${when(c, k.created_at)}</td>
+<td>${k.expires_at ? when(c, k.expires_at) : "never"}${k.is_disabled ? html` <span class="badge bad">expired</span>` : ""}</td>
 <td><form method="post" action="/app/keys/delete" class="row">${csrfField(c)}<input type="hidden" name="id" value="${k.id}">
 <label><input type="checkbox" name="confirm" value="yes" required> Yes</label><button type="submit" class="danger" aria-label="Delete key ${k.id}">Delete</button></form></td></tr>`,
   )}</tbody></table></div>`}

@@ -7,7 +7,7 @@ import { callApi, mustCallApi } from "../api-client";
 import type { PanelEnv } from "../context";
 import { canChange, csrfField, emptyState, panelHref, renderPage, noDomainsPage } from "../layout";
 import { panelBackPath } from "../back-path";
-import { backTo, chooseDomain, enc, formText } from "../shared";
+import { backTo, chooseDomain, enc, formText, when } from "../shared";
 
 const LISTS = [
   ["bounces", "Bounces"],
@@ -63,7 +63,7 @@ export const suppressionsPages = new Hono<PanelEnv>()
       section: "suppressions",
       domain,
       domains,
-      body: html`<nav aria-label="Lists"><ul class="legend">${LISTS.map(
+      body: html`<nav aria-label="Lists" class="tabs"><ul class="legend">${LISTS.map(
         ([key, label]) => html`<li><a href="${panelHref("suppressions", domain, { list: key })}"${key === list ? raw(' aria-current="page"') : ""}>${label}</a></li>`,
       )}</ul></nav>
 <form method="get" action="/app/suppressions" class="row" role="search" aria-label="Search this list">
@@ -77,10 +77,12 @@ ${page.items.length === 0
   : html`<div class="table-wrap"><table id="suppressions">
 <thead><tr><th scope="col">${list === "whitelists" ? "Address or domain" : "Address"}</th><th scope="col" class="hide-narrow">${detailHeading(list)}</th><th scope="col">Added</th>${changing ? html`<th scope="col"><span class="muted">Action</span></th>` : ""}</tr></thead>
 <tbody>${page.items.map(
-    (row) => html`<tr><td>${keyOf(row)}</td><td class="hide-narrow">${detail(list, row)}</td><td>${row.created_at ?? row.createdAt ?? ""}</td>
+    (row) => html`<tr><td>${keyOf(row)}</td><td class="hide-narrow">${detail(list, row)}</td><td>${when(c, row.created_at ?? row.createdAt)}</td>
 ${changing ? html`<td><form method="post" action="/app/suppressions/delete" class="inline">${csrfField(c)}<input type="hidden" name="domain" value="${domain}"><input type="hidden" name="list" value="${list}"><input type="hidden" name="address" value="${keyOf(row)}"><input type="hidden" name="back" value="${back}"><button type="submit" class="link" aria-label="Delete ${keyOf(row)}">Delete</button></form></td>` : ""}</tr>`,
   )}</tbody></table></div>
-<nav class="pager" aria-label="Pages"><a href="${here({ term: term || undefined })}">First</a><a href="${here({ cursor: cursorOf(page.paging.previous) })}">← Previous</a><a href="${here({ cursor: cursorOf(page.paging.next) })}">Next →</a></nav>`}
+${cursor || page.items.length === PAGE_SIZE
+  ? html`<nav class="pager" aria-label="Pages">${cursor ? html`<a href="${here({ term: term || undefined })}">First</a><a href="${here({ cursor: cursorOf(page.paging.previous) })}">← Previous</a>` : ""}${page.items.length === PAGE_SIZE ? html`<a href="${here({ cursor: cursorOf(page.paging.next) })}">Next →</a>` : ""}</nav>`
+  : ""}`}
 ${changing ? changeForms(c, domain, list) : ""}`,
     });
   })
