@@ -26,14 +26,17 @@ export const trackingHitSchema = z.object({
   method: z.string().check(z.maxLength(16)),
   ip: z.string().check(z.maxLength(64)),
   userAgent: z.string().check(z.maxLength(2048)),
-  cf: z._default(z.object({
+  cf: z._default(
+    z.object({
       country: z.optional(z.string().check(z.maxLength(64))),
       region: z.optional(z.string().check(z.maxLength(128))),
       regionCode: z.optional(z.string().check(z.maxLength(16))),
       city: z.optional(z.string().check(z.maxLength(128))),
       asn: z.optional(z.int()),
       asOrganization: z.optional(z.string().check(z.maxLength(256))),
-    }), {}),
+    }),
+    {},
+  ),
 });
 
 export type TrackingHit = z.infer<typeof trackingHitSchema>;
@@ -46,14 +49,14 @@ export type TrackingHitInput = z.input<typeof trackingHitSchema>;
  * bounce joins the bounce list, a complaint the complaint list).
  */
 export const readyEventBodySchema = z.looseObject({
-    id: z.string().check(z.minLength(16), z.maxLength(64)),
-    event: z.enum(["accepted", "delivered", "failed", "complained", "rejected"]),
-    timestamp: z.number().check(z.positive()),
-    recipient: z.string().check(z.minLength(1), z.maxLength(320)),
-    tags: z.array(z.string()),
-    "user-variables": z.record(z.string(), z.unknown()),
-    message: z.looseObject({ headers: z.record(z.string(), z.string()) }),
-  });
+  id: z.string().check(z.minLength(16), z.maxLength(64)),
+  event: z.enum(["accepted", "delivered", "failed", "complained", "rejected"]),
+  timestamp: z.number().check(z.positive()),
+  recipient: z.string().check(z.minLength(1), z.maxLength(320)),
+  tags: z.array(z.string()),
+  "user-variables": z.record(z.string(), z.unknown()),
+  message: z.looseObject({ headers: z.record(z.string(), z.string()) }),
+});
 
 export const readyEventSchema = z.object({
   type: z.literal("event"),

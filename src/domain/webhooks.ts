@@ -115,9 +115,14 @@ export const webhookPackSchema = z.object({
   domain: z.string().check(z.minLength(1), z.maxLength(255)),
   url: z.url().check(z.maxLength(MAX_WEBHOOK_URL_BYTES)),
   attempt: z.int().check(z.gte(1)),
-  groups: z.array(z.object({ webhook: z.enum(WEBHOOK_IDS), common: z.record(z.string(), z.unknown()), events: z.array(z.record(z.string(), z.unknown())).check(z.minLength(1)) })).check(z.minLength(1), z.refine((groups) => groups.reduce((n, g) => n + g.events.length, 0) <= MAX_EVENTS_PER_WEBHOOK_PACK, {
-      message: `at most ${MAX_EVENTS_PER_WEBHOOK_PACK} events in a pack`,
-    })),
+  groups: z
+    .array(z.object({ webhook: z.enum(WEBHOOK_IDS), common: z.record(z.string(), z.unknown()), events: z.array(z.record(z.string(), z.unknown())).check(z.minLength(1)) }))
+    .check(
+      z.minLength(1),
+      z.refine((groups) => groups.reduce((n, g) => n + g.events.length, 0) <= MAX_EVENTS_PER_WEBHOOK_PACK, {
+        message: `at most ${MAX_EVENTS_PER_WEBHOOK_PACK} events in a pack`,
+      }),
+    ),
 });
 
 export const webhookJobSchema = z.discriminatedUnion("v", [webhookDeliverySchema, webhookPackSchema]);
