@@ -2,7 +2,7 @@
 // engine as the Events API (db/events-store.ts, db/event-filters.ts), over one or more domains,
 // with page tokens instead of URLs. Bindings: DB.
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "../domain/zod";
 import { listDomains } from "../db/domains";
 import { compileEventFilters } from "../db/event-filters";
 import { countEvents, listEvents, type StoredEvent } from "../db/events-store";
@@ -17,18 +17,14 @@ const MAX_LOGS_LIMIT = 100;
 const DEFAULT_SPAN_US = 86_400 * 1e6;
 
 const logsSchema = z.object({
-  start: z.string().optional(),
-  end: z.string().optional(),
-  duration: z.string().optional(),
-  events: z.array(z.string()).optional(),
-  filter: z
-    .object({ AND: z.array(z.object({ attribute: z.string(), comparator: z.string(), values: z.array(z.object({ label: z.string().optional(), value: z.string() })) })) })
-    .optional(),
-  include_subaccounts: z.boolean().optional(),
-  include_totals: z.boolean().optional(),
-  pagination: z
-    .object({ sort: z.enum(["timestamp:asc", "timestamp:desc"]).optional(), token: z.string().optional(), limit: z.number().int().min(1).max(MAX_LOGS_LIMIT).optional() })
-    .optional(),
+  start: z.optional(z.string()),
+  end: z.optional(z.string()),
+  duration: z.optional(z.string()),
+  events: z.optional(z.array(z.string())),
+  filter: z.optional(z.object({ AND: z.array(z.object({ attribute: z.string(), comparator: z.string(), values: z.array(z.object({ label: z.optional(z.string()), value: z.string() })) })) })),
+  include_subaccounts: z.optional(z.boolean()),
+  include_totals: z.optional(z.boolean()),
+  pagination: z.optional(z.object({ sort: z.optional(z.enum(["timestamp:asc", "timestamp:desc"])), token: z.optional(z.string()), limit: z.optional(z.int().check(z.gte(1), z.lte(MAX_LOGS_LIMIT))) })),
 });
 
 /**

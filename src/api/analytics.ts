@@ -2,7 +2,7 @@
 // rollups, by time, domain, tag, country, device or bot) and the tags API of mg.tags
 // (POST/PUT/DELETE /v1/analytics/tags, GET /v1/analytics/tags/limits). Bindings: DB.
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "../domain/zod";
 import { sumCounters, type CounterRow, type GroupColumn, type ValueFilter } from "../db/stats-store";
 import { deleteAccountTag, describeAccountTag, listAccountTags, mostTagsInADomain } from "../db/tags";
 import { MAX_SKIP_ROWS } from "../domain/integers";
@@ -17,19 +17,19 @@ import { badRequest, notFound } from "./errors";
 import { readJsonBody } from "./json-body";
 
 const filterSchema = z.object({
-  AND: z.array(z.object({ attribute: z.string(), comparator: z.string(), values: z.array(z.object({ label: z.string().optional(), value: z.string() })) })),
+  AND: z.array(z.object({ attribute: z.string(), comparator: z.string(), values: z.array(z.object({ label: z.optional(z.string()), value: z.string() })) })),
 });
 const metricsSchema = z.object({
-  start: z.string().optional(),
-  end: z.string().optional(),
-  resolution: z.string().optional(),
-  duration: z.string().optional(),
-  dimensions: z.array(z.string()).default([]),
-  metrics: z.array(z.string()).min(1, "metrics: name at least one metric"),
-  filter: filterSchema.optional(),
-  include_subaccounts: z.boolean().optional(),
-  include_aggregates: z.boolean().optional(),
-  pagination: z.object({ sort: z.string().optional(), skip: z.number().int().min(0).max(MAX_SKIP_ROWS).default(0), limit: z.number().int().min(1).max(1500).default(1500) }).optional(),
+  start: z.optional(z.string()),
+  end: z.optional(z.string()),
+  resolution: z.optional(z.string()),
+  duration: z.optional(z.string()),
+  dimensions: z._default(z.array(z.string()), []),
+  metrics: z.array(z.string()).check(z.minLength(1, "metrics: name at least one metric")),
+  filter: z.optional(filterSchema),
+  include_subaccounts: z.optional(z.boolean()),
+  include_aggregates: z.optional(z.boolean()),
+  pagination: z.optional(z.object({ sort: z.optional(z.string()), skip: z._default(z.int().check(z.gte(0), z.lte(MAX_SKIP_ROWS)), 0), limit: z._default(z.int().check(z.gte(1), z.lte(1500)), 1500) })),
 });
 
 /** mg.tags.list with include_metrics: Mailgun caps the page at 20; the counts cover the last 30 days. */
@@ -118,10 +118,10 @@ export const analyticsApi = new Hono<ApiEnv>()
     const body = await readJsonBody(
       c,
       z.object({
-        tag: z.string().optional(),
-        include_subaccounts: z.boolean().optional(),
-        include_metrics: z.boolean().optional(),
-        pagination: z.object({ sort: z.string().optional(), skip: z.number().int().min(0).max(MAX_SKIP_ROWS).default(0), limit: z.number().int().min(1).max(1000).default(100), include_total: z.boolean().optional() }).optional(),
+        tag: z.optional(z.string()),
+        include_subaccounts: z.optional(z.boolean()),
+        include_metrics: z.optional(z.boolean()),
+        pagination: z.optional(z.object({ sort: z.optional(z.string()), skip: z._default(z.int().check(z.gte(0), z.lte(MAX_SKIP_ROWS)), 0), limit: z._default(z.int().check(z.gte(1), z.lte(1000)), 100), include_total: z.optional(z.boolean()) })),
       }),
     );
     const { sort = "lastseen:desc", skip = 0, limit = 100 } = body.pagination ?? {};
@@ -153,12 +153,12 @@ export const analyticsApi = new Hono<ApiEnv>()
     });
   })
   .put("/v1/analytics/tags", async (c) => {
-    const body = await readJsonBody(c, z.object({ tag: z.string().min(1), description: z.string() }));
+    const body = await readJsonBody(c, z.object({ tag: z.string().check(z.minLength(1)), description: z.string() }));
     if (!(await describeAccountTag(c.env.DB, normalizeTag(body.tag) ?? "", body.description))) throw notFound("tag not found");
     return c.json({ message: "Tag updated" });
   })
   .delete("/v1/analytics/tags", async (c) => {
-    const body = await readJsonBody(c, z.object({ tag: z.string().min(1) }));
+    const body = await readJsonBody(c, z.object({ tag: z.string().check(z.minLength(1)) }));
     if (!(await deleteAccountTag(c.env.DB, normalizeTag(body.tag) ?? ""))) throw notFound("tag not found");
     return c.json({ message: "Tag deleted" });
   })

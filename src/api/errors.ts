@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ZodError } from "zod";
+import { $ZodError } from "zod/v4/core";
 import { isRefused, type Refused } from "../domain/refusal";
 
 export class ApiError extends Error {
@@ -21,7 +21,7 @@ export const notFound = (message: string) => new ApiError(404, message);
 
 export function handleApiError(error: Error, c: Context): Response {
   if (error instanceof ApiError) return c.json({ message: error.message, ...error.extra }, error.status);
-  if (error instanceof ZodError) {
+  if (error instanceof $ZodError) {
     const issue = error.issues[0];
     const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
     return c.json({ message: `${where}${issue?.message ?? "invalid input"}` }, 400);

@@ -3,7 +3,7 @@
 // sends DELETE /v1/analytics/tags as JSON text under an urlencoded header (reference §0, gotcha 6).
 // parseJsonBodyText serves every other JSON body (form-like bodies, suppression lists).
 import type { Context } from "hono";
-import type { z } from "zod";
+import type * as z from "../domain/zod";
 import { describeJsonProblem, parseBoundedJson } from "../domain/json-bounds";
 import { badRequest } from "./errors";
 
@@ -17,7 +17,7 @@ export function parseJsonBodyText(text: string): unknown {
   return parsed.value;
 }
 
-export async function readJsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+export async function readJsonBody<T extends z.ZodMiniType>(c: Context, schema: T): Promise<z.infer<T>> {
   const text = new TextDecoder().decode(await c.req.arrayBuffer());
   const body = text.trim() === "" ? {} : parseJsonBodyText(text);
   return schema.parse(body); // a ZodError is a 400 in handleApiError

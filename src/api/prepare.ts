@@ -3,7 +3,7 @@
 // List-Unsubscribe headers, and remembers the message's tags, variables and headers so that its
 // opens and clicks carry them.
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "../domain/zod";
 import { getDomain } from "../db/domains";
 import { saveMessageMetadata } from "../db/messages";
 import { describeJsonProblem, parseBoundedJson } from "../domain/json-bounds";
@@ -30,23 +30,25 @@ const MAX_PREPARE_BODY_BYTES = 24 * 1024 * 1024;
 
 /** message_id and recipient go into every tracking token: held to its field limit, in bytes. */
 const tokenField = (name: string) =>
-  z.string().refine((value) => utf8ByteLength(value) <= MAX_TOKEN_FIELD_BYTES, `${name} must be at most ${MAX_TOKEN_FIELD_BYTES} bytes`);
+  z.string().check(z.refine((value) => utf8ByteLength(value) <= MAX_TOKEN_FIELD_BYTES, `${name} must be at most ${MAX_TOKEN_FIELD_BYTES} bytes`));
 
-const flag = z.union([z.string(), z.boolean()]).optional();
+const flag = z.optional(z.union([z.string(), z.boolean()]));
 const prepareSchema = z.object({
-  domain: z.string().min(1).max(253),
-  message_id: z
-    .string()
-    .min(1)
-    .transform((id) => id.replace(/^<|>$/g, ""))
-    .pipe(tokenField("message_id")),
-  recipient: z.string().regex(/^[^\s@<>]+@[^\s@<>]+$/, "must be an email address").pipe(tokenField("recipient")),
-  html: z.string().max(MAX_PART_CHARS).optional(),
-  text: z.string().max(MAX_PART_CHARS).optional(),
-  tags: z.array(z.string().min(1).max(MAX_TAG_LENGTH).regex(/^[\x20-\x7e]+$/, "tags are printable ASCII")).optional(),
-  user_variables: z.record(z.string(), z.unknown()).optional(),
-  subject: z.string().max(998).optional(),
-  from: z.string().max(998).optional(),
+  domain: z.string().check(z.minLength(1), z.maxLength(253)),
+  message_id: z.pipe(
+    z.pipe(
+      z.string().check(z.minLength(1)),
+      z.transform((id: string) => id.replace(/^<|>$/g, "")),
+    ),
+    tokenField("message_id"),
+  ),
+  recipient: z.pipe(z.string().check(z.regex(/^[^\s@<>]+@[^\s@<>]+$/, "must be an email address")), tokenField("recipient")),
+  html: z.optional(z.string().check(z.maxLength(MAX_PART_CHARS))),
+  text: z.optional(z.string().check(z.maxLength(MAX_PART_CHARS))),
+  tags: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(MAX_TAG_LENGTH), z.regex(/^[\x20-\x7e]+$/, "tags are printable ASCII")))),
+  user_variables: z.optional(z.record(z.string(), z.unknown())),
+  subject: z.optional(z.string().check(z.maxLength(998))),
+  from: z.optional(z.string().check(z.maxLength(998))),
   "o:tracking": flag,
   "o:tracking-opens": flag,
   "o:tracking-clicks": flag,

@@ -2,7 +2,7 @@
 // restart validation, delete. Every failure (HTTP error, rate limit, timeout, network) becomes a
 // CloudflareError carrying Cloudflare's own message. Settings: CLOUDFLARE_ZONE_ID,
 // CLOUDFLARE_API_TOKEN, CLOUDFLARE_API_BASE; no bindings, only outbound fetch.
-import { z } from "zod";
+import * as z from "../domain/zod";
 import { customHostnameSchema, type CustomHostname } from "../domain/custom-hostname";
 
 /** How long one API call may take before it counts as failed. Unit: ms. */
@@ -30,8 +30,8 @@ export interface CloudflareSettings {
 }
 
 const envelopeSchema = z.object({
-  success: z.boolean().optional(),
-  errors: z.array(z.object({ code: z.number().optional(), message: z.string() })).nullish(),
+  success: z.optional(z.boolean()),
+  errors: z.nullish(z.array(z.object({ code: z.optional(z.number()), message: z.string() }))),
   result: z.unknown(),
 });
 

@@ -2,8 +2,7 @@
 // message metadata) older than the domain's retention, and VERP return paths older than that or
 // RETURN_PATH_MIN_DAYS, whichever is longer, in bounded chunks. Suppressions are never purged.
 // Bindings: DB.
-import { drizzle } from "drizzle-orm/d1";
-import { domains } from "../db/schema";
+import { listRetention } from "../db/domains";
 import { deleteEventsBefore } from "../db/events-store";
 import { deleteMessagesBefore } from "../db/messages";
 import { deleteReturnPathsBefore } from "../db/return-paths";
@@ -41,7 +40,7 @@ const RUN_EVERY_MS = 5 * 60_000;
  */
 export async function purgeExpired(env: Env, now: number, budget = PURGE_CHUNKS_PER_RUN, chunkRows = PURGE_CHUNK_ROWS): Promise<PurgeReport> {
   const report: PurgeReport = { events: 0, messages: 0, returnPaths: 0, unfinished: false };
-  const all = await drizzle(env.DB).select({ name: domains.name, retentionDays: domains.retentionDays }).from(domains).orderBy(domains.name).all();
+  const all = await listRetention(env.DB);
   const start = all.length > 0 ? Math.floor(now / RUN_EVERY_MS) % all.length : 0;
   for (const domain of [...all.slice(start), ...all.slice(0, start)]) {
     // Messages are kept as long as their events: opens and clicks can still arrive for them.

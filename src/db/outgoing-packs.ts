@@ -4,7 +4,7 @@
 // JSON (the pack's facts and, per copy, its facts and where its MIME text lies), a newline, then
 // the MIME texts one after another. The delivery consumer reads it once per attempt and deletes
 // it once no recipient of the pack is left to retry.
-import { z } from "zod";
+import * as z from "../domain/zod";
 import { copyFactsSchema, MAX_PACK_COPIES, packFactsSchema, type CopyFacts, type PackFacts } from "../domain/delivery-job";
 import { utf8ByteLength } from "../domain/utf8";
 
@@ -13,7 +13,7 @@ const PREFIX = "outgoing/";
 const headerSchema = z.object({
   v: z.literal(1),
   facts: packFactsSchema,
-  copies: z.array(copyFactsSchema.extend({ offset: z.number().int().nonnegative(), length: z.number().int().nonnegative() })).min(1).max(MAX_PACK_COPIES),
+  copies: z.array(z.extend(copyFactsSchema, { offset: z.int().check(z.nonnegative()), length: z.int().check(z.nonnegative()) })).check(z.minLength(1), z.maxLength(MAX_PACK_COPIES)),
 });
 
 export type PackCopy = CopyFacts & { mime: string };

@@ -3,7 +3,7 @@
 // POST .../{key} can send it again. All R2 access for them is here. Binding: MESSAGES.
 // Layout (docs/storage.md, "R2"): stored/<yyyymmdd>/<domain>/<key>, where the key starts with the
 // day, so a lookup needs no index and the purge deletes whole days.
-import { z } from "zod";
+import * as z from "../domain/zod";
 import type { MessageRequest } from "../api/message-form";
 import { decodeBase64, encodeBase64, randomId } from "../domain/base64url";
 import { utf8ByteLength } from "../domain/utf8";
@@ -28,14 +28,14 @@ const storedSchema = z.object({
     cc: z.array(addressSchema),
     bcc: z.array(addressSchema),
     subject: z.string(),
-    text: z.string().optional(),
-    html: z.string().optional(),
+    text: z.optional(z.string()),
+    html: z.optional(z.string()),
     attachments: z.array(z.object({ filename: z.string(), contentType: z.string(), inline: z.boolean(), base64: z.string() })),
     tags: z.array(z.string()),
     userVariables: z.record(z.string(), z.unknown()),
-    recipientVariables: z.record(z.string(), z.record(z.string(), z.unknown())).nullable(),
+    recipientVariables: z.nullable(z.record(z.string(), z.record(z.string(), z.unknown()))),
     customHeaders: z.array(z.tuple([z.string(), z.string()])),
-    tracking: z.object({ tracking: z.string().optional(), opens: z.string().optional(), clicks: z.string().optional(), pixelTop: z.string().optional() }),
+    tracking: z.object({ tracking: z.optional(z.string()), opens: z.optional(z.string()), clicks: z.optional(z.string()), pixelTop: z.optional(z.string()) }),
     testMode: z.boolean(),
     deliverAt: z.number(),
     contentBytes: z.number(),

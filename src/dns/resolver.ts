@@ -2,7 +2,7 @@
 // (GET ?name=&type= with Accept: application/dns-json): a Worker has no resolver of its own.
 // Used to check that a domain's tracking CNAME points at this deployment. Setting: DNS_RESOLVER_URL;
 // no bindings, only outbound fetch.
-import { z } from "zod";
+import * as z from "../domain/zod";
 
 /** How long one lookup may take before it counts as failed. Unit: ms. */
 export const DNS_TIMEOUT_MS = 5_000;
@@ -15,8 +15,8 @@ const CNAME_TYPE = 5;
 const RCODES: Record<number, string> = { 1: "FORMERR", 2: "SERVFAIL", 4: "NOTIMP", 5: "REFUSED" };
 
 const answerSchema = z.object({
-  Status: z.number().int(),
-  Answer: z.array(z.object({ name: z.string(), type: z.number().int(), data: z.string() })).optional(),
+  Status: z.int(),
+  Answer: z.optional(z.array(z.object({ name: z.string(), type: z.int(), data: z.string() }))),
 });
 
 /** A DNS name as compared: lower case, without the root's trailing dot. */

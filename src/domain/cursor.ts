@@ -1,17 +1,17 @@
 // Events API paging cursors. A cursor carries the whole query, so GET /v3/{d}/events/{token} needs
 // nothing else; it ends a paging URL, so it is base64url (no "/"). Keyset, never OFFSET.
-import { z } from "zod";
+import * as z from "./zod";
 import { decodeJsonBase64Url, encodeJsonBase64Url } from "./base64url";
 
 export const eventQuerySchema = z.object({
   domain: z.string(),
   /** The Logs API's query over several domains (`domain` then names the first, for databaseFor). */
-  domains: z.array(z.string()).max(1000).optional(),
+  domains: z.optional(z.array(z.string()).check(z.maxLength(1000))),
   /** Range bounds in microseconds, inclusive; null means open. */
-  lo: z.number().nullable(),
-  hi: z.number().nullable(),
+  lo: z.nullable(z.number()),
+  hi: z.nullable(z.number()),
   ascending: z.boolean(),
-  limit: z.number().int().min(1).max(300),
+  limit: z.int().check(z.gte(1), z.lte(300)),
   /** Filter expressions by field; several expressions of one field are ANDed. */
   filters: z.record(z.string(), z.array(z.string())),
 });
@@ -22,7 +22,7 @@ const cursorSchema = z.object({
   /** first: the range's first page; next/previous: after/before the anchor; last: the final page. */
   m: z.enum(["first", "next", "previous", "last"]),
   /** Anchor [timestamp in µs, event id], absent for first and last. */
-  a: z.tuple([z.number(), z.string()]).optional(),
+  a: z.optional(z.tuple([z.number(), z.string()])),
 });
 export type Cursor = z.infer<typeof cursorSchema>;
 

@@ -1,7 +1,7 @@
 // What a Cloudflare for SaaS custom hostname means for Tidings (pure, no I/O): its schema as the
 // Cloudflare API returns it (the fields Tidings reads), the Mailgun x509 status it maps to, the DNS
 // records Cloudflare asks for while validation is pending, and the retry backoff.
-import { z } from "zod";
+import * as z from "./zod";
 
 /** Mailgun's x509 statuses (GET /v2/x509/{host}/status). */
 export type CertificateStatus = "processing" | "active" | "expired" | "error";
@@ -15,30 +15,28 @@ export interface RequestedRecord {
 }
 
 const validationRecord = z.object({
-  txt_name: z.string().optional(),
-  txt_value: z.string().optional(),
-  http_url: z.string().optional(),
-  http_body: z.string().optional(),
-  status: z.string().optional(),
+  txt_name: z.optional(z.string()),
+  txt_value: z.optional(z.string()),
+  http_url: z.optional(z.string()),
+  http_body: z.optional(z.string()),
+  status: z.optional(z.string()),
 });
 
 /** The custom hostname object (`result` of create, get, edit and of each list item). */
 export const customHostnameSchema = z.object({
-  id: z.string().min(1).max(64),
+  id: z.string().check(z.minLength(1), z.maxLength(64)),
   hostname: z.string(),
-  status: z.string().default(""),
-  ssl: z
-    .object({
-      status: z.string().default(""),
-      method: z.string().optional(),
-      type: z.string().optional(),
-      validation_records: z.array(validationRecord).nullish(),
-      validation_errors: z.array(z.object({ message: z.string() })).nullish(),
-      expires_on: z.string().nullish(),
-    })
-    .nullish(),
-  verification_errors: z.array(z.string()).nullish(),
-  ownership_verification: z.object({ type: z.string().optional(), name: z.string().optional(), value: z.string().optional() }).nullish(),
+  status: z._default(z.string(), ""),
+  ssl: z.nullish(z.object({
+      status: z._default(z.string(), ""),
+      method: z.optional(z.string()),
+      type: z.optional(z.string()),
+      validation_records: z.nullish(z.array(validationRecord)),
+      validation_errors: z.nullish(z.array(z.object({ message: z.string() }))),
+      expires_on: z.nullish(z.string()),
+    })),
+  verification_errors: z.nullish(z.array(z.string())),
+  ownership_verification: z.nullish(z.object({ type: z.optional(z.string()), name: z.optional(z.string()), value: z.optional(z.string()) })),
 });
 export type CustomHostname = z.infer<typeof customHostnameSchema>;
 

@@ -3,7 +3,7 @@
 // built copies (v2: what a compose pack of a scheduled message becomes until its time, and jobs
 // queued before compose packs); or one copy for one recipient (v1, still consumed: jobs queued
 // before packs). Validated by the delivery consumer. Documented in docs/storage.md, "Queues".
-import { z } from "zod";
+import * as z from "./zod";
 import type { SuppressionReason } from "./suppression";
 
 /** Envelope senders (signed VERP addresses) grow with the message id and recipient. Unit: characters. */
@@ -13,27 +13,27 @@ const MAX_ENVELOPE_SENDER = 1024;
 export const deliveryJobV1Schema = z.object({
   type: z.literal("delivery"),
   v: z.literal(1),
-  domain: z.string().min(1).max(255),
-  messageId: z.string().min(1).max(255),
-  recipient: z.string().min(3).max(320),
+  domain: z.string().check(z.minLength(1), z.maxLength(255)),
+  messageId: z.string().check(z.minLength(1), z.maxLength(255)),
+  recipient: z.string().check(z.minLength(3), z.maxLength(320)),
   /** Envelope sender: the signed VERP bounce address for this delivery. */
-  from: z.string().min(3).max(MAX_ENVELOPE_SENDER),
+  from: z.string().check(z.minLength(3), z.maxLength(MAX_ENVELOPE_SENDER)),
   /** The MIME message, when it fits in the queue message; otherwise `mimeKey` names it in R2. */
-  mime: z.string().optional(),
-  mimeKey: z.string().optional(),
+  mime: z.optional(z.string()),
+  mimeKey: z.optional(z.string()),
   /** Unix milliseconds the message was accepted: the 8-hour retry window counts from here. */
-  acceptedAt: z.number().int().positive(),
+  acceptedAt: z.int().check(z.positive()),
   /** Unix milliseconds before which no attempt is made (o:deliverytime). */
-  notBefore: z.number().int().nonnegative().default(0),
+  notBefore: z._default(z.int().check(z.nonnegative()), 0),
   /** 1 for the first attempt. */
-  attempt: z.number().int().min(1).max(100),
+  attempt: z.int().check(z.gte(1), z.lte(100)),
   facts: z.object({
     headers: z.record(z.string(), z.string()),
     tags: z.array(z.string()),
     userVariables: z.record(z.string(), z.unknown()),
-    size: z.number().int().nonnegative(),
+    size: z.int().check(z.nonnegative()),
     /** The stored copy (Mailgun's `storage`); absent in jobs queued before it existed. */
-    storage: z.object({ key: z.string(), url: z.string() }).optional(),
+    storage: z.optional(z.object({ key: z.string(), url: z.string() })),
   }),
 });
 export type DeliveryJobV1 = z.input<typeof deliveryJobV1Schema>;
@@ -46,27 +46,27 @@ export const packFactsSchema = z.object({
   headers: z.record(z.string(), z.string()),
   tags: z.array(z.string()),
   userVariables: z.record(z.string(), z.unknown()),
-  storage: z.object({ key: z.string(), url: z.string() }).optional(),
+  storage: z.optional(z.object({ key: z.string(), url: z.string() })),
 });
 export type PackFacts = z.infer<typeof packFactsSchema>;
 
 /** One recipient's copy, without its MIME text. */
 export const copyFactsSchema = z.object({
-  recipient: z.string().min(3).max(320),
+  recipient: z.string().check(z.minLength(3), z.maxLength(320)),
   /** Envelope sender: the signed VERP bounce address for this delivery. */
-  from: z.string().min(3).max(MAX_ENVELOPE_SENDER),
+  from: z.string().check(z.minLength(3), z.maxLength(MAX_ENVELOPE_SENDER)),
   /** Bytes of the MIME text. */
-  size: z.number().int().nonnegative(),
+  size: z.int().check(z.nonnegative()),
   /** message.headers of this copy's events that differ from the pack's (to, subject in a batch send). */
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: z.optional(z.record(z.string(), z.string())),
   /** This copy's user variables, when they differ from the pack's. */
-  userVariables: z.record(z.string(), z.unknown()).optional(),
+  userVariables: z.optional(z.record(z.string(), z.unknown())),
 });
 export type CopyFacts = z.infer<typeof copyFactsSchema>;
 
 export const inlinePackSchema = z.object({
   facts: packFactsSchema,
-  copies: z.array(copyFactsSchema.extend({ mime: z.string() })).min(1).max(MAX_PACK_COPIES),
+  copies: z.array(z.extend(copyFactsSchema, { mime: z.string() })).check(z.minLength(1), z.maxLength(MAX_PACK_COPIES)),
 });
 export type InlinePack = z.infer<typeof inlinePackSchema>;
 
@@ -78,17 +78,17 @@ export type InlinePack = z.infer<typeof inlinePackSchema>;
 export const deliveryPackJobSchema = z.object({
   type: z.literal("delivery"),
   v: z.literal(2),
-  domain: z.string().min(1).max(255),
-  messageId: z.string().min(1).max(255),
+  domain: z.string().check(z.minLength(1), z.maxLength(255)),
+  messageId: z.string().check(z.minLength(1), z.maxLength(255)),
   /** Unix milliseconds the message was accepted: the 8-hour retry window counts from here. */
-  acceptedAt: z.number().int().positive(),
+  acceptedAt: z.int().check(z.positive()),
   /** Unix milliseconds before which no attempt is made (o:deliverytime). */
-  notBefore: z.number().int().nonnegative().default(0),
+  notBefore: z._default(z.int().check(z.nonnegative()), 0),
   /** 1 for the first attempt; the same for every recipient of the job. */
-  attempt: z.number().int().min(1).max(100),
-  recipients: z.array(z.string().min(3).max(320)).min(1).max(MAX_PACK_COPIES),
-  pack: inlinePackSchema.optional(),
-  packKey: z.string().min(1).max(1024).optional(),
+  attempt: z.int().check(z.gte(1), z.lte(100)),
+  recipients: z.array(z.string().check(z.minLength(3), z.maxLength(320))).check(z.minLength(1), z.maxLength(MAX_PACK_COPIES)),
+  pack: z.optional(inlinePackSchema),
+  packKey: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
 });
 export type DeliveryPackJob = z.input<typeof deliveryPackJobSchema>;
 export type ParsedDeliveryPackJob = z.infer<typeof deliveryPackJobSchema>;
@@ -104,9 +104,9 @@ const SUPPRESSION_REASONS = ["suppress-bounce", "suppress-unsubscribe", "suppres
 
 /** A recipient of a compose pack: its address as the message names it, and why it is never attempted. */
 export const composeRecipientSchema = z.object({
-  address: z.string().min(3).max(320),
+  address: z.string().check(z.minLength(3), z.maxLength(320)),
   /** Set when the domain's suppressions stop it (checked at acceptance): it gets Mailgun's 605/606/607 failure. */
-  suppressed: z.enum(SUPPRESSION_REASONS).optional(),
+  suppressed: z.optional(z.enum(SUPPRESSION_REASONS)),
 });
 export type ComposeRecipient = z.infer<typeof composeRecipientSchema>;
 
@@ -119,20 +119,20 @@ export type ComposeRecipient = z.infer<typeof composeRecipientSchema>;
 export const composePackJobSchema = z.object({
   type: z.literal("delivery"),
   v: z.literal(3),
-  domain: z.string().min(1).max(255),
-  messageId: z.string().min(1).max(255),
+  domain: z.string().check(z.minLength(1), z.maxLength(255)),
+  messageId: z.string().check(z.minLength(1), z.maxLength(255)),
   /** The pack's place in its message (0, 1, ...): names its R2 object if it waits for o:deliverytime. */
-  part: z.number().int().nonnegative(),
+  part: z.int().check(z.nonnegative()),
   /** The request as submitted, in R2 (src/db/stored-messages.ts), and its URL for the events. */
-  storage: z.object({ key: z.string().min(1).max(64), url: z.string().min(1).max(2048) }),
+  storage: z.object({ key: z.string().check(z.minLength(1), z.maxLength(64)), url: z.string().check(z.minLength(1), z.maxLength(2048)) }),
   /** Unix milliseconds the message was accepted: the events' time, the copies' Date and tokens' issue time, and the start of the 8-hour retry window. */
-  acceptedAt: z.number().int().positive(),
+  acceptedAt: z.int().check(z.positive()),
   /** Unix milliseconds before which no attempt is made (o:deliverytime). */
-  notBefore: z.number().int().nonnegative().default(0),
-  attempt: z.number().int().min(1).max(100),
+  notBefore: z._default(z.int().check(z.nonnegative()), 0),
+  attempt: z.int().check(z.gte(1), z.lte(100)),
   /** The message's tracking, resolved from the domain's settings and its o: options at acceptance. */
   tracking: z.object({ opens: z.boolean(), pixelTop: z.boolean(), clicks: z.enum(["no", "yes", "htmlonly"]), unsubscribe: z.boolean() }),
-  recipients: z.array(composeRecipientSchema).min(1).max(MAX_PACK_COPIES),
+  recipients: z.array(composeRecipientSchema).check(z.minLength(1), z.maxLength(MAX_PACK_COPIES)),
 });
 export type ComposePackJob = z.input<typeof composePackJobSchema>;
 export type ParsedComposePackJob = z.infer<typeof composePackJobSchema>;

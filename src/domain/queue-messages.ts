@@ -1,6 +1,6 @@
 // Shapes of the messages on the events queue, validated at the consumer (a trust boundary:
 // anything can end up on a queue). Documented in docs/storage.md, "Queue messages".
-import { z } from "zod";
+import * as z from "./zod";
 import { MAX_EVENTS_PER_PACK } from "./event-packs";
 
 /** A raw tracking hit as the edge saw it; the consumer turns it into a Mailgun-shaped event. */
@@ -11,31 +11,32 @@ export const trackingHitSchema = z.object({
    * Event id. The edge leaves it out: the consumer derives it from the queue message's id, which
    * stays the same when the queue redelivers, so a redelivered hit still writes nothing new.
    */
-  id: z.string().min(16).max(64).optional(),
+  id: z.optional(z.string().check(z.minLength(16), z.maxLength(64))),
   event: z.enum(["opened", "clicked", "unsubscribed"]),
   /** Microseconds since the epoch. */
-  ts: z.number().int().positive(),
-  domain: z.string().min(1).max(255),
-  messageId: z.string().min(1).max(255),
-  recipient: z.string().min(1).max(255),
+  ts: z.int().check(z.positive()),
+  domain: z.string().check(z.minLength(1), z.maxLength(255)),
+  messageId: z.string().check(z.minLength(1), z.maxLength(255)),
+  recipient: z.string().check(z.minLength(1), z.maxLength(255)),
   /** clicked: the destination; unsubscribed: "" (whole domain) or "tags" (the message's tags). */
-  url: z.string().max(8192).default(""),
-  scope: z.enum(["domain", "tags"]).optional(),
+  url: z._default(z.string().check(z.maxLength(8192)), ""),
+  scope: z.optional(z.enum(["domain", "tags"])),
   /** Unix seconds when the link was made (from the token). */
-  issuedAt: z.number().int().nonnegative(),
-  method: z.string().max(16),
-  ip: z.string().max(64),
-  userAgent: z.string().max(2048),
-  cf: z
-    .object({
-      country: z.string().max(64).optional(),
-      region: z.string().max(128).optional(),
-      regionCode: z.string().max(16).optional(),
-      city: z.string().max(128).optional(),
-      asn: z.number().int().optional(),
-      asOrganization: z.string().max(256).optional(),
-    })
-    .default({}),
+  issuedAt: z.int().check(z.nonnegative()),
+  method: z.string().check(z.maxLength(16)),
+  ip: z.string().check(z.maxLength(64)),
+  userAgent: z.string().check(z.maxLength(2048)),
+  cf: z._default(
+    z.object({
+      country: z.optional(z.string().check(z.maxLength(64))),
+      region: z.optional(z.string().check(z.maxLength(128))),
+      regionCode: z.optional(z.string().check(z.maxLength(16))),
+      city: z.optional(z.string().check(z.maxLength(128))),
+      asn: z.optional(z.int()),
+      asOrganization: z.optional(z.string().check(z.maxLength(256))),
+    }),
+    {},
+  ),
 });
 
 export type TrackingHit = z.infer<typeof trackingHitSchema>;
@@ -47,22 +48,20 @@ export type TrackingHitInput = z.input<typeof trackingHitSchema>;
  * stores it as is and applies its side effects to the domain's Durable Object (a permanent
  * bounce joins the bounce list, a complaint the complaint list).
  */
-export const readyEventBodySchema = z
-  .object({
-    id: z.string().min(16).max(64),
-    event: z.enum(["accepted", "delivered", "failed", "complained", "rejected"]),
-    timestamp: z.number().positive(),
-    recipient: z.string().min(1).max(320),
-    tags: z.array(z.string()),
-    "user-variables": z.record(z.string(), z.unknown()),
-    message: z.object({ headers: z.record(z.string(), z.string()) }).loose(),
-  })
-  .loose();
+export const readyEventBodySchema = z.looseObject({
+  id: z.string().check(z.minLength(16), z.maxLength(64)),
+  event: z.enum(["accepted", "delivered", "failed", "complained", "rejected"]),
+  timestamp: z.number().check(z.positive()),
+  recipient: z.string().check(z.minLength(1), z.maxLength(320)),
+  tags: z.array(z.string()),
+  "user-variables": z.record(z.string(), z.unknown()),
+  message: z.looseObject({ headers: z.record(z.string(), z.string()) }),
+});
 
 export const readyEventSchema = z.object({
   type: z.literal("event"),
   v: z.literal(1),
-  domain: z.string().min(1).max(255),
+  domain: z.string().check(z.minLength(1), z.maxLength(255)),
   event: readyEventBodySchema,
 });
 export type ReadyEvent = z.infer<typeof readyEventSchema>;
@@ -75,9 +74,9 @@ export type ReadyEvent = z.infer<typeof readyEventSchema>;
 export const eventPackSchema = z.object({
   type: z.literal("events"),
   v: z.literal(1),
-  domain: z.string().min(1).max(255),
+  domain: z.string().check(z.minLength(1), z.maxLength(255)),
   common: z.record(z.string(), z.unknown()),
-  events: z.array(z.record(z.string(), z.unknown())).min(1).max(MAX_EVENTS_PER_PACK),
+  events: z.array(z.record(z.string(), z.unknown())).check(z.minLength(1), z.maxLength(MAX_EVENTS_PER_PACK)),
 });
 
 export const queueMessageSchema = z.discriminatedUnion("type", [trackingHitSchema, readyEventSchema, eventPackSchema]);

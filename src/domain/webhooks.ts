@@ -2,7 +2,7 @@
 // rules, the signed payload receivers check, the retry schedule, and the queue messages that
 // carry deliveries to one URL: a pack of events (v2, webhook-packs.ts), or one event (v1, still
 // consumed: messages queued before packs existed).
-import { z } from "zod";
+import * as z from "./zod";
 import { derivedId } from "./base64url";
 import { utf8ByteLength } from "./utf8";
 import { MAX_EVENTS_PER_WEBHOOK_PACK } from "./webhook-packs";
@@ -88,18 +88,18 @@ export function classifyAttempt(result: AttemptResult): "delivered" | "rejected"
 }
 
 /** One event's event-data as it travels: any JSON object with the event's id. */
-const eventDataSchema = z.record(z.string(), z.unknown()).and(z.object({ id: z.string().min(1).max(64) }));
+const eventDataSchema = z.intersection(z.record(z.string(), z.unknown()), z.object({ id: z.string().check(z.minLength(1), z.maxLength(64)) }));
 
 /** One event for one URL: the format before packs (v1), still consumed and never produced. */
 export const webhookDeliverySchema = z.object({
   type: z.literal("webhook"),
   v: z.literal(1),
   /** derived from (event id, url): the ledger key that stops a second post after a success */
-  id: z.string().min(1),
-  domain: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
+  domain: z.string().check(z.minLength(1)),
   webhook: z.enum(WEBHOOK_IDS),
-  url: z.string().url(),
-  attempt: z.number().int().min(1),
+  url: z.url(),
+  attempt: z.int().check(z.gte(1)),
   event: eventDataSchema,
 });
 export type WebhookDelivery = z.infer<typeof webhookDeliverySchema>;
@@ -112,15 +112,17 @@ export type WebhookDelivery = z.infer<typeof webhookDeliverySchema>;
 export const webhookPackSchema = z.object({
   type: z.literal("webhook"),
   v: z.literal(2),
-  domain: z.string().min(1).max(255),
-  url: z.string().url().max(MAX_WEBHOOK_URL_BYTES),
-  attempt: z.number().int().min(1),
+  domain: z.string().check(z.minLength(1), z.maxLength(255)),
+  url: z.url().check(z.maxLength(MAX_WEBHOOK_URL_BYTES)),
+  attempt: z.int().check(z.gte(1)),
   groups: z
-    .array(z.object({ webhook: z.enum(WEBHOOK_IDS), common: z.record(z.string(), z.unknown()), events: z.array(z.record(z.string(), z.unknown())).min(1) }))
-    .min(1)
-    .refine((groups) => groups.reduce((n, g) => n + g.events.length, 0) <= MAX_EVENTS_PER_WEBHOOK_PACK, {
-      message: `at most ${MAX_EVENTS_PER_WEBHOOK_PACK} events in a pack`,
-    }),
+    .array(z.object({ webhook: z.enum(WEBHOOK_IDS), common: z.record(z.string(), z.unknown()), events: z.array(z.record(z.string(), z.unknown())).check(z.minLength(1)) }))
+    .check(
+      z.minLength(1),
+      z.refine((groups) => groups.reduce((n, g) => n + g.events.length, 0) <= MAX_EVENTS_PER_WEBHOOK_PACK, {
+        message: `at most ${MAX_EVENTS_PER_WEBHOOK_PACK} events in a pack`,
+      }),
+    ),
 });
 
 export const webhookJobSchema = z.discriminatedUnion("v", [webhookDeliverySchema, webhookPackSchema]);
