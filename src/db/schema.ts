@@ -231,7 +231,8 @@ export const dnsChecks = sqliteTable(
 export const returnPaths = sqliteTable(
   "return_paths",
   { domain: text("domain").notNull(), id: text("id").notNull(), messageId: text("message_id").notNull(), recipient: text("recipient").notNull(), createdAt: integer("created_at").notNull() },
-  (t) => [primaryKey({ columns: [t.domain, t.id] }), index("return_paths_by_time").on(t.domain, t.createdAt)],
+  // return_paths_by_id: 0010_return_paths_by_id (BOUNCE_DOMAIN addresses name no sending domain).
+  (t) => [primaryKey({ columns: [t.domain, t.id] }), index("return_paths_by_time").on(t.domain, t.createdAt), index("return_paths_by_id").on(t.id)],
 );
 
 export const messageFacts = sqliteTable(
