@@ -3,8 +3,8 @@
 // "/__bare/*" answer before any router (the strictest baseline); "/__hono/*" are ordinary Hono
 // routes, the way a route of this Worker's API is served.
 import { Hono } from "hono";
-import worker from "../src/index";
 import type { Env } from "../src/env";
+import worker from "../src/index";
 
 export { DomainState } from "../src/durable-objects/domain-state";
 

@@ -6,9 +6,18 @@
 // biggest domain, first page and a deep page. Also: bytes per event (table and indexes together,
 // from D1's size_after), and the write rate early and late in the load.
 import { expect, it } from "vitest";
-import { AUTH, benchEnv, call, percentile, report } from "./harness";
 import { insertEvents } from "../src/db/events-store";
-import { DENSE_TAG, domainName, domainVolumes, productionEvents, RARE_TAG, recipientAddress, SEED_RECIPIENT, type ProductionShape } from "./support/production-events";
+import { AUTH, benchEnv, call, percentile, report } from "./harness";
+import {
+  DENSE_TAG,
+  domainName,
+  domainVolumes,
+  type ProductionShape,
+  productionEvents,
+  RARE_TAG,
+  recipientAddress,
+  SEED_RECIPIENT,
+} from "./support/production-events";
 
 const BIGGEST = Number((benchEnv as unknown as { BENCH_SCALE_BIGGEST?: string }).BENCH_SCALE_BIGGEST ?? 1_000_000);
 /** Zipf exponent 2: the other 999 domains hold about 0.64 times the biggest's events between them. */
@@ -45,12 +54,18 @@ it(`Events API over ${BIGGEST.toLocaleString("en")} events of the biggest of ${S
     }
   }
   const after = await databaseBytes();
-  report(`events written (all domains; the biggest ${BIGGEST.toLocaleString("en")})`, `${written.toLocaleString("en")} of ${total.toLocaleString("en")} planned`);
+  report(
+    `events written (all domains; the biggest ${BIGGEST.toLocaleString("en")})`,
+    `${written.toLocaleString("en")} of ${total.toLocaleString("en")} planned`,
+  );
   report("bytes per event (table + indexes + event_tags, D1 size_after)", `${((after - before) / written).toFixed(0)} B`);
   if (rates.length >= 2) {
     const first = rates[0]!;
     const last = rates.at(-1)!;
-    report("store insert rate, first 50,000 / last 50,000 events (rows/s)", `${first.perSecond.toFixed(0)} / ${last.perSecond.toFixed(0)}: ${(first.perSecond / last.perSecond).toFixed(2)}x slower when full`);
+    report(
+      "store insert rate, first 50,000 / last 50,000 events (rows/s)",
+      `${first.perSecond.toFixed(0)} / ${last.perSecond.toFixed(0)}: ${(first.perSecond / last.perSecond).toFixed(2)}x slower when full`,
+    );
   }
 
   const get = async (query: string) => {

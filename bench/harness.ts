@@ -2,8 +2,8 @@
 // context alive and overflows the stack after a few thousand), and calls through the bench
 // Worker's fetch handler with it, waiting for waitUntil work.
 import { env } from "cloudflare:test";
-import worker from "./bench-worker";
 import type { Env } from "../src/env";
+import worker from "./bench-worker";
 
 export const benchEnv = env as unknown as Env;
 

@@ -5,10 +5,10 @@
 // slowest ones are listed with their route and case, and counted against that figure. Nothing is
 // asserted about speed; the 5xx answers are the test's business and only counted here.
 import { it } from "vitest";
-import { benchEnv, call, percentile, plainContext, report } from "./harness";
-import worker from "./bench-worker";
-import { hostileCases, type HostileCase } from "../test/support/hostile-cases";
+import { type HostileCase, hostileCases } from "../test/support/hostile-cases";
 import { hostileRequest, makeHostileContext, withQueueSinks } from "../test/support/hostile-context";
+import worker from "./bench-worker";
+import { benchEnv, call, percentile, plainContext, report } from "./harness";
 
 const API_KEY = "bench-api-key";
 const SEED = 20261129;
@@ -44,7 +44,10 @@ it("hostile requests: wall time of each inside workerd", async () => {
   const ms = timed.map((t) => t.ms);
   const over = timed.filter((t) => t.ms > BUDGET_MS);
   report(`hostile requests (seed ${SEED}): cases`, String(cases.length));
-  report("hostile requests: wall time p50 / p95 / p99 / max (ms)", [50, 95, 99].map((p) => percentile(ms, p).toFixed(1)).join(" / ") + ` / ${Math.max(...ms).toFixed(1)}`);
+  report(
+    "hostile requests: wall time p50 / p95 / p99 / max (ms)",
+    [50, 95, 99].map((p) => percentile(ms, p).toFixed(1)).join(" / ") + ` / ${Math.max(...ms).toFixed(1)}`,
+  );
   // Refused input must be cheap; an accepted maximal request (a 1,000-recipient send builds 1,000
   // tracked copies) is real work, so the two are counted apart rather than hidden in one figure.
   report(`hostile requests: over ${BUDGET_MS} ms, refused (4xx)`, String(over.filter((t) => t.status >= 400 && t.status < 500).length));

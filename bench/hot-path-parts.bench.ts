@@ -1,8 +1,8 @@
 // Where a tracking hit's time goes: each part of the hot path timed alone, in blocks of 20,000
 // (performance.now() is millisecond-grained in workerd). For whoever works on the 3x target.
 import { env } from "cloudflare:test";
-import { it } from "vitest";
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { it } from "vitest";
 import { domainKey, secretsFromSettings, signToken, verifyToken } from "../src/domain/token";
 import { pixelResponse } from "../src/edge/responses";
 import { handleTracking } from "../src/edge/tracking";
@@ -20,7 +20,16 @@ async function time(name: string, run: () => unknown): Promise<void> {
 it("hot path, part by part", async () => {
   const quietEnv = { ...(env as unknown as Env), EVENTS: { send: async () => {} } as unknown as Env["EVENTS"] };
   const secret = "bench-tracking-secret";
-  const payload = { kind: "open", version: 1, issuedAt: 1, webPrefix: "email", domain: "bench.example.com", messageId: "bench@x", recipient: "r@example.org", url: "" } as const;
+  const payload = {
+    kind: "open",
+    version: 1,
+    issuedAt: 1,
+    webPrefix: "email",
+    domain: "bench.example.com",
+    messageId: "bench@x",
+    recipient: "r@example.org",
+    url: "",
+  } as const;
   const { secretFor } = secretsFromSettings(quietEnv);
   const pending: Promise<unknown>[] = [];
   const ctx = { waitUntil: (p: Promise<unknown>) => void pending.push(p), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
@@ -55,7 +64,9 @@ it("hot path, part by part", async () => {
       const nonce = crypto.getRandomValues(new Uint8Array(24));
       const xsealed = xchacha20poly1305(raw, nonce, bytes.subarray(0, 8)).encrypt(bytes.slice(20, -16));
       const opened = new Uint8Array(xsealed.length - 16);
-      await time(`  for comparison: XChaCha20-Poly1305 open (@noble/ciphers)`, () => xchacha20poly1305(raw, nonce, bytes.subarray(0, 8)).decrypt(xsealed, opened));
+      await time(`  for comparison: XChaCha20-Poly1305 open (@noble/ciphers)`, () =>
+        xchacha20poly1305(raw, nonce, bytes.subarray(0, 8)).decrypt(xsealed, opened),
+      );
     }
   }
   const request = new Request("http://127.0.0.1/o/x");

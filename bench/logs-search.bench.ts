@@ -4,9 +4,9 @@
 // time is here. A search is the whole panel request: session check, the Events API call it makes
 // in-process, and the page rendered. Nothing is asserted about speed.
 import { expect, it } from "vitest";
-import { AUTH, benchEnv, call, percentile, report } from "./harness";
 import { newSessionCookieValue, SESSION_COOKIE } from "../src/panel/session";
 import { BULK_DOMAIN, bulkMessageId, bulkRecipient, bulkSeedStatements, bulkSubject } from "../test/support/bulk-events";
+import { AUTH, benchEnv, call, percentile, report } from "./harness";
 
 const BULK = { events: 100_000, recipients: 400 };
 const RUNS = 20;
@@ -34,8 +34,14 @@ it(`panel Logs search over ${BULK.events.toLocaleString("en")} events`, async ()
   };
   // A different recipient, message and subject each run: no answer comes from a warm page of D1.
   report("panel Logs, no filter, first 50 p50 / p95 / max (ms)", await search(() => "", 50));
-  report("panel Logs, by recipient (250 match, 50 shown) p50 / p95 / max (ms)", await search((run) => `recipient=${encodeURIComponent(bulkRecipient((run * 37) % BULK.recipients))}`, 50));
+  report(
+    "panel Logs, by recipient (250 match, 50 shown) p50 / p95 / max (ms)",
+    await search((run) => `recipient=${encodeURIComponent(bulkRecipient((run * 37) % BULK.recipients))}`, 50),
+  );
   report("panel Logs, by Message-ID (4 match) p50 / p95 / max (ms)", await search((run) => `message-id=${encodeURIComponent(bulkMessageId(run * 1009))}`, 4));
   report("panel Logs, by tag (all match, 50 shown) p50 / p95 / max (ms)", await search(() => "tags=bulk", 50));
-  report("panel Logs, subject contains (a scan; 4 match) p50 / p95 / max (ms)", await search((run) => `subject=${encodeURIComponent(bulkSubject(24_999 - run * 7))}`, 4));
+  report(
+    "panel Logs, subject contains (a scan; 4 match) p50 / p95 / max (ms)",
+    await search((run) => `subject=${encodeURIComponent(bulkSubject(24_999 - run * 7))}`, 4),
+  );
 });

@@ -7,13 +7,13 @@
 //     domain, on the first page and on a page 200 deep.
 import { createMessageBatch } from "cloudflare:test";
 import { expect, it } from "vitest";
-import worker from "./bench-worker";
-import { AUTH, benchEnv, call, percentile, plainContext, report } from "./harness";
 import { saveMessageMetadata } from "../src/db/messages";
 import { randomId } from "../src/domain/base64url";
 import type { TrackingHitInput } from "../src/domain/queue-messages";
 import { signToken, tokenFormatFromSettings } from "../src/domain/token";
 import type { Env } from "../src/env";
+import worker from "./bench-worker";
+import { AUTH, benchEnv, call, percentile, plainContext, report } from "./harness";
 
 const DOMAIN = "bench.example.com";
 /** performance.now() is millisecond-grained in workerd: blocks of 5,000 hits keep that error small. */
@@ -58,7 +58,10 @@ async function linksOf(kind: "open" | "click", format: "signed" | "sealed"): Pro
           domain,
           messageId: `20261129181234.${i.toString(36)}.a81f3c2e9b7d4e60@${domain}`,
           recipient: `firstname.lastname${i}@${["gmail.com", "outlook.com", "yahoo.co.uk", "company-mail.example.org"][i % 4]}`,
-          url: kind === "click" ? `https://shop.customer-${i % 40}.example.com/collections/autumn-sale/products/wool-coat-${i}?utm_source=newsletter&utm_medium=email&utm_campaign=autumn-2026&variant=${i}` : "",
+          url:
+            kind === "click"
+              ? `https://shop.customer-${i % 40}.example.com/collections/autumn-sale/products/wool-coat-${i}?utm_source=newsletter&utm_medium=email&utm_campaign=autumn-2026&variant=${i}`
+              : "",
         },
         "bench-tracking-secret",
         format,
@@ -141,12 +144,16 @@ it("consumer throughput and Events API latency over 100,000 events", async () =>
   for (let m = 0; m < 40; m++) {
     for (const recipient of [...recipients, "hot@example.org"]) {
       metadata.push(
-        saveMessageMetadata(benchEnv, { domain: DOMAIN, messageId: `msg${m}@bench`, recipient }, {
-          tags: m % 4 === 0 ? ["newsletter", `m${m}`] : [`m${m}`],
-          userVariables: { campaign: `c${m}` },
-          headers: { "message-id": `msg${m}@bench`, to: recipient, subject: `Bench ${m}` },
-          preparedAt: Date.now() - 86_400_000,
-        }),
+        saveMessageMetadata(
+          benchEnv,
+          { domain: DOMAIN, messageId: `msg${m}@bench`, recipient },
+          {
+            tags: m % 4 === 0 ? ["newsletter", `m${m}`] : [`m${m}`],
+            userVariables: { campaign: `c${m}` },
+            headers: { "message-id": `msg${m}@bench`, to: recipient, subject: `Bench ${m}` },
+            preparedAt: Date.now() - 86_400_000,
+          },
+        ),
       );
     }
   }
@@ -154,16 +161,28 @@ it("consumer throughput and Events API latency over 100,000 events", async () =>
   const t0 = Date.now() * 1000 - EVENTS * 1000;
   // A third of the events belong to one recipient, so a page 200 deep (limit 100) exists for it.
   const hit = (i: number): TrackingHitInput => ({
-    type: "hit", v: 1, id: randomId(), event: i % 5 === 0 ? "clicked" : "opened", url: i % 5 === 0 ? "https://example.org/p" : "",
-    ts: t0 + i * 1000, domain: DOMAIN, messageId: `msg${i % 40}@bench`, recipient: i % 3 === 0 ? "hot@example.org" : recipients[i % 50]!,
-    issuedAt: Math.floor(t0 / 1e6) - 3600, method: "GET", ip: "192.0.2.1",
+    type: "hit",
+    v: 1,
+    id: randomId(),
+    event: i % 5 === 0 ? "clicked" : "opened",
+    url: i % 5 === 0 ? "https://example.org/p" : "",
+    ts: t0 + i * 1000,
+    domain: DOMAIN,
+    messageId: `msg${i % 40}@bench`,
+    recipient: i % 3 === 0 ? "hot@example.org" : recipients[i % 50]!,
+    issuedAt: Math.floor(t0 / 1e6) - 3600,
+    method: "GET",
+    ip: "192.0.2.1",
     userAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15",
     cf: { country: "FR", city: "Paris" },
   });
 
   let consumerMs = 0;
   for (let start = 0; start < EVENTS; start += BATCH) {
-    const batch = createMessageBatch("tidings-events", Array.from({ length: BATCH }, (_, k) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body: hit(start + k) })));
+    const batch = createMessageBatch(
+      "tidings-events",
+      Array.from({ length: BATCH }, (_, k) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body: hit(start + k) })),
+    );
     let acks = 0;
     for (const message of batch.messages) {
       const ack = message.ack.bind(message);
@@ -196,7 +215,10 @@ it("consumer throughput and Events API latency over 100,000 events", async () =>
     for (let n = 1; n < DEEP_PAGE; n++) page = await (await call(page.paging.next, { headers: AUTH })).json();
     return new URL(page.paging.next).pathname;
   };
-  for (const [name, query] of [["recipient", "recipient=hot@example.org&limit=100"], ["tag", "tags=newsletter&limit=100"]] as const) {
+  for (const [name, query] of [
+    ["recipient", "recipient=hot@example.org&limit=100"],
+    ["tag", "tags=newsletter&limit=100"],
+  ] as const) {
     const first = await latency(`/v3/${DOMAIN}/events?${query}`);
     const deep = await latency(await deepPath(query));
     report(`Events API, ${name} filter, first page p50 / p95 (ms)`, `${percentile(first, 50).toFixed(1)} / ${percentile(first, 95).toFixed(1)}`);

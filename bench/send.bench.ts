@@ -9,23 +9,21 @@
 //     building each copy from the stored request first.
 import { createMessageBatch } from "cloudflare:test";
 import { beforeAll, expect, inject, it } from "vitest";
-import worker from "./bench-worker";
-import { AUTH, benchEnv, call, median, plainContext, report } from "./harness";
 import { composeForRecipient, recipientFacts } from "../src/api/compose-message";
 import type { FormValue } from "../src/api/fields";
 import { parseMessageEntries } from "../src/api/message-form";
 import { getDomain } from "../src/db/domains";
 import { randomId } from "../src/domain/base64url";
 import type { DeliveryJob } from "../src/domain/delivery-job";
-import { mergeEvent, type EventPack } from "../src/domain/event-packs";
+import { type EventPack, mergeEvent } from "../src/domain/event-packs";
 import { resolveTracking } from "../src/domain/tracking-settings";
 import type { Env } from "../src/env";
 import { withQueueSinks } from "../test/support/hostile-context";
+import worker from "./bench-worker";
+import { AUTH, benchEnv, call, median, plainContext, report } from "./harness";
 
 const RECIPIENTS = 1000;
 const RUNS = 3;
-
-
 
 function batchFields(domain: string): Array<[string, FormValue]> {
   const recipients = Array.from({ length: RECIPIENTS }, (_, i) => `reader${i}@example.org`);
@@ -34,7 +32,10 @@ function batchFields(domain: string): Array<[string, FormValue]> {
     ["from", `News <news@${domain}>`],
     ["to", recipients.join(",")],
     ["subject", "Hello %recipient.first%"],
-    ["html", `<html><body><p>Hi %recipient.first%,</p>${Array.from({ length: 5 }, (_, i) => `<p><a href="https://example.org/article/${i}?ref=news">Article ${i}</a></p>`).join("")}</body></html>`],
+    [
+      "html",
+      `<html><body><p>Hi %recipient.first%,</p>${Array.from({ length: 5 }, (_, i) => `<p><a href="https://example.org/article/${i}?ref=news">Article ${i}</a></p>`).join("")}</body></html>`,
+    ],
     ["text", "Hi %recipient.first%, read https://example.org/article/0?ref=news"],
     ["o:tag", "newsletter"],
     ["v:reader", "%recipient.id%"],
@@ -47,7 +48,6 @@ function formOf(fields: Array<[string, FormValue]>): FormData {
   for (const [name, value] of fields) form.append(name, value);
   return form;
 }
-
 
 beforeAll(async () => {
   const domain = "send-bench.example.com";
@@ -65,7 +65,16 @@ it("Messages API: the request alone, queues as sinks (min and median of 10)", as
   const sinkEnv = withQueueSinks(benchEnv);
   const everyone = Array.from({ length: RECIPIENTS }, (_, i) => `plain${i}@example.org`).join(", ");
   const cases: Array<[string, Array<[string, FormValue]>]> = [
-    ["1,000 recipients in To, no recipient-variables", [["from", `News <news@${domain}>`], ["to", everyone], ["subject", "Hello"], ["html", "<p>Hi <a href=\"https://example.org/a\">a</a></p>"], ["text", "Hi"]]],
+    [
+      "1,000 recipients in To, no recipient-variables",
+      [
+        ["from", `News <news@${domain}>`],
+        ["to", everyone],
+        ["subject", "Hello"],
+        ["html", '<p>Hi <a href="https://example.org/a">a</a></p>'],
+        ["text", "Hi"],
+      ],
+    ],
     ["1,000 recipients, recipient-variables", batchFields(domain)],
   ];
   for (const [name, fields] of cases) {
@@ -95,7 +104,14 @@ it("Messages API: accepting a 1,000-recipient batch vs building its MIME", async
     let bytes = 0;
     for (const recipient of request.to) {
       const messageId = `bench-${run}@${domain}`;
-      bytes += (await composeForRecipient(benchEnv, record, request, recipientFacts(request, recipient, messageId), { messageId, issuedAt: Math.floor(Date.now() / 1000), tracking, date: new Date().toUTCString() })).size;
+      bytes += (
+        await composeForRecipient(benchEnv, record, request, recipientFacts(request, recipient, messageId), {
+          messageId,
+          issuedAt: Math.floor(Date.now() / 1000),
+          tracking,
+          date: new Date().toUTCString(),
+        })
+      ).size;
     }
     buildMs.push(performance.now() - began);
     expect(bytes).toBeGreaterThan(RECIPIENTS * 1000);
@@ -109,7 +125,10 @@ it("Messages API: accepting a 1,000-recipient batch vs building its MIME", async
   }
   const accept = median(acceptMs);
   const build = median(buildMs);
-  report("Messages API, 1,000-recipient batch: accepted (recipients/s)", `${((RECIPIENTS / accept) * 1000).toFixed(0)}  (${accept.toFixed(0)} ms per batch, median of ${RUNS})`);
+  report(
+    "Messages API, 1,000-recipient batch: accepted (recipients/s)",
+    `${((RECIPIENTS / accept) * 1000).toFixed(0)}  (${accept.toFixed(0)} ms per batch, median of ${RUNS})`,
+  );
   report("building the same MIME messages in a bare loop (recipients/s)", `${((RECIPIENTS / build) * 1000).toFixed(0)}  (${build.toFixed(0)} ms)`);
   report("accepting / bare building", `${(accept / build).toFixed(2)}x`);
 });
@@ -143,7 +162,10 @@ it("delivery consumer: deliveries/s to the local mailbox", async () => {
   const began = performance.now();
   // Batches as wrangler.toml sets them for the delivery queue (5 packs).
   for (let i = 0; i < jobs.length; i += 5) {
-    const batch = createMessageBatch("tidings-delivery", jobs.slice(i, i + 5).map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })));
+    const batch = createMessageBatch(
+      "tidings-delivery",
+      jobs.slice(i, i + 5).map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })),
+    );
     const { ctx, drain } = plainContext();
     await worker.queue(batch, deliverEnv, ctx);
     await drain();

@@ -9,7 +9,6 @@
 //    bench/global-setup.ts, timed there from the first sendMail to the last reply.
 // The target is ours ≤ 2x nodemailer's time.
 import { beforeAll, expect, inject, it } from "vitest";
-import { AUTH, benchEnv, call, median, report } from "./harness";
 import { composeForRecipient, recipientFacts } from "../src/api/compose-message";
 import { parseMessageEntries } from "../src/api/message-form";
 import { limiter } from "../src/consumers/limiter";
@@ -17,6 +16,7 @@ import { deliverOverSmtp, SmtpPool, type SmtpRelay } from "../src/consumers/smtp
 import { getDomain } from "../src/db/domains";
 import { resolveTracking } from "../src/domain/tracking-settings";
 import { verpAddress } from "../src/domain/verp";
+import { AUTH, benchEnv, call, median, report } from "./harness";
 
 const DOMAIN = "smtp-bench.example.com";
 const MESSAGES = 500;
@@ -38,7 +38,10 @@ beforeAll(async () => {
     ["from", `News <news@${DOMAIN}>`],
     ["to", recipients.join(",")],
     ["subject", "Hello %recipient.first%"],
-    ["html", `<html><body><p>Hi %recipient.first%,</p>${Array.from({ length: 5 }, (_, i) => `<p><a href="https://example.org/article/${i}?ref=news">Article ${i}</a> ${"Lorem ipsum dolor sit amet. ".repeat(8)}</p>`).join("")}</body></html>`],
+    [
+      "html",
+      `<html><body><p>Hi %recipient.first%,</p>${Array.from({ length: 5 }, (_, i) => `<p><a href="https://example.org/article/${i}?ref=news">Article ${i}</a> ${"Lorem ipsum dolor sit amet. ".repeat(8)}</p>`).join("")}</body></html>`,
+    ],
     ["text", "Hi %recipient.first%, read https://example.org/article/0?ref=news"],
     ["o:tag", "newsletter"],
     ["recipient-variables", JSON.stringify(Object.fromEntries(recipients.map((r, i) => [r, { first: `Reader ${i}` }])))],
@@ -48,7 +51,12 @@ beforeAll(async () => {
   const messageId = `smtp-bench@${DOMAIN}`;
   messages = await Promise.all(
     request.to.map(async (recipient) => {
-      const { mime } = await composeForRecipient(benchEnv, record, request, recipientFacts(request, recipient, messageId), { messageId, issuedAt: Math.floor(Date.now() / 1000), tracking, date: new Date().toUTCString() });
+      const { mime } = await composeForRecipient(benchEnv, record, request, recipientFacts(request, recipient, messageId), {
+        messageId,
+        issuedAt: Math.floor(Date.now() / 1000),
+        tracking,
+        date: new Date().toUTCString(),
+      });
       return { from: await verpAddress({ domain: DOMAIN, messageId, recipient: recipient.address }, benchEnv.TRACKING_SECRET), to: recipient.address, mime };
     }),
   );
@@ -74,7 +82,10 @@ async function sessionPerMessage(): Promise<number> {
 }
 
 async function nodemailer(): Promise<number> {
-  const response = await fetch(`http://127.0.0.1:${inject("nodemailerRunnerPort")}/`, { method: "POST", body: JSON.stringify({ connections: SESSIONS, messages }) });
+  const response = await fetch(`http://127.0.0.1:${inject("nodemailerRunnerPort")}/`, {
+    method: "POST",
+    body: JSON.stringify({ connections: SESSIONS, messages }),
+  });
   expect(response.status).toBe(200);
   const { ms, accepted } = (await response.json()) as { ms: number; accepted: number };
   expect(accepted).toBe(MESSAGES);
@@ -91,9 +102,15 @@ it(`SMTP: ${MESSAGES} messages to the local mailbox, ours vs one session per mes
   }
   const rate = (ms: number) => ((MESSAGES / ms) * 1000).toFixed(0);
   const [o, b, n] = [median(times.ours), median(times.before), median(times.nodemailer)];
-  report(`SMTP, ${MESSAGES} messages of ${kb.toFixed(1)} KB, ${SESSIONS} sessions: nodemailer pool (deliveries/s)`, `${rate(n)}  (${n.toFixed(0)} ms, median of ${ROUNDS})`);
+  report(
+    `SMTP, ${MESSAGES} messages of ${kb.toFixed(1)} KB, ${SESSIONS} sessions: nodemailer pool (deliveries/s)`,
+    `${rate(n)}  (${n.toFixed(0)} ms, median of ${ROUNDS})`,
+  );
   report("  ours, sessions reused (deliveries/s)", `${rate(o)}  (${o.toFixed(0)} ms)`);
   report("  before, one session per message (deliveries/s)", `${rate(b)}  (${b.toFixed(0)} ms)`);
-  report("  ours / nodemailer (time; target <= 2x)", `${(o / n).toFixed(2)}x  (best rounds: ${(Math.min(...times.ours) / Math.min(...times.nodemailer)).toFixed(2)}x)`);
+  report(
+    "  ours / nodemailer (time; target <= 2x)",
+    `${(o / n).toFixed(2)}x  (best rounds: ${(Math.min(...times.ours) / Math.min(...times.nodemailer)).toFixed(2)}x)`,
+  );
   report("  before / nodemailer (time)", `${(b / n).toFixed(2)}x`);
 });

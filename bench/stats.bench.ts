@@ -5,13 +5,13 @@
 //     when 1,000,000 are (seeded with one recursive-CTE INSERT, plus 300,000 seen-set rows, with
 //     the watermark put past them): cost should follow the new events only.
 import { expect, it } from "vitest";
-import { AUTH, benchEnv, call, median, percentile, report } from "./harness";
 import { rollUpStats } from "../src/cron/rollups";
 import { insertEvents } from "../src/db/events-store";
 import { setWatermark } from "../src/db/rollups";
 import { randomId } from "../src/domain/base64url";
 import { acceptedEvent, deliveredEvent } from "../src/domain/send-events";
-import { buildTrackingEvent, toEventRow, type MailgunEvent } from "../src/domain/tracking-event";
+import { buildTrackingEvent, type MailgunEvent, toEventRow } from "../src/domain/tracking-event";
+import { AUTH, benchEnv, call, median, percentile, report } from "./harness";
 
 const DOMAIN = "stats-bench.example.com";
 const QUERY_RUNS = 40;
@@ -22,7 +22,6 @@ const ROLLUP_RUNS = 5;
 const DAY_S = 86_400;
 const EVENTS_QUERY = "event=accepted&event=delivered&event=failed&event=opened&event=clicked&event=unsubscribed&event=complained";
 
-
 /** One row per bucket for the domain ('' tag) and for 40 tags, with every counter non-zero. */
 async function seedRollups(resolution: "hour" | "day", from: number, count: number, step: number): Promise<void> {
   await benchEnv.DB.prepare(
@@ -32,7 +31,9 @@ async function seedRollups(resolution: "hour" | "day", from: number, count: numb
      INSERT OR IGNORE INTO stats_counters (domain, tag, resolution, bucket, accepted_outgoing, delivered_smtp, failed_temporary,
        failed_permanent, failed_permanent_bounce, opened, opened_unique, clicked, clicked_unique, unsubscribed, complained)
      SELECT ?2, tag, ?3, ?4 + i * ?5, 100, 95, 3, 2, 2, 60, 40, 20, 10, 1, 1 FROM n, t`,
-  ).bind(count, DOMAIN, resolution, from, step).run();
+  )
+    .bind(count, DOMAIN, resolution, from, step)
+    .run();
 }
 
 it("Stats API latency over 6 months daily and 2 months hourly", async () => {
@@ -49,7 +50,8 @@ it("Stats API latency over 6 months daily and 2 months hourly", async () => {
       const text = await response.text();
       if (i >= 5) samples.push(performance.now() - began); // until the whole answer is in; parsing it is the client's
       const body = JSON.parse(text) as { stats: Array<{ opened: { total: number } }> };
-      if (response.status !== 200 || body.stats.length !== buckets || body.stats[buckets - 2]!.opened.total !== 60) throw new Error(`${query}: ${response.status}`);
+      if (response.status !== 200 || body.stats.length !== buckets || body.stats[buckets - 2]!.opened.total !== 60)
+        throw new Error(`${query}: ${response.status}`);
     }
     return samples;
   };
@@ -71,9 +73,20 @@ function newEvents(domain: string, round: number): MailgunEvent[] {
     if (i % 4 === 1) return deliveredEvent(facts, recipient, { code: 250, message: "OK", attemptNo: 1 }, at);
     return buildTrackingEvent(
       {
-        type: "hit", v: 1, id: at.id, event: i % 4 === 2 ? "opened" : "clicked", ts: at.ms * 1000, domain, messageId, recipient,
-        url: "https://example.org/", issuedAt: Math.floor(t0 / 1000) - 3600, method: "GET", ip: "192.0.2.1",
-        userAgent: i % 3 === 0 ? "Mozilla/5.0" : "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15",
+        type: "hit",
+        v: 1,
+        id: at.id,
+        event: i % 4 === 2 ? "opened" : "clicked",
+        ts: at.ms * 1000,
+        domain,
+        messageId,
+        recipient,
+        url: "https://example.org/",
+        issuedAt: Math.floor(t0 / 1000) - 3600,
+        method: "GET",
+        ip: "192.0.2.1",
+        userAgent:
+          i % 3 === 0 ? "Mozilla/5.0" : "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15",
         cf: { country: i % 2 ? "NL" : "US" },
       },
       { tags: facts.tags, userVariables: {}, headers: facts.headers, preparedAt: t0 - 3_600_000 },
@@ -82,7 +95,10 @@ function newEvents(domain: string, round: number): MailgunEvent[] {
 }
 
 async function timeRollup(domain: string, round: number): Promise<number> {
-  await insertEvents(benchEnv, newEvents(domain, round).map((event) => toEventRow(domain, event)));
+  await insertEvents(
+    benchEnv,
+    newEvents(domain, round).map((event) => toEventRow(domain, event)),
+  );
   const began = performance.now();
   const result = await rollUpStats(benchEnv, Date.now(), { chunksPerRun: 1000 });
   const ms = performance.now() - began;
@@ -96,20 +112,31 @@ it("cron rollup of 10,000 new events: none stored before vs 1,000,000 stored", a
   for (let round = 0; round < ROLLUP_RUNS; round++) empty.push(await timeRollup("fresh.example.com", round));
 
   const seedStarted = performance.now();
-  const body = JSON.stringify({ event: "delivered", "log-level": "info", recipient: "x", tags: ["old"], message: { headers: { to: "x", subject: "Old mail" } }, flags: {} });
+  const body = JSON.stringify({
+    event: "delivered",
+    "log-level": "info",
+    recipient: "x",
+    tags: ["old"],
+    message: { headers: { to: "x", subject: "Old mail" } },
+    flags: {},
+  });
   for (let start = 0; start < STORED_EVENTS; start += 250_000) {
     await benchEnv.DB.prepare(
       `WITH RECURSIVE n(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 + 249999)
        INSERT INTO events (id, domain, ts, event, severity, recipient, from_header, to_header, subject, message_id, size, body)
        SELECT 'old' || i, 'history' || (i % 50) || '.example.com', ?2 + i * 1000, 'delivered', NULL, 'reader' || (i % 5000) || '@example.org',
          'Me <me@example.com>', 'reader@example.org', 'Old mail', 'old-' || i || '@bench', 2000, ?3 FROM n`,
-    ).bind(start, (Date.now() - 20 * DAY_S * 1000) * 1000, body).run();
+    )
+      .bind(start, (Date.now() - 20 * DAY_S * 1000) * 1000, body)
+      .run();
   }
   await benchEnv.DB.prepare(
     `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1)
      INSERT INTO stats_seen (domain, message_id, recipient, scope, first_seen)
      SELECT 'history' || (i % 50) || '.example.com', 'old-' || i || '@bench', 'reader' || (i % 5000) || '@example.org', 'opened', ?2 FROM n`,
-  ).bind(STORED_SEEN, Math.floor(Date.now() / 1000) - 20 * DAY_S).run();
+  )
+    .bind(STORED_SEEN, Math.floor(Date.now() / 1000) - 20 * DAY_S)
+    .run();
   const max = await benchEnv.DB.prepare("SELECT max(rowid) AS m, count(*) AS n FROM events").first<{ m: number; n: number }>();
   await setWatermark(benchEnv.DB, max!.m);
   report(`seeded ${max!.n} stored events and ${STORED_SEEN} seen-set rows in (s)`, ((performance.now() - seedStarted) / 1000).toFixed(1));

@@ -41,7 +41,6 @@ export default defineConfig(async () => ({
           ...(process.env.TRACKING_TOKEN_FORMAT ? { TRACKING_TOKEN_FORMAT: process.env.TRACKING_TOKEN_FORMAT } : {}),
           // `BENCH_SCALE_BIGGEST=100000 npm run bench` runs bench/events-scale.bench.ts smaller (a million by default).
           ...(process.env.BENCH_SCALE_BIGGEST ? { BENCH_SCALE_BIGGEST: process.env.BENCH_SCALE_BIGGEST } : {}),
-
         },
       },
     }),

@@ -4,13 +4,13 @@
 // 127.0.0.1, 6 posts at a time), against the same number of plain POSTs of the same payloads, 6 at
 // a time too (no signature, no ledger).
 import { expect, inject, it } from "vitest";
-import { benchEnv, median, report } from "./harness";
 import { consumeWebhooks } from "../src/consumers/webhooks";
 import { randomId } from "../src/domain/base64url";
 import { MAX_QUEUE_BODY_BYTES } from "../src/domain/queue-messages";
 import { packWebhookItems, type WebhookPack } from "../src/domain/webhook-packs";
 import { webhookDeliveryId } from "../src/domain/webhooks";
 import type { Env } from "../src/env";
+import { benchEnv, median, report } from "./harness";
 
 const DELIVERIES = 2000;
 /** Packs per consumer batch (wrangler.toml) and posts at once (src/consumers/webhooks.ts). */
@@ -28,7 +28,15 @@ async function deliveries(url: string) {
   return Promise.all(
     Array.from({ length: DELIVERIES }, async (_, i) => {
       const id = randomId();
-      const event = { id, event: "opened", timestamp: Date.now() / 1000, recipient: `reader${i}@example.org`, tags: ["bench"], "user-variables": {}, message: { headers: { "message-id": `m${i % 20}@bench` } } };
+      const event = {
+        id,
+        event: "opened",
+        timestamp: Date.now() / 1000,
+        recipient: `reader${i}@example.org`,
+        tags: ["bench"],
+        "user-variables": {},
+        message: { headers: { "message-id": `m${i % 20}@bench` } },
+      };
       return { ledgerId: await webhookDeliveryId(id, url), event };
     }),
   );
@@ -41,7 +49,13 @@ it("webhook deliveries/s to a local receiver", async () => {
   const plain: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const jobs = await deliveries(url);
-    const packs = packWebhookItems("bench-hooks.example.com", url, 1, jobs.map((j) => ({ webhook: "opened" as const, event: j.event })), MAX_QUEUE_BODY_BYTES);
+    const packs = packWebhookItems(
+      "bench-hooks.example.com",
+      url,
+      1,
+      jobs.map((j) => ({ webhook: "opened" as const, event: j.event })),
+      MAX_QUEUE_BODY_BYTES,
+    );
     let start = performance.now();
     let acked = 0;
     for (let i = 0; i < packs.length; i += BATCH) {
@@ -51,7 +65,9 @@ it("webhook deliveries/s to a local receiver", async () => {
     }
     consumer.push(((performance.now() - start) / DELIVERIES) * 1000);
     expect(acked).toBe(packs.length);
-    const stored = await benchEnv.DB.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'delivered' AND id IN (SELECT value FROM json_each(?))")
+    const stored = await benchEnv.DB.prepare(
+      "SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'delivered' AND id IN (SELECT value FROM json_each(?))",
+    )
       .bind(JSON.stringify(jobs.map((j) => j.ledgerId)))
       .first<{ n: number }>();
     expect(stored!.n).toBe(DELIVERIES);
@@ -60,7 +76,11 @@ it("webhook deliveries/s to a local receiver", async () => {
     for (let i = 0; i < jobs.length; i += AT_ONCE) {
       await Promise.all(
         jobs.slice(i, i + AT_ONCE).map(async (job) => {
-          const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ "event-data": job.event }) });
+          const response = await fetch(url, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ "event-data": job.event }),
+          });
           await response.text();
         }),
       );
@@ -69,5 +89,8 @@ it("webhook deliveries/s to a local receiver", async () => {
   }
   const perSecond = (usPer: number) => (1_000_000 / usPer).toFixed(0);
   report("webhooks consumer, batches of 3 packs of 100 (deliveries/s, median of 3)", `${perSecond(median(consumer))}`);
-  report("plain POSTs, 6 at a time (posts/s, median of 3)", `${perSecond(median(plain))}  (consumer costs ${(median(consumer) / median(plain)).toFixed(2)}× a plain post)`);
+  report(
+    "plain POSTs, 6 at a time (posts/s, median of 3)",
+    `${perSecond(median(plain))}  (consumer costs ${(median(consumer) / median(plain)).toFixed(2)}× a plain post)`,
+  );
 });

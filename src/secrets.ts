@@ -20,20 +20,19 @@ export const SECRETS = [
     name: "API_KEY",
     required: true,
     what: "Password of HTTP Basic auth `api:<API_KEY>`: the bootstrap admin key of the API and of the panel's sign-in.",
-    without:
-      "Only keys made with the Keys API (/v1/keys) sign in; with none of those either, the API and the panel refuse everyone (401).",
+    without: "Only keys made with the Keys API (/v1/keys) sign in; with none of those either, the API and the panel refuse everyone (401).",
   },
   {
     name: "TRACKING_SECRET",
     required: true,
-    what: "Root secret that per-domain keys are derived from: signed tokens and VERP tags by HMAC, sealed tokens by HKDF (docs/storage.md, \"Tokens\").",
+    what: 'Root secret that per-domain keys are derived from: signed tokens and VERP tags by HMAC, sealed tokens by HKDF (docs/storage.md, "Tokens").',
     without:
       "Prepare and send fail (no tracking links can be made), the edge records no open, click or unsubscribe, and returned bounces match no message. Changing it breaks every link already sent unless the old one is kept in TRACKING_SECRETS_PREVIOUS under its key version.",
   },
   {
     name: "TRACKING_SECRETS_PREVIOUS",
     required: false,
-    what: "Retired tracking secrets still honoured after a rotation: \"version:secret,version:secret\" (TRACKING_KEY_VERSION names the current one).",
+    what: 'Retired tracking secrets still honoured after a rotation: "version:secret,version:secret" (TRACKING_KEY_VERSION names the current one).',
     without:
       "After a rotation, links and return paths made with a retired secret stop working: their opens, clicks and unsubscribes are not recorded (a click goes to CLICK_FALLBACK_URL or a plain page) and their bounces match no message. Harmless before the first rotation.",
   },

@@ -1,12 +1,12 @@
 // Shared helpers for integration tests: API calls with auth, a domain with tracking on, prepare.
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
-import { buildPack, composeAttempt, ComposeSources } from "../src/consumers/compose";
+import { inject } from "vitest";
+import { buildPack, ComposeSources, composeAttempt } from "../src/consumers/compose";
 import { getOutgoingPack } from "../src/db/outgoing-packs";
 import { composePackJobSchema, type DeliveryJob, type PackFacts } from "../src/domain/delivery-job";
 import { mergeEvent } from "../src/domain/event-packs";
-import worker from "../src/index";
 import type { Env } from "../src/env";
-import { inject } from "vitest";
+import worker from "../src/index";
 
 export const API_KEY = "test-api-key";
 export const BASE = "http://127.0.0.1";
@@ -54,7 +54,11 @@ export async function copiesOf(base: Env, jobs: unknown[]): Promise<RecordedCopy
       const pack = job.pack ?? (await getOutgoingPack(base.MESSAGES, job.packKey!));
       if (!pack) throw new Error(`pack ${job.packKey} is not stored`);
       const wanted = new Set(job.recipients);
-      copies.push(...pack.copies.filter((c) => wanted.has(c.recipient)).map((c) => ({ recipient: c.recipient, from: c.from, mime: c.mime, size: c.size, facts: pack.facts })));
+      copies.push(
+        ...pack.copies
+          .filter((c) => wanted.has(c.recipient))
+          .map((c) => ({ recipient: c.recipient, from: c.from, mime: c.mime, size: c.size, facts: pack.facts })),
+      );
     }
   }
   return copies;
@@ -63,7 +67,14 @@ export async function copiesOf(base: Env, jobs: unknown[]): Promise<RecordedCopy
 /** Events queue messages as the events they hold: a pack as one `{type: "event"}` message per event. */
 export function unpackEventMessages(bodies: unknown[]): Array<{ type: "event"; v: 1; domain: string; event: any }> {
   return (bodies as Array<Record<string, any>>).flatMap((body) =>
-    body.type === "events" ? (body.events as Array<Record<string, unknown>>).map((delta) => ({ type: "event" as const, v: 1 as const, domain: body.domain, event: mergeEvent(body.common, delta) })) : [body as any],
+    body.type === "events"
+      ? (body.events as Array<Record<string, unknown>>).map((delta) => ({
+          type: "event" as const,
+          v: 1 as const,
+          domain: body.domain,
+          event: mergeEvent(body.common, delta),
+        }))
+      : [body as any],
   );
 }
 
@@ -85,7 +96,8 @@ export function recordingQueues(base: Env = env as unknown as Env) {
     jobs.push(body);
     if ((body as DeliveryJob).v !== 3) return void deliveries.push(...(await copiesOf(base, [body])));
     const attempt = await composeAttempt(composePackJobSchema.parse(body), recordingEnv, new ComposeSources());
-    if (attempt?.copies) deliveries.push(...attempt.copies.map((c) => ({ recipient: c.recipient, from: c.from, mime: c.mime, size: c.size, facts: attempt.facts })));
+    if (attempt?.copies)
+      deliveries.push(...attempt.copies.map((c) => ({ recipient: c.recipient, from: c.from, mime: c.mime, size: c.size, facts: attempt.facts })));
   };
   const recordingEnv: Env = {
     ...base,
@@ -97,7 +109,8 @@ export function recordingQueues(base: Env = env as unknown as Env) {
     } as unknown as Env["DELIVERY"],
     EVENTS: {
       send: async (b: unknown) => void (eventMessages.push(b), events.push(...unpackEventMessages([b]))),
-      sendBatch: async (bs: Array<{ body: unknown }>) => void (eventMessages.push(...bs.map((m) => m.body)), events.push(...unpackEventMessages(bs.map((m) => m.body)))),
+      sendBatch: async (bs: Array<{ body: unknown }>) =>
+        void (eventMessages.push(...bs.map((m) => m.body)), events.push(...unpackEventMessages(bs.map((m) => m.body)))),
     } as unknown as Env["EVENTS"],
   };
   return { env: recordingEnv, deliveries, events, jobs, eventMessages };
@@ -193,4 +206,3 @@ export async function listEvents(domain: string, query = ""): Promise<{ items: A
   if (response.status !== 200) throw new Error(`events: ${response.status} ${await response.text()}`);
   return response.json();
 }
-

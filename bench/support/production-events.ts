@@ -5,7 +5,7 @@
 // (send-events.ts, tracking-event.ts), so rows are exactly what the pipeline stores. Pure and
 // seeded: the same options give the same events. Streams in chunks so memory stays flat.
 import { acceptedEvent, complainedEvent, deliveredEvent, failedEvent, type MessageFacts } from "../../src/domain/send-events";
-import { buildTrackingEvent, toEventRow, type EventRow } from "../../src/domain/tracking-event";
+import { buildTrackingEvent, type EventRow, toEventRow } from "../../src/domain/tracking-event";
 import { prng } from "../../test/support/prng";
 
 export const USER_AGENTS = [
@@ -45,7 +45,7 @@ export const SEED_RECIPIENT = "seed.list@company-mail.example.org";
 
 /** Events per domain rank (1-based), rounded, at least 1. */
 export function domainVolumes(shape: ProductionShape): number[] {
-  return Array.from({ length: shape.domains }, (_, i) => Math.max(1, Math.round(shape.biggest / Math.pow(i + 1, shape.zipf))));
+  return Array.from({ length: shape.domains }, (_, i) => Math.max(1, Math.round(shape.biggest / (i + 1) ** shape.zipf)));
 }
 
 /** About 1 KB of user variables, as an e-commerce sender attaches them. */
@@ -55,7 +55,11 @@ function userVariables(message: number, rng: ReturnType<typeof prng>): Record<st
     "order-id": `ORD-${message}`,
     segment: ["active", "lapsed", "new", "vip"][message % 4],
     locale: ["en-US", "en-GB", "de-DE", "fr-FR"][message % 4],
-    cart: Array.from({ length: 6 }, (_, i) => ({ sku: `SKU-${(message + i * 7919) % 100000}`, qty: 1 + ((message + i) % 3), price: ((message * 13 + i * 101) % 20000) / 100 })),
+    cart: Array.from({ length: 6 }, (_, i) => ({
+      sku: `SKU-${(message + i * 7919) % 100000}`,
+      qty: 1 + ((message + i) % 3),
+      price: ((message * 13 + i * 101) % 20000) / 100,
+    })),
     "utm-campaign": `autumn-${message % 200}`,
     "ab-test": rng.chance(0.5) ? "subject-a" : "subject-b",
     notes: "x".repeat(420),
@@ -91,7 +95,11 @@ export function* productionEvents(shape: ProductionShape, chunk = 2000): Generat
       const facts: MessageFacts = {
         domain,
         messageId: `${stamp}.${messageNo.toString(16)}.${((messageNo * 2654435761) >>> 0).toString(16)}@${domain}`,
-        headers: { to: recipient, from: `Customer ${rank} Store <news@${domain.slice(3)}>`, subject: `Autumn sale ${campaign}: up to 30% off wool coats and knitwear` },
+        headers: {
+          to: recipient,
+          from: `Customer ${rank} Store <news@${domain.slice(3)}>`,
+          subject: `Autumn sale ${campaign}: up to 30% off wool coats and knitwear`,
+        },
         tags,
         userVariables: userVariables(messageNo, rng),
         size: 20_000 + ((messageNo * 37) % 40_000),
@@ -101,15 +109,41 @@ export function* productionEvents(shape: ProductionShape, chunk = 2000): Generat
         rows.push(row);
         produced++;
       };
-      push(toEventRow(domain, acceptedEvent(facts, recipient, { recipients: [recipient], method: "http", sender: `bounce@${domain}`, attachments: [] }, at(0))));
+      push(
+        toEventRow(domain, acceptedEvent(facts, recipient, { recipients: [recipient], method: "http", sender: `bounce@${domain}`, attachments: [] }, at(0))),
+      );
       const outcome = rng.next();
       const status = { code: 250, message: "OK", attemptNo: 1, mxHost: "smtp.relay.example", tls: true, sessionSeconds: 0.4 };
       if (outcome < 0.05) {
-        push(toEventRow(domain, failedEvent(facts, recipient, { severity: "permanent", reason: "bounce", status: { ...status, code: 550, message: "5.1.1 The email account that you tried to reach does not exist" } }, at(2000))));
+        push(
+          toEventRow(
+            domain,
+            failedEvent(
+              facts,
+              recipient,
+              {
+                severity: "permanent",
+                reason: "bounce",
+                status: { ...status, code: 550, message: "5.1.1 The email account that you tried to reach does not exist" },
+              },
+              at(2000),
+            ),
+          ),
+        );
         continue;
       }
       if (outcome < 0.07) {
-        push(toEventRow(domain, failedEvent(facts, recipient, { severity: "temporary", reason: "generic", status: { ...status, code: 421, message: "4.7.0 Try again later", retrySeconds: 600 } }, at(2000))));
+        push(
+          toEventRow(
+            domain,
+            failedEvent(
+              facts,
+              recipient,
+              { severity: "temporary", reason: "generic", status: { ...status, code: 421, message: "4.7.0 Try again later", retrySeconds: 600 } },
+              at(2000),
+            ),
+          ),
+        );
         continue;
       }
       push(toEventRow(domain, deliveredEvent(facts, recipient, status, at(1500))));
@@ -122,14 +156,34 @@ export function* productionEvents(shape: ProductionShape, chunk = 2000): Generat
         const hit = (event: "opened" | "clicked" | "unsubscribed", url = "") =>
           buildTrackingEvent(
             {
-              type: "hit", v: 1, id: `${messageNo.toString(36)}${event[0]}${o}`, event, url, ts: hitMs * 1000, domain, messageId: facts.messageId, recipient,
-              issuedAt: Math.floor(sentMs / 1000), method: "GET", ip: `198.51.100.${messageNo % 250}`, userAgent: ua,
+              type: "hit",
+              v: 1,
+              id: `${messageNo.toString(36)}${event[0]}${o}`,
+              event,
+              url,
+              ts: hitMs * 1000,
+              domain,
+              messageId: facts.messageId,
+              recipient,
+              issuedAt: Math.floor(sentMs / 1000),
+              method: "GET",
+              ip: `198.51.100.${messageNo % 250}`,
+              userAgent: ua,
               cf: { country: COUNTRIES[messageNo % COUNTRIES.length], city: "Somewhere", asn: 64500 + (messageNo % 20) },
             },
             { tags, userVariables: facts.userVariables, headers: facts.headers, preparedAt: sentMs },
           );
         push(toEventRow(domain, hit("opened")));
-        if (o === 0 && rng.chance(0.12)) push(toEventRow(domain, hit("clicked", `https://shop.customer${rank}.example.com/collections/autumn/products/wool-coat-${messageNo % 500}?utm_source=newsletter&utm_medium=email&utm_campaign=autumn-${campaign}`)));
+        if (o === 0 && rng.chance(0.12))
+          push(
+            toEventRow(
+              domain,
+              hit(
+                "clicked",
+                `https://shop.customer${rank}.example.com/collections/autumn/products/wool-coat-${messageNo % 500}?utm_source=newsletter&utm_medium=email&utm_campaign=autumn-${campaign}`,
+              ),
+            ),
+          );
         if (o === 0 && rng.chance(0.05)) push(toEventRow(domain, hit("unsubscribed")));
       }
       if (rows.length >= chunk) {

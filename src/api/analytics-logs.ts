@@ -2,13 +2,13 @@
 // engine as the Events API (db/events-store.ts, db/event-filters.ts), over one or more domains,
 // with page tokens instead of URLs. Bindings: DB.
 import { Hono } from "hono";
-import * as z from "../domain/zod";
 import { listDomains } from "../db/domains";
 import { compileEventFilters } from "../db/event-filters";
 import { countEvents, listEvents, type StoredEvent } from "../db/events-store";
-import { decodeCursor, encodeCursor, type Cursor, type EventQuery } from "../domain/cursor";
+import { type Cursor, decodeCursor, type EventQuery, encodeCursor } from "../domain/cursor";
 import { parseMailgunDate } from "../domain/dates";
 import { FilterSyntaxError } from "../domain/filter-expression";
+import * as z from "../domain/zod";
 import type { ApiEnv } from "./context";
 import { badRequest } from "./errors";
 import { readJsonBody } from "./json-body";
@@ -21,10 +21,22 @@ const logsSchema = z.object({
   end: z.optional(z.string()),
   duration: z.optional(z.string()),
   events: z.optional(z.array(z.string())),
-  filter: z.optional(z.object({ AND: z.array(z.object({ attribute: z.string(), comparator: z.string(), values: z.array(z.object({ label: z.optional(z.string()), value: z.string() })) })) })),
+  filter: z.optional(
+    z.object({
+      AND: z.array(
+        z.object({ attribute: z.string(), comparator: z.string(), values: z.array(z.object({ label: z.optional(z.string()), value: z.string() })) }),
+      ),
+    }),
+  ),
   include_subaccounts: z.optional(z.boolean()),
   include_totals: z.optional(z.boolean()),
-  pagination: z.optional(z.object({ sort: z.optional(z.enum(["timestamp:asc", "timestamp:desc"])), token: z.optional(z.string()), limit: z.optional(z.int().check(z.gte(1), z.lte(MAX_LOGS_LIMIT))) })),
+  pagination: z.optional(
+    z.object({
+      sort: z.optional(z.enum(["timestamp:asc", "timestamp:desc"])),
+      token: z.optional(z.string()),
+      limit: z.optional(z.int().check(z.gte(1), z.lte(MAX_LOGS_LIMIT))),
+    }),
+  ),
 });
 
 /**

@@ -2,16 +2,16 @@
 // rollups, by time, domain, tag, country, device or bot) and the tags API of mg.tags
 // (POST/PUT/DELETE /v1/analytics/tags, GET /v1/analytics/tags/limits). Bindings: DB.
 import { Hono } from "hono";
-import * as z from "../domain/zod";
-import { sumCounters, type CounterRow, type GroupColumn, type ValueFilter } from "../db/stats-store";
+import { type CounterRow, type GroupColumn, sumCounters, type ValueFilter } from "../db/stats-store";
 import { deleteAccountTag, describeAccountTag, listAccountTags, mostTagsInADomain } from "../db/tags";
 import { MAX_SKIP_ROWS } from "../domain/integers";
 import { computeMetrics, isMetric } from "../domain/metrics";
 import type { DimensionKind } from "../domain/rollup-plan";
 import { MAX_TAGS_PER_DOMAIN, normalizeTag, zeroCounts } from "../domain/stats-counters";
-import { StatsQueryError, parseStatsRange } from "../domain/stats-query";
+import { parseStatsRange, StatsQueryError } from "../domain/stats-query";
 import { addCounts } from "../domain/stats-shape";
 import { bucketStart } from "../domain/stats-time";
+import * as z from "../domain/zod";
 import type { ApiEnv } from "./context";
 import { badRequest, notFound } from "./errors";
 import { readJsonBody } from "./json-body";
@@ -29,13 +29,29 @@ const metricsSchema = z.object({
   filter: z.optional(filterSchema),
   include_subaccounts: z.optional(z.boolean()),
   include_aggregates: z.optional(z.boolean()),
-  pagination: z.optional(z.object({ sort: z.optional(z.string()), skip: z._default(z.int().check(z.gte(0), z.lte(MAX_SKIP_ROWS)), 0), limit: z._default(z.int().check(z.gte(1), z.lte(1500)), 1500) })),
+  pagination: z.optional(
+    z.object({
+      sort: z.optional(z.string()),
+      skip: z._default(z.int().check(z.gte(0), z.lte(MAX_SKIP_ROWS)), 0),
+      limit: z._default(z.int().check(z.gte(1), z.lte(1500)), 1500),
+    }),
+  ),
 });
 
 /** mg.tags.list with include_metrics: Mailgun caps the page at 20; the counts cover the last 30 days. */
 const MAX_TAGS_WITH_METRICS = 20;
 const TAG_METRICS_DAYS = 30;
-const TAG_METRICS = ["accepted_count", "delivered_count", "failed_count", "opened_count", "unique_opened_count", "clicked_count", "unique_clicked_count", "unsubscribed_count", "complained_count"];
+const TAG_METRICS = [
+  "accepted_count",
+  "delivered_count",
+  "failed_count",
+  "opened_count",
+  "unique_opened_count",
+  "clicked_count",
+  "unique_clicked_count",
+  "unsubscribed_count",
+  "complained_count",
+];
 
 const DIMENSIONS = ["time", "domain", "tag", "country", "device", "bot"] as const;
 type Dimension = (typeof DIMENSIONS)[number];
@@ -54,7 +70,8 @@ function dimensionValue(dimension: Dimension, row: CounterRow, bucket: number) {
 export const analyticsApi = new Hono<ApiEnv>()
   .post("/v1/analytics/metrics", async (c) => {
     const body = await readJsonBody(c, metricsSchema);
-    for (const name of body.dimensions) if (!DIMENSIONS.includes(name as Dimension)) throw badRequest(`Unsupported dimension '${name}': use ${DIMENSIONS.join(", ")}`);
+    for (const name of body.dimensions)
+      if (!DIMENSIONS.includes(name as Dimension)) throw badRequest(`Unsupported dimension '${name}': use ${DIMENSIONS.join(", ")}`);
     for (const name of body.metrics) if (!isMetric(name)) throw badRequest(`Unsupported metric '${name}'`);
     const dimensions = body.dimensions as Dimension[];
     let range;
@@ -66,9 +83,12 @@ export const analyticsApi = new Hono<ApiEnv>()
     }
     const filters: Partial<Record<Dimension, ValueFilter>> = {};
     for (const condition of body.filter?.AND ?? []) {
-      if (!DIMENSIONS.includes(condition.attribute as Dimension) || condition.attribute === "time") throw badRequest(`Unsupported filter attribute '${condition.attribute}'`);
+      if (!DIMENSIONS.includes(condition.attribute as Dimension) || condition.attribute === "time")
+        throw badRequest(`Unsupported filter attribute '${condition.attribute}'`);
       if (condition.comparator !== "=" && condition.comparator !== "!=") throw badRequest(`Unsupported comparator '${condition.comparator}': use = or !=`);
-      const values = condition.values.map((v) => (condition.attribute === "tag" ? (normalizeTag(v.value) ?? "") : condition.attribute === "bot" ? v.value : v.value.toLowerCase()));
+      const values = condition.values.map((v) =>
+        condition.attribute === "tag" ? (normalizeTag(v.value) ?? "") : condition.attribute === "bot" ? v.value : v.value.toLowerCase(),
+      );
       filters[condition.attribute as Dimension] = { negate: condition.comparator === "!=", values };
     }
     // Country, device and bot are kept one at a time, per day (stats_dimensions).
@@ -98,7 +118,10 @@ export const analyticsApi = new Hono<ApiEnv>()
       addCounts(group.counts, row);
       addCounts(total, row);
     }
-    const sorted = [...groups.values()].sort((a, b) => a.bucket - b.bucket || JSON.stringify([a.row.domain, a.row.tag, a.row.value]).localeCompare(JSON.stringify([b.row.domain, b.row.tag, b.row.value])));
+    const sorted = [...groups.values()].sort(
+      (a, b) =>
+        a.bucket - b.bucket || JSON.stringify([a.row.domain, a.row.tag, a.row.value]).localeCompare(JSON.stringify([b.row.domain, b.row.tag, b.row.value])),
+    );
     const { skip = 0, limit = 1500, sort = "" } = body.pagination ?? {};
     return c.json({
       start: metricsDate(range.start),
@@ -121,20 +144,32 @@ export const analyticsApi = new Hono<ApiEnv>()
         tag: z.optional(z.string()),
         include_subaccounts: z.optional(z.boolean()),
         include_metrics: z.optional(z.boolean()),
-        pagination: z.optional(z.object({ sort: z.optional(z.string()), skip: z._default(z.int().check(z.gte(0), z.lte(MAX_SKIP_ROWS)), 0), limit: z._default(z.int().check(z.gte(1), z.lte(1000)), 100), include_total: z.optional(z.boolean()) })),
+        pagination: z.optional(
+          z.object({
+            sort: z.optional(z.string()),
+            skip: z._default(z.int().check(z.gte(0), z.lte(MAX_SKIP_ROWS)), 0),
+            limit: z._default(z.int().check(z.gte(1), z.lte(1000)), 100),
+            include_total: z.optional(z.boolean()),
+          }),
+        ),
       }),
     );
     const { sort = "lastseen:desc", skip = 0, limit = 100 } = body.pagination ?? {};
     if (sort !== "lastseen:desc" && sort !== "lastseen:asc") throw badRequest("pagination.sort must be lastseen:desc or lastseen:asc");
     const prefix = body.tag ? (normalizeTag(body.tag) ?? undefined) : undefined;
-    if (body.include_metrics && limit > MAX_TAGS_WITH_METRICS) throw badRequest(`pagination.limit must be at most ${MAX_TAGS_WITH_METRICS} with include_metrics`);
+    if (body.include_metrics && limit > MAX_TAGS_WITH_METRICS)
+      throw badRequest(`pagination.limit must be at most ${MAX_TAGS_WITH_METRICS} with include_metrics`);
     const { total, items } = await listAccountTags(c.env.DB, { prefix, skip, limit, ascending: sort === "lastseen:asc" });
     const metrics = new Map<string, Record<string, number | string>>();
     if (body.include_metrics && items.length > 0) {
       const now = Math.floor(Date.now() / 1000);
       const rows = await sumCounters(c.env.DB, {
-        source: "counters", resolution: "day", from: bucketStart(now - TAG_METRICS_DAYS * 86_400, "day"), to: now,
-        tags: { negate: false, values: items.map((t) => t.tag) }, groupBy: ["tag"],
+        source: "counters",
+        resolution: "day",
+        from: bucketStart(now - TAG_METRICS_DAYS * 86_400, "day"),
+        to: now,
+        tags: { negate: false, values: items.map((t) => t.tag) },
+        groupBy: ["tag"],
       });
       for (const row of rows) metrics.set(row.tag!, computeMetrics(TAG_METRICS, row));
     }

@@ -3,23 +3,23 @@
 // Bindings: DB (domains, events, keys) through the db/ modules; DOMAIN_STATE, EVENTS, DELIVERY and
 // MESSAGES for the Messages API.
 import { Hono } from "hono";
-import { requireAccess } from "./auth";
-import type { ApiEnv } from "./context";
 import { analyticsApi } from "./analytics";
 import { logsApi } from "./analytics-logs";
+import { requireAccess } from "./auth";
+import type { ApiEnv } from "./context";
 import { domainsApi } from "./domains";
 import { handleApiError } from "./errors";
 import { eventsApi } from "./events";
 import { keysApi } from "./keys";
 import { messagesApi } from "./messages";
-import { storedMessagesApi } from "./stored-messages";
 import { prepareApi } from "./prepare";
 import { statsApi } from "./stats";
+import { storedMessagesApi } from "./stored-messages";
 import { suppressionsApi } from "./suppressions";
 import { tagsApi } from "./tags";
 import { trackingApi } from "./tracking-settings";
-import { x509Api } from "./x509";
 import { webhooksApi } from "./webhooks";
+import { x509Api } from "./x509";
 
 export const apiApp = new Hono<ApiEnv>();
 

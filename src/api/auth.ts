@@ -9,7 +9,7 @@ import { mayCall, routeParam } from "../domain/access";
 import { judgeApiKey, THROTTLED_MESSAGE } from "./auth-throttle";
 import type { ApiEnv } from "./context";
 import { authenticateKey, grantedPrincipal } from "./key-auth";
-import { ruleOf, type RouteRule } from "./route-access";
+import { type RouteRule, ruleOf } from "./route-access";
 
 /** Mailgun's answer to a missing, wrong, expired or deleted key. */
 export const UNAUTHORIZED_BODY = { message: "Invalid private key" };

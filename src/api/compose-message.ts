@@ -8,7 +8,7 @@ import type { ParsedAddress } from "../domain/addresses";
 import { spacedJson } from "../domain/header-encoding";
 import { breaksHeader, isHeaderName, MAX_FILENAME_BYTES } from "../domain/header-values";
 import { buildMime } from "../domain/mime";
-import { fillTemplate, placeholdersIn, variableText, type RecipientVariables } from "../domain/recipient-template";
+import { fillTemplate, placeholdersIn, type RecipientVariables, variableText } from "../domain/recipient-template";
 import { rewriteMessage } from "../domain/rewrite-message";
 import type { EffectiveTracking } from "../domain/tracking-settings";
 import { utf8ByteLength } from "../domain/utf8";
@@ -75,7 +75,12 @@ export function recipientFacts(request: MessageRequest, recipient: ParsedAddress
  */
 export function refuseUnsafeHeaders(request: MessageRequest): MessageRequest {
   const refuse = (label: string) => badRequest(`${label} may not contain CR, LF or NUL characters`);
-  for (const [field, list] of [["from", [request.from]], ["to", request.to], ["cc", request.cc], ["bcc", request.bcc]] as const) {
+  for (const [field, list] of [
+    ["from", [request.from]],
+    ["to", request.to],
+    ["cc", request.cc],
+    ["bcc", request.bcc],
+  ] as const) {
     if (list.some((a) => breaksHeader(a.display))) throw badRequest(`${field} parameter is not a valid address. please check documentation`);
   }
   if (breaksHeader(request.subject)) throw refuse("subject");

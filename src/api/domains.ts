@@ -3,12 +3,12 @@
 // looks it up, src/cron/dns-checks.ts), the same under /v3/domains, and DELETE /v3/domains/{name}.
 // A domain whose web_scheme is https gets a certificate for its tracking host (src/certificates/).
 // Bindings: DB; the Cloudflare API.
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { CustomHostnames } from "../certificates/cloudflare";
 import { requestCertificate } from "../certificates/tracking-hosts";
-import { expediteCertificates, getCertificate, type CertificateRecord } from "../db/certificates";
+import { type CertificateRecord, expediteCertificates, getCertificate } from "../db/certificates";
 import { getDnsCheck, scheduleDnsCheck } from "../db/dns-checks";
-import { deleteDomain, getDomain, insertDomain, listDomains, updateDomain, type DomainChanges, type DomainRecord } from "../db/domains";
+import { type DomainChanges, type DomainRecord, deleteDomain, getDomain, insertDomain, listDomains, updateDomain } from "../db/domains";
 import { checkTrackingCname, uncheckedHost } from "../dns/tracking-cname";
 import { randomId } from "../domain/base64url";
 import { MAX_SKIP_ROWS, parseIntInRange } from "../domain/integers";
@@ -17,7 +17,7 @@ import type { Env } from "../env";
 import type { ApiEnv } from "./context";
 import { domainJson, domainWithDns, parseDomainName, parseWebPrefix, parseWebScheme, trackingHost } from "./domain-shapes";
 import { badRequest, notFound } from "./errors";
-import { field, readFields, yesNoField, type Fields } from "./fields";
+import { type Fields, field, readFields, yesNoField } from "./fields";
 import { intQuery } from "./query-params";
 
 const SPAM_ACTIONS = new Set(["disabled", "tag", "block"]);
@@ -132,5 +132,10 @@ export const domainsApi = new Hono<ApiEnv>().delete("/v3/domains/:name", async (
 // Mailgun still serves /v3/domains with the shapes of /v4/domains: mailgun-js 0.22 (and mailgun.js
 // before version 9) create, read, list and verify domains there. One handler for both.
 for (const base of ["/v3/domains", "/v4/domains"]) {
-  domainsApi.post(base, createDomain).get(base, listAllDomains).get(`${base}/:name`, getOneDomain).put(`${base}/:name`, updateOneDomain).put(`${base}/:name/verify`, verifyOneDomain);
+  domainsApi
+    .post(base, createDomain)
+    .get(base, listAllDomains)
+    .get(`${base}/:name`, getOneDomain)
+    .put(`${base}/:name`, updateOneDomain)
+    .put(`${base}/:name/verify`, verifyOneDomain);
 }

@@ -1,11 +1,11 @@
 // Events API, Mailgun's: GET /v3/{domain}/events and GET /v3/{domain}/events/{page-token}.
 // Paging URLs are absolute and end in an opaque base64url cursor (mailgun.js needs both); the
 // form Ghost's analytics makes of them (domain/embedded-paging.ts) is answered too.
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { getDomain } from "../db/domains";
-import { FILTER_FIELDS, compileEventFilters } from "../db/event-filters";
+import { compileEventFilters, FILTER_FIELDS } from "../db/event-filters";
 import { listEvents, type PageMode, type StoredEvent } from "../db/events-store";
-import { decodeCursor, encodeCursor, type Cursor, type EventQuery } from "../domain/cursor";
+import { type Cursor, decodeCursor, type EventQuery, encodeCursor } from "../domain/cursor";
 import { parseMailgunDate } from "../domain/dates";
 import { isPagingHostOurs, unwrapEventsLink } from "../domain/embedded-paging";
 import { FilterSyntaxError } from "../domain/filter-expression";

@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { getDomain } from "../db/domains";
 import { deleteKey, insertKey, listKeys } from "../db/keys";
-import { hashKeySecret, KEY_KINDS, keyJson, MAX_API_KEYS, newKeySecret, parseKeyRequest, type KeyKind, type StoredKey } from "../domain/api-keys";
+import { hashKeySecret, KEY_KINDS, type KeyKind, keyJson, MAX_API_KEYS, newKeySecret, parseKeyRequest, type StoredKey } from "../domain/api-keys";
 import type { ApiEnv } from "./context";
 import { badRequest, notFound } from "./errors";
 import { field, readFields } from "./fields";

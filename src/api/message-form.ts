@@ -1,7 +1,7 @@
 // Reads a Messages API request (multipart/form-data or urlencoded, as mailgun.js and other SDKs
 // send it) into one validated object, with Mailgun's 400 messages. Nothing is written here.
 import type { Context } from "hono";
-import { parseAddress, splitAddressList, type ParsedAddress } from "../domain/addresses";
+import { type ParsedAddress, parseAddress, splitAddressList } from "../domain/addresses";
 import { parseMailgunDate } from "../domain/dates";
 import { describeJsonProblem, parseBoundedJson } from "../domain/json-bounds";
 import type { MimeAttachment } from "../domain/mime";
@@ -10,7 +10,7 @@ import { parseYesNo } from "../domain/tracking-settings";
 import { utf8ByteLength } from "../domain/utf8";
 import { refuseUnsafeHeaders } from "./compose-message";
 import { ApiError, badRequest } from "./errors";
-import { readForm, type FormValue } from "./fields";
+import { type FormValue, readForm } from "./fields";
 
 /** Mailgun's cap on To, Cc and Bcc together. Unit: recipients. */
 export const MAX_RECIPIENTS = 1000;
@@ -150,7 +150,9 @@ export async function parseMessageEntries(entries: Array<[string, FormValue]>): 
   for (const [name, values] of strings) {
     if (name.startsWith("v:")) variableEntries.push([name.slice(2), values[0]!]);
     else if (name === "h:X-Mailgun-Variables") {
-      variableEntries.push(...Object.entries(parseJsonObject(values[0]!, "h:X-Mailgun-Variables", MAX_OPTION_BYTES, "h:X-Mailgun-Variables is not a valid JSON object")));
+      variableEntries.push(
+        ...Object.entries(parseJsonObject(values[0]!, "h:X-Mailgun-Variables", MAX_OPTION_BYTES, "h:X-Mailgun-Variables is not a valid JSON object")),
+      );
     } else if (name.startsWith("h:")) {
       const header = name.slice(2);
       if (!/^[!-9;-~]+$/.test(header)) throw badRequest(`'${header}' is not a valid header name`);
@@ -159,7 +161,13 @@ export async function parseMessageEntries(entries: Array<[string, FormValue]>): 
   }
   const userVariables: Record<string, unknown> = Object.fromEntries(variableEntries);
 
-  const tags = [...new Set(all("o:tag").map((t) => t.trim()).filter((t) => t.length > 0 && t.length <= MAX_TAG_LENGTH && /^[\x20-\x7e]+$/.test(t)))].slice(0, MAX_TAGS);
+  const tags = [
+    ...new Set(
+      all("o:tag")
+        .map((t) => t.trim())
+        .filter((t) => t.length > 0 && t.length <= MAX_TAG_LENGTH && /^[\x20-\x7e]+$/.test(t)),
+    ),
+  ].slice(0, MAX_TAGS);
 
   let deliverAt = 0;
   const deliveryTime = one("o:deliverytime");

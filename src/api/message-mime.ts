@@ -4,19 +4,21 @@
 // Header values are taken decoded (RFC 2047 words read back to text), so that the copies encode
 // them once, as they do for /messages, and their checks see what the text really holds.
 import type { Context } from "hono";
-import PostalMime, { addressParser, decodeWords, type Address } from "postal-mime";
+import PostalMime, { type Address, addressParser, decodeWords } from "postal-mime";
 import { mailboxEntry } from "../domain/addresses";
 import { refuseUnsafeHeaders } from "./compose-message";
 import { badRequest } from "./errors";
-import { readForm, type FormValue } from "./fields";
-import { parseMessageEntries, refuseOversizedBody, type MessageRequest } from "./message-form";
+import { type FormValue, readForm } from "./fields";
+import { type MessageRequest, parseMessageEntries, refuseOversizedBody } from "./message-form";
 
 /** Headers of the original kept on each copy; the rest are rebuilt (Message-ID, Date, To...). */
 const KEPT_HEADERS = new Set(["reply-to", "in-reply-to", "references", "list-id", "precedence", "auto-submitted"]);
 
 /** An address header's decoded mailboxes as list entries (group members included), or its decoded text when it has none. */
 function addressText(value: string): string {
-  const boxes = addressParser(value).flatMap((a: Address) => a.group ?? [a]).filter((b) => b.address);
+  const boxes = addressParser(value)
+    .flatMap((a: Address) => a.group ?? [a])
+    .filter((b) => b.address);
   return boxes.length > 0 ? boxes.map((b) => mailboxEntry(b.name, b.address)).join(", ") : decodeWords(value);
 }
 

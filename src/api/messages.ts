@@ -21,13 +21,16 @@ import type { Env } from "../env";
 import { uniqueRecipients } from "./compose-message";
 import type { ApiEnv } from "./context";
 import { acceptedByState, badRequest, notFound } from "./errors";
-import { readMessageRequest, type MessageRequest } from "./message-form";
+import { type MessageRequest, readMessageRequest } from "./message-form";
 import { readMimeRequest } from "./message-mime";
-import { checkEventSizes, planSend, splitFacts, type OwnFacts } from "./send-plan";
+import { checkEventSizes, type OwnFacts, planSend, splitFacts } from "./send-plan";
 
 function newMessageId(domain: string): string {
   const now = new Date();
-  const stamp = now.toISOString().replace(/[-:TZ]/g, "").replace(".", "");
+  const stamp = now
+    .toISOString()
+    .replace(/[-:TZ]/g, "")
+    .replace(".", "");
   return `${stamp}.${randomId()}@${domain}`;
 }
 
@@ -92,7 +95,10 @@ export async function acceptMessage(env: Env, domainName: string, request: Messa
       return { address: plan.recipient.address, contentBytes: plan.contentBytes, ...(suppressed ? { suppressed } : {}) };
     }),
   );
-  await sendInBatches(env.DELIVERY, packs.map((body) => ({ body })));
+  await sendInBatches(
+    env.DELIVERY,
+    packs.map((body) => ({ body })),
+  );
   return { id: `<${messageId}>`, message: "Queued. Thank you." };
 }
 

@@ -3,7 +3,6 @@
 // List-Unsubscribe headers, and remembers the message's tags, variables and headers so that its
 // opens and clicks carry them.
 import { Hono } from "hono";
-import * as z from "../domain/zod";
 import { getDomain } from "../db/domains";
 import { saveMessageMetadata } from "../db/messages";
 import { describeJsonProblem, parseBoundedJson } from "../domain/json-bounds";
@@ -11,6 +10,7 @@ import { rewriteMessage } from "../domain/rewrite-message";
 import { MAX_TOKEN_FIELD_BYTES } from "../domain/token";
 import { resolveTracking } from "../domain/tracking-settings";
 import { utf8ByteLength } from "../domain/utf8";
+import * as z from "../domain/zod";
 import type { ApiEnv } from "./context";
 import { badRequest, notFound } from "./errors";
 import { listUnsubscribeHeaders, makeLinks } from "./tracking-links";
@@ -56,12 +56,14 @@ const prepareSchema = z.object({
 });
 
 export const prepareApi = new Hono<ApiEnv>().post("/v1/tracking/prepare", async (c) => {
-  if (Number(c.req.header("content-length") ?? 0) > MAX_PREPARE_BODY_BYTES) throw badRequest(describeJsonProblem("The body", "too-large", MAX_PREPARE_BODY_BYTES));
+  if (Number(c.req.header("content-length") ?? 0) > MAX_PREPARE_BODY_BYTES)
+    throw badRequest(describeJsonProblem("The body", "too-large", MAX_PREPARE_BODY_BYTES));
   const body = parseBoundedJson(new TextDecoder().decode(await c.req.arrayBuffer()), MAX_PREPARE_BODY_BYTES);
   if (!body.ok) throw badRequest(body.problem === "invalid" ? "The body must be JSON" : describeJsonProblem("The body", body.problem, MAX_PREPARE_BODY_BYTES));
   const input = prepareSchema.parse(body.value);
   const userVariables = input.user_variables ?? {};
-  if (utf8ByteLength(JSON.stringify(userVariables)) > MAX_USER_VARIABLES_BYTES) throw badRequest(`user_variables must be at most ${MAX_USER_VARIABLES_BYTES} bytes of JSON`);
+  if (utf8ByteLength(JSON.stringify(userVariables)) > MAX_USER_VARIABLES_BYTES)
+    throw badRequest(`user_variables must be at most ${MAX_USER_VARIABLES_BYTES} bytes of JSON`);
   const domain = await getDomain(c.env.DB, input.domain.toLowerCase());
   if (!domain) throw notFound("Domain not found");
 
@@ -81,7 +83,12 @@ export const prepareApi = new Hono<ApiEnv>().post("/v1/tracking/prepare", async 
   const links = await makeLinks(c.env, domain, { messageId: input.message_id, recipient: input.recipient, issuedAt });
 
   // Token fields were checked in bytes above, and a link whose token would be too long stays untracked.
-  const parts = await rewriteMessage({ html: input.html, text: input.text }, tracking, { html: domain.unsubscribeHtmlFooter, text: domain.unsubscribeTextFooter }, links);
+  const parts = await rewriteMessage(
+    { html: input.html, text: input.text },
+    tracking,
+    { html: domain.unsubscribeHtmlFooter, text: domain.unsubscribeTextFooter },
+    links,
+  );
 
   const headers: Record<string, string> = { "message-id": input.message_id, to: input.recipient };
   if (input.from !== undefined) headers.from = input.from;

@@ -1,6 +1,6 @@
 // Query-string parameters of the API routes, read one way everywhere (src/domain/integers.ts).
 import type { Context } from "hono";
-import { readIntParam, type IntRange } from "../domain/integers";
+import { type IntRange, readIntParam } from "../domain/integers";
 import { badRequest } from "./errors";
 
 /** An integer query parameter: `fallback` when absent or empty, else a value in range or a 400. */

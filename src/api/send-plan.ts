@@ -6,11 +6,11 @@ import type { SendingDomain } from "../db/domains";
 import type { ParsedAddress } from "../domain/addresses";
 import { eventByteBounds } from "../domain/event-packs";
 import { MAX_EVENT_BYTES } from "../domain/queue-messages";
-import { filledBytes, parseTemplate, variableSizes, type Template } from "../domain/recipient-template";
+import { filledBytes, parseTemplate, type Template, variableSizes } from "../domain/recipient-template";
 import { MAX_TOKEN_FIELD_BYTES, tokenFieldTooLong } from "../domain/token";
 import type { MailgunEvent } from "../domain/tracking-event";
 import { utf8ByteLength } from "../domain/utf8";
-import { recipientFacts, sharedToHeader, variablesOf, type RecipientFacts } from "./compose-message";
+import { type RecipientFacts, recipientFacts, sharedToHeader, variablesOf } from "./compose-message";
 import { badRequest } from "./errors";
 import { MAX_MESSAGE_BYTES, MAX_OPTION_BYTES, MAX_SUBJECT_BYTES, type MessageRequest } from "./message-form";
 
@@ -53,7 +53,8 @@ function checkRecipientVariables(request: MessageRequest, templates: Templates, 
     options += utf8ByteLength(`v:${name}`) + (template ? filledBytes(template, variables, sizes) : utf8ByteLength(JSON.stringify(request.userVariables[name])));
   }
   for (const [name, template] of templates.headers) options += utf8ByteLength(`h:${name}`) + filledBytes(template, variables, sizes);
-  if (options > MAX_OPTION_BYTES) throw badRequest(`o:, h: and v: options are limited to 16 kB in total, also with the recipient variables of ${address} filled in`);
+  if (options > MAX_OPTION_BYTES)
+    throw badRequest(`o:, h: and v: options are limited to 16 kB in total, also with the recipient variables of ${address} filled in`);
   const content = attachmentBytes + templates.content.reduce((sum, t) => sum + filledBytes(t, variables, sizes), 0);
   if (content > MAX_MESSAGE_BYTES) throw badRequest(`Message is too large: the limit is 25 MB, also with the recipient variables of ${address} filled in`);
   return content;
@@ -66,14 +67,17 @@ export type PlannedRecipient = RecipientFacts & { contentBytes: number };
 export function planSend(request: MessageRequest, domain: SendingDomain, messageId: string, recipients: ParsedAddress[]): PlannedRecipient[] {
   for (const recipient of recipients) {
     const field = tokenFieldTooLong({ webPrefix: domain.webPrefix, domain: domain.name, messageId, recipient: recipient.address });
-    if (field === "message_id") throw badRequest(`The domain name ${domain.name} is too long: its message ids would not fit the ${MAX_TOKEN_FIELD_BYTES} bytes of a tracking token`);
+    if (field === "message_id")
+      throw badRequest(`The domain name ${domain.name} is too long: its message ids would not fit the ${MAX_TOKEN_FIELD_BYTES} bytes of a tracking token`);
     if (field) throw badRequest(`${field} '${recipient.address.slice(0, 40)}' is longer than ${MAX_TOKEN_FIELD_BYTES} bytes`);
   }
   const templates = templatesOf(request);
   const attachmentBytes = request.attachments.reduce((sum, a) => sum + a.content.length, 0);
   const contentBytes = recipients.map((recipient) => checkRecipientVariables(request, templates, recipient.address, attachmentBytes));
   if (contentBytes.reduce((sum, n) => sum + n, 0) > MAX_SEND_BYTES) {
-    throw badRequest(`This send is too large: ${recipients.length} recipients of this message come to more than ${MAX_SEND_BYTES / 1024 / 1024} MB; send it in smaller batches`);
+    throw badRequest(
+      `This send is too large: ${recipients.length} recipients of this message come to more than ${MAX_SEND_BYTES / 1024 / 1024} MB; send it in smaller batches`,
+    );
   }
   const sharedTo = sharedToHeader(request);
   return recipients.map((recipient, i) => ({ ...recipientFacts(request, recipient, messageId, sharedTo), contentBytes: contentBytes[i]! }));
@@ -102,7 +106,10 @@ export interface OwnFacts {
  * of its own: the headers every recipient shares, and the user variables when all are the same
  * (else the variables as submitted, placeholders and all, with each recipient's own beside them).
  */
-export function splitFacts(request: MessageRequest, facts: RecipientFacts[]): { headers: Record<string, string>; userVariables: Record<string, unknown>; own: OwnFacts[] } {
+export function splitFacts(
+  request: MessageRequest,
+  facts: RecipientFacts[],
+): { headers: Record<string, string>; userVariables: Record<string, unknown>; own: OwnFacts[] } {
   const first = facts[0];
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(first?.eventHeaders ?? {})) {

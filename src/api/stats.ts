@@ -2,13 +2,13 @@
 // aggregates (GET /v3/{d}/tags/{tag}/stats[/aggregates/countries|providers|devices] and the
 // /v3/{d}/tag/stats?tag= forms). Read from the cron's rollups, never from events (design rule 5).
 // Bindings: DB.
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { getDomain } from "../db/domains";
 import { sumCounters } from "../db/stats-store";
 import { getTag } from "../db/tags";
 import type { DimensionKind } from "../domain/rollup-plan";
 import { normalizeTag } from "../domain/stats-counters";
-import { StatsQueryError, parseStatsEvents, parseStatsRange } from "../domain/stats-query";
+import { parseStatsEvents, parseStatsRange, StatsQueryError } from "../domain/stats-query";
 import { shapeStats } from "../domain/stats-shape";
 import { formatStatsDate } from "../domain/stats-time";
 import type { ApiEnv } from "./context";
@@ -32,7 +32,12 @@ async function statsBody(c: Context<ApiEnv>, domains: string[] | undefined, tag:
   try {
     const events = parseStatsEvents(params.getAll("event"));
     const range = parseStatsRange(
-      { start: params.get("start") ?? undefined, end: params.get("end") ?? undefined, resolution: params.get("resolution") ?? undefined, duration: params.get("duration") ?? undefined },
+      {
+        start: params.get("start") ?? undefined,
+        end: params.get("end") ?? undefined,
+        resolution: params.get("resolution") ?? undefined,
+        duration: params.get("duration") ?? undefined,
+      },
       Math.floor(Date.now() / 1000),
     );
     const rows = await sumCounters(c.env.DB, {
@@ -80,7 +85,15 @@ async function tagAggregates(c: Context<ApiEnv>, which: string) {
   const aggregate = AGGREGATES.get(which);
   if (!aggregate) throw badRequest("type must be country, provider or device");
   // Every retained day (a year): Mailgun's aggregates take no time range.
-  const rows = await sumCounters(c.env.DB, { source: aggregate.kind, resolution: "day", from: 0, to: Number.MAX_SAFE_INTEGER, domains: { negate: false, values: [domain] }, tags: { negate: false, values: [tag] }, groupBy: ["value"] });
+  const rows = await sumCounters(c.env.DB, {
+    source: aggregate.kind,
+    resolution: "day",
+    from: 0,
+    to: Number.MAX_SAFE_INTEGER,
+    domains: { negate: false, values: [domain] },
+    tags: { negate: false, values: [tag] },
+    groupBy: ["value"],
+  });
   // A Map, turned into an object at the end: fromEntries defines own keys, so no stored value can
   // land on a built-in property (a value "__proto__" would otherwise vanish into the prototype).
   const values = new Map<string, Record<string, number>>();
@@ -103,7 +116,11 @@ async function tagAggregates(c: Context<ApiEnv>, which: string) {
   return c.json({ tag, [aggregate.key]: Object.fromEntries(values) });
 }
 
-const TYPE_TO_PATH = new Map([["country", "countries"], ["provider", "providers"], ["device", "devices"]]);
+const TYPE_TO_PATH = new Map([
+  ["country", "countries"],
+  ["provider", "providers"],
+  ["device", "devices"],
+]);
 
 export const statsApi = new Hono<ApiEnv>()
   .get("/v3/stats/total", async (c) => c.json(await statsBody(c, undefined, undefined)))

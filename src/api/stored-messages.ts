@@ -21,7 +21,11 @@ function originalMime(stored: StoredMessage): string {
     ["To", request.to.map((a) => a.display).join(", ")],
   ];
   if (request.cc.length > 0) headers.push(["Cc", request.cc.map((a) => a.display).join(", ")]);
-  headers.push(["Subject", request.subject], ["Date", new Date(stored.storedAt).toUTCString().replace("GMT", "+0000")], ["Message-Id", `<${stored.messageId}>`]);
+  headers.push(
+    ["Subject", request.subject],
+    ["Date", new Date(stored.storedAt).toUTCString().replace("GMT", "+0000")],
+    ["Message-Id", `<${stored.messageId}>`],
+  );
   if (request.tags.length > 0) headers.push(["X-Mailgun-Tag", request.tags.join(", ")]);
   if (Object.keys(request.userVariables).length > 0) headers.push(["X-Mailgun-Variables", spacedJson(request.userVariables)]);
   headers.push(...request.customHeaders);

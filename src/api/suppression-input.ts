@@ -4,12 +4,19 @@ import type { Context } from "hono";
 import { isAddress } from "../domain/addresses";
 import { formatRfc1123, parseMailgunDate } from "../domain/dates";
 import { parseIntInRange } from "../domain/integers";
+import { MAX_ADDRESS_BYTES, MAX_NOTE_BYTES, MAX_TAG_BYTES, MAX_TAGS_PER_UNSUBSCRIBE } from "../domain/suppression-limits";
 import type { SuppressionKind, SuppressionRow } from "../domain/suppression-list";
-import { MAX_ADDRESS_BYTES, MAX_NOTE_BYTES, MAX_TAGS_PER_UNSUBSCRIBE, MAX_TAG_BYTES } from "../domain/suppression-limits";
 import { fitsUtf8Bytes } from "../domain/utf8";
-import { ALL_TAGS, type AllowlistRecord, type BounceRecord, type ComplaintRecord, type DomainState, type UnsubscribeRecord } from "../durable-objects/domain-state";
+import {
+  ALL_TAGS,
+  type AllowlistRecord,
+  type BounceRecord,
+  type ComplaintRecord,
+  type DomainState,
+  type UnsubscribeRecord,
+} from "../durable-objects/domain-state";
 import { acceptedByState, badRequest } from "./errors";
-import { field, readFields, type Fields } from "./fields";
+import { type Fields, field, readFields } from "./fields";
 import { parseJsonBodyText } from "./json-body";
 
 const DEFAULT_BOUNCE_CODE = 550;
@@ -32,7 +39,10 @@ export async function readAddBody(c: Context): Promise<AddBody> {
     const map: Fields = new Map();
     for (const [name, value] of Object.entries(item)) {
       const values = (Array.isArray(value) ? value : [value]).filter((v) => v !== null && v !== undefined);
-      map.set(name, values.map((v) => (typeof v === "string" ? v : JSON.stringify(v))));
+      map.set(
+        name,
+        values.map((v) => (typeof v === "string" ? v : JSON.stringify(v))),
+      );
     }
     return map;
   });

@@ -2,10 +2,10 @@
 // The file is read as a stream of text; good rows are written in chunks, bad rows are reported.
 import type { Context } from "hono";
 import { CsvReader, type CsvRecord } from "../domain/csv";
+import { MAX_SUPPRESSION_BATCH } from "../domain/suppression-limits";
 import type { SuppressionKind } from "../domain/suppression-list";
 import { ApiError, badRequest } from "./errors";
 import type { Fields } from "./fields";
-import { MAX_SUPPRESSION_BATCH } from "../domain/suppression-limits";
 import { RECORD_PARSERS, type SuppressionRecord } from "./suppression-input";
 
 /** Mailgun's upload limit: 25 MB, in bytes. */
@@ -64,11 +64,7 @@ async function* csvRecords(stream: ReadableStream<Uint8Array>): AsyncGenerator<C
   yield* reader.end();
 }
 
-export async function importSuppressionsCsv(
-  c: Context,
-  kind: SuppressionKind,
-  store: (records: SuppressionRecord[]) => Promise<void>,
-): Promise<ImportResult> {
+export async function importSuppressionsCsv(c: Context, kind: SuppressionKind, store: (records: SuppressionRecord[]) => Promise<void>): Promise<ImportResult> {
   const tooLarge = () => new ApiError(413, `The file must be at most ${MAX_CSV_BYTES / 1024 / 1024} MB`);
   if (Number(c.req.header("content-length") ?? 0) > MAX_CSV_BYTES + MULTIPART_SLACK_BYTES) throw tooLarge();
   if (!(c.req.header("content-type") ?? "").toLowerCase().startsWith("multipart/form-data")) throw badRequest("The file must be sent as multipart/form-data");

@@ -1,14 +1,14 @@
 // Suppressions API, Mailgun's (mailgun-api.md §5): /v3/{domain}/{bounces|unsubscribes|complaints|
 // whitelists}, served from the domain's DomainState Durable Object. Bindings: DB (does the domain
 // exist), DOMAIN_STATE (the lists).
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { getDomain } from "../db/domains";
-import { parseSuppressionListQuery, suppressionPaging, type SuppressionKind } from "../domain/suppression-list";
-import type { ApiEnv } from "./context";
 import { MAX_SUPPRESSION_BATCH } from "../domain/suppression-limits";
+import { parseSuppressionListQuery, type SuppressionKind, suppressionPaging } from "../domain/suppression-list";
+import type { ApiEnv } from "./context";
 import { acceptedByState, badRequest, notFound } from "./errors";
 import { readFields } from "./fields";
-import { RECORD_PARSERS, addressKey, checkTag, readAddBody, storeSuppressions, suppressionJson } from "./suppression-input";
+import { addressKey, checkTag, RECORD_PARSERS, readAddBody, storeSuppressions, suppressionJson } from "./suppression-input";
 import { importSuppressionsCsv } from "./suppressions-csv";
 
 /** Only the four list names match, so /v3/{domain}/events and /messages keep their own routes. */
@@ -60,7 +60,11 @@ export const suppressionsApi = new Hono<ApiEnv>()
     const base = `${new URL(c.req.url).origin}/v3/${encodeURIComponent(domain)}/${kind}`;
     return c.json({
       items: rows.map((row) => suppressionJson(kind, row)),
-      paging: suppressionPaging(base, query, rows.map((row) => row.key)),
+      paging: suppressionPaging(
+        base,
+        query,
+        rows.map((row) => row.key),
+      ),
     });
   })
   .get(`${LIST}/:address`, async (c) => {

@@ -1,7 +1,7 @@
 // Tags API, Mailgun's legacy per-domain form (what mg.domains.domainTags calls): list with paging,
 // get, describe and delete a tag, by path (/v3/{d}/tags/{tag}) or query (/v3/{d}/tag?tag=), and
 // the domain's tag limit. Tags are created by the stats rollup, not through the API. Bindings: DB.
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { countTags, deleteTag, describeTag, getTag, listTags, type TagPage, type TagRecord } from "../db/tags";
 import { MAX_TAGS_PER_DOMAIN } from "../domain/stats-counters";
 import { formatTagDate } from "../domain/stats-time";
@@ -14,7 +14,13 @@ import { requireDomain, tagParam } from "./stats";
 const DEFAULT_TAGS_LIMIT = 100;
 const MAX_TAGS_LIMIT = 1000;
 /** A Map, not an object: `page` is named by the request, and built-in names must not match. */
-const PAGES = new Map<string, TagPage>([["first", "first"], ["last", "last"], ["next", "next"], ["prev", "prev"], ["previous", "prev"]]);
+const PAGES = new Map<string, TagPage>([
+  ["first", "first"],
+  ["last", "last"],
+  ["next", "next"],
+  ["prev", "prev"],
+  ["previous", "prev"],
+]);
 
 const legacyTagJson = (record: TagRecord) => ({
   tag: record.tag,

@@ -4,7 +4,7 @@
 // one place that decides a link's scheme.
 import type { SendingDomain } from "../db/domains";
 import type { LinkMaker } from "../domain/rewrite-message";
-import { secretsFromSettings, signToken, signTokenIfFits, tokenFormatFromSettings, type TokenKind, type TokenPayload } from "../domain/token";
+import { secretsFromSettings, signToken, signTokenIfFits, type TokenKind, type TokenPayload, tokenFormatFromSettings } from "../domain/token";
 import type { Env } from "../env";
 import { trackingHost } from "./domain-shapes";
 

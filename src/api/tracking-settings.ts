@@ -1,12 +1,12 @@
 // Tracking settings API: GET /v3/domains/{d}/tracking and PUT .../tracking/open|click|unsubscribe,
 // with the yes/no/true/false (and htmlonly) values mailgun.js sends.
 import { Hono } from "hono";
-import { getDomain, updateDomain, type DomainChanges } from "../db/domains";
+import { type DomainChanges, getDomain, updateDomain } from "../db/domains";
 import { parseClickMode } from "../domain/tracking-settings";
 import type { ApiEnv } from "./context";
 import { trackingJson } from "./domain-shapes";
 import { badRequest, notFound } from "./errors";
-import { field, readFields, yesNoField, type Fields } from "./fields";
+import { type Fields, field, readFields, yesNoField } from "./fields";
 
 const UPDATED = "Domain tracking settings have been updated";
 const MAX_FOOTER_LENGTH = 10_000;

@@ -2,9 +2,11 @@
 // the v4 one-URL-many-ids form, the legacy test call mailgun.js makes, the account signing key,
 // and (beside Mailgun's shapes) each domain's dead-letter list with a manual replay.
 // Bindings: DB (webhooks, ledger, signing key), WEBHOOKS (replays).
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
+import { postWebhook } from "../consumers/webhook-post";
 import { getDomain } from "../db/domains";
 import {
+  type DeadDelivery,
   deleteDeadDelivery,
   getDeadDelivery,
   getSigningKey,
@@ -13,27 +15,18 @@ import {
   regenerateSigningKey,
   setManyWebhookUrls,
   setWebhookUrls,
-  type DeadDelivery,
   type WebhookUrls,
 } from "../db/webhooks";
 import { decodeJsonBase64Url, encodeJsonBase64Url } from "../domain/base64url";
 import { formatRfc1123 } from "../domain/dates";
 import { readIntParam } from "../domain/integers";
 import { MAX_QUEUE_BODY_BYTES } from "../domain/queue-messages";
-import { packWebhookItems } from "../domain/webhook-packs";
-import {
-  checkWebhookUrl,
-  importSigningKey,
-  MAX_URLS_PER_WEBHOOK,
-  parseWebhookId,
-  WEBHOOK_IDS,
-  type WebhookId,
-} from "../domain/webhooks";
 import { privateUrlsAllowed, webhookHostRefusal } from "../domain/url-safety";
-import { postWebhook } from "../consumers/webhook-post";
+import { packWebhookItems } from "../domain/webhook-packs";
+import { checkWebhookUrl, importSigningKey, MAX_URLS_PER_WEBHOOK, parseWebhookId, WEBHOOK_IDS, type WebhookId } from "../domain/webhooks";
 import type { ApiEnv } from "./context";
 import { ApiError, notFound } from "./errors";
-import { readFields, type Fields } from "./fields";
+import { type Fields, readFields } from "./fields";
 
 /** Mailgun answers webhook 400s with `Reason`; `message` is there too, as on every other route. */
 const invalid = (message: string) => new ApiError(400, message, { Reason: message });
@@ -98,7 +91,8 @@ export const webhooksApi = new Hono<ApiEnv>()
     const fields = await readFields(c);
     const id = webhookIdOf(fields.get("id")?.[0]);
     const urls = urlsOf(c, fields, { required: true });
-    if ((await listWebhooks(c.env.DB, domain)).has(id)) throw invalid(`Webhook ${id} already exists; change its URLs with PUT /v3/domains/${domain}/webhooks/${id}`);
+    if ((await listWebhooks(c.env.DB, domain)).has(id))
+      throw invalid(`Webhook ${id} already exists; change its URLs with PUT /v3/domains/${domain}/webhooks/${id}`);
     await setWebhookUrls(c.env.DB, domain, id, urls);
     return c.json({ message: "Webhook has been created", webhook: { urls } });
   })
@@ -122,7 +116,7 @@ export const webhooksApi = new Hono<ApiEnv>()
       items: items.map(deadJson),
       paging: {
         first: base,
-        next: last ? `${base}&page=${encodeJsonBase64Url({ t: last.finishedAt, i: last.id })}` : (page ? `${base}&page=${page}` : base),
+        next: last ? `${base}&page=${encodeJsonBase64Url({ t: last.finishedAt, i: last.id })}` : page ? `${base}&page=${page}` : base,
       },
     });
   })
@@ -206,7 +200,10 @@ export const webhooksApi = new Hono<ApiEnv>()
         if (urls.length >= MAX_URLS_PER_WEBHOOK) throw invalid(`Webhook for event type '${id}' already has ${MAX_URLS_PER_WEBHOOK} URLs`);
         changes.set(id, [...urls, url]);
       } else if (!wanted && urls.includes(url)) {
-        changes.set(id, urls.filter((u) => u !== url));
+        changes.set(
+          id,
+          urls.filter((u) => u !== url),
+        );
       }
     }
     await setManyWebhookUrls(c.env.DB, domain, changes);
@@ -214,7 +211,10 @@ export const webhooksApi = new Hono<ApiEnv>()
   })
   .delete("/v4/domains/:domain/webhooks", async (c) => {
     const domain = await domainOf(c);
-    const remove = (c.req.queries("url") ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+    const remove = (c.req.queries("url") ?? [])
+      .flatMap((v) => v.split(","))
+      .map((v) => v.trim())
+      .filter(Boolean);
     if (remove.length === 0) throw invalid("url is required");
     const normalized = remove.map((u) => {
       const checked = checkWebhookUrl(u);
@@ -241,7 +241,14 @@ async function v4Input(c: Context<ApiEnv>): Promise<{ url: string; ids: WebhookI
   const urls = fields.get("url") ?? [];
   if (urls.length !== 1) throw invalid("Exactly one url is required");
   const [url] = urlsOf(c, fields, { required: true });
-  const ids = [...new Set((fields.get("event_types") ?? []).flatMap((v) => v.split(",")).filter((v) => v.trim()).map(webhookIdOf))];
+  const ids = [
+    ...new Set(
+      (fields.get("event_types") ?? [])
+        .flatMap((v) => v.split(","))
+        .filter((v) => v.trim())
+        .map(webhookIdOf),
+    ),
+  ];
   if (ids.length === 0) throw invalid("event_types is required");
   return { url: url!, ids };
 }

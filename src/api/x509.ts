@@ -3,7 +3,7 @@
 // Cloudflare for SaaS (src/certificates/). Bindings: DB; the Cloudflare API.
 import { Hono } from "hono";
 import { CustomHostnames } from "../certificates/cloudflare";
-import { readCertificate, requestCertificate, type RequestMode } from "../certificates/tracking-hosts";
+import { type RequestMode, readCertificate, requestCertificate } from "../certificates/tracking-hosts";
 import { getCertificate } from "../db/certificates";
 import { getDomainByTrackingHost } from "../db/domains";
 import type { ApiEnv } from "./context";

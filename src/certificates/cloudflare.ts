@@ -2,8 +2,9 @@
 // restart validation, delete. Every failure (HTTP error, rate limit, timeout, network) becomes a
 // CloudflareError carrying Cloudflare's own message. Settings: CLOUDFLARE_ZONE_ID,
 // CLOUDFLARE_API_TOKEN, CLOUDFLARE_API_BASE; no bindings, only outbound fetch.
+
+import { type CustomHostname, customHostnameSchema } from "../domain/custom-hostname";
 import * as z from "../domain/zod";
-import { customHostnameSchema, type CustomHostname } from "../domain/custom-hostname";
 
 /** How long one API call may take before it counts as failed. Unit: ms. */
 export const CLOUDFLARE_TIMEOUT_MS = 10_000;
@@ -107,6 +108,10 @@ export class CustomHostnames {
     const said = envelope?.errors?.length
       ? envelope.errors.map((e) => (e.code === undefined ? e.message : `${e.message} (code ${e.code})`)).join("; ")
       : text.slice(0, 200) || response.statusText;
-    throw new CloudflareError(`Cloudflare API answered ${response.status}: ${said}`, response.status, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
+    throw new CloudflareError(
+      `Cloudflare API answered ${response.status}: ${said}`,
+      response.status,
+      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    );
   }
 }

@@ -2,8 +2,8 @@
 // Cloudflare), refreshed from Cloudflare's status, retired when its domain is gone. Every
 // Cloudflare failure is stored as `error` with Cloudflare's message and retried with backoff; it
 // never fails the caller. Shared by the x509 and domains API and the cron step. Binding: DB.
-import { claimCertificate, deleteCertificate, getCertificate, saveCertificateFailure, saveCertificateState, type CertificateRecord } from "../db/certificates";
-import { certificateState, retryDelayMs, type CertificateStatus, type CustomHostname } from "../domain/custom-hostname";
+import { type CertificateRecord, claimCertificate, deleteCertificate, getCertificate, saveCertificateFailure, saveCertificateState } from "../db/certificates";
+import { type CertificateStatus, type CustomHostname, certificateState, retryDelayMs } from "../domain/custom-hostname";
 import { CloudflareError, type CustomHostnames } from "./cloudflare";
 
 /** How long a request keeps the cron off the row it is working on. Unit: ms. */

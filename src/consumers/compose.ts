@@ -6,17 +6,17 @@
 // scheduled message's copies are then held as a pack of built copies (v2) until o:deliverytime.
 // A retry builds the copies of its recipients again. Bindings: MESSAGES, DB, EVENTS, DELIVERY,
 // TRACKING_SECRET.
-import { composeForRecipient, messageDate, recipientFacts, sharedToHeader, uniqueRecipients, type RecipientFacts } from "../api/compose-message";
+import { composeForRecipient, messageDate, type RecipientFacts, recipientFacts, sharedToHeader, uniqueRecipients } from "../api/compose-message";
 import type { MessageRequest } from "../api/message-form";
 import { splitFacts } from "../api/send-plan";
 import { getDomain, type SendingDomain } from "../db/domains";
-import { outgoingPackKey, putOutgoingPack, type PackCopy } from "../db/outgoing-packs";
+import { outgoingPackKey, type PackCopy, putOutgoingPack } from "../db/outgoing-packs";
 import { sendInBatches } from "../db/queue-batches";
 import { saveReturnPaths } from "../db/return-paths";
 import { loadStoredMessage } from "../db/stored-messages";
 import type { ParsedAddress } from "../domain/addresses";
 import { derivedId } from "../domain/base64url";
-import { MAX_QUEUE_DELAY_SECONDS, type DeliveryPackJob, type PackFacts, type ParsedComposePackJob } from "../domain/delivery-job";
+import { type DeliveryPackJob, MAX_QUEUE_DELAY_SECONDS, type PackFacts, type ParsedComposePackJob } from "../domain/delivery-job";
 import { packEvents } from "../domain/event-packs";
 import { MAX_QUEUE_BODY_BYTES } from "../domain/queue-messages";
 import { acceptedEvent, deliveredEvent, failedEvent, type MessageFacts } from "../domain/send-events";
@@ -40,7 +40,12 @@ async function loadSource(env: Env, job: ParsedComposePackJob): Promise<ComposeS
   const [stored, domain] = await Promise.all([loadStoredMessage(env.MESSAGES, job.domain, job.storage.key, Date.now()), getDomain(env.DB, job.domain)]);
   if (!stored || stored.messageId !== job.messageId || !domain) return null;
   const recipients = uniqueRecipients(stored.request);
-  return { request: stored.request, domain, byAddress: new Map(recipients.map((r) => [r.address.toLowerCase(), r])), everyone: recipients.map((r) => r.address) };
+  return {
+    request: stored.request,
+    domain,
+    byAddress: new Map(recipients.map((r) => [r.address.toLowerCase(), r])),
+    everyone: recipients.map((r) => r.address),
+  };
 }
 
 /**
@@ -92,7 +97,16 @@ async function announce(env: Env, job: ParsedComposePackJob, source: ComposeSour
   const events: MailgunEvent[] = [];
   for (const copy of copies) {
     const address = copy.facts.recipient.address;
-    const facts: MessageFacts = { domain: job.domain, messageId: job.messageId, headers: copy.facts.eventHeaders, tags: request.tags, userVariables: copy.facts.userVariables, size: copy.size, testMode: request.testMode, storage: job.storage };
+    const facts: MessageFacts = {
+      domain: job.domain,
+      messageId: job.messageId,
+      headers: copy.facts.eventHeaders,
+      tags: request.tags,
+      userVariables: copy.facts.userVariables,
+      size: copy.size,
+      testMode: request.testMode,
+      storage: job.storage,
+    };
     // Ids fixed by the delivery, so a redelivered pack writes nothing new.
     const at = async (kind: string, ms: number) => ({ id: await derivedId(job.domain, job.messageId, address, kind), ms });
     const extra = { recipients: request.recipientVariables ? [address] : source.everyone, method: "http" as const, sender: request.from.address, attachments };
@@ -100,7 +114,14 @@ async function announce(env: Env, job: ParsedComposePackJob, source: ComposeSour
     if (copy.suppressed) {
       // Never attempted: Mailgun's 6xx drop codes, with no delivery.
       const { reason, code, description } = SUPPRESSIONS[copy.suppressed];
-      events.push(failedEvent(facts, address, { severity: "permanent", reason, status: { code, message: "", description, attemptNo: 1 } }, await at("suppressed", job.acceptedAt + 1)));
+      events.push(
+        failedEvent(
+          facts,
+          address,
+          { severity: "permanent", reason, status: { code, message: "", description, attemptNo: 1 } },
+          await at("suppressed", job.acceptedAt + 1),
+        ),
+      );
     } else if (request.testMode) {
       events.push(deliveredEvent(facts, address, { code: 250, message: "OK (test mode: not sent)", attemptNo: 1 }, await at("test-mode", job.acceptedAt + 1)));
     }
@@ -108,12 +129,18 @@ async function announce(env: Env, job: ParsedComposePackJob, source: ComposeSour
   // Before any delivery: a bounce is attributed through its return path's stored id.
   const attempted = request.testMode ? [] : copies.filter((c) => !c.suppressed).map((c) => c.facts.recipient.address);
   await saveReturnPaths(env, job.domain, await returnPathsOf(env.TRACKING_SECRET, job.domain, job.messageId, attempted), job.acceptedAt);
-  await sendInBatches(env.EVENTS, packEvents(job.domain, events, MAX_QUEUE_BODY_BYTES).map((body) => ({ body })));
+  await sendInBatches(
+    env.EVENTS,
+    packEvents(job.domain, events, MAX_QUEUE_BODY_BYTES).map((body) => ({ body })),
+  );
 }
 
 /** The copies to deliver as a pack: what their events share, and each copy with its envelope sender. */
 async function packOf(env: Env, job: ParsedComposePackJob, source: ComposeSource, copies: ComposedCopy[]): Promise<{ facts: PackFacts; copies: PackCopy[] }> {
-  const shared = splitFacts(source.request, copies.map((c) => c.facts));
+  const shared = splitFacts(
+    source.request,
+    copies.map((c) => c.facts),
+  );
   const facts: PackFacts = { headers: shared.headers, tags: source.request.tags, userVariables: shared.userVariables, storage: job.storage };
   const bounceDomain = bounceDomainOf(env.BOUNCE_DOMAIN);
   const packed = await Promise.all(
@@ -129,7 +156,16 @@ async function packOf(env: Env, job: ParsedComposePackJob, source: ComposeSource
 /** A scheduled message's copies, held until o:deliverytime as a pack of built copies (inline, or in R2). */
 async function hold(env: Env, job: ParsedComposePackJob, pack: { facts: PackFacts; copies: PackCopy[] }): Promise<void> {
   if (pack.copies.length === 0) return;
-  const held: DeliveryPackJob = { type: "delivery", v: 2, domain: job.domain, messageId: job.messageId, acceptedAt: job.acceptedAt, notBefore: job.notBefore, attempt: 1, recipients: pack.copies.map((c) => c.recipient) };
+  const held: DeliveryPackJob = {
+    type: "delivery",
+    v: 2,
+    domain: job.domain,
+    messageId: job.messageId,
+    acceptedAt: job.acceptedAt,
+    notBefore: job.notBefore,
+    attempt: 1,
+    recipients: pack.copies.map((c) => c.recipient),
+  };
   let body: DeliveryPackJob = { ...held, pack };
   if (jsonByteLength(body) > MAX_QUEUE_BODY_BYTES) {
     const packKey = outgoingPackKey(job.domain, job.messageId, job.part);

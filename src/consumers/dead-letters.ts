@@ -1,6 +1,6 @@
 // Dead-letter queue consumer: records every parked message in D1's dead_letters table, whether it
 // was parked by a consumer (malformed) or by the queue itself after max_retries. Bindings: DB.
-import { recordDeadLetters, type DeadLetter } from "../db/dead-letters";
+import { type DeadLetter, recordDeadLetters } from "../db/dead-letters";
 import type { Env } from "../env";
 import { retryDelaySeconds } from "./outcomes";
 
@@ -15,7 +15,10 @@ function toDeadLetter(queue: string, body: unknown): DeadLetter {
 
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   try {
-    await recordDeadLetters(env.DB, batch.messages.map((m) => toDeadLetter(batch.queue, m.body)));
+    await recordDeadLetters(
+      env.DB,
+      batch.messages.map((m) => toDeadLetter(batch.queue, m.body)),
+    );
     batch.ackAll();
   } catch (error) {
     console.error(JSON.stringify({ msg: "dead letters not recorded, retrying", error: String(error) }));

@@ -14,13 +14,13 @@ import { derivedId } from "../domain/base64url";
 import { deliveryJobSchema, MAX_QUEUE_DELAY_SECONDS, nextStepAfterTemporaryFailure, type ParsedDeliveryJob } from "../domain/delivery-job";
 import { packEvents } from "../domain/event-packs";
 import { MAX_QUEUE_BODY_BYTES } from "../domain/queue-messages";
-import { deliveredEvent, failedEvent, type DeliveryStatus, type MessageFacts } from "../domain/send-events";
+import { type DeliveryStatus, deliveredEvent, failedEvent, type MessageFacts } from "../domain/send-events";
 import type { MailgunEvent } from "../domain/tracking-event";
 import type { Env } from "../env";
 import { ComposeSources, composeAttempt } from "./compose";
-import { attemptOf, type Attempt } from "./delivery-attempt";
+import { type Attempt, attemptOf } from "./delivery-attempt";
 import { deadLetter, retryDelaySeconds } from "./outcomes";
-import { SmtpPool, type SmtpOutcome, type SmtpRelay } from "./smtp-client";
+import { type SmtpOutcome, SmtpPool, type SmtpRelay } from "./smtp-client";
 
 /**
  * SMTP sessions one invocation holds open at once, each carrying message after message (RSET in
@@ -73,7 +73,16 @@ async function outcomeFor(attempt: Attempt, copy: PackCopy | null, env: Env, smt
   }
   const relay = relayFromSettings(env, attempt.domain);
   if (!relay) {
-    const smtp: SmtpOutcome = { ok: false, code: 0, enhancedCode: "", message: "No SMTP relay is configured (SMTP_RELAY_HOST)", stage: "connect", tls: false, sessionSeconds: 0, connectionFailed: true };
+    const smtp: SmtpOutcome = {
+      ok: false,
+      code: 0,
+      enhancedCode: "",
+      message: "No SMTP relay is configured (SMTP_RELAY_HOST)",
+      stage: "connect",
+      tls: false,
+      sessionSeconds: 0,
+      connectionFailed: true,
+    };
     return classifyOutcome(attempt, smtp, "", Date.now());
   }
   const outcome = await smtp.deliver(relay, { from: copy.from, to: copy.recipient }, copy.mime);
@@ -108,7 +117,8 @@ async function deliverJob(job: ParsedDeliveryJob, env: Env, smtp: SmtpPool, sour
   }
   const attempt = job.v === 3 ? await composeAttempt(job, env, sources) : await attemptOf(job, env);
   if (!attempt) return;
-  if (!attempt.copies) console.error(JSON.stringify({ msg: "message body missing, failing delivery", messageId: job.messageId, recipients: attempt.recipients.length }));
+  if (!attempt.copies)
+    console.error(JSON.stringify({ msg: "message body missing, failing delivery", messageId: job.messageId, recipients: attempt.recipients.length }));
   const byRecipient = new Map((attempt.copies ?? []).map((c) => [c.recipient, c]));
   const results = await Promise.all(
     attempt.recipients.map(async (recipient) => {
@@ -126,7 +136,14 @@ async function deliverJob(job: ParsedDeliveryJob, env: Env, smtp: SmtpPool, sour
   for (const [delaySeconds, recipients] of retries) {
     await env.DELIVERY.send(attempt.retryJob(recipients, attempt.attempt + 1), { contentType: "json", delaySeconds });
   }
-  await sendInBatches(env.EVENTS, packEvents(job.domain, results.map((r) => r.event), MAX_QUEUE_BODY_BYTES).map((body) => ({ body })));
+  await sendInBatches(
+    env.EVENTS,
+    packEvents(
+      job.domain,
+      results.map((r) => r.event),
+      MAX_QUEUE_BODY_BYTES,
+    ).map((body) => ({ body })),
+  );
   if (retries.size === 0) await attempt.cleanup?.();
 }
 

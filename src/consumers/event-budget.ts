@@ -55,7 +55,10 @@ export function withinBudget(parsed: Parsed[]): { now: Parsed[]; later: Parsed[]
 export async function sendBack(env: Env, later: Parsed[]): Promise<void> {
   if (later.length === 0) return;
   try {
-    await sendInBatches(env.EVENTS, later.map(({ message }) => ({ body: message.body as QueueMessage })));
+    await sendInBatches(
+      env.EVENTS,
+      later.map(({ message }) => ({ body: message.body as QueueMessage })),
+    );
     for (const { message } of later) message.ack();
   } catch (error) {
     console.error(JSON.stringify({ msg: "could not send packs back to the queue, retrying", error: String(error) }));

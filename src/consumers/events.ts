@@ -11,7 +11,7 @@ import { derivedId } from "../domain/base64url";
 import { mergeEvent } from "../domain/event-packs";
 import { queueMessageSchema, readyEventBodySchema, type TrackingHit } from "../domain/queue-messages";
 import { valueOrThrow } from "../domain/refusal";
-import { buildTrackingEvent, toEventRow, type EventRow, type MailgunEvent } from "../domain/tracking-event";
+import { buildTrackingEvent, type EventRow, type MailgunEvent, toEventRow } from "../domain/tracking-event";
 import { ALL_TAGS, type BounceRecord, type ComplaintRecord, type UnsubscribeRecord } from "../durable-objects/domain-state";
 import type { Env } from "../env";
 import { sendBack, withinBudget } from "./event-budget";
@@ -69,7 +69,10 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
     for (const item of items) {
       item.row = toEventRow(item.domain, item.hit ? buildTrackingEvent(item.hit, metadata.get(messageKey(item.hit))) : item.event!);
     }
-    await insertEvents(env, items.map((item) => item.row!));
+    await insertEvents(
+      env,
+      items.map((item) => item.row!),
+    );
   } catch (error) {
     console.error(JSON.stringify({ msg: "events batch write failed, retrying", error: String(error) }));
     for (const { message } of parsed) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
@@ -81,7 +84,10 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
   // makes sure a URL that already answered 2xx is not posted to again.
   let fannedOut = true;
   try {
-    await fanOutWebhooks(env, items.map((item) => ({ domain: item.domain, event: item.row!.body })));
+    await fanOutWebhooks(
+      env,
+      items.map((item) => ({ domain: item.domain, event: item.row!.body })),
+    );
   } catch (error) {
     fannedOut = false;
     console.error(JSON.stringify({ msg: "webhook fan-out failed, retrying", error: String(error) }));

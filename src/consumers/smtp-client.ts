@@ -7,12 +7,12 @@
 import { connect } from "cloudflare:sockets";
 import { limiter } from "./limiter";
 import { errorMessage, SessionEnd, type SmtpConnection, type SmtpStage } from "./smtp-connection";
-import { endSession, openSession, sessionKey, transaction, type Session, type SmtpRelay } from "./smtp-session";
+import { endSession, openSession, type Session, type SmtpRelay, sessionKey, transaction } from "./smtp-session";
 import { extractEnhancedCode, type SmtpReply } from "./smtp-wire";
 
 export type { SmtpStage } from "./smtp-connection";
 export type { SmtpRelay } from "./smtp-session";
-export { dotStuff, encodeDataBody, extractEnhancedCode, normaliseLineEndings, parseEhloExtensions, takeReply, type SmtpReply } from "./smtp-wire";
+export { dotStuff, encodeDataBody, extractEnhancedCode, normaliseLineEndings, parseEhloExtensions, type SmtpReply, takeReply } from "./smtp-wire";
 
 export type SmtpSecurity = SmtpRelay["security"];
 export interface SmtpOutcome {
@@ -35,7 +35,10 @@ export class SmtpPool {
   readonly #limit: ReturnType<typeof limiter>;
 
   /** `size`: sessions open at once (Workers allow 6 open connections per invocation, and queue and R2 calls need one). */
-  constructor(private readonly size: number, private readonly connectFn: typeof connect = connect) {
+  constructor(
+    private readonly size: number,
+    private readonly connectFn: typeof connect = connect,
+  ) {
     this.#limit = limiter(size);
   }
 
@@ -60,10 +63,21 @@ export class SmtpPool {
   async #deliver(relay: SmtpRelay, envelope: { from: string; to: string }, mime: string): Promise<SmtpOutcome> {
     const startedMs = performance.now();
     const holder: { conn?: SmtpConnection } = {};
-    const finish = (fields: Omit<SmtpOutcome, "tls" | "sessionSeconds">): SmtpOutcome => ({ ...fields, tls: holder.conn?.tls ?? false, sessionSeconds: (performance.now() - startedMs) / 1000 });
+    const finish = (fields: Omit<SmtpOutcome, "tls" | "sessionSeconds">): SmtpOutcome => ({
+      ...fields,
+      tls: holder.conn?.tls ?? false,
+      sessionSeconds: (performance.now() - startedMs) / 1000,
+    });
     // A CR or LF in an address would let the caller's data inject SMTP commands.
     if (/[\r\n<>]/.test(envelope.from + envelope.to)) {
-      return finish({ ok: false, code: 0, enhancedCode: "", message: "Envelope address contains CR, LF or angle brackets", stage: "mail", connectionFailed: false });
+      return finish({
+        ok: false,
+        code: 0,
+        enhancedCode: "",
+        message: "Envelope address contains CR, LF or angle brackets",
+        stage: "mail",
+        connectionFailed: false,
+      });
     }
     const key = sessionKey(relay);
     const reused = this.#takeIdle(key);
@@ -113,11 +127,23 @@ function failure(error: unknown, conn: SmtpConnection | undefined): Omit<SmtpOut
   if (!(error instanceof SessionEnd)) {
     return { ok: false, code: 0, enhancedCode: "", message: errorMessage(error), stage: conn?.stage ?? "connect", connectionFailed: true };
   }
-  return { ok: false, code: error.reply?.code ?? 0, enhancedCode: extractEnhancedCode(error.message), message: error.message, stage: error.stage, connectionFailed: error.connectionFailed };
+  return {
+    ok: false,
+    code: error.reply?.code ?? 0,
+    enhancedCode: extractEnhancedCode(error.message),
+    message: error.message,
+    stage: error.stage,
+    connectionFailed: error.connectionFailed,
+  };
 }
 
 /** Runs one SMTP session for one message. Never throws: every failure is an outcome. */
-export async function deliverOverSmtp(relay: SmtpRelay, envelope: { from: string; to: string }, mime: string, connectFn: typeof connect = connect): Promise<SmtpOutcome> {
+export async function deliverOverSmtp(
+  relay: SmtpRelay,
+  envelope: { from: string; to: string },
+  mime: string,
+  connectFn: typeof connect = connect,
+): Promise<SmtpOutcome> {
   const pool = new SmtpPool(1, connectFn);
   try {
     return await pool.deliver(relay, envelope, mime);

@@ -1,7 +1,7 @@
 // One TCP (or TLS) connection to the SMTP relay: reads whole replies, writes commands, upgrades
 // to TLS, with a timeout on every step. Bindings: none; it opens TCP with cloudflare:sockets.
 import type { connect } from "cloudflare:sockets";
-import { takeReply, type SmtpReply } from "./smtp-wire";
+import { type SmtpReply, takeReply } from "./smtp-wire";
 
 export type SmtpStage = "connect" | "greeting" | "ehlo" | "starttls" | "auth" | "rset" | "mail" | "rcpt" | "data" | "done";
 
@@ -15,7 +15,12 @@ export function errorMessage(error: unknown): string {
 
 /** Why a session ended early; `reply` is absent when the network (not the relay) ended it. */
 export class SessionEnd extends Error {
-  constructor(readonly stage: SmtpStage, message: string, readonly reply?: SmtpReply, readonly connectionFailed = false) {
+  constructor(
+    readonly stage: SmtpStage,
+    message: string,
+    readonly reply?: SmtpReply,
+    readonly connectionFailed = false,
+  ) {
     super(message);
   }
 }
@@ -33,7 +38,11 @@ export class SmtpConnection {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
 
-  constructor(private socket: Socket, private readonly timeoutMs: number, implicitTls: boolean) {
+  constructor(
+    private socket: Socket,
+    private readonly timeoutMs: number,
+    implicitTls: boolean,
+  ) {
     this.#secure = implicitTls;
     this.#reader = socket.readable.getReader();
     this.#writer = socket.writable.getWriter();

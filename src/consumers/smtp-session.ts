@@ -6,7 +6,15 @@ import { encodeBase64 } from "../domain/base64url";
 import { DEFAULT_REPLY_TIMEOUT_MS, SessionEnd, SmtpConnection, type SmtpStage } from "./smtp-connection";
 import { encodeDataBody, parseEhloExtensions, type SmtpReply } from "./smtp-wire";
 
-export interface SmtpRelay { host: string; port: number; security: "starttls" | "tls" | "none"; user?: string; password?: string; heloName: string; timeoutMs?: number }
+export interface SmtpRelay {
+  host: string;
+  port: number;
+  security: "starttls" | "tls" | "none";
+  user?: string;
+  password?: string;
+  heloName: string;
+  timeoutMs?: number;
+}
 
 export interface Session {
   key: string;
@@ -62,7 +70,11 @@ export function sessionKey(relay: SmtpRelay): string {
 /** Connect, greeting, EHLO, STARTTLS and AUTH. `holder.conn` is set as soon as there is one, so a failure can still be reported with it. */
 export async function openSession(relay: SmtpRelay, connectFn: typeof connect, holder: { conn?: SmtpConnection }): Promise<Session> {
   const secureTransport = relay.security === "tls" ? "on" : relay.security === "starttls" ? "starttls" : "off";
-  const conn = new SmtpConnection(connectFn({ hostname: relay.host, port: relay.port }, { secureTransport, allowHalfOpen: false }), relay.timeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS, relay.security === "tls");
+  const conn = new SmtpConnection(
+    connectFn({ hostname: relay.host, port: relay.port }, { secureTransport, allowHalfOpen: false }),
+    relay.timeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS,
+    relay.security === "tls",
+  );
   holder.conn = conn;
   await conn.opened();
   conn.stage = "greeting";
@@ -86,7 +98,11 @@ export async function openSession(relay: SmtpRelay, connectFn: typeof connect, h
 export async function transaction(session: Session, envelope: { from: string; to: string }, mime: string): Promise<SmtpReply> {
   const { conn, extensions } = session;
   const steps: Array<[line: string, stage: SmtpStage, expected: 2 | 3]> = session.messages > 0 ? [["RSET", "rset", 2]] : [];
-  steps.push([`MAIL FROM:<${envelope.from}>${mailParameters(envelope, mime, extensions)}`, "mail", 2], [`RCPT TO:<${envelope.to}>`, "rcpt", 2], ["DATA", "data", 3]);
+  steps.push(
+    [`MAIL FROM:<${envelope.from}>${mailParameters(envelope, mime, extensions)}`, "mail", 2],
+    [`RCPT TO:<${envelope.to}>`, "rcpt", 2],
+    ["DATA", "data", 3],
+  );
   if (extensions.has("PIPELINING")) {
     conn.stage = steps[0]![1];
     await conn.write(steps.map(([line]) => `${line}\r\n`).join(""));

@@ -1,7 +1,10 @@
 // The SMTP wire format, pure: replies, EHLO extensions and the DATA body (RFC 5321). Used by the
 // delivery consumer's SMTP client (src/consumers/smtp-client.ts).
 
-export interface SmtpReply { code: number; lines: string[] }
+export interface SmtpReply {
+  code: number;
+  lines: string[];
+}
 
 /** Takes one complete reply (a multi-line one ends at "NNN " or a bare "NNN") off the front of `buffer`. */
 export function takeReply(buffer: string): { reply: SmtpReply; rest: string } | null {

@@ -4,7 +4,7 @@
 // accepted and delivered webhooks on 3 URLs is a few dozen webhook messages, not 6,000.
 // Bindings: DB (webhooks), WEBHOOKS (the deliveries queue).
 import { sendInBatches } from "../db/queue-batches";
-import { webhooksOfDomains, type WebhookUrls } from "../db/webhooks";
+import { type WebhookUrls, webhooksOfDomains } from "../db/webhooks";
 import { MAX_QUEUE_BODY_BYTES } from "../domain/queue-messages";
 import type { MailgunEvent } from "../domain/tracking-event";
 import { packWebhookItems, type WebhookItem, type WebhookPack } from "../domain/webhook-packs";
@@ -33,6 +33,9 @@ export async function fanOutWebhooks(env: Pick<Env, "DB" | "WEBHOOKS">, events: 
   if (firing.length === 0) return 0;
   const hooks = await webhooksOfDomains(env.DB, [...new Set(firing.map((f) => f.domain))]);
   const packs = webhookPacksOf(firing, hooks);
-  await sendInBatches(env.WEBHOOKS, packs.map((body) => ({ body })));
+  await sendInBatches(
+    env.WEBHOOKS,
+    packs.map((body) => ({ body })),
+  );
   return packs.length;
 }

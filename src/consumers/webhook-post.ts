@@ -1,7 +1,8 @@
 // One webhook delivery attempt: a POST of one event, signed as Mailgun signs it, to one URL whose
 // host is checked first (url-safety.ts). Used by the webhooks consumer and the API's test call.
-import { signWebhook, WEBHOOK_TIMEOUT_MS, type AttemptResult } from "../domain/webhooks";
+
 import { webhookHostRefusal } from "../domain/url-safety";
+import { type AttemptResult, signWebhook, WEBHOOK_TIMEOUT_MS } from "../domain/webhooks";
 
 export interface WebhookPostOptions {
   /** The fetch used to reach receivers (tests inject one). */

@@ -9,20 +9,20 @@
 // pack from posting an event again after a success.
 // Bindings: DB (ledger, signing key), WEBHOOKS (retries), EVENTS_DLQ (malformed messages).
 import { sendInBatches } from "../db/queue-batches";
-import { finishedDeliveryIds, getSigningKey, recordDeliveries, type FinishedDelivery } from "../db/webhooks";
+import { type FinishedDelivery, finishedDeliveryIds, getSigningKey, recordDeliveries } from "../db/webhooks";
 import { MAX_QUEUE_BODY_BYTES } from "../domain/queue-messages";
+import { privateUrlsAllowed } from "../domain/url-safety";
 import { packWebhookItems, unpackWebhookItems } from "../domain/webhook-packs";
 import {
   classifyAttempt,
   eventDataOf,
   importSigningKey,
+  type WebhookId,
+  type WebhookJob,
   webhookDeliveryId,
   webhookJobSchema,
   webhookRetryDelay,
-  type WebhookId,
-  type WebhookJob,
 } from "../domain/webhooks";
-import { privateUrlsAllowed } from "../domain/url-safety";
 import type { Env } from "../env";
 import { limiter } from "./limiter";
 import { deadLetter, retryDelaySeconds } from "./outcomes";
@@ -115,7 +115,12 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, op
             return;
           }
           rows.push({
-            id: delivery.id, domain: job.domain, webhook: delivery.webhook, url: job.url, eventId: delivery.event.id, attempts: job.attempt,
+            id: delivery.id,
+            domain: job.domain,
+            webhook: delivery.webhook,
+            url: job.url,
+            eventId: delivery.event.id,
+            attempts: job.attempt,
             status: outcome === "retry" ? "failed" : outcome,
             lastStatus: result.status ?? null,
             lastError: result.error ?? (outcome === "delivered" ? "" : (result.body ?? "")),
@@ -130,7 +135,10 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, op
 
   let recorded = true;
   try {
-    await recordDeliveries(env.DB, settled.flatMap(({ rows }) => rows));
+    await recordDeliveries(
+      env.DB,
+      settled.flatMap(({ rows }) => rows),
+    );
   } catch (error) {
     recorded = false;
     console.error(JSON.stringify({ msg: "webhook outcomes not recorded", error: String(error) }));

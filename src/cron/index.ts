@@ -1,14 +1,15 @@
 // The scheduled handler: every cron run runs each step below, side by side and independently: one
 // failing step is logged and the others still run (each step is resumable, so the next run picks
 // it up). The run then logs one line if any step did something (src/domain/cron-summary.ts).
-import type { Env } from "../env";
+
 import { cronRunLine, type StepReport } from "../domain/cron-summary";
+import type { Env } from "../env";
 import { checkCertificates } from "./certificates";
 import { checkDnsRecords } from "./dns-checks";
 import { purgeExpired } from "./retention";
-import { purgeWebhookLedger } from "./webhook-ledger";
 import { rollUpStats } from "./rollups";
 import { purgeStoredMessagesStep } from "./stored-messages";
+import { purgeWebhookLedger } from "./webhook-ledger";
 
 type CronStep = (env: Env, scheduledTime: number) => Promise<object>;
 

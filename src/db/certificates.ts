@@ -88,7 +88,20 @@ export async function saveCertificateState(
       `UPDATE certificates SET hostname_id = ?2, status = ?3, error = ?4, hostname_status = ?5, ssl_status = ?6, cname = ?7,
        dns_records = ?8, expires_at = ?9, attempts = ?12, next_check_at = ?10, checked_at = ?11 WHERE host = ?1`,
     )
-    .bind(host, hostnameId, state.status, state.error, state.hostnameStatus, state.sslStatus, state.cname, JSON.stringify(state.dnsRecords), state.expiresAt, times.nextCheckAt, times.now, times.attempts)
+    .bind(
+      host,
+      hostnameId,
+      state.status,
+      state.error,
+      state.hostnameStatus,
+      state.sslStatus,
+      state.cname,
+      JSON.stringify(state.dnsRecords),
+      state.expiresAt,
+      times.nextCheckAt,
+      times.now,
+      times.attempts,
+    )
     .run();
 }
 

@@ -102,7 +102,9 @@ export async function listDomains(
 
 /** Every domain's name and retention, by name: what the retention purge walks. */
 export async function listRetention(db: D1Database): Promise<Array<Pick<DomainRecord, "name" | "retentionDays">>> {
-  const rows = await db.prepare(`SELECT name, retention_days AS "retentionDays" FROM domains ORDER BY name`).all<Pick<DomainRecord, "name" | "retentionDays">>();
+  const rows = await db
+    .prepare(`SELECT name, retention_days AS "retentionDays" FROM domains ORDER BY name`)
+    .all<Pick<DomainRecord, "name" | "retentionDays">>();
   return rows.results;
 }
 

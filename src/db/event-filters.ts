@@ -1,6 +1,6 @@
 // Compiles Events API filter expressions (domain/filter-expression.ts) into a parameterised SQL
 // condition over the `events` table (alias e). Values are always bound, never spliced in.
-import { FilterSyntaxError, parseFilterExpression, type FilterNode } from "../domain/filter-expression";
+import { type FilterNode, FilterSyntaxError, parseFilterExpression } from "../domain/filter-expression";
 
 type FieldKind = "exact" | "contains" | "numeric" | "tag";
 

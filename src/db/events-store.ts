@@ -1,8 +1,9 @@
 // The one module with SQL for events (design rule 4). It picks the D1 database for a domain, so
 // sharding events over several databases later changes this file and nothing else.
+
+import type { EventQuery } from "../domain/cursor";
 import type { RollupEvent } from "../domain/stats-counters";
 import type { EventRow } from "../domain/tracking-event";
-import type { EventQuery } from "../domain/cursor";
 import { compileEventFilters, drivingTag } from "./event-filters";
 import { jsonChunks } from "./json-chunks";
 
@@ -43,10 +44,7 @@ export async function insertEvents(env: EventsBindings, rows: EventRow[]): Promi
   }
   await Promise.all(
     [...byDatabase].map(([db, dbRows]) => {
-      const statements = chunkRows(dbRows).flatMap((json) => [
-        db.prepare(INSERT_EVENTS).bind(json),
-        db.prepare(INSERT_EVENT_TAGS).bind(json),
-      ]);
+      const statements = chunkRows(dbRows).flatMap((json) => [db.prepare(INSERT_EVENTS).bind(json), db.prepare(INSERT_EVENT_TAGS).bind(json)]);
       return db.batch(statements);
     }),
   );
@@ -117,12 +115,7 @@ function queryPlan(query: EventQuery): QueryPlan {
  * One page of events, in the query's order. Keyset paging: "next" continues after the anchor,
  * "previous" ends before it; "last" is the final page of the range. Never OFFSET.
  */
-export async function listEvents(
-  env: EventsBindings,
-  query: EventQuery,
-  mode: PageMode,
-  anchor?: [number, string],
-): Promise<StoredEvent[]> {
+export async function listEvents(env: EventsBindings, query: EventQuery, mode: PageMode, anchor?: [number, string]): Promise<StoredEvent[]> {
   const { from, ts, id, conditions, params } = queryPlan(query);
   // Walking backwards (previous, last) reads in the opposite order, then flips the page.
   const backwards = mode === "previous" || mode === "last";
@@ -136,7 +129,10 @@ export async function listEvents(
     WHERE ${conditions.join(" AND ")}
     ORDER BY ${ts} ${direction}, ${id} ${direction} LIMIT ?`;
   params.push(query.limit);
-  const { results } = await databaseFor(env, query.domain).prepare(sql).bind(...params).all<StoredEvent>();
+  const { results } = await databaseFor(env, query.domain)
+    .prepare(sql)
+    .bind(...params)
+    .all<StoredEvent>();
   return backwards ? results.reverse() : results;
 }
 
@@ -144,7 +140,10 @@ export async function listEvents(
 export async function countEvents(env: EventsBindings, query: EventQuery): Promise<number> {
   const { from, conditions, params } = queryPlan(query);
   const sql = `SELECT count(*) AS n FROM ${from} WHERE ${conditions.join(" AND ")}`;
-  return (await databaseFor(env, query.domain).prepare(sql).bind(...params).first<{ n: number }>())!.n;
+  return (await databaseFor(env, query.domain)
+    .prepare(sql)
+    .bind(...params)
+    .first<{ n: number }>())!.n;
 }
 
 /**

@@ -1,7 +1,8 @@
 // API keys in D1 (table api_keys, migrations/0009_keys.sql): created, listed, found by the hash of
 // a presented secret or by id, and deleted. The secret is never stored, only its SHA-256.
-import type { KeyKind, StoredKey } from "../domain/api-keys";
+
 import type { KeyRole } from "../domain/access";
+import type { KeyKind, StoredKey } from "../domain/api-keys";
 
 interface KeyRow {
   id: string;

@@ -55,7 +55,8 @@ interface MetadataRow {
 
 /** A recipient's metadata: its own row read on top of its message's facts, when there are any. */
 function mergeMetadata(row: MetadataRow): MessageMetadata {
-  const own = row.r_headers === null ? null : { tags: row.r_tags!, userVariables: row.r_user_variables!, headers: row.r_headers, preparedAt: row.r_prepared_at! };
+  const own =
+    row.r_headers === null ? null : { tags: row.r_tags!, userVariables: row.r_user_variables!, headers: row.r_headers, preparedAt: row.r_prepared_at! };
   if (row.f_headers === null) {
     return { tags: JSON.parse(own!.tags), userVariables: JSON.parse(own!.userVariables), headers: JSON.parse(own!.headers), preparedAt: own!.preparedAt };
   }
@@ -115,7 +116,13 @@ export interface RecipientFacts {
  * recipients with something of their own, in statements whose JSON parameter stays within
  * MAX_JSON_PARAM_BYTES. One D1 batch, so a failure leaves nothing half-written.
  */
-export async function saveSentMessageMetadata(env: EventsBindings, domain: string, messageId: string, facts: MessageMetadata, recipients: RecipientFacts[]): Promise<void> {
+export async function saveSentMessageMetadata(
+  env: EventsBindings,
+  domain: string,
+  messageId: string,
+  facts: MessageMetadata,
+  recipients: RecipientFacts[],
+): Promise<void> {
   const db = databaseFor(env, domain);
   const statements = [
     db

@@ -4,16 +4,19 @@
 // JSON (the pack's facts and, per copy, its facts and where its MIME text lies), a newline, then
 // the MIME texts one after another. The delivery consumer reads it once per attempt and deletes
 // it once no recipient of the pack is left to retry.
-import * as z from "../domain/zod";
-import { copyFactsSchema, MAX_PACK_COPIES, packFactsSchema, type CopyFacts, type PackFacts } from "../domain/delivery-job";
+
+import { type CopyFacts, copyFactsSchema, MAX_PACK_COPIES, type PackFacts, packFactsSchema } from "../domain/delivery-job";
 import { utf8ByteLength } from "../domain/utf8";
+import * as z from "../domain/zod";
 
 const PREFIX = "outgoing/";
 
 const headerSchema = z.object({
   v: z.literal(1),
   facts: packFactsSchema,
-  copies: z.array(z.extend(copyFactsSchema, { offset: z.int().check(z.nonnegative()), length: z.int().check(z.nonnegative()) })).check(z.minLength(1), z.maxLength(MAX_PACK_COPIES)),
+  copies: z
+    .array(z.extend(copyFactsSchema, { offset: z.int().check(z.nonnegative()), length: z.int().check(z.nonnegative()) }))
+    .check(z.minLength(1), z.maxLength(MAX_PACK_COPIES)),
 });
 
 export type PackCopy = CopyFacts & { mime: string };

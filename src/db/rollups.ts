@@ -4,7 +4,7 @@
 // read at. A second run (or an overlapping one) that read the same chunk finds the watermark
 // moved and writes nothing: rollups are idempotent.
 import { admitNewTags, planRollup, seenKey, seenScopes } from "../domain/rollup-plan";
-import { STATS_COUNTERS, normalizeTags, type RollupEvent } from "../domain/stats-counters";
+import { normalizeTags, type RollupEvent, STATS_COUNTERS } from "../domain/stats-counters";
 import { readEventsAfterRowid } from "./events-store";
 import { jsonChunks } from "./json-chunks";
 

@@ -5,7 +5,7 @@
 // it makes with the migrations' (columns, types, defaults, keys, indexes, checks, foreign keys).
 // Drizzle cannot say WITHOUT ROWID, so the clustered tables' layout is the migrations' alone.
 import { sql } from "drizzle-orm";
-import { check, foreignKey, index, integer, primaryKey, sqliteTable, text, uniqueIndex, type SQLiteIntegerBuilderInitial } from "drizzle-orm/sqlite-core";
+import { check, foreignKey, index, integer, primaryKey, type SQLiteIntegerBuilderInitial, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { STATS_COUNTERS, type StatsCounter } from "../domain/stats-counters";
 
 /** A CHECK constraint as the migration wrote it; named as SQLite names an unnamed one: not at all in the comparison. */
@@ -19,12 +19,16 @@ export const domains = sqliteTable(
     name: text("name").primaryKey().notNull(),
     id: text("id").notNull().unique(),
     webPrefix: text("web_prefix").notNull().default("email"),
-    webScheme: text("web_scheme", { enum: ["http", "https"] }).notNull().default("http"),
+    webScheme: text("web_scheme", { enum: ["http", "https"] })
+      .notNull()
+      .default("http"),
     spamAction: text("spam_action").notNull().default("disabled"),
     wildcard: integer("wildcard", { mode: "boolean" }).notNull().default(false),
     openActive: integer("open_active", { mode: "boolean" }).notNull().default(false),
     openPlaceAtTop: integer("open_place_at_top", { mode: "boolean" }).notNull().default(false),
-    clickActive: text("click_active", { enum: ["no", "yes", "htmlonly"] }).notNull().default("no"),
+    clickActive: text("click_active", { enum: ["no", "yes", "htmlonly"] })
+      .notNull()
+      .default("no"),
     unsubscribeActive: integer("unsubscribe_active", { mode: "boolean" }).notNull().default(false),
     unsubscribeHtmlFooter: text("unsubscribe_html_footer").notNull(),
     unsubscribeTextFooter: text("unsubscribe_text_footer").notNull(),
@@ -99,10 +103,7 @@ export const deadLetters = sqliteTable("dead_letters", {
 export const webhooks = sqliteTable(
   "webhooks",
   { domain: text("domain").notNull(), webhook: text("webhook").notNull(), url: text("url").notNull(), position: integer("position").notNull() },
-  (t) => [
-    primaryKey({ columns: [t.domain, t.webhook, t.url] }),
-    foreignKey({ columns: [t.domain], foreignColumns: [domains.name] }).onDelete("cascade"),
-  ],
+  (t) => [primaryKey({ columns: [t.domain, t.webhook, t.url] }), foreignKey({ columns: [t.domain], foreignColumns: [domains.name] }).onDelete("cascade")],
 );
 
 export const accountSettings = sqliteTable("account_settings", { name: text("name").primaryKey().notNull(), value: text("value").notNull() });
@@ -141,7 +142,13 @@ const counters = () =>
 
 export const statsCounters = sqliteTable(
   "stats_counters",
-  { domain: text("domain").notNull(), tag: text("tag").notNull(), resolution: text("resolution", { enum: ["hour", "day"] }).notNull(), bucket: integer("bucket").notNull(), ...counters() },
+  {
+    domain: text("domain").notNull(),
+    tag: text("tag").notNull(),
+    resolution: text("resolution", { enum: ["hour", "day"] }).notNull(),
+    bucket: integer("bucket").notNull(),
+    ...counters(),
+  },
   (t) => [
     rule("resolution", "resolution IN ('hour', 'day')"),
     primaryKey({ columns: [t.domain, t.tag, t.resolution, t.bucket] }),
@@ -168,13 +175,25 @@ export const statsDimensions = sqliteTable(
 
 export const statsSeen = sqliteTable(
   "stats_seen",
-  { domain: text("domain").notNull(), messageId: text("message_id").notNull(), recipient: text("recipient").notNull(), scope: text("scope").notNull(), firstSeen: integer("first_seen").notNull() },
+  {
+    domain: text("domain").notNull(),
+    messageId: text("message_id").notNull(),
+    recipient: text("recipient").notNull(),
+    scope: text("scope").notNull(),
+    firstSeen: integer("first_seen").notNull(),
+  },
   (t) => [primaryKey({ columns: [t.domain, t.messageId, t.recipient, t.scope] }), index("stats_seen_by_time").on(t.firstSeen)],
 );
 
 export const tags = sqliteTable(
   "tags",
-  { domain: text("domain").notNull(), tag: text("tag").notNull(), description: text("description").notNull().default(""), firstSeen: integer("first_seen").notNull(), lastSeen: integer("last_seen").notNull() },
+  {
+    domain: text("domain").notNull(),
+    tag: text("tag").notNull(),
+    description: text("description").notNull().default(""),
+    firstSeen: integer("first_seen").notNull(),
+    lastSeen: integer("last_seen").notNull(),
+  },
   (t) => [primaryKey({ columns: [t.domain, t.tag] }), index("tags_by_last_seen").on(t.domain, t.lastSeen)],
 );
 
@@ -190,7 +209,9 @@ export const certificates = sqliteTable(
     error: text("error").notNull().default(""),
     hostnameStatus: text("hostname_status").notNull().default(""),
     sslStatus: text("ssl_status").notNull().default(""),
-    cname: text("cname", { enum: ["valid", "invalid", "unknown"] }).notNull().default("unknown"),
+    cname: text("cname", { enum: ["valid", "invalid", "unknown"] })
+      .notNull()
+      .default("unknown"),
     dnsRecords: text("dns_records").notNull().default("[]"),
     expiresAt: integer("expires_at"),
     attempts: integer("attempts").notNull().default(0),
@@ -211,7 +232,9 @@ export const dnsChecks = sqliteTable(
     host: text("host").primaryKey().notNull(),
     domain: text("domain").notNull(),
     expected: text("expected").notNull().default(""),
-    valid: text("valid", { enum: ["valid", "invalid", "unknown"] }).notNull().default("unknown"),
+    valid: text("valid", { enum: ["valid", "invalid", "unknown"] })
+      .notNull()
+      .default("unknown"),
     cached: text("cached").notNull().default("[]"),
     error: text("error").notNull().default(""),
     attempts: integer("attempts").notNull().default(0),
@@ -230,7 +253,13 @@ export const dnsChecks = sqliteTable(
 
 export const returnPaths = sqliteTable(
   "return_paths",
-  { domain: text("domain").notNull(), id: text("id").notNull(), messageId: text("message_id").notNull(), recipient: text("recipient").notNull(), createdAt: integer("created_at").notNull() },
+  {
+    domain: text("domain").notNull(),
+    id: text("id").notNull(),
+    messageId: text("message_id").notNull(),
+    recipient: text("recipient").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
   // return_paths_by_id: 0010_return_paths_by_id (BOUNCE_DOMAIN addresses name no sending domain).
   (t) => [primaryKey({ columns: [t.domain, t.id] }), index("return_paths_by_time").on(t.domain, t.createdAt), index("return_paths_by_id").on(t.id)],
 );

@@ -3,9 +3,12 @@
 // on the next run and never touches newer rows.
 
 const PURGES = {
-  hourly: "DELETE FROM stats_counters WHERE (domain, tag, resolution, bucket) IN (SELECT domain, tag, resolution, bucket FROM stats_counters WHERE resolution = 'hour' AND bucket < ?1 LIMIT ?2)",
-  daily: "DELETE FROM stats_counters WHERE (domain, tag, resolution, bucket) IN (SELECT domain, tag, resolution, bucket FROM stats_counters WHERE resolution = 'day' AND bucket < ?1 LIMIT ?2)",
-  dimensions: "DELETE FROM stats_dimensions WHERE (domain, tag, kind, day, value) IN (SELECT domain, tag, kind, day, value FROM stats_dimensions WHERE day < ?1 LIMIT ?2)",
+  hourly:
+    "DELETE FROM stats_counters WHERE (domain, tag, resolution, bucket) IN (SELECT domain, tag, resolution, bucket FROM stats_counters WHERE resolution = 'hour' AND bucket < ?1 LIMIT ?2)",
+  daily:
+    "DELETE FROM stats_counters WHERE (domain, tag, resolution, bucket) IN (SELECT domain, tag, resolution, bucket FROM stats_counters WHERE resolution = 'day' AND bucket < ?1 LIMIT ?2)",
+  dimensions:
+    "DELETE FROM stats_dimensions WHERE (domain, tag, kind, day, value) IN (SELECT domain, tag, kind, day, value FROM stats_dimensions WHERE day < ?1 LIMIT ?2)",
   seen: "DELETE FROM stats_seen WHERE (domain, message_id, recipient, scope) IN (SELECT domain, message_id, recipient, scope FROM stats_seen WHERE first_seen < ?1 LIMIT ?2)",
 } as const;
 export type RollupTable = keyof typeof PURGES;

@@ -2,7 +2,7 @@
 // bucket range, grouped by time, domain, tag or dimension value. Never reads the events table
 // (design rule 5). Bindings: DB.
 import type { DimensionKind } from "../domain/rollup-plan";
-import { STATS_COUNTERS, type Counts } from "../domain/stats-counters";
+import { type Counts, STATS_COUNTERS } from "../domain/stats-counters";
 
 export type GroupColumn = "bucket" | "domain" | "tag" | "value";
 
@@ -63,9 +63,14 @@ export async function sumCounters(db: D1Database, query: CounterQuery): Promise<
   const sql = `SELECT '[' || coalesce(group_concat(row, ','), '') || ']' AS rows FROM (
     SELECT json_array(${[...groups, ...sums].join(", ")}) AS row FROM ${dimension ? "stats_dimensions" : "stats_counters"}
     WHERE ${where.join(" AND ")}${groups.length ? ` GROUP BY ${groups.join(", ")} ORDER BY ${groups.join(", ")}` : ""})`;
-  const text = (await db.prepare(sql).bind(...params).first<{ rows: string }>())!.rows;
+  const text = (await db
+    .prepare(sql)
+    .bind(...params)
+    .first<{ rows: string }>())!.rows;
   const names = [...query.groupBy, ...STATS_COUNTERS];
-  const rows = (JSON.parse(text) as Array<Array<string | number | null>>).map((values) => Object.fromEntries(names.map((name, i) => [name, values[i]])) as CounterRow);
+  const rows = (JSON.parse(text) as Array<Array<string | number | null>>).map(
+    (values) => Object.fromEntries(names.map((name, i) => [name, values[i]])) as CounterRow,
+  );
   // A sum over no rows is one row of NULLs.
   return rows.filter((row) => row.opened !== null);
 }

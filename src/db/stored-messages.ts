@@ -3,10 +3,11 @@
 // POST .../{key} can send it again. All R2 access for them is here. Binding: MESSAGES.
 // Layout (docs/storage.md, "R2"): stored/<yyyymmdd>/<domain>/<key>, where the key starts with the
 // day, so a lookup needs no index and the purge deletes whole days.
-import * as z from "../domain/zod";
+
 import type { MessageRequest } from "../api/message-form";
 import { decodeBase64, encodeBase64, randomId } from "../domain/base64url";
 import { utf8ByteLength } from "../domain/utf8";
+import * as z from "../domain/zod";
 
 /** How long a stored message can be read or resent (Mailgun's default retention). Unit: days. */
 export const STORED_MESSAGE_DAYS = 3;
@@ -63,14 +64,24 @@ export function newStorageKey(now: number): string {
 }
 
 /** Keeps the message as submitted under `key` (newStorageKey); returns the key. */
-export async function storeMessage(bucket: R2Bucket, domain: string, messageId: string, request: MessageRequest, now: number, key = newStorageKey(now)): Promise<string> {
+export async function storeMessage(
+  bucket: R2Bucket,
+  domain: string,
+  messageId: string,
+  request: MessageRequest,
+  now: number,
+  key = newStorageKey(now),
+): Promise<string> {
   const { attachments, ...rest } = request;
   const stored = {
     v: 1,
     domain,
     messageId,
     storedAt: now,
-    request: { ...rest, attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, inline: a.inline, base64: encodeBase64(a.content) })) },
+    request: {
+      ...rest,
+      attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, inline: a.inline, base64: encodeBase64(a.content) })),
+    },
   };
   await bucket.put(objectName(domain, key), JSON.stringify(stored), { httpMetadata: { contentType: "application/json" } });
   return key;
@@ -90,7 +101,10 @@ export async function loadStoredMessage(bucket: R2Bucket, domain: string, key: s
     domain,
     messageId: parsed.data.messageId,
     storedAt: parsed.data.storedAt,
-    request: { ...rest, attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, inline: a.inline, content: decodeBase64(a.base64) })) },
+    request: {
+      ...rest,
+      attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, inline: a.inline, content: decodeBase64(a.base64) })),
+    },
   };
 }
 

@@ -36,7 +36,11 @@ export type TagPage = "first" | "last" | "next" | "prev";
  * One page of a domain's tags in alphabetical order, Mailgun's legacy paging: `next` after the
  * boundary tag, `prev` before it, `last` the final page; `prefix` narrows the list. Keyset, no OFFSET.
  */
-export async function listTags(db: D1Database, domain: string, options: { page: TagPage; limit: number; boundary?: string; prefix?: string }): Promise<TagRecord[]> {
+export async function listTags(
+  db: D1Database,
+  domain: string,
+  options: { page: TagPage; limit: number; boundary?: string; prefix?: string },
+): Promise<TagRecord[]> {
   const where = ["domain = ?1"];
   const params: unknown[] = [domain];
   if (options.prefix) {
@@ -50,7 +54,10 @@ export async function listTags(db: D1Database, domain: string, options: { page: 
   }
   params.push(options.limit);
   const sql = `SELECT ${COLUMNS} FROM tags WHERE ${where.join(" AND ")} ORDER BY tag ${backwards ? "DESC" : "ASC"} LIMIT ?${params.length}`;
-  const { results } = await db.prepare(sql).bind(...params).all<TagRecord>();
+  const { results } = await db
+    .prepare(sql)
+    .bind(...params)
+    .all<TagRecord>();
   return backwards ? results.reverse() : results;
 }
 

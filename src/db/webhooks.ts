@@ -33,7 +33,9 @@ export async function webhooksOfDomains(db: D1Database, domains: string[]): Prom
 export async function setWebhookUrls(db: D1Database, domain: string, webhook: WebhookId, urls: string[]): Promise<void> {
   await db.batch([
     db.prepare("DELETE FROM webhooks WHERE domain = ?1 AND webhook = ?2").bind(domain, webhook),
-    ...urls.map((url, position) => db.prepare("INSERT INTO webhooks (domain, webhook, url, position) VALUES (?1, ?2, ?3, ?4)").bind(domain, webhook, url, position)),
+    ...urls.map((url, position) =>
+      db.prepare("INSERT INTO webhooks (domain, webhook, url, position) VALUES (?1, ?2, ?3, ?4)").bind(domain, webhook, url, position),
+    ),
   ]);
 }
 
@@ -154,12 +156,7 @@ const toDead = (row: DeadRow): DeadDelivery => ({
 });
 
 /** The dead-letter list of a domain, newest first; `before` is the (finishedAt, id) of the last row seen. */
-export async function listDeadDeliveries(
-  db: D1Database,
-  domain: string,
-  limit: number,
-  before?: { finishedAt: number; id: string },
-): Promise<DeadDelivery[]> {
+export async function listDeadDeliveries(db: D1Database, domain: string, limit: number, before?: { finishedAt: number; id: string }): Promise<DeadDelivery[]> {
   const { results } = await db
     .prepare(
       `SELECT id, webhook, url, event_id, attempts, last_status, last_error, payload, finished_at FROM webhook_deliveries

@@ -1,6 +1,6 @@
 // Checking a domain's tracking CNAME: one lookup, its outcome stored with when to look again. Used
 // by PUT /v4/domains/{d}/verify and by the cron step. Setting: DNS_RESOLVER_URL, CNAME_TARGET.
-import { saveDnsCheck, type DnsCheck } from "../db/dns-checks";
+import { type DnsCheck, saveDnsCheck } from "../db/dns-checks";
 import { DnsError, normalizeName, resolveCname } from "./resolver";
 
 /** A host whose CNAME is right is looked at again daily, to notice a record removed later. Unit: ms. */

@@ -2,7 +2,7 @@
 // consumer to build and deliver their copies (src/consumers/compose.ts). A pack holds up to
 // MAX_PACK_COPIES recipients, at most MAX_PACK_CONTENT_BYTES of their content and at most
 // MAX_QUEUE_BODY_BYTES of JSON: a 1,000-recipient send is about 10 queue messages.
-import { MAX_PACK_CONTENT_BYTES, MAX_PACK_COPIES, type ComposePackJob, type ComposeRecipient } from "./delivery-job";
+import { type ComposePackJob, type ComposeRecipient, MAX_PACK_CONTENT_BYTES, MAX_PACK_COPIES } from "./delivery-job";
 import { MAX_QUEUE_BODY_BYTES } from "./queue-messages";
 import { jsonByteLength } from "./utf8";
 

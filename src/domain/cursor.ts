@@ -1,7 +1,8 @@
 // Events API paging cursors. A cursor carries the whole query, so GET /v3/{d}/events/{token} needs
 // nothing else; it ends a paging URL, so it is base64url (no "/"). Keyset, never OFFSET.
-import * as z from "./zod";
+
 import { decodeJsonBase64Url, encodeJsonBase64Url } from "./base64url";
+import * as z from "./zod";
 
 export const eventQuerySchema = z.object({
   domain: z.string(),

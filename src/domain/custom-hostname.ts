@@ -27,14 +27,16 @@ export const customHostnameSchema = z.object({
   id: z.string().check(z.minLength(1), z.maxLength(64)),
   hostname: z.string(),
   status: z._default(z.string(), ""),
-  ssl: z.nullish(z.object({
+  ssl: z.nullish(
+    z.object({
       status: z._default(z.string(), ""),
       method: z.optional(z.string()),
       type: z.optional(z.string()),
       validation_records: z.nullish(z.array(validationRecord)),
       validation_errors: z.nullish(z.array(z.object({ message: z.string() }))),
       expires_on: z.nullish(z.string()),
-    })),
+    }),
+  ),
   verification_errors: z.nullish(z.array(z.string())),
   ownership_verification: z.nullish(z.object({ type: z.optional(z.string()), name: z.optional(z.string()), value: z.optional(z.string()) })),
 });

@@ -3,8 +3,9 @@
 // built copies (v2: what a compose pack of a scheduled message becomes until its time, and jobs
 // queued before compose packs); or one copy for one recipient (v1, still consumed: jobs queued
 // before packs). Validated by the delivery consumer. Documented in docs/storage.md, "Queues".
-import * as z from "./zod";
+
 import type { SuppressionReason } from "./suppression";
+import * as z from "./zod";
 
 /** Envelope senders (signed VERP addresses) grow with the message id and recipient. Unit: characters. */
 const MAX_ENVELOPE_SENDER = 1024;

@@ -10,9 +10,7 @@ export type FilterNode =
 
 export class FilterSyntaxError extends Error {}
 
-type Token =
-  | { type: "open" | "close" | "and" | "or" | "not" }
-  | { type: "term"; value: string; quoted: boolean };
+type Token = { type: "open" | "close" | "and" | "or" | "not" } | { type: "term"; value: string; quoted: boolean };
 
 /** Longest expression accepted, in characters, and most terms: each term is one bound SQL value. */
 export const MAX_EXPRESSION_LENGTH = 1000;

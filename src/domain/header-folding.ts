@@ -73,7 +73,16 @@ export class FoldedLines {
 
 /** RFC 2047 5(3): the characters a Q-encoded word may carry as they are, in any position (phrases too). */
 function isQLiteral(byte: number): boolean {
-  return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || byte === 0x21 || byte === 0x2a || byte === 0x2b || byte === 0x2d || byte === 0x2f;
+  return (
+    (byte >= 0x30 && byte <= 0x39) ||
+    (byte >= 0x41 && byte <= 0x5a) ||
+    (byte >= 0x61 && byte <= 0x7a) ||
+    byte === 0x21 ||
+    byte === 0x2a ||
+    byte === 0x2b ||
+    byte === 0x2d ||
+    byte === 0x2f
+  );
 }
 
 /** Characters one byte takes in a Q-encoded word. */

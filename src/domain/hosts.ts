@@ -8,7 +8,12 @@ const parsed = new Map<string, Set<string>>();
 export function sharedHosts(setting: string): Set<string> {
   let hosts = parsed.get(setting);
   if (!hosts) {
-    hosts = new Set(setting.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean));
+    hosts = new Set(
+      setting
+        .split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    );
     parsed.set(setting, hosts);
   }
   return hosts;

@@ -40,5 +40,10 @@ export function addressThrottleKey(address: string): string {
   const text = address.trim().toLowerCase();
   if (!text.includes(":")) return text;
   const groups = parseIpv6(text);
-  return groups ? `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64` : text;
+  return groups
+    ? `${groups
+        .slice(0, 4)
+        .map((g) => g.toString(16))
+        .join(":")}::/64`
+    : text;
 }

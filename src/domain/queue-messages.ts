@@ -1,7 +1,8 @@
 // Shapes of the messages on the events queue, validated at the consumer (a trust boundary:
 // anything can end up on a queue). Documented in docs/storage.md, "Queue messages".
-import * as z from "./zod";
+
 import { MAX_EVENTS_PER_PACK } from "./event-packs";
+import * as z from "./zod";
 
 /** A raw tracking hit as the edge saw it; the consumer turns it into a Mailgun-shaped event. */
 export const trackingHitSchema = z.object({

@@ -43,7 +43,11 @@ export function parseTemplate(text: string): Template {
 }
 
 /** Bytes of fillTemplate(text, variables), computed from the template alone. */
-export function filledBytes(template: Template, variables: RecipientVariables | undefined, valueBytes: (name: string) => number = (name) => utf8ByteLength(variableText(variables ?? {}, name))): number {
+export function filledBytes(
+  template: Template,
+  variables: RecipientVariables | undefined,
+  valueBytes: (name: string) => number = (name) => utf8ByteLength(variableText(variables ?? {}, name)),
+): number {
   if (!variables) return template.baseBytes + [...template.uses.keys()].reduce((sum, name) => sum + `%recipient.${name}%`.length * template.uses.get(name)!, 0);
   let bytes = template.baseBytes;
   for (const [name, count] of template.uses) bytes += count * valueBytes(name);

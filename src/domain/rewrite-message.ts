@@ -37,7 +37,10 @@ export function trimTextUrl(candidate: string): string {
   for (;;) {
     const before = url;
     url = url.replace(TRAILING_PUNCTUATION, "");
-    for (const [open, close] of [["(", ")"], ["[", "]"]] as const) {
+    for (const [open, close] of [
+      ["(", ")"],
+      ["[", "]"],
+    ] as const) {
       if (url.endsWith(close) && url.split(close).length > url.split(open).length) url = url.slice(0, -1);
     }
     if (url === before) return url;
@@ -45,9 +48,7 @@ export function trimTextUrl(candidate: string): string {
 }
 
 function substitutePlaceholders(content: string, links: LinkMaker): string {
-  return content
-    .replaceAll("%tag_unsubscribe_url%", links.tagUnsubscribeUrl)
-    .replaceAll("%unsubscribe_url%", links.unsubscribeUrl);
+  return content.replaceAll("%tag_unsubscribe_url%", links.tagUnsubscribeUrl).replaceAll("%unsubscribe_url%", links.unsubscribeUrl);
 }
 
 /** HTMLRewriter hands attribute values over as written; undo the entities a URL may contain. */

@@ -1,7 +1,7 @@
 // Turns a chunk of stored events into the rows the rollup adds: hourly and daily counters per
 // domain and tag, daily counters per dimension, the seen-set rows behind unique opens and clicks,
 // and the tags met. Pure: what is already seen and which tags are admitted come from the caller.
-import { STATS_COUNTERS, countersOf, dayBucket, hourBucket, uniqueCounterOf, zeroCounts, type Counts, type RollupEvent } from "./stats-counters";
+import { type Counts, countersOf, dayBucket, hourBucket, type RollupEvent, STATS_COUNTERS, uniqueCounterOf, zeroCounts } from "./stats-counters";
 
 export type DimensionKind = "country" | "device" | "bot" | "provider";
 

@@ -73,7 +73,11 @@ export function countersOf(event: RollupEvent): StatsCounter[] {
       if (event.severity === "temporary") return event.reason === "espblock" ? ["failed_temporary", "failed_temporary_espblock"] : ["failed_temporary"];
       // hasOwn: a reason named like a built-in property (constructor) is just an unknown reason.
       const reason = event.reason ?? "";
-      const byReason = event.isDelayedBounce ? "failed_permanent_delayed_bounce" : Object.hasOwn(PERMANENT_BY_REASON, reason) ? PERMANENT_BY_REASON[reason] : undefined;
+      const byReason = event.isDelayedBounce
+        ? "failed_permanent_delayed_bounce"
+        : Object.hasOwn(PERMANENT_BY_REASON, reason)
+          ? PERMANENT_BY_REASON[reason]
+          : undefined;
       return byReason ? ["failed_permanent", byReason] : ["failed_permanent"];
     }
     case "opened":
@@ -112,7 +116,11 @@ export const MAX_TAG_LENGTH = 128;
  * is ignored, as Mailgun does), cut to 128 characters; null when nothing is left.
  */
 export function normalizeTag(tag: string): string | null {
-  const ascii = tag.replace(/[^\x20-\x7e]/g, "").trim().toLowerCase().slice(0, MAX_TAG_LENGTH);
+  const ascii = tag
+    .replace(/[^\x20-\x7e]/g, "")
+    .trim()
+    .toLowerCase()
+    .slice(0, MAX_TAG_LENGTH);
   return ascii === "" ? null : ascii;
 }
 

@@ -3,7 +3,7 @@
 // (a 400 for the caller).
 import { parseMailgunDate } from "./dates";
 import { STATS_EVENTS, type StatsEvent } from "./stats-shape";
-import { RESOLUTIONS, bucketsBetween, countBuckets, durationStart, parseDuration, resolutionOfDuration, type Resolution } from "./stats-time";
+import { bucketsBetween, countBuckets, durationStart, parseDuration, RESOLUTIONS, type Resolution, resolutionOfDuration } from "./stats-time";
 
 export class StatsQueryError extends Error {}
 
@@ -49,13 +49,17 @@ export function parseStatsRange(input: { start?: string; end?: string; resolutio
   resolution ??= "day";
   if (start > end) throw new StatsQueryError("'start' must not be later than 'end'");
   const count = countBuckets(start, end, resolution);
-  if (count > MAX_STATS_BUCKETS) throw new StatsQueryError(`The range holds ${count} ${resolution}s, more than ${MAX_STATS_BUCKETS}: narrow it or use a coarser resolution`);
+  if (count > MAX_STATS_BUCKETS)
+    throw new StatsQueryError(`The range holds ${count} ${resolution}s, more than ${MAX_STATS_BUCKETS}: narrow it or use a coarser resolution`);
   return { start, end, resolution, buckets: bucketsBetween(start, end, resolution) };
 }
 
 /** `event` repeated (event=a&event=b) or comma-joined (event=a,b): both are what clients send. */
 export function parseStatsEvents(values: string[]): StatsEvent[] {
-  const names = values.flatMap((value) => value.split(",")).map((name) => name.trim()).filter(Boolean);
+  const names = values
+    .flatMap((value) => value.split(","))
+    .map((name) => name.trim())
+    .filter(Boolean);
   if (names.length === 0) throw new StatsQueryError("Missing mandatory parameter: event");
   for (const name of names) if (!STATS_EVENTS.includes(name as StatsEvent)) throw new StatsQueryError(`Invalid event '${name}'`);
   return [...new Set(names)] as StatsEvent[];

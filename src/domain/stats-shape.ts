@@ -1,6 +1,6 @@
 // Mailgun's stats items from rollup counters: the nested shape of GET /v3/{domain}/stats/total,
 // one item per bucket (zero-filled), each holding only the requested events. Pure.
-import { STATS_COUNTERS, zeroCounts, type Counts } from "./stats-counters";
+import { type Counts, STATS_COUNTERS, zeroCounts } from "./stats-counters";
 import { bucketStart, formatStatsDate, type Resolution } from "./stats-time";
 
 export const STATS_EVENTS = ["accepted", "delivered", "failed", "opened", "clicked", "unsubscribed", "complained", "stored"] as const;

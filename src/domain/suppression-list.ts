@@ -35,7 +35,13 @@ export interface SuppressionRow {
 }
 
 /** A Map: the request names the page, and built-in names such as constructor must not match. */
-const PAGE_NAMES = new Map<string, SuppressionPage>([["first", "first"], ["next", "next"], ["previous", "previous"], ["prev", "previous"], ["last", "last"]]);
+const PAGE_NAMES = new Map<string, SuppressionPage>([
+  ["first", "first"],
+  ["next", "next"],
+  ["previous", "previous"],
+  ["prev", "previous"],
+  ["last", "last"],
+]);
 
 /** Parses `limit`, `page`, `address` and `term`; returns an error text for a bad value. */
 export function parseSuppressionListQuery(params: URLSearchParams): SuppressionListQuery | string {
@@ -50,7 +56,12 @@ export function parseSuppressionListQuery(params: URLSearchParams): SuppressionL
   if (term !== undefined && !fitsUtf8Bytes(term, MAX_ADDRESS_BYTES)) return `'term' must be at most ${MAX_ADDRESS_BYTES} bytes`;
   // A boundary only means something when paging forward or back from it.
   const bounded = page === "next" || page === "previous";
-  return { page: bounded && address === undefined ? (page === "next" ? "first" : "last") : page, limit, ...(bounded && address !== undefined ? { address } : {}), ...(term ? { term } : {}) };
+  return {
+    page: bounded && address === undefined ? (page === "next" ? "first" : "last") : page,
+    limit,
+    ...(bounded && address !== undefined ? { address } : {}),
+    ...(term ? { term } : {}),
+  };
 }
 
 export interface SuppressionPaging {

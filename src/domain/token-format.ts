@@ -109,8 +109,16 @@ export function fieldBounds(b: Uint8Array, start: number, end: number): FieldBou
 }
 
 /** The payload held in authentic bytes, or null when a field is not valid UTF-8 or the URL does not match the kind. */
-export function payloadOf(b: Uint8Array, at: FieldBounds, end: number, kind: TokenKind, version: number, issuedAt: number, https: boolean): TokenPayload | null {
-  if ((kind === "click") !== (at.urlStart < end)) return null;
+export function payloadOf(
+  b: Uint8Array,
+  at: FieldBounds,
+  end: number,
+  kind: TokenKind,
+  version: number,
+  issuedAt: number,
+  https: boolean,
+): TokenPayload | null {
+  if ((kind === "click") !== at.urlStart < end) return null;
   const webPrefix = fieldText(b, at.prefixStart, at.domainStart - 1);
   const domain = fieldText(b, at.domainStart, at.messageIdStart - 1);
   const messageId = fieldText(b, at.messageIdStart, at.recipientStart - 1);

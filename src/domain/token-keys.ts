@@ -121,7 +121,11 @@ export async function sealingKeyOf(secret: string, tag: number, epoch: number): 
 
 /** The raw bytes of a sealing key, for the tests' independent statement of the derivation. */
 export async function sealingKeyBytes(secret: string, tag: number, epoch: number): Promise<Uint8Array> {
-  const bits = await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: sealingKeyInfo(tag, epoch) }, await hkdfRoot(secret), 256);
+  const bits = await crypto.subtle.deriveBits(
+    { name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: sealingKeyInfo(tag, epoch) },
+    await hkdfRoot(secret),
+    256,
+  );
   return new Uint8Array(bits);
 }
 

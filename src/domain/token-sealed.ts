@@ -2,7 +2,19 @@
 // AES-256-GCM by WebCrypto (the runtime's BoringSSL: native, audited, no JavaScript crypto), so
 // nobody who sees a link can read the recipient, the Message-ID, the URL or the domain in it.
 // Layout in docs/storage.md, "Tokens".
-import { base64UrlChars, fieldBounds, HTTPS_FLAG, KIND_CODES, KIND_MASK, KINDS, MAX_TOKEN_CHARS, payloadOf, RESERVED_KIND_BITS, SEALED_FLAG, type TokenPayload } from "./token-format";
+import {
+  base64UrlChars,
+  fieldBounds,
+  HTTPS_FLAG,
+  KIND_CODES,
+  KIND_MASK,
+  KINDS,
+  MAX_TOKEN_CHARS,
+  payloadOf,
+  RESERVED_KIND_BITS,
+  SEALED_FLAG,
+  type TokenPayload,
+} from "./token-format";
 import { keepOpeningKey, keyEpochOf, openingKey, sealingKeyOf, signingKeyFor } from "./token-keys";
 
 /** Version, kind byte, the 4-byte domain tag and the 2-byte key epoch: in the clear, and authenticated as associated data. */

@@ -3,7 +3,19 @@
 // both when made and at the edge. Readable by whoever sees the link. Layout in docs/storage.md, "Tokens".
 // Layout: version, kind (1-4, plus 0x80 for https), issuedAt (uint32), four length-prefixed
 // fields, the URL, then the first 16 bytes of HMAC-SHA256(domain key, all of that).
-import { base64UrlChars, fieldBounds, fieldText, HTTPS_FLAG, KIND_CODES, KIND_MASK, KINDS, MAX_TOKEN_CHARS, payloadOf, RESERVED_KIND_BITS, type TokenPayload } from "./token-format";
+import {
+  base64UrlChars,
+  fieldBounds,
+  fieldText,
+  HTTPS_FLAG,
+  KIND_CODES,
+  KIND_MASK,
+  KINDS,
+  MAX_TOKEN_CHARS,
+  payloadOf,
+  RESERVED_KIND_BITS,
+  type TokenPayload,
+} from "./token-format";
 import { domainKey, freshDomainKey, keepVerifiedDomainKey, verifiedDomainKey } from "./token-keys";
 
 /** Bytes of HMAC-SHA256 kept in the token: 128 bits is ample against forgery, and keeps links short. */

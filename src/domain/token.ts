@@ -6,12 +6,12 @@
 // edge honours both, so switching is safe either way. Layouts and rotation rules in docs/storage.md, "Tokens".
 import { encodeFields, MAX_TOKEN_CHARS, SEALED_FLAG, type TokenPayload } from "./token-format";
 import { openSealed, signSealed } from "./token-sealed";
-import { openSigned, signSigned } from "./token-signed";
 import type { SecretForVersion, TokenFormat } from "./token-secrets";
+import { openSigned, signSigned } from "./token-signed";
 
-export { MAX_TOKEN_CHARS, MAX_TOKEN_FIELD_BYTES, tokenFieldTooLong, type TokenKind, type TokenPayload } from "./token-format";
+export { MAX_TOKEN_CHARS, MAX_TOKEN_FIELD_BYTES, type TokenKind, type TokenPayload, tokenFieldTooLong } from "./token-format";
 export { domainKey } from "./token-keys";
-export { secretsFromSettings, tokenFormatFromSettings, type SecretForVersion, type TokenFormat } from "./token-secrets";
+export { type SecretForVersion, secretsFromSettings, type TokenFormat, tokenFormatFromSettings } from "./token-secrets";
 
 const encoder = new TextEncoder();
 const BASE64URL = { alphabet: "base64url" } as const;

@@ -1,6 +1,6 @@
 // Turns a raw tracking hit (plus what was remembered about its message) into the event Mailgun
 // would log: the same keys, so mailgun.js and existing webhook receivers read it unchanged.
-import { classifyBot, describeClient, type ClientInfo } from "./client-info";
+import { type ClientInfo, classifyBot, describeClient } from "./client-info";
 import type { TrackingHit } from "./queue-messages";
 
 /** What prepare remembered about a message for one recipient. */

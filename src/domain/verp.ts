@@ -134,6 +134,11 @@ async function parseLegacyPayload(payload: string, domain: string, secret: strin
 }
 
 /** The return path rows of a message's deliveries, to store before they are queued. */
-export async function returnPathsOf(secret: string, domain: string, messageId: string, recipients: string[]): Promise<Array<{ id: string; messageId: string; recipient: string }>> {
+export async function returnPathsOf(
+  secret: string,
+  domain: string,
+  messageId: string,
+  recipients: string[],
+): Promise<Array<{ id: string; messageId: string; recipient: string }>> {
   return Promise.all(recipients.map(async (recipient) => ({ id: await returnPathId({ domain, messageId, recipient }, secret), messageId, recipient })));
 }

@@ -2,21 +2,13 @@
 // rules, the signed payload receivers check, the retry schedule, and the queue messages that
 // carry deliveries to one URL: a pack of events (v2, webhook-packs.ts), or one event (v1, still
 // consumed: messages queued before packs existed).
-import * as z from "./zod";
+
 import { derivedId } from "./base64url";
 import { utf8ByteLength } from "./utf8";
 import { MAX_EVENTS_PER_WEBHOOK_PACK } from "./webhook-packs";
+import * as z from "./zod";
 
-export const WEBHOOK_IDS = [
-  "accepted",
-  "delivered",
-  "opened",
-  "clicked",
-  "unsubscribed",
-  "complained",
-  "permanent_fail",
-  "temporary_fail",
-] as const;
+export const WEBHOOK_IDS = ["accepted", "delivered", "opened", "clicked", "unsubscribed", "complained", "permanent_fail", "temporary_fail"] as const;
 export type WebhookId = (typeof WEBHOOK_IDS)[number];
 
 /** Mailgun allows at most 3 URLs per webhook id. */
@@ -116,7 +108,13 @@ export const webhookPackSchema = z.object({
   url: z.url().check(z.maxLength(MAX_WEBHOOK_URL_BYTES)),
   attempt: z.int().check(z.gte(1)),
   groups: z
-    .array(z.object({ webhook: z.enum(WEBHOOK_IDS), common: z.record(z.string(), z.unknown()), events: z.array(z.record(z.string(), z.unknown())).check(z.minLength(1)) }))
+    .array(
+      z.object({
+        webhook: z.enum(WEBHOOK_IDS),
+        common: z.record(z.string(), z.unknown()),
+        events: z.array(z.record(z.string(), z.unknown())).check(z.minLength(1)),
+      }),
+    )
     .check(
       z.minLength(1),
       z.refine((groups) => groups.reduce((n, g) => n + g.events.length, 0) <= MAX_EVENTS_PER_WEBHOOK_PACK, {

@@ -1,16 +1,27 @@
 // What DomainState takes over RPC, as zod schemas built on the shared suppression limits
 // (domain/suppression-limits.ts), and how a refusal is answered: as a Refused value, never thrown.
-import * as z from "../domain/zod";
+
 import type { Refused } from "../domain/refusal";
-import { SUPPRESSION_KINDS, MAX_SUPPRESSION_LIMIT } from "../domain/suppression-list";
-import { MAX_ADDRESS_BYTES, MAX_NOTE_BYTES, MAX_RECIPIENTS_PER_CHECK, MAX_SUPPRESSION_BATCH, MAX_TAGS_PER_UNSUBSCRIBE, MAX_TAG_BYTES } from "../domain/suppression-limits";
+import {
+  MAX_ADDRESS_BYTES,
+  MAX_NOTE_BYTES,
+  MAX_RECIPIENTS_PER_CHECK,
+  MAX_SUPPRESSION_BATCH,
+  MAX_TAG_BYTES,
+  MAX_TAGS_PER_UNSUBSCRIBE,
+} from "../domain/suppression-limits";
+import { MAX_SUPPRESSION_LIMIT, SUPPRESSION_KINDS } from "../domain/suppression-list";
 import { fitsUtf8Bytes } from "../domain/utf8";
+import * as z from "../domain/zod";
 
 /** The tag that stands for "every message of the domain". */
 export const ALL_TAGS = "*";
 
 const bytes = (max: number) => z.string().check(z.refine((text) => fitsUtf8Bytes(text, max), `must be at most ${max} bytes`));
-const key = z.pipe(bytes(MAX_ADDRESS_BYTES), z.transform((text: string) => text.trim().toLowerCase()));
+const key = z.pipe(
+  bytes(MAX_ADDRESS_BYTES),
+  z.transform((text: string) => text.trim().toLowerCase()),
+);
 const address = key.check(z.refine((text) => text.length >= 3, "must be an address"));
 const millis = z.int().check(z.nonnegative());
 const tag = bytes(MAX_TAG_BYTES).check(z.refine((text) => text.length > 0, "must not be empty"));
@@ -38,7 +49,8 @@ const allowlistSchema = z.object({
 });
 export type AllowlistRecord = z.input<typeof allowlistSchema>;
 
-const batch = <T extends z.ZodMiniType>(item: T) => z.array(item).check(z.maxLength(MAX_SUPPRESSION_BATCH, `At most ${MAX_SUPPRESSION_BATCH} records per call`));
+const batch = <T extends z.ZodMiniType>(item: T) =>
+  z.array(item).check(z.maxLength(MAX_SUPPRESSION_BATCH, `At most ${MAX_SUPPRESSION_BATCH} records per call`));
 export const unsubscribesInput = batch(unsubscribeSchema);
 export const bouncesInput = batch(bounceSchema);
 export const complaintsInput = batch(complaintSchema);
@@ -47,7 +59,10 @@ export const allowlistInput = batch(allowlistSchema);
 export const kindInput = z.enum(SUPPRESSION_KINDS);
 export const keyInput = key.check(z.refine((text) => text.length > 0, "must not be empty"));
 export const addressInput = address;
-export const tagInput = z.pipe(tag, z.transform((text: string) => (text === ALL_TAGS ? text : text.toLowerCase())));
+export const tagInput = z.pipe(
+  tag,
+  z.transform((text: string) => (text === ALL_TAGS ? text : text.toLowerCase())),
+);
 export const listInput = z.object({
   page: z.enum(["first", "next", "previous", "last"]),
   limit: z.int().check(z.gte(1), z.lte(MAX_SUPPRESSION_LIMIT)),

@@ -4,28 +4,28 @@
 // one call; the events consumer and the Suppressions API write here.
 import { DurableObject } from "cloudflare:workers";
 import { isRefused, type Refused } from "../domain/refusal";
-import { suppressionFor, type SuppressionOutcome } from "../domain/suppression";
+import { type SuppressionOutcome, suppressionFor } from "../domain/suppression";
 import type { SuppressionKind, SuppressionListQuery, SuppressionRow } from "../domain/suppression-list";
 import type { Env } from "../env";
 import {
   ALL_TAGS,
+  type AllowlistRecord,
   accept,
   addressInput,
   allowlistInput,
+  type BounceRecord,
   bouncesInput,
+  type ComplaintRecord,
   checkInput,
   complaintsInput,
   keyInput,
   kindInput,
   listInput,
   tagInput,
-  unsubscribesInput,
-  type AllowlistRecord,
-  type BounceRecord,
-  type ComplaintRecord,
   type UnsubscribeRecord,
+  unsubscribesInput,
 } from "./domain-state-input";
-import { KIND_TABLES, getOneSql, listQuerySql } from "./suppression-tables";
+import { getOneSql, KIND_TABLES, listQuerySql } from "./suppression-tables";
 
 export { ALL_TAGS, type AllowlistRecord, type BounceRecord, type ComplaintRecord, type UnsubscribeRecord };
 
@@ -131,7 +131,11 @@ export class DomainState extends DurableObject<Env> {
     let added = 0;
     this.ctx.storage.transactionSync(() => {
       for (const record of valid) {
-        added += this.ctx.storage.sql.exec("INSERT OR IGNORE INTO complaints (address, created_at) VALUES (?, ?)", record.address, record.createdAt).rowsWritten;
+        added += this.ctx.storage.sql.exec(
+          "INSERT OR IGNORE INTO complaints (address, created_at) VALUES (?, ?)",
+          record.address,
+          record.createdAt,
+        ).rowsWritten;
       }
     });
     return added;
@@ -171,7 +175,10 @@ export class DomainState extends DurableObject<Env> {
     const valid = accept(listInput, query);
     if (isRefused(valid)) return valid;
     const { sql, params, reversed } = listQuerySql(table, valid);
-    const rows = this.ctx.storage.sql.exec(sql, ...params).toArray().map(KIND_TABLES[table].toRow);
+    const rows = this.ctx.storage.sql
+      .exec(sql, ...params)
+      .toArray()
+      .map(KIND_TABLES[table].toRow);
     return reversed ? rows.reverse() : rows;
   }
 
@@ -225,7 +232,10 @@ export class DomainState extends DurableObject<Env> {
     for (const row of sql.exec<{ address: string }>("SELECT address FROM complaints WHERE address IN (SELECT value FROM json_each(?))", wanted)) {
       records.get(row.address)!.complained = true;
     }
-    for (const row of sql.exec<{ address: string; tag: string }>("SELECT address, tag FROM unsubscribes WHERE address IN (SELECT value FROM json_each(?))", wanted)) {
+    for (const row of sql.exec<{ address: string; tag: string }>(
+      "SELECT address, tag FROM unsubscribes WHERE address IN (SELECT value FROM json_each(?))",
+      wanted,
+    )) {
       records.get(row.address)!.unsubscribedTags.push(row.tag);
     }
     return input.recipients.map((recipient, i) => ({ recipient, suppressed: suppressionFor(records.get(keys[i]!)!, input.tags) }));
@@ -233,6 +243,8 @@ export class DomainState extends DurableObject<Env> {
 
   #isAllowlisted(addressKey: string): boolean {
     const domain = addressKey.slice(addressKey.lastIndexOf("@") + 1);
-    return this.ctx.storage.sql.exec("SELECT 1 FROM allowlist WHERE value = ? OR (type = 'domain' AND value = ?) LIMIT 1", addressKey, domain).toArray().length > 0;
+    return (
+      this.ctx.storage.sql.exec("SELECT 1 FROM allowlist WHERE value = ? OR (type = 'domain' AND value = ?) LIMIT 1", addressKey, domain).toArray().length > 0
+    );
   }
 }

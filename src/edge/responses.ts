@@ -3,10 +3,7 @@
 // own tracking host, which carry Strict-Transport-Security.
 
 /** The classic transparent 1x1 GIF (43 bytes). */
-const PIXEL_GIF = Uint8Array.from(
-  atob("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="),
-  (c) => c.charCodeAt(0),
-);
+const PIXEL_GIF = Uint8Array.from(atob("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="), (c) => c.charCodeAt(0));
 
 const NO_CACHE = "no-cache, no-store, must-revalidate, private, max-age=0";
 
@@ -27,7 +24,9 @@ const NO_REFERRER = "no-referrer";
 // Cache-Control alone stops every cache that matters; Pragma and Expires only served HTTP/1.0.
 export function pixelResponse(hsts = false): Response {
   return new Response(PIXEL_GIF, {
-    headers: hsts ? { "content-type": "image/gif", "cache-control": NO_CACHE, "strict-transport-security": HSTS } : { "content-type": "image/gif", "cache-control": NO_CACHE },
+    headers: hsts
+      ? { "content-type": "image/gif", "cache-control": NO_CACHE, "strict-transport-security": HSTS }
+      : { "content-type": "image/gif", "cache-control": NO_CACHE },
   });
 }
 
@@ -39,7 +38,9 @@ export function pixelResponse(hsts = false): Response {
  */
 export function redirectResponse(url: string, hsts = false): Response | null {
   try {
-    const headers: Record<string, string> = hsts ? { location: url, "referrer-policy": NO_REFERRER, "strict-transport-security": HSTS } : { location: url, "referrer-policy": NO_REFERRER };
+    const headers: Record<string, string> = hsts
+      ? { location: url, "referrer-policy": NO_REFERRER, "strict-transport-security": HSTS }
+      : { location: url, "referrer-policy": NO_REFERRER };
     return new Response(null, { status: 302, headers });
   } catch {
     return null;
@@ -68,13 +69,23 @@ export function pageResponse(title: string, bodyHtml: string, hsts = false, stat
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1a1a1a}
 button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:.4rem;background:#1d4ed8;color:#fff;cursor:pointer}
 button:focus{outline:3px solid #93c5fd}</style></head><body><h1>${escapeHtml(title)}</h1>${bodyHtml}</body></html>`;
-  const headers: Record<string, string> = { "content-type": "text/html; charset=utf-8", "cache-control": NO_CACHE, "x-robots-tag": "noindex", "referrer-policy": NO_REFERRER };
+  const headers: Record<string, string> = {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": NO_CACHE,
+    "x-robots-tag": "noindex",
+    "referrer-policy": NO_REFERRER,
+  };
   if (hsts) headers["strict-transport-security"] = HSTS;
   return new Response(html, { status, headers });
 }
 
 export function invalidLinkPage(hsts = false): Response {
-  return pageResponse("This link is not valid", "<p>The link you followed is damaged or no longer valid. If you copied it, check that nothing was cut off.</p>", hsts, 404);
+  return pageResponse(
+    "This link is not valid",
+    "<p>The link you followed is damaged or no longer valid. If you copied it, check that nothing was cut off.</p>",
+    hsts,
+    404,
+  );
 }
 
 /** Everything on a domain's tracking host but the tracking paths and robots.txt. */

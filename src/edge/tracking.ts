@@ -6,16 +6,9 @@
 // own tracking host, whose certificate just served the request) carries Strict-Transport-Security.
 import { isOwnHost } from "../domain/hosts";
 import type { TrackingHitInput } from "../domain/queue-messages";
-import { secretsFromSettings, verifyToken, type TokenKind, type TokenPayload } from "../domain/token";
+import { secretsFromSettings, type TokenKind, type TokenPayload, verifyToken } from "../domain/token";
 import type { Env } from "../env";
-import {
-  httpsRedirectResponse,
-  invalidLinkPage,
-  pixelResponse,
-  redirectResponse,
-  unsubscribeConfirmPage,
-  unsubscribedPage,
-} from "./responses";
+import { httpsRedirectResponse, invalidLinkPage, pixelResponse, redirectResponse, unsubscribeConfirmPage, unsubscribedPage } from "./responses";
 
 type HitEvent = TrackingHitInput["event"];
 
@@ -36,8 +29,7 @@ const UNSUBSCRIBE: readonly TokenKind[] = ["unsubscribe", "tag-unsubscribe"];
 
 /** The token's payload if it is authentic, of an expected kind and honoured on this host; null otherwise. */
 function readToken(raw: string, host: string, env: Env, expected: readonly TokenKind[]): TokenPayload | null | Promise<TokenPayload | null> {
-  const accept = (token: TokenPayload | null) =>
-    token && expected.includes(token.kind) && isHonouredHost(host, token, env.SHARED_HOSTS) ? token : null;
+  const accept = (token: TokenPayload | null) => (token && expected.includes(token.kind) && isHonouredHost(host, token, env.SHARED_HOSTS) ? token : null);
   try {
     const { secretFor } = secretsFromSettings(env);
     const verified = verifyToken(raw, secretFor);

@@ -22,8 +22,8 @@ import {
   parseDeliveryStatus,
   parseFeedbackReport,
   permanentFailureFor,
-  reportKindOf,
   RETURNED_MESSAGE_TYPES,
+  reportKindOf,
   verpCandidates,
 } from "./reports";
 
@@ -57,7 +57,10 @@ async function processInboundEmail(message: ForwardableEmailMessage, env: Env): 
     return log("inbound email unparseable, dropped", { ...context, error: String(error) });
   }
   const parts = email.attachments.map((a) => ({ type: a.mimeType, text: typeof a.content === "string" ? a.content : "" }));
-  const kind = reportKindOf(email.headers.find((h) => h.key === "content-type")?.value, parts.map((p) => p.type));
+  const kind = reportKindOf(
+    email.headers.find((h) => h.key === "content-type")?.value,
+    parts.map((p) => p.type),
+  );
   if (kind === "other") {
     // Mail to a bounce+ address that is not a report (auto-replies) is accepted and ignored;
     // mail to any other address here has no reader, so refuse it in the SMTP session.

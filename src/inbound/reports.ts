@@ -2,8 +2,8 @@
 // (RFC 3464, RFC 6533 for the UTF-8 variant) and abuse feedback reports (ARF, RFC 5965). No
 // bindings, no I/O: the inbound handler feeds in the decoded MIME parts and acts on the result.
 import { derivedId } from "../domain/base64url";
-import { VERP_PREFIX, type VerpTarget } from "../domain/verp";
 import type { DeliveryStatus } from "../domain/send-events";
+import { VERP_PREFIX, type VerpTarget } from "../domain/verp";
 
 export type ReportKind = "delivery-status" | "feedback-report" | "other";
 
@@ -52,7 +52,10 @@ export function parseFieldGroups(text: string): Array<Record<string, string>> {
       if (colon <= 0) continue;
       const name = line.slice(0, colon).trim().toLowerCase();
       if (!/^[a-z0-9-]+$/.test(name) || Object.hasOwn(fields, name)) continue; // "constructor" is a name like any other
-      fields[name] = line.slice(colon + 1).replace(/[ \t]+/g, " ").trim();
+      fields[name] = line
+        .slice(colon + 1)
+        .replace(/[ \t]+/g, " ")
+        .trim();
     }
     if (Object.keys(fields).length > 0) groups.push(fields);
   }

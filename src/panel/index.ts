@@ -14,23 +14,21 @@ import { mayCall, type UserRole } from "../domain/access";
 import type { Env } from "../env";
 import { PanelError } from "./api-client";
 import type { PanelEnv } from "./context";
+import { faviconResponse } from "./favicon";
 import { PANEL_CSS, renderPage } from "./layout";
 import { analyticsPages } from "./pages/analytics";
 import { domainsPages } from "./pages/domains";
 import { keysPages } from "./pages/keys";
 import { logsPages } from "./pages/logs";
-import { suppressionsPages } from "./pages/suppressions";
 import { settingsPages } from "./pages/settings";
+import { suppressionsPages } from "./pages/suppressions";
 import { webhooksPages } from "./pages/webhooks";
-import { faviconResponse } from "./favicon";
-import { TIME_ZONE_COOKIE, timeZoneOr } from "./time";
 import { checkCsrf, csrfToken, newSessionCookieValue, readSession, SESSION_COOKIE, sessionCookie } from "./session";
+import { TIME_ZONE_COOKIE, timeZoneOr } from "./time";
 
 const panel = new Hono<PanelEnv>().basePath("/app");
 
-panel.get("/static/panel.css", (c) =>
-  c.body(PANEL_CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }),
-);
+panel.get("/static/panel.css", (c) => c.body(PANEL_CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }));
 
 const isHttps = (url: string) => url.startsWith("https:");
 
@@ -100,7 +98,8 @@ panel.use("*", async (c, next) => {
   c.set("timeZone", timeZoneOr(getCookie(c, TIME_ZONE_COOKIE)));
   if (c.req.method === "POST") {
     const type = c.req.header("content-type") ?? "";
-    const form = type.startsWith("multipart/form-data") || type.startsWith("application/x-www-form-urlencoded") ? await c.req.formData().catch(() => null) : null;
+    const form =
+      type.startsWith("multipart/form-data") || type.startsWith("application/x-www-form-urlencoded") ? await c.req.formData().catch(() => null) : null;
     const token = form?.get("_csrf");
     if (!(await checkCsrf(c.env.API_KEY, session, typeof token === "string" ? token : undefined))) {
       return c.text("This form has expired or did not come from the panel. Go back, reload the page and try again.", 403);
@@ -109,7 +108,8 @@ panel.use("*", async (c, next) => {
   const least = leastRole(c.req.method, c.req.path);
   if (!mayCall(least, principal, null)) {
     const why = `This needs ${least === "admin" ? "an admin" : "a developer or admin"} key; you signed in with a ${principal.role} key.`;
-    if (c.req.method === "GET") return renderPage(c, { title: "Not allowed", body: html`<p class="error" role="alert">${why}</p><p><a href="/app">Back to the panel</a></p>` }, 403);
+    if (c.req.method === "GET")
+      return renderPage(c, { title: "Not allowed", body: html`<p class="error" role="alert">${why}</p><p><a href="/app">Back to the panel</a></p>` }, 403);
     return c.text(why, 403);
   }
   await next();
@@ -131,7 +131,12 @@ panel.route("/settings", settingsPages);
 
 panel.notFound((c) => renderPage(c, { title: "Not found", body: html`<p>There is no such page. <a href="/app">Back to the panel</a>.</p>` }, 404));
 panel.onError((error, c) => {
-  if (error instanceof PanelError) return renderPage(c, { title: "Something went wrong", body: html`<p class="error" role="alert">${error.message}</p><p><a href="/app">Back to the panel</a></p>` }, 400);
+  if (error instanceof PanelError)
+    return renderPage(
+      c,
+      { title: "Something went wrong", body: html`<p class="error" role="alert">${error.message}</p><p><a href="/app">Back to the panel</a></p>` },
+      400,
+    );
   console.error(JSON.stringify({ msg: "panel error", path: c.req.path, error: String(error), stack: (error as Error).stack }));
   return c.text("Internal error", 500);
 });

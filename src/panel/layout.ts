@@ -70,23 +70,27 @@ export function renderPage(c: Context<PanelEnv>, options: PageOptions, status: 2
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
   <a class="brand" href="/app">Tidings</a>
-  ${signedIn
-    ? html`<nav aria-label="Sections"><ul>${SECTIONS.filter(([, , least]) => principal && mayCall(least, principal, null)).map(
-        ([key, label]) =>
-          html`<li><a href="${panelHref(key, key === "keys" ? undefined : options.domain)}"${key === options.section ? raw(' aria-current="page"') : ""}>${label}</a></li>`,
-      )}</ul></nav>
+  ${
+    signedIn
+      ? html`<nav aria-label="Sections"><ul>${SECTIONS.filter(([, , least]) => principal && mayCall(least, principal, null)).map(
+          ([key, label]) =>
+            html`<li><a href="${panelHref(key, key === "keys" ? undefined : options.domain)}"${key === options.section ? raw(' aria-current="page"') : ""}>${label}</a></li>`,
+        )}</ul></nav>
   <form method="post" action="/app/sign-out" class="signout"><span class="muted" id="signed-in-role">${principal?.role} key</span> · <a href="/app/settings?back=${encodeURIComponent(backHere(c))}" id="time-zone-link" title="The time zone dates are shown in">${c.get("timeZone") ?? "UTC"}</a> ${csrfField(c)}<button type="submit" class="link">Sign out</button></form>`
-    : ""}
+      : ""
+  }
 </header>
-${signedIn && options.domains && options.section && options.section !== "domains"
-  ? html`<form method="get" action="/app/${options.section}" class="picker">
+${
+  signedIn && options.domains && options.section && options.section !== "domains"
+    ? html`<form method="get" action="/app/${options.section}" class="picker">
   <label for="domain-picker">Domain</label>
   <select id="domain-picker" name="domain">${options.domains.map(
     (d) => html`<option value="${d}"${d === options.domain ? raw(" selected") : ""}>${d}</option>`,
   )}</select>
   <button type="submit">Show</button>
 </form>`
-  : ""}
+    : ""
+}
 <main id="main">
 <h1>${options.title}</h1>
 ${notice ? html`<p class="notice" role="status">${notice}</p>` : ""}

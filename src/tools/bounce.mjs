@@ -34,14 +34,21 @@ if (!message) {
 const returnPath = message.summary.envelopeFrom;
 const recipient = wanted && !isReturnPath(wanted) ? message.summary.to.find((to) => sameAddress(to, wanted)) : message.summary.to[0];
 const template = await readFile(path.join(root, "samples", `${kind}.eml`), "utf8");
-const raw = fillSample(template, { return_path: returnPath, recipient, original_headers: returnedHeaders(message.raw.toString("utf8"), returnPath), date: new Date().toUTCString() });
+const raw = fillSample(template, {
+  return_path: returnPath,
+  recipient,
+  original_headers: returnedHeaders(message.raw.toString("utf8"), returnPath),
+  date: new Date().toUTCString(),
+});
 
 const endpoint = `${workerUrl}/cdn-cgi/handler/email?${new URLSearchParams({ from: REPORTER[kind], to: returnPath })}`;
 let response;
 try {
   response = await fetch(endpoint, { method: "POST", headers: { "content-type": "message/rfc822" }, body: raw });
 } catch (error) {
-  fail(`Cannot reach the Worker at ${workerUrl} (${error.cause?.code ?? error.message}). Is \`npm start\` running? Set PORT or TIDINGS_URL if it is elsewhere.`);
+  fail(
+    `Cannot reach the Worker at ${workerUrl} (${error.cause?.code ?? error.message}). Is \`npm start\` running? Set PORT or TIDINGS_URL if it is elsewhere.`,
+  );
 }
 const answer = (await response.text()).trim();
 if (!response.ok) fail(`The Worker answered ${response.status}: ${answer.slice(0, 500)}`);
@@ -50,13 +57,17 @@ console.log(`Sent a ${KINDS[kind].what} for ${recipient} to ${returnPath}: ${res
 const domain = sendingDomain(message.raw.toString("utf8"));
 const apiKey = process.env.API_KEY || (await devVar("API_KEY"));
 if (!domain || !apiKey) {
-  console.log(`See its ${KINDS[kind].event} event in the panel's Logs, or: curl -s --user "api:$API_KEY" '${workerUrl}/v3/<domain>/events?event=${KINDS[kind].event}'`);
+  console.log(
+    `See its ${KINDS[kind].event} event in the panel's Logs, or: curl -s --user "api:$API_KEY" '${workerUrl}/v3/<domain>/events?event=${KINDS[kind].event}'`,
+  );
 } else {
   const event = await waitForEvent(domain, KINDS[kind].event, recipient, apiKey);
   if (!event) fail(`No ${KINDS[kind].event} event for ${recipient} on ${domain} after ${EVENT_WAIT_MS / 1000} s: see the Worker's log.`);
   const status = event["delivery-status"];
   const detail = status ? ` (${status.code} ${status["bounce-code"] ?? ""}, delayed bounce)`.replace(/\s+,/, ",") : "";
-  console.log(`Recorded: ${event.event} event for ${event.recipient} on ${domain}${detail}; the address is now on the ${kind === "dsn" ? "bounces" : "complaints"} list.`);
+  console.log(
+    `Recorded: ${event.event} event for ${event.recipient} on ${domain}${detail}; the address is now on the ${kind === "dsn" ? "bounces" : "complaints"} list.`,
+  );
 }
 
 /** The newest message matching `wanted` (a recipient, or a return path), or the newest with a VERP return path. */
@@ -87,7 +98,12 @@ function sendingDomain(raw) {
 async function devVar(name) {
   const text = await readFile(path.join(root, ".dev.vars"), "utf8").catch(() => "");
   const line = text.split(/\r?\n/).find((l) => l.startsWith(`${name}=`));
-  return line ? line.slice(name.length + 1).trim().replace(/^"(.*)"$/, "$1") : "";
+  return line
+    ? line
+        .slice(name.length + 1)
+        .trim()
+        .replace(/^"(.*)"$/, "$1")
+    : "";
 }
 
 async function waitForEvent(domain, event, address, key) {

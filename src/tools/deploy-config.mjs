@@ -34,14 +34,50 @@ export const BINDING_KINDS = {
  */
 const NOT_BINDINGS = new Set([
   // Inherited (wrangler 4.86's inheritable() fields).
-  "assets", "base_dir", "cache", "compatibility_date", "compatibility_flags", "compliance_region",
-  "find_additional_modules", "first_party_worker", "jsx_factory", "jsx_fragment", "keep_names", "limits",
-  "logfwdr", "logpush", "main", "migrations", "minify", "no_bundle", "observability", "placement",
-  "preserve_file_names", "preview_urls", "previews", "python_modules", "routes", "route", "rules",
-  "triggers", "tsconfig", "upload_source_maps", "workers_dev",
+  "assets",
+  "base_dir",
+  "cache",
+  "compatibility_date",
+  "compatibility_flags",
+  "compliance_region",
+  "find_additional_modules",
+  "first_party_worker",
+  "jsx_factory",
+  "jsx_fragment",
+  "keep_names",
+  "limits",
+  "logfwdr",
+  "logpush",
+  "main",
+  "migrations",
+  "minify",
+  "no_bundle",
+  "observability",
+  "placement",
+  "preserve_file_names",
+  "preview_urls",
+  "previews",
+  "python_modules",
+  "routes",
+  "route",
+  "rules",
+  "triggers",
+  "tsconfig",
+  "upload_source_maps",
+  "workers_dev",
   // Top level only, or the environments themselves.
-  "$schema", "name", "account_id", "build", "alias", "dev", "env", "keep_vars", "send_metrics", "site",
-  "legacy_env", "usage_model",
+  "$schema",
+  "name",
+  "account_id",
+  "build",
+  "alias",
+  "dev",
+  "env",
+  "keep_vars",
+  "send_metrics",
+  "site",
+  "legacy_env",
+  "usage_model",
 ]);
 const SECRETS_KEY = "secrets";
 
@@ -67,10 +103,7 @@ export function readDeployConfig(configPath = "wrangler.toml") {
 
 /** Every queue the config names: producers, consumers and dead-letter queues, once each, in order. */
 export function queueNames(config) {
-  const names = [
-    ...(config.queues?.producers ?? []).map((q) => q.queue),
-    ...(config.queues?.consumers ?? []).flatMap((q) => [q.queue, q.dead_letter_queue]),
-  ];
+  const names = [...(config.queues?.producers ?? []).map((q) => q.queue), ...(config.queues?.consumers ?? []).flatMap((q) => [q.queue, q.dead_letter_queue])];
   return [...new Set(names.filter(Boolean))];
 }
 
@@ -125,7 +158,8 @@ export function dnsPlan(config) {
     if (!zone || route.pattern !== "*/*") continue;
     const origin = fallbackOriginOf(zone);
     lines.push(`${origin} AAAA 100:: (proxied): the fallback origin; SSL/TLS > Custom Hostnames: enable Cloudflare for SaaS, Fallback Origin ${origin}`);
-    if (cnameTarget === zone || cnameTarget.endsWith(`.${zone}`)) lines.push(`${cnameTarget} CNAME ${origin} (proxied): CNAME_TARGET, what customers' tracking hosts point at`);
+    if (cnameTarget === zone || cnameTarget.endsWith(`.${zone}`))
+      lines.push(`${cnameTarget} CNAME ${origin} (proxied): CNAME_TARGET, what customers' tracking hosts point at`);
     else lines.push(`CNAME_TARGET "${cnameTarget}" is not in the zone ${zone}: customers' CNAMEs must lead into it (to ${origin})`);
   }
   return lines;
@@ -138,7 +172,8 @@ export function bindingProblems(local, production, rawTopLevel) {
     const ours = new Set(namesOf(local));
     const theirs = new Set(namesOf(production));
     for (const name of ours) {
-      if (!theirs.has(name)) problems.push(`[env.${PRODUCTION_ENV}] lacks ${kind} "${name}" (wrangler inherits no binding into an environment: repeat it there)`);
+      if (!theirs.has(name))
+        problems.push(`[env.${PRODUCTION_ENV}] lacks ${kind} "${name}" (wrangler inherits no binding into an environment: repeat it there)`);
     }
     for (const name of theirs) {
       if (!ours.has(name)) problems.push(`the top level lacks ${kind} "${name}" that [env.${PRODUCTION_ENV}] has (local runs and the tests would miss it)`);
@@ -181,7 +216,10 @@ export function isPlaceholderHost(host) {
 
 function routeHost(route) {
   const pattern = typeof route === "string" ? route : route.pattern;
-  return pattern.replace(/^https?:\/\//, "").split("/")[0].replace(/^\*\.?/, "");
+  return pattern
+    .replace(/^https?:\/\//, "")
+    .split("/")[0]
+    .replace(/^\*\.?/, "");
 }
 
 /**
@@ -196,7 +234,10 @@ export function productionValueProblems(production) {
     }
   }
   const vars = production.vars ?? {};
-  const sharedHosts = String(vars.SHARED_HOSTS ?? "").split(",").map((h) => h.trim()).filter(Boolean);
+  const sharedHosts = String(vars.SHARED_HOSTS ?? "")
+    .split(",")
+    .map((h) => h.trim())
+    .filter(Boolean);
   if (sharedHosts.length === 0) problems.push("SHARED_HOSTS is empty: the API and the panel would answer nowhere");
   for (const host of sharedHosts) {
     if (isPlaceholderHost(host)) problems.push(`SHARED_HOSTS names "${host}", a placeholder or local host: name your API host`);
@@ -213,7 +254,7 @@ export function productionValueProblems(production) {
     }
   }
   if (String(vars.WEBHOOK_ALLOW_PRIVATE_URLS ?? "") === "true") {
-    problems.push("WEBHOOK_ALLOW_PRIVATE_URLS is \"true\": webhooks could reach private and metadata addresses; leave it empty");
+    problems.push('WEBHOOK_ALLOW_PRIVATE_URLS is "true": webhooks could reach private and metadata addresses; leave it empty');
   }
   return problems;
 }

@@ -14,7 +14,7 @@ for (const step of deployPlan(production)) console.log(step.note ? `${step.comma
 
 const dns = dnsPlan(production);
 if (dns.length) {
-  console.log("\n# DNS and zone settings (docs/deploy.md, \"DNS\"):");
+  console.log('\n# DNS and zone settings (docs/deploy.md, "DNS"):');
   for (const line of dns) console.log(`#   ${line}`);
 }
 

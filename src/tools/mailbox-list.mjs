@@ -3,16 +3,7 @@
 // message's text part and its links. Reads the mailbox directory (MAILBOX_DIR, default
 // .wrangler/mailbox) directly, so it works whether or not `npm start` is running.
 import path from "node:path";
-import {
-  DEFAULT_MAILBOX_DIR,
-  decodeEntities,
-  extractLinks,
-  formatAddresses,
-  formatTime,
-  listMessages,
-  parseMessage,
-  readMessage,
-} from "./mailbox.mjs";
+import { DEFAULT_MAILBOX_DIR, decodeEntities, extractLinks, formatAddresses, formatTime, listMessages, parseMessage, readMessage } from "./mailbox.mjs";
 
 const dir = process.env.MAILBOX_DIR || DEFAULT_MAILBOX_DIR;
 const relativeDir = path.relative(process.cwd(), dir);
@@ -51,5 +42,8 @@ function htmlToText(html) {
     .replace(/<(style|script|head)\b[\s\S]*?<\/\1\s*>/gi, "")
     .replace(/<(br|\/p|\/div|\/h[1-6]|\/li|\/tr)\b[^>]*>/gi, "\n")
     .replace(/<[^>]*>/g, "");
-  return decodeEntities(text).replace(/[ \t]+\n/g, "\n").replace(/\n{3,}/g, "\n\n").trim();
+  return decodeEntities(text)
+    .replace(/[ \t]+\n/g, "\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
 }

@@ -30,7 +30,8 @@ ${body}
 
 export function renderList(messages, { smtpAddress, origin, dir }) {
   const items = messages.map(
-    (m) => `<li><a href="/messages/${escapeHtml(m.id)}"><span class="subject">${escapeHtml(m.subject || "(no subject)")}</span>` +
+    (m) =>
+      `<li><a href="/messages/${escapeHtml(m.id)}"><span class="subject">${escapeHtml(m.subject || "(no subject)")}</span>` +
       `<span class="meta"><span>${escapeHtml(m.from || "<>")} → ${escapeHtml(m.to.join(", "))}</span>` +
       (m.envelopeFrom && m.envelopeFrom !== m.from ? `<span>envelope ${escapeHtml(m.envelopeFrom)}</span>` : "") +
       `<time datetime="${escapeHtml(m.receivedAt)}">${escapeHtml(formatTime(m.receivedAt))}</time></span></a></li>`,

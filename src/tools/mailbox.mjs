@@ -4,7 +4,7 @@
 // on a small web page. Node-side tooling: not part of the Worker bundle.
 import { randomBytes } from "node:crypto";
 import { createWriteStream, realpathSync } from "node:fs";
-import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";

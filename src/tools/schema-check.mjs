@@ -16,7 +16,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const out = mkdtempSync(path.join(tmpdir(), "tidings-drizzle-"));
 
 try {
-  const generate = spawnSync("npx", ["drizzle-kit", "generate", "--dialect", "sqlite", "--schema", "src/db/schema.ts", "--out", out, "--name", "schema"], { cwd: root, encoding: "utf8" });
+  const generate = spawnSync("npx", ["drizzle-kit", "generate", "--dialect", "sqlite", "--schema", "src/db/schema.ts", "--out", out, "--name", "schema"], {
+    cwd: root,
+    encoding: "utf8",
+  });
   const generated = readdirSync(out).filter((file) => file.endsWith(".sql"));
   if (generate.status !== 0 || generated.length !== 1) {
     process.stderr.write(generate.stdout + generate.stderr);

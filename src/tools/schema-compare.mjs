@@ -29,7 +29,9 @@ export async function describeSchemas(...statementLists) {
 
 async function describe(db) {
   const all = async (query) => (await db.prepare(query).all()).results;
-  const tables = await all("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations' ORDER BY name");
+  const tables = await all(
+    "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations' ORDER BY name",
+  );
   const schema = new Map();
   for (const { name, sql } of tables) {
     const pk = new Set();
@@ -48,7 +50,9 @@ async function describe(db) {
       const named = index.origin === "c" && !/_unique$/.test(index.name);
       indexes.push(`${named ? `${index.name}: ` : ""}${index.unique ? "UNIQUE " : ""}(${cols})${index.partial ? " partial" : ""}`);
     }
-    const foreignKeys = (await all(`PRAGMA foreign_key_list("${name}")`)).map((f) => `${f.from} -> ${f.table}(${f.to}) ON DELETE ${f.on_delete} ON UPDATE ${f.on_update}`);
+    const foreignKeys = (await all(`PRAGMA foreign_key_list("${name}")`)).map(
+      (f) => `${f.from} -> ${f.table}(${f.to}) ON DELETE ${f.on_delete} ON UPDATE ${f.on_update}`,
+    );
     schema.set(name, {
       columns,
       indexes: indexes.sort(),
@@ -76,7 +80,14 @@ export function checksOf(createTable) {
       else if (createTable[i] === ")") depth--;
     }
     const expression = createTable.slice(re.lastIndex, i - 1);
-    checks.push(expression.replace(/[`"]/g, "").replace(/\s+/g, " ").replace(/\s*([(),=])\s*/g, "$1").trim().toLowerCase());
+    checks.push(
+      expression
+        .replace(/[`"]/g, "")
+        .replace(/\s+/g, " ")
+        .replace(/\s*([(),=])\s*/g, "$1")
+        .trim()
+        .toLowerCase(),
+    );
     re.lastIndex = i;
   }
   return checks;

@@ -8,9 +8,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import path from "node:path";
 import { DEFAULT_MAILBOX_DIR, startMailbox } from "./mailbox.mjs";
 import { summarizeMigrations, wranglerOutputFilter } from "./start-output.mjs";
 import { devVarsToRecord, formatDevVar, parseDevVars, setting, workerVars } from "./start-vars.mjs";
@@ -102,7 +102,8 @@ const delivery = mailbox
   ? `  Mailbox:        http://127.0.0.1:${mailbox.httpPort}/  (all mail lands here; \`npm run mailbox\` lists it)`
   : `  SMTP relay:     ${vars.get("SMTP_RELAY_HOST")}:${vars.get("SMTP_RELAY_PORT") || "587"} (${vars.get("SMTP_RELAY_SECURITY") || "starttls"})`;
 const resolver = vars.get("DNS_RESOLVER_URL");
-const dns = resolver === "" ? "off (TIDINGS_DNS_CHECKS=1 or a DNS_RESOLVER_URL turns them on)" : `on, through ${resolver ?? "wrangler.toml's DNS_RESOLVER_URL"}`;
+const dns =
+  resolver === "" ? "off (TIDINGS_DNS_CHECKS=1 or a DNS_RESOLVER_URL turns them on)" : `on, through ${resolver ?? "wrangler.toml's DNS_RESOLVER_URL"}`;
 console.log(`${migrated ? `${migrated}\n` : ""}
 Tidings is starting on ${base}
   API key:        ${apiKey}

@@ -4,8 +4,8 @@
 import { existsSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorker, type RunningWorker } from "../node/start-worker";
-import { CHROMIUM, banner, horizontalOverflow, launchChromium, lowContrastText, newContext, signIn } from "./support";
+import { type RunningWorker, startWorker } from "../node/start-worker";
+import { banner, CHROMIUM, horizontalOverflow, launchChromium, lowContrastText, newContext, signIn } from "./support";
 
 const DOMAIN = "roles.example.com";
 

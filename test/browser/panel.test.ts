@@ -9,9 +9,21 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorker, type RunningWorker } from "../node/start-worker";
+import { type RunningWorker, startWorker } from "../node/start-worker";
 import { BULK, BULK_DOMAIN, bulkMessageId, bulkRecipient, bulkSubject, seedBulkEvents } from "./seed";
-import { CHROMIUM, banner, firstLoadWeight, horizontalOverflow, launchChromium, lowContrastText, newContext, signIn, startReceiver, waitFor, type Receiver } from "./support";
+import {
+  banner,
+  CHROMIUM,
+  firstLoadWeight,
+  horizontalOverflow,
+  launchChromium,
+  lowContrastText,
+  newContext,
+  type Receiver,
+  signIn,
+  startReceiver,
+  waitFor,
+} from "./support";
 
 const root = path.resolve(import.meta.dirname, "../..");
 // The README's screenshots are rewritten only when asked (SCREENSHOTS=1 npm test), so an ordinary
@@ -39,7 +51,10 @@ function api(pathname: string, init: RequestInit = {}): Promise<Response> {
 
 /** A link of the Sections navigation, the way a person moves between pages. */
 async function goToSection(p: Page, name: "Logs" | "Analytics" | "Suppressions" | "Domains" | "Webhooks"): Promise<void> {
-  await Promise.all([p.waitForURL(new RegExp(`/app/${name.toLowerCase()}`)), p.getByRole("navigation", { name: "Sections" }).getByRole("link", { name }).click()]);
+  await Promise.all([
+    p.waitForURL(new RegExp(`/app/${name.toLowerCase()}`)),
+    p.getByRole("navigation", { name: "Sections" }).getByRole("link", { name }).click(),
+  ]);
 }
 
 const heading = (p: Page) => p.getByRole("heading", { level: 1 }).innerText();
@@ -71,7 +86,10 @@ function inlineControls(p: Page) {
 async function expectInlineControls(p: Page, what: string): Promise<void> {
   const controls = await inlineControls(p);
   expect(controls.length, what).toBeGreaterThan(0);
-  expect(controls.filter((c) => c.height > 24 || !c.beside), `${what}: ${JSON.stringify(controls)}`).toEqual([]);
+  expect(
+    controls.filter((c) => c.height > 24 || !c.beside),
+    `${what}: ${JSON.stringify(controls)}`,
+  ).toEqual([]);
 }
 
 /**
@@ -114,7 +132,9 @@ describe.runIf(haveChromium)("the control panel in Chromium", () => {
     expect(await heading(p)).toBe("Logs");
     expect(await p.locator("main .empty").innerText()).toContain("No domains yet — add your sending domain first.");
     await goToSection(p, "Domains");
-    expect(await p.locator("main .empty").innerText()).toContain("No domains yet — add the domain you send mail from, then point its tracking CNAME at Tidings.");
+    expect(await p.locator("main .empty").innerText()).toContain(
+      "No domains yet — add the domain you send mail from, then point its tracking CNAME at Tidings.",
+    );
     // The first Tab from the top of a page reaches the skip link.
     await p.keyboard.press("Tab");
     expect(await p.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
@@ -150,7 +170,10 @@ describe.runIf(haveChromium)("the control panel in Chromium", () => {
     await expectInlineControls(page, "domain page");
     // Check DNS says why it could not look in a sentence, not with the runtime's error.
     await Promise.all([page.waitForURL(/(notice|error)=/), page.getByRole("button", { name: "Check DNS" }).click()]);
-    const dns = await page.locator("main").getByRole(/error=/.test(page.url()) ? "alert" : "status").innerText();
+    const dns = await page
+      .locator("main")
+      .getByRole(/error=/.test(page.url()) ? "alert" : "status")
+      .innerText();
     expect(dns).toMatch(/^(DNS checks are switched off on this deployment|The DNS records could not be checked just now|DNS checked: )/);
     expect(dns).not.toMatch(/Error|fetch failed|Network connection/);
 
@@ -158,7 +181,9 @@ describe.runIf(haveChromium)("the control panel in Chromium", () => {
     await Promise.all([page.waitForURL(new RegExp(`/app/logs\\?domain=${DOMAIN}`)), page.getByRole("main").getByRole("link", { name: "Logs" }).click()]);
     expect(await page.locator("main .empty").innerText()).toBe("No events yet — send a message or open a tracked link.");
     await goToSection(page, "Analytics");
-    expect(await page.locator("main .empty").first().innerText()).toBe("No events in this period yet — send a message or open a tracked link, then look again in a minute.");
+    expect(await page.locator("main .empty").first().innerText()).toBe(
+      "No events in this period yet — send a message or open a tracked link, then look again in a minute.",
+    );
     expect(await page.locator("main .empty").nth(1).innerText()).toBe("Nothing to show for this period yet.");
 
     // Send a message through the Messages API (test mode: accepted and delivered, no SMTP).
@@ -183,7 +208,15 @@ describe.runIf(haveChromium)("the control panel in Chromium", () => {
     const prepared = await api("/v1/tracking/prepare", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ domain: DOMAIN, message_id: messageId, recipient: READER, subject: "Welcome aboard", from: `News <news@${DOMAIN}>`, tags: ["welcome"], html }),
+      body: JSON.stringify({
+        domain: DOMAIN,
+        message_id: messageId,
+        recipient: READER,
+        subject: "Welcome aboard",
+        from: `News <news@${DOMAIN}>`,
+        tags: ["welcome"],
+        html,
+      }),
     });
     expect(prepared.status).toBe(200);
     const tracked = ((await prepared.json()) as { html: string }).html;
@@ -221,7 +254,13 @@ describe.runIf(haveChromium)("the control panel in Chromium", () => {
     const clickRow = page.locator('#events tbody tr[data-event="clicked"]');
     await clickRow.locator("summary").focus();
     await page.keyboard.press("Enter");
-    const json = JSON.parse(await clickRow.locator("pre").innerText()) as { event: string; recipient: string; url: string; tags: string[]; "client-info": { bot: string } };
+    const json = JSON.parse(await clickRow.locator("pre").innerText()) as {
+      event: string;
+      recipient: string;
+      url: string;
+      tags: string[];
+      "client-info": { bot: string };
+    };
     expect(json).toMatchObject({ event: "clicked", recipient: READER, url: landing, tags: ["welcome"] });
     await clickRow.locator("summary").click();
     await clickRow.locator("summary").blur();
@@ -260,7 +299,12 @@ describe.runIf(haveChromium)("the control panel in Chromium", () => {
     expect(cron.status).toBe(200);
     await goToSection(page, "Analytics");
     expect(new URL(page.url()).searchParams.get("domain")).toBe(DOMAIN);
-    const card = (name: string) => page.locator("#totals .card").filter({ has: page.locator("span.muted", { hasText: new RegExp(`^${name}$`) }) }).locator("b").innerText();
+    const card = (name: string) =>
+      page
+        .locator("#totals .card")
+        .filter({ has: page.locator("span.muted", { hasText: new RegExp(`^${name}$`) }) })
+        .locator("b")
+        .innerText();
     const counts = await waitFor("the rollup's counts in Analytics", async () => {
       const shown = { accepted: await card("Accepted"), delivered: await card("Delivered"), opened: await card("Opened"), clicked: await card("Clicked") };
       if (shown.opened !== "0" && shown.clicked !== "0" && shown.delivered !== "0") return shown;
@@ -335,7 +379,12 @@ describe.runIf(haveChromium)("the control panel in Chromium", () => {
     });
     const lines = exported.trim().split("\r\n");
     expect(lines[0]).toBe("address,code,error,created_at");
-    expect(lines.slice(1).map((l) => l.split(",").slice(0, 3).join(",")).sort()).toEqual(["full@example.org,552,mailbox full", "old@example.org,550,gone"]);
+    expect(
+      lines
+        .slice(1)
+        .map((l) => l.split(",").slice(0, 3).join(","))
+        .sort(),
+    ).toEqual(["full@example.org,552,mailbox full", "old@example.org,550,gone"]);
 
     // Delete all: the browser refuses the form until the confirmation box is ticked.
     const before = page.url();
@@ -353,7 +402,9 @@ describe.runIf(haveChromium)("the control panel in Chromium", () => {
     await goToSection(page, "Webhooks");
     expect(new URL(page.url()).searchParams.get("domain")).toBe(DOMAIN);
     expect(await page.locator("main .empty").first().innerText()).toBe("No webhooks yet — add one below to have events posted to your server.");
-    expect(await page.locator("main .empty").nth(1).innerText()).toBe("No failed deliveries — every webhook post so far was accepted or is still being retried.");
+    expect(await page.locator("main .empty").nth(1).innerText()).toBe(
+      "No failed deliveries — every webhook post so far was accepted or is still being retried.",
+    );
     // One form adds a webhook: an event type and a URL (not a URL field per type).
     expect(await page.locator('main input[type="url"]').count()).toBe(1);
     const add = async (type: string, url: string) => {
@@ -489,7 +540,10 @@ describe.runIf(haveChromium)("the control panel in Chromium", () => {
     await check("logs");
     await p.locator('#events tbody tr[data-event="clicked"] summary').click();
     await check("logs with an event's JSON open");
-    await Promise.all([p.waitForURL(/\/app\/logs\/timeline\?/), p.locator('#events tbody tr[data-event="clicked"]').getByRole("link", { name: "Timeline" }).click()]);
+    await Promise.all([
+      p.waitForURL(/\/app\/logs\/timeline\?/),
+      p.locator('#events tbody tr[data-event="clicked"]').getByRole("link", { name: "Timeline" }).click(),
+    ]);
     await check("message timeline");
     await p.goBack();
     // The message sent above, as stored: headers, text, and the HTML as source.

@@ -1,8 +1,9 @@
 // The bulk domain of the browser test's Logs searches (test/support/bulk-events.ts), written
 // straight into the local D1 with `wrangler d1 execute --local` before the Worker starts. How long
 // such searches take over 100,000 events is measured by `npm run bench` (bench/logs-search.bench.ts).
-import { BULK_DOMAIN, bulkSeedStatements, type BulkShape } from "../support/bulk-events";
+
 import { runWrangler } from "../node/start-worker";
+import { BULK_DOMAIN, type BulkShape, bulkSeedStatements } from "../support/bulk-events";
 
 export { BULK_DOMAIN, bulkMessageId, bulkRecipient, bulkSubject } from "../support/bulk-events";
 

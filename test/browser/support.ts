@@ -3,7 +3,7 @@
 // weight and horizontal-overflow checks.
 import { createServer, type Server } from "node:http";
 import { gzipSync } from "node:zlib";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
@@ -14,14 +14,25 @@ export function launchChromium(): Promise<Browser> {
     timeout: 30_000,
     // Without the background-networking flags Chromium keeps dialling Google's hosts, which this
     // machine's closed network refuses.
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
 }
 
 /** A desktop browser's user agent: the panel's visitor is a person, and so is the mail's reader. */
 export const DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/150.0.0.0 Safari/537.36";
 
-export async function newContext(browser: Browser, options: { width?: number; height?: number; storageState?: Awaited<ReturnType<BrowserContext["storageState"]>> } = {}): Promise<BrowserContext> {
+export async function newContext(
+  browser: Browser,
+  options: { width?: number; height?: number; storageState?: Awaited<ReturnType<BrowserContext["storageState"]>> } = {},
+): Promise<BrowserContext> {
   const context = await browser.newContext({
     viewport: { width: options.width ?? 1280, height: options.height ?? 800 },
     userAgent: DESKTOP_UA,
@@ -74,7 +85,10 @@ export async function horizontalOverflow(page: Page): Promise<{ scrollWidth: num
     const culprits: string[] = [];
     for (const el of Array.from(document.querySelectorAll("body *"))) {
       const box = el.getBoundingClientRect();
-      if (box.right > width + 0.5 && !el.closest(".table-wrap, pre")) culprits.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}${el.className && typeof el.className === "string" ? `.${el.className.split(" ").join(".")}` : ""} right=${Math.round(box.right)}`);
+      if (box.right > width + 0.5 && !el.closest(".table-wrap, pre"))
+        culprits.push(
+          `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}${el.className && typeof el.className === "string" ? `.${el.className.split(" ").join(".")}` : ""} right=${Math.round(box.right)}`,
+        );
     }
     return { scrollWidth: document.documentElement.scrollWidth, culprits: culprits.slice(0, 8) };
   });
@@ -176,7 +190,10 @@ export async function lowContrastText(page: Page): Promise<ContrastProblem[]> {
     const parse = (value: string): [number, number, number, number] => {
       const m = /rgba?\(([^)]+)\)/.exec(value);
       if (!m) return [0, 0, 0, 0];
-      const parts = m[1]!.split(/[ ,/]+/).filter(Boolean).map(Number);
+      const parts = m[1]!
+        .split(/[ ,/]+/)
+        .filter(Boolean)
+        .map(Number);
       return [parts[0]!, parts[1]!, parts[2]!, parts[3] ?? 1];
     };
     const luminance = ([r, g, b]: number[]) => {

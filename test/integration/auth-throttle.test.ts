@@ -14,7 +14,12 @@ function apiFrom(address: string, key: string): Promise<Response> {
 }
 
 function signInFrom(address: string, key: string): Promise<Response> {
-  return SELF.fetch("http://127.0.0.1/app/sign-in", { method: "POST", body: form({ api_key: key }), headers: { "cf-connecting-ip": address }, redirect: "manual" });
+  return SELF.fetch("http://127.0.0.1/app/sign-in", {
+    method: "POST",
+    body: form({ api_key: key }),
+    headers: { "cf-connecting-ip": address },
+    redirect: "manual",
+  });
 }
 
 /**
@@ -37,7 +42,9 @@ async function failUntilThrottled(attempt: () => Promise<Response>, refused: (r:
 }
 
 describe("API key throttle", () => {
-  it("answers 429 with Mailgun's message after N failed API attempts from one address, even for the right key; other addresses are unaffected", { timeout: 60_000 }, async () => {
+  it("answers 429 with Mailgun's message after N failed API attempts from one address, even for the right key; other addresses are unaffected", {
+    timeout: 60_000,
+  }, async () => {
     await startOfAWindow();
     const failures = await failUntilThrottled(
       () => apiFrom("203.0.113.7", "wrong-key"),

@@ -36,14 +36,25 @@ async function sendOne(callEnv: Env, recipient: string): Promise<{ domain: strin
   await createDomain(domain);
   const recorded = recordingQueues(callEnv);
   const form = new FormData();
-  for (const [name, value] of [["from", `News <news@${domain}>`], ["to", recipient], ["subject", "January news"], ["text", "t"]] as const) form.append(name, value);
+  for (const [name, value] of [
+    ["from", `News <news@${domain}>`],
+    ["to", recipient],
+    ["subject", "January news"],
+    ["text", "t"],
+  ] as const)
+    form.append(name, value);
   expect((await apiWith(recorded.env, `/v3/${domain}/messages`, { method: "POST", body: form })).status).toBe(200);
   const copy = recorded.deliveries[0]!;
   return { domain, returnPath: copy.from, mime: copy.mime };
 }
 
 function report(sample: string, sent: { returnPath: string; mime: string }, recipient: string): string {
-  return fillSample(sample, { return_path: sent.returnPath, recipient, original_headers: returnedHeaders(sent.mime, sent.returnPath), date: new Date().toUTCString() });
+  return fillSample(sample, {
+    return_path: sent.returnPath,
+    recipient,
+    original_headers: returnedHeaders(sent.mime, sent.returnPath),
+    date: new Date().toUTCString(),
+  });
 }
 
 async function storedEvent(domain: string, type: string): Promise<Record<string, any>> {
@@ -79,7 +90,12 @@ describe("BOUNCE_DOMAIN", () => {
     await handle(bounceEnv, message);
     expect(message.setReject).not.toHaveBeenCalled();
     const event = await storedEvent(sent.domain, "failed");
-    expect(event).toMatchObject({ recipient, severity: "permanent", flags: { "is-delayed-bounce": true }, "delivery-status": { code: 550, "bounce-code": "5.1.1" } });
+    expect(event).toMatchObject({
+      recipient,
+      severity: "permanent",
+      flags: { "is-delayed-bounce": true },
+      "delivery-status": { code: 550, "bounce-code": "5.1.1" },
+    });
     const suppressed = await waitFor(async () => (await suppressionOf(sent.domain, recipient)) ?? undefined);
     expect(suppressed.code).toBe(605);
   });
@@ -113,7 +129,10 @@ describe("BOUNCE_DOMAIN", () => {
     const at = sent.returnPath.indexOf("@");
     const forged = `${sent.returnPath.slice(0, at - 1)}${sent.returnPath[at - 1] === "a" ? "b" : "a"}${sent.returnPath.slice(at)}`;
     const sentEvents: unknown[] = [];
-    await handle({ ...bounceEnv, EVENTS: { send: async (b: unknown) => void sentEvents.push(b) } as unknown as Env["EVENTS"] }, inbound(forged, report(dsnSample, { ...sent, returnPath: forged }, recipient)));
+    await handle(
+      { ...bounceEnv, EVENTS: { send: async (b: unknown) => void sentEvents.push(b) } as unknown as Env["EVENTS"] },
+      inbound(forged, report(dsnSample, { ...sent, returnPath: forged }, recipient)),
+    );
     expect(sentEvents).toEqual([]);
   });
 

@@ -4,8 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { CloudflareError, CustomHostnames } from "../../src/certificates/cloudflare";
 import { certificateState } from "../../src/domain/custom-hostname";
-import { addFakeFault, cloudflareEnv, fakeRequests, FAKE_CLOUDFLARE, HOSTNAMES_PATH, setFakeState } from "../support/fake-cloudflare-api";
 import { uniqueDomain } from "../helpers";
+import { addFakeFault, cloudflareEnv, FAKE_CLOUDFLARE, fakeRequests, HOSTNAMES_PATH, setFakeState } from "../support/fake-cloudflare-api";
 
 const AUTH = `Bearer ${FAKE_CLOUDFLARE.token}`;
 
@@ -67,7 +67,11 @@ describe("Cloudflare custom hostnames client", () => {
     await addFakeFault({ hostname: host, method: "POST", status: 429, retryAfter: 120 });
     const limited = await client.create(host).catch((e: unknown) => e);
     expect(limited).toBeInstanceOf(CloudflareError);
-    expect(limited).toMatchObject({ status: 429, retryAfterSeconds: 120, message: "Cloudflare API answered 429: Please wait and consider throttling your request speed (code 971)" });
+    expect(limited).toMatchObject({
+      status: 429,
+      retryAfterSeconds: 120,
+      message: "Cloudflare API answered 429: Please wait and consider throttling your request speed (code 971)",
+    });
 
     await addFakeFault({ hostname: host, method: "POST", status: 503 });
     await expect(client.create(host)).rejects.toMatchObject({ status: 503 });
@@ -88,6 +92,9 @@ describe("Cloudflare custom hostnames client", () => {
     expect(error).toMatchObject({ status: 0, message: "Cloudflare API did not answer within 200 ms" });
 
     const unconfigured = new CustomHostnames({ ...cloudflareEnv(), CLOUDFLARE_ZONE_ID: "" });
-    await expect(unconfigured.create(`email.${uniqueDomain("cfnone")}`)).rejects.toMatchObject({ status: 0, message: expect.stringContaining("not configured") });
+    await expect(unconfigured.create(`email.${uniqueDomain("cfnone")}`)).rejects.toMatchObject({
+      status: 0,
+      message: expect.stringContaining("not configured"),
+    });
   });
 });

@@ -3,10 +3,10 @@
 // bucket of its own, so other files' rows cannot give it work.
 import { applyD1Migrations, createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import worker from "../../src/index";
-import { toEventRow } from "../../src/domain/tracking-event";
 import { insertEvents } from "../../src/db/events-store";
+import { toEventRow } from "../../src/domain/tracking-event";
 import type { Env } from "../../src/env";
+import worker from "../../src/index";
 import { buildEvent } from "../support/stats-seed";
 
 const cronEnv = { ...env, DB: env.CRON_TEST_DB, MESSAGES: env.CRON_TEST_MESSAGES } as unknown as Env;

@@ -3,12 +3,12 @@
 // messages in R2, scheduled messages, and bounces reaching the domain's suppression list.
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
-import worker from "../../src/index";
-import { randomId } from "../../src/domain/base64url";
 import { outgoingPackKey, putOutgoingPack } from "../../src/db/outgoing-packs";
+import { randomId } from "../../src/domain/base64url";
 import type { DeliveryJob, DeliveryJobV1, DeliveryPackJob } from "../../src/domain/delivery-job";
 import { valueOrThrow } from "../../src/domain/refusal";
 import type { Env } from "../../src/env";
+import worker from "../../src/index";
 import { scriptedRelay, uniqueDomain, unpackEventMessages } from "../helpers";
 
 const testEnv = env as unknown as Env;
@@ -48,11 +48,16 @@ async function runDeliveries(jobs: unknown[], overrides: Partial<Env> = {}) {
       send: async (b: unknown) => recordEvents([b]),
       sendBatch: async (bs: Array<{ body: unknown }>) => recordEvents(bs.map((m) => m.body)),
     } as unknown as Env["EVENTS"],
-    DELIVERY: { send: async (body: DeliveryJob, o?: { delaySeconds?: number }) => void requeued.push({ body, delaySeconds: o?.delaySeconds }) } as unknown as Env["DELIVERY"],
+    DELIVERY: {
+      send: async (body: DeliveryJob, o?: { delaySeconds?: number }) => void requeued.push({ body, delaySeconds: o?.delaySeconds }),
+    } as unknown as Env["DELIVERY"],
     EVENTS_DLQ: { send: async (b: unknown) => void parked.push(b) } as unknown as Env["EVENTS_DLQ"],
     ...overrides,
   };
-  const batch = createMessageBatch("tidings-delivery", jobs.map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })));
+  const batch = createMessageBatch(
+    "tidings-delivery",
+    jobs.map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })),
+  );
   const ctx = createExecutionContext();
   await worker.queue(batch, deliveryEnv, ctx);
   const result = await getQueueResult(batch, ctx);
@@ -94,7 +99,13 @@ describe("delivery consumer", () => {
     const { events, requeued } = await runDeliveries(jobs);
     const byRecipient = new Map(events.map((e) => [e.recipient, e]));
     const temp = byRecipient.get(jobs[0]!.recipient)!;
-    expect(temp).toMatchObject({ event: "failed", severity: "temporary", reason: "generic", "log-level": "warn", "delivery-status": { code: 451, "enhanced-code": "4.7.1", "retry-seconds": 600, "attempt-no": 1 } });
+    expect(temp).toMatchObject({
+      event: "failed",
+      severity: "temporary",
+      reason: "generic",
+      "log-level": "warn",
+      "delivery-status": { code: 451, "enhanced-code": "4.7.1", "retry-seconds": 600, "attempt-no": 1 },
+    });
     const dropped = byRecipient.get(jobs[1]!.recipient)!;
     expect(dropped).toMatchObject({ severity: "temporary", "delivery-status": { code: 0, "retry-seconds": 1800, "attempt-no": 3 } });
     expect(requeued.map((r) => [r.body.recipient, r.body.attempt, r.delaySeconds]).sort()).toEqual(
@@ -136,7 +147,9 @@ describe("delivery consumer", () => {
     expect(requeued).toEqual([]);
     expect(events[0]).toMatchObject({ event: "failed", severity: "permanent", reason: "bounce", "delivery-status": { code: 550, "enhanced-code": "5.1.1" } });
     // Through the real events consumer: the recipient joins the bounce list (code 605 next time).
-    const batch = createMessageBatch("tidings-events", [{ id: randomId(), timestamp: new Date(), attempts: 1, body: { type: "event", v: 1, domain, event: events[0] } }]);
+    const batch = createMessageBatch("tidings-events", [
+      { id: randomId(), timestamp: new Date(), attempts: 1, body: { type: "event", v: 1, domain, event: events[0] } },
+    ]);
     const ctx = createExecutionContext();
     await worker.queue(batch, testEnv, ctx);
     expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(1);
@@ -215,7 +228,12 @@ function packJob(domain: string, recipients: string[], overrides: Partial<Delive
     recipients,
     pack: {
       facts: { headers: { "message-id": messageId, to: recipients.join(", "), subject: "pack" }, tags: ["t"], userVariables: { k: "v" } },
-      copies: recipients.map((recipient) => ({ recipient, from: `bounce+x@${domain}`, size: 100, mime: `From: me@${domain}\r\nTo: ${recipient}\r\nSubject: pack\r\n\r\nHello ${recipient}\r\n` })),
+      copies: recipients.map((recipient) => ({
+        recipient,
+        from: `bounce+x@${domain}`,
+        size: 100,
+        mime: `From: me@${domain}\r\nTo: ${recipient}\r\nSubject: pack\r\n\r\nHello ${recipient}\r\n`,
+      })),
     },
     ...overrides,
   };
@@ -230,10 +248,23 @@ describe("delivery consumer, packs of recipients", () => {
     const { events, eventMessages, requeued, result } = await runDeliveries([job]);
     expect(result.explicitAcks).toHaveLength(1);
     const byRecipient = new Map(events.map((e) => [e.recipient, e]));
-    expect(byRecipient.get(ok)).toMatchObject({ event: "delivered", tags: ["t"], "user-variables": { k: "v" }, message: { headers: { to: job.pack!.facts.headers.to, subject: "pack" }, size: 100 } });
-    expect(byRecipient.get(temp)).toMatchObject({ event: "failed", severity: "temporary", "delivery-status": { code: 451, "retry-seconds": 600, "attempt-no": 1 } });
+    expect(byRecipient.get(ok)).toMatchObject({
+      event: "delivered",
+      tags: ["t"],
+      "user-variables": { k: "v" },
+      message: { headers: { to: job.pack!.facts.headers.to, subject: "pack" }, size: 100 },
+    });
+    expect(byRecipient.get(temp)).toMatchObject({
+      event: "failed",
+      severity: "temporary",
+      "delivery-status": { code: 451, "retry-seconds": 600, "attempt-no": 1 },
+    });
     expect(byRecipient.get(perm)).toMatchObject({ event: "failed", severity: "permanent", reason: "bounce" });
-    expect(byRecipient.get(own)).toMatchObject({ event: "delivered", "user-variables": { k: "own" }, message: { headers: { to: `Own <${own}>`, subject: "mine", "message-id": job.messageId } } });
+    expect(byRecipient.get(own)).toMatchObject({
+      event: "delivered",
+      "user-variables": { k: "own" },
+      message: { headers: { to: `Own <${own}>`, subject: "mine", "message-id": job.messageId } },
+    });
     // One pack of delivered events, one of failed ones.
     expect(eventMessages).toHaveLength(2);
     expect(requeued).toHaveLength(1);
@@ -253,9 +284,22 @@ describe("delivery consumer, packs of recipients", () => {
     const oks = Array.from({ length: 30 }, () => `ok-${randomId()}@example.org`);
     const [temp, drop] = [`temp-${randomId()}@example.org`, `drop-${randomId()}@example.org`];
     const { events, requeued } = await runDeliveries([packJob(domain, oks.slice(0, 15)), packJob(domain, [...oks.slice(15), temp, drop])]);
-    expect(events.filter((e) => e.event === "delivered").map((e) => e.recipient).sort()).toEqual([...oks].sort());
-    expect(events.filter((e) => e.event === "failed").map((e) => [e.recipient, e.severity, e["delivery-status"].code]).sort()).toEqual(
-      [[temp, "temporary", 451], [drop, "temporary", 0]].sort(),
+    expect(
+      events
+        .filter((e) => e.event === "delivered")
+        .map((e) => e.recipient)
+        .sort(),
+    ).toEqual([...oks].sort());
+    expect(
+      events
+        .filter((e) => e.event === "failed")
+        .map((e) => [e.recipient, e.severity, e["delivery-status"].code])
+        .sort(),
+    ).toEqual(
+      [
+        [temp, "temporary", 451],
+        [drop, "temporary", 0],
+      ].sort(),
     );
     expect(requeued.flatMap((r) => r.body.recipients).sort()).toEqual([temp, drop].sort());
     const sessions = new Set<number>();
@@ -273,7 +317,12 @@ describe("delivery consumer, packs of recipients", () => {
     await putOutgoingPack(testEnv.MESSAGES, packKey, inline.pack!.facts, inline.pack!.copies);
     const job: DeliveryPackJob = { ...inline, pack: undefined, packKey };
     const first = await runDeliveries([job]);
-    expect(first.events.map((e) => [e.recipient, e.event]).sort()).toEqual([[flaky, "failed"], [ok, "delivered"]].sort());
+    expect(first.events.map((e) => [e.recipient, e.event]).sort()).toEqual(
+      [
+        [flaky, "failed"],
+        [ok, "delivered"],
+      ].sort(),
+    );
     expect(first.requeued[0]!.body).toMatchObject({ attempt: 2, recipients: [flaky], packKey });
     expect(await testEnv.MESSAGES.head(packKey)).not.toBeNull();
     const second = await runDeliveries([first.requeued[0]!.body]);
@@ -289,7 +338,10 @@ describe("delivery consumer, packs of recipients", () => {
     const gone = await runDeliveries([{ ...packJob(domain, recipients), pack: undefined, packKey: outgoingPackKey(domain, "gone@x", 0) }]);
     expect(gone.events.map((e) => [e.recipient, e.severity, e.reason]).sort()).toEqual(recipients.map((r) => [r, "permanent", "old"]).sort());
     expect(gone.requeued).toEqual([]);
-    const both = await runDeliveries([{ ...packJob(domain, recipients), packKey: "outgoing/x" }, { ...packJob(domain, recipients), pack: undefined }]);
+    const both = await runDeliveries([
+      { ...packJob(domain, recipients), packKey: "outgoing/x" },
+      { ...packJob(domain, recipients), pack: undefined },
+    ]);
     expect(both.parked).toHaveLength(2);
     expect(both.events).toEqual([]);
   });

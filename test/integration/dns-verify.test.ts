@@ -3,9 +3,9 @@
 // prefix or the CNAME target changes; resolver failures answer the records as last known, with why.
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { getDnsCheck } from "../../src/db/dns-checks";
 import type { Env } from "../../src/env";
+import worker from "../../src/index";
 import { newSessionCookieValue } from "../../src/panel/session";
 import { API_KEY, apiWith, form, uniqueDomain } from "../helpers";
 import { dnsEnv, dnsLookups, setDnsAnswer } from "../support/fake-dns-api";
@@ -42,7 +42,9 @@ describe("DNS check of the tracking CNAME", () => {
     const body = await json(response);
     expect(body.message).toBe("Domain DNS records have been updated");
     expect(body.domain.name).toBe(domain);
-    expect(body.sending_dns_records).toEqual([{ record_type: "CNAME", name: host, value: "track.tidings.test", valid: "valid", is_active: true, cached: ["track.tidings.test"] }]);
+    expect(body.sending_dns_records).toEqual([
+      { record_type: "CNAME", name: host, value: "track.tidings.test", valid: "valid", is_active: true, cached: ["track.tidings.test"] },
+    ]);
     expect(await dnsLookups(host)).toEqual([{ query: { name: host, type: "CNAME" }, accept: "application/dns-json" }]);
     // Remembered: a plain GET shows it without asking the resolver again.
     expect(await cnameOf(dns, domain)).toMatchObject({ valid: "valid", cached: ["track.tidings.test"] });
@@ -140,7 +142,9 @@ describe("DNS check of the tracking CNAME", () => {
 
     await setDnsAnswer(`email.${domain}`, { rcode: 2 });
     const failed = await panel(`/app/domains/${domain}/verify`, { method: "POST", body: form({ _csrf }) });
-    expect(outcome(failed, "error")).toBe("The DNS records could not be checked just now: the DNS resolver answered SERVFAIL. Tidings tries again by itself; the records below are as last checked.");
+    expect(outcome(failed, "error")).toBe(
+      "The DNS records could not be checked just now: the DNS resolver answered SERVFAIL. Tidings tries again by itself; the records below are as last checked.",
+    );
     // Without the session's CSRF token nothing is checked.
     expect((await panel(`/app/domains/${domain}/verify`, { method: "POST", body: form({}) })).status).toBe(403);
   });
@@ -166,7 +170,13 @@ describe("DNS checks by the cron", () => {
 
     await setDnsAnswer(host, { cname: "elsewhere.example.net." });
     await runCron(dns, t0);
-    expect(await getDnsCheck(env.DB, host)).toMatchObject({ valid: "invalid", cached: ["elsewhere.example.net"], attempts: 1, nextCheckAt: t0 + 5 * MINUTE, checkedAt: t0 });
+    expect(await getDnsCheck(env.DB, host)).toMatchObject({
+      valid: "invalid",
+      cached: ["elsewhere.example.net"],
+      attempts: 1,
+      nextCheckAt: t0 + 5 * MINUTE,
+      checkedAt: t0,
+    });
     await runCron(dns, t0 + 4 * MINUTE); // not due yet
     expect(await dnsLookups(host)).toHaveLength(1);
     await runCron(dns, t0 + 5 * MINUTE);
@@ -181,7 +191,12 @@ describe("DNS checks by the cron", () => {
     await setDnsAnswer(host, { rcode: 2 });
     const day = t0 + 15 * MINUTE + 24 * 60 * MINUTE;
     await runCron(dns, day);
-    expect(await getDnsCheck(env.DB, host)).toMatchObject({ valid: "valid", error: "the DNS resolver answered SERVFAIL", attempts: 1, nextCheckAt: day + 5 * MINUTE });
+    expect(await getDnsCheck(env.DB, host)).toMatchObject({
+      valid: "valid",
+      error: "the DNS resolver answered SERVFAIL",
+      attempts: 1,
+      nextCheckAt: day + 5 * MINUTE,
+    });
     expect(await cnameOf(dns, domain)).toMatchObject({ valid: "valid" });
     expect(await dnsLookups(host)).toHaveLength(4);
   });

@@ -13,9 +13,17 @@ describe("suppressionFor", () => {
   const none = { bounced: false, complained: false, unsubscribedTags: [] as string[] };
   it("maps records to Mailgun's reasons and codes, bounce first", () => {
     expect(suppressionFor(none, ["a"])).toBeNull();
-    expect(suppressionFor({ ...none, bounced: true, complained: true }, [])).toMatchObject({ reason: "suppress-bounce", code: 605, description: "Not delivering to previously bounced address" });
+    expect(suppressionFor({ ...none, bounced: true, complained: true }, [])).toMatchObject({
+      reason: "suppress-bounce",
+      code: 605,
+      description: "Not delivering to previously bounced address",
+    });
     expect(suppressionFor({ ...none, complained: true, unsubscribedTags: ["*"] }, [])).toMatchObject({ reason: "suppress-complaint", code: 607 });
-    expect(suppressionFor({ ...none, unsubscribedTags: ["*"] }, [])).toMatchObject({ reason: "suppress-unsubscribe", code: 606, description: "Not delivering to unsubscribed address" });
+    expect(suppressionFor({ ...none, unsubscribedTags: ["*"] }, [])).toMatchObject({
+      reason: "suppress-unsubscribe",
+      code: 606,
+      description: "Not delivering to unsubscribed address",
+    });
     expect(suppressionFor({ ...none, unsubscribedTags: ["promo"] }, ["News", "Promo"])).toMatchObject({ code: 606 });
     expect(suppressionFor({ ...none, unsubscribedTags: ["promo"] }, ["news"])).toBeNull();
   });
@@ -30,10 +38,9 @@ describe("DomainState", () => {
       { address: "gone@example.org", tags: ["*"], createdAt: now },
       { address: "picky@example.org", tags: ["Promo"], createdAt: now },
     ]);
-    const checks = valueOrThrow(await stub.checkRecipients(
-      ["fine@example.org", "bounced@example.org", "ANGRY@example.org", "gone@example.org", "picky@example.org"],
-      ["promo"],
-    ));
+    const checks = valueOrThrow(
+      await stub.checkRecipients(["fine@example.org", "bounced@example.org", "ANGRY@example.org", "gone@example.org", "picky@example.org"], ["promo"]),
+    );
     expect(checks.map((c) => [c.recipient, c.suppressed?.code ?? null])).toEqual([
       ["fine@example.org", null],
       ["bounced@example.org", 605],
@@ -56,7 +63,9 @@ describe("DomainState", () => {
     await stub.addToAllowlist({ type: "domain", value: "partner.example", reason: "", createdAt: now });
     expect(await stub.addBounces([{ address: "anyone@partner.example", code: 550, error: "x", createdAt: now }])).toBe(0);
     expect(await stub.addBounces([{ address: "anyone@elsewhere.example", code: 550, error: "x", createdAt: now }])).toBe(1);
-    expect(valueOrThrow(await stub.checkRecipients(["anyone@partner.example", "anyone@elsewhere.example"], [])).map((c) => c.suppressed?.code ?? null)).toEqual([null, 605]);
+    expect(valueOrThrow(await stub.checkRecipients(["anyone@partner.example", "anyone@elsewhere.example"], [])).map((c) => c.suppressed?.code ?? null)).toEqual(
+      [null, 605],
+    );
   });
 
   it("keeps the first time of repeated unsubscribes and complaints", async () => {
@@ -72,8 +81,15 @@ describe("DomainState", () => {
     // Refusals are returned, never thrown: a throw would cross RPC as a plain Error (domain/refusal.ts).
     const stub = stubFor(uniqueDomain("bad"));
     expect(await stub.addBounces([{ address: "", code: 550, error: "", createdAt: now }])).toEqual({ refused: "0.address: must be an address" });
-    expect(await stub.checkRecipients(Array.from({ length: 1001 }, (_, i) => `r${i}@x.org`), [])).toEqual({ refused: "recipients: Too big: expected array to have <=1000 items" });
-    expect(await stub.addToAllowlist({ type: "nope" as "domain", value: "x", reason: "", createdAt: now })).toMatchObject({ refused: expect.stringMatching(/^0\.type: /) });
+    expect(
+      await stub.checkRecipients(
+        Array.from({ length: 1001 }, (_, i) => `r${i}@x.org`),
+        [],
+      ),
+    ).toEqual({ refused: "recipients: Too big: expected array to have <=1000 items" });
+    expect(await stub.addToAllowlist({ type: "nope" as "domain", value: "x", reason: "", createdAt: now })).toMatchObject({
+      refused: expect.stringMatching(/^0\.type: /),
+    });
     expect(await stub.checkRecipients([""], [])).toEqual([{ recipient: "", suppressed: null }]);
     expect(await stub.listSuppressions("bounces", { page: "first", limit: 10 })).toEqual([]);
   });

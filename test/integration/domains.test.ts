@@ -46,7 +46,12 @@ describe("Domains API", () => {
   });
 
   it("answers bad input with 400 and a message", async () => {
-    for (const fields of <Array<Record<string, string>>>[{}, { name: "not a domain" }, { name: uniqueDomain(), web_scheme: "ftp" }, { name: uniqueDomain(), web_prefix: "a.b" }]) {
+    for (const fields of <Array<Record<string, string>>>[
+      {},
+      { name: "not a domain" },
+      { name: uniqueDomain(), web_scheme: "ftp" },
+      { name: uniqueDomain(), web_prefix: "a.b" },
+    ]) {
       const response = await api("/v4/domains", { method: "POST", body: form(fields) });
       expect(response.status).toBe(400);
       expect(((await response.json()) as any).message).toEqual(expect.any(String));
@@ -68,11 +73,18 @@ describe("Tracking settings API", () => {
       web_scheme: "http",
     });
 
-    const open = (await (await api(`/v3/domains/${name}/tracking/open`, { method: "PUT", body: form({ active: "yes", place_at_the_top: "true" }) })).json()) as any;
+    const open = (await (
+      await api(`/v3/domains/${name}/tracking/open`, { method: "PUT", body: form({ active: "yes", place_at_the_top: "true" }) })
+    ).json()) as any;
     expect(open).toEqual({ message: "Domain tracking settings have been updated", open: { active: true, place_at_the_top: true } });
     const click = (await (await api(`/v3/domains/${name}/tracking/click`, { method: "PUT", body: form({ active: "htmlonly" }) })).json()) as any;
     expect(click.click).toEqual({ active: "htmlonly" });
-    const unsub = (await (await api(`/v3/domains/${name}/tracking/unsubscribe`, { method: "PUT", body: form({ active: "true", html_footer: "<p>%unsubscribe_url%</p>", text_footer: "bye %unsubscribe_url%" }) })).json()) as any;
+    const unsub = (await (
+      await api(`/v3/domains/${name}/tracking/unsubscribe`, {
+        method: "PUT",
+        body: form({ active: "true", html_footer: "<p>%unsubscribe_url%</p>", text_footer: "bye %unsubscribe_url%" }),
+      })
+    ).json()) as any;
     expect(unsub.unsubscribe).toEqual({ active: true, html_footer: "<p>%unsubscribe_url%</p>", text_footer: "bye %unsubscribe_url%" });
 
     const after = (await (await api(`/v3/domains/${name}/tracking`)).json()) as any;
@@ -80,7 +92,11 @@ describe("Tracking settings API", () => {
     expect(after.tracking.click.active).toBe("htmlonly");
     expect(after.tracking.unsubscribe.active).toBe(true);
 
-    const urlencoded = await api(`/v3/domains/${name}/tracking/click`, { method: "PUT", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "active=no" });
+    const urlencoded = await api(`/v3/domains/${name}/tracking/click`, {
+      method: "PUT",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "active=no",
+    });
     expect(((await urlencoded.json()) as any).click).toEqual({ active: false });
 
     const bad = await api(`/v3/domains/${name}/tracking/open`, { method: "PUT", body: form({ active: "maybe" }) });
@@ -104,7 +120,10 @@ describe("Domains API under /v3 (mailgun-js 0.22 and older mailgun.js call these
     expect(await v3.json()).toEqual(await (await api(`/v4/domains/${name}`)).json());
     expect(await (await api(`/v3/domains?limit=1000`)).json()).toEqual(await (await api(`/v4/domains?limit=1000`)).json());
     expect((await (await api(`/v3/domains/${name}/verify`, { method: "PUT" })).json()) as any).toMatchObject({ domain: { name } });
-    expect((await (await api(`/v3/domains/${name}`, { method: "PUT", body: form({ spam_action: "tag" }) })).json()) as any).toMatchObject({ message: "Domain has been updated", domain: { spam_action: "tag" } });
+    expect((await (await api(`/v3/domains/${name}`, { method: "PUT", body: form({ spam_action: "tag" }) })).json()) as any).toMatchObject({
+      message: "Domain has been updated",
+      domain: { spam_action: "tag" },
+    });
     expect((await api(`/v3/domains?skip=1e20`)).status).toBe(400);
 
     expect(await (await api(`/v3/domains/${name}`, { method: "DELETE" })).json()).toEqual({ message: "Domain has been deleted" });

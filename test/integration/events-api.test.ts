@@ -1,10 +1,10 @@
 // Events API: filters, keyset paging through absolute URLs, and bad input.
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { randomId } from "../../src/domain/base64url";
 import type { TrackingHitInput } from "../../src/domain/queue-messages";
 import type { Env } from "../../src/env";
+import worker from "../../src/index";
 import { api, createDomain, listEvents, prepare, uniqueDomain } from "../helpers";
 
 const domain = uniqueDomain("evapi");
@@ -14,9 +14,19 @@ const COUNT = 57;
 /** Event i: opened at T0 + i seconds, recipient r<i % 3>, tags by message. */
 async function seed(): Promise<void> {
   await createDomain(domain);
-  for (const [message, tags] of [["m0@x", ["alpha", "Shared"]], ["m1@x", ["beta", "shared"]], ["m2@x", []]] as const) {
+  for (const [message, tags] of [
+    ["m0@x", ["alpha", "Shared"]],
+    ["m1@x", ["beta", "shared"]],
+    ["m2@x", []],
+  ] as const) {
     for (let r = 0; r < 3; r++) {
-      await prepare({ domain, message_id: message, recipient: `r${r}@example.org`, subject: message === "m0@x" ? "Hello Rachel" : "Hello Monica", tags: [...tags] });
+      await prepare({
+        domain,
+        message_id: message,
+        recipient: `r${r}@example.org`,
+        subject: message === "m0@x" ? "Hello Rachel" : "Hello Monica",
+        tags: [...tags],
+      });
     }
   }
   const hits: TrackingHitInput[] = Array.from({ length: COUNT }, (_, i) => ({
@@ -35,7 +45,10 @@ async function seed(): Promise<void> {
     userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0",
     cf: {},
   }));
-  const batch = createMessageBatch("tidings-events", hits.map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })));
+  const batch = createMessageBatch(
+    "tidings-events",
+    hits.map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })),
+  );
   const ctx = createExecutionContext();
   await worker.queue(batch, env as unknown as Env, ctx);
   expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(COUNT);
@@ -81,7 +94,9 @@ describe("Events API", () => {
 
   it("walks a tag's events exactly once from event_tags, in both directions, with other filters and a range", async () => {
     // m0 and m1 carry "shared": events whose i % 3 is 0 or 1.
-    const tagged = Array.from({ length: COUNT }, (_, i) => i).filter((i) => i % 3 !== 2).map((i) => T0 + i);
+    const tagged = Array.from({ length: COUNT }, (_, i) => i)
+      .filter((i) => i % 3 !== 2)
+      .map((i) => T0 + i);
     const descending = await walk("tags=shared&limit=4");
     expect(descending.timestamps).toEqual([...tagged].reverse());
     expect(descending.pages).toBe(Math.ceil(tagged.length / 4));
@@ -145,7 +160,9 @@ describe("Events API", () => {
     expect(await count(`subject=${encodeURIComponent('"hello rachel"')}`)).toBe(m0);
     expect(await count(`subject=${encodeURIComponent("(Hello AND NOT Rachel)")}`)).toBe(COUNT - m0);
     // Several filters are ANDed, and so is the same filter given twice.
-    expect(await count("event=clicked&recipient=r1@example.org")).toBe(Array.from({ length: COUNT }, (_, i) => i).filter((i) => i % 4 === 3 && Math.floor(i / 3) % 3 === 1).length);
+    expect(await count("event=clicked&recipient=r1@example.org")).toBe(
+      Array.from({ length: COUNT }, (_, i) => i).filter((i) => i % 4 === 3 && Math.floor(i / 3) % 3 === 1).length,
+    );
     expect(await count("tags=shared&tags=beta")).toBe(m1);
   });
 

@@ -8,9 +8,9 @@ import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloud
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { hostileCases, type HostileCase, type HostileContext } from "../support/hostile-cases";
-import { hostileRequest, makeHostileContext, withQueueSinks } from "../support/hostile-context";
 import { API_KEY, api, apiWith, uniqueDomain } from "../helpers";
+import { type HostileCase, type HostileContext, hostileCases } from "../support/hostile-cases";
+import { hostileRequest, makeHostileContext, withQueueSinks } from "../support/hostile-context";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -67,8 +67,10 @@ function ruleBroken(c: HostileCase, response: Response, text: string): string | 
     const target = new URL(location, `http://${c.host}`);
     if (target.origin !== `http://${c.host}` || !target.pathname.startsWith("/app")) return `${status} redirects off the panel to ${location.slice(0, 200)}`;
   }
-  if (c.url.startsWith("/o/") && (status !== 200 || response.headers.get("content-type") !== "image/gif")) return `${status} ${response.headers.get("content-type")} instead of the GIF${location ? ` (to ${location.slice(0, 100)})` : ""}`;
-  if (c.url.startsWith("/c/") && c.name.startsWith("path token") && location !== null) return `${status} redirects to ${location.slice(0, 200)} on a token that does not verify`;
+  if (c.url.startsWith("/o/") && (status !== 200 || response.headers.get("content-type") !== "image/gif"))
+    return `${status} ${response.headers.get("content-type")} instead of the GIF${location ? ` (to ${location.slice(0, 100)})` : ""}`;
+  if (c.url.startsWith("/c/") && c.name.startsWith("path token") && location !== null)
+    return `${status} redirects to ${location.slice(0, 200)} on a token that does not verify`;
   if (c.name.startsWith("signed link") && (status < 300 || status >= 400 || location === null)) return `${status}: a link prepare signed is not honoured`;
   if (c.host !== SHARED_HOST && !TRACKING_PATH.test(c.url)) {
     if (c.url.startsWith("/robots.txt")) {
@@ -118,7 +120,13 @@ describe("the bad-input suite: generated hostile requests over every route", () 
   it("covers every route with at least 500 cases", () => {
     expect(cases.length).toBeGreaterThanOrEqual(500);
     const routes = new Set(cases.map((c) => c.route));
-    for (const route of ["POST /v3/:domain/messages", "GET /v3/:domain/events", "POST /app/suppressions/delete", "GET /c/:token (tracking host)", "GET /robots.txt (tracking host)"]) {
+    for (const route of [
+      "POST /v3/:domain/messages",
+      "GET /v3/:domain/events",
+      "POST /app/suppressions/delete",
+      "GET /c/:token (tracking host)",
+      "GET /robots.txt (tracking host)",
+    ]) {
       expect(routes, route).toContain(route);
     }
   });

@@ -20,9 +20,15 @@ describe("hosts", () => {
     for (const origin of TRACKING_HOSTS) {
       await expectPlainNotFound(await SELF.fetch(`${origin}/app/sign-in`, { redirect: "manual" }), `${origin}/app/sign-in`);
       await expectPlainNotFound(await SELF.fetch(`${origin}/app`, { redirect: "manual" }), `${origin}/app`);
-      await expectPlainNotFound(await SELF.fetch(`${origin}/app/sign-in`, { method: "POST", body: form({ api_key: API_KEY }), redirect: "manual" }), `POST ${origin}/app/sign-in`);
+      await expectPlainNotFound(
+        await SELF.fetch(`${origin}/app/sign-in`, { method: "POST", body: form({ api_key: API_KEY }), redirect: "manual" }),
+        `POST ${origin}/app/sign-in`,
+      );
       await expectPlainNotFound(await SELF.fetch(`${origin}/v4/domains`, { headers: AUTH }), `${origin}/v4/domains`);
-      await expectPlainNotFound(await SELF.fetch(`${origin}/v3/domains`, { method: "POST", headers: AUTH, body: form({ name: "x.example.com" }) }), `POST ${origin}/v3/domains`);
+      await expectPlainNotFound(
+        await SELF.fetch(`${origin}/v3/domains`, { method: "POST", headers: AUTH, body: form({ name: "x.example.com" }) }),
+        `POST ${origin}/v3/domains`,
+      );
       await expectPlainNotFound(await SELF.fetch(`${origin}/`, { headers: { accept: "text/html" }, redirect: "manual" }), `${origin}/`);
       await expectPlainNotFound(await SELF.fetch(`${origin}/favicon.ico`), `${origin}/favicon.ico`);
     }

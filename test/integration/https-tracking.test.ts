@@ -4,14 +4,14 @@
 // and retried, and a deleted domain's hostname retired.
 import { createExecutionContext, createScheduledController, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { CustomHostnames } from "../../src/certificates/cloudflare";
 import { readCertificate, requestCertificate } from "../../src/certificates/tracking-hosts";
 import { checkCertificates } from "../../src/cron/certificates";
 import { getCertificate } from "../../src/db/certificates";
 import type { Env } from "../../src/env";
+import worker from "../../src/index";
 import { API_KEY, apiWith, form, linksIn, uniqueDomain } from "../helpers";
-import { addFakeFault, cloudflareEnv, fakeRequests, FAKE_CLOUDFLARE, HOSTNAMES_PATH, setFakeState } from "../support/fake-cloudflare-api";
+import { addFakeFault, cloudflareEnv, FAKE_CLOUDFLARE, fakeRequests, HOSTNAMES_PATH, setFakeState } from "../support/fake-cloudflare-api";
 
 const MINUTE = 60_000;
 
@@ -27,7 +27,8 @@ async function runCron(cfEnv: Env, scheduledTime: number): Promise<void> {
 async function newDomain(cfEnv: Env, prefix: string): Promise<string> {
   const name = uniqueDomain(prefix);
   expect((await call(cfEnv, "/v4/domains", { method: "POST", body: form({ name }) })).status).toBe(200);
-  for (const kind of ["open", "click", "unsubscribe"]) await call(cfEnv, `/v3/domains/${name}/tracking/${kind}`, { method: "PUT", body: form({ active: "yes" }) });
+  for (const kind of ["open", "click", "unsubscribe"])
+    await call(cfEnv, `/v3/domains/${name}/tracking/${kind}`, { method: "PUT", body: form({ active: "yes" }) });
   return name;
 }
 
@@ -35,7 +36,13 @@ async function prepareLinks(cfEnv: Env, domain: string) {
   const response = await call(cfEnv, "/v1/tracking/prepare", {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ domain, message_id: `m${Date.now()}@${domain}`, recipient: "reader@example.org", html: '<p><a href="https://example.org/go">go</a></p>', text: "hi" }),
+    body: JSON.stringify({
+      domain,
+      message_id: `m${Date.now()}@${domain}`,
+      recipient: "reader@example.org",
+      html: '<p><a href="https://example.org/go">go</a></p>',
+      text: "hi",
+    }),
   });
   expect(response.status).toBe(200);
   const body = await json(response);
@@ -45,8 +52,20 @@ async function prepareLinks(cfEnv: Env, domain: string) {
 /** The hot path with D1 and the Durable Object throwing, and a queue that records what it gets. */
 async function hit(url: string, init: RequestInit = {}) {
   const sent: any[] = [];
-  const explode = new Proxy({}, { get: (_t, p) => { throw new Error(`storage touched on the hot path: ${String(p)}`); } });
-  const hotEnv = { ...(env as unknown as Env), DB: explode as D1Database, DOMAIN_STATE: explode as Env["DOMAIN_STATE"], EVENTS: { send: async (b: unknown) => void sent.push(b) } as unknown as Env["EVENTS"] };
+  const explode = new Proxy(
+    {},
+    {
+      get: (_t, p) => {
+        throw new Error(`storage touched on the hot path: ${String(p)}`);
+      },
+    },
+  );
+  const hotEnv = {
+    ...(env as unknown as Env),
+    DB: explode as D1Database,
+    DOMAIN_STATE: explode as Env["DOMAIN_STATE"],
+    EVENTS: { send: async (b: unknown) => void sent.push(b) } as unknown as Env["EVENTS"],
+  };
   const ctx = createExecutionContext();
   const response = await worker.fetch(new Request(url, { redirect: "manual", ...init }) as Request<unknown, IncomingRequestCfProperties>, hotEnv, ctx);
   await waitOnExecutionContext(ctx);
@@ -66,10 +85,21 @@ describe("HTTPS tracking hosts", () => {
     // The CNAME as Cloudflare sees it, and the TXT record it asks for while validation is pending.
     expect(switchedBody.sending_dns_records).toEqual([
       { record_type: "CNAME", name: host, value: "track.tidings.test", valid: "invalid", is_active: true, cached: [] },
-      { record_type: "TXT", name: `_cf-custom-hostname.${host}`, value: expect.stringMatching(/^[0-9a-f-]{36}$/), valid: "unknown", is_active: true, cached: [] },
+      {
+        record_type: "TXT",
+        name: `_cf-custom-hostname.${host}`,
+        value: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        valid: "unknown",
+        is_active: true,
+        cached: [],
+      },
     ]);
 
-    expect(await json(await call(cfEnv, `/v2/x509/${host}/status`))).toEqual({ status: "processing", error: "custom hostname does not CNAME to this zone.", certificate: "" });
+    expect(await json(await call(cfEnv, `/v2/x509/${host}/status`))).toEqual({
+      status: "processing",
+      error: "custom hostname does not CNAME to this zone.",
+      certificate: "",
+    });
     const again = await call(cfEnv, `/v2/x509/${host}`, { method: "POST" });
     expect(again.status).toBe(409);
     expect(await json(again)).toEqual({ message: `x509 key pair generation is already in progress for ${host}` });
@@ -110,7 +140,11 @@ describe("HTTPS tracking hosts", () => {
     expect(plainClick.sent).toEqual([]);
     const plainPixel = await hit(after.open[0]!.replace("https://", "http://"));
     expect([plainPixel.response.status, plainPixel.response.headers.get("location")]).toEqual([301, after.open[0]]);
-    const oneClick = await hit(after.unsubscribe[0]!.replace("https://", "http://"), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" });
+    const oneClick = await hit(after.unsubscribe[0]!.replace("https://", "http://"), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "List-Unsubscribe=One-Click",
+    });
     expect([oneClick.response.status, oneClick.response.headers.get("location")]).toEqual([308, after.unsubscribe[0]]);
     expect(oneClick.sent).toEqual([]);
 
@@ -198,7 +232,7 @@ describe("HTTPS tracking hosts", () => {
       ["POST", HOSTNAMES_PATH],
       ["POST", HOSTNAMES_PATH],
     ]);
-    expect((await getCertificate(cfEnv.DB, host))).toMatchObject({ status: "processing", attempts: 0, error: "custom hostname does not CNAME to this zone." });
+    expect(await getCertificate(cfEnv.DB, host)).toMatchObject({ status: "processing", attempts: 0, error: "custom hostname does not CNAME to this zone." });
 
     await setFakeState(host, "active");
     await runCron(cfEnv, t0 + 10 * MINUTE);
@@ -216,7 +250,12 @@ describe("HTTPS tracking hosts", () => {
     // The create reaches Cloudflare, but its answer comes too late.
     await addFakeFault({ hostname: host, method: "POST", delayMs: 1000 });
     await requestCertificate(cfEnv.DB, impatient, { host, domain, mode: "generate" }, t0);
-    expect(await getCertificate(cfEnv.DB, host)).toMatchObject({ status: "error", error: "Cloudflare API did not answer within 200 ms", hostnameId: null, attempts: 1 });
+    expect(await getCertificate(cfEnv.DB, host)).toMatchObject({
+      status: "error",
+      error: "Cloudflare API did not answer within 200 ms",
+      hostnameId: null,
+      attempts: 1,
+    });
     await new Promise((r) => setTimeout(r, 1000));
 
     // The retry's create is refused as a duplicate (409), so it looks the hostname up and adopts it.

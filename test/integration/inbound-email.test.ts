@@ -5,11 +5,11 @@
 import { createExecutionContext, env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { saveMessageMetadata } from "../../src/db/messages";
-import { valueOrThrow } from "../../src/domain/refusal";
 import { saveReturnPaths } from "../../src/db/return-paths";
 import { encodeBase64Url } from "../../src/domain/base64url";
+import { valueOrThrow } from "../../src/domain/refusal";
 import { domainKey } from "../../src/domain/token";
-import { returnPathsOf, verpAddress, type VerpTarget } from "../../src/domain/verp";
+import { returnPathsOf, type VerpTarget, verpAddress } from "../../src/domain/verp";
 import type { Env } from "../../src/env";
 import { handleInboundEmail, MAX_INBOUND_BYTES } from "../../src/inbound/handle-email";
 import {
@@ -199,7 +199,9 @@ describe("delivery status notifications", () => {
     const d = await sentMessage("old@example.net", "legacy");
     const verp = await legacyVerpAddress(d);
     const sent = await deliver(inbound(verp, samples.postfixHardBounce({ ...d, verp })));
-    expect(sent.map((s) => [s.domain, s.event.event, s.event.recipient, s.event.message.headers["message-id"]])).toEqual([[d.domain, "failed", "old@example.net", d.messageId]]);
+    expect(sent.map((s) => [s.domain, s.event.event, s.event.recipient, s.event.message.headers["message-id"]])).toEqual([
+      [d.domain, "failed", "old@example.net", d.messageId],
+    ]);
     const forged = forge(verp);
     expect(forged).not.toBe(verp);
     expect(await deliver(inbound(forged, samples.postfixHardBounce({ ...d, verp: forged })))).toEqual([]);
@@ -356,7 +358,12 @@ describe("through the real events queue, D1 and the domain's Durable Object", ()
     expect(await suppressionOf(d)).toBeNull();
     await handleInboundEmail(inbound(d.verp, samples.postfixHardBounce(d)) as unknown as ForwardableEmailMessage, testEnv, createExecutionContext());
     const event = await storedEvent(d.domain, "failed");
-    expect(event).toMatchObject({ recipient: "Nobody@Example.net", severity: "permanent", flags: { "is-delayed-bounce": true }, tags: ["newsletter", "january"] });
+    expect(event).toMatchObject({
+      recipient: "Nobody@Example.net",
+      severity: "permanent",
+      flags: { "is-delayed-bounce": true },
+      tags: ["newsletter", "january"],
+    });
     const suppressed = await waitFor(async () => (await suppressionOf(d)) ?? undefined);
     expect(suppressed.code).toBe(605);
   });
@@ -366,7 +373,14 @@ describe("through the real events queue, D1 and the domain's Durable Object", ()
     await createDomain(domain);
     const recorded = recordingQueues(testEnv);
     const form = new FormData();
-    for (const [name, value] of [["from", `News <news@${domain}>`], ["to", "Gone <Gone.User@example.net>"], ["subject", "January news"], ["text", "t"], ["o:tag", "newsletter"]]) form.append(name!, value!);
+    for (const [name, value] of [
+      ["from", `News <news@${domain}>`],
+      ["to", "Gone <Gone.User@example.net>"],
+      ["subject", "January news"],
+      ["text", "t"],
+      ["o:tag", "newsletter"],
+    ])
+      form.append(name!, value!);
     const response = await apiWith(recorded.env, `/v3/${domain}/messages`, { method: "POST", body: form });
     expect(response.status).toBe(200);
     const job = recorded.deliveries[0]!;
@@ -378,7 +392,13 @@ describe("through the real events queue, D1 and the domain's Durable Object", ()
     const d: Delivery = { domain, messageId: job.facts.headers["message-id"]!, recipient: job.recipient, verp: job.from };
     await handleInboundEmail(inbound(job.from, samples.postfixHardBounce(d)) as unknown as ForwardableEmailMessage, testEnv, createExecutionContext());
     const event = await storedEvent(domain, "failed");
-    expect(event).toMatchObject({ recipient: "Gone.User@example.net", severity: "permanent", flags: { "is-delayed-bounce": true }, tags: ["newsletter"], message: { headers: { "message-id": job.facts.headers["message-id"] } } });
+    expect(event).toMatchObject({
+      recipient: "Gone.User@example.net",
+      severity: "permanent",
+      flags: { "is-delayed-bounce": true },
+      tags: ["newsletter"],
+      message: { headers: { "message-id": job.facts.headers["message-id"] } },
+    });
     const suppressed = await waitFor(async () => (await suppressionOf(d)) ?? undefined);
     expect(suppressed.code).toBe(605);
   });
@@ -415,7 +435,13 @@ describe("report parsing (pure)", () => {
   it("splits a delivery-status body into per-recipient fields, unfolding folded lines", () => {
     expect(parseDeliveryStatus(STATUS)).toEqual([
       { finalRecipient: "a@example.org", originalRecipient: undefined, action: "delayed", status: "4.4.1", diagnostic: "451 4.4.1 try again later" },
-      { finalRecipient: "b@example.org", originalRecipient: "B@Example.org", action: "failed", status: "5.7.1", diagnostic: "550-5.7.1 Message rejected by policy" },
+      {
+        finalRecipient: "b@example.org",
+        originalRecipient: "B@Example.org",
+        action: "failed",
+        status: "5.7.1",
+        diagnostic: "550-5.7.1 Message rejected by policy",
+      },
     ]);
     expect(parseDeliveryStatus("")).toEqual([]);
     expect(parseDeliveryStatus("just some text\nwithout fields")).toEqual([]);
@@ -451,7 +477,13 @@ describe("report parsing (pure)", () => {
     expect(smtpCodeOf("552")).toBe(552);
     expect(smtpCodeOf("Host or domain name not found")).toBe(550);
     expect(smtpCodeOf("5500 nonsense")).toBe(550);
-    expect(bounceStatusOf({ action: "failed", status: "5.1.2", diagnostic: "" })).toEqual({ code: 550, message: "", description: "", attemptNo: 1, bounceCode: "5.1.2" });
+    expect(bounceStatusOf({ action: "failed", status: "5.1.2", diagnostic: "" })).toEqual({
+      code: 550,
+      message: "",
+      description: "",
+      attemptNo: 1,
+      bounceCode: "5.1.2",
+    });
   });
 
   it("tells a report's kind from its Content-Type, or from its parts", () => {
@@ -466,7 +498,9 @@ describe("report parsing (pure)", () => {
   });
 
   it("reads a feedback report and knows which types are complaints", () => {
-    const report = parseFeedbackReport("Feedback-Type: Abuse\r\nUser-Agent: x/1\r\nVersion: 1\r\nOriginal-Mail-From: <bounce+abc@d.example>\r\nOriginal-Rcpt-To: <u@x.example>\r\n");
+    const report = parseFeedbackReport(
+      "Feedback-Type: Abuse\r\nUser-Agent: x/1\r\nVersion: 1\r\nOriginal-Mail-From: <bounce+abc@d.example>\r\nOriginal-Rcpt-To: <u@x.example>\r\n",
+    );
     expect(report).toEqual({ feedbackType: "abuse", originalMailFrom: "bounce+abc@d.example", originalRcptTo: "u@x.example" });
     expect(isComplaint(report)).toBe(true);
     expect(isComplaint({ feedbackType: "" })).toBe(true);
@@ -475,9 +509,15 @@ describe("report parsing (pure)", () => {
   });
 
   it("lists VERP candidates most trusted first, bounce+ addresses only, without repeats", () => {
-    const returned = "Received: from a by b\r\n\t(envelope-from <bounce+ccc@d.example>)\r\nReturn-Path: <bounce+bbb@d.example>\r\nTo: u@x\r\n\r\nbody bounce+body@d.example";
+    const returned =
+      "Received: from a by b\r\n\t(envelope-from <bounce+ccc@d.example>)\r\nReturn-Path: <bounce+bbb@d.example>\r\nTo: u@x\r\n\r\nbody bounce+body@d.example";
     expect(
-      verpCandidates({ envelopeTo: "bounce+aaa@d.example", returnedHeaders: [returned], originalMailFrom: "<bounce+ddd@d.example>", failedRecipients: ["u@x.example, bounce+eee@d.example"] }),
+      verpCandidates({
+        envelopeTo: "bounce+aaa@d.example",
+        returnedHeaders: [returned],
+        originalMailFrom: "<bounce+ddd@d.example>",
+        failedRecipients: ["u@x.example, bounce+eee@d.example"],
+      }),
     ).toEqual(["bounce+aaa@d.example", "bounce+bbb@d.example", "bounce+ddd@d.example", "bounce+ccc@d.example", "bounce+eee@d.example"]);
     expect(verpCandidates({ envelopeTo: "postmaster@d.example", returnedHeaders: ["Return-Path: <>"], failedRecipients: [] })).toEqual([]);
     const many = Array.from({ length: 20 }, (_, i) => `X-Other: bounce+n${i}@d.example`).join("\n");

@@ -8,7 +8,7 @@ import { authenticateKey, KEY_CACHE_MS } from "../../src/api/key-auth";
 import { findKeyById, insertKey } from "../../src/db/keys";
 import { hashKeySecret, MAX_API_KEYS, newKeySecret } from "../../src/domain/api-keys";
 import type { Env } from "../../src/env";
-import { BASE, api, createDomain, form, uniqueDomain } from "../helpers";
+import { api, BASE, createDomain, form, uniqueDomain } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const DOMAIN = uniqueDomain("keys");
@@ -151,7 +151,12 @@ describe("a key's end", () => {
   it("an expired key is refused over HTTP and listed as disabled", async () => {
     const { id, secret } = newKeySecret();
     const now = Date.now();
-    await insertKey(env.DB, { id, role: "admin", kind: "user", domainName: null, description: "old", createdAt: now - 7_200_000, expiresAt: now - 3_600_000 }, await hashKeySecret(secret), MAX_API_KEYS);
+    await insertKey(
+      env.DB,
+      { id, role: "admin", kind: "user", domainName: null, description: "old", createdAt: now - 7_200_000, expiresAt: now - 3_600_000 },
+      await hashKeySecret(secret),
+      MAX_API_KEYS,
+    );
     expect((await asKey(secret, "/v4/domains")).status).toBe(401);
     const listed = (await (await api("/v1/keys")).json()) as { items: KeyJson[] };
     expect(listed.items.find((k) => k.id === id)).toMatchObject({ is_disabled: true, disabled_reason: "expired" });

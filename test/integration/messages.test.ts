@@ -3,9 +3,9 @@
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import PostalMime, { decodeWords } from "postal-mime";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import type { DeliveryJob } from "../../src/domain/delivery-job";
 import type { Env } from "../../src/env";
+import worker from "../../src/index";
 import { api, apiWith, copiesOf, createDomain, listEvents, recordingQueues, uniqueDomain, waitFor } from "../helpers";
 
 const testEnv = env as unknown as Env;
@@ -114,7 +114,10 @@ describe("POST /v3/{domain}/messages", () => {
     await createDomain(domain);
     const state = testEnv.DOMAIN_STATE.get(testEnv.DOMAIN_STATE.idFromName(domain));
     await state.addBounces([{ address: "bounced@example.org", code: 550, error: "gone", createdAt: Date.now() }]);
-    await state.addUnsubscribes([{ address: "left@example.org", tags: ["*"], createdAt: Date.now() }, { address: "picky@example.org", tags: ["promo"], createdAt: Date.now() }]);
+    await state.addUnsubscribes([
+      { address: "left@example.org", tags: ["*"], createdAt: Date.now() },
+      { address: "picky@example.org", tags: ["promo"], createdAt: Date.now() },
+    ]);
     await state.addComplaints([{ address: "angry@example.org", createdAt: Date.now() }]);
     const { response, deliveries, events } = await sendRecorded(
       domain,
@@ -128,7 +131,9 @@ describe("POST /v3/{domain}/messages", () => {
     );
     expect(response.status).toBe(200);
     expect(deliveries.map((d) => d.recipient)).toEqual(["fine@example.org"]);
-    const failed = events.filter((e) => e.event === "failed").map((e) => [e.recipient, e.severity, e.reason, e["delivery-status"].code, e["delivery-status"].description]);
+    const failed = events
+      .filter((e) => e.event === "failed")
+      .map((e) => [e.recipient, e.severity, e.reason, e["delivery-status"].code, e["delivery-status"].description]);
     expect(failed).toEqual([
       ["bounced@example.org", "permanent", "suppress-bounce", 605, "Not delivering to previously bounced address"],
       ["left@example.org", "permanent", "suppress-unsubscribe", 606, "Not delivering to unsubscribed address"],
@@ -141,7 +146,11 @@ describe("POST /v3/{domain}/messages", () => {
   it("answers bad input with Mailgun's 400 messages and records nothing", async () => {
     const domain = uniqueDomain("bad");
     await createDomain(domain);
-    const base: Array<[string, string]> = [["from", `me@${domain}`], ["to", "a@example.org"], ["text", "t"]];
+    const base: Array<[string, string]> = [
+      ["from", `me@${domain}`],
+      ["to", "a@example.org"],
+      ["text", "t"],
+    ];
     const cases: Array<[Array<[string, string]>, string]> = [
       [base.filter(([n]) => n !== "from"), "from parameter is missing"],
       [base.filter(([n]) => n !== "to"), "to parameter is missing"],
@@ -149,7 +158,10 @@ describe("POST /v3/{domain}/messages", () => {
       [[...base, ["recipient-variables", "{not json"]], "'recipient-variables' parameter is not a valid JSON"],
       [[...base, ["o:deliverytime", "next tuesday"]], "next tuesday is not an RFC-2822 compliant date"],
       [[...base.filter(([n]) => n !== "to"), ["to", "not an address"]], "to parameter is not a valid address. please check documentation"],
-      [[...base.filter(([n]) => n !== "to"), ["to", Array.from({ length: 1001 }, (_, i) => `r${i}@example.org`).join(",")]], "Too many recipients, max is 1000"],
+      [
+        [...base.filter(([n]) => n !== "to"), ["to", Array.from({ length: 1001 }, (_, i) => `r${i}@example.org`).join(",")]],
+        "Too many recipients, max is 1000",
+      ],
       [[...base, ["o:tracking", "sometimes"]], "o:tracking must be yes, no, true or false or htmlonly"],
     ];
     for (const [fields, message] of cases) {
@@ -184,10 +196,18 @@ describe("POST /v3/{domain}/messages", () => {
         DELIVERY: { sendBatch: async (bs: Array<{ body: DeliveryJob }>) => void jobs.push(...bs.map((m) => m.body)) } as unknown as Env["DELIVERY"],
         EVENTS: { sendBatch: async () => {} } as unknown as Env["EVENTS"],
       };
-      const form = messageForm([["to", "dee@example.org"], ["message", message], ["o:tag", "raw"]]);
+      const form = messageForm([
+        ["to", "dee@example.org"],
+        ["message", message],
+        ["o:tag", "raw"],
+      ]);
       const ctx = createExecutionContext();
       const response = await worker.fetch(
-        new Request(`http://127.0.0.1/v3/${domain}/messages.mime`, { method: "POST", body: form, headers: { authorization: `Basic ${btoa("api:test-api-key")}` } }) as Request<unknown, IncomingRequestCfProperties>,
+        new Request(`http://127.0.0.1/v3/${domain}/messages.mime`, {
+          method: "POST",
+          body: form,
+          headers: { authorization: `Basic ${btoa("api:test-api-key")}` },
+        }) as Request<unknown, IncomingRequestCfProperties>,
         recordingEnv,
         ctx,
       );
@@ -211,7 +231,13 @@ describe("POST /v3/{domain}/messages", () => {
       "",
     ].join("\r\n");
     const recorded = recordingQueues(testEnv);
-    const sent = await apiWith(recorded.env, `/v3/${domain}/messages.mime`, { method: "POST", body: messageForm([["to", "dee@example.org"], ["message", encoded]]) });
+    const sent = await apiWith(recorded.env, `/v3/${domain}/messages.mime`, {
+      method: "POST",
+      body: messageForm([
+        ["to", "dee@example.org"],
+        ["message", encoded],
+      ]),
+    });
     expect(sent.status).toBe(200);
     const copy = await PostalMime.parse(recorded.deliveries[0]!.mime!);
     expect(copy.from).toMatchObject({ name: "Zoë", address: `me@${domain}` });
@@ -239,7 +265,12 @@ describe("header injection and line lengths (issue 11, item 11)", () => {
   it("refuses CR, LF and NUL in display names, subject, h: values and the recipient variables they use, storing nothing", async () => {
     const domain = uniqueDomain("inject");
     await createDomain(domain);
-    const base: Array<[string, string]> = [["from", `Me <me@${domain}>`], ["to", "Ann <ann@example.org>"], ["subject", "Hello"], ["text", "t"]];
+    const base: Array<[string, string]> = [
+      ["from", `Me <me@${domain}>`],
+      ["to", "Ann <ann@example.org>"],
+      ["subject", "Hello"],
+      ["text", "t"],
+    ];
     const replace = (name: string, value: string) => [...base.filter(([n]) => n !== name), [name, value]] as Array<[string, string]>;
     const badAddress = (field: string) => `${field} parameter is not a valid address. please check documentation`;
     const cases: Array<[Array<[string, string]>, string]> = [
@@ -255,7 +286,10 @@ describe("header injection and line lengths (issue 11, item 11)", () => {
       [[...base, ["h:X-Émoji", "a"]], "'X-Émoji' is not a valid header name"],
       [[...base, [`h:X-${"n".repeat(80)}`, "a"]], `'X-${"n".repeat(80)}' is not a valid header name`],
       [
-        [...replace("subject", "Hi %recipient.name%"), ["recipient-variables", JSON.stringify({ "ann@example.org": { name: "Ann\r\nX-Injected-Variable: 1" } })]],
+        [
+          ...replace("subject", "Hi %recipient.name%"),
+          ["recipient-variables", JSON.stringify({ "ann@example.org": { name: "Ann\r\nX-Injected-Variable: 1" } })],
+        ],
         "recipient-variables of ann@example.org: name may not contain CR, LF or NUL characters",
       ],
     ];
@@ -269,8 +303,22 @@ describe("header injection and line lengths (issue 11, item 11)", () => {
     expect(await storedObjects(domain)).toEqual([]);
 
     // A whole MIME message whose encoded subject decodes to a line break, and a resend to a name with one.
-    const raw = [`From: me@${domain}`, "To: dee@example.org", "Subject: =?UTF-8?Q?a=0D=0AX-Injected-Mime:_1?=", "Content-Type: text/plain", "", "body", ""].join("\r\n");
-    const mime = await api(`/v3/${domain}/messages.mime`, { method: "POST", body: messageForm([["to", "dee@example.org"], ["message", raw]]) });
+    const raw = [
+      `From: me@${domain}`,
+      "To: dee@example.org",
+      "Subject: =?UTF-8?Q?a=0D=0AX-Injected-Mime:_1?=",
+      "Content-Type: text/plain",
+      "",
+      "body",
+      "",
+    ].join("\r\n");
+    const mime = await api(`/v3/${domain}/messages.mime`, {
+      method: "POST",
+      body: messageForm([
+        ["to", "dee@example.org"],
+        ["message", raw],
+      ]),
+    });
     expect([mime.status, await mime.json()]).toEqual([400, { message: "subject may not contain CR, LF or NUL characters" }]);
     expect(await storedObjects(domain)).toEqual([]);
   });
@@ -284,7 +332,13 @@ describe("header injection and line lengths (issue 11, item 11)", () => {
     expect(JSON.stringify(variables).length).toBeGreaterThan(1500);
     const { response, deliveries } = await sendRecorded(
       domain,
-      messageForm([["from", `Zoë Ünïcode <me@${domain}>`], ["to", "Ann <ann@example.org>"], ["subject", subject], ["text", "t"], ["h:X-Mailgun-Variables", JSON.stringify(variables)]]),
+      messageForm([
+        ["from", `Zoë Ünïcode <me@${domain}>`],
+        ["to", "Ann <ann@example.org>"],
+        ["subject", subject],
+        ["text", "t"],
+        ["h:X-Mailgun-Variables", JSON.stringify(variables)],
+      ]),
     );
     expect(response.status).toBe(200);
     const mime = deliveries[0]!.mime!;
@@ -310,10 +364,24 @@ describe("accepted events through the real queue", () => {
     const response = await SELF.fetch(`http://127.0.0.1/v3/${domain}/messages`, {
       method: "POST",
       headers: { authorization: `Basic ${btoa("api:test-api-key")}` },
-      body: messageForm([["from", `me@${domain}`], ["to", "zed@example.org"], ["subject", "Hi"], ["text", "t"], ["o:tag", "t1"], ["o:testmode", "true"]]),
+      body: messageForm([
+        ["from", `me@${domain}`],
+        ["to", "zed@example.org"],
+        ["subject", "Hi"],
+        ["text", "t"],
+        ["o:tag", "t1"],
+        ["o:testmode", "true"],
+      ]),
     });
     expect(response.status).toBe(200);
     const accepted = await waitFor(async () => (await listEvents(domain, "event=accepted")).items[0]);
-    expect(accepted).toMatchObject({ event: "accepted", "log-level": "info", recipient: "zed@example.org", "recipient-domain": "example.org", tags: ["t1"], flags: { "is-test-mode": true } });
+    expect(accepted).toMatchObject({
+      event: "accepted",
+      "log-level": "info",
+      recipient: "zed@example.org",
+      "recipient-domain": "example.org",
+      tags: ["t1"],
+      flags: { "is-test-mode": true },
+    });
   });
 });

@@ -20,9 +20,13 @@ async function newDomain(): Promise<string> {
 
 describe("numeric query parameters", () => {
   it("GET /v4/domains: skip and limit within bounds", async () => {
-    for (const skip of HUGE) expect(await call(`/v4/domains?skip=${skip}`), skip).toEqual({ status: 400, body: { message: "'skip' must be an integer from 0 to 1000000" } });
+    for (const skip of HUGE)
+      expect(await call(`/v4/domains?skip=${skip}`), skip).toEqual({ status: 400, body: { message: "'skip' must be an integer from 0 to 1000000" } });
     for (const limit of [...HUGE, ...NOT_DECIMAL.filter(Boolean), "0", "1001"]) {
-      expect(await call(`/v4/domains?limit=${encodeURIComponent(limit)}`), limit).toEqual({ status: 400, body: { message: "'limit' must be an integer from 1 to 1000" } });
+      expect(await call(`/v4/domains?limit=${encodeURIComponent(limit)}`), limit).toEqual({
+        status: 400,
+        body: { message: "'limit' must be an integer from 1 to 1000" },
+      });
     }
     expect((await call("/v4/domains?skip=1000000&limit=1000")).status).toBe(200);
     // An empty value is the default, as an absent one.
@@ -56,14 +60,19 @@ describe("numeric query parameters", () => {
         expect(answer.body.message, `${path} ${skip}`).toMatch(/^pagination\.skip: /);
       }
     }
-    expect((await postJson("/v1/analytics/metrics", { metrics: ["accepted_count"], pagination: { skip: 1_000_001 } })).body).toEqual({ message: "pagination.skip: Too big: expected number to be <=1000000" });
+    expect((await postJson("/v1/analytics/metrics", { metrics: ["accepted_count"], pagination: { skip: 1_000_001 } })).body).toEqual({
+      message: "pagination.skip: Too big: expected number to be <=1000000",
+    });
     expect((await postJson("/v1/analytics/tags", { pagination: { skip: 1000000 } })).status).toBe(200);
   });
 
   it("a size filter's number", async () => {
     const d = await newDomain();
     const huge = `>${"9".repeat(400)}`;
-    expect(await call(`/v3/${d}/events?size=${encodeURIComponent(huge)}`)).toEqual({ status: 400, body: { message: "Invalid filter expression: size: the number is too large" } });
+    expect(await call(`/v3/${d}/events?size=${encodeURIComponent(huge)}`)).toEqual({
+      status: 400,
+      body: { message: "Invalid filter expression: size: the number is too large" },
+    });
     expect((await call(`/v3/${d}/events?size=${"9".repeat(400)}`)).status).toBe(400);
     expect((await call(`/v3/${d}/events?size=${encodeURIComponent(">1000")}`)).status).toBe(200);
   });
@@ -71,10 +80,16 @@ describe("numeric query parameters", () => {
   it("numbers in form fields: a bounce's code and a domain's retention_days", async () => {
     const d = await newDomain();
     for (const code of ["0x1F4", "5e2", "550.0", "1e20"]) {
-      expect(await call(`/v3/${d}/bounces`, { method: "POST", body: form({ address: "x@example.org", code }) }), code).toEqual({ status: 400, body: { message: `'code' must be an SMTP code, got '${code}'` } });
+      expect(await call(`/v3/${d}/bounces`, { method: "POST", body: form({ address: "x@example.org", code }) }), code).toEqual({
+        status: 400,
+        body: { message: `'code' must be an SMTP code, got '${code}'` },
+      });
     }
     for (const days of ["3e1", "0x10", "1e20"]) {
-      expect(await call(`/v4/domains/${d}`, { method: "PUT", body: form({ retention_days: days }) }), days).toEqual({ status: 400, body: { message: "retention_days must be a whole number of days from 2 to 30" } });
+      expect(await call(`/v4/domains/${d}`, { method: "PUT", body: form({ retention_days: days }) }), days).toEqual({
+        status: 400,
+        body: { message: "retention_days must be a whole number of days from 2 to 30" },
+      });
     }
   });
 });

@@ -8,8 +8,8 @@ import { saveDnsCheck } from "../../src/db/dns-checks";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { LOGS_CSV_MAX_ROWS } from "../../src/panel/pages/logs-export";
-import { API_KEY, BASE, api, createDomain, form, recordingQueues, uniqueDomain } from "../helpers";
-import { APPLE_PROXY_UA, seedEvents, type EventSpec } from "../support/stats-seed";
+import { API_KEY, api, BASE, createDomain, form, recordingQueues, uniqueDomain } from "../helpers";
+import { APPLE_PROXY_UA, type EventSpec, seedEvents } from "../support/stats-seed";
 
 async function signInWith(secret: string): Promise<string> {
   const response = await SELF.fetch(`${BASE}/app/sign-in`, { method: "POST", body: form({ api_key: secret }), redirect: "manual" });
@@ -37,7 +37,8 @@ async function panelWith(callEnv: Env, path: string, cookie: string, init: Reque
 
 const location = (response: Response) => new URL(response.headers.get("location")!, BASE);
 const rowsOf = (html: string) => [...html.matchAll(/<tr data-event="(\w+)"[\s\S]*?<\/tr>/g)].map((m) => ({ event: m[1]!, html: m[0] }));
-const decode = (text: string) => text.replaceAll("&amp;", "&").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"').replaceAll("&#39;", "'");
+const decode = (text: string) =>
+  text.replaceAll("&amp;", "&").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"').replaceAll("&#39;", "'");
 
 describe("Logs", () => {
   it("gives each row a one-line summary and links it to its message's timeline, which holds every event of that Message-ID, oldest first", async () => {
@@ -101,7 +102,12 @@ describe("Logs", () => {
     const domain = uniqueDomain("pcsv");
     await createDomain(domain);
     const now = Date.now();
-    const specs: EventSpec[] = Array.from({ length: 320 }, (_, i) => ({ event: "opened", ms: now - 1000 - i * 1000, recipient: `r${i}@example.org`, tags: ["a", "b"] }));
+    const specs: EventSpec[] = Array.from({ length: 320 }, (_, i) => ({
+      event: "opened",
+      ms: now - 1000 - i * 1000,
+      recipient: `r${i}@example.org`,
+      tags: ["a", "b"],
+    }));
     specs.push({ event: "opened", ms: now - 500, recipient: "proxy@example.org", userAgent: APPLE_PROXY_UA });
     specs.push({ event: "clicked", ms: now - 400, recipient: "clicker@example.org" });
     await seedEvents(domain, specs);
@@ -131,7 +137,10 @@ describe("Logs", () => {
     const domain = uniqueDomain("pcap");
     await createDomain(domain);
     const now = Date.now();
-    await seedEvents(domain, Array.from({ length: LOGS_CSV_MAX_ROWS + 5 }, (_, i) => ({ event: "opened" as const, ms: now - 1000 - i * 10, recipient: `c${i}@example.org` })));
+    await seedEvents(
+      domain,
+      Array.from({ length: LOGS_CSV_MAX_ROWS + 5 }, (_, i) => ({ event: "opened" as const, ms: now - 1000 - i * 10, recipient: `c${i}@example.org` })),
+    );
     const lines = (await (await page(`/app/logs/export.csv?domain=${domain}`, cookie)).text()).split("\r\n");
     expect(lines.slice(1, -1)).toHaveLength(LOGS_CSV_MAX_ROWS);
     // Newest first: the five oldest are the ones left out.
@@ -148,7 +157,17 @@ describe("Domains", () => {
     await createDomain(verified);
     await createDomain(unchecked);
     const e = env as unknown as Env;
-    await saveDnsCheck(e.DB, { host: `email.${verified}`, domain: verified, expected: e.CNAME_TARGET, valid: "valid", cached: [e.CNAME_TARGET], error: "", attempts: 0, nextCheckAt: Date.now() + 3_600_000, checkedAt: Date.now() });
+    await saveDnsCheck(e.DB, {
+      host: `email.${verified}`,
+      domain: verified,
+      expected: e.CNAME_TARGET,
+      valid: "valid",
+      cached: [e.CNAME_TARGET],
+      error: "",
+      attempts: 0,
+      nextCheckAt: Date.now() + 3_600_000,
+      checkedAt: Date.now(),
+    });
     const states: Record<string, string> = {};
     // Other files' domains share this storage: walk the list's pages until both are seen.
     for (let skip = 0, more = true; more && Object.keys(states).length < 2 && skip < 5000; skip += 50) {
@@ -172,14 +191,20 @@ describe("Webhooks", () => {
     expect(empty).toContain("No webhooks yet");
     expect(empty.match(/type="url"/g)).toHaveLength(1);
     const add = (id: string, url: string) => page("/app/webhooks/add", cookie, { method: "POST", body: form({ _csrf, domain, id, url }) });
-    expect(location(await add("clicked", "https://hooks.example.org/1")).searchParams.get("notice")).toBe("clicked: webhook to https://hooks.example.org/1 added.");
+    expect(location(await add("clicked", "https://hooks.example.org/1")).searchParams.get("notice")).toBe(
+      "clicked: webhook to https://hooks.example.org/1 added.",
+    );
     await add("clicked", "https://hooks.example.org/2");
     await add("clicked", "https://hooks.example.org/3");
-    expect(location(await add("clicked", "https://hooks.example.org/4")).searchParams.get("error")).toBe("clicked already has 3 URLs, the most it may have: remove one first.");
+    expect(location(await add("clicked", "https://hooks.example.org/4")).searchParams.get("error")).toBe(
+      "clicked already has 3 URLs, the most it may have: remove one first.",
+    );
     expect(location(await add("opened", "ftp://nope.example.org/")).searchParams.get("error")).toContain("is not a valid url");
     expect(location(await add("nonsense", "https://hooks.example.org/x")).searchParams.get("error")).toBe("Choose an event type from the list.");
     await add("delivered", "https://hooks.example.org/d");
-    expect(await (await api(`/v3/domains/${domain}/webhooks/clicked`)).json()).toEqual({ webhook: { urls: ["https://hooks.example.org/1", "https://hooks.example.org/2", "https://hooks.example.org/3"] } });
+    expect(await (await api(`/v3/domains/${domain}/webhooks/clicked`)).json()).toEqual({
+      webhook: { urls: ["https://hooks.example.org/1", "https://hooks.example.org/2", "https://hooks.example.org/3"] },
+    });
     const listed = await (await page(`/app/webhooks?domain=${domain}`, cookie)).text();
     expect([...listed.matchAll(/<tr data-webhook="(\w+)"><td>[^<]*<\/td><td><code>([^<]*)<\/code>/g)].map((m) => `${m[1]} ${m[2]}`)).toEqual([
       "delivered https://hooks.example.org/d",
@@ -189,10 +214,14 @@ describe("Webhooks", () => {
     ]);
     const remove = (id: string, url: string) => page("/app/webhooks/remove", cookie, { method: "POST", body: form({ _csrf, domain, id, url }) });
     await remove("clicked", "https://hooks.example.org/2");
-    expect(await (await api(`/v3/domains/${domain}/webhooks/clicked`)).json()).toEqual({ webhook: { urls: ["https://hooks.example.org/1", "https://hooks.example.org/3"] } });
+    expect(await (await api(`/v3/domains/${domain}/webhooks/clicked`)).json()).toEqual({
+      webhook: { urls: ["https://hooks.example.org/1", "https://hooks.example.org/3"] },
+    });
     await remove("delivered", "https://hooks.example.org/d");
     expect((await api(`/v3/domains/${domain}/webhooks/delivered`)).status).toBe(404);
-    expect(location(await remove("delivered", "https://hooks.example.org/d")).searchParams.get("error")).toBe("delivered has no webhook to https://hooks.example.org/d.");
+    expect(location(await remove("delivered", "https://hooks.example.org/d")).searchParams.get("error")).toBe(
+      "delivered has no webhook to https://hooks.example.org/d.",
+    );
   });
 });
 
@@ -219,7 +248,10 @@ describe("send a test message", () => {
     expect(to.searchParams.get("message_id")).toBe(/<([^>]+)>/.exec(to.searchParams.get("notice")!)![1]);
 
     // The API's own checks answer: a bad address is its 400 message on the page, nothing queued.
-    const bad = await panelWith(queues.env, `/app/domains/${domain}/send`, cookie, { method: "POST", body: form({ _csrf, to: "not an address", from: `test@${domain}`, subject: "x", text: "x" }) });
+    const bad = await panelWith(queues.env, `/app/domains/${domain}/send`, cookie, {
+      method: "POST",
+      body: form({ _csrf, to: "not an address", from: `test@${domain}`, subject: "x", text: "x" }),
+    });
     expect(location(bad).searchParams.get("error")).toBeTruthy();
     expect(queues.deliveries).toHaveLength(1);
   });
@@ -235,7 +267,10 @@ describe("send a test message", () => {
     expect(detail).not.toContain("Send a test message");
     const _csrf = /name="_csrf" value="([^"]+)"/.exec(detail)![1]!;
     const queues = recordingQueues();
-    const refused = await panelWith(queues.env, `/app/domains/${domain}/send`, cookie, { method: "POST", body: form({ _csrf, to: "tester@example.org", from: `test@${domain}`, subject: "x", text: "x" }) });
+    const refused = await panelWith(queues.env, `/app/domains/${domain}/send`, cookie, {
+      method: "POST",
+      body: form({ _csrf, to: "tester@example.org", from: `test@${domain}`, subject: "x", text: "x" }),
+    });
     expect(refused.status).toBe(403);
     expect(queues.jobs).toHaveLength(0);
     // Choosing a time zone changes only the browser's own display: a basic key may.

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { rollUpStats } from "../../src/cron/rollups";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { API_KEY, BASE, api, createDomain, form, uniqueDomain } from "../helpers";
+import { API_KEY, api, BASE, createDomain, form, uniqueDomain } from "../helpers";
 import { APPLE_PROXY_UA, seedEvents, testEnv } from "../support/stats-seed";
 
 async function signIn(): Promise<string> {
@@ -70,7 +70,9 @@ describe("Analytics after the README walkthrough", () => {
     const text = await (await page(`/app/analytics?domain=${domain}&period=7d`, cookie)).text();
     // The people-and-bots chart says what the table under it says.
     const desc = /<desc id="chart-bots-desc">People: (\d+) in all; Bots[^:]*: (\d+) in all<\/desc>/.exec(text)!;
-    const whoRows = [...(/<table id="by-bot">[\s\S]*?<\/table>/.exec(text)![0]).matchAll(/<tr><td>(\w+)<\/td><td class="num">(\d+)<\/td><td class="num">(\d+)<\/td>/g)];
+    const whoRows = [
+      .../<table id="by-bot">[\s\S]*?<\/table>/.exec(text)![0].matchAll(/<tr><td>(\w+)<\/td><td class="num">(\d+)<\/td><td class="num">(\d+)<\/td>/g),
+    ];
     const hits = (human: boolean) => whoRows.filter((r) => (r[1] === "human") === human).reduce((n, r) => n + Number(r[2]) + Number(r[3]), 0);
     expect([Number(desc[1]), Number(desc[2])]).toEqual([hits(true), hits(false)]);
     expect([hits(true), hits(false)]).toEqual([1, 1]);
@@ -112,7 +114,9 @@ describe("the domain page", () => {
     await createDomain(domain);
     const unreachable = { ...(env as unknown as Env), DNS_RESOLVER_URL: "http://127.0.0.1:9/dns-query" };
     const failed = errorOf(await panelWith(unreachable, `/app/domains/${domain}/verify`, cookie, { method: "POST", body: form({ _csrf }) }))!;
-    expect(failed).toBe("The DNS records could not be checked just now: the DNS resolver could not be reached. Tidings tries again by itself; the records below are as last checked.");
+    expect(failed).toBe(
+      "The DNS records could not be checked just now: the DNS resolver could not be reached. Tidings tries again by itself; the records below are as last checked.",
+    );
     const off = errorOf(await page(`/app/domains/${domain}/verify`, cookie, { method: "POST", body: form({ _csrf }) }))!;
     expect(off).toBe("DNS checks are switched off on this deployment (no DNS resolver is set), so the records were not looked up.");
   });

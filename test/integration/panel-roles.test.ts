@@ -11,7 +11,7 @@ import type { Env } from "../../src/env";
 import { callApi } from "../../src/panel/api-client";
 import type { PanelEnv } from "../../src/panel/context";
 import { newSessionCookieValue } from "../../src/panel/session";
-import { API_KEY, BASE, api, createDomain, form, uniqueDomain } from "../helpers";
+import { API_KEY, api, BASE, createDomain, form, uniqueDomain } from "../helpers";
 
 const DOMAIN = uniqueDomain("prole");
 const BOUNCED = "kept@example.org";
@@ -126,7 +126,10 @@ describe("developer and admin keys", () => {
     expect(html).toContain('href="/app/webhooks');
     expect(html).not.toContain('href="/app/keys');
     expect((await page("/app/keys", cookie)).status).toBe(403);
-    const added = await page("/app/suppressions/add", cookie, { method: "POST", body: form({ _csrf: await csrfOf(cookie), domain: DOMAIN, list: "complaints", address: "dev@example.org" }) });
+    const added = await page("/app/suppressions/add", cookie, {
+      method: "POST",
+      body: form({ _csrf: await csrfOf(cookie), domain: DOMAIN, list: "complaints", address: "dev@example.org" }),
+    });
     expect(added.status).toBe(303);
     expect((await api(`/v3/${DOMAIN}/complaints/dev@example.org`)).status).toBe(200);
   });
@@ -139,13 +142,21 @@ describe("developer and admin keys", () => {
     for (const role of ["admin", "developer", "basic", "sending"] as const) expect(list).not.toContain(keys[role].secret);
     const _csrf = await csrfOf(cookie);
 
-    const made = await page("/app/keys", cookie, { method: "POST", body: form({ _csrf, role: "sending", domain_name: DOMAIN, description: "shop", expires_days: "30" }) });
+    const made = await page("/app/keys", cookie, {
+      method: "POST",
+      body: form({ _csrf, role: "sending", domain_name: DOMAIN, description: "shop", expires_days: "30" }),
+    });
     expect(made.status).toBe(200);
     expect(made.headers.get("cache-control")).toBe("no-store");
     const shown = await made.text();
     const secret = /<code id="new-key-secret">([^<]+)<\/code>/.exec(shown)![1]!;
     const id = secret.slice(-17);
-    const send = () => SELF.fetch(`${BASE}/v3/${DOMAIN}/messages`, { method: "POST", body: form({ from: `a@${DOMAIN}`, to: "r@example.org", subject: "s", text: "t", "o:testmode": "yes" }), headers: { authorization: `Basic ${btoa(`api:${secret}`)}` } });
+    const send = () =>
+      SELF.fetch(`${BASE}/v3/${DOMAIN}/messages`, {
+        method: "POST",
+        body: form({ from: `a@${DOMAIN}`, to: "r@example.org", subject: "s", text: "t", "o:testmode": "yes" }),
+        headers: { authorization: `Basic ${btoa(`api:${secret}`)}` },
+      });
     expect((await send()).status).toBe(200);
     const after = await (await page("/app/keys", cookie)).text();
     expect(after).toContain(`<tr data-key="${id}">`);
@@ -170,7 +181,9 @@ describe("a session ends with its key", () => {
     const after = await page("/app/logs", cookie);
     expect([after.status, after.headers.get("location")]).toEqual([303, "/app/sign-in"]);
     expect(after.headers.get("set-cookie")).toContain("Max-Age=0");
-    expect((await page("/app/suppressions/add", cookie, { method: "POST", body: form({ domain: DOMAIN, list: "bounces", address: "late@example.org" }) })).status).toBe(401);
+    expect(
+      (await page("/app/suppressions/add", cookie, { method: "POST", body: form({ domain: DOMAIN, list: "bounces", address: "late@example.org" }) })).status,
+    ).toBe(401);
   });
 
   it("ends when the key expires", async () => {
@@ -178,7 +191,9 @@ describe("a session ends with its key", () => {
     const cookie = await sessionOf(key.secret);
     expect((await page("/app/logs", cookie)).status).toBe(200);
     // The hour has passed, as far as the stored key goes.
-    await env.DB.prepare("UPDATE api_keys SET expires_at = ?1 WHERE id = ?2").bind(Date.now() - 1, key.id).run();
+    await env.DB.prepare("UPDATE api_keys SET expires_at = ?1 WHERE id = ?2")
+      .bind(Date.now() - 1, key.id)
+      .run();
     expect((await page("/app/logs", cookie)).headers.get("location")).toBe("/app/sign-in");
   });
 

@@ -3,9 +3,9 @@
 // it. The browser tests in test/browser drive the same pages in Chromium.
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { newSessionCookieValue, SESSION_SECONDS } from "../../src/panel/session";
 import { rollUpStats } from "../../src/cron/rollups";
-import { API_KEY, BASE, api, createDomain, form, uniqueDomain } from "../helpers";
+import { newSessionCookieValue, SESSION_SECONDS } from "../../src/panel/session";
+import { API_KEY, api, BASE, createDomain, form, uniqueDomain } from "../helpers";
 import { APPLE_PROXY_UA, seedEvents, testEnv } from "../support/stats-seed";
 
 async function signIn(): Promise<string> {
@@ -51,7 +51,9 @@ describe("panel sessions", () => {
     expect((await page("/app/logs", expired)).status).toBe(303);
     const valid = `tidings_session=${await newSessionCookieValue(API_KEY, Date.now())}`;
     expect((await page("/app/domains", valid)).status).toBe(200);
-    expect((await page("/app/sign-out", valid, { method: "POST", body: form({ _csrf: await csrfOf(valid) }) })).headers.get("set-cookie")).toContain("Max-Age=0");
+    expect((await page("/app/sign-out", valid, { method: "POST", body: form({ _csrf: await csrfOf(valid) }) })).headers.get("set-cookie")).toContain(
+      "Max-Age=0",
+    );
   });
 
   it("sends a browser at / to the panel and keeps / as JSON for API clients", async () => {
@@ -88,15 +90,30 @@ describe("panel forms", () => {
     expect(cname).toBeGreaterThan(0);
     expect(detail.indexOf("<code>CNAME")).toBe(-1);
 
-    await page(`/app/domains/${domain}/tracking`, cookie, { method: "POST", body: form({ _csrf, open: "yes", click: "htmlonly", unsubscribe: "yes", html_footer: "<p>Bye: %unsubscribe_url%</p>", text_footer: "\nBye: %unsubscribe_url%\n" }) });
-    const tracking = (await (await api(`/v3/domains/${domain}/tracking`)).json()) as { tracking: { open: { active: boolean }; click: { active: unknown }; unsubscribe: { active: boolean; text_footer: string } } };
+    await page(`/app/domains/${domain}/tracking`, cookie, {
+      method: "POST",
+      body: form({
+        _csrf,
+        open: "yes",
+        click: "htmlonly",
+        unsubscribe: "yes",
+        html_footer: "<p>Bye: %unsubscribe_url%</p>",
+        text_footer: "\nBye: %unsubscribe_url%\n",
+      }),
+    });
+    const tracking = (await (await api(`/v3/domains/${domain}/tracking`)).json()) as {
+      tracking: { open: { active: boolean }; click: { active: unknown }; unsubscribe: { active: boolean; text_footer: string } };
+    };
     expect(tracking.tracking.open.active).toBe(true);
     expect(tracking.tracking.click.active).toBe("htmlonly");
     expect(tracking.tracking.unsubscribe).toMatchObject({ active: true, text_footer: "\nBye: %unsubscribe_url%\n" });
 
     await page(`/app/domains/${domain}/settings`, cookie, { method: "POST", body: form({ _csrf, web_scheme: "http", retention_days: "7" }) });
     expect(((await (await api(`/v4/domains/${domain}`)).json()) as { domain: { retention_days: number } }).domain.retention_days).toBe(7);
-    const badRetention = await page(`/app/domains/${domain}/settings`, cookie, { method: "POST", body: form({ _csrf, web_scheme: "http", retention_days: "90" }) });
+    const badRetention = await page(`/app/domains/${domain}/settings`, cookie, {
+      method: "POST",
+      body: form({ _csrf, web_scheme: "http", retention_days: "90" }),
+    });
     expect(decodeURIComponent(badRetention.headers.get("location")!)).toContain("error=");
 
     await page(`/app/domains/${domain}/delete`, cookie, { method: "POST", body: form({ _csrf }) });
@@ -110,7 +127,10 @@ describe("panel forms", () => {
     const _csrf = await csrfOf(cookie);
     const domain = uniqueDomain("psup");
     await createDomain(domain);
-    await page("/app/suppressions/add", cookie, { method: "POST", body: form({ _csrf, domain, list: "bounces", address: "b@example.org", code: "550", error: "gone" }) });
+    await page("/app/suppressions/add", cookie, {
+      method: "POST",
+      body: form({ _csrf, domain, list: "bounces", address: "b@example.org", code: "550", error: "gone" }),
+    });
     const listed = await (await page(`/app/suppressions?domain=${domain}&list=bounces`, cookie)).text();
     expect(listed).toContain("b@example.org");
 
@@ -131,12 +151,18 @@ describe("panel forms", () => {
     expect((await api(`/v3/${domain}/bounces/c@example.org`)).status).toBe(200);
 
     // back= takes the browser only to a panel page of this origin; anything else gets the list.
-    const offSite = await page("/app/suppressions/delete", cookie, { method: "POST", body: form({ _csrf, domain, list: "bounces", address: "c@example.org", back: "/app/..//evil.example/x" }) });
+    const offSite = await page("/app/suppressions/delete", cookie, {
+      method: "POST",
+      body: form({ _csrf, domain, list: "bounces", address: "c@example.org", back: "/app/..//evil.example/x" }),
+    });
     expect(offSite.status).toBe(303);
     expect(new URL(offSite.headers.get("location")!, BASE).origin).toBe(new URL(BASE).origin);
     expect(offSite.headers.get("location")).toMatch(new RegExp(`^/app/suppressions\\?domain=${domain.replaceAll(".", "\\.")}&list=bounces&notice=`));
     expect((await api(`/v3/${domain}/bounces/c@example.org`)).status).toBe(404);
-    const kept = await page("/app/suppressions/delete", cookie, { method: "POST", body: form({ _csrf, domain, list: "bounces", address: "c@example.org", back: `/app/suppressions?domain=${domain}&list=bounces&term=c` }) });
+    const kept = await page("/app/suppressions/delete", cookie, {
+      method: "POST",
+      body: form({ _csrf, domain, list: "bounces", address: "c@example.org", back: `/app/suppressions?domain=${domain}&list=bounces&term=c` }),
+    });
     expect(kept.headers.get("location")).toMatch(/^\/app\/suppressions\?domain=[^&]+&list=bounces&term=c&(notice|error)=/);
     await page("/app/suppressions/delete-all", cookie, { method: "POST", body: form({ _csrf, domain, list: "bounces" }) });
     expect((await api(`/v3/${domain}/bounces/b@example.org`)).status).toBe(200);
@@ -165,7 +191,10 @@ describe("panel forms", () => {
     const _csrf = await csrfOf(cookie);
     const domain = uniqueDomain("pxss");
     await createDomain(domain);
-    await page("/app/suppressions/add", cookie, { method: "POST", body: form({ _csrf, domain, list: "bounces", address: "x@example.org", error: "<script>alert(1)</script>" }) });
+    await page("/app/suppressions/add", cookie, {
+      method: "POST",
+      body: form({ _csrf, domain, list: "bounces", address: "x@example.org", error: "<script>alert(1)</script>" }),
+    });
     const response = await page(`/app/suppressions?domain=${domain}&list=bounces`, cookie);
     expect(response.headers.get("content-security-policy")).toContain("default-src 'none'");
     const text = await response.text();

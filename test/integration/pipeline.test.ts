@@ -2,13 +2,13 @@
 // outcomes: idempotent redelivery, dead-lettering of malformed messages, retries on failure.
 import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { randomId } from "../../src/domain/base64url";
-import { packEvents, type EventPack } from "../../src/domain/event-packs";
+import { type EventPack, packEvents } from "../../src/domain/event-packs";
 import { MAX_QUEUE_BODY_BYTES, type TrackingHitInput } from "../../src/domain/queue-messages";
 import { valueOrThrow } from "../../src/domain/refusal";
 import { deliveredEvent } from "../../src/domain/send-events";
 import type { Env } from "../../src/env";
+import worker from "../../src/index";
 import { createDomain, linksIn, listEvents, prepare, uniqueDomain, waitFor } from "../helpers";
 
 const CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
@@ -78,7 +78,11 @@ describe("pixel -> queue -> D1 -> Events API", () => {
     await SELF.fetch(links.open[0]!, { headers: { "user-agent": CHROME, "cf-connecting-ip": "198.51.100.7" }, cf });
     const click = await SELF.fetch(links.click[0]!, { headers: { "user-agent": CHROME }, redirect: "manual", cf });
     expect(click.headers.get("location")).toBe("https://shop.test/spring");
-    await SELF.fetch(links.unsubscribe[0]!, { method: "POST", body: "List-Unsubscribe=One-Click", headers: { "content-type": "application/x-www-form-urlencoded", "user-agent": CHROME } });
+    await SELF.fetch(links.unsubscribe[0]!, {
+      method: "POST",
+      body: "List-Unsubscribe=One-Click",
+      headers: { "content-type": "application/x-www-form-urlencoded", "user-agent": CHROME },
+    });
 
     const events = await waitFor(async () => {
       const page = await listEvents(domain, "ascending=yes");
@@ -114,7 +118,13 @@ describe("pixel -> queue -> D1 -> Events API", () => {
   it("unsubscribes from the message's tags through a tag unsubscribe link", async () => {
     const domain = uniqueDomain("tagu");
     await createDomain(domain);
-    const prepared = await prepare({ domain, message_id: "t1@x", recipient: "dave@example.org", html: "<p>%tag_unsubscribe_url%</p>", tags: ["Promo", "weekly"] });
+    const prepared = await prepare({
+      domain,
+      message_id: "t1@x",
+      recipient: "dave@example.org",
+      html: "<p>%tag_unsubscribe_url%</p>",
+      tags: ["Promo", "weekly"],
+    });
     const tagLink = linksIn(prepared.html!).unsubscribe[0]!;
     expect(prepared.headers["List-Unsubscribe"]).not.toContain(tagLink); // the header leaves the whole domain
     await SELF.fetch(tagLink, { method: "POST", body: "List-Unsubscribe=One-Click" });
@@ -171,7 +181,9 @@ describe("events consumer", () => {
     expect(await countEvents(domain)).toBe(1);
     // The dead-letter queue's consumer stores what was parked.
     const parked = await waitFor(async () => {
-      const row = await testEnv.DB.prepare("SELECT reason, body FROM dead_letters WHERE body LIKE ?").bind(`%${marker}%`).first<{ reason: string; body: string }>();
+      const row = await testEnv.DB.prepare("SELECT reason, body FROM dead_letters WHERE body LIKE ?")
+        .bind(`%${marker}%`)
+        .first<{ reason: string; body: string }>();
       return row ?? undefined;
     });
     expect(parked.reason).toMatch(/^malformed:/);
@@ -182,7 +194,10 @@ describe("events consumer", () => {
     const messages = [1, 2, 3].map(() => ({ id: randomId(), body: hitFor(domain), attempts: 3 }));
     const failingDb = new Proxy(testEnv.DB, {
       get(target, property) {
-        if (property === "batch" || property === "prepare") return () => { throw new Error("D1 is down"); };
+        if (property === "batch" || property === "prepare")
+          return () => {
+            throw new Error("D1 is down");
+          };
         return Reflect.get(target, property);
       },
     });
@@ -201,7 +216,14 @@ describe("events consumer", () => {
     const domain = uniqueDomain("dofail");
     const open = { id: randomId(), body: hitFor(domain) };
     const unsub = { id: randomId(), body: hitFor(domain, { event: "unsubscribed", scope: "domain", recipient: "frank@example.org" }) };
-    const brokenDo = { idFromName: () => ({}), get: () => ({ addUnsubscribes: async () => { throw new Error("DO unavailable"); } }) };
+    const brokenDo = {
+      idFromName: () => ({}),
+      get: () => ({
+        addUnsubscribes: async () => {
+          throw new Error("DO unavailable");
+        },
+      }),
+    };
     const result = await consume([open, unsub], { ...testEnv, DOMAIN_STATE: brokenDo as unknown as Env["DOMAIN_STATE"] });
     expect(result.explicitAcks).toEqual([open.id]);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual([unsub.id]);
@@ -249,7 +271,11 @@ describe("events consumer", () => {
     expect(after.results).toEqual(before.results);
     const { items } = await listEvents(domain, "event=delivered&limit=10");
     expect(items).toHaveLength(5);
-    expect(items[0]).toMatchObject({ event: "delivered", tags: ["t"], message: { headers: { subject: "Packed", to: expect.stringMatching(/^p\d@example\.org$/) } } });
+    expect(items[0]).toMatchObject({
+      event: "delivered",
+      tags: ["t"],
+      message: { headers: { subject: "Packed", to: expect.stringMatching(/^p\d@example\.org$/) } },
+    });
 
     const other = uniqueDomain("badpack");
     const broken: EventPack = { ...deliveredPacks(other, 3)[0]!, common: {} };
@@ -264,7 +290,10 @@ describe("events consumer", () => {
     const packs = [0, 1, 2].flatMap(() => deliveredPacks(domain, 100, 80_000));
     expect(packs).toHaveLength(3);
     const sentBack: unknown[] = [];
-    const budgetEnv: Env = { ...testEnv, EVENTS: { sendBatch: async (bs: Array<{ body: unknown }>) => void sentBack.push(...bs.map((m) => m.body)) } as unknown as Env["EVENTS"] };
+    const budgetEnv: Env = {
+      ...testEnv,
+      EVENTS: { sendBatch: async (bs: Array<{ body: unknown }>) => void sentBack.push(...bs.map((m) => m.body)) } as unknown as Env["EVENTS"],
+    };
     const hits = [hitFor(domain), hitFor(domain)];
     const messages = [...packs, ...hits].map((body) => ({ id: randomId(), body }));
     const first = await consume(messages, budgetEnv);
@@ -274,7 +303,13 @@ describe("events consumer", () => {
     expect(sentBack).toEqual([packs[1], packs[2]]);
     expect(await countEvents(domain)).toBe(102);
     sentBack.length = 0;
-    await consume([{ id: randomId(), body: packs[1] }, { id: randomId(), body: packs[2] }], budgetEnv);
+    await consume(
+      [
+        { id: randomId(), body: packs[1] },
+        { id: randomId(), body: packs[2] },
+      ],
+      budgetEnv,
+    );
     expect(sentBack).toEqual([packs[2]]);
     await consume([{ id: randomId(), body: packs[2] }], budgetEnv);
     expect(await countEvents(domain)).toBe(302);

@@ -21,8 +21,14 @@ describe("request-named keys", () => {
   it("refuses a built-in name as a tag aggregate, by path and by ?type=", async () => {
     const d = await newDomain();
     for (const name of BUILT_INS) {
-      expect(await call(`/v3/${d}/tags/promo/stats/aggregates/${name}`), name).toEqual({ status: 400, body: { message: "type must be country, provider or device" } });
-      expect(await call(`/v3/${d}/tag/stats/aggregates?tag=promo&type=${name}`), name).toEqual({ status: 400, body: { message: "type must be country, provider or device" } });
+      expect(await call(`/v3/${d}/tags/promo/stats/aggregates/${name}`), name).toEqual({
+        status: 400,
+        body: { message: "type must be country, provider or device" },
+      });
+      expect(await call(`/v3/${d}/tag/stats/aggregates?tag=promo&type=${name}`), name).toEqual({
+        status: 400,
+        body: { message: "type must be country, provider or device" },
+      });
     }
   });
 
@@ -37,7 +43,10 @@ describe("request-named keys", () => {
     const d = await newDomain();
     for (const kind of ["bounces", "unsubscribes", "complaints", "whitelists"]) {
       for (const name of BUILT_INS) {
-        expect(await call(`/v3/${d}/${kind}?page=${name}`), `${kind} ${name}`).toEqual({ status: 400, body: { message: "'page' must be first, next, previous or last" } });
+        expect(await call(`/v3/${d}/${kind}?page=${name}`), `${kind} ${name}`).toEqual({
+          status: 400,
+          body: { message: "'page' must be first, next, previous or last" },
+        });
       }
     }
   });
@@ -45,7 +54,12 @@ describe("request-named keys", () => {
   it("refuses a built-in name as a Logs filter attribute", async () => {
     const d = await newDomain();
     for (const name of BUILT_INS) {
-      const filter = { AND: [{ attribute: "domain", comparator: "=", values: [{ value: d }] }, { attribute: name, comparator: "=", values: [{ value: "x" }] }] };
+      const filter = {
+        AND: [
+          { attribute: "domain", comparator: "=", values: [{ value: d }] },
+          { attribute: name, comparator: "=", values: [{ value: "x" }] },
+        ],
+      };
       const answer = await call("/v1/analytics/logs", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ filter }) });
       expect(answer, name).toEqual({ status: 400, body: { message: `Unsupported filter attribute '${name}'` } });
     }

@@ -3,14 +3,14 @@
 // and suppressions are never touched.
 import { createExecutionContext, createMessageBatch, createScheduledController, env, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { purgeExpired, RETURN_PATH_MIN_DAYS } from "../../src/cron/retention";
 import { loadMessageMetadata, messageKey, saveMessageMetadata, saveSentMessageMetadata } from "../../src/db/messages";
 import { saveReturnPaths } from "../../src/db/return-paths";
 import { randomId } from "../../src/domain/base64url";
-import { valueOrThrow } from "../../src/domain/refusal";
 import type { TrackingHitInput } from "../../src/domain/queue-messages";
+import { valueOrThrow } from "../../src/domain/refusal";
 import type { Env } from "../../src/env";
+import worker from "../../src/index";
 import { api, createDomain, form, uniqueDomain } from "../helpers";
 
 const testEnv = env as unknown as Env;
@@ -18,11 +18,30 @@ const DAY = 86_400_000;
 
 async function seed(domain: string, ages: number[]): Promise<void> {
   const hits: TrackingHitInput[] = ages.map((ageMs, i) => ({
-    type: "hit", v: 1, id: randomId(), event: "opened", url: "", ts: (Date.now() - ageMs) * 1000 + i, domain,
-    messageId: "m@x", recipient: `r${i}@example.org`, issuedAt: 0, method: "GET", ip: "", userAgent: "", cf: {},
+    type: "hit",
+    v: 1,
+    id: randomId(),
+    event: "opened",
+    url: "",
+    ts: (Date.now() - ageMs) * 1000 + i,
+    domain,
+    messageId: "m@x",
+    recipient: `r${i}@example.org`,
+    issuedAt: 0,
+    method: "GET",
+    ip: "",
+    userAgent: "",
+    cf: {},
   }));
-  await saveMessageMetadata(testEnv, { domain, messageId: "m@x", recipient: "r0@example.org" }, { tags: ["keep"], userVariables: {}, headers: {}, preparedAt: Date.now() - 40 * DAY });
-  const batch = createMessageBatch("tidings-events", hits.map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })));
+  await saveMessageMetadata(
+    testEnv,
+    { domain, messageId: "m@x", recipient: "r0@example.org" },
+    { tags: ["keep"], userVariables: {}, headers: {}, preparedAt: Date.now() - 40 * DAY },
+  );
+  const batch = createMessageBatch(
+    "tidings-events",
+    hits.map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })),
+  );
   const ctx = createExecutionContext();
   await worker.queue(batch, testEnv, ctx);
   expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(hits.length);
@@ -63,7 +82,11 @@ describe("retention", () => {
     expect(await events(short)).toBe(3); // 2 days minus a minute, 1 day, now
     expect(await events(long)).toBe(2); // 3 and 29 days; 31 days is past 30
     expect(await tags(short)).toBeLessThanOrEqual(tagsBefore);
-    const remaining = await testEnv.DB.prepare("SELECT count(*) AS n FROM event_tags t WHERE t.domain = ? AND NOT EXISTS (SELECT 1 FROM events e WHERE e.domain = t.domain AND e.id = t.event_id)").bind(short).first<{ n: number }>();
+    const remaining = await testEnv.DB.prepare(
+      "SELECT count(*) AS n FROM event_tags t WHERE t.domain = ? AND NOT EXISTS (SELECT 1 FROM events e WHERE e.domain = t.domain AND e.id = t.event_id)",
+    )
+      .bind(short)
+      .first<{ n: number }>();
     expect(remaining!.n).toBe(0);
     // The 40-day-old remembered message is gone for both retentions.
     expect(await count("SELECT count(*) AS n FROM messages WHERE domain = ?", short)).toBe(0);
@@ -72,18 +95,32 @@ describe("retention", () => {
   it("deletes a sent message's facts and its recipients' rows past retention, and keeps newer ones", async () => {
     const domain = uniqueDomain("facts");
     await createDomain(domain);
-    const facts = (preparedAt: number) => ({ tags: ["t"], userVariables: { v: "1" }, headers: { to: "a@example.org, b@example.org", subject: "s" }, preparedAt });
-    await saveSentMessageMetadata(testEnv, domain, "old@x", facts(Date.now() - 40 * DAY), [{ recipient: "a@example.org", headers: { subject: "own" } }, { recipient: "b@example.org" }]);
+    const facts = (preparedAt: number) => ({
+      tags: ["t"],
+      userVariables: { v: "1" },
+      headers: { to: "a@example.org, b@example.org", subject: "s" },
+      preparedAt,
+    });
+    await saveSentMessageMetadata(testEnv, domain, "old@x", facts(Date.now() - 40 * DAY), [
+      { recipient: "a@example.org", headers: { subject: "own" } },
+      { recipient: "b@example.org" },
+    ]);
     await saveSentMessageMetadata(testEnv, domain, "new@x", facts(Date.now() - DAY), [{ recipient: "a@example.org", userVariables: { v: "a" } }]);
     const key = (messageId: string, recipient: string) => ({ domain, messageId, recipient });
     const keys = [key("old@x", "a@example.org"), key("old@x", "b@example.org"), key("new@x", "a@example.org")];
     const before = await loadMessageMetadata(testEnv, keys);
-    expect(keys.map((k) => before.get(messageKey(k))).map((m) => [m?.headers.subject, m?.userVariables.v])).toEqual([["own", "1"], ["s", "1"], ["s", "a"]]);
+    expect(keys.map((k) => before.get(messageKey(k))).map((m) => [m?.headers.subject, m?.userVariables.v])).toEqual([
+      ["own", "1"],
+      ["s", "1"],
+      ["s", "a"],
+    ]);
     const now = Date.now();
     for (let run = 0; run < 5 && (await purgeExpired(testEnv, now)).unfinished; run++);
     expect(await count("SELECT count(*) AS n FROM message_facts WHERE domain = ?", domain)).toBe(1);
     expect(await count("SELECT count(*) AS n FROM messages WHERE domain = ?", domain)).toBe(1);
-    expect([...(await loadMessageMetadata(testEnv, [key("old@x", "a@example.org"), key("new@x", "b@example.org")])).values()].map((m) => m.headers.to)).toEqual(["a@example.org, b@example.org"]);
+    expect([...(await loadMessageMetadata(testEnv, [key("old@x", "a@example.org"), key("new@x", "b@example.org")])).values()].map((m) => m.headers.to)).toEqual(
+      ["a@example.org, b@example.org"],
+    );
   });
 
   it("works in bounded chunks and resumes where an interrupted purge stopped", async () => {
@@ -109,12 +146,15 @@ describe("retention", () => {
     const now = Date.now();
     const ages = [3, RETURN_PATH_MIN_DAYS - 1, RETURN_PATH_MIN_DAYS + 1, 29, 31];
     for (const domain of [short, long]) {
-      for (const age of ages) await saveReturnPaths(testEnv, domain, [{ id: `id${age}`.padEnd(16, "a"), messageId: `m${age}@x`, recipient: "r@example.org" }], now - age * DAY);
+      for (const age of ages)
+        await saveReturnPaths(testEnv, domain, [{ id: `id${age}`.padEnd(16, "a"), messageId: `m${age}@x`, recipient: "r@example.org" }], now - age * DAY);
     }
     const report = await purgeExpired(testEnv, now);
     expect(report.returnPaths).toBeGreaterThanOrEqual(4); // 8, 29 and 31 days for the first, 31 for the second
     const kept = async (domain: string) =>
-      (await testEnv.DB.prepare("SELECT message_id FROM return_paths WHERE domain = ? ORDER BY created_at DESC").bind(domain).all<{ message_id: string }>()).results.map((r) => r.message_id);
+      (
+        await testEnv.DB.prepare("SELECT message_id FROM return_paths WHERE domain = ? ORDER BY created_at DESC").bind(domain).all<{ message_id: string }>()
+      ).results.map((r) => r.message_id);
     expect(await kept(short)).toEqual([`m3@x`, `m${RETURN_PATH_MIN_DAYS - 1}@x`]);
     expect(await kept(long)).toEqual([`m3@x`, `m${RETURN_PATH_MIN_DAYS - 1}@x`, `m${RETURN_PATH_MIN_DAYS + 1}@x`, "m29@x"]);
   });

@@ -9,10 +9,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { apiApp } from "../../src/api/app";
 import { ROUTE_ACCESS, type RouteRule } from "../../src/api/route-access";
 import { insertKey } from "../../src/db/keys";
-import { encodeCursor } from "../../src/domain/cursor";
-import { hashKeySecret, MAX_API_KEYS, newKeySecret } from "../../src/domain/api-keys";
 import type { Access } from "../../src/domain/access";
-import { API_KEY, BASE, api, createDomain, form, uniqueDomain } from "../helpers";
+import { hashKeySecret, MAX_API_KEYS, newKeySecret } from "../../src/domain/api-keys";
+import { encodeCursor } from "../../src/domain/cursor";
+import { API_KEY, api, BASE, createDomain, form, uniqueDomain } from "../helpers";
 
 const D = uniqueDomain("ra");
 const E = uniqueDomain("rb");
@@ -20,8 +20,29 @@ const ABSENT = uniqueDomain("absent");
 const ABSENT_KEY_ID = "00000000-00000000";
 const BOUNCED = "bounced@example.org";
 
-type Caller = "primary" | "admin" | "developer" | "basic" | "sending, own domain" | "sending, other domain" | "no key" | "wrong key" | "expired key" | "deleted key";
-const CALLERS: Caller[] = ["primary", "admin", "developer", "basic", "sending, own domain", "sending, other domain", "no key", "wrong key", "expired key", "deleted key"];
+type Caller =
+  | "primary"
+  | "admin"
+  | "developer"
+  | "basic"
+  | "sending, own domain"
+  | "sending, other domain"
+  | "no key"
+  | "wrong key"
+  | "expired key"
+  | "deleted key";
+const CALLERS: Caller[] = [
+  "primary",
+  "admin",
+  "developer",
+  "basic",
+  "sending, own domain",
+  "sending, other domain",
+  "no key",
+  "wrong key",
+  "expired key",
+  "deleted key",
+];
 
 /** Who each access level lets in, written out here rather than taken from the code under test. */
 const LET_IN: Record<Access, Caller[]> = {
@@ -121,7 +142,12 @@ beforeAll(async () => {
   // An admin key that expired a second ago, stored as the API would have stored it.
   const expired = newKeySecret();
   const now = Date.now();
-  await insertKey(env.DB, { id: expired.id, role: "admin", kind: "user", domainName: null, description: "expired", createdAt: now - 60_000, expiresAt: now - 1_000 }, await hashKeySecret(expired.secret), MAX_API_KEYS);
+  await insertKey(
+    env.DB,
+    { id: expired.id, role: "admin", kind: "user", domainName: null, description: "expired", createdAt: now - 60_000, expiresAt: now - 1_000 },
+    await hashKeySecret(expired.secret),
+    MAX_API_KEYS,
+  );
   secrets.set("expired key", expired.secret);
 });
 
@@ -129,8 +155,14 @@ describe("the route table covers the app", () => {
   it("has exactly one rule for each route of the API app, and no rule for a route that does not exist", () => {
     const routes = apiApp.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path}`);
     const rules = ROUTE_ACCESS.map((r) => `${r.method} ${r.path}`);
-    expect(routes.filter((r) => !rules.includes(r)), "routes missing from the table").toEqual([]);
-    expect(rules.filter((r) => !routes.includes(r)), "rules naming no route").toEqual([]);
+    expect(
+      routes.filter((r) => !rules.includes(r)),
+      "routes missing from the table",
+    ).toEqual([]);
+    expect(
+      rules.filter((r) => !routes.includes(r)),
+      "rules naming no route",
+    ).toEqual([]);
     expect(new Set(rules).size).toBe(rules.length);
   });
 
@@ -184,7 +216,9 @@ describe("how requests are matched against the table", () => {
 
   it("reads a sending key's domain as the Messages API does: any case, percent-encoded or not", async () => {
     for (const written of [D.toUpperCase(), D.replaceAll(".", "%2E")]) {
-      const response = await call("sending, own domain", "POST", `/v3/${written}/messages`, () => form({ from: `a@${D}`, to: "r@example.org", subject: "s", text: "t", "o:testmode": "yes" }));
+      const response = await call("sending, own domain", "POST", `/v3/${written}/messages`, () =>
+        form({ from: `a@${D}`, to: "r@example.org", subject: "s", text: "t", "o:testmode": "yes" }),
+      );
       expect(response.status, written).toBe(200);
     }
   });

@@ -5,9 +5,9 @@
 // no copy building in the request.
 import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
-import worker from "../../src/index";
 import { randomId } from "../../src/domain/base64url";
 import type { Env } from "../../src/env";
+import worker from "../../src/index";
 import { apiWith, createDomain, form, scriptedRelay, uniqueDomain, unpackEventMessages } from "../helpers";
 
 const testEnv = env as unknown as Env;
@@ -39,7 +39,10 @@ async function consume(jobs: unknown[], overrides: Partial<Env> = {}) {
     EVENTS: out.env.EVENTS,
     ...overrides,
   };
-  const batch = createMessageBatch("tidings-delivery", jobs.map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })));
+  const batch = createMessageBatch(
+    "tidings-delivery",
+    jobs.map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })),
+  );
   const ctx = createExecutionContext();
   await worker.queue(batch, deliveryEnv, ctx);
   const result = await getQueueResult(batch, ctx);
@@ -60,7 +63,14 @@ async function outgoingObjects(domain: string): Promise<string[]> {
 
 async function send(domain: string, to: string[], extra: Record<string, string> = {}) {
   const queues = rawQueues();
-  const body = form({ from: `Sender <me@${domain}>`, to: to.join(", "), subject: "Hello %recipient.name%", text: "Hi https://example.org/a", "o:tag": "news", ...extra });
+  const body = form({
+    from: `Sender <me@${domain}>`,
+    to: to.join(", "),
+    subject: "Hello %recipient.name%",
+    text: "Hi https://example.org/a",
+    "o:tag": "news",
+    ...extra,
+  });
   body.append("html", '<p>Hi %recipient.name%, <a href="https://example.org/a">read</a></p>');
   const response = await apiWith(queues.env, `/v3/${domain}/messages`, { method: "POST", body });
   const answer = (await response.json()) as { id?: string; message: string };
@@ -92,7 +102,9 @@ describe("the Messages API queues compose packs, the delivery consumer builds th
       expect(delaySeconds).toBeUndefined();
     }
     expect(sent.jobs.flatMap((j) => j.body.recipients.map((r: { address: string }) => r.address))).toEqual(recipients);
-    expect(sent.jobs.flatMap((j) => j.body.recipients.filter((r: { suppressed?: string }) => r.suppressed))).toEqual([{ address: suppressed, suppressed: "suppress-bounce" }]);
+    expect(sent.jobs.flatMap((j) => j.body.recipients.filter((r: { suppressed?: string }) => r.suppressed))).toEqual([
+      { address: suppressed, suppressed: "suppress-bounce" },
+    ]);
     expect(await outgoingObjects(domain)).toEqual([]);
     expect(await rows("return_paths", domain)).toBe(0);
 
@@ -109,7 +121,11 @@ describe("the Messages API queues compose packs, the delivery consumer builds th
       timestamp: expect.any(Number),
       flags: { "is-authenticated": true, "is-test-mode": false },
       envelope: { sender: `me@${domain}`, targets: recipients[7] },
-      message: { headers: { to: recipients[7], subject: "Hello Reader 7", "message-id": sent.messageId, from: `Sender <me@${domain}>` }, recipients: [recipients[7]], attachments: [] },
+      message: {
+        headers: { to: recipients[7], subject: "Hello Reader 7", "message-id": sent.messageId, from: `Sender <me@${domain}>` },
+        recipients: [recipients[7]],
+        attachments: [],
+      },
       tags: ["news"],
       storage: { key: expect.any(String), url: expect.any(String) },
     });
@@ -118,7 +134,11 @@ describe("the Messages API queues compose packs, the delivery consumer builds th
       expect(copy.data).toContain("Hello Reader");
       expect(accepted[i].message.size).toBe(bytes(copy.data));
     }
-    expect(first.events.find((e) => e.event === "failed" && e.recipient === suppressed)).toMatchObject({ severity: "permanent", reason: "suppress-bounce", "delivery-status": { code: 605 } });
+    expect(first.events.find((e) => e.event === "failed" && e.recipient === suppressed)).toMatchObject({
+      severity: "permanent",
+      reason: "suppress-bounce",
+      "delivery-status": { code: 605 },
+    });
     expect(first.events.filter((e) => e.event === "delivered")).toHaveLength(247);
     expect(await relayed(suppressed)).toEqual([]);
 

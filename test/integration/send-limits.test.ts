@@ -49,7 +49,11 @@ describe("Messages API byte limits (item 2)", () => {
   it("refuses a recipient longer than a tracking token holds, and leaves nothing in R2, D1 or the queues", async () => {
     const domain = uniqueDomain("long");
     await createDomain(domain, { open: true, click: "yes", unsubscribe: true });
-    const base: Array<[string, string]> = [["from", `me@${domain}`], ["subject", "s"], ["html", '<p><a href="https://x.test/">x</a></p>']];
+    const base: Array<[string, string]> = [
+      ["from", `me@${domain}`],
+      ["subject", "s"],
+      ["html", '<p><a href="https://x.test/">x</a></p>'],
+    ];
     for (const to of [`${"a".repeat(300)}@example.org`, `${"é".repeat(200)}@example.org`, `ok@example.org, ${"ü".repeat(130)}@example.org`]) {
       await expectRefused(domain, [...base, ["to", to]], /255 bytes/);
     }
@@ -65,14 +69,25 @@ describe("Messages API byte limits (item 2)", () => {
     // 241 characters: a message id (41 characters and "@domain") would be 282 bytes.
     const domain = [label, label, label, uniqueDomain("x").split(".")[0]!.padEnd(50, "x"), "example"].join(".");
     await createDomain(domain, { open: true });
-    await expectRefused(domain, [["from", `me@${domain}`], ["to", "ok@example.org"], ["text", "t"]], /too long/);
+    await expectRefused(
+      domain,
+      [
+        ["from", `me@${domain}`],
+        ["to", "ok@example.org"],
+        ["text", "t"],
+      ],
+      /too long/,
+    );
     expect(await leftBehind(domain)).toEqual({ r2: [], rows: 0 });
   });
 
   it("bounds the fields that end up in every event: subject, display names, and the event as a whole", async () => {
     const domain = uniqueDomain("evt");
     await createDomain(domain);
-    const base: Array<[string, string]> = [["from", `me@${domain}`], ["text", "t"]];
+    const base: Array<[string, string]> = [
+      ["from", `me@${domain}`],
+      ["text", "t"],
+    ];
     await expectRefused(domain, [...base, ["to", "ok@example.org"], ["subject", "é".repeat(5000)]], /subject/);
     await expectRefused(domain, [...base, ["to", `"${"N".repeat(2000)}" <ok@example.org>`], ["subject", "s"]], /1024 bytes/);
     // 1,000 recipients in the To header, each with a long display name: every accepted event would
@@ -85,7 +100,11 @@ describe("Messages API byte limits (item 2)", () => {
   it("bounds what recipient variables can grow a message to, before it is built", async () => {
     const domain = uniqueDomain("grow");
     await createDomain(domain);
-    const base: Array<[string, string]> = [["from", `me@${domain}`], ["to", "a@example.org, b@example.org"], ["subject", "s"]];
+    const base: Array<[string, string]> = [
+      ["from", `me@${domain}`],
+      ["to", "a@example.org, b@example.org"],
+      ["subject", "s"],
+    ];
     const big = JSON.stringify({ "a@example.org": { big: "x".repeat(500_000) } });
     await expectRefused(domain, [...base, ["recipient-variables", big], ["html", "%recipient.big%".repeat(60)]], /25 MB/);
     await expectRefused(domain, [...base, ["recipient-variables", big], ["text", "t"], ["v:note", "%recipient.big%"]], /16 kB/);
@@ -93,7 +112,11 @@ describe("Messages API byte limits (item 2)", () => {
     await expectRefused(domain, [...withoutSubject, ["recipient-variables", big], ["text", "t"], ["subject", "%recipient.big%"]], /subject/);
     await expectRefused(domain, [...base, ["recipient-variables", big], ["text", "t"], ["h:X-Note", "%recipient.big%"]], /16 kB/);
     const breaks = JSON.stringify({ "a@example.org": { name: "A\r\nBcc: victim@example.org" } });
-    await expectRefused(domain, [...withoutSubject, ["recipient-variables", breaks], ["text", "t"], ["subject", "Hi %recipient.name%"]], /may not contain CR, LF or NUL/);
+    await expectRefused(
+      domain,
+      [...withoutSubject, ["recipient-variables", breaks], ["text", "t"], ["subject", "Hi %recipient.name%"]],
+      /may not contain CR, LF or NUL/,
+    );
     expect(await leftBehind(domain)).toEqual({ r2: [], rows: 0 });
   });
 });
@@ -104,7 +127,11 @@ describe("prepare byte limits (item 3)", () => {
     await createDomain(domain, { open: true });
     const base = { domain, message_id: "m1@x.test", recipient: "ok@example.org", html: "<p>x</p>" };
     for (const override of [{ message_id: "é".repeat(200) }, { recipient: `${"é".repeat(200)}@example.org` }]) {
-      const response = await api("/v1/tracking/prepare", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...base, ...override }) });
+      const response = await api("/v1/tracking/prepare", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ...base, ...override }),
+      });
       const body = (await response.json()) as { message: string };
       expect(response.status, body.message).toBe(400);
       expect(body.message).toMatch(/255 bytes/);
@@ -122,11 +149,19 @@ describe("JSON inputs are bounded in size and depth before they are parsed (item
   it("refuses deeply nested recipient-variables and X-Mailgun-Variables with a 400, storing nothing", async () => {
     const domain = uniqueDomain("deep");
     await createDomain(domain);
-    const base: Array<[string, string]> = [["from", `me@${domain}`], ["to", "a@example.org"], ["text", "t"]];
+    const base: Array<[string, string]> = [
+      ["from", `me@${domain}`],
+      ["to", "a@example.org"],
+      ["text", "t"],
+    ];
     await expectRefused(domain, [...base, ["recipient-variables", `{"a@example.org":${nested(100_000)}}`]], /recipient-variables.*deep/);
     await expectRefused(domain, [...base, ["recipient-variables", `{"a@example.org":{"v":${nested(40, "array")}}}`]], /deep/);
     await expectRefused(domain, [...base, ["h:X-Mailgun-Variables", nested(40)]], /deep/);
-    await expectRefused(domain, [...base, ["recipient-variables", JSON.stringify({ "a@example.org": { v: "x".repeat(2_100_000) } })]], /recipient-variables.*bytes/);
+    await expectRefused(
+      domain,
+      [...base, ["recipient-variables", JSON.stringify({ "a@example.org": { v: "x".repeat(2_100_000) } })]],
+      /recipient-variables.*bytes/,
+    );
     expect(await leftBehind(domain)).toEqual({ r2: [], rows: 0 });
     // Nesting within the bound is still taken.
     const ok = await sendRecorded(domain, [...base, ["recipient-variables", `{"a@example.org":{"v":${nested(20)}}}`]]);

@@ -4,9 +4,9 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF } from "cloudflare:test";
 import PostalMime from "postal-mime";
 import { describe, expect, inject, it } from "vitest";
-import worker from "../../src/index";
 import { randomId } from "../../src/domain/base64url";
 import type { Env } from "../../src/env";
+import worker from "../../src/index";
 import { apiWith, copiesOf, createDomain, form, linksIn, listEvents, recordingQueues, scriptedRelay, uniqueDomain, waitFor } from "../helpers";
 
 const testEnv = env as unknown as Env;
@@ -21,7 +21,16 @@ async function sendToMany(domain: string, recipients: string[], extra: Record<st
   const recorded = compose ? recordingQueues(testEnv) : onlyRecording();
   const response = await apiWith(recorded.env, `/v3/${domain}/messages`, {
     method: "POST",
-    body: form({ from: `Sender <me@${domain}>`, to: recipients.join(", "), subject: "Big news", text: "Hello", html: "<p>Hello</p>", "o:tag": "big", "v:campaign": "c1", ...extra }),
+    body: form({
+      from: `Sender <me@${domain}>`,
+      to: recipients.join(", "),
+      subject: "Big news",
+      text: "Hello",
+      html: "<p>Hello</p>",
+      "o:tag": "big",
+      "v:campaign": "c1",
+      ...extra,
+    }),
   });
   const body = (await response.json()) as { id?: string; message: string };
   expect(response.status, body.message).toBe(200);
@@ -31,7 +40,10 @@ async function sendToMany(domain: string, recipients: string[], extra: Record<st
 function onlyRecording() {
   const jobs: unknown[] = [];
   const eventMessages: unknown[] = [];
-  const record = (into: unknown[]) => ({ send: async (b: unknown) => void into.push(b), sendBatch: async (bs: Array<{ body: unknown }>) => void into.push(...bs.map((m) => m.body)) });
+  const record = (into: unknown[]) => ({
+    send: async (b: unknown) => void into.push(b),
+    sendBatch: async (bs: Array<{ body: unknown }>) => void into.push(...bs.map((m) => m.body)),
+  });
   return { env: { ...testEnv, DELIVERY: record(jobs), EVENTS: record(eventMessages) } as unknown as Env, jobs, eventMessages };
 }
 
@@ -43,14 +55,20 @@ async function rowCount(table: string, domain: string): Promise<number> {
 async function deliver(jobs: unknown[]) {
   const eventMessages: unknown[] = [];
   const requeued: unknown[] = [];
-  const record = (into: unknown[]) => ({ send: async (b: unknown) => void into.push(b), sendBatch: async (bs: Array<{ body: unknown }>) => void into.push(...bs.map((m) => m.body)) });
+  const record = (into: unknown[]) => ({
+    send: async (b: unknown) => void into.push(b),
+    sendBatch: async (bs: Array<{ body: unknown }>) => void into.push(...bs.map((m) => m.body)),
+  });
   const deliveryEnv: Env = {
     ...testEnv,
     ...scriptedRelay(),
     EVENTS: record(eventMessages) as unknown as Env["EVENTS"],
     DELIVERY: record(requeued) as unknown as Env["DELIVERY"],
   };
-  const batch = createMessageBatch("tidings-delivery", jobs.map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })));
+  const batch = createMessageBatch(
+    "tidings-delivery",
+    jobs.map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })),
+  );
   const ctx = createExecutionContext();
   await worker.queue(batch, deliveryEnv, ctx);
   const result = await getQueueResult(batch, ctx);
@@ -66,9 +84,15 @@ async function store(messages: unknown[]): Promise<number> {
   let invocations = 0;
   while (pending.length > 0) {
     const sentBack: unknown[] = [];
-    const storeEnv: Env = { ...testEnv, EVENTS: { sendBatch: async (bs: Array<{ body: unknown }>) => void sentBack.push(...bs.map((m) => m.body)) } as unknown as Env["EVENTS"] };
+    const storeEnv: Env = {
+      ...testEnv,
+      EVENTS: { sendBatch: async (bs: Array<{ body: unknown }>) => void sentBack.push(...bs.map((m) => m.body)) } as unknown as Env["EVENTS"],
+    };
     for (let i = 0; i < pending.length; i += 100) {
-      const batch = createMessageBatch("tidings-events", pending.slice(i, i + 100).map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })));
+      const batch = createMessageBatch(
+        "tidings-events",
+        pending.slice(i, i + 100).map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })),
+      );
       const ctx = createExecutionContext();
       await worker.queue(batch, storeEnv, ctx);
       invocations++;
@@ -110,9 +134,15 @@ describe("a message to 1,000 addresses in its To header", () => {
     await createDomain(domain, { open: true });
     const recipients = Array.from({ length: 1000 }, (_, i) => `reader${i}@example.org`);
     const variables = Object.fromEntries(recipients.map((r, i) => [r, { note: `${i}:${"n".repeat(1500)}` }]));
-    const sent = await sendToMany(domain, recipients, { "recipient-variables": JSON.stringify(variables), "v:note": "%recipient.note%", subject: "For %recipient.note%" });
+    const sent = await sendToMany(domain, recipients, {
+      "recipient-variables": JSON.stringify(variables),
+      "v:note": "%recipient.note%",
+      subject: "For %recipient.note%",
+    });
     expect(await rowCount("message_facts", domain)).toBe(1);
-    const row = await testEnv.DB.prepare("SELECT headers, user_variables FROM messages WHERE domain = ? AND recipient = ?").bind(domain, recipients[7]).first<{ headers: string; user_variables: string }>();
+    const row = await testEnv.DB.prepare("SELECT headers, user_variables FROM messages WHERE domain = ? AND recipient = ?")
+      .bind(domain, recipients[7])
+      .first<{ headers: string; user_variables: string }>();
     expect(JSON.parse(row!.headers)).toEqual({ to: recipients[7], subject: `For ${variables[recipients[7]!]!.note}` });
     expect(JSON.parse(row!.user_variables)).toEqual({ campaign: "c1", note: variables[recipients[7]!]!.note });
     expect(await rowCount("messages", domain)).toBe(1000);
@@ -143,7 +173,9 @@ describe("a 1,000-recipient send through the queues (item 5)", () => {
 
     // Each invocation stores what it can within its budget and sends the rest back to the queue.
     expect(await store(delivered.eventMessages)).toBeLessThanOrEqual(20);
-    const counts = await testEnv.DB.prepare("SELECT event, count(DISTINCT recipient) AS n, count(*) AS total FROM events WHERE domain = ? GROUP BY event ORDER BY event")
+    const counts = await testEnv.DB.prepare(
+      "SELECT event, count(DISTINCT recipient) AS n, count(*) AS total FROM events WHERE domain = ? GROUP BY event ORDER BY event",
+    )
       .bind(domain)
       .all<{ event: string; n: number; total: number }>();
     expect(counts.results).toEqual([

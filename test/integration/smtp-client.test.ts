@@ -10,8 +10,8 @@ import {
   extractEnhancedCode,
   normaliseLineEndings,
   parseEhloExtensions,
-  takeReply,
   type SmtpRelay,
+  takeReply,
 } from "../../src/consumers/smtp-client";
 import type { RecordedMessage } from "../support/scripted-smtp";
 
@@ -277,7 +277,12 @@ describe("deliverOverSmtp against a fake socket", () => {
 
   it("uses AUTH LOGIN when PLAIN is not advertised", async () => {
     const fake = fakeRelay(
-      acceptingRelay({ EHLO: "250-fake.test\r\n250 AUTH LOGIN", AUTH: "334 VXNlcm5hbWU6", "w7wtdXNlcg==": "334 UGFzc3dvcmQ6", [btoa("secret")]: "235 2.7.0 OK" }),
+      acceptingRelay({
+        EHLO: "250-fake.test\r\n250 AUTH LOGIN",
+        AUTH: "334 VXNlcm5hbWU6",
+        "w7wtdXNlcg==": "334 UGFzc3dvcmQ6",
+        [btoa("secret")]: "235 2.7.0 OK",
+      }),
     );
     const outcome = await deliverOverSmtp(fakeRelayConfig({ user: "ü-user", password: "secret" }), { from: FROM, to: "a@example.org" }, "x", fake.connectFn);
     expect(outcome.ok).toBe(true);
@@ -361,7 +366,11 @@ describe("SMTP helpers", () => {
 
   it("parseEhloExtensions upper-cases keywords and keeps parameters", () => {
     const extensions = parseEhloExtensions({ code: 250, lines: ["relay.test Hello", "8bitmime", "AUTH PLAIN LOGIN", "SIZE 1000"] });
-    expect([...extensions]).toEqual([["8BITMIME", ""], ["AUTH", "PLAIN LOGIN"], ["SIZE", "1000"]]);
+    expect([...extensions]).toEqual([
+      ["8BITMIME", ""],
+      ["AUTH", "PLAIN LOGIN"],
+      ["SIZE", "1000"],
+    ]);
   });
 
   it("normaliseLineEndings turns LF, CR and CRLF into CRLF", () => {

@@ -2,7 +2,7 @@
 // relays of test/global-setup.ts: which connection each message came over and what each connection
 // received (GET /sessions/N), with and without PIPELINING, and a fresh session after every error.
 import { describe, expect, inject, it } from "vitest";
-import { MAX_MESSAGES_PER_SESSION, SmtpPool, type SmtpOutcome, type SmtpRelay } from "../../src/consumers/smtp-client";
+import { MAX_MESSAGES_PER_SESSION, type SmtpOutcome, SmtpPool, type SmtpRelay } from "../../src/consumers/smtp-client";
 import type { RecordedMessage, RecordedSession } from "../support/scripted-smtp";
 
 const FROM = "bounce+x@tidings.test";
@@ -113,7 +113,10 @@ describe("SmtpPool without PIPELINING", () => {
   it("moves a message to a fresh session when the relay ends the old one at RSET (421), instead of failing it", async () => {
     const tos = [recipient("rset421"), recipient("ok")];
     const outcomes = await deliverInTurn(plainRelay(), tos);
-    expect(outcomes.map((o) => [o.ok, o.code])).toEqual([[true, 250], [true, 250]]);
+    expect(outcomes.map((o) => [o.ok, o.code])).toEqual([
+      [true, 250],
+      [true, 250],
+    ]);
     const [first, second] = await sessionsOf(inject("smtpControlPort"), tos);
     expect(second).not.toBe(first);
     expect((await commandsOf(inject("smtpControlPort"), first!)).flat().slice(-1)).toEqual(["RSET"]);

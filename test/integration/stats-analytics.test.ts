@@ -35,9 +35,13 @@ describe("POST /v1/analytics/metrics", () => {
   it("answers counts and rates by time with aggregates", async () => {
     const domain = await seeded();
     const { status, body } = await post("/v1/analytics/metrics", {
-      start: rfc(today - DAY), end: rfc(today + 3600_000), resolution: "day", dimensions: ["time"],
+      start: rfc(today - DAY),
+      end: rfc(today + 3600_000),
+      resolution: "day",
+      dimensions: ["time"],
       metrics: ["accepted_count", "delivered_count", "opened_count", "unique_opened_count", "unique_opened_rate", "clicked_rate"],
-      filter: filterDomain(domain), include_aggregates: true,
+      filter: filterDomain(domain),
+      include_aggregates: true,
     });
     expect(status).toBe(200);
     expect(body).toMatchObject({ resolution: "day", dimensions: ["time"], pagination: { skip: 0, limit: 1500, total: 2 } });
@@ -51,7 +55,14 @@ describe("POST /v1/analytics/metrics", () => {
         metrics: { accepted_count: 0, delivered_count: 0, opened_count: 2, unique_opened_count: 1, unique_opened_rate: "0.0000", clicked_rate: "0.0000" },
       },
     ]);
-    expect(body.aggregates.metrics).toEqual({ accepted_count: 2, delivered_count: 2, opened_count: 2, unique_opened_count: 1, unique_opened_rate: "0.5000", clicked_rate: "0.5000" });
+    expect(body.aggregates.metrics).toEqual({
+      accepted_count: 2,
+      delivered_count: 2,
+      opened_count: 2,
+      unique_opened_count: 1,
+      unique_opened_rate: "0.5000",
+      clicked_rate: "0.5000",
+    });
   });
 
   it("splits by tag, country and bot", async () => {
@@ -69,10 +80,20 @@ describe("POST /v1/analytics/metrics", () => {
     ]);
     const byBot = await post("/v1/analytics/metrics", { ...base, dimensions: ["bot"], metrics: ["opened_count", "unique_opened_count"] });
     expect(byBot.body.items.map((i: any) => [i.dimensions[0], i.metrics])).toEqual([
-      [{ dimension: "bot", value: "", display_value: "human" }, { opened_count: 1, unique_opened_count: 1 }],
-      [{ dimension: "bot", value: "apple", display_value: "apple" }, { opened_count: 1, unique_opened_count: 1 }],
+      [
+        { dimension: "bot", value: "", display_value: "human" },
+        { opened_count: 1, unique_opened_count: 1 },
+      ],
+      [
+        { dimension: "bot", value: "apple", display_value: "apple" },
+        { opened_count: 1, unique_opened_count: 1 },
+      ],
     ]);
-    const humansOnly = await post("/v1/analytics/metrics", { ...base, filter: { AND: [...base.filter.AND, { attribute: "bot", comparator: "=", values: [{ label: "", value: "" }] }] }, metrics: ["opened_count"] });
+    const humansOnly = await post("/v1/analytics/metrics", {
+      ...base,
+      filter: { AND: [...base.filter.AND, { attribute: "bot", comparator: "=", values: [{ label: "", value: "" }] }] },
+      metrics: ["opened_count"],
+    });
     expect(humansOnly.body.items).toEqual([{ dimensions: [], metrics: { opened_count: 1 } }]);
     // A per-day split by time and bot (the panel's chart of people against bots).
     const byDayAndBot = await post("/v1/analytics/metrics", { ...base, resolution: "day", dimensions: ["time", "bot"], metrics: ["opened_count"] });
@@ -105,8 +126,12 @@ describe("POST /v1/analytics/logs", () => {
   it("pages the Events API's events with tokens, filtered like the Events API", async () => {
     const domain = await seeded();
     const first = await post("/v1/analytics/logs", {
-      start: rfc(today - 2 * DAY), end: "", events: ["accepted", "delivered"], filter: filterDomain(domain),
-      include_totals: true, pagination: { sort: "timestamp:asc", limit: 3 },
+      start: rfc(today - 2 * DAY),
+      end: "",
+      events: ["accepted", "delivered"],
+      filter: filterDomain(domain),
+      include_totals: true,
+      pagination: { sort: "timestamp:asc", limit: 3 },
     });
     expect(first.status).toBe(200);
     expect(first.body.items.map((i: any) => i.event)).toEqual(["accepted", "accepted", "delivered"]);
@@ -121,7 +146,14 @@ describe("POST /v1/analytics/logs", () => {
     expect(next.body.items.map((i: any) => i.event)).toEqual(["delivered"]);
 
     const byRecipient = await post("/v1/analytics/logs", {
-      start: rfc(today - 2 * DAY), filter: { AND: [...filterDomain(domain).AND, { attribute: "recipient", comparator: "=", values: [{ label: "ann", value: "ANN@example.org" }] }, { attribute: "tag", comparator: "!=", values: [{ label: "t1", value: "t1" }] }] },
+      start: rfc(today - 2 * DAY),
+      filter: {
+        AND: [
+          ...filterDomain(domain).AND,
+          { attribute: "recipient", comparator: "=", values: [{ label: "ann", value: "ANN@example.org" }] },
+          { attribute: "tag", comparator: "!=", values: [{ label: "t1", value: "t1" }] },
+        ],
+      },
     });
     expect(byRecipient.body.items.map((i: any) => i.event)).toEqual(["clicked", "delivered", "accepted"]);
   });

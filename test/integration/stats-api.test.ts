@@ -119,7 +119,16 @@ describe("tag stats and aggregates", () => {
       },
     });
     const providers = await json(`/v3/${domain}/tags/promo/stats/aggregates/providers`);
-    expect(providers.body.provider["example.org"]).toEqual({ accepted: 1, delivered: 1, clicked: 1, complained: 0, opened: 3, unique_clicked: 1, unique_opened: 1, unsubscribed: 0 });
+    expect(providers.body.provider["example.org"]).toEqual({
+      accepted: 1,
+      delivered: 1,
+      clicked: 1,
+      complained: 0,
+      opened: 3,
+      unique_clicked: 1,
+      unique_opened: 1,
+      unsubscribed: 0,
+    });
     const devices = await json(`/v3/${domain}/tag/stats/aggregates?tag=promo&type=device`);
     expect(devices.body.device).toEqual({
       desktop: { clicked: 1, complained: 0, opened: 2, unique_clicked: 1, unique_opened: 1, unsubscribed: 0 },

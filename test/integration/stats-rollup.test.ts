@@ -2,12 +2,12 @@
 // bot vs human, failures by reason, the per-domain tag cap, and rollup retention boundaries.
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { purgeExpired } from "../../src/cron/retention";
 import { rollUpStats } from "../../src/cron/rollups";
 import { readWatermark } from "../../src/db/rollups";
 import { sumCounters } from "../../src/db/stats-store";
 import { addMonths } from "../../src/domain/stats-time";
+import worker from "../../src/index";
 import { createDomain, uniqueDomain } from "../helpers";
 import { APPLE_PROXY_UA, seedEvents, testEnv } from "../support/stats-seed";
 
@@ -15,14 +15,26 @@ const NOW = Date.now();
 
 async function totals(domain: string, tag?: string) {
   const [row] = await sumCounters(testEnv.DB, {
-    source: "counters", resolution: "day", from: 0, to: Number.MAX_SAFE_INTEGER,
-    domains: { negate: false, values: [domain] }, tags: tag === undefined ? undefined : { negate: false, values: [tag] }, groupBy: [],
+    source: "counters",
+    resolution: "day",
+    from: 0,
+    to: Number.MAX_SAFE_INTEGER,
+    domains: { negate: false, values: [domain] },
+    tags: tag === undefined ? undefined : { negate: false, values: [tag] },
+    groupBy: [],
   });
   return row;
 }
 
 async function bots(domain: string) {
-  const rows = await sumCounters(testEnv.DB, { source: "bot", resolution: "day", from: 0, to: Number.MAX_SAFE_INTEGER, domains: { negate: false, values: [domain] }, groupBy: ["value"] });
+  const rows = await sumCounters(testEnv.DB, {
+    source: "bot",
+    resolution: "day",
+    from: 0,
+    to: Number.MAX_SAFE_INTEGER,
+    domains: { negate: false, values: [domain] },
+    groupBy: ["value"],
+  });
   return Object.fromEntries(rows.map((r) => [r.value, { opened: r.opened, unique: r.opened_unique, clicked: r.clicked }]));
 }
 
@@ -47,16 +59,28 @@ describe("stats rollup", () => {
     await worker.scheduled(createScheduledController({ scheduledTime: NOW, cron: "*/5 * * * *" }), testEnv, ctx);
     await waitOnExecutionContext(ctx);
     expect(await totals(domain)).toMatchObject({
-      accepted_outgoing: 2, accepted_incoming: 0, delivered_smtp: 1, failed_temporary: 2, failed_temporary_espblock: 1,
-      failed_permanent: 4, failed_permanent_bounce: 1, failed_permanent_delayed_bounce: 1, failed_permanent_suppress_unsubscribe: 1,
-      failed_permanent_old: 1, unsubscribed: 1, complained: 1,
+      accepted_outgoing: 2,
+      accepted_incoming: 0,
+      delivered_smtp: 1,
+      failed_temporary: 2,
+      failed_temporary_espblock: 1,
+      failed_permanent: 4,
+      failed_permanent_bounce: 1,
+      failed_permanent_delayed_bounce: 1,
+      failed_permanent_suppress_unsubscribe: 1,
+      failed_permanent_old: 1,
+      unsubscribed: 1,
+      complained: 1,
     });
   });
 
   it("counts nothing twice when it runs again or two runs overlap", async () => {
     const domain = uniqueDomain("twice");
     await createDomain(domain);
-    await seedEvents(domain, Array.from({ length: 120 }, (_, i) => ({ event: "opened" as const, ms: NOW - 10_000 + i, recipient: `r${i % 40}@example.org` })));
+    await seedEvents(
+      domain,
+      Array.from({ length: 120 }, (_, i) => ({ event: "opened" as const, ms: NOW - 10_000 + i, recipient: `r${i % 40}@example.org` })),
+    );
     // Small chunks so the two runs interleave over several chunks.
     const [a, b] = await Promise.all([rollUpStats(testEnv, NOW, { chunkEvents: 25 }), rollUpStats(testEnv, NOW, { chunkEvents: 25 })]);
     expect(a.skipped + b.skipped, "the two runs read the same chunk at least once").toBeGreaterThan(0);
@@ -65,7 +89,10 @@ describe("stats rollup", () => {
     expect(again.events).toBe(0);
     expect(await totals(domain)).toMatchObject({ opened: 120, opened_unique: 40 });
     // Later opens of the same messages add to the total only.
-    await seedEvents(domain, [{ event: "opened", ms: NOW, recipient: "r1@example.org" }, { event: "opened", ms: NOW, recipient: "new@example.org" }]);
+    await seedEvents(domain, [
+      { event: "opened", ms: NOW, recipient: "r1@example.org" },
+      { event: "opened", ms: NOW, recipient: "new@example.org" },
+    ]);
     await rollUpStats(testEnv, NOW);
     expect(await totals(domain)).toMatchObject({ opened: 122, opened_unique: 41 });
   });
@@ -75,7 +102,10 @@ describe("stats rollup", () => {
     await createDomain(domain);
     await rollUpStats(testEnv, NOW);
     const before = await readWatermark(testEnv.DB);
-    await seedEvents(domain, Array.from({ length: 30 }, (_, i) => ({ event: "clicked" as const, ms: NOW - 1000 + i, messageId: `m${i}@x` })));
+    await seedEvents(
+      domain,
+      Array.from({ length: 30 }, (_, i) => ({ event: "clicked" as const, ms: NOW - 1000 + i, messageId: `m${i}@x` })),
+    );
     const first = await rollUpStats(testEnv, NOW, { chunkEvents: 10, chunksPerRun: 2 });
     expect(first).toMatchObject({ events: 20, chunks: 2, unfinished: true });
     expect((await totals(domain))!.clicked).toBe(20);
@@ -132,7 +162,9 @@ describe("stats rollup", () => {
     await insert("day", dailyCut);
     await insert("day", hourlyCut - 86400 * 3);
     await rollUpStats(testEnv, NOW, { purgeRows: 1 });
-    const { results } = await testEnv.DB.prepare("SELECT resolution, bucket FROM stats_counters WHERE domain = ? ORDER BY resolution, bucket").bind(domain).all();
+    const { results } = await testEnv.DB.prepare("SELECT resolution, bucket FROM stats_counters WHERE domain = ? ORDER BY resolution, bucket")
+      .bind(domain)
+      .all();
     expect(results).toEqual([
       { resolution: "day", bucket: dailyCut },
       { resolution: "day", bucket: hourlyCut - 86400 * 3 },
@@ -144,7 +176,10 @@ describe("stats rollup", () => {
     const domain = uniqueDomain("rowid");
     await createDomain(domain);
     const DAY = 86_400_000;
-    await seedEvents(domain, [1, 2, 3].map((i) => ({ event: "delivered" as const, ms: NOW - 40 * DAY + i })));
+    await seedEvents(
+      domain,
+      [1, 2, 3].map((i) => ({ event: "delivered" as const, ms: NOW - 40 * DAY + i })),
+    );
     await rollUpStats(testEnv, NOW);
     const watermark = await readWatermark(testEnv.DB);
     await purgeExpired(testEnv, NOW);

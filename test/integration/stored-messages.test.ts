@@ -6,7 +6,7 @@ import { env, SELF } from "cloudflare:test";
 import PostalMime from "postal-mime";
 import { describe, expect, it } from "vitest";
 import type { MessageRequest } from "../../src/api/message-form";
-import { loadStoredMessage, purgeStoredMessages, storeMessage, STORED_MESSAGE_DAYS } from "../../src/db/stored-messages";
+import { loadStoredMessage, purgeStoredMessages, STORED_MESSAGE_DAYS, storeMessage } from "../../src/db/stored-messages";
 import type { Env } from "../../src/env";
 import { newSessionCookieValue } from "../../src/panel/session";
 import { API_KEY, api, apiWith, createDomain, form, listEvents, recordingQueues, uniqueDomain, waitFor } from "../helpers";
@@ -16,7 +16,15 @@ const DAY = 86_400_000;
 const json = async (response: Response) => (await response.json()) as any;
 
 function messageForm(domain: string, to: string): FormData {
-  const body = form({ from: `Shop <shop@${domain}>`, to, cc: "Cy <cy@example.org>", subject: "Spring sale", text: "Hi! https://shop.test/sale", "v:campaign": "spring", "h:Reply-To": `help@${domain}` });
+  const body = form({
+    from: `Shop <shop@${domain}>`,
+    to,
+    cc: "Cy <cy@example.org>",
+    subject: "Spring sale",
+    text: "Hi! https://shop.test/sale",
+    "v:campaign": "spring",
+    "h:Reply-To": `help@${domain}`,
+  });
   body.append("html", '<p>Hi! <a href="https://shop.test/sale">Sale</a></p>');
   body.append("o:tag", "newsletter");
   body.append("attachment", new File(["col1,col2\n1,2\n"], "report.csv", { type: "text/csv" }));
@@ -81,7 +89,10 @@ describe("stored messages", () => {
     await createDomain(domain, { open: true, click: "yes" });
     const original = await sendOne(domain);
     const recorded = recordingQueues(testEnv);
-    const response = await apiWith(recorded.env, `/v3/domains/${domain}/messages/${original.storage.key}`, { method: "POST", body: form({ to: "Dee <dee@example.org>, eve@example.org" }) });
+    const response = await apiWith(recorded.env, `/v3/domains/${domain}/messages/${original.storage.key}`, {
+      method: "POST",
+      body: form({ to: "Dee <dee@example.org>, eve@example.org" }),
+    });
     expect(response.status).toBe(200);
     const body = await json(response);
     expect(body.message).toBe("Queued. Thank you.");
@@ -103,7 +114,10 @@ describe("stored messages", () => {
     const bad = await apiWith(recorded.env, `/v3/domains/${domain}/messages/${original.storage.key}`, { method: "POST", body: form({ to: "not an address" }) });
     expect(bad.status).toBe(400);
     // A line break in a new recipient's display name would start a header line of its own.
-    const injected = await apiWith(recorded.env, `/v3/domains/${domain}/messages/${original.storage.key}`, { method: "POST", body: form({ to: "Dee\r\nX-Injected: 1 <dee@example.org>" }) });
+    const injected = await apiWith(recorded.env, `/v3/domains/${domain}/messages/${original.storage.key}`, {
+      method: "POST",
+      body: form({ to: "Dee\r\nX-Injected: 1 <dee@example.org>" }),
+    });
     expect([injected.status, (await json(injected)).message]).toEqual([400, "to parameter is not a valid address. please check documentation"]);
   });
 
@@ -174,7 +188,23 @@ describe("stored messages", () => {
 
   it("purges whole days past retention, a bounded number of pages per run, and keeps newer ones", async () => {
     const bucket = testEnv.MESSAGES;
-    const request = { from: { address: "a@p.example", display: "a@p.example" }, to: [], cc: [], bcc: [], subject: "s", text: "t", attachments: [], tags: [], userVariables: {}, recipientVariables: null, customHeaders: [], tracking: {}, testMode: false, deliverAt: 0, contentBytes: 1 } satisfies MessageRequest;
+    const request = {
+      from: { address: "a@p.example", display: "a@p.example" },
+      to: [],
+      cc: [],
+      bcc: [],
+      subject: "s",
+      text: "t",
+      attachments: [],
+      tags: [],
+      userVariables: {},
+      recipientVariables: null,
+      customHeaders: [],
+      tracking: {},
+      testMode: false,
+      deliverAt: 0,
+      contentBytes: 1,
+    } satisfies MessageRequest;
     const now = Date.UTC(2031, 0, 10, 12);
     const old = await Promise.all(Array.from({ length: 3 }, (_, i) => storeMessage(bucket, "p.example", `old${i}@x`, request, now - 5 * DAY)));
     const edge = await storeMessage(bucket, "p.example", "edge@x", request, Date.UTC(2031, 0, 7, 0, 1)); // its day is kept while within 3 days

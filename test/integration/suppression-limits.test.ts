@@ -5,7 +5,7 @@
 // item 1).
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { acceptedByState, ApiError } from "../../src/api/errors";
+import { ApiError, acceptedByState } from "../../src/api/errors";
 import { isRefused } from "../../src/domain/refusal";
 import { api, createDomain, form, uniqueDomain } from "../helpers";
 
@@ -57,7 +57,14 @@ describe("suppression limits at the API boundary", () => {
     for (const address of [TOO_LONG, TOO_MANY_BYTES]) {
       for (const kind of KINDS) {
         expect(await call(`/v3/${d}/${kind}`, { method: "POST", body: form({ address }) }), `${kind} form`).toEqual(ADDRESS_TOO_LONG);
-        expect(await call(`/v3/${d}/${kind}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ address }).toString() }), `${kind} urlencoded`).toEqual(ADDRESS_TOO_LONG);
+        expect(
+          await call(`/v3/${d}/${kind}`, {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+            body: new URLSearchParams({ address }).toString(),
+          }),
+          `${kind} urlencoded`,
+        ).toEqual(ADDRESS_TOO_LONG);
         expect(await call(`/v3/${d}/${kind}/${encodeURIComponent(address)}`), `${kind} GET`).toEqual(ADDRESS_TOO_LONG);
         expect(await call(`/v3/${d}/${kind}/${encodeURIComponent(address)}`, { method: "DELETE" }), `${kind} DELETE`).toEqual(ADDRESS_TOO_LONG);
         const imported = await upload(`/v3/${d}/${kind}/import`, `address\nok@example.org\n${address}\n`);
@@ -66,7 +73,10 @@ describe("suppression limits at the API boundary", () => {
         await call(`/v3/${d}/${kind}`, { method: "DELETE" });
       }
       for (const kind of ["bounces", "unsubscribes", "complaints"]) {
-        expect(await postJson(`/v3/${d}/${kind}`, [{ address: "ok@example.org" }, { address }]), `${kind} JSON`).toEqual({ status: 400, body: { message: "record 1: 'address' must be at most 320 bytes" } });
+        expect(await postJson(`/v3/${d}/${kind}`, [{ address: "ok@example.org" }, { address }]), `${kind} JSON`).toEqual({
+          status: 400,
+          body: { message: "record 1: 'address' must be at most 320 bytes" },
+        });
         expect(await listed(d, kind), kind).toEqual([]);
       }
     }
@@ -75,13 +85,22 @@ describe("suppression limits at the API boundary", () => {
   it("refuses more than 100 tags, or a tag over 256 bytes, on one unsubscribe", async () => {
     const d = await newDomain();
     const tags = Array.from({ length: 101 }, (_, i) => `t${i}`);
-    expect(await postJson(`/v3/${d}/unsubscribes`, { address: "many@example.org", tags })).toEqual({ status: 400, body: { message: "At most 100 tags per unsubscribe" } });
-    expect(await postJson(`/v3/${d}/unsubscribes`, [{ address: "many@example.org", tags }])).toEqual({ status: 400, body: { message: "record 0: At most 100 tags per unsubscribe" } });
+    expect(await postJson(`/v3/${d}/unsubscribes`, { address: "many@example.org", tags })).toEqual({
+      status: 400,
+      body: { message: "At most 100 tags per unsubscribe" },
+    });
+    expect(await postJson(`/v3/${d}/unsubscribes`, [{ address: "many@example.org", tags }])).toEqual({
+      status: 400,
+      body: { message: "record 0: At most 100 tags per unsubscribe" },
+    });
     const many = new FormData();
     many.append("address", "many@example.org");
     for (const tag of tags) many.append("tag", tag);
     expect(await call(`/v3/${d}/unsubscribes`, { method: "POST", body: many })).toEqual({ status: 400, body: { message: "At most 100 tags per unsubscribe" } });
-    expect(await call(`/v3/${d}/unsubscribes`, { method: "POST", body: form({ address: "long@example.org", tag: "é".repeat(129) }) })).toEqual({ status: 400, body: { message: "A tag must be at most 256 bytes" } });
+    expect(await call(`/v3/${d}/unsubscribes`, { method: "POST", body: form({ address: "long@example.org", tag: "é".repeat(129) }) })).toEqual({
+      status: 400,
+      body: { message: "A tag must be at most 256 bytes" },
+    });
     expect(await listed(d, "unsubscribes")).toEqual([]);
     expect((await postJson(`/v3/${d}/unsubscribes`, { address: "many@example.org", tags: tags.slice(0, 100) })).status).toBe(200);
     const removeTag = await call(`/v3/${d}/unsubscribes/many%40example.org?tag=${encodeURIComponent("é".repeat(129))}`, { method: "DELETE" });
@@ -90,8 +109,14 @@ describe("suppression limits at the API boundary", () => {
 
   it("refuses an error or reason over 2000 bytes", async () => {
     const d = await newDomain();
-    expect(await call(`/v3/${d}/bounces`, { method: "POST", body: form({ address: "b@example.org", error: "é".repeat(1001) }) })).toEqual({ status: 400, body: { message: "'error' must be at most 2000 bytes" } });
-    expect(await call(`/v3/${d}/whitelists`, { method: "POST", body: form({ address: "w@example.org", reason: "é".repeat(1001) }) })).toEqual({ status: 400, body: { message: "'reason' must be at most 2000 bytes" } });
+    expect(await call(`/v3/${d}/bounces`, { method: "POST", body: form({ address: "b@example.org", error: "é".repeat(1001) }) })).toEqual({
+      status: 400,
+      body: { message: "'error' must be at most 2000 bytes" },
+    });
+    expect(await call(`/v3/${d}/whitelists`, { method: "POST", body: form({ address: "w@example.org", reason: "é".repeat(1001) }) })).toEqual({
+      status: 400,
+      body: { message: "'reason' must be at most 2000 bytes" },
+    });
     expect(await listed(d, "bounces")).toEqual([]);
     expect(await listed(d, "whitelists")).toEqual([]);
   });
@@ -99,7 +124,10 @@ describe("suppression limits at the API boundary", () => {
   it("refuses a list's term or page boundary over 320 bytes", async () => {
     const d = await newDomain();
     for (const kind of KINDS) {
-      expect(await call(`/v3/${d}/${kind}?term=${encodeURIComponent(TOO_MANY_BYTES)}`), kind).toEqual({ status: 400, body: { message: "'term' must be at most 320 bytes" } });
+      expect(await call(`/v3/${d}/${kind}?term=${encodeURIComponent(TOO_MANY_BYTES)}`), kind).toEqual({
+        status: 400,
+        body: { message: "'term' must be at most 320 bytes" },
+      });
       expect(await call(`/v3/${d}/${kind}?page=next&address=${encodeURIComponent(TOO_LONG)}`), kind).toEqual(ADDRESS_TOO_LONG);
     }
   });

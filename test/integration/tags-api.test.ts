@@ -10,12 +10,19 @@ const call = async (path: string, init: RequestInit = {}) => {
   const response = await api(path, init);
   return { status: response.status, body: (await response.json()) as any };
 };
-const jsonInit = (method: string, body: unknown, type = "application/json"): RequestInit => ({ method, headers: { "content-type": type }, body: JSON.stringify(body) });
+const jsonInit = (method: string, body: unknown, type = "application/json"): RequestInit => ({
+  method,
+  headers: { "content-type": type },
+  body: JSON.stringify(body),
+});
 
 async function domainWithTags(tags: string[]): Promise<string> {
   const domain = uniqueDomain("tags");
   await createDomain(domain);
-  await seedEvents(domain, tags.map((tag, i) => ({ event: "delivered" as const, ms: NOW - 10_000 + i * 1000, tags: [tag], messageId: `m${i}@x` })));
+  await seedEvents(
+    domain,
+    tags.map((tag, i) => ({ event: "delivered" as const, ms: NOW - 10_000 + i * 1000, tags: [tag], messageId: `m${i}@x` })),
+  );
   await rollUpStats(testEnv, NOW);
   return domain;
 }
@@ -26,7 +33,12 @@ describe("GET /v3/{domain}/tags", () => {
     const first = await call(`/v3/${domain}/tags?limit=2`);
     expect(first.status).toBe(200);
     expect(first.body.items.map((t: any) => t.tag)).toEqual(["alpha", "bravo"]);
-    expect(first.body.items[0]).toEqual({ tag: "alpha", description: "", "first-seen": expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000 UTC$/), "last-seen": expect.any(String) });
+    expect(first.body.items[0]).toEqual({
+      tag: "alpha",
+      description: "",
+      "first-seen": expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000 UTC$/),
+      "last-seen": expect.any(String),
+    });
     const next = new URL(first.body.paging.next);
     expect(next.origin).toBe("http://127.0.0.1");
     expect(Object.fromEntries(next.searchParams)).toEqual({ limit: "2", page: "next", tag: "bravo" });
@@ -46,7 +58,10 @@ describe("one tag: get, describe, delete", () => {
   it("works by path and by ?tag=, case-insensitively, with Mailgun's messages", async () => {
     const domain = await domainWithTags(["news"]);
     expect((await call(`/v3/${domain}/tags/NEWS`)).body).toMatchObject({ tag: "news", description: "" });
-    expect(await call(`/v3/${domain}/tags/news`, { method: "PUT", body: new URLSearchParams({ description: "Weekly" }) })).toEqual({ status: 200, body: { message: "Tag updated" } });
+    expect(await call(`/v3/${domain}/tags/news`, { method: "PUT", body: new URLSearchParams({ description: "Weekly" }) })).toEqual({
+      status: 200,
+      body: { message: "Tag updated" },
+    });
     expect((await call(`/v3/${domain}/tag?tag=news`)).body.description).toBe("Weekly");
     expect((await call(`/v3/${domain}/tag?tag=news&description=Daily`, { method: "PUT" })).body).toEqual({ message: "Tag updated" });
     expect((await call(`/v3/${domain}/tags/news`)).body.description).toBe("Daily");
@@ -65,7 +80,10 @@ describe("/v1/analytics/tags", () => {
   it("lists most recently seen first with skip/limit paging, updates, deletes, and reports limits", async () => {
     const prefix = `acct${NOW.toString(36)}`;
     await domainWithTags([`${prefix}-old`, `${prefix}-mid`, `${prefix}-new`]);
-    const list = await call("/v1/analytics/tags", jsonInit("POST", { tag: prefix, pagination: { sort: "lastseen:desc", skip: 0, limit: 2, include_total: true } }));
+    const list = await call(
+      "/v1/analytics/tags",
+      jsonInit("POST", { tag: prefix, pagination: { sort: "lastseen:desc", skip: 0, limit: 2, include_total: true } }),
+    );
     expect(list.status).toBe(200);
     expect(list.body.items.map((t: any) => t.tag)).toEqual([`${prefix}-new`, `${prefix}-mid`]);
     expect(list.body.items[0]).toMatchObject({ description: "", metrics: {}, account_id: "", parent_account_id: "", account_name: "" });
@@ -74,17 +92,34 @@ describe("/v1/analytics/tags", () => {
     const rest = await call("/v1/analytics/tags", jsonInit("POST", { tag: prefix, pagination: { skip: 2, limit: 2 } }));
     expect(rest.body.items.map((t: any) => t.tag)).toEqual([`${prefix}-old`]);
 
-    expect(await call("/v1/analytics/tags", jsonInit("PUT", { tag: `${prefix}-old`, description: "Old" }))).toEqual({ status: 200, body: { message: "Tag updated" } });
+    expect(await call("/v1/analytics/tags", jsonInit("PUT", { tag: `${prefix}-old`, description: "Old" }))).toEqual({
+      status: 200,
+      body: { message: "Tag updated" },
+    });
     // mailgun.js sends DELETE's JSON body under an urlencoded content type.
-    expect(await call("/v1/analytics/tags", jsonInit("DELETE", { tag: `${prefix}-mid` }, "application/x-www-form-urlencoded"))).toEqual({ status: 200, body: { message: "Tag deleted" } });
+    expect(await call("/v1/analytics/tags", jsonInit("DELETE", { tag: `${prefix}-mid` }, "application/x-www-form-urlencoded"))).toEqual({
+      status: 200,
+      body: { message: "Tag deleted" },
+    });
     const after = await call("/v1/analytics/tags", jsonInit("POST", { tag: prefix }));
-    expect(after.body.items.map((t: any) => [t.tag, t.description])).toEqual([[`${prefix}-new`, ""], [`${prefix}-old`, "Old"]]);
+    expect(after.body.items.map((t: any) => [t.tag, t.description])).toEqual([
+      [`${prefix}-new`, ""],
+      [`${prefix}-old`, "Old"],
+    ]);
     expect((await call("/v1/analytics/tags", jsonInit("DELETE", { tag: "never-seen" }))).status).toBe(404);
     expect((await call("/v1/analytics/tags", jsonInit("PUT", { description: "no tag" }))).status).toBe(400);
 
     const withMetrics = await call("/v1/analytics/tags", jsonInit("POST", { tag: `${prefix}-new`, include_metrics: true, pagination: { limit: 20 } }));
     expect(withMetrics.body.items[0].metrics).toEqual({
-      accepted_count: 0, delivered_count: 1, failed_count: 0, opened_count: 0, unique_opened_count: 0, clicked_count: 0, unique_clicked_count: 0, unsubscribed_count: 0, complained_count: 0,
+      accepted_count: 0,
+      delivered_count: 1,
+      failed_count: 0,
+      opened_count: 0,
+      unique_opened_count: 0,
+      clicked_count: 0,
+      unique_clicked_count: 0,
+      unsubscribed_count: 0,
+      complained_count: 0,
     });
     expect((await call("/v1/analytics/tags", jsonInit("POST", { include_metrics: true, pagination: { limit: 21 } }))).status).toBe(400);
 

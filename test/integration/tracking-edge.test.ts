@@ -2,9 +2,9 @@
 // the proof that no storage is touched before the answer.
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { signToken, type TokenPayload } from "../../src/domain/token";
 import type { Env } from "../../src/env";
+import worker from "../../src/index";
 import { apiWith, createDomain, linksIn, prepare, uniqueDomain } from "../helpers";
 import { signReferenceToken } from "../support/signed-token";
 
@@ -56,7 +56,13 @@ describe("tracking edge", () => {
   it("answers pixel, click and unsubscribe with D1 and the Durable Object throwing", async () => {
     const domain = uniqueDomain("hot");
     await createDomain(domain, { open: true, click: "yes", unsubscribe: true });
-    const prepared = await prepare({ domain, message_id: "hot-1@x", recipient: "Ann@Example.org", html: '<body><a href="https://example.org/x">x</a></body>', text: "hi" });
+    const prepared = await prepare({
+      domain,
+      message_id: "hot-1@x",
+      recipient: "Ann@Example.org",
+      html: '<body><a href="https://example.org/x">x</a></body>',
+      text: "hi",
+    });
     const links = linksIn(prepared.html!);
     const { hotEnv, sent } = isolatedEnv();
 
@@ -115,7 +121,9 @@ describe("tracking edge", () => {
     /** Whether a field is in a token: as bytes, or as base64url text at any alignment. */
     const shows = (token: string, field: string) => {
       const bytes = new TextEncoder().encode(field);
-      const encoded = [0, 1, 2].map((offset) => new Uint8Array([...new Uint8Array(offset), ...bytes]).toBase64({ alphabet: "base64url", omitPadding: true }).slice(offset ? 4 : 0, -4));
+      const encoded = [0, 1, 2].map((offset) =>
+        new Uint8Array([...new Uint8Array(offset), ...bytes]).toBase64({ alphabet: "base64url", omitPadding: true }).slice(offset ? 4 : 0, -4),
+      );
       return String.fromCharCode(...Uint8Array.fromBase64(token, { alphabet: "base64url" })).includes(field) || encoded.some((text) => token.includes(text));
     };
     const isSealed = (token: string) => (Uint8Array.fromBase64(token, { alphabet: "base64url" })[1]! & 0x40) !== 0;
@@ -135,7 +143,10 @@ describe("tracking edge", () => {
     expect(shows(signed.tokens[1]!, fields.url)).toBe(true);
 
     // The edge honours both, whatever the setting: links already sent keep working after a switch.
-    for (const [links, edgeFormat] of [[sealed.links, "signed"], [(await prepareAs("signed")).links, "sealed"]] as const) {
+    for (const [links, edgeFormat] of [
+      [sealed.links, "signed"],
+      [(await prepareAs("signed")).links, "sealed"],
+    ] as const) {
       const { hotEnv, sent } = isolatedEnv();
       const edgeEnv = { ...hotEnv, TRACKING_TOKEN_FORMAT: edgeFormat };
       const click = await hit(links.click[0]!, edgeEnv, { redirect: "manual" });
@@ -246,7 +257,10 @@ describe("tracking edge", () => {
     const https = await token({ kind: "open", url: "", domain, https: true });
     const at = https.length - 10; // inside the authentication tag
     const tampered = https.slice(0, at) + (https[at] === "A" ? "B" : "A") + https.slice(at + 1);
-    const forged = await signToken({ kind: "open", version: 1, issuedAt: 0, webPrefix: "email", domain, messageId: "m", recipient: "r@x", url: "", https: true }, "not-our-secret");
+    const forged = await signToken(
+      { kind: "open", version: 1, issuedAt: 0, webPrefix: "email", domain, messageId: "m", recipient: "r@x", url: "", https: true },
+      "not-our-secret",
+    );
     for (const url of [`http://email.${domain}/o/${tampered}`, `http://email.${domain}/o/${forged}`, `http://email.other.example/o/${https}`]) {
       const response = await hit(url, hotEnv, { redirect: "manual" });
       expect([response.status, response.headers.get("content-type"), response.headers.get("location")]).toEqual([200, "image/gif", null]);

@@ -4,11 +4,11 @@
 // and URLs long enough to cross the token's length cap.
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { decodeAttributeEntities } from "../../src/domain/rewrite-message";
 import type { Env } from "../../src/env";
+import worker from "../../src/index";
 import { createDomain, linksIn, prepare, uniqueDomain } from "../helpers";
-import { prng, type Prng } from "../support/prng";
+import { type Prng, prng } from "../support/prng";
 
 const SEED = 0x7ac1c5;
 const BATCHES = 12;
@@ -17,7 +17,20 @@ const LINKS_PER_BATCH = 250;
 const TOKEN_CAP_CHARS = 4096;
 
 const ENTITIES = ["&#10;", "&#13;&#10;", "&#0;", "&#x0A;", "&#9;", "&#127;", "&#x85;", "&amp;", "&quot;", "&lt;", "&gt;", "&#233;", "&#x1F600;", "&#x2028;"];
-const HOSTS = ["example.org", "www.example.com:8080", "bücher.example", "例え.jp", "xn--bcher-kva.example", "127.0.0.1", "[::1]", "user:pw@example.org", "exa mple.com", "a..b", "%zz.example", ""];
+const HOSTS = [
+  "example.org",
+  "www.example.com:8080",
+  "bücher.example",
+  "例え.jp",
+  "xn--bcher-kva.example",
+  "127.0.0.1",
+  "[::1]",
+  "user:pw@example.org",
+  "exa mple.com",
+  "a..b",
+  "%zz.example",
+  "",
+];
 const SCHEMES = ["https://", "https://", "https://", "http://", "http://", "HTTPS://", " https://", "&#10;https://", "ftp://", "mailto:x@", "javascript:"];
 
 function char(rng: Prng): string {
@@ -76,7 +89,10 @@ function shouldTrack(href: string, fields: string[]): boolean {
 
 function recordingEnv() {
   const sent: any[] = [];
-  const hotEnv = { ...(env as unknown as Env), EVENTS: { send: async (body: unknown) => void sent.push(body), sendBatch: async () => {} } as unknown as Env["EVENTS"] };
+  const hotEnv = {
+    ...(env as unknown as Env),
+    EVENTS: { send: async (body: unknown) => void sent.push(body), sendBatch: async () => {} } as unknown as Env["EVENTS"],
+  };
   return { hotEnv, sent };
 }
 

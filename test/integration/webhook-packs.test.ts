@@ -50,9 +50,21 @@ function acceptedEvents(domain: string, n: number): MailgunEvent[] {
   const messageId = `${randomId()}@${domain}`;
   const now = Date.now() / 1000;
   return everyone.map((recipient, i) => ({
-    id: randomId(), event: "accepted", timestamp: now + i / 1e6, "log-level": "info", recipient, "recipient-domain": "example.org",
-    tags: ["launch"], "user-variables": { campaign: "spring" }, campaigns: [], method: "http",
-    message: { headers: { to: everyone.join(", ").slice(0, 900), from: `news@${domain}`, subject: "Hello", "message-id": messageId }, recipients: everyone, size: 2000 + i },
+    id: randomId(),
+    event: "accepted",
+    timestamp: now + i / 1e6,
+    "log-level": "info",
+    recipient,
+    "recipient-domain": "example.org",
+    tags: ["launch"],
+    "user-variables": { campaign: "spring" },
+    campaigns: [],
+    method: "http",
+    message: {
+      headers: { to: everyone.join(", ").slice(0, 900), from: `news@${domain}`, subject: "Hello", "message-id": messageId },
+      recipients: everyone,
+      size: 2000 + i,
+    },
   })) as unknown as MailgunEvent[];
 }
 
@@ -64,7 +76,11 @@ async function fanOut(domain: string, events: MailgunEvent[]) {
   const { env: recording, sent } = recordingWebhooksEnv();
   let bodies: unknown[] = packEvents(domain, events, MAX_QUEUE_BODY_BYTES);
   const later: unknown[] = [];
-  const events_ = { async sendBatch(messages: Iterable<MessageSendRequest<unknown>>) { for (const m of messages) later.push(m.body); } };
+  const events_ = {
+    async sendBatch(messages: Iterable<MessageSendRequest<unknown>>) {
+      for (const m of messages) later.push(m.body);
+    },
+  };
   while (bodies.length > 0) {
     const { batch, outcomes } = fakeQueueBatch("tidings-events", bodies);
     await consumeEvents(batch, { ...recording, EVENTS: events_ } as unknown as Env);
@@ -102,7 +118,12 @@ describe("webhook packs", () => {
     expect(asked.every((a) => a.webhook === "accepted" && a.attempt === 1)).toBe(true);
 
     const { posted, fetch } = receiver();
-    expect(await consume(sent.map((s) => s.body), fetch)).toEqual([]);
+    expect(
+      await consume(
+        sent.map((s) => s.body),
+        fetch,
+      ),
+    ).toEqual([]);
     expect(posted).toHaveLength(3000);
     expect(new Set(posted.map((p) => `${p.event.id} ${p.url}`)).size).toBe(3000);
     // event-data is the Events API item, recipient list and all.
@@ -111,7 +132,10 @@ describe("webhook packs", () => {
     expect(posted.filter((p) => p.event.id === items[0]!.id).map((p) => p.event)).toEqual([items[0], items[0], items[0]]);
 
     // The queue delivers every pack again: nothing is posted twice.
-    await consume(sent.map((s) => s.body), fetch);
+    await consume(
+      sent.map((s) => s.body),
+      fetch,
+    );
     expect(posted).toHaveLength(3000);
   });
 
@@ -175,7 +199,10 @@ describe("webhook packs", () => {
     await hook(domain, "accepted", ["https://a.example.org/pool", "https://b.example.org/pool"]);
     const sent = await fanOut(domain, acceptedEvents(domain, 150));
     const { posted, fetch, mostInFlight } = receiver();
-    const { batch } = fakeQueueBatch("tidings-webhooks", sent.map((s) => s.body));
+    const { batch } = fakeQueueBatch(
+      "tidings-webhooks",
+      sent.map((s) => s.body),
+    );
     await consumeWebhooks(batch, recordingWebhooksEnv().env, { fetch });
     expect(posted).toHaveLength(300);
     expect(mostInFlight()).toBe(6);
@@ -186,8 +213,17 @@ describe("webhook packs", () => {
     await createDomain(domain);
     // 30 dead letters of 100 KB events: 3 MB, over what D1 takes in one value.
     const rows = Array.from({ length: 30 }, (_, i) => ({
-      id: `${domain}-${i}`, domain, webhook: "delivered" as const, url: "https://a.example.org/", eventId: `e${i}`, status: "failed" as const,
-      attempts: 7, lastStatus: 500, lastError: "", payload: { id: `e${i}`, event: "delivered", filler: "é".repeat(50_000) }, finishedAt: Date.now(),
+      id: `${domain}-${i}`,
+      domain,
+      webhook: "delivered" as const,
+      url: "https://a.example.org/",
+      eventId: `e${i}`,
+      status: "failed" as const,
+      attempts: 7,
+      lastStatus: 500,
+      lastError: "",
+      payload: { id: `e${i}`, event: "delivered", filler: "é".repeat(50_000) },
+      finishedAt: Date.now(),
     }));
     await recordDeliveries(env.DB, rows);
     const dead = (await (await api(`/v3/domains/${domain}/webhooks/dead-letters?limit=100`)).json()) as { items: Json[] };

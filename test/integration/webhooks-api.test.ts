@@ -19,14 +19,19 @@ describe("v3 domain webhooks", () => {
     body.append("id", "clicked");
     const created = await api(`/v3/domains/${domain}/webhooks`, { method: "POST", body });
     expect(created.status).toBe(200);
-    expect(await created.json()).toEqual({ message: "Webhook has been created", webhook: { urls: ["https://hooks.example.org/a", "http://hooks.example.org/b"] } });
+    expect(await created.json()).toEqual({
+      message: "Webhook has been created",
+      webhook: { urls: ["https://hooks.example.org/a", "http://hooks.example.org/b"] },
+    });
 
     // mailgun.js spells one id `unsubscribe`.
     await api(`/v3/domains/${domain}/webhooks`, { method: "POST", body: form({ id: "unsubscribe", url: "https://hooks.example.org/u" }) });
     expect(await (await api(`/v3/domains/${domain}/webhooks`)).json()).toEqual({
       webhooks: { clicked: { urls: ["https://hooks.example.org/a", "http://hooks.example.org/b"] }, unsubscribed: { urls: ["https://hooks.example.org/u"] } },
     });
-    expect(await (await api(`/v3/domains/${domain}/webhooks/clicked`)).json()).toEqual({ webhook: { urls: ["https://hooks.example.org/a", "http://hooks.example.org/b"] } });
+    expect(await (await api(`/v3/domains/${domain}/webhooks/clicked`)).json()).toEqual({
+      webhook: { urls: ["https://hooks.example.org/a", "http://hooks.example.org/b"] },
+    });
 
     const again = await api(`/v3/domains/${domain}/webhooks`, { method: "POST", body: form({ id: "clicked", url: "https://x.example.org/" }) });
     expect(again.status).toBe(400);
@@ -159,7 +164,9 @@ describe("webhook URLs on hosts that are not public", () => {
     }
     expect(await (await apiWith(strict, `/v3/domains/${domain}/webhooks`)).json()).toEqual({ webhooks: {} });
     // A public host is taken as before.
-    expect((await apiWith(strict, `/v3/domains/${domain}/webhooks`, { method: "POST", body: form({ id: "opened", url: "https://hooks.example.org/x" }) })).status).toBe(200);
+    expect(
+      (await apiWith(strict, `/v3/domains/${domain}/webhooks`, { method: "POST", body: form({ id: "opened", url: "https://hooks.example.org/x" }) })).status,
+    ).toBe(200);
   });
 
   it("are taken when the operator allows them, and the test call then refuses a stored one once the setting is off", async () => {

@@ -4,17 +4,18 @@
 // Most cases here feed one-event messages (v1, still consumed); packs are in webhook-packs.test.ts.
 // Receivers are injected fetch functions; the signature is checked with node:crypto, not with the
 // Worker's own code.
+
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { createHmac } from "node:crypto";
-import { createMessageBatch, env, getQueueResult, createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
-import { consumeWebhooks } from "../../src/consumers/webhooks";
 import { consumeEvents } from "../../src/consumers/events";
+import { consumeWebhooks } from "../../src/consumers/webhooks";
 import { purgeWebhookLedger } from "../../src/cron/webhook-ledger";
 import { recordDeliveries } from "../../src/db/webhooks";
 import { randomId } from "../../src/domain/base64url";
-import { webhookDeliveryId, type WebhookDelivery, type WebhookJob } from "../../src/domain/webhooks";
+import { type WebhookDelivery, type WebhookJob, webhookDeliveryId } from "../../src/domain/webhooks";
 import type { Env } from "../../src/env";
+import worker from "../../src/index";
 import { api, createDomain, fakeQueueBatch, form, listEvents, recordingWebhooksEnv, uniqueDomain, waitFor } from "../helpers";
 import { deliveriesIn } from "../webhook-messages";
 
@@ -70,10 +71,16 @@ describe("webhooks consumer", () => {
     expect(signature.token).toMatch(/^[0-9a-f]{50}$/);
     expect(Number(signature.timestamp)).toBeGreaterThanOrEqual(before);
     expect(Number(signature.timestamp)).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
-    const expected = createHmac("sha256", await signingKey()).update(signature.timestamp + signature.token).digest("hex");
+    const expected = createHmac("sha256", await signingKey())
+      .update(signature.timestamp + signature.token)
+      .digest("hex");
     expect(signature.signature).toBe(expected);
     // A forged one would not pass the same check.
-    expect(createHmac("sha256", "key-wrong").update(signature.timestamp + signature.token).digest("hex")).not.toBe(signature.signature);
+    expect(
+      createHmac("sha256", "key-wrong")
+        .update(signature.timestamp + signature.token)
+        .digest("hex"),
+    ).not.toBe(signature.signature);
   });
 
   it("never posts twice to one URL after a success, also when the queue redelivers", async () => {
@@ -221,13 +228,25 @@ describe("fan-out from the events consumer", () => {
 
     const now = Date.now() / 1000;
     const events = [
-      { ...READY, id: randomId(), event: "failed", severity: "permanent", reason: "bounce", timestamp: now, recipient: "x@example.org", "delivery-status": { code: 550, message: "no" } },
+      {
+        ...READY,
+        id: randomId(),
+        event: "failed",
+        severity: "permanent",
+        reason: "bounce",
+        timestamp: now,
+        recipient: "x@example.org",
+        "delivery-status": { code: 550, message: "no" },
+      },
       { ...READY, id: randomId(), event: "failed", severity: "temporary", reason: "generic", timestamp: now, recipient: "y@example.org" },
       { ...READY, id: randomId(), event: "delivered", timestamp: now, recipient: "z@example.org" },
       { ...READY, id: randomId(), event: "rejected", timestamp: now, recipient: "w@example.org" },
     ];
     const { env: recording, sent } = recordingWebhooksEnv<WebhookJob>();
-    const { batch, outcomes } = fakeQueueBatch("tidings-webhooks", events.map((event) => ({ type: "event", v: 1, domain, event })));
+    const { batch, outcomes } = fakeQueueBatch(
+      "tidings-webhooks",
+      events.map((event) => ({ type: "event", v: 1, domain, event })),
+    );
     await consumeEvents(batch, recording);
     expect(outcomes).toEqual(["ack", "ack", "ack", "ack"]);
 
@@ -253,7 +272,10 @@ describe("fan-out from the events consumer", () => {
     const domain = uniqueDomain("whf");
     await createDomain(domain);
     await api(`/v3/domains/${domain}/webhooks`, { method: "POST", body: form({ id: "delivered", url: "https://a.example.org/d" }) });
-    const broken = { ...env, WEBHOOKS: { send: async () => Promise.reject(new Error("queue down")), sendBatch: async () => Promise.reject(new Error("queue down")) } } as unknown as Env;
+    const broken = {
+      ...env,
+      WEBHOOKS: { send: async () => Promise.reject(new Error("queue down")), sendBatch: async () => Promise.reject(new Error("queue down")) },
+    } as unknown as Env;
     const event = { ...READY, id: randomId(), event: "delivered", timestamp: Date.now() / 1000, recipient: "z@example.org" };
     const first = fakeQueueBatch("tidings-webhooks", [{ type: "event", v: 1, domain, event }]);
     await consumeEvents(first.batch, broken);
@@ -274,12 +296,23 @@ describe("webhook ledger purge", () => {
     const now = Date.UTC(2030, 0, 31);
     const day = 86_400_000;
     const row = (id: string, status: "delivered" | "failed", ageDays: number) => ({
-      id, domain, webhook: "opened" as const, url: "https://a.example.org/", eventId: id, status, attempts: 1,
-      lastStatus: 200, lastError: "", payload: { id, event: "opened" }, finishedAt: now - ageDays * day,
+      id,
+      domain,
+      webhook: "opened" as const,
+      url: "https://a.example.org/",
+      eventId: id,
+      status,
+      attempts: 1,
+      lastStatus: 200,
+      lastError: "",
+      payload: { id, event: "opened" },
+      finishedAt: now - ageDays * day,
     });
     await recordDeliveries(env.DB, [
-      row(`${domain}-ok-old`, "delivered", 2.1), row(`${domain}-ok-new`, "delivered", 1.9),
-      row(`${domain}-dead-old`, "failed", 30.1), row(`${domain}-dead-new`, "failed", 29.9),
+      row(`${domain}-ok-old`, "delivered", 2.1),
+      row(`${domain}-ok-new`, "delivered", 1.9),
+      row(`${domain}-dead-old`, "failed", 30.1),
+      row(`${domain}-dead-new`, "failed", 29.9),
     ]);
     await purgeWebhookLedger(env, now);
     const { results } = await env.DB.prepare("SELECT id FROM webhook_deliveries WHERE domain = ? ORDER BY id").bind(domain).all<{ id: string }>();

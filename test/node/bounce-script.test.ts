@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listMessages, startMailbox, type RunningMailbox } from "../../src/tools/mailbox.mjs";
-import { startWorker, type RunningWorker } from "./start-worker";
+import { listMessages, type RunningMailbox, startMailbox } from "../../src/tools/mailbox.mjs";
+import { type RunningWorker, startWorker } from "./start-worker";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const run = promisify(execFile);
@@ -27,7 +27,13 @@ async function api(pathname: string, init: RequestInit = {}): Promise<Response> 
 
 async function send(to: string): Promise<void> {
   const form = new FormData();
-  for (const [name, value] of [["from", `News <news@${DOMAIN}>`], ["to", to], ["subject", "January news"], ["text", "Hello"]]) form.append(name!, value!);
+  for (const [name, value] of [
+    ["from", `News <news@${DOMAIN}>`],
+    ["to", to],
+    ["subject", "January news"],
+    ["text", "Hello"],
+  ])
+    form.append(name!, value!);
   expect((await api(`/v3/${DOMAIN}/messages`, { method: "POST", body: form })).status).toBe(200);
 }
 
@@ -83,8 +89,14 @@ describe("npm run bounce", () => {
   });
 
   it("explains what is wrong instead of posting: no such message, no Worker, no kind", async () => {
-    await expect(bounceScript(["dsn", "nobody@example.net"])).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("No message for nobody@example.net") });
-    await expect(bounceScript(["dsn"], { TIDINGS_URL: "http://127.0.0.1:1" })).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("Cannot reach the Worker") });
+    await expect(bounceScript(["dsn", "nobody@example.net"])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("No message for nobody@example.net"),
+    });
+    await expect(bounceScript(["dsn"], { TIDINGS_URL: "http://127.0.0.1:1" })).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("Cannot reach the Worker"),
+    });
     await expect(bounceScript(["bounce"])).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("Usage: npm run bounce -- dsn|arf") });
   });
 });

@@ -151,7 +151,7 @@ describe("production environment", () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringContaining("database_id"),
-        expect.stringContaining("SHARED_HOSTS names \"api.example.net\""),
+        expect.stringContaining('SHARED_HOSTS names "api.example.net"'),
         expect.stringContaining("CNAME_TARGET"),
       ]),
     );
@@ -169,7 +169,8 @@ describe("production environment", () => {
     const open = filledProduction();
     open.vars = { ...open.vars, WEBHOOK_ALLOW_PRIVATE_URLS: "true" };
     expect(productionValueProblems(open)).toEqual([expect.stringContaining("WEBHOOK_ALLOW_PRIVATE_URLS")]);
-    for (const host of ["", "localhost", "127.0.0.1", "api.example.com", "x.test", "tidings.invalid", "[::1]"]) expect(isPlaceholderHost(host), host).toBe(true);
+    for (const host of ["", "localhost", "127.0.0.1", "api.example.com", "x.test", "tidings.invalid", "[::1]"])
+      expect(isPlaceholderHost(host), host).toBe(true);
     for (const host of ["api.tidings-mail.net", "example.net.au", "notexample.com"]) expect(isPlaceholderHost(host), host).toBe(false);
   });
 });
@@ -179,7 +180,7 @@ describe("npm run deploy", () => {
     const result = spawnSync(path.join(root, "node_modules/.bin/tsx"), ["src/tools/deploy.mjs"], { cwd: root, encoding: "utf8" });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("Not deploying: fill in wrangler.toml [env.production] first");
-    expect(result.stderr).toContain("database_id of D1 \"DB\"");
+    expect(result.stderr).toContain('database_id of D1 "DB"');
     expect(result.stdout).not.toContain("== typecheck");
   });
 });

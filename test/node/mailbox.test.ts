@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeEntities, startMailbox, type MailboxMessage, type RunningMailbox } from "../../src/tools/mailbox.mjs";
+import { decodeEntities, type MailboxMessage, type RunningMailbox, startMailbox } from "../../src/tools/mailbox.mjs";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const run = promisify(execFile);
@@ -109,7 +109,12 @@ async function expectCode(reply: Promise<Reply>, code: number): Promise<Reply> {
 
 /** Mirrors what the mailbox writes into srcdoc="...": the attribute value, unescaped. */
 function unescapeAttribute(value: string): string {
-  return value.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+  return value
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&");
 }
 
 let mailbox: RunningMailbox;

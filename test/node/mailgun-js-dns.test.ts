@@ -3,7 +3,7 @@
 import Mailgun from "mailgun.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeDns } from "../support/fake-dns";
-import { startWorker, type RunningWorker } from "./start-worker";
+import { type RunningWorker, startWorker } from "./start-worker";
 
 let worker: RunningWorker;
 let dns: Awaited<ReturnType<typeof startFakeDns>>;

@@ -4,7 +4,7 @@
 import Mailgun from "mailgun.js";
 import type { Interfaces } from "mailgun.js/definitions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorker, type RunningWorker } from "./start-worker";
+import { type RunningWorker, startWorker } from "./start-worker";
 
 type Client = ReturnType<InstanceType<typeof Mailgun>["client"]>;
 /** mailgun.js 14's client has `apiKeys` (an APIKeysClient); its IMailgunClient type does not list it. */
@@ -51,16 +51,28 @@ describe("mailgun.js with the Keys API", () => {
     expect(JSON.stringify(listed)).not.toContain(secret);
 
     const sender = new Mailgun(FormData).client({ username: "api", key: secret, url: worker.url });
-    const sent = await sender.messages.create(DOMAIN, { from: `Shop <shop@${DOMAIN}>`, to: "ann@example.org", subject: "Hello", text: "Hi", "o:testmode": true });
+    const sent = await sender.messages.create(DOMAIN, {
+      from: `Shop <shop@${DOMAIN}>`,
+      to: "ann@example.org",
+      subject: "Hello",
+      text: "Hi",
+      "o:testmode": true,
+    });
     expect(sent.status).toBe(200);
     expect(sent.message).toBe("Queued. Thank you.");
 
     expect(await refusal(sender.events.get(DOMAIN))).toEqual({ status: 403, details: "Forbidden" });
-    expect(await refusal(sender.messages.create(OTHER, { from: `x@${OTHER}`, to: "ann@example.org", subject: "No", text: "No" }))).toEqual({ status: 403, details: "Forbidden" });
+    expect(await refusal(sender.messages.create(OTHER, { from: `x@${OTHER}`, to: "ann@example.org", subject: "No", text: "No" }))).toEqual({
+      status: 403,
+      details: "Forbidden",
+    });
     expect(await refusal(apiKeys(sender).list({}))).toEqual({ status: 403, details: "Forbidden" });
 
     expect(await apiKeys(mg).destroy(id)).toEqual({ status: 200, message: "key deleted" });
-    expect(await refusal(sender.messages.create(DOMAIN, { from: `shop@${DOMAIN}`, to: "ann@example.org", subject: "Late", text: "Late" }))).toEqual({ status: 401, details: "Invalid private key" });
+    expect(await refusal(sender.messages.create(DOMAIN, { from: `shop@${DOMAIN}`, to: "ann@example.org", subject: "Late", text: "Late" }))).toEqual({
+      status: 401,
+      details: "Invalid private key",
+    });
   });
 
   it("a basic key reads with events.get and cannot create keys or domains", async () => {

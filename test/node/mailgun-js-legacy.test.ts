@@ -5,7 +5,7 @@
 import EmailAnalyticsProviderMailgun from "@tryghost/email-analytics-provider-mailgun";
 import mailgunJs from "mailgun-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorker, type RunningWorker } from "./start-worker";
+import { type RunningWorker, startWorker } from "./start-worker";
 
 let worker: RunningWorker;
 interface GhostEvent {
@@ -47,7 +47,6 @@ describe("mailgun-js 0.22 against Tidings", () => {
     expect(await mg.domains(other).delete()).toEqual({ message: "Domain has been deleted" });
     await expect(mg.domains(other).info()).rejects.toMatchObject({ statusCode: 404 });
   });
-
 });
 
 describe("Ghost's Mailgun analytics provider against Tidings", () => {
@@ -58,7 +57,9 @@ describe("Ghost's Mailgun analytics provider against Tidings", () => {
     await mg.domains().create({ name: GHOST });
     const to = Array.from({ length: RECIPIENTS }, (_, i) => `member${i}@example.org`).join(",");
     // A Ghost newsletter: tagged bulk-email, the email's id in a user variable, one send to many.
-    await mg.messages().send({ from: `me@${GHOST}`, to, subject: "Newsletter", text: "Hi", "o:tag": "bulk-email", "v:email-id": "email-1", "o:testmode": "yes" });
+    await mg
+      .messages()
+      .send({ from: `me@${GHOST}`, to, subject: "Newsletter", text: "Hi", "o:tag": "bulk-email", "v:email-id": "email-1", "o:testmode": "yes" });
     for (let tries = 0; tries < 300 && (await countDelivered(mg)) < RECIPIENTS; tries++) await new Promise((r) => setTimeout(r, 200));
   });
 
@@ -75,7 +76,11 @@ describe("Ghost's Mailgun analytics provider against Tidings", () => {
 
   /** The provider as Ghost builds it from its settings (mailgun_base_url pointing at Tidings). */
   function ghostProvider() {
-    const settings = new Map([["mailgun_api_key", worker.apiKey], ["mailgun_domain", GHOST], ["mailgun_base_url", `${worker.url}/v3`]]);
+    const settings = new Map([
+      ["mailgun_api_key", worker.apiKey],
+      ["mailgun_domain", GHOST],
+      ["mailgun_base_url", `${worker.url}/v3`],
+    ]);
     return new EmailAnalyticsProviderMailgun({ config: { get: () => undefined }, settings: { get: (key: string) => settings.get(key) } });
   }
 

@@ -2,7 +2,7 @@
 // logs, after messages sent through the Messages API were rolled up by the scheduled handler.
 import Mailgun from "mailgun.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorker, type RunningWorker } from "./start-worker";
+import { type RunningWorker, startWorker } from "./start-worker";
 
 let worker: RunningWorker;
 let mg: ReturnType<InstanceType<typeof Mailgun>["client"]>;
@@ -73,17 +73,27 @@ describe("mailgun.js stats, tags, metrics and logs against Tidings", () => {
 
   it("metrics.getAccount", async () => {
     const result = await mg.metrics.getAccount({
-      start: new Date(Date.now() - 86_400_000), end: new Date(Date.now() + 60_000), resolution: "day" as any,
-      dimensions: ["domain"], metrics: ["accepted_count", "delivered_count", "delivered_rate"],
-      filter: { AND: [{ attribute: "domain", comparator: "=", values: [{ label: DOMAIN, value: DOMAIN }] }] }, include_aggregates: true,
+      start: new Date(Date.now() - 86_400_000),
+      end: new Date(Date.now() + 60_000),
+      resolution: "day" as any,
+      dimensions: ["domain"],
+      metrics: ["accepted_count", "delivered_count", "delivered_rate"],
+      filter: { AND: [{ attribute: "domain", comparator: "=", values: [{ label: DOMAIN, value: DOMAIN }] }] },
+      include_aggregates: true,
     });
     expect(result.start).toBeInstanceOf(Date);
-    expect(result.items).toEqual([{ dimensions: [{ dimension: "domain", value: DOMAIN, display_value: DOMAIN }], metrics: { accepted_count: 2, delivered_count: 2, delivered_rate: "1.0000" } }]);
+    expect(result.items).toEqual([
+      {
+        dimensions: [{ dimension: "domain", value: DOMAIN, display_value: DOMAIN }],
+        metrics: { accepted_count: 2, delivered_count: 2, delivered_rate: "1.0000" },
+      },
+    ]);
   });
 
   it("logs.list", async () => {
     const result = await mg.logs.list({
-      start: new Date(Date.now() - 3_600_000), events: ["delivered"],
+      start: new Date(Date.now() - 3_600_000),
+      events: ["delivered"],
       filter: { AND: [{ attribute: "domain", comparator: "=", values: [{ label: DOMAIN, value: DOMAIN }] }] },
       pagination: { sort: "timestamp:asc", limit: 10 },
     } as any);

@@ -35,7 +35,11 @@ describe("mailgun.js suppressions against Tidings", () => {
 
     const one = (await mg.suppressions.get(DOMAIN, "bounces", "c@example.org")) as any;
     expect(one).toMatchObject({ type: "bounces", address: "c@example.org", code: 554 });
-    expect(await mg.suppressions.destroy(DOMAIN, "bounces", "c@example.org")).toMatchObject({ message: "Bounced address has been removed", address: "c@example.org", status: 200 });
+    expect(await mg.suppressions.destroy(DOMAIN, "bounces", "c@example.org")).toMatchObject({
+      message: "Bounced address has been removed",
+      address: "c@example.org",
+      status: 200,
+    });
     await expect(mg.suppressions.get(DOMAIN, "bounces", "c@example.org")).rejects.toMatchObject({ status: 404, details: "Address not found in bounces table" });
     expect(await mg.suppressions.destroyAll(DOMAIN, "bounces")).toEqual({ message: "Bounced addresses for this domain have been removed", status: 200 });
     expect((await mg.suppressions.list(DOMAIN, "bounces")).items).toEqual([]);
@@ -87,7 +91,10 @@ describe("mailgun.js suppressions against Tidings", () => {
     expect(Number.isNaN(entry.createdAt.getTime())).toBe(false);
     const list = await mg.suppressions.list(DOMAIN, "whitelists");
     expect(list.items.map((w: any) => w.value)).toEqual(["alice@example.com", "partner.org"]);
-    expect(await mg.suppressions.destroy(DOMAIN, "whitelists", "partner.org")).toMatchObject({ message: "Allowlist address/domain has been removed", value: "partner.org" });
+    expect(await mg.suppressions.destroy(DOMAIN, "whitelists", "partner.org")).toMatchObject({
+      message: "Allowlist address/domain has been removed",
+      value: "partner.org",
+    });
     expect(await mg.suppressions.destroyAll(DOMAIN, "whitelists")).toMatchObject({ message: "Allowlist addresses/domains for this domain have been removed" });
   });
 
@@ -97,6 +104,8 @@ describe("mailgun.js suppressions against Tidings", () => {
     expect(body).toMatchObject({ message: "file uploaded successfully for processing. standby...", imported: 2 });
     expect(body.errors.map((e: any) => e.line)).toEqual([3]);
     expect(((await mg.suppressions.get(DOMAIN, "bounces", "up2@example.org")) as any).code).toBe(550);
-    await expect(mg.suppressions.upload(DOMAIN, "complaints", { data: Buffer.from("email\nx@example.org\n"), filename: "c.csv" })).rejects.toMatchObject({ status: 400 });
+    await expect(mg.suppressions.upload(DOMAIN, "complaints", { data: Buffer.from("email\nx@example.org\n"), filename: "c.csv" })).rejects.toMatchObject({
+      status: 400,
+    });
   });
 });

@@ -40,7 +40,9 @@ async function signingKey(): Promise<string> {
 
 /** What a receiver does with Mailgun's payload: recompute the HMAC and compare in constant time. */
 function verify(key: string, signature: { timestamp: string; token: string; signature: string }): boolean {
-  const expected = createHmac("sha256", key).update(signature.timestamp + signature.token).digest();
+  const expected = createHmac("sha256", key)
+    .update(signature.timestamp + signature.token)
+    .digest();
   const given = Buffer.from(signature.signature, "hex");
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
@@ -57,7 +59,11 @@ async function waitFor<T>(probe: () => T | undefined, timeoutMs = 15_000): Promi
 
 describe("mailgun.js webhooks against Tidings", () => {
   it("create, list, get, update, test, destroy", async () => {
-    expect(await mg.webhooks.create(DOMAIN, "clicked", `${receiverUrl}/clicked`, false)).toEqual({ id: "clicked", url: `${receiverUrl}/clicked`, urls: [`${receiverUrl}/clicked`] });
+    expect(await mg.webhooks.create(DOMAIN, "clicked", `${receiverUrl}/clicked`, false)).toEqual({
+      id: "clicked",
+      url: `${receiverUrl}/clicked`,
+      urls: [`${receiverUrl}/clicked`],
+    });
     const listed = (await mg.webhooks.list(DOMAIN, {})) as any;
     expect(listed.clicked.urls).toEqual([`${receiverUrl}/clicked`]);
     expect(await mg.webhooks.get(DOMAIN, "clicked" as never)).toEqual({ id: "clicked", url: `${receiverUrl}/clicked`, urls: [`${receiverUrl}/clicked`] });

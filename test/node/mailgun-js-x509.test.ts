@@ -4,7 +4,7 @@ import Mailgun from "mailgun.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeCloudflare } from "../support/fake-cloudflare";
 import { FAKE_CLOUDFLARE } from "../support/fake-cloudflare-shapes";
-import { startWorker, type RunningWorker } from "./start-worker";
+import { type RunningWorker, startWorker } from "./start-worker";
 
 let worker: RunningWorker;
 let fake: Awaited<ReturnType<typeof startFakeCloudflare>>;
@@ -34,12 +34,24 @@ describe("mailgun.js domainTracking x509 calls against Tidings", () => {
       location: `/v2/x509/${HOST}/status`,
       status: 202,
     });
-    expect(await mg.domains.domainTracking.get(HOST)).toEqual({ status: "processing", error: "custom hostname does not CNAME to this zone.", certificate: "", responseStatusCode: 200 });
+    expect(await mg.domains.domainTracking.get(HOST)).toEqual({
+      status: "processing",
+      error: "custom hostname does not CNAME to this zone.",
+      certificate: "",
+      responseStatusCode: 200,
+    });
     await expect(mg.domains.domainTracking.regenerate(HOST)).rejects.toMatchObject({ status: 409 });
-    await expect(mg.domains.domainTracking.generate(`track.${DOMAIN}`)).rejects.toMatchObject({ status: 400, details: expect.stringContaining("is not the tracking host") });
+    await expect(mg.domains.domainTracking.generate(`track.${DOMAIN}`)).rejects.toMatchObject({
+      status: 400,
+      details: expect.stringContaining("is not the tracking host"),
+    });
 
     const requests = await (await fetch(`http://127.0.0.1:${fake.port}/__fake/requests?hostname=${HOST}`)).json();
     expect(requests).toHaveLength(1);
-    expect(requests[0]).toMatchObject({ method: "POST", authorization: `Bearer ${FAKE_CLOUDFLARE.token}`, body: { hostname: HOST, ssl: { method: "http", type: "dv" } } });
+    expect(requests[0]).toMatchObject({
+      method: "POST",
+      authorization: `Bearer ${FAKE_CLOUDFLARE.token}`,
+      body: { hostname: HOST, ssl: { method: "http", type: "dv" } },
+    });
   });
 });

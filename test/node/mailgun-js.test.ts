@@ -98,7 +98,9 @@ describe("mailgun.js against Tidings", () => {
     const sent = await mg.messages.create(DOMAIN, { from: `Me <me@${DOMAIN}>`, to: "cat@example.org", subject: "Stored", text: "Keep me", "o:testmode": true });
     let storage: { key: string; url: string } | undefined;
     for (let tries = 0; tries < 50 && !storage; tries++) {
-      const [event] = (await mg.events.get(DOMAIN, { event: "accepted", "message-id": sent.id!.slice(1, -1) })).items as Array<{ storage?: { key: string; url: string } }>;
+      const [event] = (await mg.events.get(DOMAIN, { event: "accepted", "message-id": sent.id!.slice(1, -1) })).items as Array<{
+        storage?: { key: string; url: string };
+      }>;
       storage = event?.storage;
       if (!storage) await new Promise((r) => setTimeout(r, 200));
     }

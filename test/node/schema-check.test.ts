@@ -59,24 +59,15 @@ describe("schema:check's comparison", () => {
       ),
     ).toEqual([
       ["table letters: only in migrations/"],
-      [
-        "table parents, columns: only in migrations/: days INTEGER NOT NULL DEFAULT 30",
-        "table parents, checks: only in migrations/: days between 2 and 30",
-      ],
+      ["table parents, columns: only in migrations/: days INTEGER NOT NULL DEFAULT 30", "table parents, checks: only in migrations/: days between 2 and 30"],
       [
         "table parents, columns: only in migrations/: days INTEGER NOT NULL DEFAULT 30",
         "table parents, columns: only in schema.ts: days INTEGER NOT NULL DEFAULT 31",
       ],
-      [
-        "table parents, columns: only in migrations/: active INTEGER NOT NULL DEFAULT 0",
-        "table parents, columns: only in schema.ts: active INTEGER DEFAULT 0",
-      ],
+      ["table parents, columns: only in migrations/: active INTEGER NOT NULL DEFAULT 0", "table parents, columns: only in schema.ts: active INTEGER DEFAULT 0"],
       ["table children, indexes: only in migrations/: children_by_time: (at)"],
       ["table parents, indexes: only in migrations/: UNIQUE (id)"],
-      [
-        "table parents, checks: only in migrations/: scheme in('http','https')",
-        "table parents, checks: only in schema.ts: scheme in('http','https','ftp')",
-      ],
+      ["table parents, checks: only in migrations/: scheme in('http','https')", "table parents, checks: only in schema.ts: scheme in('http','https','ftp')"],
       [
         "table children, foreignKeys: only in migrations/: parent -> parents(name) ON DELETE CASCADE ON UPDATE NO ACTION",
         "table children, foreignKeys: only in schema.ts: parent -> parents(name) ON DELETE NO ACTION ON UPDATE NO ACTION",
@@ -86,6 +77,9 @@ describe("schema:check's comparison", () => {
   });
 
   it("reads CHECK expressions whole, with parentheses and quoted parentheses inside", () => {
-    expect(checksOf("CREATE TABLE t (a TEXT CHECK (a IN ('(', ')')), b INT, CHECK ((a = 'x') = (b IS NOT NULL)))")).toEqual(["a in('(',')')", "(a='x')=(b is not null)"]);
+    expect(checksOf("CREATE TABLE t (a TEXT CHECK (a IN ('(', ')')), b INT, CHECK ((a = 'x') = (b IS NOT NULL)))")).toEqual([
+      "a in('(',')')",
+      "(a='x')=(b is not null)",
+    ]);
   });
 });

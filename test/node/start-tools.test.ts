@@ -16,7 +16,9 @@ const secrets = () => {
 describe(".dev.vars", () => {
   it("reads the dotenv forms wrangler reads", () => {
     const vars = parseDevVars(
-      ['# a comment', 'API_KEY="abc"', "SMTP_RELAY_USER='o\"brien'", "PLAIN = some value # note", "export X=`a'b\"c`", 'NL="a\\nb"', "bad line", "EMPTY="].join("\n"),
+      ["# a comment", 'API_KEY="abc"', "SMTP_RELAY_USER='o\"brien'", "PLAIN = some value # note", "export X=`a'b\"c`", 'NL="a\\nb"', "bad line", "EMPTY="].join(
+        "\n",
+      ),
     );
     expect(Object.fromEntries(vars)).toEqual({ API_KEY: "abc", SMTP_RELAY_USER: 'o"brien', PLAIN: "some value", X: "a'b\"c", NL: "a\nb", EMPTY: "" });
   });
@@ -30,15 +32,31 @@ describe(".dev.vars", () => {
   });
 
   it("records the mailbox ports the environment chose, not the defaults", () => {
-    const recorded = devVarsToRecord({ devVars: new Map(), env: { MAILBOX_SMTP_PORT: "2599", MAILBOX_HTTP_PORT: "8099" }, useMailbox: true, newSecret: secrets() });
+    const recorded = devVarsToRecord({
+      devVars: new Map(),
+      env: { MAILBOX_SMTP_PORT: "2599", MAILBOX_HTTP_PORT: "8099" },
+      useMailbox: true,
+      newSecret: secrets(),
+    });
     expect(Object.fromEntries(recorded)).toEqual({ API_KEY: "secret-1", TRACKING_SECRET: "secret-2", MAILBOX_SMTP_PORT: "2599", MAILBOX_HTTP_PORT: "8099" });
   });
 
   it("records defaults and new secrets only for what is missing, and the environment's secret when set", () => {
-    const devVars = new Map([["TRACKING_SECRET", "kept"], ["MAILBOX_HTTP_PORT", "9000"]]);
+    const devVars = new Map([
+      ["TRACKING_SECRET", "kept"],
+      ["MAILBOX_HTTP_PORT", "9000"],
+    ]);
     const recorded = devVarsToRecord({ devVars, env: { API_KEY: "from-env" }, useMailbox: true, newSecret: secrets() });
     expect(Object.fromEntries(recorded)).toEqual({ API_KEY: "from-env", MAILBOX_SMTP_PORT: "2525" });
-    const withRelay = devVarsToRecord({ devVars: new Map([["API_KEY", "k"], ["TRACKING_SECRET", "t"]]), env: {}, useMailbox: false, newSecret: secrets() });
+    const withRelay = devVarsToRecord({
+      devVars: new Map([
+        ["API_KEY", "k"],
+        ["TRACKING_SECRET", "t"],
+      ]),
+      env: {},
+      useMailbox: false,
+      newSecret: secrets(),
+    });
     expect(withRelay.size).toBe(0);
   });
 });
@@ -103,7 +121,15 @@ describe("wrangler's output", () => {
   });
 
   it("counts only the migrations wrangler lists as to be applied", () => {
-    const output = ["Migrations to be applied:", "┌───────────────┐", "│ name          │", "├───────────────┤", "│ 0010_x.sql    │", "└───────────────┘", "│ 0001_init.sql │ ✅ │"].join("\n");
+    const output = [
+      "Migrations to be applied:",
+      "┌───────────────┐",
+      "│ name          │",
+      "├───────────────┤",
+      "│ 0010_x.sql    │",
+      "└───────────────┘",
+      "│ 0001_init.sql │ ✅ │",
+    ].join("\n");
     expect(summarizeMigrations(output, 10)).toBe("database: 10 migrations applied (1 new)");
     expect(summarizeMigrations("\u001b[32m✅ No migrations to apply!\u001b[0m", 1)).toBe("database: 1 migration applied (0 new)");
   });

@@ -15,7 +15,12 @@ export const HOSTNAMES_PATH = `/client/v4/zones/${FAKE_CLOUDFLARE.zoneId}/custom
 
 /** The test env with Cloudflare for SaaS configured against the fake. */
 export function cloudflareEnv(): Env {
-  return { ...(env as unknown as Env), CLOUDFLARE_ZONE_ID: FAKE_CLOUDFLARE.zoneId, CLOUDFLARE_API_TOKEN: FAKE_CLOUDFLARE.token, CLOUDFLARE_API_BASE: fakeApiBase() };
+  return {
+    ...(env as unknown as Env),
+    CLOUDFLARE_ZONE_ID: FAKE_CLOUDFLARE.zoneId,
+    CLOUDFLARE_API_TOKEN: FAKE_CLOUDFLARE.token,
+    CLOUDFLARE_API_BASE: fakeApiBase(),
+  };
 }
 
 export async function fakeRequests(hostname: string): Promise<RecordedRequest[]> {

@@ -96,7 +96,11 @@ export async function startFakeCloudflare(): Promise<{ port: number; close(): Pr
 
     // Control endpoints.
     if (url.pathname === "/__fake/requests") {
-      return send(res, 200, requests.filter((r) => r.hostname === url.searchParams.get("hostname")).map(({ hostname: _, ...r }) => r));
+      return send(
+        res,
+        200,
+        requests.filter((r) => r.hostname === url.searchParams.get("hostname")).map(({ hostname: _, ...r }) => r),
+      );
     }
     if (url.pathname === "/__fake/faults" && method === "POST") {
       const fault = JSON.parse(text) as Fault;

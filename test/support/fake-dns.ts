@@ -33,7 +33,10 @@ export async function startFakeDns(): Promise<{ port: number; close(): Promise<v
       res.end(JSON.stringify(body));
     };
     if (req.method === "POST" && url.pathname.startsWith("/__fake/dns/")) {
-      answers.set(decodeURIComponent(url.pathname.slice("/__fake/dns/".length)).toLowerCase(), JSON.parse(Buffer.concat(chunks).toString("utf8")) as FakeDnsAnswer);
+      answers.set(
+        decodeURIComponent(url.pathname.slice("/__fake/dns/".length)).toLowerCase(),
+        JSON.parse(Buffer.concat(chunks).toString("utf8")) as FakeDnsAnswer,
+      );
       return json(200, { ok: true });
     }
     if (url.pathname === "/__fake/dns-requests") return json(200, lookups.get((url.searchParams.get("name") ?? "").toLowerCase()) ?? []);

@@ -3,27 +3,27 @@
 // whole, the credentials), the values drawn from hostile-values.ts by a seeded PRNG. Pure: the
 // same seed and context give the same cases, in a test (test/integration/hostile-input.test.ts)
 // and in the benchmark (bench/hostile.bench.ts).
-import { apiRoutes, edgeRoutes, panelRoutes, type Auth, type HostileContext, type RouteSpec } from "./hostile-routes";
+import { type Auth, apiRoutes, edgeRoutes, type HostileContext, panelRoutes, type RouteSpec } from "./hostile-routes";
 import {
   addressValues,
   csvTexts,
   dateValues,
   deepJsonArray,
+  type Hostile,
   jsonTexts,
   malformedForms,
   multipart,
   numberValues,
+  type Part,
   pathValues,
   pick,
   prototypeValues,
+  type Random,
   rawPathValues,
   sample,
   seededRandom,
   stringValues,
   tokenValues,
-  type Hostile,
-  type Part,
-  type Random,
 } from "./hostile-values";
 
 export type { HostileContext } from "./hostile-routes";
@@ -75,7 +75,16 @@ interface Families {
 }
 
 function familiesOf(random: Random): Families {
-  return { strings: stringValues(random), numbers: numberValues(), dates: dateValues(), addresses: addressValues(random), json: jsonTexts(), paths: pathValues(), raw: rawPathValues(), prototypes: prototypeValues() };
+  return {
+    strings: stringValues(random),
+    numbers: numberValues(),
+    dates: dateValues(),
+    addresses: addressValues(random),
+    json: jsonTexts(),
+    paths: pathValues(),
+    raw: rawPathValues(),
+    prototypes: prototypeValues(),
+  };
 }
 
 function familyFor(spec: RouteSpec, name: string, random: Random, f: Families): Hostile[] {
@@ -89,7 +98,14 @@ function familyFor(spec: RouteSpec, name: string, random: Random, f: Families): 
 }
 
 /** A parameter's values from its family: every core value, and `n` of the others. */
-const valuesOf = (random: Random, family: Hostile[], n: number) => [...family.filter((v) => v.core), ...sample(random, family.filter((v) => !v.core), n)];
+const valuesOf = (random: Random, family: Hostile[], n: number) => [
+  ...family.filter((v) => v.core),
+  ...sample(
+    random,
+    family.filter((v) => !v.core),
+    n,
+  ),
+];
 
 /** Values a parameter named by a URL the Worker would fetch may take: none that leave the machine. */
 const offline = (values: Hostile[]) => values.filter((v) => !/^(https?:)?\/\//.test(v.value) && !v.value.includes("evil.example"));
@@ -100,7 +116,12 @@ interface RequestParts {
   body: Record<string, Hostile>;
 }
 
-const plain = (record: Record<string, string>): Record<string, Hostile> => Object.fromEntries(Object.entries(record).filter(([, v]) => v !== "").map(([k, v]) => [k, { name: "valid", value: v }]));
+const plain = (record: Record<string, string>): Record<string, Hostile> =>
+  Object.fromEntries(
+    Object.entries(record)
+      .filter(([, v]) => v !== "")
+      .map(([k, v]) => [k, { name: "valid", value: v }]),
+  );
 
 function urlOf(spec: RouteSpec, request: RequestParts): string {
   const path = spec.path.replace(/:(\w+)/g, (_, name: string) => {
@@ -127,7 +148,10 @@ function bodyOf(spec: RouteSpec, fields: Record<string, Hostile>, ctx: HostileCo
     case "mime":
       return multipart(parts.map((p) => (p.name === "message" ? { ...p, filename: "message.mime", type: "message/rfc822" } : p)));
     case "panel-file":
-      return multipart([{ name: "_csrf", value: ctx.session.csrf }, ...parts.map((p) => (p.name === "file" ? { ...p, filename: "list.csv", type: "text/csv" } : p))]);
+      return multipart([
+        { name: "_csrf", value: ctx.session.csrf },
+        ...parts.map((p) => (p.name === "file" ? { ...p, filename: "list.csv", type: "text/csv" } : p)),
+      ]);
     case "panel-form":
       return urlencoded([{ name: "_csrf", value: ctx.session.csrf }, ...parts]);
     case "unsubscribe":
@@ -140,7 +164,14 @@ function urlencoded(parts: Part[]): { type: string; body: string } {
   return { type: "application/x-www-form-urlencoded", body: parts.map((p) => `${encode(p.name)}=${encode(p.value)}`).join("&") };
 }
 
-function caseOf(spec: RouteSpec, ctx: HostileContext, name: string, request: RequestParts, random: Random, override?: { type: string; body: string }): HostileCase {
+function caseOf(
+  spec: RouteSpec,
+  ctx: HostileContext,
+  name: string,
+  request: RequestParts,
+  random: Random,
+  override?: { type: string; body: string },
+): HostileCase {
   const body = override ?? bodyOf(spec, request.body, ctx, random() < 0.5);
   return {
     kind: "spoiled",
@@ -160,7 +191,8 @@ function caseOf(spec: RouteSpec, ctx: HostileContext, name: string, request: Req
 function routeCases(spec: RouteSpec, ctx: HostileContext, random: Random, f: Families, perParameter: number): HostileCase[] {
   const base: RequestParts = { params: plain(spec.params), query: plain(spec.query ?? {}), body: plain(spec.body?.fields ?? {}) };
   const cases: HostileCase[] = [];
-  const add = (name: string, change: Partial<RequestParts>, override?: { type: string; body: string }) => cases.push(caseOf(spec, ctx, name, { ...base, ...change }, random, override));
+  const add = (name: string, change: Partial<RequestParts>, override?: { type: string; body: string }) =>
+    cases.push(caseOf(spec, ctx, name, { ...base, ...change }, random, override));
   if (!spec.destructive) add("a valid request", {});
 
   // Every path parameter: every prototype name, some raw escapes, some values of its family.
@@ -178,7 +210,10 @@ function routeCases(spec: RouteSpec, ctx: HostileContext, random: Random, f: Fam
 
   // Named combinations that reach what one spoiled part alone does not.
   for (const extra of spec.extras ?? []) {
-    const values = (record: Record<string, string> | undefined, into: Record<string, Hostile>) => ({ ...into, ...Object.fromEntries(Object.entries(record ?? {}).map(([k, v]) => [k, { name: extra.name, value: v }])) });
+    const values = (record: Record<string, string> | undefined, into: Record<string, Hostile>) => ({
+      ...into,
+      ...Object.fromEntries(Object.entries(record ?? {}).map(([k, v]) => [k, { name: extra.name, value: v }])),
+    });
     const request = { params: values(extra.params, base.params), query: values(extra.query, base.query), body: values(extra.body, base.body) };
     for (const r of [request.query, request.body]) for (const [k, v] of Object.entries(r)) if (v.value === "") delete r[k];
     cases.push(caseOf(spec, ctx, extra.name, request, random));
@@ -248,19 +283,20 @@ function wholeBodyCases(spec: RouteSpec, ctx: HostileContext, base: RequestParts
 function credentialCases(spec: RouteSpec, ctx: HostileContext, random: Random): HostileCase[] {
   if (spec.auth === "none") return [];
   const base = caseOf(spec, ctx, "", { params: plain(spec.params), query: plain(spec.query ?? {}), body: plain(spec.body?.fields ?? {}) }, random);
-  const broken = spec.auth === "api"
-    ? pick(random, [
-        ["Basic, not base64", "Basic ***"],
-        ["Basic, no colon", `Basic ${btoa("apikey")}`],
-        ["Basic, 10,000-character key", `Basic ${btoa(`api:${"k".repeat(10_000)}`)}`],
-        ["Basic, wrong user", `Basic ${btoa("constructor:x")}`],
-        ["Bearer", "Bearer abc"],
-      ] as const)
-    : pick(random, [
-        ["a forged session cookie", "tidings_session=AAAA.BBBB"],
-        ["a 10,000-character session cookie", `tidings_session=${"A".repeat(10_000)}`],
-        ["a session cookie named __proto__", "__proto__=x; tidings_session=constructor"],
-      ] as const);
+  const broken =
+    spec.auth === "api"
+      ? pick(random, [
+          ["Basic, not base64", "Basic ***"],
+          ["Basic, no colon", `Basic ${btoa("apikey")}`],
+          ["Basic, 10,000-character key", `Basic ${btoa(`api:${"k".repeat(10_000)}`)}`],
+          ["Basic, wrong user", `Basic ${btoa("constructor:x")}`],
+          ["Bearer", "Bearer abc"],
+        ] as const)
+      : pick(random, [
+          ["a forged session cookie", "tidings_session=AAAA.BBBB"],
+          ["a 10,000-character session cookie", `tidings_session=${"A".repeat(10_000)}`],
+          ["a session cookie named __proto__", "__proto__=x; tidings_session=constructor"],
+        ] as const);
   const header = spec.auth === "api" ? "authorization" : "cookie";
   return [
     { ...base, kind: "credentials", name: "no credentials", auth: "none" },
@@ -311,5 +347,9 @@ export function hostileCases(seed: number, ctx: HostileContext, perParameter = V
   // Routes that reconfigure or delete go last, so that they spoil nothing the others need.
   const order = (s: RouteSpec) => (s.destructive ? 2 : s.params.name === ctx.victim || s.params.host === `email.${ctx.victim}` ? 1 : 0);
   specs.sort((a, b) => order(a) - order(b));
-  return [...specs.flatMap((spec) => [...routeCases(spec, ctx, random, f, perParameter), ...credentialCases(spec, ctx, random)]), ...signedLinkCases(ctx), ...unroutedCases(random, f)];
+  return [
+    ...specs.flatMap((spec) => [...routeCases(spec, ctx, random, f, perParameter), ...credentialCases(spec, ctx, random)]),
+    ...signedLinkCases(ctx),
+    ...unroutedCases(random, f),
+  ];
 }

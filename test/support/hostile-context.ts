@@ -28,7 +28,12 @@ export async function makeHostileContext(call: ApiCaller, env: Env, apiKey: stri
     await call("/v1/tracking/prepare", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ domain, message_id: "hostile-context@x", recipient: "reader@example.org", html: '<p><a href="https://example.org/x">x</a> %unsubscribe_url%</p>' }),
+      body: JSON.stringify({
+        domain,
+        message_id: "hostile-context@x",
+        recipient: "reader@example.org",
+        html: '<p><a href="https://example.org/x">x</a> %unsubscribe_url%</p>',
+      }),
     }),
     "prepare",
   );
@@ -36,7 +41,10 @@ export async function makeHostileContext(call: ApiCaller, env: Env, apiKey: stri
 
   // A stored message: the compose pack a send queues says where it is kept. The queues only record.
   const sent: Array<{ type?: string; v?: number; storage?: { key?: string } }> = [];
-  const recorder = { send: async (body: never) => void sent.push(body), sendBatch: async (batch: Array<{ body: never }>) => void sent.push(...batch.map((m) => m.body)) };
+  const recorder = {
+    send: async (body: never) => void sent.push(body),
+    sendBatch: async (batch: Array<{ body: never }>) => void sent.push(...batch.map((m) => m.body)),
+  };
   const recording = { ...env, EVENTS: recorder, DELIVERY: recorder } as unknown as Env;
   const message = new URLSearchParams({ from: `me@${domain}`, to: "reader@example.org", subject: "Kept", text: "Kept", "o:testmode": "yes" });
   await ok(await call(`/v3/${domain}/messages`, { method: "POST", body: message }, recording), "send");
@@ -107,7 +115,8 @@ export function queueSink(): Queue<unknown> {
       const messages = [...batch];
       if (messages.length > QUEUE_BATCH_MESSAGES) throw new Error(`Queue sendBatch failed: more than ${QUEUE_BATCH_MESSAGES} messages`);
       messages.forEach((m) => check(m.body));
-      if (messages.reduce((n, m) => n + bytesOf(m.body), 0) > QUEUE_BATCH_BYTES) throw new Error(`Queue sendBatch failed: batch over ${QUEUE_BATCH_BYTES} bytes`);
+      if (messages.reduce((n, m) => n + bytesOf(m.body), 0) > QUEUE_BATCH_BYTES)
+        throw new Error(`Queue sendBatch failed: batch over ${QUEUE_BATCH_BYTES} bytes`);
     },
   } as unknown as Queue<unknown>;
 }
@@ -118,7 +127,11 @@ export function withQueueSinks(env: Env): Env {
 }
 
 /** The Request of a case, with the credentials it asks for; redirects are never followed. */
-export function hostileRequest(c: { method: string; url: string; host: string; headers: Record<string, string>; body?: string; auth: string }, ctx: HostileContext, apiKey: string): Request {
+export function hostileRequest(
+  c: { method: string; url: string; host: string; headers: Record<string, string>; body?: string; auth: string },
+  ctx: HostileContext,
+  apiKey: string,
+): Request {
   const headers = new Headers(c.headers);
   if (c.auth === "api") headers.set("authorization", `Basic ${btoa(`api:${apiKey}`)}`);
   if (c.auth === "session") headers.set("cookie", ctx.session.cookie);

@@ -225,7 +225,11 @@ export function malformedForms(fields: Part[]): Array<{ name: string; type: stri
     { name: "multipart without its boundary parameter", type: "multipart/form-data", body: good.body },
     { name: "multipart with another boundary", type: "multipart/form-data; boundary=Other", body: good.body },
     { name: "multipart cut off", type: good.type, body: good.body.slice(0, Math.floor(good.body.length / 2)) },
-    { name: "multipart part without a name", type: good.type, body: `--HostileBoundary7MA4YWxkTrZu0gW\r\nContent-Disposition: form-data\r\n\r\nx\r\n--HostileBoundary7MA4YWxkTrZu0gW--\r\n` },
+    {
+      name: "multipart part without a name",
+      type: good.type,
+      body: `--HostileBoundary7MA4YWxkTrZu0gW\r\nContent-Disposition: form-data\r\n\r\nx\r\n--HostileBoundary7MA4YWxkTrZu0gW--\r\n`,
+    },
     { name: "multipart with 1,000 parts", type: manyParts.type, body: manyParts.body },
     { name: "urlencoded with bad escapes", type: "application/x-www-form-urlencoded", body: "a=%zz&b=%&%FF=%FE&=&&==" },
     { name: "urlencoded 100,000 fields", type: "application/x-www-form-urlencoded", body: manyFields },

@@ -17,9 +17,9 @@
 // GET /sessions/N -> the commands connection N received, verbs grouped by the read they arrived
 // in, GET /count -> {"accepted": n}, DELETE /messages -> clears the records (not the flaky counters).
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { createServer as createTcpServer, type Server, type Socket } from "node:net";
 import { createSecureContext, createServer as createTlsServer, TLSSocket } from "node:tls";
-import type { AddressInfo } from "node:net";
 
 export interface ScriptedSmtpOptions {
   requireAuth?: { user: string; pass: string };
@@ -29,7 +29,10 @@ export interface ScriptedSmtpOptions {
   pipelining?: boolean;
 }
 /** What one connection received: command verbs (upper case) grouped by the read they arrived in. */
-export interface RecordedSession { id: number; reads: string[][] }
+export interface RecordedSession {
+  id: number;
+  reads: string[][];
+}
 export interface RecordedMessage {
   id: number;
   from: string;
@@ -47,7 +50,12 @@ export interface RecordedMessage {
   /** The connection it came over, numbered from 1 in the order they were opened. */
   session: number;
 }
-export interface ScriptedSmtp { port: number; tlsPort?: number; controlPort: number; close(): Promise<void> }
+export interface ScriptedSmtp {
+  port: number;
+  tlsPort?: number;
+  controlPort: number;
+  close(): Promise<void>;
+}
 
 const MAX_LINE_BYTES = 4096; // RFC 5321 allows 512 for commands; AUTH lines need a little more
 const MAX_MESSAGE_BYTES = 25 * 1024 * 1024; // larger messages get 552, as a real relay would answer
@@ -90,8 +98,18 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
   function record(session: Session, data: string): void {
     for (const to of session.recipients) {
       const message: RecordedMessage = {
-        id: nextId++, from: session.from ?? "", to, data, authenticated: session.authUser !== null, authUser: session.authUser, authMechanism: session.authMechanism,
-        mailParams: session.mailParams, helo: session.helo, tls: session.tls, receivedAt: new Date().toISOString(), session: session.id,
+        id: nextId++,
+        from: session.from ?? "",
+        to,
+        data,
+        authenticated: session.authUser !== null,
+        authUser: session.authUser,
+        authMechanism: session.authMechanism,
+        mailParams: session.mailParams,
+        helo: session.helo,
+        tls: session.tls,
+        receivedAt: new Date().toISOString(),
+        session: session.id,
       };
       messages.push(message);
       recordedBytes += data.length;
@@ -135,10 +153,10 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
   /** Answers one command line: the reply, or "drop", "quit" or "starttls" for the caller to act on. */
   function handleCommand(session: Session, line: string): string {
     if (session.auth) {
-      if (line === "*") return (session.auth = null), "501 5.0.0 Authentication cancelled";
+      if (line === "*") return ((session.auth = null), "501 5.0.0 Authentication cancelled");
       const value = Buffer.from(line, "base64").toString("utf8");
       if (session.auth.mechanism === "PLAIN") return finishAuth(session, "PLAIN", ...decodePlain(line));
-      if (session.auth.user === undefined) return (session.auth.user = value), "334 UGFzc3dvcmQ6";
+      if (session.auth.user === undefined) return ((session.auth.user = value), "334 UGFzc3dvcmQ6");
       return finishAuth(session, "LOGIN", session.auth.user, value);
     }
     const [verb = "", ...rest] = line.split(" ");
@@ -164,12 +182,12 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
         const [mechanism = "", initial] = arg.split(" ");
         if (mechanism.toUpperCase() === "PLAIN") {
           if (initial !== undefined) return finishAuth(session, "PLAIN", ...decodePlain(initial));
-          return (session.auth = { mechanism: "PLAIN" }), "334 ";
+          return ((session.auth = { mechanism: "PLAIN" }), "334 ");
         }
         if (mechanism.toUpperCase() === "LOGIN") {
           session.auth = { mechanism: "LOGIN" };
           if (initial === undefined) return "334 VXNlcm5hbWU6";
-          return (session.auth.user = Buffer.from(initial, "base64").toString("utf8")), "334 UGFzc3dvcmQ6";
+          return ((session.auth.user = Buffer.from(initial, "base64").toString("utf8")), "334 UGFzc3dvcmQ6");
         }
         return "504 5.5.4 Unrecognized authentication type";
       }
@@ -229,7 +247,19 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
     socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
-    const session: Session = { id: nextSessionId++, closeOnRset: false, helo: "", tls: startsSecure, authUser: null, authMechanism: null, from: null, mailParams: "", recipients: [], data: null, auth: null };
+    const session: Session = {
+      id: nextSessionId++,
+      closeOnRset: false,
+      helo: "",
+      tls: startsSecure,
+      authUser: null,
+      authMechanism: null,
+      from: null,
+      mailParams: "",
+      recipients: [],
+      data: null,
+      auth: null,
+    };
     let pending: Buffer = Buffer.alloc(0);
     let previousEndedWithCrlf = true;
     let current = socket;
@@ -301,7 +331,10 @@ export async function startScriptedSmtp(options: ScriptedSmtpOptions = {}): Prom
     if (url.pathname === "/messages" && request.method === "GET") {
       const to = url.searchParams.get("to");
       const from = url.searchParams.get("from");
-      return send(200, messages.filter((m) => (to === null || m.to === to) && (from === null || m.from === from)));
+      return send(
+        200,
+        messages.filter((m) => (to === null || m.to === to) && (from === null || m.from === from)),
+      );
     }
     if (url.pathname === "/messages" && request.method === "DELETE") {
       messages.length = 0;

@@ -3,8 +3,8 @@
 import { env } from "cloudflare:test";
 import { insertEvents } from "../../src/db/events-store";
 import { randomId } from "../../src/domain/base64url";
-import { acceptedEvent, complainedEvent, deliveredEvent, failedEvent, type FailureReason, type MessageFacts } from "../../src/domain/send-events";
-import { buildTrackingEvent, toEventRow, type MailgunEvent } from "../../src/domain/tracking-event";
+import { acceptedEvent, complainedEvent, deliveredEvent, type FailureReason, failedEvent, type MessageFacts } from "../../src/domain/send-events";
+import { buildTrackingEvent, type MailgunEvent, toEventRow } from "../../src/domain/tracking-event";
 import type { Env } from "../../src/env";
 
 export const testEnv = env as unknown as Env;
@@ -40,15 +40,31 @@ export function buildEvent(domain: string, spec: EventSpec): MailgunEvent {
     case "delivered":
       return deliveredEvent(facts, recipient, status, at);
     case "failed":
-      return failedEvent(facts, recipient, { severity: spec.severity ?? "permanent", reason: spec.reason ?? "bounce", status: { ...status, code: 550 }, delayedBounce: spec.delayedBounce }, at);
+      return failedEvent(
+        facts,
+        recipient,
+        { severity: spec.severity ?? "permanent", reason: spec.reason ?? "bounce", status: { ...status, code: 550 }, delayedBounce: spec.delayedBounce },
+        at,
+      );
     case "complained":
       return complainedEvent(facts, recipient, at);
     default:
       return buildTrackingEvent(
         {
-          type: "hit", v: 1, id: at.id, event: spec.event, ts: spec.ms * 1000, domain, messageId, recipient,
-          url: spec.event === "clicked" ? "https://example.org/" : "", issuedAt: Math.floor(spec.ms / 1000) - 3600,
-          method: "GET", ip: "192.0.2.1", userAgent: spec.userAgent ?? HUMAN_UA, cf: { country: spec.country ?? "NL" },
+          type: "hit",
+          v: 1,
+          id: at.id,
+          event: spec.event,
+          ts: spec.ms * 1000,
+          domain,
+          messageId,
+          recipient,
+          url: spec.event === "clicked" ? "https://example.org/" : "",
+          issuedAt: Math.floor(spec.ms / 1000) - 3600,
+          method: "GET",
+          ip: "192.0.2.1",
+          userAgent: spec.userAgent ?? HUMAN_UA,
+          cf: { country: spec.country ?? "NL" },
         },
         { tags: spec.tags ?? [], userVariables: {}, headers: { to: recipient }, preparedAt: spec.ms - 3_600_000 },
       );
@@ -56,5 +72,8 @@ export function buildEvent(domain: string, spec: EventSpec): MailgunEvent {
 }
 
 export async function seedEvents(domain: string, specs: EventSpec[]): Promise<void> {
-  await insertEvents(testEnv, specs.map((spec) => toEventRow(domain, buildEvent(domain, spec))));
+  await insertEvents(
+    testEnv,
+    specs.map((spec) => toEventRow(domain, buildEvent(domain, spec))),
+  );
 }

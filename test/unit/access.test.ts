@@ -4,8 +4,17 @@
 // then enforces against the running app.
 import { describe, expect, it } from "vitest";
 import { ROUTE_ACCESS, routeAccessMarkdown } from "../../src/api/route-access";
-import { mayCall, PRIMARY_PRINCIPAL, routeParam, type Access, type Principal } from "../../src/domain/access";
-import { hashKeySecret, KEY_SECRET_PATTERN, keyJson, MAX_KEY_DESCRIPTION_BYTES, MAX_KEY_EXPIRATION_SECONDS, newKeySecret, parseKeyRequest, type StoredKey } from "../../src/domain/api-keys";
+import { type Access, mayCall, PRIMARY_PRINCIPAL, type Principal, routeParam } from "../../src/domain/access";
+import {
+  hashKeySecret,
+  KEY_SECRET_PATTERN,
+  keyJson,
+  MAX_KEY_DESCRIPTION_BYTES,
+  MAX_KEY_EXPIRATION_SECONDS,
+  newKeySecret,
+  parseKeyRequest,
+  type StoredKey,
+} from "../../src/domain/api-keys";
 
 const who = (role: Principal["role"], domain: string | null = null): Principal => ({ id: "0000aaaa-1111bbbb", role, domain });
 
@@ -52,9 +61,19 @@ describe("parseKeyRequest", () => {
   const parse = (fields: Record<string, string>) => parseKeyRequest((name) => (Object.hasOwn(fields, name) ? fields[name] : undefined));
 
   it("takes Mailgun's fields, kind user by default", () => {
-    expect(parse({ role: "basic", description: "reader" })).toEqual({ role: "basic", kind: "user", domainName: null, description: "reader", expirationSeconds: null });
+    expect(parse({ role: "basic", description: "reader" })).toEqual({
+      role: "basic",
+      kind: "user",
+      domainName: null,
+      description: "reader",
+      expirationSeconds: null,
+    });
     expect(parse({ role: "sending", kind: "domain", domain_name: " Mail.Example.COM ", expiration: "3600" })).toEqual({
-      role: "sending", kind: "domain", domainName: "mail.example.com", description: "", expirationSeconds: 3600,
+      role: "sending",
+      kind: "domain",
+      domainName: "mail.example.com",
+      description: "",
+      expirationSeconds: 3600,
     });
   });
 
@@ -93,10 +112,26 @@ describe("key secrets and shapes", () => {
   });
 
   it("shows a key as Mailgun does: ISO times without offset, expires_at and disabled_reason only when they apply", () => {
-    const key: StoredKey = { id: "0000aaaa-1111bbbb", role: "sending", kind: "domain", domainName: "d.example", description: "app", createdAt: Date.UTC(2026, 0, 23, 10, 16), expiresAt: null };
+    const key: StoredKey = {
+      id: "0000aaaa-1111bbbb",
+      role: "sending",
+      kind: "domain",
+      domainName: "d.example",
+      description: "app",
+      createdAt: Date.UTC(2026, 0, 23, 10, 16),
+      expiresAt: null,
+    };
     expect(keyJson(key, Date.UTC(2026, 1, 1))).toEqual({
-      id: "0000aaaa-1111bbbb", description: "app", kind: "domain", role: "sending", created_at: "2026-01-23T10:16:00", updated_at: "2026-01-23T10:16:00",
-      is_disabled: false, domain_name: "d.example", requestor: null, user_name: null,
+      id: "0000aaaa-1111bbbb",
+      description: "app",
+      kind: "domain",
+      role: "sending",
+      created_at: "2026-01-23T10:16:00",
+      updated_at: "2026-01-23T10:16:00",
+      is_disabled: false,
+      domain_name: "d.example",
+      requestor: null,
+      user_name: null,
     });
     const expiring = { ...key, expiresAt: Date.UTC(2026, 0, 24) };
     expect(keyJson(expiring, Date.UTC(2026, 0, 23, 23))).toMatchObject({ expires_at: "2026-01-24T00:00:00", is_disabled: false });
@@ -114,24 +149,47 @@ describe("the route table's policy", () => {
   });
 
   it("lets a domain sending key call only the two Messages API routes", () => {
-    expect(rules.filter((r) => r.access === "sending").map((r) => r.route).sort()).toEqual(["POST /v3/:domain/messages", "POST /v3/:domain/messages.mime"]);
+    expect(
+      rules
+        .filter((r) => r.access === "sending")
+        .map((r) => r.route)
+        .sort(),
+    ).toEqual(["POST /v3/:domain/messages", "POST /v3/:domain/messages.mime"]);
   });
 
   it("keeps the Keys API to admins, and nothing else to admins only", () => {
-    expect(rules.filter((r) => r.access === "admin").map((r) => r.route).sort()).toEqual(["DELETE /v1/keys/:id", "GET /v1/keys", "POST /v1/keys"]);
+    expect(
+      rules
+        .filter((r) => r.access === "admin")
+        .map((r) => r.route)
+        .sort(),
+    ).toEqual(["DELETE /v1/keys/:id", "GET /v1/keys", "POST /v1/keys"]);
   });
 
   it("gives basic keys reads only: no PUT or DELETE, and only the analytics queries among POSTs", () => {
     const basic = rules.filter((r) => r.access === "basic");
     expect(basic.filter((r) => r.method === "PUT" || r.method === "DELETE")).toEqual([]);
-    expect(basic.filter((r) => r.method === "POST").map((r) => r.route).sort()).toEqual(READ_POSTS);
+    expect(
+      basic
+        .filter((r) => r.method === "POST")
+        .map((r) => r.route)
+        .sort(),
+    ).toEqual(READ_POSTS);
   });
 
   it("lets basic keys read events, logs, stats, tags, metrics, suppressions and domains", () => {
     const basicReads = new Set(rules.filter((r) => r.access === "basic").map((r) => r.route));
     for (const route of [
-      "GET /v3/:domain/events", "GET /v3/:domain/events/:token", "GET /v3/stats/total", "GET /v3/:domain/stats/total", "GET /v3/:domain/tags",
-      "GET /v3/:domain/tags/:tag", "GET /v4/domains", "GET /v4/domains/:name", "GET /v3/domains/:name/tracking", ...READ_POSTS,
+      "GET /v3/:domain/events",
+      "GET /v3/:domain/events/:token",
+      "GET /v3/stats/total",
+      "GET /v3/:domain/stats/total",
+      "GET /v3/:domain/tags",
+      "GET /v3/:domain/tags/:tag",
+      "GET /v4/domains",
+      "GET /v4/domains/:name",
+      "GET /v3/domains/:name/tracking",
+      ...READ_POSTS,
       "GET /v3/:domain/:kind{(?:bounces|unsubscribes|complaints|whitelists)}",
     ]) {
       expect(basicReads.has(route), route).toBe(true);

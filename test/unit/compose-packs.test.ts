@@ -29,7 +29,11 @@ describe("compose packs", () => {
 
   it("closes a pack before its recipients' content passes MAX_PACK_CONTENT_BYTES; a larger recipient is a pack of its own", () => {
     const big = MAX_PACK_CONTENT_BYTES / 4 + 1;
-    const recipients = [...addresses(5).map((address) => ({ address, contentBytes: big })), { address: "huge@example.org", contentBytes: MAX_PACK_CONTENT_BYTES * 2 }, { address: "small@example.org", contentBytes: 10 }];
+    const recipients = [
+      ...addresses(5).map((address) => ({ address, contentBytes: big })),
+      { address: "huge@example.org", contentBytes: MAX_PACK_CONTENT_BYTES * 2 },
+      { address: "small@example.org", contentBytes: 10 },
+    ];
     expect(composePacks(base, recipients).map((p) => p.recipients.map((r) => r.address))).toEqual([
       addresses(3),
       ["r3@example.org", "r4@example.org"],
@@ -41,7 +45,10 @@ describe("compose packs", () => {
   it("closes a pack before its JSON passes a queue message", () => {
     // Longer than any address the API lets through (255 bytes): 100 of them would be 150 KB.
     const pad = "é".repeat(750);
-    const packs = composePacks(base, addresses(1000, pad).map((address) => ({ address, contentBytes: 1 })));
+    const packs = composePacks(
+      base,
+      addresses(1000, pad).map((address) => ({ address, contentBytes: 1 })),
+    );
     expect(packs.length).toBeGreaterThan(10);
     for (const pack of packs) expect(new TextEncoder().encode(JSON.stringify(pack)).length).toBeLessThanOrEqual(MAX_QUEUE_BODY_BYTES);
     expect(packs.flatMap((p) => p.recipients.map((r) => r.address))).toEqual(addresses(1000, pad));

@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  decodeBase64Url,
-  decodeJsonBase64Url,
-  encodeBase64Url,
-  encodeJsonBase64Url,
-  randomId,
-} from "../../src/domain/base64url";
-import { decodeCursor, encodeCursor, type Cursor, type EventQuery } from "../../src/domain/cursor";
+import { decodeBase64Url, decodeJsonBase64Url, encodeBase64Url, encodeJsonBase64Url, randomId } from "../../src/domain/base64url";
+import { type Cursor, decodeCursor, type EventQuery, encodeCursor } from "../../src/domain/cursor";
 
 const query: EventQuery = {
   domain: "mg.example.com",

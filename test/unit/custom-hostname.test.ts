@@ -1,33 +1,55 @@
 import { describe, expect, it } from "vitest";
 import { decodeBase64Url, encodeBase64Url } from "../../src/domain/base64url";
-import { certificateState, customHostnameSchema, retryDelayMs, RETRY_MAX_MS, type CustomHostname } from "../../src/domain/custom-hostname";
-import { signToken, verifyToken, type TokenPayload } from "../../src/domain/token";
+import { type CustomHostname, certificateState, customHostnameSchema, RETRY_MAX_MS, retryDelayMs } from "../../src/domain/custom-hostname";
+import { signToken, type TokenPayload, verifyToken } from "../../src/domain/token";
 
 const HOST = "email.mg.example.com";
 function hostname(status: string, ssl: string, extra: Partial<CustomHostname> = {}): CustomHostname {
-  return customHostnameSchema.parse({ id: "0123456789abcdef0123456789abcdef", hostname: HOST, status, ssl: { status: ssl, method: "http", type: "dv" }, ...extra });
+  return customHostnameSchema.parse({
+    id: "0123456789abcdef0123456789abcdef",
+    hostname: HOST,
+    status,
+    ssl: { status: ssl, method: "http", type: "dv" },
+    ...extra,
+  });
 }
 
 describe("certificate state from a Cloudflare custom hostname", () => {
   it("is active only when both the hostname and its certificate are served", () => {
     expect(certificateState(hostname("active", "active")).status).toBe("active");
     expect(certificateState(hostname("active_redeploying", "pending_expiration")).status).toBe("active");
-    for (const [h, s] of [["pending", "active"], ["active", "pending_validation"], ["pending", "initializing"], ["active", "pending_issuance"], ["active", "pending_deployment"], ["pending", ""]]) {
+    for (const [h, s] of [
+      ["pending", "active"],
+      ["active", "pending_validation"],
+      ["pending", "initializing"],
+      ["active", "pending_issuance"],
+      ["active", "pending_deployment"],
+      ["pending", ""],
+    ]) {
       expect(certificateState(hostname(h!, s!)).status, `${h}/${s}`).toBe("processing");
     }
   });
 
   it("reports failures with Cloudflare's words, or its statuses when it gave none", () => {
-    const timedOut = certificateState(hostname("pending", "validation_timed_out", { ssl: { status: "validation_timed_out", validation_errors: [{ message: "token not found" }] } }));
+    const timedOut = certificateState(
+      hostname("pending", "validation_timed_out", { ssl: { status: "validation_timed_out", validation_errors: [{ message: "token not found" }] } }),
+    );
     expect(timedOut).toMatchObject({ status: "error", error: "token not found" });
-    for (const [h, s] of [["blocked", "active"], ["moved", "pending_validation"], ["active", "issuance_timed_out"], ["active", "deleted"]]) {
+    for (const [h, s] of [
+      ["blocked", "active"],
+      ["moved", "pending_validation"],
+      ["active", "issuance_timed_out"],
+      ["active", "deleted"],
+    ]) {
       const state = certificateState(hostname(h!, s!));
       expect(state.status, `${h}/${s}`).toBe("error");
       expect(state.error).toBe(`Cloudflare reports hostname status "${h}", certificate status "${s}"`);
     }
     expect(certificateState(hostname("active", "expired")).status).toBe("expired");
     // While pending, Cloudflare's hints are shown without failing the certificate.
-    expect(certificateState(hostname("pending", "pending_validation", { verification_errors: ["custom hostname does not CNAME to this zone."] }))).toMatchObject({
+    expect(
+      certificateState(hostname("pending", "pending_validation", { verification_errors: ["custom hostname does not CNAME to this zone."] })),
+    ).toMatchObject({
       status: "processing",
       error: "custom hostname does not CNAME to this zone.",
       cname: "invalid",
@@ -63,7 +85,16 @@ describe("certificate state from a Cloudflare custom hostname", () => {
 });
 
 describe("the https flag in tracking tokens", () => {
-  const base: TokenPayload = { kind: "click", version: 1, issuedAt: 1_700_000_000, webPrefix: "email", domain: "mg.example.com", messageId: "m@x", recipient: "r@example.org", url: "https://example.org/" };
+  const base: TokenPayload = {
+    kind: "click",
+    version: 1,
+    issuedAt: 1_700_000_000,
+    webPrefix: "email",
+    domain: "mg.example.com",
+    messageId: "m@x",
+    recipient: "r@example.org",
+    url: "https://example.org/",
+  };
 
   it("round-trips, is signed, and older tokens read as http", async () => {
     const secretFor = (v: number) => (v === 1 || v === 200 ? "s" : null);

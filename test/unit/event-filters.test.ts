@@ -143,11 +143,23 @@ describe("compileEventFilters: semantics against D1", () => {
 
   beforeAll(async () => {
     const statements = rows.flatMap((row, i) => [
-      env.DB.prepare(
-        "INSERT INTO events (id, domain, ts, event, severity, recipient, subject, size, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{}')",
-      ).bind(row.id, DOMAIN, 1_700_000_000_000_000 + i, row.event, row.severity, `r${i}@example.org`, row.subject, row.size),
+      env.DB.prepare("INSERT INTO events (id, domain, ts, event, severity, recipient, subject, size, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{}')").bind(
+        row.id,
+        DOMAIN,
+        1_700_000_000_000_000 + i,
+        row.event,
+        row.severity,
+        `r${i}@example.org`,
+        row.subject,
+        row.size,
+      ),
       ...row.tags.map((tag) =>
-        env.DB.prepare("INSERT INTO event_tags (event_id, domain, tag, ts) VALUES (?, ?, ?, ?)").bind(row.id, DOMAIN, tag.toLowerCase(), 1_700_000_000_000_000 + i),
+        env.DB.prepare("INSERT INTO event_tags (event_id, domain, tag, ts) VALUES (?, ?, ?, ?)").bind(
+          row.id,
+          DOMAIN,
+          tag.toLowerCase(),
+          1_700_000_000_000_000 + i,
+        ),
       ),
     ]);
     await env.DB.batch(statements);

@@ -1,11 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  FilterSyntaxError,
-  MAX_EXPRESSION_LENGTH,
-  MAX_TERMS,
-  parseFilterExpression,
-  type FilterNode,
-} from "../../src/domain/filter-expression";
+import { type FilterNode, FilterSyntaxError, MAX_EXPRESSION_LENGTH, MAX_TERMS, parseFilterExpression } from "../../src/domain/filter-expression";
 
 const term = (value: string): FilterNode => ({ kind: "term", value });
 const and = (...items: FilterNode[]): FilterNode => ({ kind: "and", items });

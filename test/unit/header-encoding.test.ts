@@ -10,11 +10,30 @@ import { MAX_LINE_LENGTH, PREFERRED_LINE_LENGTH } from "../../src/domain/header-
 import { buildMime } from "../../src/domain/mime";
 import { pick, seededRandom } from "../support/prng";
 
-
 type Random = () => number;
 const between = (random: Random, lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
 
-const ASCII_WORDS = ["sale", "Re:", "a", "=?", "?=", "=?UTF-8?B?SGk=?=", "=?utf-8?q?x_y?=", "_", "=", "?", '"q"', "\\", "(c)", "a,b", "<x@y.z>", "x@y.z", ";", ":", "%recipient.x%"];
+const ASCII_WORDS = [
+  "sale",
+  "Re:",
+  "a",
+  "=?",
+  "?=",
+  "=?UTF-8?B?SGk=?=",
+  "=?utf-8?q?x_y?=",
+  "_",
+  "=",
+  "?",
+  '"q"',
+  "\\",
+  "(c)",
+  "a,b",
+  "<x@y.z>",
+  "x@y.z",
+  ";",
+  ":",
+  "%recipient.x%",
+];
 const UNICODE = ["é", "ß", "Ünï", "日本語", "☃", "😀", "e\u0301", "\u00a0", "Привет", "中", "\u200b", "𝔘"];
 const CONTROLS = ["\x01", "\x7f", "\x1b", "\x0b", "\x0c"];
 
@@ -118,7 +137,12 @@ describe("formatHeader: unstructured text", () => {
     const url = `<https://email.example.com/u/${"A".repeat(1500)}>`;
     const lines = checkLines("List-Unsubscribe", formatHeader("List-Unsubscribe", url));
     expect(lines.every((l) => l.length <= PREFERRED_LINE_LENGTH)).toBe(true);
-    expect(lines.join("").replace(/^List-Unsubscribe:/, "").replace(/[ \t]/g, "")).toBe(url);
+    expect(
+      lines
+        .join("")
+        .replace(/^List-Unsubscribe:/, "")
+        .replace(/[ \t]/g, ""),
+    ).toBe(url);
     // An ordinary one stays on one line, however long.
     const short = `<https://email.example.com/u/${"A".repeat(300)}>`;
     expect(formatHeader("List-Unsubscribe", short)).toBe(`List-Unsubscribe: ${short}`);
@@ -127,7 +151,21 @@ describe("formatHeader: unstructured text", () => {
 
 /** A display name: printable ASCII with specials, quotes and backslashes, non-ASCII, long ones. */
 function randomDisplayName(random: Random): string {
-  const pieces = ["Bob", "Doe, Jane", 'The "Boss"', "a\\b", "Zoë", "日本", "=?x?=", "O'Neil", "Dr. Who", "(home)", "Ünïcödé Ñame", "x".repeat(between(random, 50, 300)), "😀"];
+  const pieces = [
+    "Bob",
+    "Doe, Jane",
+    'The "Boss"',
+    "a\\b",
+    "Zoë",
+    "日本",
+    "=?x?=",
+    "O'Neil",
+    "Dr. Who",
+    "(home)",
+    "Ünïcödé Ñame",
+    "x".repeat(between(random, 50, 300)),
+    "😀",
+  ];
   const words = Array.from({ length: between(random, 0, 4) }, () => pick(random, pieces));
   return words.join(" ");
 }
@@ -172,7 +210,23 @@ describe("formatParameterHeader and attachments", () => {
   it("sends 300 random file names that mail parsers read back exactly", async () => {
     const random = seededRandom(33);
     const files = Array.from({ length: 300 }, (_, n) => {
-      const base = Array.from({ length: between(random, 1, 6) }, () => pick(random, ["report", "Grüße", "a b", 'q"uote', "semi;colon", "back\\slash", "日本語", "😀", "%41", "'", "*", "=?x?=", "n".repeat(between(random, 40, 120))])).join(random() < 0.5 ? " " : "");
+      const base = Array.from({ length: between(random, 1, 6) }, () =>
+        pick(random, [
+          "report",
+          "Grüße",
+          "a b",
+          'q"uote',
+          "semi;colon",
+          "back\\slash",
+          "日本語",
+          "😀",
+          "%41",
+          "'",
+          "*",
+          "=?x?=",
+          "n".repeat(between(random, 40, 120)),
+        ]),
+      ).join(random() < 0.5 ? " " : "");
       return `${base}.${n}.pdf`;
     });
     for (let at = 0; at < files.length; at += 30) {
@@ -189,8 +243,12 @@ describe("formatParameterHeader and attachments", () => {
   });
 
   it("keeps a short ASCII name quoted and continues others per RFC 2231", () => {
-    expect(formatParameterHeader("Content-Disposition", "attachment", [["filename", "report.csv"]])).toBe('Content-Disposition: attachment; filename="report.csv"');
-    expect(formatParameterHeader("Content-Disposition", "attachment", [["filename", "é.txt"]])).toBe("Content-Disposition: attachment; filename*0*=utf-8''%C3%A9.txt");
+    expect(formatParameterHeader("Content-Disposition", "attachment", [["filename", "report.csv"]])).toBe(
+      'Content-Disposition: attachment; filename="report.csv"',
+    );
+    expect(formatParameterHeader("Content-Disposition", "attachment", [["filename", "é.txt"]])).toBe(
+      "Content-Disposition: attachment; filename*0*=utf-8''%C3%A9.txt",
+    );
     const long = formatParameterHeader("Content-Disposition", "attachment", [["filename", `${"é".repeat(30)}.txt`]]);
     expect(long.split("\r\n")).toEqual([
       "Content-Disposition: attachment;",

@@ -13,7 +13,9 @@ describe("IP address text", () => {
     expect(parseIpv6("2001:db8::8:800:200c:417a")).toEqual([0x2001, 0xdb8, 0, 0, 0x8, 0x800, 0x200c, 0x417a]);
     expect(parseIpv6("::ffff:192.0.2.1")).toEqual([0, 0, 0, 0, 0, 0xffff, 0xc000, 0x201]);
     expect(parseIpv6("1:2:3:4:5:6:7:8")).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    expect(["1::2::3", "1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8:9", "12345::", "g::1", ":::", "1:2:3:4:5:6:7::8", "::ffff:300.1.1.1"].map(parseIpv6)).toEqual(Array(8).fill(null));
+    expect(["1::2::3", "1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8:9", "12345::", "g::1", ":::", "1:2:3:4:5:6:7::8", "::ffff:300.1.1.1"].map(parseIpv6)).toEqual(
+      Array(8).fill(null),
+    );
   });
 
   it("keys a client by its IPv4 address, or by its IPv6 /64", () => {

@@ -17,8 +17,21 @@ describe("lookups keyed by outside names", () => {
 
   it("counts a permanent failure whose reason is a built-in name as an unsplit permanent failure", () => {
     const base: RollupEvent = {
-      domain: "d.example", ts: 0, event: "failed", severity: "permanent", reason: null, messageId: "m", recipient: "r@example.org",
-      isAuthenticated: true, isDelayedBounce: false, transport: null, bot: null, device: null, country: null, provider: null, tags: [],
+      domain: "d.example",
+      ts: 0,
+      event: "failed",
+      severity: "permanent",
+      reason: null,
+      messageId: "m",
+      recipient: "r@example.org",
+      isAuthenticated: true,
+      isDelayedBounce: false,
+      transport: null,
+      bot: null,
+      device: null,
+      country: null,
+      provider: null,
+      tags: [],
     };
     for (const reason of ["constructor", "toString", "__proto__"]) expect(countersOf({ ...base, reason }), reason).toEqual(["failed_permanent"]);
   });

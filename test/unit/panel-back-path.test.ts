@@ -36,7 +36,19 @@ describe("the panel's back= path", () => {
   });
 
   it("refuses backslashes, encoded slashes and control characters outright", () => {
-    for (const back of ["/app/\\evil.example", "/\\evil.example/app/", "/app/..\\..\\evil", "/app/%2f%2fevil.example", "/app/%2F..%2Fx", "/app/%5cevil", "/app/%5C", "/app/\tx", "/app/\n/evil", "\t//evil.example/app/", "/app/x\u0000"]) {
+    for (const back of [
+      "/app/\\evil.example",
+      "/\\evil.example/app/",
+      "/app/..\\..\\evil",
+      "/app/%2f%2fevil.example",
+      "/app/%2F..%2Fx",
+      "/app/%5cevil",
+      "/app/%5C",
+      "/app/\tx",
+      "/app/\n/evil",
+      "\t//evil.example/app/",
+      "/app/x\u0000",
+    ]) {
       expect(panelBackPath(back, REQUEST), JSON.stringify(back)).toBeNull();
     }
   });

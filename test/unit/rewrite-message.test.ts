@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeAttributeEntities, rewriteMessage, trimTextUrl, type Footers, type LinkMaker } from "../../src/domain/rewrite-message";
+import { decodeAttributeEntities, type Footers, type LinkMaker, rewriteMessage, trimTextUrl } from "../../src/domain/rewrite-message";
 import { DEFAULT_HTML_FOOTER, DEFAULT_TEXT_FOOTER, type EffectiveTracking } from "../../src/domain/tracking-settings";
 
 const OPEN_URL = "https://t.test/o/pixel";
@@ -97,9 +97,7 @@ describe("rewriteMessage: HTML links", () => {
       clicksOnly,
     );
     expect(clicked).toEqual(["http://example.org/one", "https://example.org/two?x=1", "https://example.org/three"]);
-    expect(html).toBe(
-      '<a href="https://t.test/c/1">1</a><a class="b" href="https://t.test/c/2">2</a><map><area shape="rect" href="https://t.test/c/3"></map>',
-    );
+    expect(html).toBe('<a href="https://t.test/c/1">1</a><a class="b" href="https://t.test/c/2">2</a><map><area shape="rect" href="https://t.test/c/3"></map>');
   });
 
   it("accepts upper-case schemes and trims spaces around the href", async () => {
@@ -153,13 +151,22 @@ describe("rewriteMessage: HTML links", () => {
   });
 
   it("leaves a link as it was when its token cannot be made", async () => {
-    const { html, clicked } = await rewrite({ html: '<a href="https://example.org/ok">ok</a><a href="https://example.org/unsignable?a=1&amp;b=2">long</a>' }, clicksOnly);
+    const { html, clicked } = await rewrite(
+      { html: '<a href="https://example.org/ok">ok</a><a href="https://example.org/unsignable?a=1&amp;b=2">long</a>' },
+      clicksOnly,
+    );
     expect(clicked).toEqual(["https://example.org/ok", "https://example.org/unsignable?a=1&b=2"]);
     expect(html).toBe('<a href="https://t.test/c/1">ok</a><a href="https://example.org/unsignable?a=1&amp;b=2">long</a>');
   });
 
   it("leaves links holding control characters, raw or as entities, as they were", async () => {
-    const hrefs = ["https://example.org/a&#10;b", "https://example.org/a&#13;&#10;b", "https://example.org/a&#0;b", "https://example.org/a&#x7f;b", "https://example.org/a\u0001b"];
+    const hrefs = [
+      "https://example.org/a&#10;b",
+      "https://example.org/a&#13;&#10;b",
+      "https://example.org/a&#0;b",
+      "https://example.org/a&#x7f;b",
+      "https://example.org/a\u0001b",
+    ];
     const source = hrefs.map((href, i) => `<a href="${href}">${i}</a>`).join("");
     const { html, clicked } = await rewrite({ html: source }, clicksOnly);
     expect(clicked).toEqual([]);
@@ -202,11 +209,7 @@ describe("rewriteMessage: unsubscribe placeholders and footers", () => {
   });
 
   it("appends the footers, with their placeholders filled, when unsubscribe is on", async () => {
-    const { html, text } = await rewrite(
-      { html: "<html><body><p>Hi</p></body></html>", text: "Hi" },
-      { ...off, unsubscribe: true },
-      footers,
-    );
+    const { html, text } = await rewrite({ html: "<html><body><p>Hi</p></body></html>", text: "Hi" }, { ...off, unsubscribe: true }, footers);
     expect(html).toBe(`<html><body><p>Hi</p>${DEFAULT_HTML_FOOTER.replace("%unsubscribe_url%", UNSUBSCRIBE_URL)}</body></html>`);
     expect(text).toBe(`Hi${DEFAULT_TEXT_FOOTER.replace("%unsubscribe_url%", UNSUBSCRIBE_URL)}`);
   });

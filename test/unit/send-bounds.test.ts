@@ -5,12 +5,11 @@ import { describe, expect, it } from "vitest";
 import { jsonChunks } from "../../src/db/json-chunks";
 import { MAX_EVENTS_PER_PACK, mergeEvent, packEvents, splitEvents } from "../../src/domain/event-packs";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH, parseBoundedJson } from "../../src/domain/json-bounds";
-import { fillTemplate, filledBytes, parseTemplate, variableSizes } from "../../src/domain/recipient-template";
+import { filledBytes, fillTemplate, parseTemplate, variableSizes } from "../../src/domain/recipient-template";
 import { acceptedEvent, deliveredEvent, failedEvent, type MessageFacts } from "../../src/domain/send-events";
 import { MAX_TOKEN_FIELD_BYTES, tokenFieldTooLong } from "../../src/domain/token";
 import { utf8ByteLength } from "../../src/domain/utf8";
 import { seededRandom } from "../support/prng";
-
 
 /** Text mixing ASCII, 2- and 3-byte characters, astral pairs and lone surrogates. */
 function randomText(next: () => number, length: number): string {
@@ -80,7 +79,8 @@ describe("recipient templates", () => {
     const next = seededRandom(3);
     for (let i = 0; i < 300; i++) {
       const text = randomText(next, Math.floor(next() * 30));
-      const variables: Record<string, unknown> = next() < 0.2 ? {} : { name: randomText(next, 5), "x.y": next() < 0.5 ? 42 : { deep: [randomText(next, 2)] }, constructor: "own" };
+      const variables: Record<string, unknown> =
+        next() < 0.2 ? {} : { name: randomText(next, 5), "x.y": next() < 0.5 ? 42 : { deep: [randomText(next, 2)] }, constructor: "own" };
       const template = parseTemplate(text);
       expect(filledBytes(template, variables, variableSizes(variables)), text).toBe(utf8ByteLength(fillTemplate(text, variables)));
       expect(filledBytes(template, undefined)).toBe(utf8ByteLength(fillTemplate(text, undefined)));
@@ -99,7 +99,12 @@ describe("event packs", () => {
   const facts = (recipient: string, batch: boolean): MessageFacts => ({
     domain: "mg.example.com",
     messageId: "m1@mg.example.com",
-    headers: { to: batch ? recipient : everyone.join(", "), from: "Shop <shop@mg.example.com>", subject: batch ? `Hi ${recipient}` : "Hi", "message-id": "m1@mg.example.com" },
+    headers: {
+      to: batch ? recipient : everyone.join(", "),
+      from: "Shop <shop@mg.example.com>",
+      subject: batch ? `Hi ${recipient}` : "Hi",
+      "message-id": "m1@mg.example.com",
+    },
     tags: ["news"],
     userVariables: batch ? { who: recipient } : { campaign: "c1" },
     size: 1000 + recipient.length,
@@ -107,11 +112,26 @@ describe("event packs", () => {
   });
   const eventsOf = (batch: boolean) =>
     everyone.flatMap((recipient, i) => {
-      const accepted = acceptedEvent(facts(recipient, batch), recipient, { recipients: batch ? [recipient] : everyone, method: "http", sender: "shop@mg.example.com", attachments: [] }, { id: `id-accepted-${i}-xxxxxxxx`, ms: 1_800_000_000_000 });
+      const accepted = acceptedEvent(
+        facts(recipient, batch),
+        recipient,
+        { recipients: batch ? [recipient] : everyone, method: "http", sender: "shop@mg.example.com", attachments: [] },
+        { id: `id-accepted-${i}-xxxxxxxx`, ms: 1_800_000_000_000 },
+      );
       const other =
         i % 3 === 0
-          ? failedEvent(facts(recipient, batch), recipient, { severity: "permanent", reason: "suppress-bounce", status: { code: 605, message: "", description: "gone", attemptNo: 1 } }, { id: `id-failed-${i}-xxxxxxxxx`, ms: 1_800_000_000_001 + i })
-          : deliveredEvent(facts(recipient, batch), recipient, { code: 250, message: "OK", attemptNo: 1 }, { id: `id-delivered-${i}-xxxxxx`, ms: 1_800_000_000_001 + i });
+          ? failedEvent(
+              facts(recipient, batch),
+              recipient,
+              { severity: "permanent", reason: "suppress-bounce", status: { code: 605, message: "", description: "gone", attemptNo: 1 } },
+              { id: `id-failed-${i}-xxxxxxxxx`, ms: 1_800_000_000_001 + i },
+            )
+          : deliveredEvent(
+              facts(recipient, batch),
+              recipient,
+              { code: 250, message: "OK", attemptNo: 1 },
+              { id: `id-delivered-${i}-xxxxxx`, ms: 1_800_000_000_001 + i },
+            );
       return [accepted, other];
     });
 

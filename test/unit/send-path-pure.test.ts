@@ -2,10 +2,10 @@
 import PostalMime from "postal-mime";
 import { describe, expect, it } from "vitest";
 import { parseAddress, splitAddressList } from "../../src/domain/addresses";
+import { encodeBase64Url } from "../../src/domain/base64url";
 import { nextStepAfterTemporaryFailure, RETRY_SCHEDULE_SECONDS } from "../../src/domain/delivery-job";
 import { formatHeader } from "../../src/domain/header-encoding";
 import { buildMime, encodeQuotedPrintable } from "../../src/domain/mime";
-import { encodeBase64Url } from "../../src/domain/base64url";
 import { domainKey } from "../../src/domain/token";
 import { parseVerpAddress, returnPathId, verpAddress } from "../../src/domain/verp";
 
@@ -23,7 +23,11 @@ describe("address lists", () => {
 describe("MIME", () => {
   it("builds a message that a MIME parser reads back exactly", async () => {
     const mime = buildMime({
-      headers: [["From", "Zoë <zoe@x.org>"], ["To", "a@b.org"], ["Subject", "Grüße, ☃ and a long subject line that needs more than one encoded word to fit"]],
+      headers: [
+        ["From", "Zoë <zoe@x.org>"],
+        ["To", "a@b.org"],
+        ["Subject", "Grüße, ☃ and a long subject line that needs more than one encoded word to fit"],
+      ],
       text: "Line one\nLine two with = sign and trailing space \n" + "x".repeat(200),
       html: "<p>Héllo</p>",
       attachments: [
@@ -50,7 +54,11 @@ describe("MIME", () => {
     expect(formatHeader("Subject", "é")).toBe("Subject: =?UTF-8?B?w6k=?=");
     expect(encodeQuotedPrintable("a=b é")).toBe("a=3Db =C3=A9");
     expect(encodeQuotedPrintable("ends with space ")).toBe("ends with space=20");
-    expect(encodeQuotedPrintable("y".repeat(100)).split("\r\n").every((l) => l.length <= 76)).toBe(true);
+    expect(
+      encodeQuotedPrintable("y".repeat(100))
+        .split("\r\n")
+        .every((l) => l.length <= 76),
+    ).toBe(true);
   });
 });
 
@@ -117,7 +125,14 @@ describe("VERP addresses", () => {
       const tampered = `bounce+${payload.slice(0, i)}${swapped}${payload.slice(i + 1)}@mg.example.com`;
       expect(await parseVerpAddress(tampered, "s3cret"), tampered).toBeNull();
     }
-    for (const junk of ["", "bob@example.org", "bounce+@x.org", "bounce+!!!@x.org", `bounce+${payload.slice(0, 31)}@mg.example.com`, `bounce+${payload}a@mg.example.com`]) {
+    for (const junk of [
+      "",
+      "bob@example.org",
+      "bounce+@x.org",
+      "bounce+!!!@x.org",
+      `bounce+${payload.slice(0, 31)}@mg.example.com`,
+      `bounce+${payload}a@mg.example.com`,
+    ]) {
       expect(await parseVerpAddress(junk, "s3cret"), junk).toBeNull();
     }
   });

@@ -1,9 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { countersOf, dayBucket, hourBucket, normalizeTag, normalizeTags, uniqueCounterOf, type RollupEvent } from "../../src/domain/stats-counters";
+import { countersOf, dayBucket, hourBucket, normalizeTag, normalizeTags, type RollupEvent, uniqueCounterOf } from "../../src/domain/stats-counters";
 
 const base: RollupEvent = {
-  domain: "d", ts: 0, event: "accepted", severity: null, reason: null, messageId: "m", recipient: "r", isAuthenticated: true,
-  isDelayedBounce: false, transport: null, bot: null, device: null, country: null, provider: null, tags: [],
+  domain: "d",
+  ts: 0,
+  event: "accepted",
+  severity: null,
+  reason: null,
+  messageId: "m",
+  recipient: "r",
+  isAuthenticated: true,
+  isDelayedBounce: false,
+  transport: null,
+  bot: null,
+  device: null,
+  country: null,
+  provider: null,
+  tags: [],
 };
 const of = (patch: Partial<RollupEvent>) => countersOf({ ...base, ...patch });
 
@@ -19,7 +32,10 @@ describe("countersOf: Mailgun's stats sub-types", () => {
     expect(of({ event: "failed", severity: "temporary", reason: "generic" })).toEqual(["failed_temporary"]);
     expect(of({ event: "failed", severity: "temporary", reason: "espblock" })).toEqual(["failed_temporary", "failed_temporary_espblock"]);
     expect(of({ event: "failed", severity: "permanent", reason: "bounce" })).toEqual(["failed_permanent", "failed_permanent_bounce"]);
-    expect(of({ event: "failed", severity: "permanent", reason: "bounce", isDelayedBounce: true })).toEqual(["failed_permanent", "failed_permanent_delayed_bounce"]);
+    expect(of({ event: "failed", severity: "permanent", reason: "bounce", isDelayedBounce: true })).toEqual([
+      "failed_permanent",
+      "failed_permanent_delayed_bounce",
+    ]);
     for (const reason of ["suppress-bounce", "suppress-unsubscribe", "suppress-complaint"]) {
       expect(of({ event: "failed", severity: "permanent", reason })).toEqual(["failed_permanent", `failed_permanent_${reason.replace("-", "_")}`]);
     }

@@ -1,9 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { computeMetrics, isMetric } from "../../src/domain/metrics";
 import { zeroCounts } from "../../src/domain/stats-counters";
-import { StatsQueryError, parseStatsEvents, parseStatsRange } from "../../src/domain/stats-query";
+import { parseStatsEvents, parseStatsRange, StatsQueryError } from "../../src/domain/stats-query";
 import { shapeStats } from "../../src/domain/stats-shape";
-import { addMonths, bucketStart, bucketsBetween, countBuckets, formatStatsDate, formatTagDate, parseDuration, rollupCutoffs } from "../../src/domain/stats-time";
+import {
+  addMonths,
+  bucketStart,
+  bucketsBetween,
+  countBuckets,
+  formatStatsDate,
+  formatTagDate,
+  parseDuration,
+  rollupCutoffs,
+} from "../../src/domain/stats-time";
 
 const T = (...args: [number, number, number, number?]) => Date.UTC(args[0], args[1], args[2], args[3] ?? 0) / 1000;
 const NOW = T(2026, 10, 26, 9) + 1234;
@@ -73,14 +82,25 @@ describe("parseStatsRange", () => {
 
   it("refuses a range of more than 3,000 buckets before building any, saying how many it holds", () => {
     const huge = { start: "Fri, 01 Jan 0100 00:00:00 +0000", end: "Sat, 01 Jan 6000 00:00:00 +0000", resolution: "hour" };
-    expect(() => parseStatsRange(huge, NOW)).toThrow(new StatsQueryError("The range holds 51718321 hours, more than 3000: narrow it or use a coarser resolution"));
-    expect(() => parseStatsRange({ duration: "999999m" }, NOW)).toThrow(new StatsQueryError("The range holds 1000000 months, more than 3000: narrow it or use a coarser resolution"));
+    expect(() => parseStatsRange(huge, NOW)).toThrow(
+      new StatsQueryError("The range holds 51718321 hours, more than 3000: narrow it or use a coarser resolution"),
+    );
+    expect(() => parseStatsRange({ duration: "999999m" }, NOW)).toThrow(
+      new StatsQueryError("The range holds 1000000 months, more than 3000: narrow it or use a coarser resolution"),
+    );
     expect(parseStatsRange({ start: String(NOW - 2999 * 3600), resolution: "hour" }, NOW).buckets).toHaveLength(3000);
     expect(() => parseStatsRange({ start: String(NOW - 3000 * 3600), resolution: "hour" }, NOW)).toThrow("The range holds 3001 hours, more than 3000");
   });
 
   it("refuses bad input with a message", () => {
-    for (const input of [{ start: "yesterday" }, { end: "soon" }, { resolution: "week" }, { duration: "7w" }, { start: String(NOW + 10) }, { start: "1", resolution: "hour" }]) {
+    for (const input of [
+      { start: "yesterday" },
+      { end: "soon" },
+      { resolution: "week" },
+      { duration: "7w" },
+      { start: String(NOW + 10) },
+      { start: "1", resolution: "hour" },
+    ]) {
       expect(() => parseStatsRange(input, NOW), JSON.stringify(input)).toThrow(StatsQueryError);
     }
   });
@@ -96,7 +116,17 @@ describe("parseStatsEvents", () => {
 
 describe("shapeStats", () => {
   it("answers Mailgun's nested shape per bucket, zero-filled, requested events only", () => {
-    const counts = { ...zeroCounts(), accepted_outgoing: 3, delivered_smtp: 2, opened: 5, opened_unique: 2, failed_permanent: 2, failed_permanent_suppress_bounce: 1, failed_permanent_old: 1, failed_temporary: 1 };
+    const counts = {
+      ...zeroCounts(),
+      accepted_outgoing: 3,
+      delivered_smtp: 2,
+      opened: 5,
+      opened_unique: 2,
+      failed_permanent: 2,
+      failed_permanent_suppress_bounce: 1,
+      failed_permanent_old: 1,
+      failed_temporary: 1,
+    };
     const buckets = [T(2026, 10, 25), T(2026, 10, 26)];
     const items = shapeStats([{ ...counts, bucket: T(2026, 10, 26) }], buckets, "day", ["accepted", "delivered", "failed", "opened", "clicked"]);
     expect(items[0]).toMatchObject({ time: "Wed, 25 Nov 2026 00:00:00 UTC", accepted: { total: 0 }, opened: { total: 0, unique: 0 } });
@@ -106,7 +136,16 @@ describe("shapeStats", () => {
       delivered: { smtp: 2, http: 0, optimized: 0, total: 2 },
       failed: {
         temporary: { espblock: 0, total: 1 },
-        permanent: { bounce: 0, "delayed-bounce": 0, "suppress-bounce": 1, "suppress-unsubscribe": 0, "suppress-complaint": 0, webhook: 0, optimized: 0, total: 2 },
+        permanent: {
+          bounce: 0,
+          "delayed-bounce": 0,
+          "suppress-bounce": 1,
+          "suppress-unsubscribe": 0,
+          "suppress-complaint": 0,
+          webhook: 0,
+          optimized: 0,
+          total: 2,
+        },
       },
       opened: { total: 5, unique: 2 },
       clicked: { total: 0, unique: 0 },
@@ -124,8 +163,16 @@ describe("shapeStats", () => {
 describe("metrics", () => {
   it("computes counts and four-decimal rates, 0 on an empty base", () => {
     const counts = { ...zeroCounts(), accepted_outgoing: 4, delivered_smtp: 3, opened: 6, opened_unique: 2, failed_permanent: 1, failed_permanent_bounce: 1 };
-    expect(computeMetrics(["accepted_count", "delivered_count", "unique_opened_count", "opened_rate", "unique_opened_rate", "bounce_rate", "clicked_rate"], counts)).toEqual({
-      accepted_count: 4, delivered_count: 3, unique_opened_count: 2, opened_rate: "2.0000", unique_opened_rate: "0.6667", bounce_rate: "0.2500", clicked_rate: "0.0000",
+    expect(
+      computeMetrics(["accepted_count", "delivered_count", "unique_opened_count", "opened_rate", "unique_opened_rate", "bounce_rate", "clicked_rate"], counts),
+    ).toEqual({
+      accepted_count: 4,
+      delivered_count: 3,
+      unique_opened_count: 2,
+      opened_rate: "2.0000",
+      unique_opened_rate: "0.6667",
+      bounce_rate: "0.2500",
+      clicked_rate: "0.0000",
     });
     expect(computeMetrics(["delivered_rate"], zeroCounts())).toEqual({ delivered_rate: "0.0000" });
     expect(isMetric("opened_count")).toBe(true);

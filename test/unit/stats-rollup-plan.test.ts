@@ -1,11 +1,25 @@
 import { describe, expect, it } from "vitest";
 import { admitNewTags, planRollup, seenKey } from "../../src/domain/rollup-plan";
-import { STATS_COUNTERS, type RollupEvent } from "../../src/domain/stats-counters";
+import { type RollupEvent, STATS_COUNTERS } from "../../src/domain/stats-counters";
 
 const HOUR = Date.UTC(2026, 10, 26, 9) * 1000;
 const hit = (patch: Partial<RollupEvent>): RollupEvent => ({
-  domain: "d", ts: HOUR + 1000, event: "opened", severity: null, reason: null, messageId: "m1", recipient: "bob@x", isAuthenticated: false,
-  isDelayedBounce: false, transport: null, bot: "", device: "desktop", country: "NL", provider: "x", tags: [], ...patch,
+  domain: "d",
+  ts: HOUR + 1000,
+  event: "opened",
+  severity: null,
+  reason: null,
+  messageId: "m1",
+  recipient: "bob@x",
+  isAuthenticated: false,
+  isDelayedBounce: false,
+  transport: null,
+  bot: "",
+  device: "desktop",
+  country: "NL",
+  provider: "x",
+  tags: [],
+  ...patch,
 });
 const col = (name: (typeof STATS_COUNTERS)[number]) => STATS_COUNTERS.indexOf(name);
 

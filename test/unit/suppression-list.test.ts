@@ -55,6 +55,9 @@ describe("CsvReader", () => {
     expect(readAll(text.split(""))).toEqual(whole);
   });
   it("flags a file that ends inside quotes", () => {
-    expect(readAll(['a\n"open,b'])).toEqual([{ line: 1, fields: ["a"] }, { line: 2, fields: ["open,b"], unterminated: true }]);
+    expect(readAll(['a\n"open,b'])).toEqual([
+      { line: 1, fields: ["a"] },
+      { line: 2, fields: ["open,b"], unterminated: true },
+    ]);
   });
 });

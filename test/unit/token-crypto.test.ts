@@ -7,7 +7,7 @@ import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { describe, expect, it } from "vitest";
 import { decodeBase64Url, encodeBase64Url } from "../../src/domain/base64url";
-import { signToken, verifyToken, type TokenPayload } from "../../src/domain/token";
+import { signToken, type TokenPayload, verifyToken } from "../../src/domain/token";
 import { domainKeyBytes, domainTagOf, keyEpochOf, sealingKeyBytes, sealingKeyInfo } from "../../src/domain/token-keys";
 
 const hex = (bytes: Uint8Array) => bytes.toHex();
@@ -16,7 +16,10 @@ const utf8 = (text: string) => new TextEncoder().encode(text);
 
 describe("AES-256-GCM of WebCrypto", () => {
   it("matches the GCM specification's test case 16 (256-bit key, associated data), and refuses it with any bit changed", async () => {
-    const key = await crypto.subtle.importKey("raw", fromHex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308"), "AES-GCM", false, ["encrypt", "decrypt"]);
+    const key = await crypto.subtle.importKey("raw", fromHex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308"), "AES-GCM", false, [
+      "encrypt",
+      "decrypt",
+    ]);
     const iv = fromHex("cafebabefacedbaddecaf888");
     const aad = fromHex("feedfacedeadbeeffeedfacedeadbeefabaddad2");
     const plaintext = fromHex(`d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72
@@ -58,7 +61,10 @@ function statedSealingKey(secret: string, domain: string, epoch: number): Uint8A
 
 describe("the token keys' derivation (WebCrypto), restated with @noble/hashes", () => {
   it("derives the domain tag, the sealing key of each epoch and the signed tokens' domain key as docs/storage.md says", async () => {
-    for (const [secret, domain] of [["s3cret", "mg.example.com"], ["another secret", "bücher.example"]] as const) {
+    for (const [secret, domain] of [
+      ["s3cret", "mg.example.com"],
+      ["another secret", "bücher.example"],
+    ] as const) {
       const tag = hmac(sha256, utf8(secret), utf8(`tidings/token-domain:${domain}`)).subarray(0, 4);
       expect(await domainTagOf(secret, domain)).toBe(new DataView(tag.buffer, tag.byteOffset).getUint32(0));
       for (const epoch of [0, 83, 0xffff]) {

@@ -4,8 +4,8 @@
 // it. (Signed tokens, the default format, do show them: the last test shows the checks see that.)
 import { describe, expect, it } from "vitest";
 import { decodeBase64Url } from "../../src/domain/base64url";
-import { signToken, verifyToken, type TokenPayload } from "../../src/domain/token";
-import { prng, type Prng } from "../support/prng";
+import { signToken, type TokenPayload, verifyToken } from "../../src/domain/token";
+import { type Prng, prng } from "../support/prng";
 
 const SEED = 0x70c3e5;
 const PAYLOADS = 3000;
@@ -104,7 +104,10 @@ describe("what a sealed token shows of its link", () => {
       bytes.set(field, offset);
       const token = bytes.toBase64({ alphabet: "base64url", omitPadding: true });
       expect(indexOfBytes(bytes, field)).toBe(offset);
-      expect(encodingsOf(field).some((encoded) => token.includes(encoded)), `offset ${offset}`).toBe(true);
+      expect(
+        encodingsOf(field).some((encoded) => token.includes(encoded)),
+        `offset ${offset}`,
+      ).toBe(true);
     }
   });
 
@@ -116,7 +119,10 @@ describe("what a sealed token shows of its link", () => {
       const bytes = decodeBase64Url(token)!;
       for (const field of [made.recipient, made.messageId, made.domain, ...(made.url ? [made.url] : [])]) {
         expect(indexOfBytes(bytes, encoder.encode(field)), field).toBeGreaterThan(0);
-        expect(encodingsOf(encoder.encode(field)).some((encoded) => token.includes(encoded)), field).toBe(true);
+        expect(
+          encodingsOf(encoder.encode(field)).some((encoded) => token.includes(encoded)),
+          field,
+        ).toBe(true);
       }
     }
   });

@@ -5,10 +5,10 @@ import {
   secretsFromSettings,
   signToken,
   signTokenIfFits,
-  tokenFormatFromSettings,
-  verifyToken,
   type TokenFormat,
   type TokenPayload,
+  tokenFormatFromSettings,
+  verifyToken,
 } from "../../src/domain/token";
 import { domainTagOf, keyEpochOf, openingKey, verifiedDomainKey } from "../../src/domain/token-keys";
 import { signReferenceToken } from "../support/signed-token";
@@ -95,7 +95,9 @@ describe.each(FORMATS)("%s tracking tokens", (format) => {
   it("keep a domain's key only once a token proved authentic with it", async () => {
     const payload = { ...base, domain: `forged-only-${format}.example` };
     const keptKey = async () =>
-      format === "sealed" ? openingKey(SECRET, await domainTagOf(SECRET, payload.domain), keyEpochOf(payload.issuedAt)) : verifiedDomainKey(SECRET, payload.domain);
+      format === "sealed"
+        ? openingKey(SECRET, await domainTagOf(SECRET, payload.domain), keyEpochOf(payload.issuedAt))
+        : verifiedDomainKey(SECRET, payload.domain);
     const token = await sign(payload);
     const bytes = decodeBase64Url(token)!;
     bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0x01;
@@ -198,8 +200,14 @@ describe("token settings", () => {
   });
 
   it('read the format of new links: "sealed" unless "signed" is asked for, and refuse anything else', () => {
-    expect([{}, { TRACKING_TOKEN_FORMAT: "" }, { TRACKING_TOKEN_FORMAT: "signed" }, { TRACKING_TOKEN_FORMAT: "sealed" }].map(tokenFormatFromSettings)).toEqual(["sealed", "sealed", "signed", "sealed"]);
-    for (const bad of ["Sealed", "encrypted", " sealed"]) expect(() => tokenFormatFromSettings({ TRACKING_TOKEN_FORMAT: bad }), bad).toThrow(/TRACKING_TOKEN_FORMAT/);
+    expect([{}, { TRACKING_TOKEN_FORMAT: "" }, { TRACKING_TOKEN_FORMAT: "signed" }, { TRACKING_TOKEN_FORMAT: "sealed" }].map(tokenFormatFromSettings)).toEqual([
+      "sealed",
+      "sealed",
+      "signed",
+      "sealed",
+    ]);
+    for (const bad of ["Sealed", "encrypted", " sealed"])
+      expect(() => tokenFormatFromSettings({ TRACKING_TOKEN_FORMAT: bad }), bad).toThrow(/TRACKING_TOKEN_FORMAT/);
   });
 });
 

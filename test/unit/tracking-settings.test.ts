@@ -1,11 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  DEFAULT_TRACKING,
-  parseClickMode,
-  parseYesNo,
-  resolveTracking,
-  type DomainTracking,
-} from "../../src/domain/tracking-settings";
+import { DEFAULT_TRACKING, type DomainTracking, parseClickMode, parseYesNo, resolveTracking } from "../../src/domain/tracking-settings";
 
 const allOff: DomainTracking = DEFAULT_TRACKING;
 const allOn: DomainTracking = { ...allOff, openActive: true, openPlaceAtTop: true, clickActive: "yes", unsubscribeActive: true };

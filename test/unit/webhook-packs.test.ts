@@ -8,8 +8,6 @@ import { MAX_EVENTS_PER_WEBHOOK_PACK, packWebhookItems, unpackWebhookItems, type
 import { webhookFor, webhookPackSchema } from "../../src/domain/webhooks";
 import { pick, seededRandom } from "../support/prng";
 
-
-
 /** Events of a few messages, of every kind the send path makes, with non-ASCII and large values. */
 function randomItems(next: () => number, count: number): WebhookItem[] {
   const messages = Array.from({ length: 1 + Math.floor(next() * 4) }, (_, m) => {
@@ -65,7 +63,13 @@ describe("webhook packs", () => {
 
   it("writes the shared part of one message's events once: 1,000 accepted events with a 1,000-address list are 10 packs", () => {
     const recipients = Array.from({ length: 1000 }, (_, i) => `reader${i}@example.org`);
-    const facts: MessageFacts = { domain: "mg.example.com", messageId: "big@mg.example.com", headers: { to: recipients.join(", ").slice(0, 2000) }, tags: [], userVariables: {} };
+    const facts: MessageFacts = {
+      domain: "mg.example.com",
+      messageId: "big@mg.example.com",
+      headers: { to: recipients.join(", ").slice(0, 2000) },
+      tags: [],
+      userVariables: {},
+    };
     const items = recipients.map((recipient, i) => {
       const event = acceptedEvent(facts, recipient, { recipients, method: "http", sender: "a@mg.example.com", attachments: [] }, { ms: 1.7e12 + i });
       return { webhook: "accepted" as const, event: event as unknown as Record<string, unknown> };

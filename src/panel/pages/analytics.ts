@@ -1,12 +1,12 @@
 // Analytics: a domain's (or one tag's) sending and engagement over time from the Stats API,
 // unique against total, humans against bots and tables by country and device from the Metrics
 // API, by provider from the tag aggregates, and the delivery, open, click and complaint rates.
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { html, raw } from "hono/html";
 import { callApi, mustCallApi } from "../api-client";
 import { bar, COLORS, lineChart } from "../charts";
 import type { PanelEnv } from "../context";
-import { emptyState, renderPage, noDomainsPage } from "../layout";
+import { emptyState, noDomainsPage, renderPage } from "../layout";
 import { chooseDomain, enc } from "../shared";
 
 const PERIODS = {
@@ -50,12 +50,25 @@ function label(time: string, resolution: string): string {
 export const rate = (part: number, base: number) => (base > 0 ? `${((Math.min(part, base) / base) * 100).toFixed(1)}%` : "—");
 
 /** Metrics API items for this page's domain, tag and period, split by `dimensions`. */
-async function metricsItems(c: Context<PanelEnv>, dimensions: string[], domain: string, tag: string, period: Period, metrics: string[]): Promise<MetricsItem[]> {
+async function metricsItems(
+  c: Context<PanelEnv>,
+  dimensions: string[],
+  domain: string,
+  tag: string,
+  period: Period,
+  metrics: string[],
+): Promise<MetricsItem[]> {
   const and = [{ attribute: "domain", comparator: "=", values: [{ label: domain, value: domain }] }];
   if (tag) and.push({ attribute: "tag", comparator: "=", values: [{ label: tag, value: tag }] });
   const { resolution, dimensionDuration } = PERIODS[period];
   // Country, device and bot are kept per day, so the last 24 hours read as one day's buckets.
-  const body = JSON.stringify({ duration: dimensionDuration, resolution: resolution === "hour" ? "day" : resolution, dimensions, metrics, filter: { AND: and } });
+  const body = JSON.stringify({
+    duration: dimensionDuration,
+    resolution: resolution === "hour" ? "day" : resolution,
+    dimensions,
+    metrics,
+    filter: { AND: and },
+  });
   const result = await callApi<{ items: MetricsItem[] }>(c, "POST", "/v1/analytics/metrics", body, { "content-type": "application/json" });
   return result.ok ? result.body.items : [];
 }
@@ -123,7 +136,10 @@ export const analyticsPages = new Hono<PanelEnv>().get("/", async (c) => {
   ]);
   const items = stats.stats;
   const byBot = foldBy(bots, "bot", ["opened_count", "clicked_count"]);
-  const botSeries = humanAndBotSeries(bots, items.map((i) => Date.parse(i.time)));
+  const botSeries = humanAndBotSeries(
+    bots,
+    items.map((i) => Date.parse(i.time)),
+  );
   const labels = items.map((i) => label(i.time, resolution));
   const sum = (pick: (i: StatsItem) => number) => items.reduce((n, i) => n + pick(i), 0);
   const totals = {
@@ -162,9 +178,11 @@ ${anything ? "" : emptyState("No events in this period yet — send a message or
   ${card("Clicked", totals.clicked, `${totals.clickedUnique} unique · ${rate(totals.clickedUnique, totals.delivered)} click rate`)}
   ${card("Unsubscribed", totals.unsubscribed)}${card("Complained", totals.complained, `${rate(totals.complained, totals.delivered)} complaint rate`)}
 </div>
-${totals.openedUnique > totals.delivered || totals.clickedUnique > totals.delivered
-  ? html`<p class="muted" id="rate-note">More people opened or clicked than Tidings delivered to: mail prepared for another server (not delivered by Tidings) is tracked too. The open and click rates count at most one per delivered message.</p>`
-  : ""}
+${
+  totals.openedUnique > totals.delivered || totals.clickedUnique > totals.delivered
+    ? html`<p class="muted" id="rate-note">More people opened or clicked than Tidings delivered to: mail prepared for another server (not delivered by Tidings) is tracked too. The open and click rates count at most one per delivered message.</p>`
+    : ""
+}
 <h2>Sending</h2>
 ${lineChart("chart-sending", "Accepted, delivered and failed over time", labels, [
   { name: "Accepted", color: COLORS[0]!, values: items.map((i) => i.accepted.total) },
@@ -181,18 +199,39 @@ ${lineChart("chart-engagement", "Opens and clicks over time, total and unique", 
   { name: "Complained", color: COLORS[2]!, values: items.map((i) => i.complained.total) },
 ])}
 <h2>Humans and bots</h2>
-${resolution === "hour"
-  ? html`<p class="muted">The split between humans and bots is kept per day: the table counts today and yesterday.</p>`
-  : lineChart("chart-bots", "Opens and clicks by people and by bots over time", labels, [
-      { name: "People", color: COLORS[1]!, values: botSeries.humans },
-      { name: "Bots (mail privacy proxies, scanners)", color: COLORS[4]!, values: botSeries.bots },
-    ])}
-${dimensionTable("by-bot", "", "Who", byBot, [["opened_count", "Opens"], ["clicked_count", "Clicks"]])}
-${dimensionTable("by-country", "By country", "Country", countries, [["opened_count", "Opens"], ["unique_opened_count", "Unique opens"], ["clicked_count", "Clicks"], ["unique_clicked_count", "Unique clicks"]])}
-${dimensionTable("by-device", "By device", "Device", devices, [["opened_count", "Opens"], ["unique_opened_count", "Unique opens"], ["clicked_count", "Clicks"], ["unique_clicked_count", "Unique clicks"]])}
-${tag
-  ? dimensionTable("by-provider", "By mailbox provider", "Provider", providerRows, [["delivered", "Delivered"], ["opened", "Opens"], ["clicked", "Clicks"]])
-  : html`<h2>By mailbox provider</h2><p class="muted">Choose a tag to see its mailbox providers (Mailgun keeps provider counts per tag).</p>`}`,
+${
+  resolution === "hour"
+    ? html`<p class="muted">The split between humans and bots is kept per day: the table counts today and yesterday.</p>`
+    : lineChart("chart-bots", "Opens and clicks by people and by bots over time", labels, [
+        { name: "People", color: COLORS[1]!, values: botSeries.humans },
+        { name: "Bots (mail privacy proxies, scanners)", color: COLORS[4]!, values: botSeries.bots },
+      ])
+}
+${dimensionTable("by-bot", "", "Who", byBot, [
+  ["opened_count", "Opens"],
+  ["clicked_count", "Clicks"],
+])}
+${dimensionTable("by-country", "By country", "Country", countries, [
+  ["opened_count", "Opens"],
+  ["unique_opened_count", "Unique opens"],
+  ["clicked_count", "Clicks"],
+  ["unique_clicked_count", "Unique clicks"],
+])}
+${dimensionTable("by-device", "By device", "Device", devices, [
+  ["opened_count", "Opens"],
+  ["unique_opened_count", "Unique opens"],
+  ["clicked_count", "Clicks"],
+  ["unique_clicked_count", "Unique clicks"],
+])}
+${
+  tag
+    ? dimensionTable("by-provider", "By mailbox provider", "Provider", providerRows, [
+        ["delivered", "Delivered"],
+        ["opened", "Opens"],
+        ["clicked", "Clicks"],
+      ])
+    : html`<h2>By mailbox provider</h2><p class="muted">Choose a tag to see its mailbox providers (Mailgun keeps provider counts per tag).</p>`
+}`,
   });
 });
 

@@ -44,5 +44,7 @@ export async function sendTestMessage(c: Context<PanelEnv>) {
   const result = await callApi<{ id: string; message: string }>(c, "POST", `/v3/${enc(domain)}/messages`, body);
   if (!result.ok) return backTo(c, back, { error: result.message });
   const messageId = result.body.id.replace(/^<|>$/g, "");
-  return backTo(c, panelHref("logs/timeline", domain, { message_id: messageId }), { notice: `${result.body.message} The test message ${result.body.id} is on its way.` });
+  return backTo(c, panelHref("logs/timeline", domain, { message_id: messageId }), {
+    notice: `${result.body.message} The test message ${result.body.id} is on its way.`,
+  });
 }

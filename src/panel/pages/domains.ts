@@ -1,7 +1,7 @@
 // Domains: list, create and delete sending domains; per domain the DNS records to set (the
 // tracking CNAME first, with a button that checks it now), the tracking switches (opens, clicks with html-only, unsubscribes with
 // their footers), the web scheme and the event retention. Through the Domains and Tracking APIs.
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { html, raw } from "hono/html";
 import { callApi, mustCallApi } from "../api-client";
 import type { PanelEnv } from "../context";
@@ -52,8 +52,12 @@ function cnameBadge(record: DnsRecord | undefined) {
  * failed)"), which is no use to a person, and what happens next.
  */
 export function dnsCheckFailure(apiMessage: string): string {
-  if (apiMessage.includes("DNS checks are off")) return "DNS checks are switched off on this deployment (no DNS resolver is set), so the records were not looked up.";
-  const reason = apiMessage.replace(/^The DNS records could not be checked:\s*/, "").replace(/\s*\(.*\)\s*$/s, "").replace(/\.$/, "");
+  if (apiMessage.includes("DNS checks are off"))
+    return "DNS checks are switched off on this deployment (no DNS resolver is set), so the records were not looked up.";
+  const reason = apiMessage
+    .replace(/^The DNS records could not be checked:\s*/, "")
+    .replace(/\s*\(.*\)\s*$/s, "")
+    .replace(/\.$/, "");
   return `The DNS records could not be checked just now: ${reason || "the DNS resolver did not answer"}. Tidings tries again by itself; the records below are as last checked.`;
 }
 const detailHref = (name: string) => `/app/domains/${enc(name)}`;
@@ -70,21 +74,27 @@ export const domainsPages = new Hono<PanelEnv>()
       title: "Domains",
       section: "domains",
       domains: items.map((d) => d.name),
-      body: html`${items.length === 0
-        ? emptyState("No domains yet — add the domain you send mail from, then point its tracking CNAME at Tidings.")
-        : html`<div class="table-wrap"><table id="domains"><thead><tr><th scope="col">Domain</th><th scope="col">Tracking CNAME</th><th scope="col">Tracking host</th><th scope="col" class="hide-narrow">Created</th></tr></thead>
+      body: html`${
+        items.length === 0
+          ? emptyState("No domains yet — add the domain you send mail from, then point its tracking CNAME at Tidings.")
+          : html`<div class="table-wrap"><table id="domains"><thead><tr><th scope="col">Domain</th><th scope="col">Tracking CNAME</th><th scope="col">Tracking host</th><th scope="col" class="hide-narrow">Created</th></tr></thead>
 <tbody>${items.map((d, i) => html`<tr><td><a href="${detailHref(d.name)}">${d.name}</a></td><td class="state">${cnameBadge(states[i]!.ok ? states[i]!.body.sending_dns_records[0] : undefined)}</td><td>${d.web_scheme}://${d.tracking_host ?? `${d.web_prefix}.${d.name}`}</td><td class="hide-narrow">${when(c, d.created_at)}</td></tr>`)}</tbody></table></div>
-${skip > 0 || more
-  ? html`<nav class="pager" aria-label="Pages">${skip > 0 ? html`<a href="/app/domains?skip=${Math.max(0, skip - DOMAINS_PAGE_SIZE)}">← Previous</a>` : ""}${more ? html`<a href="/app/domains?skip=${skip + DOMAINS_PAGE_SIZE}">Next →</a>` : ""}</nav>`
-  : ""}`}
-${canChange(c)
-  ? html`<h2>Add a domain</h2>
+${
+  skip > 0 || more
+    ? html`<nav class="pager" aria-label="Pages">${skip > 0 ? html`<a href="/app/domains?skip=${Math.max(0, skip - DOMAINS_PAGE_SIZE)}">← Previous</a>` : ""}${more ? html`<a href="/app/domains?skip=${skip + DOMAINS_PAGE_SIZE}">Next →</a>` : ""}</nav>`
+    : ""
+}`
+      }
+${
+  canChange(c)
+    ? html`<h2>Add a domain</h2>
 <form method="post" action="/app/domains" class="row">${csrfField(c)}
   <label>Domain name <input type="text" name="name" required placeholder="mg.example.com"></label>
   <label>Tracking prefix <input type="text" name="web_prefix" value="email" required></label>
   <button type="submit">Add domain</button>
 </form>`
-  : ""}`,
+    : ""
+}`,
     });
   })
   .post("/", async (c) => {
@@ -132,7 +142,16 @@ ${canChange(c) ? deleteForm(c, name) : ""}`,
     const calls = [
       callApi(c, "PUT", `${base}/open`, form({ active: await yes("open"), place_at_the_top: await yes("open_top") })),
       callApi(c, "PUT", `${base}/click`, form({ active: (await formText(c, "click")) || "no" })),
-      callApi(c, "PUT", `${base}/unsubscribe`, form({ active: await yes("unsubscribe"), html_footer: await formText(c, "html_footer", { trim: false }), text_footer: await formText(c, "text_footer", { trim: false }) })),
+      callApi(
+        c,
+        "PUT",
+        `${base}/unsubscribe`,
+        form({
+          active: await yes("unsubscribe"),
+          html_footer: await formText(c, "html_footer", { trim: false }),
+          text_footer: await formText(c, "text_footer", { trim: false }),
+        }),
+      ),
     ];
     const failed = (await Promise.all(calls)).find((r) => !r.ok);
     return backTo(c, detailHref(name), failed ? { error: failed.message } : { notice: "Tracking settings saved." });
@@ -151,7 +170,11 @@ ${canChange(c) ? deleteForm(c, name) : ""}`,
     if (!result.ok) return backTo(c, detailHref(name), { error: result.message });
     const cname = result.body.sending_dns_records[0];
     const failed = result.body.message.startsWith("The DNS records could not be checked");
-    return backTo(c, detailHref(name), failed ? { error: dnsCheckFailure(result.body.message) } : { notice: `DNS checked: the tracking CNAME is ${cname?.valid ?? "unknown"}.` });
+    return backTo(
+      c,
+      detailHref(name),
+      failed ? { error: dnsCheckFailure(result.body.message) } : { notice: `DNS checked: the tracking CNAME is ${cname?.valid ?? "unknown"}.` },
+    );
   })
   .post("/:name/send", sendTestMessage)
   .post("/:name/delete", async (c) => {

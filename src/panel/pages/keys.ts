@@ -41,17 +41,19 @@ export const keysPages = new Hono<PanelEnv>()
       title: "Keys",
       section: "keys",
       body: html`<p class="muted">API keys for mailgun.js and other clients, as <code>api:&lt;key&gt;</code> in HTTP Basic auth. Admin, developer and basic keys sign in here too. The <code>API_KEY</code> secret is an admin key of its own and is not listed.</p>
-${listed.items.length === 0
-  ? emptyState("No keys yet — make one below for each application, with the least role it needs.")
-  : html`<div class="table-wrap"><table id="keys"><thead><tr><th scope="col">Key id</th><th scope="col">Role</th><th scope="col" class="hide-narrow">Description</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
+${
+  listed.items.length === 0
+    ? emptyState("No keys yet — make one below for each application, with the least role it needs.")
+    : html`<div class="table-wrap"><table id="keys"><thead><tr><th scope="col">Key id</th><th scope="col">Role</th><th scope="col" class="hide-narrow">Description</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
 <tbody>${listed.items.map(
-    (k) => html`<tr data-key="${k.id}"><td><code>${k.id}</code>${k.id === mine ? html` <span class="badge">yours</span>` : ""}</td>
+        (k) => html`<tr data-key="${k.id}"><td><code>${k.id}</code>${k.id === mine ? html` <span class="badge">yours</span>` : ""}</td>
 <td>${k.role}${k.domain_name ? html` <span class="muted">for ${k.domain_name}</span>` : ""}</td>
 <td class="hide-narrow">${k.description}</td><td>${when(c, k.created_at)}</td>
 <td>${k.expires_at ? when(c, k.expires_at) : "never"}${k.is_disabled ? html` <span class="badge bad">expired</span>` : ""}</td>
 <td><form method="post" action="/app/keys/delete" class="row">${csrfField(c)}<input type="hidden" name="id" value="${k.id}">
 <label><input type="checkbox" name="confirm" value="yes" required> Yes</label><button type="submit" class="danger" aria-label="Delete key ${k.id}">Delete</button></form></td></tr>`,
-  )}</tbody></table></div>`}
+      )}</tbody></table></div>`
+}
 <h2>Make a key</h2>
 <form method="post" action="/app/keys" class="stack">${csrfField(c)}
   <label>Role <select name="role">${KEY_ROLES.map((role) => html`<option value="${role}"${role === "basic" ? raw(" selected") : ""}>${ROLE_HELP[role]}</option>`)}</select></label>
@@ -73,7 +75,8 @@ ${listed.items.length === 0
     body.append("description", await formText(c, "description"));
     const days = await formText(c, "expires_days");
     if (days) {
-      if (!/^\d{1,4}$/.test(days) || Number(days) < 1 || Number(days) > MAX_EXPIRY_DAYS) return backTo(c, "/app/keys", { error: `Expiry must be a whole number of days from 1 to ${MAX_EXPIRY_DAYS}.` });
+      if (!/^\d{1,4}$/.test(days) || Number(days) < 1 || Number(days) > MAX_EXPIRY_DAYS)
+        return backTo(c, "/app/keys", { error: `Expiry must be a whole number of days from 1 to ${MAX_EXPIRY_DAYS}.` });
       body.append("expiration", String(Number(days) * 86_400));
     }
     const result = await callApi<{ key: KeyItem & { secret: string } }>(c, "POST", "/v1/keys", body);

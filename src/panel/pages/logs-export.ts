@@ -4,9 +4,9 @@
 import type { Context } from "hono";
 import { mustCallApi } from "../api-client";
 import type { PanelEnv } from "../context";
-import { summarizeEvent, type LoggedEvent } from "../event-summary";
-import { enc } from "../shared";
+import { type LoggedEvent, summarizeEvent } from "../event-summary";
 import type { LogsSearch } from "../logs-search";
+import { enc } from "../shared";
 
 /**
  * The most rows one export holds. Unit: events (CSV lines after the header). 34 Events API calls

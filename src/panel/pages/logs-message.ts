@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import { html } from "hono/html";
 import { callApi, mustCallApi } from "../api-client";
 import type { PanelEnv } from "../context";
-import { summarizeEvent, type LoggedEvent } from "../event-summary";
+import { type LoggedEvent, summarizeEvent } from "../event-summary";
 import { canChange, emptyState, noDomainsPage, panelHref, renderPage } from "../layout";
 import { chooseDomain, enc, when } from "../shared";
 import { eventBadges } from "./logs-rows";
@@ -29,7 +29,18 @@ export const messagePages = new Hono<PanelEnv>()
     if (!domain) return noDomainsPage(c, "Logs", "logs");
     const messageId = (c.req.query("message_id") ?? "").trim();
     const back = html`<p><a href="${panelHref("logs", domain)}">← Logs</a></p>`;
-    if (!messageId) return renderPage(c, { title: "Message timeline", section: "logs", domain, domains, body: html`${back}<p class="error" role="alert">Choose a message in Logs to see its timeline.</p>` }, 400);
+    if (!messageId)
+      return renderPage(
+        c,
+        {
+          title: "Message timeline",
+          section: "logs",
+          domain,
+          domains,
+          body: html`${back}<p class="error" role="alert">Choose a message in Logs to see its timeline.</p>`,
+        },
+        400,
+      );
     const query = new URLSearchParams({ "message-id": messageId, ascending: "yes", limit: String(TIMELINE_MAX_EVENTS) });
     const { items } = await mustCallApi<{ items: LoggedEvent[] }>(c, "GET", `/v3/${enc(domain)}/events?${query}`);
     const subject = items.find((e) => e.message?.headers?.subject)?.message?.headers?.subject;
@@ -44,12 +55,16 @@ export const messagePages = new Hono<PanelEnv>()
 <p><span class="muted">Message-ID</span> <code id="timeline-message-id">${messageId}</code>${subject ? html`<br><span class="muted">Subject</span> ${subject}` : ""}
 ${items.length ? html`<br><span class="muted">${items.length} event${items.length === 1 ? "" : "s"} for ${recipients.size} recipient${recipients.size === 1 ? "" : "s"}, oldest first</span>` : ""}</p>
 ${stored ? html`<p><a href="${panelHref("logs/message", domain, { key: stored.key })}">The stored message</a></p>` : ""}
-${items.length === 0
-  ? emptyState("No events of this message are kept (events are kept for the domain's retention days).")
-  : html`<ol class="timeline" id="timeline">${items.map(
-      (e) => html`<li data-event="${e.event}"><time datetime="${new Date(e.timestamp * 1000).toISOString()}">${when(c, e.timestamp)}</time> ${eventBadges(e)} <span>${e.recipient}</span>
+${
+  items.length === 0
+    ? emptyState("No events of this message are kept (events are kept for the domain's retention days).")
+    : html`<ol class="timeline" id="timeline">${items.map(
+        (
+          e,
+        ) => html`<li data-event="${e.event}"><time datetime="${new Date(e.timestamp * 1000).toISOString()}">${when(c, e.timestamp)}</time> ${eventBadges(e)} <span>${e.recipient}</span>
 <div class="summary">${summarizeEvent(e)}</div></li>`,
-    )}</ol>`}`,
+      )}</ol>`
+}`,
     });
   })
   .get("/message", async (c) => {

@@ -3,7 +3,7 @@
 import type { Context } from "hono";
 import { html, raw } from "hono/html";
 import type { PanelEnv } from "../context";
-import { summarizeEvent, type LoggedEvent } from "../event-summary";
+import { type LoggedEvent, summarizeEvent } from "../event-summary";
 import { panelHref } from "../layout";
 import { when } from "../shared";
 

@@ -9,7 +9,7 @@ import { mustCallApi, PanelError } from "../api-client";
 import type { PanelEnv } from "../context";
 import type { LoggedEvent } from "../event-summary";
 import { canChange, emptyState, noDomainsPage, panelHref, renderPage } from "../layout";
-import { DATE_PRESETS, EVENT_TYPES, LOGS_PAGE_SIZE, readLogsSearch, SearchError, TEXT_FILTERS, type DatePreset } from "../logs-search";
+import { DATE_PRESETS, type DatePreset, EVENT_TYPES, LOGS_PAGE_SIZE, readLogsSearch, SearchError, TEXT_FILTERS } from "../logs-search";
 import { chooseDomain, enc } from "../shared";
 import { UTC } from "../time";
 import { exportLogsCsv, LOGS_CSV_MAX_ROWS } from "./logs-export";
@@ -68,18 +68,22 @@ export const logsPages = new Hono<PanelEnv>()
       )}</ul></nav>
 <p class="muted" id="result-count">${shown.length} event${shown.length === 1 ? "" : "s"} on this page${hidden ? `, ${hidden} bot hit${hidden === 1 ? "" : "s"} hidden` : ""}.
 <a href="${panelHref("logs/export.csv", domain, kept)}" download>Export this search as CSV</a> <span>(at most ${LOGS_CSV_MAX_ROWS.toLocaleString("en")} rows, newest first)</span></p>
-${shown.length === 0
-  ? emptyState(search.narrowed || page ? "No events match this search." : "No events yet — send a message or open a tracked link.")
-  : html`<div class="table-wrap"><table id="events">
+${
+  shown.length === 0
+    ? emptyState(search.narrowed || page ? "No events match this search." : "No events yet — send a message or open a tracked link.")
+    : html`<div class="table-wrap"><table id="events">
   <caption class="muted">Newest first. Open a row for the whole event; Timeline shows every event of its message.</caption>
   <thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Recipient</th><th scope="col">Summary</th><th scope="col" class="hide-narrow">Subject</th><th scope="col">Details</th></tr></thead>
   <tbody>${shown.map((e) => eventRow(c, e, domain, canChange(c)))}</tbody>
-</table></div>`}
-${page || result.items.length === LOGS_PAGE_SIZE
-  ? html`<nav class="pager" aria-label="Pages">
+</table></div>`
+}
+${
+  page || result.items.length === LOGS_PAGE_SIZE
+    ? html`<nav class="pager" aria-label="Pages">
   ${page ? html`<a href="${panelHref("logs", domain, kept)}">Newest</a>` : ""}
   ${result.items.length === LOGS_PAGE_SIZE ? html`<a rel="next" href="${panelHref("logs", domain, { ...kept, page: token(result.paging.next) })}">Older →</a>` : ""}
 </nav>`
-  : ""}`,
+    : ""
+}`,
     });
   });

@@ -2,9 +2,9 @@
 // checked with Intl on the way in and on every request. Any signed-in key may choose its own.
 import { Hono } from "hono";
 import { html, raw } from "hono/html";
+import { panelBackPath } from "../back-path";
 import type { PanelEnv } from "../context";
 import { csrfField, renderPage } from "../layout";
-import { panelBackPath } from "../back-path";
 import { backTo, formText, when } from "../shared";
 import { isTimeZone, TIME_ZONE_COOKIE, TIME_ZONE_COOKIE_SECONDS, timeZoneChoices } from "../time";
 

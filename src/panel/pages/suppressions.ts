@@ -1,12 +1,12 @@
 // Suppressions: the four lists of a domain (bounces, unsubscribes, complaints, allowlist) with
 // search, paging, add, delete, delete-all behind a confirmation, CSV import with its report of bad
 // rows, and CSV export in the same columns the import reads. All through the Suppressions API.
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { html, raw } from "hono/html";
 import { callApi, mustCallApi } from "../api-client";
-import type { PanelEnv } from "../context";
-import { canChange, csrfField, emptyState, panelHref, renderPage, noDomainsPage } from "../layout";
 import { panelBackPath } from "../back-path";
+import type { PanelEnv } from "../context";
+import { canChange, csrfField, emptyState, noDomainsPage, panelHref, renderPage } from "../layout";
 import { backTo, chooseDomain, enc, formText, when } from "../shared";
 
 const LISTS = [
@@ -64,7 +64,8 @@ export const suppressionsPages = new Hono<PanelEnv>()
       domain,
       domains,
       body: html`<nav aria-label="Lists" class="tabs"><ul class="legend">${LISTS.map(
-        ([key, label]) => html`<li><a href="${panelHref("suppressions", domain, { list: key })}"${key === list ? raw(' aria-current="page"') : ""}>${label}</a></li>`,
+        ([key, label]) =>
+          html`<li><a href="${panelHref("suppressions", domain, { list: key })}"${key === list ? raw(' aria-current="page"') : ""}>${label}</a></li>`,
       )}</ul></nav>
 <form method="get" action="/app/suppressions" class="row" role="search" aria-label="Search this list">
   <input type="hidden" name="domain" value="${domain}"><input type="hidden" name="list" value="${list}">
@@ -72,17 +73,25 @@ export const suppressionsPages = new Hono<PanelEnv>()
   <button type="submit">Search</button>
   <a class="button secondary" href="/app/suppressions/export.csv?domain=${enc(domain)}&amp;list=${list}" download>Export CSV</a>
 </form>
-${page.items.length === 0
-  ? emptyState(term ? "No address on this list starts with that." : "This list is empty — addresses join it by themselves (bounces, unsubscribes, complaints) or you can add one below.")
-  : html`<div class="table-wrap"><table id="suppressions">
+${
+  page.items.length === 0
+    ? emptyState(
+        term
+          ? "No address on this list starts with that."
+          : "This list is empty — addresses join it by themselves (bounces, unsubscribes, complaints) or you can add one below.",
+      )
+    : html`<div class="table-wrap"><table id="suppressions">
 <thead><tr><th scope="col">${list === "whitelists" ? "Address or domain" : "Address"}</th><th scope="col" class="hide-narrow">${detailHeading(list)}</th><th scope="col">Added</th>${changing ? html`<th scope="col"><span class="muted">Action</span></th>` : ""}</tr></thead>
 <tbody>${page.items.map(
-    (row) => html`<tr><td>${keyOf(row)}</td><td class="hide-narrow">${detail(list, row)}</td><td>${when(c, row.created_at ?? row.createdAt)}</td>
+        (row) => html`<tr><td>${keyOf(row)}</td><td class="hide-narrow">${detail(list, row)}</td><td>${when(c, row.created_at ?? row.createdAt)}</td>
 ${changing ? html`<td><form method="post" action="/app/suppressions/delete" class="inline">${csrfField(c)}<input type="hidden" name="domain" value="${domain}"><input type="hidden" name="list" value="${list}"><input type="hidden" name="address" value="${keyOf(row)}"><input type="hidden" name="back" value="${back}"><button type="submit" class="link" aria-label="Delete ${keyOf(row)}">Delete</button></form></td>` : ""}</tr>`,
-  )}</tbody></table></div>
-${cursor || page.items.length === PAGE_SIZE
-  ? html`<nav class="pager" aria-label="Pages">${cursor ? html`<a href="${here({ term: term || undefined })}">First</a><a href="${here({ cursor: cursorOf(page.paging.previous) })}">← Previous</a>` : ""}${page.items.length === PAGE_SIZE ? html`<a href="${here({ cursor: cursorOf(page.paging.next) })}">Next →</a>` : ""}</nav>`
-  : ""}`}
+      )}</tbody></table></div>
+${
+  cursor || page.items.length === PAGE_SIZE
+    ? html`<nav class="pager" aria-label="Pages">${cursor ? html`<a href="${here({ term: term || undefined })}">First</a><a href="${here({ cursor: cursorOf(page.paging.previous) })}">← Previous</a>` : ""}${page.items.length === PAGE_SIZE ? html`<a href="${here({ cursor: cursorOf(page.paging.next) })}">Next →</a>` : ""}</nav>`
+    : ""
+}`
+}
 ${changing ? changeForms(c, domain, list) : ""}`,
     });
   })
@@ -108,7 +117,8 @@ ${changing ? changeForms(c, domain, list) : ""}`,
   .post("/delete-all", async (c) => {
     const domain = await formText(c, "domain");
     const list = listOf(await formText(c, "list"));
-    if ((await formText(c, "confirm")) !== "yes") return backTo(c, panelHref("suppressions", domain, { list }), { error: "Tick the confirmation box to delete the whole list." });
+    if ((await formText(c, "confirm")) !== "yes")
+      return backTo(c, panelHref("suppressions", domain, { list }), { error: "Tick the confirmation box to delete the whole list." });
     const result = await callApi(c, "DELETE", `/v3/${enc(domain)}/${list}`);
     return backTo(c, panelHref("suppressions", domain, { list }), result.ok ? { notice: result.message } : { error: result.message });
   })
@@ -119,7 +129,12 @@ ${changing ? changeForms(c, domain, list) : ""}`,
     if (!(file instanceof File) || file.size === 0) return backTo(c, panelHref("suppressions", domain, { list }), { error: "Choose a CSV file to import." });
     const body = new FormData();
     body.append("file", file, file.name || "import.csv");
-    const result = await callApi<{ message: string; imported?: number; errors?: Array<{ line: number; message: string }> }>(c, "POST", `/v3/${enc(domain)}/${list}/import`, body);
+    const result = await callApi<{ message: string; imported?: number; errors?: Array<{ line: number; message: string }> }>(
+      c,
+      "POST",
+      `/v3/${enc(domain)}/${list}/import`,
+      body,
+    );
     if (!result.ok) return backTo(c, panelHref("suppressions", domain, { list }), { error: result.message });
     const errors = result.body.errors ?? [];
     return renderPage(c, {
@@ -127,11 +142,13 @@ ${changing ? changeForms(c, domain, list) : ""}`,
       section: "suppressions",
       domain,
       body: html`<p class="notice" role="status">${result.body.message}: ${result.body.imported ?? 0} row${result.body.imported === 1 ? "" : "s"} imported into ${list}.</p>
-${errors.length === 0
-  ? html`<p>No bad rows.</p>`
-  : html`<h2>${errors.length} bad row${errors.length === 1 ? "" : "s"} (not imported)</h2>
+${
+  errors.length === 0
+    ? html`<p>No bad rows.</p>`
+    : html`<h2>${errors.length} bad row${errors.length === 1 ? "" : "s"} (not imported)</h2>
 <div class="table-wrap"><table id="import-errors"><thead><tr><th scope="col" class="num">Line</th><th scope="col">Problem</th></tr></thead>
-<tbody>${errors.map((e) => html`<tr><td class="num">${e.line}</td><td>${e.message}</td></tr>`)}</tbody></table></div>`}
+<tbody>${errors.map((e) => html`<tr><td class="num">${e.line}</td><td>${e.message}</td></tr>`)}</tbody></table></div>`
+}
 <p><a href="${panelHref("suppressions", domain, { list })}">Back to the list</a></p>`,
     });
   })
@@ -170,23 +187,31 @@ function addFields(list: List) {
     return html`<label>Address <input type="text" name="address" inputmode="email"></label><label>or domain <input type="text" name="domain_entry"></label>`;
   }
   const address = html`<label>Address <input type="text" name="address" inputmode="email" required></label>`;
-  if (list === "bounces") return html`${address}<label>Code <input type="number" name="code" min="100" max="599" placeholder="550"></label><label>Error <input type="text" name="error"></label>`;
+  if (list === "bounces")
+    return html`${address}<label>Code <input type="number" name="code" min="100" max="599" placeholder="550"></label><label>Error <input type="text" name="error"></label>`;
   if (list === "unsubscribes") return html`${address}<label>Tag (empty: all mail) <input type="text" name="tag"></label>`;
   return address;
 }
 
 function importColumns(list: List): string {
-  return { bounces: "address,code,error,created_at", unsubscribes: "address,tags,created_at", complaints: "address,created_at", whitelists: "address,domain" }[list];
+  return { bounces: "address,code,error,created_at", unsubscribes: "address,tags,created_at", complaints: "address,created_at", whitelists: "address,domain" }[
+    list
+  ];
 }
 
 const csvField = (value: string) => (/[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value);
 
 function csvLine(list: List, row: Row): string {
   const fields =
-    list === "bounces" ? [row.address, row.code, row.error, row.created_at]
-    : list === "unsubscribes" ? [row.address, (row.tags ?? []).join(","), row.created_at]
-    : list === "complaints" ? [row.address, row.created_at]
-    : row.type === "domain" ? ["", row.value] : [row.value, ""];
+    list === "bounces"
+      ? [row.address, row.code, row.error, row.created_at]
+      : list === "unsubscribes"
+        ? [row.address, (row.tags ?? []).join(","), row.created_at]
+        : list === "complaints"
+          ? [row.address, row.created_at]
+          : row.type === "domain"
+            ? ["", row.value]
+            : [row.value, ""];
   return fields.map((f) => csvField(String(f ?? ""))).join(",");
 }
 
