@@ -76,14 +76,19 @@ const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;
 
 /**
  * Whether a link should be tracked, stated from the rules: an absolute http(s) URL that parses, with
- * no control character, whose token (header 6 bytes, four length-prefixed fields, the destination,
- * 16 bytes of MAC, in base64url) is within the cap. The destination is the href when it is printable
+ * no control character, whose token is within the cap: four length-prefixed fields and the
+ * destination, in base64url, with the format's fixed bytes (docs/storage.md, "Tokens"): a sealed
+ * token (the default) 8 of header, 12 of nonce, 4 of issue time and 16 of GCM tag; a signed one 6 of
+ * header (the issue time in it) and 16 of MAC. The destination is the href when it is printable
  * ASCII, else the URL parser's ASCII form of it.
  */
+const FIXED_TOKEN_BYTES = { sealed: 8 + 12 + 4 + 16, signed: 6 + 16 } as const;
+
 function shouldTrack(href: string, fields: string[]): boolean {
   if (!/^https?:\/\//i.test(href) || /[\u0000-\u001f\u007f]/.test(href) || !URL.canParse(href)) return false;
   const destination = /^[\x21-\x7e]*$/.test(href) ? href : new URL(href).href;
-  const bytes = 6 + fields.reduce((sum, f) => sum + 1 + utf8Bytes(f), 0) + utf8Bytes(destination) + 16;
+  const fixed = FIXED_TOKEN_BYTES[(env as unknown as Env).TRACKING_TOKEN_FORMAT === "signed" ? "signed" : "sealed"];
+  const bytes = fixed + fields.reduce((sum, f) => sum + 1 + utf8Bytes(f), 0) + utf8Bytes(destination);
   return Math.ceil((bytes * 4) / 3) <= TOKEN_CAP_CHARS;
 }
 
