@@ -36,8 +36,11 @@ export function summarizeMigrations(output, total) {
 /**
  * A filter for wrangler dev's output lines (called once per line, in order; true keeps the line).
  * Dropped: the bindings table (npm start prints what matters, and its variables are secrets),
- * "Using secrets defined in ...", "Starting local server...", and the log line of each call npm
- * start makes to /__scheduled every 30 s (the run itself logs when it did something).
+ * "Using secrets defined in ...", "Starting local server...", the log line of each call npm
+ * start makes to /__scheduled every 30 s (the run itself logs when it did something), and
+ * "Your types might be out of date": worker-configuration.d.ts is generated from the production
+ * environment (npm run cf-typegen, checked fresh by CI), and wrangler dev compares it with the top
+ * level's, so it would say so on every start.
  */
 export function wranglerOutputFilter() {
   let inBindings = false;
@@ -53,6 +56,7 @@ export function wranglerOutputFilter() {
     }
     if (/^Using (secrets|vars) defined in /.test(line)) return false;
     if (/Starting local server\.\.\.$/.test(line)) return false;
+    if (/Your types might be out of date\. Re-run `wrangler types`/.test(line)) return false;
     if (/^\[wrangler:info\] [A-Z]+ \/__scheduled[?\s]/.test(line)) return false;
     return true;
   };

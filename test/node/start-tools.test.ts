@@ -158,6 +158,8 @@ describe("wrangler's output", () => {
     expect(keep("\u001b[2m⎔ Starting local server...\u001b[22m")).toBe(false);
     expect(keep("\u001b[34m[wrangler:info]\u001b[39m GET /__scheduled 200 OK (6ms)")).toBe(false);
     expect(keep("\u001b[34m[wrangler:info]\u001b[39m GET /v3/domains 200 OK (6ms)")).toBe(true);
+    // The generated types follow the production environment; wrangler dev hashes the top level's.
+    expect(keep("\u2753 Your types might be out of date. Re-run `wrangler types` to ensure your types are correct.")).toBe(false);
     expect(plain("\u001b[1mbold\u001b[22m")).toBe("bold");
   });
 });
