@@ -119,7 +119,10 @@ it(`Events API over ${BIGGEST.toLocaleString("en")} events of the biggest of ${S
   report("  tag, no match", await time("tags=never-used&limit=100"));
   // The same-run baseline: an OR of tags is not driven by event_tags, so it walks the domain's time
   // index and probes each event's tags, as every tag filter did before.
-  report("  tag, no match, `a OR b` (walks the domain: every tag filter did before)", await time(`tags=${encodeURIComponent("never-used OR also-never")}&limit=100`));
+  report(
+    "  tag, no match, `a OR b` (walks the domain: every tag filter did before)",
+    await time(`tags=${encodeURIComponent("never-used OR also-never")}&limit=100`),
+  );
   report("  event, dense (opened)", await time("event=opened&limit=100"));
   report("  event, sparse (complained, 1 message in 1,000)", await time("event=complained&limit=100"));
   report("  message-id (one message's events)", await time(`message-id=${encodeURIComponent(messageId)}&limit=100`));
