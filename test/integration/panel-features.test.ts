@@ -2,38 +2,14 @@
 // per Logs row, a message's timeline, date presets, CSV export of a search, the domain list with
 // each tracking CNAME's state, Webhooks as a list with "Add webhook", and "send a test message"
 // through the Messages API, refused to a basic key.
-import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { saveDnsCheck } from "../../src/db/dns-checks";
 import type { Env } from "../../src/env";
-import worker from "../../src/index";
 import { LOGS_CSV_MAX_ROWS } from "../../src/panel/pages/logs-export";
-import { API_KEY, api, BASE, createDomain, form, recordingQueues, uniqueDomain } from "../helpers";
+import { api, BASE, createDomain, form, recordingQueues, uniqueDomain } from "../helpers";
+import { csrfOf, page, panelWith, signIn } from "../support/panel-requests";
 import { APPLE_PROXY_UA, type EventSpec, seedEvents } from "../support/stats-seed";
-
-async function signInWith(secret: string): Promise<string> {
-  const response = await SELF.fetch(`${BASE}/app/sign-in`, { method: "POST", body: form({ api_key: secret }), redirect: "manual" });
-  expect(response.status).toBe(303);
-  return response.headers.get("set-cookie")!.split(";")[0]!;
-}
-const signIn = () => signInWith(API_KEY);
-
-function page(path: string, cookie: string, init: RequestInit = {}): Promise<Response> {
-  return SELF.fetch(`${BASE}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), cookie }, redirect: "manual" });
-}
-
-async function csrfOf(cookie: string, path = "/app/domains"): Promise<string> {
-  const html = await (await page(path, cookie)).text();
-  return /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
-}
-
-async function panelWith(callEnv: Env, path: string, cookie: string, init: RequestInit = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const request = new Request(`${BASE}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), cookie }, redirect: "manual" });
-  const response = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, callEnv, ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
-}
 
 const location = (response: Response) => new URL(response.headers.get("location")!, BASE);
 const rowsOf = (html: string) => [...html.matchAll(/<tr data-event="(\w+)"[\s\S]*?<\/tr>/g)].map((m) => ({ event: m[1]!, html: m[0] }));
@@ -261,7 +237,7 @@ describe("send a test message", () => {
     await createDomain(domain);
     const made = await api("/v1/keys", { method: "POST", body: form({ role: "basic", description: "read only" }) });
     const { secret } = ((await made.json()) as { key: { secret: string } }).key;
-    const cookie = await signInWith(secret);
+    const cookie = await signIn(secret);
     const detail = await (await page(`/app/domains/${domain}`, cookie)).text();
     expect(detail).not.toContain("/send");
     expect(detail).not.toContain("Send a test message");

@@ -2,28 +2,13 @@
 // equal series stay apart, the domain page's DNS check in a plain sentence, one date format in the
 // time zone chosen in the panel, the suppression tabs and pager, no debug timing in Logs, and the
 // favicon. The layout itself (checkboxes beside their labels, 375 px) is checked in Chromium.
-import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { rollUpStats } from "../../src/cron/rollups";
 import type { Env } from "../../src/env";
-import worker from "../../src/index";
-import { API_KEY, api, BASE, createDomain, form, uniqueDomain } from "../helpers";
+import { api, BASE, createDomain, form, uniqueDomain } from "../helpers";
+import { csrfOf, page, panelWith, signIn } from "../support/panel-requests";
 import { APPLE_PROXY_UA, seedEvents, testEnv } from "../support/stats-seed";
-
-async function signIn(): Promise<string> {
-  const response = await SELF.fetch(`${BASE}/app/sign-in`, { method: "POST", body: form({ api_key: API_KEY }), redirect: "manual" });
-  expect(response.status).toBe(303);
-  return response.headers.get("set-cookie")!.split(";")[0]!;
-}
-
-function page(path: string, cookie: string, init: RequestInit = {}): Promise<Response> {
-  return SELF.fetch(`${BASE}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), cookie }, redirect: "manual" });
-}
-
-async function csrfOf(cookie: string): Promise<string> {
-  const html = await (await page("/app/domains", cookie)).text();
-  return /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
-}
 
 const errorOf = (response: Response) => new URL(response.headers.get("location")!, BASE).searchParams.get("error");
 
@@ -96,15 +81,6 @@ describe("Analytics after the README walkthrough", () => {
     expect([last[1], last[2], last[3]]).toEqual(["1", "1", "0"]);
   });
 });
-
-/** A panel request through the Worker with other settings (a resolver that cannot be reached). */
-async function panelWith(callEnv: Env, path: string, cookie: string, init: RequestInit = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const request = new Request(`${BASE}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), cookie }, redirect: "manual" });
-  const response = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, callEnv, ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
-}
 
 describe("the domain page", () => {
   it("says in a plain sentence why Check DNS could not check, never the runtime's error", async () => {
