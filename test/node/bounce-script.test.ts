@@ -37,11 +37,9 @@ async function send(to: string): Promise<void> {
   expect((await api(`/v3/${DOMAIN}/messages`, { method: "POST", body: form })).status).toBe(200);
 }
 
+/** Returns once the mailbox holds a message to `to`: polls without a clock (a delivery that never comes is the runner's test timeout, not a time this test asserts). */
 async function delivered(to: string): Promise<void> {
-  for (const started = Date.now(); Date.now() - started < 30_000; await new Promise((r) => setTimeout(r, 200))) {
-    if ((await listMessages(dir)).some((m) => m.to.includes(to))) return;
-  }
-  throw new Error(`no delivery to ${to}`);
+  while (!(await listMessages(dir)).some((m) => m.to.includes(to))) await new Promise((r) => setTimeout(r, 200));
 }
 
 function bounceScript(args: string[], env: Record<string, string> = {}) {
