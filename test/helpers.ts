@@ -1,8 +1,9 @@
 // Shared helpers for integration tests: API calls with auth, a domain with tracking on, prepare.
-import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { inject } from "vitest";
 import { buildPack, ComposeSources, composeAttempt } from "../src/consumers/compose";
 import { getOutgoingPack } from "../src/db/outgoing-packs";
+import { randomId } from "../src/domain/base64url";
 import { composePackJobSchema, type DeliveryJob, type PackFacts } from "../src/domain/delivery-job";
 import { mergeEvent } from "../src/domain/event-packs";
 import type { Env } from "../src/env";
@@ -136,6 +137,20 @@ export function recordingWebhooksEnv<T = Record<string, any>>() {
 }
 
 /** A batch of `bodies` from `queue` as a consumer gets it, recording each message's ack or retry (with its delay). */
+/**
+ * Runs one batch of `bodies` on `queue` through the Worker's queue handler with `callEnv`, as the
+ * runtime would deliver it, and answers what the handler acked and retried (and the batch).
+ */
+export async function runQueueBatch(queue: string, bodies: unknown[], callEnv: Env) {
+  const batch = createMessageBatch(
+    queue,
+    bodies.map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, callEnv, ctx);
+  return { batch, result: await getQueueResult(batch, ctx) };
+}
+
 export function fakeQueueBatch(queue: string, bodies: unknown[]) {
   const outcomes: Array<"ack" | { retry: number | undefined }> = [];
   const messages = bodies.map((body, i) => ({

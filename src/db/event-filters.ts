@@ -64,13 +64,34 @@ function compileNode(node: FilterNode, field: string, params: unknown[]): string
   }
 }
 
+/** The filters as one condition, and the tag every match must carry when the `tags` filters name one plainly. */
+export interface CompiledFilters extends SqlFragment {
+  /**
+   * Named plainly (an expression that is one term, or an AND with a term among its items): the
+   * store then walks that tag's rows in event_tags, in time order, instead of the domain's whole
+   * time index, so a rare or unknown tag costs what it matches, not what the domain holds.
+   */
+  drivingTag: string | null;
+}
+
+/** The tag a `tags` expression requires of every match, lower-cased, or null when it requires none. */
+function requiredTag(tree: FilterNode): string | null {
+  if (tree.kind === "term") return tree.value.toLowerCase();
+  if (tree.kind === "and") {
+    const term = tree.items.find((item) => item.kind === "term");
+    if (term?.kind === "term") return term.value.toLowerCase();
+  }
+  return null;
+}
+
 /**
- * ANDs every expression of every field. Throws FilterSyntaxError (a 400 for the caller) for an
- * unknown field or an expression that does not parse.
+ * ANDs every expression of every field, parsing each once. Throws FilterSyntaxError (a 400 for the
+ * caller) for an unknown field or an expression that does not parse.
  */
-export function compileEventFilters(filters: Record<string, string[]>): SqlFragment {
+export function compileEventQuery(filters: Record<string, string[]>): CompiledFilters {
   const params: unknown[] = [];
   const parts: string[] = [];
+  let drivingTag: string | null = null;
   for (const [field, expressions] of Object.entries(filters)) {
     const spec = Object.hasOwn(FIELDS, field) ? FIELDS[field] : undefined;
     if (!spec) throw new FilterSyntaxError(`unknown filter '${field}'`);
@@ -83,32 +104,15 @@ export function compileEventFilters(filters: Record<string, string[]>): SqlFragm
         throw error;
       }
       parts.push(compileNode(tree, field, params));
+      if (spec.kind === "tag") drivingTag ??= requiredTag(tree);
     }
   }
   if (params.length > MAX_FILTER_VALUES) throw new FilterSyntaxError(`filters use more than ${MAX_FILTER_VALUES} values`);
-  return { sql: parts.join(" AND "), params };
+  return { sql: parts.join(" AND "), params, drivingTag };
 }
 
-/**
- * A tag every matching event must carry, when the `tags` filters name one plainly (an expression
- * that is one term, or an AND with a term among its items): the store then walks that tag's rows
- * in event_tags, in time order, instead of the domain's whole time index, so a rare or unknown tag
- * costs what it matches, not what the domain holds. Null when no such tag is named.
- */
-export function drivingTag(filters: Record<string, string[]>): string | null {
-  const expressions = Object.hasOwn(filters, "tags") ? filters.tags! : [];
-  for (const expression of expressions) {
-    let tree: FilterNode;
-    try {
-      tree = parseFilterExpression(expression, { commaIsOr: true });
-    } catch {
-      return null; // compileEventFilters reports it
-    }
-    if (tree.kind === "term") return tree.value.toLowerCase();
-    if (tree.kind === "and") {
-      const term = tree.items.find((item) => item.kind === "term");
-      if (term?.kind === "term") return term.value.toLowerCase();
-    }
-  }
-  return null;
+/** The filters as one parameterised condition (compileEventQuery without the driving tag). */
+export function compileEventFilters(filters: Record<string, string[]>): SqlFragment {
+  const { sql, params } = compileEventQuery(filters);
+  return { sql, params };
 }

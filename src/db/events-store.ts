@@ -4,7 +4,7 @@
 import type { EventQuery } from "../domain/cursor";
 import type { RollupEvent } from "../domain/stats-counters";
 import type { EventRow } from "../domain/tracking-event";
-import { compileEventFilters, drivingTag } from "./event-filters";
+import { compileEventQuery } from "./event-filters";
 import { jsonChunks } from "./json-chunks";
 
 export interface EventsBindings {
@@ -76,7 +76,8 @@ interface QueryPlan {
 }
 
 function queryPlan(query: EventQuery): QueryPlan {
-  const tag = query.domains ? null : drivingTag(query.filters);
+  const filters = compileEventQuery(query.filters);
+  const tag = query.domains ? null : filters.drivingTag;
   const plan: QueryPlan = tag
     ? {
         // CROSS JOIN keeps event_tags the outer loop (SQLite does not reorder a CROSS JOIN).
@@ -103,7 +104,6 @@ function queryPlan(query: EventQuery): QueryPlan {
     plan.params.push(query.hi);
   }
   // Every filter still applies as written (the driving tag's own check is then one index probe).
-  const filters = compileEventFilters(query.filters);
   if (filters.sql) {
     plan.conditions.push(filters.sql);
     plan.params.push(...filters.params);

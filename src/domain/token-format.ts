@@ -34,6 +34,16 @@ export const SEALED_FLAG = 0x40;
 export const KIND_MASK = 0x07;
 export const RESERVED_KIND_BITS = 0x38;
 
+/** The kind a token's kind byte names, or undefined for an unknown code or a reserved bit set. */
+export function kindOf(kindByte: number): TokenKind | undefined {
+  return kindByte & RESERVED_KIND_BITS ? undefined : KINDS[kindByte & KIND_MASK];
+}
+
+/** The big-endian unsigned 32-bit number at b[at..at+4). */
+export function uint32At(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
 /**
  * Longest web prefix, domain, message id or recipient a token holds: each is length-prefixed by one
  * byte. Unit: bytes of UTF-8. Whatever ends up in a token is checked against this at the API.
@@ -46,8 +56,6 @@ export const MAX_TOKEN_FIELD_BYTES = 255;
  * (a longer token is refused unread). 4,096 characters are 3,072 bytes.
  */
 export const MAX_TOKEN_CHARS = 4096;
-/** Bytes of the longest token (MAX_TOKEN_CHARS of base64url). */
-export const MAX_TOKEN_BYTES = (MAX_TOKEN_CHARS * 3) / 4;
 
 /** Characters of the unpadded base64url text of `bytes` bytes. */
 export const base64UrlChars = (bytes: number) => Math.ceil((bytes * 4) / 3);

@@ -3,6 +3,8 @@
 // and kept; the edge keeps a key only once a token has proved authentic with it, so forged tokens
 // naming made-up domains evict nothing. Layout and rules in docs/storage.md, "Tokens".
 
+import { uint32At } from "./token-format";
+
 const encoder = new TextEncoder();
 
 /** Bytes of the domain tag a token carries in the clear, in place of its domain. */
@@ -60,7 +62,7 @@ async function hmacBytes(secret: string, text: string): Promise<Uint8Array> {
  */
 export async function domainTagOf(secret: string, domain: string): Promise<number> {
   const mac = await hmacBytes(secret, `tidings/token-domain:${domain}`);
-  return ((mac[0]! << 24) | (mac[1]! << 16) | (mac[2]! << 8) | mac[3]!) >>> 0;
+  return uint32At(mac, 0);
 }
 
 const HKDF_SALT = encoder.encode("tidings/tracking-token");
@@ -70,7 +72,7 @@ function hkdfRoot(secret: string): Promise<CryptoKey> {
   let root = hkdfRoots.get(secret);
   if (!root) {
     if (hkdfRoots.size > 16) hkdfRoots.clear();
-    root = crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey", "deriveBits"]);
+    root = crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
     hkdfRoots.set(secret, root);
     root.catch(() => hkdfRoots.delete(secret));
   }
@@ -117,16 +119,6 @@ export async function sealingKeyOf(secret: string, tag: number, epoch: number): 
     false,
     ["encrypt", "decrypt"],
   );
-}
-
-/** The raw bytes of a sealing key, for the tests' independent statement of the derivation. */
-export async function sealingKeyBytes(secret: string, tag: number, epoch: number): Promise<Uint8Array> {
-  const bits = await crypto.subtle.deriveBits(
-    { name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: sealingKeyInfo(tag, epoch) },
-    await hkdfRoot(secret),
-    256,
-  );
-  return new Uint8Array(bits);
 }
 
 /** What signing needs for a domain in an epoch: its tag and key. */

@@ -7,13 +7,13 @@ import {
   fieldBounds,
   HTTPS_FLAG,
   KIND_CODES,
-  KIND_MASK,
-  KINDS,
+  kindOf,
   MAX_TOKEN_CHARS,
   payloadOf,
-  RESERVED_KIND_BITS,
   SEALED_FLAG,
+  type TokenKind,
   type TokenPayload,
+  uint32At,
 } from "./token-format";
 import { keepOpeningKey, keyEpochOf, openingKey, sealingKeyOf, signingKeyFor } from "./token-keys";
 
@@ -53,7 +53,7 @@ export async function signSealed(payload: TokenPayload, fields: number[], url: U
 }
 
 interface ClearHeader {
-  kind: NonNullable<(typeof KINDS)[number]>;
+  kind: TokenKind;
   version: number;
   https: boolean;
 }
@@ -66,7 +66,7 @@ function openWith(b: Uint8Array, length: number, key: CryptoKey, header: ClearHe
       const plain = new Uint8Array(opened);
       const at = fieldBounds(plain, 4, plain.length);
       if (!at) return null;
-      const issuedAt = ((plain[0]! << 24) | (plain[1]! << 16) | (plain[2]! << 8) | plain[3]!) >>> 0;
+      const issuedAt = uint32At(plain, 0);
       return payloadOf(plain, at, plain.length, header.kind, header.version, issuedAt, header.https);
     },
     () => null, // GCM's tag does not match: tampered, truncated, or another key's
@@ -81,10 +81,10 @@ function openWith(b: Uint8Array, length: number, key: CryptoKey, header: ClearHe
  */
 export function openSealed(b: Uint8Array, length: number, secret: string): Promise<TokenPayload | null> | null {
   const kindByte = b[1]!;
-  const kind = KINDS[kindByte & KIND_MASK];
-  if (!kind || kindByte & RESERVED_KIND_BITS || length < BODY_START + MIN_PLAIN_BYTES + TAG_BYTES) return null;
+  const kind = kindOf(kindByte);
+  if (!kind || length < BODY_START + MIN_PLAIN_BYTES + TAG_BYTES) return null;
   const header: ClearHeader = { kind, version: b[0]!, https: (kindByte & HTTPS_FLAG) !== 0 };
-  const tag = ((b[2]! << 24) | (b[3]! << 16) | (b[4]! << 8) | b[5]!) >>> 0;
+  const tag = uint32At(b, 2);
   const epoch = (b[6]! << 8) | b[7]!;
   const known = openingKey(secret, tag, epoch);
   if (known) return openWith(b, length, known, header);

@@ -9,12 +9,11 @@ import {
   fieldText,
   HTTPS_FLAG,
   KIND_CODES,
-  KIND_MASK,
-  KINDS,
+  kindOf,
   MAX_TOKEN_CHARS,
   payloadOf,
-  RESERVED_KIND_BITS,
   type TokenPayload,
+  uint32At,
 } from "./token-format";
 import { domainKey, freshDomainKey, keepVerifiedDomainKey, verifiedDomainKey } from "./token-keys";
 
@@ -47,8 +46,8 @@ export async function signSigned(payload: TokenPayload, fields: number[], url: U
  */
 export function openSigned(b: Uint8Array, length: number, secret: string): Promise<TokenPayload | null> | null {
   const kindByte = b[1]!;
-  const kind = KINDS[kindByte & KIND_MASK];
-  if (!kind || kindByte & RESERVED_KIND_BITS || length < HEADER_BYTES + 4 + SIGNATURE_BYTES) return null;
+  const kind = kindOf(kindByte);
+  if (!kind || length < HEADER_BYTES + 4 + SIGNATURE_BYTES) return null;
   const bodyLength = length - SIGNATURE_BYTES;
   const at = fieldBounds(b, HEADER_BYTES, bodyLength);
   if (!at) return null;
@@ -61,7 +60,7 @@ export function openSigned(b: Uint8Array, length: number, secret: string): Promi
       let diff = 0;
       for (let i = 0; i < SIGNATURE_BYTES; i++) diff |= mac[i]! ^ b[bodyLength + i]!;
       if (diff !== 0) return null;
-      const issuedAt = ((b[2]! << 24) | (b[3]! << 16) | (b[4]! << 8) | b[5]!) >>> 0;
+      const issuedAt = uint32At(b, 2);
       return payloadOf(b, at, bodyLength, kind, b[0]!, issuedAt, https);
     });
   const known = verifiedDomainKey(secret, domain);

@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { offlineEnv } from "./wrangler-offline.mjs";
 
 export const TYPES_FILE = "worker-configuration.d.ts";
 export const TYPEGEN_ARGS = ["--env", "production", "--env-interface", "GeneratedEnv", "--strict-vars=false", "--include-runtime=false"];
@@ -16,11 +17,7 @@ const SCRATCH_FILE = "worker-configuration.check.d.ts";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const wrangler = path.join(root, "node_modules", ".bin", "wrangler");
 const quietEnv = {
-  ...process.env,
-  WRANGLER_SEND_METRICS: "false",
-  WRANGLER_SEND_ERROR_REPORTS: "false",
-  CLOUDFLARE_CF_FETCH_ENABLED: "false",
-  WRANGLER_HIDE_BANNER: "true",
+  ...offlineEnv(),
   // Wrangler warns on every read that [secrets] is experimental.
   WRANGLER_LOG: "error",
 };

@@ -15,17 +15,12 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { typesAreFresh } from "./cf-typegen.mjs";
 import { bindingProblems, PRODUCTION_ENV, productionValueProblems, readDeployConfig, secretProblems } from "./deploy-config.mjs";
+import { offlineEnv } from "./wrangler-offline.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const dryRun = process.argv.includes("--dry-run");
 const passOn = process.argv.slice(2).filter((arg) => arg !== "--dry-run");
-const env = {
-  ...process.env,
-  WRANGLER_SEND_METRICS: "false",
-  WRANGLER_SEND_ERROR_REPORTS: "false",
-  CLOUDFLARE_CF_FETCH_ENABLED: "false",
-  WRANGLER_HIDE_BANNER: "true",
-};
+const env = offlineEnv();
 
 function refuse(title, problems) {
   console.error(`\nNot deploying: ${title}`);

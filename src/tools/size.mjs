@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { offlineEnv } from "./wrangler-offline.mjs";
 
 /** The budget of the Worker bundle, gzipped (issue 14). Unit: KiB (1,024 bytes). */
 const MAX_BUNDLE_GZIP_KIB = 200;
@@ -26,13 +27,7 @@ try {
   const build = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir, "--metafile", path.join(outdir, "meta.json")], {
     cwd: root,
     encoding: "utf8",
-    env: {
-      ...process.env,
-      WRANGLER_SEND_METRICS: "false",
-      WRANGLER_SEND_ERROR_REPORTS: "false",
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
-      WRANGLER_HIDE_BANNER: "true",
-    },
+    env: offlineEnv(),
   });
   if (build.status !== 0) {
     process.stderr.write(build.stdout + build.stderr);

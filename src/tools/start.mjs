@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { DEFAULT_MAILBOX_DIR, startMailbox } from "./mailbox.mjs";
 import { summarizeMigrations, wranglerOutputFilter } from "./start-output.mjs";
 import { devVarsToRecord, formatDevVar, parseDevVars, setting, workerVars } from "./start-vars.mjs";
+import { offlineEnv } from "./wrangler-offline.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const devVarsPath = path.join(root, ".dev.vars");
@@ -23,13 +24,7 @@ const workerVarsPath = path.join(root, ".wrangler", "start", "worker.vars");
 const port = process.env.PORT || "8787";
 
 // Keep wrangler off the network: no metrics, no update check, no request.cf download.
-const env = {
-  ...process.env,
-  WRANGLER_SEND_METRICS: "false",
-  WRANGLER_SEND_ERROR_REPORTS: "false",
-  CLOUDFLARE_CF_FETCH_ENABLED: "false",
-  WRANGLER_HIDE_BANNER: "true",
-};
+const env = offlineEnv();
 
 const devVars = parseDevVars(existsSync(devVarsPath) ? readFileSync(devVarsPath, "utf8") : "");
 const useMailbox = !setting("SMTP_RELAY_HOST", devVars, process.env);

@@ -1,15 +1,14 @@
 // The delivery queue consumer through the Worker's queue handler, against the scripted SMTP relay
 // (test/support/scripted-smtp.ts): every outcome, the retry schedule, the 8-hour expiry, large
 // messages in R2, scheduled messages, and bounces reaching the domain's suppression list.
-import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import { outgoingPackKey, putOutgoingPack } from "../../src/db/outgoing-packs";
 import { randomId } from "../../src/domain/base64url";
 import type { DeliveryJob, DeliveryJobV1, DeliveryPackJob } from "../../src/domain/delivery-job";
 import { valueOrThrow } from "../../src/domain/refusal";
 import type { Env } from "../../src/env";
-import worker from "../../src/index";
-import { scriptedRelay, uniqueDomain, unpackEventMessages } from "../helpers";
+import { runQueueBatch, scriptedRelay, uniqueDomain, unpackEventMessages } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const HOUR = 3600_000;
@@ -54,13 +53,7 @@ async function runDeliveries(jobs: unknown[], overrides: Partial<Env> = {}) {
     EVENTS_DLQ: { send: async (b: unknown) => void parked.push(b) } as unknown as Env["EVENTS_DLQ"],
     ...overrides,
   };
-  const batch = createMessageBatch(
-    "tidings-delivery",
-    jobs.map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, deliveryEnv, ctx);
-  const result = await getQueueResult(batch, ctx);
+  const { result } = await runQueueBatch("tidings-delivery", jobs, deliveryEnv);
   return { events, eventMessages, requeued, parked, result };
 }
 
@@ -147,12 +140,7 @@ describe("delivery consumer", () => {
     expect(requeued).toEqual([]);
     expect(events[0]).toMatchObject({ event: "failed", severity: "permanent", reason: "bounce", "delivery-status": { code: 550, "enhanced-code": "5.1.1" } });
     // Through the real events consumer: the recipient joins the bounce list (code 605 next time).
-    const batch = createMessageBatch("tidings-events", [
-      { id: randomId(), timestamp: new Date(), attempts: 1, body: { type: "event", v: 1, domain, event: events[0] } },
-    ]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch, testEnv, ctx);
-    expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(1);
+    expect((await runQueueBatch("tidings-events", [{ type: "event", v: 1, domain, event: events[0] }], testEnv)).result.explicitAcks).toHaveLength(1);
     const checks = valueOrThrow(await testEnv.DOMAIN_STATE.get(testEnv.DOMAIN_STATE.idFromName(domain)).checkRecipients([recipient], []));
     expect(checks[0]!.suppressed?.code).toBe(605);
   });

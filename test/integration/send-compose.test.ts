@@ -3,12 +3,11 @@
 // consumer builds each copy (tracking, tokens, MIME, VERP), saves its return paths, writes the
 // accepted events with each copy's exact size, then delivers. So accepting 1,000 recipients costs
 // no copy building in the request.
-import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import { randomId } from "../../src/domain/base64url";
 import type { Env } from "../../src/env";
-import worker from "../../src/index";
-import { apiWith, createDomain, form, scriptedRelay, uniqueDomain, unpackEventMessages } from "../helpers";
+import { apiWith, createDomain, form, runQueueBatch, scriptedRelay, uniqueDomain, unpackEventMessages } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const bytes = (text: string) => new TextEncoder().encode(text).length;
@@ -39,13 +38,7 @@ async function consume(jobs: unknown[], overrides: Partial<Env> = {}) {
     EVENTS: out.env.EVENTS,
     ...overrides,
   };
-  const batch = createMessageBatch(
-    "tidings-delivery",
-    jobs.map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, deliveryEnv, ctx);
-  const result = await getQueueResult(batch, ctx);
+  const { result } = await runQueueBatch("tidings-delivery", jobs, deliveryEnv);
   return { result, requeued: out.jobs, events: unpackEventMessages(out.eventMessages).map((m) => m.event) };
 }
 

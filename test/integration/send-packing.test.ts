@@ -1,13 +1,12 @@
 // A 1,000-recipient send end to end (issue 11, items 4 and 5): its headers are stored once, its
 // compose packs and events travel in a few dozen queue messages, and every recipient still gets
 // its own accepted and delivered events, with the shapes the Events API always served.
-import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import PostalMime from "postal-mime";
 import { describe, expect, inject, it } from "vitest";
 import { randomId } from "../../src/domain/base64url";
 import type { Env } from "../../src/env";
-import worker from "../../src/index";
-import { apiWith, copiesOf, createDomain, form, linksIn, listEvents, recordingQueues, scriptedRelay, uniqueDomain, waitFor } from "../helpers";
+import { apiWith, copiesOf, createDomain, form, linksIn, listEvents, recordingQueues, runQueueBatch, scriptedRelay, uniqueDomain, waitFor } from "../helpers";
 
 const testEnv = env as unknown as Env;
 /** Cloudflare Queues: 128 KB per message, 1 KB being 1,000 bytes. */
@@ -65,13 +64,7 @@ async function deliver(jobs: unknown[]) {
     EVENTS: record(eventMessages) as unknown as Env["EVENTS"],
     DELIVERY: record(requeued) as unknown as Env["DELIVERY"],
   };
-  const batch = createMessageBatch(
-    "tidings-delivery",
-    jobs.map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, deliveryEnv, ctx);
-  const result = await getQueueResult(batch, ctx);
+  const { result } = await runQueueBatch("tidings-delivery", jobs, deliveryEnv);
   return { eventMessages, requeued, result };
 }
 
@@ -89,14 +82,8 @@ async function store(messages: unknown[]): Promise<number> {
       EVENTS: { sendBatch: async (bs: Array<{ body: unknown }>) => void sentBack.push(...bs.map((m) => m.body)) } as unknown as Env["EVENTS"],
     };
     for (let i = 0; i < pending.length; i += 100) {
-      const batch = createMessageBatch(
-        "tidings-events",
-        pending.slice(i, i + 100).map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })),
-      );
-      const ctx = createExecutionContext();
-      await worker.queue(batch, storeEnv, ctx);
+      const { batch, result } = await runQueueBatch("tidings-events", pending.slice(i, i + 100), storeEnv);
       invocations++;
-      const result = await getQueueResult(batch, ctx);
       expect(result.retryMessages).toEqual([]);
       expect(result.explicitAcks).toHaveLength(batch.messages.length);
     }

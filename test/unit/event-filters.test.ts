@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { compileEventFilters, drivingTag, FILTER_FIELDS } from "../../src/db/event-filters";
+import { compileEventFilters, compileEventQuery, FILTER_FIELDS } from "../../src/db/event-filters";
 import { FilterSyntaxError } from "../../src/domain/filter-expression";
 
 const LIKE = "coalesce(e.subject, '') LIKE ? ESCAPE '\\'";
@@ -228,16 +228,17 @@ describe("compileEventFilters: fixes found by review", () => {
   });
 });
 
-describe("drivingTag", () => {
+describe("compileEventQuery: the driving tag", () => {
   it("names a tag every match carries, lower-cased, and nothing when the expression does not require one", () => {
-    expect(drivingTag({ tags: ["Newsletter"] })).toBe("newsletter");
-    expect(drivingTag({ tags: ["alpha AND NOT beta"] })).toBe("alpha");
-    expect(drivingTag({ tags: ["NOT beta alpha"] })).toBe("alpha");
-    expect(drivingTag({ tags: ["alpha OR beta"] })).toBeNull();
-    expect(drivingTag({ tags: ["alpha,beta"] })).toBeNull(); // a comma is OR for tags
-    expect(drivingTag({ tags: ["NOT beta"] })).toBeNull();
-    expect(drivingTag({ tags: ["(alpha OR beta)", "gamma"] })).toBe("gamma");
-    expect(drivingTag({ recipient: ["a@example.org"] })).toBeNull();
-    expect(drivingTag({ tags: ['"unterminated'] })).toBeNull();
+    expect(compileEventQuery({ tags: ["Newsletter"] }).drivingTag).toBe("newsletter");
+    expect(compileEventQuery({ tags: ["alpha AND NOT beta"] }).drivingTag).toBe("alpha");
+    expect(compileEventQuery({ tags: ["NOT beta alpha"] }).drivingTag).toBe("alpha");
+    expect(compileEventQuery({ tags: ["alpha OR beta"] }).drivingTag).toBeNull();
+    expect(compileEventQuery({ tags: ["alpha,beta"] }).drivingTag).toBeNull(); // a comma is OR for tags
+    expect(compileEventQuery({ tags: ["NOT beta"] }).drivingTag).toBeNull();
+    expect(compileEventQuery({ tags: ["(alpha OR beta)", "gamma"] }).drivingTag).toBe("gamma");
+    expect(compileEventQuery({ recipient: ["a@example.org"] }).drivingTag).toBeNull();
+    // An expression that does not parse is a 400 before anything is driven.
+    expect(() => compileEventQuery({ tags: ['"unterminated'] })).toThrow(FilterSyntaxError);
   });
 });

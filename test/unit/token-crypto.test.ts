@@ -8,7 +8,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { describe, expect, it } from "vitest";
 import { decodeBase64Url, encodeBase64Url } from "../../src/domain/base64url";
 import { signToken, type TokenPayload, verifyToken } from "../../src/domain/token";
-import { domainKeyBytes, domainTagOf, keyEpochOf, sealingKeyBytes, sealingKeyInfo } from "../../src/domain/token-keys";
+import { domainKeyBytes, domainTagOf, keyEpochOf, sealingKeyInfo } from "../../src/domain/token-keys";
 
 const hex = (bytes: Uint8Array) => bytes.toHex();
 const fromHex = (text: string) => Uint8Array.fromHex(text.replace(/\s+/g, ""));
@@ -67,8 +67,14 @@ describe("the token keys' derivation (WebCrypto), restated with @noble/hashes", 
     ] as const) {
       const tag = hmac(sha256, utf8(secret), utf8(`tidings/token-domain:${domain}`)).subarray(0, 4);
       expect(await domainTagOf(secret, domain)).toBe(new DataView(tag.buffer, tag.byteOffset).getUint32(0));
-      for (const epoch of [0, 83, 0xffff]) {
-        expect(hex(await sealingKeyBytes(secret, await domainTagOf(secret, domain), epoch))).toBe(hex(statedSealingKey(secret, domain, epoch)));
+      // The key is not extractable: a token sealed in each month opens under the key stated for that month.
+      for (const iso of ["2020-01-15T00:00:00Z", "2026-11-29T18:00:00Z", "2106-01-01T00:00:00Z"]) {
+        const issuedAt = Date.parse(iso) / 1000;
+        const token = decodeBase64Url(await signToken({ ...payload, domain, issuedAt }, secret, "sealed"))!;
+        const epoch = (token[6]! << 8) | token[7]!;
+        expect(epoch, iso).toBe(keyEpochOf(issuedAt));
+        const plain = gcm(statedSealingKey(secret, domain, epoch), token.subarray(8, 20), token.subarray(0, 8)).decrypt(token.subarray(20));
+        expect(new DataView(plain.buffer, plain.byteOffset).getUint32(0), iso).toBe(issuedAt);
       }
       expect(hex(await domainKeyBytes(secret, domain))).toBe(hex(hmac(sha256, utf8(secret), utf8(`tidings/tracking:${domain}`))));
     }
