@@ -1,0 +1,33 @@
+-- An event shard (docs/storage.md, "Event shards"): one D1 database of the ring, holding the events
+-- of the domains the directory maps to it for the days of its slot. The columns and indexes are the
+-- control database's events tables (migrations/0001_init.sql), so one set of queries reads both;
+-- only the rowid differs: AUTOINCREMENT, because a slot is emptied whole when the ring comes round
+-- and the stats rollup's per-shard watermark is a rowid that must never be handed out again.
+-- Never edit once applied.
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, -- the rowid; the rollup's watermark
+  id TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  ts INTEGER NOT NULL, -- microseconds since the epoch
+  event TEXT NOT NULL,
+  severity TEXT,
+  recipient TEXT NOT NULL, -- lower-cased
+  from_header TEXT,
+  to_header TEXT,
+  subject TEXT,
+  message_id TEXT,
+  size INTEGER,
+  body TEXT NOT NULL
+);
+CREATE UNIQUE INDEX events_by_domain_time ON events (domain, ts, id);
+CREATE INDEX events_by_recipient ON events (domain, recipient, ts, id);
+CREATE INDEX events_by_type ON events (domain, event, ts, id);
+CREATE INDEX events_by_message ON events (domain, message_id, ts, id);
+
+CREATE TABLE event_tags (
+  domain TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  PRIMARY KEY (domain, tag, ts, event_id)
+) WITHOUT ROWID;
