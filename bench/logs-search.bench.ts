@@ -5,7 +5,7 @@
 // in-process, and the page rendered. Nothing is asserted about speed.
 import { expect, it } from "vitest";
 import { newSessionCookieValue, SESSION_COOKIE } from "../src/panel/session";
-import { BULK_DOMAIN, bulkMessageId, bulkRecipient, bulkSeedStatements, bulkSubject } from "../test/support/bulk-events";
+import { BULK_DOMAIN, bulkMessageId, bulkRecipient, bulkSubject, seedBulkEvents } from "../test/support/bulk-events";
 import { AUTH, benchEnv, call, percentile, report } from "./harness";
 
 const BULK = { events: 100_000, recipients: 400 };
@@ -13,10 +13,7 @@ const RUNS = 20;
 const WARM_UP = 3;
 
 it(`panel Logs search over ${BULK.events.toLocaleString("en")} events`, async () => {
-  const statements = bulkSeedStatements(Date.now(), BULK);
-  for (const sql of statements.slice(0, -1)) await benchEnv.DB.prepare(sql).run();
-  const seeded = await benchEnv.DB.prepare(statements.at(-1)!).first<{ n: number }>();
-  expect(seeded?.n).toBe(BULK.events);
+  expect(await seedBulkEvents(benchEnv as unknown as Record<string, unknown>, Date.now(), BULK)).toBe(BULK.events);
   expect((await call("http://127.0.0.1/v4/domains", { method: "POST", headers: AUTH, body: new URLSearchParams({ name: BULK_DOMAIN }) })).status).toBe(200);
 
   const cookie = `${SESSION_COOKIE}=${await newSessionCookieValue("bench-api-key", Date.now())}`;

@@ -31,6 +31,7 @@ export default defineConfig(async () => ({
       miniflare: {
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
+          TEST_EVENT_MIGRATIONS: await readD1Migrations(path.join(root, "migrations-events")),
           API_KEY: "bench-api-key",
           TRACKING_SECRET: "bench-tracking-secret",
           SHARED_HOSTS: "127.0.0.1,localhost",

@@ -4,6 +4,8 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** migrations-events/, applied to every event shard. */
+      TEST_EVENT_MIGRATIONS: D1Migration[];
       /** Empty until a test migrates it (test/integration/cron-log.test.ts). */
       CRON_TEST_DB: D1Database;
       CRON_TEST_MESSAGES: R2Bucket;

@@ -221,3 +221,24 @@ export async function listEvents(domain: string, query = ""): Promise<{ items: A
   if (response.status !== 200) throw new Error(`events: ${response.status} ${await response.text()}`);
   return response.json();
 }
+
+export interface StoredEventRow {
+  id: string;
+  event: string;
+  recipient: string;
+  body: string;
+}
+
+/**
+ * Every stored row of a domain's events, from the control database and every event shard (the
+ * store spreads them by day and domain), ordered by id: what a test inspects below the API.
+ */
+export async function storedEvents(domain: string, callEnv: object = env): Promise<StoredEventRow[]> {
+  const databases = Object.entries(callEnv)
+    .filter(([name]) => name === "DB" || /^EV_S\d+_[KP]\d+$/.test(name))
+    .map(([, db]) => db as D1Database);
+  const pages = await Promise.all(
+    databases.map((db) => db.prepare("SELECT id, event, recipient, body FROM events WHERE domain = ?").bind(domain).all<StoredEventRow>()),
+  );
+  return pages.flatMap((page) => page.results).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}

@@ -27,6 +27,7 @@ export default defineConfig(async () => ({
             miniflare: {
               bindings: {
                 TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
+                TEST_EVENT_MIGRATIONS: await readD1Migrations(path.join(root, "migrations-events")),
                 API_KEY: "test-api-key",
                 TRACKING_SECRET: "test-tracking-secret",
                 TRACKING_SECRETS_PREVIOUS: "7:retired-secret",

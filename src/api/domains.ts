@@ -19,11 +19,10 @@ import { domainJson, domainWithDns, parseDomainName, parseWebPrefix, parseWebSch
 import { badRequest, notFound } from "./errors";
 import { type Fields, field, readFields, yesNoField } from "./fields";
 import { intQuery } from "./query-params";
+// Event retention a domain may choose (Mailgun keeps 2 to 30 days by plan); the event shards' ring is sized by the longest.
+import { MAX_RETENTION_DAYS, MIN_RETENTION_DAYS } from "../domain/event-shards";
 
 const SPAM_ACTIONS = new Set(["disabled", "tag", "block"]);
-/** Event retention a domain may choose (Mailgun keeps 2 to 30 days by plan). Unit: days. */
-const MIN_RETENTION_DAYS = 2;
-const MAX_RETENTION_DAYS = 30;
 /** Domains per page of GET /v4/domains (Mailgun's default and maximum). */
 const DEFAULT_DOMAINS_LIMIT = 100;
 const MAX_DOMAINS_LIMIT = 1000;

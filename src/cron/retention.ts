@@ -1,9 +1,11 @@
-// Retention, run by the cron trigger: deletes each domain's events (and their tags and remembered
-// message metadata) older than the domain's retention, and VERP return paths older than that or
+// Retention, run by the cron trigger. Event shards: the slots the ring comes round to next are
+// emptied whole (emptyExpiredSlots); reads already hide each domain's events past its retention.
+// The control database: each domain's events of before sharding (and their tags), its remembered
+// message metadata older than its retention, and VERP return paths older than that or
 // RETURN_PATH_MIN_DAYS, whichever is longer, in bounded chunks. Suppressions are never purged.
-// Bindings: DB.
+// Bindings: DB and the event shards (through the events store).
 import { listRetention } from "../db/domains";
-import { deleteEventsBefore } from "../db/events-store";
+import { deleteEventsBefore, emptyExpiredSlots } from "../db/events-store";
 import { deleteMessagesBefore } from "../db/messages";
 import { deleteReturnPathsBefore } from "../db/return-paths";
 import type { Env } from "../env";
@@ -40,6 +42,10 @@ const RUN_EVERY_MS = 5 * 60_000;
  */
 export async function purgeExpired(env: Env, now: number, budget = PURGE_CHUNKS_PER_RUN, chunkRows = PURGE_CHUNK_ROWS): Promise<PurgeReport> {
   const report: PurgeReport = { events: 0, messages: 0, returnPaths: 0, unfinished: false };
+  const slots = await emptyExpiredSlots(env, now, budget, chunkRows);
+  report.events += slots.events;
+  if (slots.unfinished) return { ...report, unfinished: true };
+  budget -= slots.chunks;
   const all = await listRetention(env.DB);
   const start = all.length > 0 ? Math.floor(now / RUN_EVERY_MS) % all.length : 0;
   for (const domain of [...all.slice(start), ...all.slice(0, start)]) {

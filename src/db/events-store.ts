@@ -1,20 +1,17 @@
-// The one module with SQL for events (design rule 4). It picks the D1 database for a domain, so
-// sharding events over several databases later changes this file and nothing else.
+// The one module with SQL for events (design rule 4). Events are sharded over many D1 databases
+// by day and domain (shards.ts, domain/event-shards.ts, docs/storage.md "Event shards"): this file
+// routes each write to its shard and merges reads across shards; nothing outside it knows how many
+// databases there are.
 
 import type { EventQuery } from "../domain/cursor";
+import { CONTROL_DATABASE, DAY_US, dayOf, MAX_RETENTION_DAYS } from "../domain/event-shards";
 import type { RollupEvent } from "../domain/stats-counters";
 import type { EventRow } from "../domain/tracking-event";
 import { compileEventQuery } from "./event-filters";
 import { jsonChunks } from "./json-chunks";
+import { type Directory, directory, type EventsBindings } from "./shards";
 
-export interface EventsBindings {
-  DB: D1Database;
-}
-
-/** Where a domain's events live. One database today; the place to shard by domain tomorrow. */
-export function databaseFor(env: EventsBindings, _domain: string): D1Database {
-  return env.DB;
-}
+export type { EventsBindings } from "./shards";
 
 // D1 binds at most 100 values per statement, so rows travel as one JSON parameter (jsonChunks)
 // and are unpacked with json_each: a whole batch is one INSERT, not a statement per seven rows.
@@ -33,21 +30,40 @@ function chunkRows(rows: EventRow[]): string[] {
   return jsonChunks(rows.map((row) => ({ ...row, body: JSON.stringify(row.body) })));
 }
 
-/** Idempotent: an event whose id is already stored is left as it is (queues redeliver). */
-export async function insertEvents(env: EventsBindings, rows: EventRow[]): Promise<void> {
-  const byDatabase = new Map<D1Database, EventRow[]>();
+/** The first day any domain may still read: the day MAX_RETENTION_DAYS back from now. */
+function earliestDay(now: number): number {
+  return dayOf((now - MAX_RETENTION_DAYS * 86_400_000) * 1000);
+}
+
+/**
+ * Idempotent: an event whose id is already stored is left as it is (queues redeliver). Each row
+ * goes to the shard of its domain and day, one batch per shard, all shards at once. A row older
+ * than the longest retention (a dead letter replayed weeks late) is past every domain's retention
+ * and is not stored: its slot may already hold another day. Returns how many rows were stored or
+ * already there (the rest were expired).
+ */
+export async function insertEvents(env: EventsBindings, rows: EventRow[], now = Date.now()): Promise<number> {
+  const dir = await directory(env, now);
+  const first = earliestDay(now);
+  const byShard = new Map<string, EventRow[]>();
+  let kept = 0;
   for (const row of rows) {
-    const db = databaseFor(env, row.domain);
-    const group = byDatabase.get(db);
+    const day = dayOf(row.ts);
+    if (day < first) continue;
+    kept++;
+    const name = dir.nameFor(row.domain, day);
+    const group = byShard.get(name);
     if (group) group.push(row);
-    else byDatabase.set(db, [row]);
+    else byShard.set(name, [row]);
   }
   await Promise.all(
-    [...byDatabase].map(([db, dbRows]) => {
-      const statements = chunkRows(dbRows).flatMap((json) => [db.prepare(INSERT_EVENTS).bind(json), db.prepare(INSERT_EVENT_TAGS).bind(json)]);
+    [...byShard].map(([name, shardRows]) => {
+      const db = dir.database(name);
+      const statements = chunkRows(shardRows).flatMap((json) => [db.prepare(INSERT_EVENTS).bind(json), db.prepare(INSERT_EVENT_TAGS).bind(json)]);
       return db.batch(statements);
     }),
   );
+  return kept;
 }
 
 export type PageMode = "first" | "next" | "previous" | "last";
@@ -61,10 +77,10 @@ export interface StoredEvent {
 }
 
 /**
- * How a query reads: the FROM clause, the columns its time order and range are read from, and the
- * conditions over them. A query of one domain naming a tag plainly is driven by event_tags (that
- * tag's rows in time order, each joined to its event by the unique (domain, ts, id) index); any
- * other query walks the events table by the best index for its conditions.
+ * How a query reads one shard for one day: the FROM clause, the columns its time order and range
+ * are read from, and the conditions over them. A query of one domain naming a tag plainly is driven
+ * by event_tags (that tag's rows in time order, each joined to its event by the unique (domain, ts,
+ * id) index); any other query walks the events table by the best index for its conditions.
  */
 interface QueryPlan {
   from: string;
@@ -75,84 +91,202 @@ interface QueryPlan {
   params: unknown[];
 }
 
-function queryPlan(query: EventQuery): QueryPlan {
+/** What every shard query of one API query shares: compiled once per page. */
+interface ReadPlan {
+  dir: Directory;
+  domains: string[];
+  drivingTag: string | null;
+  filters: { sql: string; params: unknown[] };
+  /** The readable range (µs, inclusive): the query's, within the longest retention of its domains and tomorrow. */
+  lo: number;
+  hi: number;
+  /** Each domain's first readable µs; only consulted on days where they differ. */
+  cutoffs: Map<string, number>;
+  minCutoff: number;
+  maxCutoff: number;
+}
+
+async function readPlan(env: EventsBindings, query: EventQuery, now: number): Promise<ReadPlan> {
+  const domains = query.domains ?? [query.domain];
+  const [dir, retention] = await Promise.all([
+    directory(env, now),
+    env.DB.prepare(`SELECT name, retention_days AS days FROM domains WHERE name IN (SELECT value FROM json_each(?1))`)
+      .bind(JSON.stringify(domains))
+      .all<{ name: string; days: number }>(),
+  ]);
+  const daysOf = new Map(retention.results.map((row) => [row.name, row.days]));
+  const nowUs = now * 1000;
+  const cutoffs = new Map(domains.map((domain) => [domain, nowUs - (daysOf.get(domain) ?? MAX_RETENTION_DAYS) * DAY_US]));
+  const minCutoff = Math.min(...cutoffs.values());
+  const maxCutoff = Math.max(...cutoffs.values());
   const filters = compileEventQuery(query.filters);
-  const tag = query.domains ? null : filters.drivingTag;
-  const plan: QueryPlan = tag
+  return {
+    dir,
+    domains,
+    drivingTag: query.domains ? null : filters.drivingTag,
+    filters,
+    lo: Math.max(query.lo ?? minCutoff, minCutoff),
+    hi: Math.min(query.hi ?? Number.MAX_SAFE_INTEGER, (dayOf(nowUs) + 2) * DAY_US - 1),
+    cutoffs,
+    minCutoff,
+    maxCutoff,
+  };
+}
+
+/** One shard's query for one day: the domains of the page that live there, within [lo, hi]. */
+function shardPlan(read: ReadPlan, domains: string[], lo: number, hi: number): QueryPlan {
+  const plan: QueryPlan = read.drivingTag
     ? {
         // CROSS JOIN keeps event_tags the outer loop (SQLite does not reorder a CROSS JOIN).
         from: "event_tags AS t CROSS JOIN events AS e ON e.domain = t.domain AND e.ts = t.ts AND e.id = t.event_id",
         ts: "t.ts",
         id: "t.event_id",
         conditions: ["t.domain = ?", "t.tag = ?"],
-        params: [query.domain, tag],
+        params: [domains[0], read.drivingTag],
       }
     : {
         from: "events AS e",
         ts: "e.ts",
         id: "e.id",
-        // The Logs API reads several domains at once; they share one database today (see databaseFor).
-        conditions: [query.domains ? "e.domain IN (SELECT value FROM json_each(?))" : "e.domain = ?"],
-        params: [query.domains ? JSON.stringify(query.domains) : query.domain],
+        conditions: [domains.length === 1 ? "e.domain = ?" : "e.domain IN (SELECT value FROM json_each(?))"],
+        params: [domains.length === 1 ? domains[0] : JSON.stringify(domains)],
       };
-  if (query.lo !== null) {
-    plan.conditions.push(`${plan.ts} >= ?`);
-    plan.params.push(query.lo);
-  }
-  if (query.hi !== null) {
-    plan.conditions.push(`${plan.ts} <= ?`);
-    plan.params.push(query.hi);
+  plan.conditions.push(`${plan.ts} >= ?`, `${plan.ts} <= ?`);
+  plan.params.push(lo, hi);
+  // Domains of one shard with different retentions: each hides its own expired events.
+  if (domains.length > 1 && read.minCutoff !== read.maxCutoff && lo < read.maxCutoff) {
+    plan.conditions.push("e.ts >= (SELECT c.value->>1 FROM json_each(?) AS c WHERE c.value->>0 = e.domain)");
+    plan.params.push(JSON.stringify(domains.map((domain) => [domain, read.cutoffs.get(domain)])));
   }
   // Every filter still applies as written (the driving tag's own check is then one index probe).
-  if (filters.sql) {
-    plan.conditions.push(filters.sql);
-    plan.params.push(...filters.params);
+  if (read.filters.sql) {
+    plan.conditions.push(read.filters.sql);
+    plan.params.push(...read.filters.params);
   }
   return plan;
 }
 
+/** The shards holding a day's events of the page's domains, each with its domains. */
+function shardsOfDay(read: ReadPlan, day: number): Array<[string, string[]]> {
+  const byShard = new Map<string, string[]>();
+  for (const domain of read.domains) {
+    const name = read.dir.nameFor(domain, day);
+    const group = byShard.get(name);
+    if (group) group.push(domain);
+    else byShard.set(name, [domain]);
+  }
+  return [...byShard];
+}
+
+/** The part of [lo, hi] on a day. */
+function dayRange(day: number, lo: number, hi: number): [number, number] {
+  return [Math.max(lo, day * DAY_US), Math.min(hi, (day + 1) * DAY_US - 1)];
+}
+
+const byTimeThenId = (a: StoredEvent, b: StoredEvent) => a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * Days read at once grow 1, 2, 4, ... up to this: a dense query is answered by its first day or two,
+ * a sparse one reaches 30 days back in 5 rounds instead of 30.
+ */
+const MAX_DAYS_PER_ROUND = 16;
+
 /**
  * One page of events, in the query's order. Keyset paging: "next" continues after the anchor,
- * "previous" ends before it; "last" is the final page of the range. Never OFFSET.
+ * "previous" ends before it; "last" is the final page of the range. Never OFFSET. The page walks
+ * day by day from its start (the anchor's day, or the range's edge) in reading order; each day's
+ * shards are read at once and merged by (ts, id). Days of one layout never change shard, so an
+ * anchor (ts, id) alone places the next page. Cost: at most one query per (day, shard holding the
+ * page's domains): one domain over 30 days' retention is at most 32 queries, and the Logs API's
+ * domains at most 32 x (databases per slot + pinned ones); far below the 1,000 an invocation may make.
  */
-export async function listEvents(env: EventsBindings, query: EventQuery, mode: PageMode, anchor?: [number, string]): Promise<StoredEvent[]> {
-  const { from, ts, id, conditions, params } = queryPlan(query);
+export async function listEvents(env: EventsBindings, query: EventQuery, mode: PageMode, anchor?: [number, string], now = Date.now()): Promise<StoredEvent[]> {
+  const read = await readPlan(env, query, now);
   // Walking backwards (previous, last) reads in the opposite order, then flips the page.
   const backwards = mode === "previous" || mode === "last";
-  const readAscending = query.ascending !== backwards;
-  if (anchor && (mode === "next" || mode === "previous")) {
-    conditions.push(readAscending ? `(${ts}, ${id}) > (?, ?)` : `(${ts}, ${id}) < (?, ?)`);
-    params.push(anchor[0], anchor[1]);
+  const ascending = query.ascending !== backwards;
+  const keyset = anchor && (mode === "next" || mode === "previous") ? anchor : null;
+  let { lo, hi } = read;
+  if (keyset) {
+    if (ascending) lo = Math.max(lo, keyset[0]);
+    else hi = Math.min(hi, keyset[0]);
   }
-  const direction = readAscending ? "ASC" : "DESC";
-  const sql = `SELECT e.ts AS ts, e.id AS id, e.domain AS domain, e.body AS body FROM ${from}
-    WHERE ${conditions.join(" AND ")}
-    ORDER BY ${ts} ${direction}, ${id} ${direction} LIMIT ?`;
-  params.push(query.limit);
-  const { results } = await databaseFor(env, query.domain)
-    .prepare(sql)
-    .bind(...params)
-    .all<StoredEvent>();
-  return backwards ? results.reverse() : results;
+  const out: StoredEvent[] = [];
+  if (lo > hi) return out;
+  const [firstDay, lastDay] = ascending ? [dayOf(lo), dayOf(hi)] : [dayOf(hi), dayOf(lo)];
+  const step = ascending ? 1 : -1;
+  const direction = ascending ? "ASC" : "DESC";
+  let day = firstDay;
+  for (let round = 1; out.length < query.limit && (ascending ? day <= lastDay : day >= lastDay); round = Math.min(round * 2, MAX_DAYS_PER_ROUND)) {
+    const days: number[] = [];
+    for (; days.length < round && (ascending ? day <= lastDay : day >= lastDay); day += step) days.push(day);
+    const want = query.limit - out.length;
+    const pages = await Promise.all(
+      days.map((d) =>
+        Promise.all(
+          shardsOfDay(read, d).map(async ([name, domains]) => {
+            const { from, ts, id, conditions, params } = shardPlan(read, domains, ...dayRange(d, lo, hi));
+            if (keyset) {
+              conditions.push(ascending ? `(${ts}, ${id}) > (?, ?)` : `(${ts}, ${id}) < (?, ?)`);
+              params.push(keyset[0], keyset[1]);
+            }
+            const sql = `SELECT e.ts AS ts, e.id AS id, e.domain AS domain, e.body AS body FROM ${from}
+              WHERE ${conditions.join(" AND ")} ORDER BY ${ts} ${direction}, ${id} ${direction} LIMIT ?`;
+            return (
+              await read.dir
+                .database(name)
+                .prepare(sql)
+                .bind(...params, want)
+                .all<StoredEvent>()
+            ).results;
+          }),
+        ),
+      ),
+    );
+    for (const shards of pages) {
+      const merged = shards.length === 1 ? shards[0]! : shards.flat().sort(byTimeThenId);
+      if (shards.length > 1 && !ascending) merged.reverse();
+      for (const event of merged) {
+        if (out.length === query.limit) break;
+        out.push(event);
+      }
+    }
+  }
+  return backwards ? out.reverse() : out;
 }
 
-/** How many events match a query (the Logs API's include_totals). */
-export async function countEvents(env: EventsBindings, query: EventQuery): Promise<number> {
-  const { from, conditions, params } = queryPlan(query);
-  const sql = `SELECT count(*) AS n FROM ${from} WHERE ${conditions.join(" AND ")}`;
-  return (await databaseFor(env, query.domain)
-    .prepare(sql)
-    .bind(...params)
-    .first<{ n: number }>())!.n;
+/** How many events match a query (the Logs API's include_totals): every readable day's shards at once. */
+export async function countEvents(env: EventsBindings, query: EventQuery, now = Date.now()): Promise<number> {
+  const read = await readPlan(env, query, now);
+  if (read.lo > read.hi) return 0;
+  const counts: Array<Promise<number>> = [];
+  for (let day = dayOf(read.lo); day <= dayOf(read.hi); day++) {
+    for (const [name, domains] of shardsOfDay(read, day)) {
+      const { from, conditions, params } = shardPlan(read, domains, ...dayRange(day, read.lo, read.hi));
+      const sql = `SELECT count(*) AS n FROM ${from} WHERE ${conditions.join(" AND ")}`;
+      counts.push(
+        read.dir
+          .database(name)
+          .prepare(sql)
+          .bind(...params)
+          .first<{ n: number }>()
+          .then((row) => row!.n),
+      );
+    }
+  }
+  return (await Promise.all(counts)).reduce((sum, n) => sum + n, 0);
 }
 
 /**
- * Deletes up to `limit` events of a domain older than `before` (µs), with their tags, and says how
- * many went. Bounded so a purge never holds the database for long; the predicate is the cutoff,
- * so an interrupted purge simply continues on its next run and never touches newer rows.
+ * Deletes up to `limit` events of a domain older than `before` (µs), with their tags, from the
+ * control database's events table (where a deployment kept its events before sharding: its days
+ * are read from there until they expire), and says how many went. Bounded so a purge never holds
+ * the database for long; the predicate is the cutoff, so an interrupted purge simply continues on
+ * its next run and never touches newer rows. Shards are emptied a slot at a time instead
+ * (emptyExpiredSlots).
  */
 export async function deleteEventsBefore(env: EventsBindings, domain: string, before: number, limit: number): Promise<number> {
-  const db = databaseFor(env, domain);
+  const db = env.DB;
   const [, deleted] = await db.batch([
     db
       .prepare(
@@ -172,6 +306,83 @@ export async function deleteEventsBefore(env: EventsBindings, domain: string, be
   return deleted!.meta.changes;
 }
 
+/** The rollup watermark's name for an event source (the control database keeps its historical one). */
+export function rollupStateName(shard: string): string {
+  return shard === CONTROL_DATABASE ? "events" : `events:${shard}`;
+}
+
+export interface EventSource {
+  /** The shard's binding name (CONTROL_DATABASE for the unsharded events table). */
+  name: string;
+  db: D1Database;
+}
+
+/** Slots of days before today that a rollup run looks at besides the recent ones, in rotation. */
+const ROLLUP_RECENT_DAYS = 3;
+
+/**
+ * The shards a stats rollup run reads: those of the days events are being written to now (the
+ * last ROLLUP_RECENT_DAYS, today and tomorrow: events carry the time they happened, and the queue
+ * delivers them within minutes to days), the control database's own table, and one older day's
+ * slot in rotation so that anything written late elsewhere is rolled up within MAX_RETENTION_DAYS runs.
+ */
+export async function rollupSources(env: EventsBindings, now: number, runIndex: number): Promise<EventSource[]> {
+  const dir = await directory(env, now);
+  const today = dayOf(now * 1000);
+  const days = [today + 1, today];
+  for (let back = 1; back <= ROLLUP_RECENT_DAYS; back++) days.push(today - back);
+  days.push(today - ROLLUP_RECENT_DAYS - 1 - (runIndex % (MAX_RETENTION_DAYS - ROLLUP_RECENT_DAYS)));
+  const names = new Set<string>([CONTROL_DATABASE]);
+  for (const day of days) for (const name of dir.namesOfDay(day)) names.add(name);
+  return [...names].map((name) => ({ name, db: dir.database(name) }));
+}
+
+export interface SlotPurge {
+  events: number;
+  /** Chunks of the budget used. */
+  chunks: number;
+  /** True when the chunk budget ran out first. */
+  unfinished: boolean;
+}
+
+/**
+ * Empties the slots the ring comes round to next (tomorrow's and the day after's): every event
+ * there older than the earliest readable day, with its tags, in chunks of `chunkRows`, and only
+ * events the stats rollup has counted (at or below the shard's watermark, read from `control`).
+ * Retention is then a slot emptied whole, not a row-by-row delete per domain.
+ */
+export async function emptyExpiredSlots(env: EventsBindings, now: number, budget: number, chunkRows: number): Promise<SlotPurge> {
+  const dir = await directory(env, now);
+  const today = dayOf(now * 1000);
+  const before = earliestDay(now) * DAY_US;
+  const names = new Set([...dir.namesOfDay(today + 1), ...dir.namesOfDay(today + 2)]);
+  names.delete(CONTROL_DATABASE);
+  const report: SlotPurge = { events: 0, chunks: 0, unfinished: false };
+  for (const name of names) {
+    const db = dir.database(name);
+    const state = await env.DB.prepare("SELECT last_rowid AS w FROM rollup_state WHERE name = ?1").bind(rollupStateName(name)).first<{ w: number }>();
+    const watermark = state?.w ?? 0;
+    for (;;) {
+      if (report.chunks++ >= budget) return { ...report, unfinished: true };
+      // Tags go by their own time (the rollup reads an event's tags from its body, not from here).
+      const [tags, deleted] = await db.batch([
+        db
+          .prepare(
+            `DELETE FROM event_tags WHERE (domain, tag, ts, event_id) IN
+               (SELECT domain, tag, ts, event_id FROM event_tags WHERE ts < ?1 LIMIT ?2)`,
+          )
+          .bind(before, chunkRows),
+        db
+          .prepare(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ?1 AND ts < ?2 ORDER BY seq LIMIT ?3)`)
+          .bind(watermark, before, chunkRows),
+      ]);
+      report.events += deleted!.meta.changes;
+      if (deleted!.meta.changes < chunkRows && tags!.meta.changes < chunkRows) break;
+    }
+  }
+  return report;
+}
+
 /** What the stats rollup reads of an event: the body's facts it counts by, pulled out in SQL. */
 export type RollupEventRow = Omit<RollupEvent, "tags" | "isAuthenticated" | "isDelayedBounce"> & {
   rowid: number;
@@ -183,8 +394,8 @@ export type RollupEventRow = Omit<RollupEvent, "tags" | "isAuthenticated" | "isD
 
 /**
  * Up to `limit` events inserted after `rowid`, in insert order (the stats rollup's watermark). A
- * rowid range: the cost follows the rows read, not the table's size. The rollup reads the one
- * database; with events sharded, each database gets its own watermark.
+ * rowid range: the cost follows the rows read, not the table's size. Each shard has its own
+ * watermark (rollupStateName).
  */
 export async function readEventsAfterRowid(db: D1Database, rowid: number, limit: number): Promise<RollupEventRow[]> {
   const sql = `SELECT rowid AS rowid, domain, ts, event, severity, recipient, message_id AS messageId,

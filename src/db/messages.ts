@@ -2,9 +2,9 @@
 // reports), so that opens and clicks carry the message's tags, user variables and headers, as
 // Mailgun's do. prepare keeps one whole row per recipient (`messages`); a Messages API send keeps
 // its facts once (`message_facts`) and per recipient only what differs. Kept beside the message's
-// events (same database as databaseFor picks).
+// events (the control database: metadataDatabaseFor in shards.ts).
 import type { MessageMetadata } from "../domain/tracking-event";
-import { databaseFor, type EventsBindings } from "./events-store";
+import { type EventsBindings, metadataDatabaseFor } from "./shards";
 import { jsonChunks } from "./json-chunks";
 
 export interface MessageKey {
@@ -18,7 +18,7 @@ export function messageKey(key: MessageKey): string {
 }
 
 export async function saveMessageMetadata(env: EventsBindings, key: MessageKey, metadata: MessageMetadata): Promise<void> {
-  await databaseFor(env, key.domain)
+  await metadataDatabaseFor(env, key.domain)
     .prepare(
       `INSERT INTO messages (domain, message_id, recipient, tags, user_variables, headers, prepared_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -76,7 +76,7 @@ export async function loadMessageMetadata(env: EventsBindings, keys: MessageKey[
   const found = new Map<string, MessageMetadata>();
   const byDatabase = new Map<D1Database, MessageKey[]>();
   for (const key of keys) {
-    const db = databaseFor(env, key.domain);
+    const db = metadataDatabaseFor(env, key.domain);
     const group = byDatabase.get(db);
     if (group) group.push(key);
     else byDatabase.set(db, [key]);
@@ -123,7 +123,7 @@ export async function saveSentMessageMetadata(
   facts: MessageMetadata,
   recipients: RecipientFacts[],
 ): Promise<void> {
-  const db = databaseFor(env, domain);
+  const db = metadataDatabaseFor(env, domain);
   const statements = [
     db
       .prepare(
@@ -156,7 +156,7 @@ export async function saveSentMessageMetadata(
  * prepared before `before` (ms); returns the larger count, so the caller goes on while either has more.
  */
 export async function deleteMessagesBefore(env: EventsBindings, domain: string, before: number, limit: number): Promise<number> {
-  const db = databaseFor(env, domain);
+  const db = metadataDatabaseFor(env, domain);
   const [recipients, messages] = await db.batch([
     db
       .prepare(

@@ -1,7 +1,7 @@
 // VERP return path ids (src/domain/verp.ts): which message and recipient a bounce address names.
 // Written when a message is accepted, read by the email() handler, purged by the retention cron.
-// Kept beside the domain's events (databaseFor), like the message metadata.
-import { databaseFor, type EventsBindings } from "./events-store";
+// Kept in the control database (metadataDatabaseFor), like the message metadata.
+import { type EventsBindings, metadataDatabaseFor } from "./shards";
 import { jsonChunks } from "./json-chunks";
 
 export interface ReturnPath {
@@ -14,7 +14,7 @@ export interface ReturnPath {
 /** Idempotent: an id already stored keeps its row (the same id always names the same delivery). */
 export async function saveReturnPaths(env: EventsBindings, domain: string, rows: ReturnPath[], createdAt: number): Promise<void> {
   if (rows.length === 0) return;
-  const db = databaseFor(env, domain);
+  const db = metadataDatabaseFor(env, domain);
   // Rows travel as JSON (D1 binds at most 100 values per statement), in chunks under D1's value limit.
   const statements = jsonChunks(rows.map((r) => [r.id, r.messageId, r.recipient])).map((json) =>
     db
@@ -29,7 +29,7 @@ export async function saveReturnPaths(env: EventsBindings, domain: string, rows:
 
 /** The delivery an id names, or null when it was never stored or has been purged. */
 export async function findReturnPath(env: EventsBindings, domain: string, id: string): Promise<ReturnPath | null> {
-  const row = await databaseFor(env, domain)
+  const row = await metadataDatabaseFor(env, domain)
     .prepare("SELECT id, message_id, recipient FROM return_paths WHERE domain = ?1 AND id = ?2")
     .bind(domain, id)
     .first<{ id: string; message_id: string; recipient: string }>();
@@ -40,7 +40,7 @@ export async function findReturnPath(env: EventsBindings, domain: string, id: st
  * The delivery an id names whatever its domain (a return path on BOUNCE_DOMAIN names none), or
  * null when no row or more than one has it (ids are per-domain HMACs: two alike are a collision,
  * and a report must not pick one of them). Every domain's rows share one database today (see
- * databaseFor), so one query sees them all.
+ * metadataDatabaseFor), so one query sees them all.
  */
 export async function findReturnPathById(env: EventsBindings, id: string): Promise<(ReturnPath & { domain: string }) | null> {
   const { results } = await env.DB.prepare("SELECT domain, id, message_id, recipient FROM return_paths WHERE id = ?1 LIMIT 2")
@@ -52,7 +52,7 @@ export async function findReturnPathById(env: EventsBindings, id: string): Promi
 
 /** Deletes up to `limit` rows created before `before` (ms); returns how many. */
 export async function deleteReturnPathsBefore(env: EventsBindings, domain: string, before: number, limit: number): Promise<number> {
-  const result = await databaseFor(env, domain)
+  const result = await metadataDatabaseFor(env, domain)
     .prepare(
       `DELETE FROM return_paths WHERE (domain, id) IN
          (SELECT domain, id FROM return_paths WHERE domain = ?1 AND created_at < ?2 LIMIT ?3)`,

@@ -1,14 +1,14 @@
-// The stats rollup's SQL: reads events past the watermark (their rowid; the read itself is in
-// events-store.ts, design rule 4), and writes one chunk's counters, dimensions, seen-set rows, tags
-// and the new watermark in one D1 batch, each statement guarded by the watermark the chunk was
-// read at. A second run (or an overlapping one) that read the same chunk finds the watermark
+// The stats rollup's SQL: reads one event shard's events past that shard's watermark (their
+// rowid; the read itself is in events-store.ts, design rule 4), and writes one chunk's counters,
+// dimensions, seen-set rows, tags and the shard's new watermark into the control database in one
+// D1 batch, each statement guarded by the watermark the chunk was read at. A second run (or an overlapping one) that read the same chunk finds the watermark
 // moved and writes nothing: rollups are idempotent.
 import { admitNewTags, planRollup, seenKey, seenScopes } from "../domain/rollup-plan";
 import { normalizeTags, type RollupEvent, STATS_COUNTERS } from "../domain/stats-counters";
 import { readEventsAfterRowid } from "./events-store";
 import { jsonChunks } from "./json-chunks";
 
-const GUARD = "(SELECT last_rowid FROM rollup_state WHERE name = 'events') = ?2";
+const GUARD = "(SELECT last_rowid FROM rollup_state WHERE name = ?3) = ?2";
 const picks = (from: number) => STATS_COUNTERS.map((_, i) => `value->>${from + i}`).join(", ");
 const sums = STATS_COUNTERS.map((name) => `${name} = ${name} + excluded.${name}`).join(", ");
 
@@ -24,14 +24,18 @@ const UPSERT_TAGS = `INSERT INTO tags (domain, tag, first_seen, last_seen)
   SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?1) WHERE ${GUARD}
   ON CONFLICT (domain, tag) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`;
 
-export async function readWatermark(db: D1Database): Promise<number> {
-  const row = await db.prepare("SELECT last_rowid AS w FROM rollup_state WHERE name = 'events'").first<{ w: number }>();
+/** A shard's watermark in the control database (0 before its first rollup). */
+export async function readWatermark(db: D1Database, name = "events"): Promise<number> {
+  const row = await db.prepare("SELECT last_rowid AS w FROM rollup_state WHERE name = ?1").bind(name).first<{ w: number }>();
   return row?.w ?? 0;
 }
 
-/** Moves the watermark to `rowid` (benchmarks put it past events they seed in bulk). */
-export async function setWatermark(db: D1Database, rowid: number): Promise<void> {
-  await db.prepare("UPDATE rollup_state SET last_rowid = ?1 WHERE name = 'events'").bind(rowid).run();
+/** Moves a shard's watermark to `rowid` (benchmarks put it past events they seed in bulk). */
+export async function setWatermark(db: D1Database, rowid: number, name = "events"): Promise<void> {
+  await db
+    .prepare("INSERT INTO rollup_state (name, last_rowid) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET last_rowid = excluded.last_rowid")
+    .bind(name, rowid)
+    .run();
 }
 
 export interface ChunkResult {
@@ -47,10 +51,16 @@ async function lookup<T>(db: D1Database, sql: string, keys: unknown[]): Promise<
   return out;
 }
 
-/** Rolls up at most `limit` events past the watermark; `tagLimit` is the per-domain tag cap. */
-export async function rollUpChunk(db: D1Database, limit: number, tagLimit: number): Promise<ChunkResult> {
-  const watermark = await readWatermark(db);
-  const results = await readEventsAfterRowid(db, watermark, limit);
+/**
+ * Rolls up at most `limit` events of one shard (`source`, its watermark named `name`) past its
+ * watermark into the control database `db`; `tagLimit` is the per-domain tag cap.
+ */
+export async function rollUpChunk(db: D1Database, source: D1Database, name: string, limit: number, tagLimit: number): Promise<ChunkResult> {
+  const row = await db.prepare("SELECT last_rowid AS w FROM rollup_state WHERE name = ?1").bind(name).first<{ w: number }>();
+  // A shard's first rollup makes its row, so the batch's guards find it.
+  if (!row) await db.prepare("INSERT OR IGNORE INTO rollup_state (name, last_rowid) VALUES (?1, 0)").bind(name).run();
+  const watermark = row?.w ?? 0;
+  const results = await readEventsAfterRowid(source, watermark, limit);
   if (results.length === 0) return { read: 0, committed: true };
   const events: RollupEvent[] = results.map((row) => ({
     ...row,
@@ -73,11 +83,11 @@ export async function rollUpChunk(db: D1Database, limit: number, tagLimit: numbe
 
   const newWatermark = results[results.length - 1]!.rowid;
   const statements = [
-    ...jsonChunks(plan.counters).map((json) => db.prepare(UPSERT_COUNTERS).bind(json, watermark)),
-    ...jsonChunks(plan.dimensions).map((json) => db.prepare(UPSERT_DIMENSIONS).bind(json, watermark)),
-    ...jsonChunks(plan.seen).map((json) => db.prepare(INSERT_SEEN).bind(json, watermark)),
-    ...jsonChunks(plan.tags).map((json) => db.prepare(UPSERT_TAGS).bind(json, watermark)),
-    db.prepare("UPDATE rollup_state SET last_rowid = ?1 WHERE name = 'events' AND last_rowid = ?2").bind(newWatermark, watermark),
+    ...jsonChunks(plan.counters).map((json) => db.prepare(UPSERT_COUNTERS).bind(json, watermark, name)),
+    ...jsonChunks(plan.dimensions).map((json) => db.prepare(UPSERT_DIMENSIONS).bind(json, watermark, name)),
+    ...jsonChunks(plan.seen).map((json) => db.prepare(INSERT_SEEN).bind(json, watermark, name)),
+    ...jsonChunks(plan.tags).map((json) => db.prepare(UPSERT_TAGS).bind(json, watermark, name)),
+    db.prepare("UPDATE rollup_state SET last_rowid = ?1 WHERE name = ?3 AND last_rowid = ?2").bind(newWatermark, watermark, name),
   ];
   const outcomes = await db.batch(statements);
   return { read: results.length, committed: outcomes[outcomes.length - 1]!.meta.changes === 1 };

@@ -132,6 +132,15 @@ export const webhookDeliveries = sqliteTable(
 
 // 0004_rollups ----------------------------------------------------------------------------------
 
+/** The event shards' directory (migrations/0011): the ring's layout in force from each day. */
+export const eventLayouts = sqliteTable("event_layouts", {
+  fromDay: integer("from_day").primaryKey().notNull(),
+  slots: integer("slots").notNull(),
+  perSlot: integer("per_slot").notNull(),
+  pins: text("pins").notNull().default("[]"),
+  createdAt: integer("created_at").notNull(),
+});
+
 export const rollupState = sqliteTable("rollup_state", { name: text("name").primaryKey().notNull(), lastRowid: integer("last_rowid").notNull() });
 
 /** The 19 counter columns both rollup tables carry (STATS_COUNTERS), each NOT NULL DEFAULT 0. */

@@ -13,7 +13,9 @@ export const PRODUCTION_ENV = "production";
  */
 export const BINDING_KINDS = {
   vars: (config) => Object.keys(config.vars ?? {}),
-  d1_databases: (config) => (config.d1_databases ?? []).map((d) => d.binding),
+  // Event shards excepted: each side has its own ring, written by `npm run shards` (production's is
+  // wider), which the Worker checks is complete when it starts using it.
+  d1_databases: (config) => (config.d1_databases ?? []).map((d) => d.binding).filter((name) => !/^EV_S\d+_[KP]\d+$/.test(name)),
   "queues.producers": (config) => (config.queues?.producers ?? []).map((q) => q.binding),
   "queues.consumers": (config) => (config.queues?.consumers ?? []).map((q) => q.queue),
   r2_buckets: (config) => (config.r2_buckets ?? []).map((b) => b.binding),

@@ -7,12 +7,12 @@
 // without its bindings table. Node-side tooling: not part of the Worker bundle.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_MAILBOX_DIR, startMailbox } from "./mailbox.mjs";
-import { summarizeMigrations, wranglerOutputFilter } from "./start-output.mjs";
+import { wranglerOutputFilter } from "./start-output.mjs";
 import { devVarsToRecord, formatDevVar, parseDevVars, setting, workerVars } from "./start-vars.mjs";
 import { offlineEnv } from "./wrangler-offline.mjs";
 
@@ -70,18 +70,14 @@ if (useMailbox) {
   }
 }
 
-// Migrations: wrangler's tables (about 130 lines on a first start) become one line; on failure
-// its whole output is shown.
-const wrangler = path.join(root, "node_modules", ".bin", "wrangler");
-const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { cwd: root, env: { ...env, CI: "true" }, encoding: "utf8" });
-const migrationCount = readdirSync(path.join(root, "migrations")).filter((name) => name.endsWith(".sql")).length;
-const migrated = migrate.status === 0 ? summarizeMigrations(migrate.stdout, migrationCount) : null;
-if (!migrated) {
+// Migrations: the control database and every event shard, in one process (migrate-local.mjs),
+// shown as one line; on failure its whole output is shown.
+const migrate = spawnSync(process.execPath, [path.join(root, "src/tools/migrate-local.mjs")], { cwd: root, env: { ...env, CI: "true" }, encoding: "utf8" });
+const migrated = migrate.status === 0 ? migrate.stdout.trim() : null;
+if (migrate.status !== 0) {
   process.stdout.write(migrate.stdout ?? "");
   process.stderr.write(migrate.stderr ?? "");
-}
-if (migrate.status !== 0) {
-  console.error(migrate.error ? `Cannot run wrangler: ${migrate.error.message}` : "Applying D1 migrations failed; see above.");
+  console.error(migrate.error ? `Cannot run node: ${migrate.error.message}` : "Applying D1 migrations failed; see above.");
   await mailbox?.close();
   process.exit(migrate.status ?? 1);
 }

@@ -11,7 +11,7 @@ import { bounceDomainOf, parseVerpAddress, verpAddress } from "../../src/domain/
 import type { Env } from "../../src/env";
 import { handleInboundEmail } from "../../src/inbound/handle-email";
 import { fillSample, returnedHeaders } from "../../src/tools/bounce-sample.mjs";
-import { apiWith, createDomain, recordingQueues, uniqueDomain, waitFor } from "../helpers";
+import { apiWith, createDomain, recordingQueues, storedEvents, uniqueDomain, waitFor } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const BOUNCE_DOMAIN = "bounces.tidings.test";
@@ -59,7 +59,7 @@ function report(sample: string, sent: { returnPath: string; mime: string }, reci
 
 async function storedEvent(domain: string, type: string): Promise<Record<string, any>> {
   return waitFor(async () => {
-    const { results } = await testEnv.DB.prepare("SELECT body FROM events WHERE domain = ?").bind(domain).all<{ body: string }>();
+    const results = await storedEvents(domain);
     return results.map((r) => JSON.parse(r.body) as Record<string, any>).find((e) => e.event === type);
   });
 }

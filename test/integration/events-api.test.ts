@@ -8,7 +8,8 @@ import worker from "../../src/index";
 import { api, createDomain, listEvents, prepare, uniqueDomain } from "../helpers";
 
 const domain = uniqueDomain("evapi");
-const T0 = 1_750_000_000; // seconds
+/** Three days ago (seconds): events must be within the domain's retention to be stored and read. */
+const T0 = Math.floor(Date.now() / 1000) - 3 * 86_400;
 const COUNT = 57;
 
 /** Event i: opened at T0 + i seconds, recipient r<i % 3>, tags by message. */

@@ -27,7 +27,7 @@ import {
   smtpCodeOf,
   verpCandidates,
 } from "../../src/inbound/reports";
-import { apiWith, createDomain, recordingQueues, uniqueDomain, waitFor } from "../helpers";
+import { apiWith, createDomain, recordingQueues, storedEvents, uniqueDomain, waitFor } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const encoder = new TextEncoder();
@@ -346,7 +346,7 @@ describe("anything else", () => {
 describe("through the real events queue, D1 and the domain's Durable Object", () => {
   async function storedEvent(domain: string, type: string): Promise<Record<string, any>> {
     return waitFor(async () => {
-      const { results } = await testEnv.DB.prepare("SELECT body FROM events WHERE domain = ?").bind(domain).all<{ body: string }>();
+      const results = await storedEvents(domain);
       return results.map((r) => JSON.parse(r.body) as Record<string, any>).find((e) => e.event === type);
     });
   }

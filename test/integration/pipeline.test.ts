@@ -9,7 +9,7 @@ import { valueOrThrow } from "../../src/domain/refusal";
 import { deliveredEvent } from "../../src/domain/send-events";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { createDomain, linksIn, listEvents, prepare, uniqueDomain, waitFor } from "../helpers";
+import { createDomain, linksIn, listEvents, prepare, storedEvents, uniqueDomain, waitFor } from "../helpers";
 
 const CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const testEnv = env as unknown as Env;
@@ -51,8 +51,7 @@ async function consume(messages: Array<{ id: string; body: unknown; attempts?: n
 }
 
 async function countEvents(domain: string): Promise<number> {
-  const row = await testEnv.DB.prepare("SELECT count(*) AS n FROM events WHERE domain = ?").bind(domain).first<{ n: number }>();
-  return row!.n;
+  return (await storedEvents(domain)).length;
 }
 
 async function unsubscribesOf(domain: string, address: string) {
@@ -158,12 +157,11 @@ describe("events consumer", () => {
     expect(first.explicitAcks.sort()).toEqual(messages.map((m) => m.id).sort());
     expect(first.retryMessages).toEqual([]);
     expect(await countEvents(domain)).toBe(25);
-    const before = await testEnv.DB.prepare("SELECT id, body FROM events WHERE domain = ? ORDER BY id").bind(domain).all();
+    const before = await storedEvents(domain);
 
     const again = await consume(messages.map((m) => ({ ...m, attempts: 2 })));
     expect(again.explicitAcks).toHaveLength(25);
-    const after = await testEnv.DB.prepare("SELECT id, body FROM events WHERE domain = ? ORDER BY id").bind(domain).all();
-    expect(after.results).toEqual(before.results);
+    expect(await storedEvents(domain)).toEqual(before);
   });
 
   it("dead-letters a malformed message, keeps the good ones, and records it for inspection", async () => {
@@ -264,11 +262,10 @@ describe("events consumer", () => {
     const first = await consume([{ id: randomId(), body: packs[0] }]);
     expect(first.explicitAcks).toHaveLength(1);
     expect(await countEvents(domain)).toBe(5);
-    const before = await testEnv.DB.prepare("SELECT id, body FROM events WHERE domain = ? ORDER BY id").bind(domain).all();
+    const before = await storedEvents(domain);
     // Redelivered, or sent back to the queue under a new message id: nothing new.
     expect((await consume([{ id: randomId(), body: packs[0], attempts: 2 }])).explicitAcks).toHaveLength(1);
-    const after = await testEnv.DB.prepare("SELECT id, body FROM events WHERE domain = ? ORDER BY id").bind(domain).all();
-    expect(after.results).toEqual(before.results);
+    expect(await storedEvents(domain)).toEqual(before);
     const { items } = await listEvents(domain, "event=delivered&limit=10");
     expect(items).toHaveLength(5);
     expect(items[0]).toMatchObject({

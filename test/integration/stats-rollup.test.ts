@@ -4,7 +4,10 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { describe, expect, it } from "vitest";
 import { purgeExpired } from "../../src/cron/retention";
 import { rollUpStats } from "../../src/cron/rollups";
+import { rollupStateName } from "../../src/db/events-store";
 import { readWatermark } from "../../src/db/rollups";
+import { directory } from "../../src/db/shards";
+import { dayOf } from "../../src/domain/event-shards";
 import { sumCounters } from "../../src/db/stats-store";
 import { addMonths } from "../../src/domain/stats-time";
 import worker from "../../src/index";
@@ -12,6 +15,12 @@ import { createDomain, uniqueDomain } from "../helpers";
 import { APPLE_PROXY_UA, seedEvents, testEnv } from "../support/stats-seed";
 
 const NOW = Date.now();
+
+/** The rollup watermark of the shard holding a domain's events of the moment `ms`. */
+async function watermarkOf(domain: string, ms: number): Promise<number> {
+  const shard = (await directory(testEnv, ms)).nameFor(domain, dayOf(ms * 1000));
+  return readWatermark(testEnv.DB, rollupStateName(shard));
+}
 
 async function totals(domain: string, tag?: string) {
   const [row] = await sumCounters(testEnv.DB, {
@@ -101,7 +110,7 @@ describe("stats rollup", () => {
     const domain = uniqueDomain("bounded");
     await createDomain(domain);
     await rollUpStats(testEnv, NOW);
-    const before = await readWatermark(testEnv.DB);
+    const before = await watermarkOf(domain, NOW);
     await seedEvents(
       domain,
       Array.from({ length: 30 }, (_, i) => ({ event: "clicked" as const, ms: NOW - 1000 + i, messageId: `m${i}@x` })),
@@ -111,7 +120,7 @@ describe("stats rollup", () => {
     expect((await totals(domain))!.clicked).toBe(20);
     await rollUpStats(testEnv, NOW, { chunkEvents: 10, chunksPerRun: 2 });
     expect(await totals(domain)).toMatchObject({ clicked: 30, clicked_unique: 30 });
-    expect(await readWatermark(testEnv.DB)).toBeGreaterThan(before);
+    expect(await watermarkOf(domain, NOW)).toBeGreaterThan(before);
   });
 
   it("counts bot hits apart from human ones", async () => {
@@ -172,25 +181,34 @@ describe("stats rollup", () => {
     ]);
   });
 
-  it("never lets the event purge free the newest rowid, so no new event lands under the watermark", async () => {
+  it("rolls up a shard before its slot is emptied, and an emptied slot never hands a rowid out again", async () => {
     const domain = uniqueDomain("rowid");
     await createDomain(domain);
     const DAY = 86_400_000;
+    // 20 days back: a day no other test writes, so emptying its slot touches only these events.
+    const then = NOW - 20 * DAY;
     await seedEvents(
       domain,
-      [1, 2, 3].map((i) => ({ event: "delivered" as const, ms: NOW - 40 * DAY + i })),
+      [1, 2, 3].map((i) => ({ event: "delivered" as const, ms: then + i })),
     );
-    await rollUpStats(testEnv, NOW);
-    const watermark = await readWatermark(testEnv.DB);
-    await purgeExpired(testEnv, NOW);
-    // All three are past retention; the one holding max(rowid) stays until a newer event exists.
-    const left = await testEnv.DB.prepare("SELECT rowid AS r FROM events WHERE domain = ?").bind(domain).all<{ r: number }>();
-    expect(left.results.map((row) => row.r)).toEqual([watermark]);
-    await seedEvents(domain, [{ event: "complained", ms: NOW }]);
-    await purgeExpired(testEnv, NOW);
-    const after = await testEnv.DB.prepare("SELECT rowid AS r, event FROM events WHERE domain = ?").bind(domain).all<{ r: number; event: string }>();
-    expect(after.results).toEqual([{ r: watermark + 1, event: "complained" }]);
-    await rollUpStats(testEnv, NOW);
+    // A purge the day the ring comes round to that slot again finds the events not yet counted and keeps them.
+    const roundAgain = then + 31 * DAY;
+    await purgeExpired(testEnv, roundAgain);
+    const shard = (await directory(testEnv, NOW)).nameFor(domain, dayOf(then * 1000));
+    const db = (testEnv as unknown as Record<string, D1Database>)[shard]!;
+    const left = async () => (await db.prepare("SELECT seq FROM events WHERE domain = ? ORDER BY seq").bind(domain).all<{ seq: number }>()).results.map((r) => r.seq);
+    expect(await left()).toHaveLength(3);
+    // The rollup of that day counts them (a run on the day after looks at it as a recent day), then the purge empties them.
+    await rollUpStats(testEnv, then + DAY);
+    expect((await totals(domain))!.delivered_smtp).toBe(3);
+    const watermark = await watermarkOf(domain, then);
+    await purgeExpired(testEnv, roundAgain);
+    expect(await left()).toEqual([]);
+    // The same database takes the slot's next day: its rowids continue above the watermark.
+    await seedEvents(domain, [{ event: "complained", ms: then + 32 * DAY }], then + 32 * DAY);
+    const [seq] = await left();
+    expect(seq).toBeGreaterThan(watermark);
+    await rollUpStats(testEnv, then + 32 * DAY);
     expect((await totals(domain))!.complained).toBe(1);
   });
 });

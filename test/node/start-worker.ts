@@ -67,7 +67,12 @@ export function runWrangler(args: string[]): string {
 /** A new temporary state directory with the D1 migrations applied. */
 export function makeMigratedState(): string {
   const state = mkdtempSync(path.join(tmpdir(), "tidings-test-"));
-  runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
+  // The control database and every event shard (src/tools/migrate-local.mjs, as npm start does).
+  execFileSync(process.execPath, [path.join(root, "src/tools/migrate-local.mjs"), "--persist-to", state], {
+    cwd: root,
+    env: { ...process.env, ...quiet, CI: "true" },
+    stdio: "pipe",
+  });
   return state;
 }
 

@@ -1,8 +1,17 @@
-// Many events of one domain written straight into D1 with one recursive CTE: for the browser
-// test's Logs searches (test/browser/seed.ts, through `wrangler d1 execute`) and for the Logs search
-// timing in `npm run bench` (bench/logs-search.bench.ts, through the D1 binding). Each row has the
+// Many events of one domain written straight into its event shards with one recursive CTE per
+// day: for the browser test's Logs searches (test/browser/seed.ts, through wrangler's local
+// bindings) and for the Logs search timing in `npm run bench` (bench/logs-search.bench.ts, through
+// the D1 bindings). Each day's rows go to the shard the Worker's directory gives that day when it
+// starts from these bindings (src/domain/event-shards.ts). Each row has the
 // columns the Events API filters on and a Mailgun-shaped `body` like the ones the pipeline stores
 // (src/domain/tracking-event.ts, src/domain/send-events.ts). Pure: no Node, no bindings.
+
+import { DAY_US, dayOf, layoutOfBindings, shardFor } from "../../src/domain/event-shards";
+
+/** What the seed uses of a D1 database (the Node side has no Workers types). */
+interface Database {
+  prepare(sql: string): { run(): Promise<unknown>; first<T>(): Promise<T | null>; bind(...values: unknown[]): { run(): Promise<unknown> } };
+}
 
 export const BULK_DOMAIN = "bulk.example.com";
 export const bulkRecipient = (n: number) => `user${n}@example.org`;
@@ -17,11 +26,11 @@ export interface BulkShape {
 }
 
 /**
- * The statements, in order. Newest first: event i happened i × 6 s before `nowMs`. The rollup
- * watermark is moved past the seeded rows, so a stats cron run afterwards counts only new events,
- * not this backlog. The last statement answers `n`, the domain's event count.
+ * One day's statements, in order, for the shard holding that day. Newest first: event i happened
+ * i × 6 s before `nowMs`; only the events within [lo, hi) µs are written. The last statement
+ * answers `n`, the rows written, and `w`, the shard's newest rowid.
  */
-export function bulkSeedStatements(nowMs: number, { events, recipients }: BulkShape): string[] {
+function daySeedStatements(nowMs: number, { events, recipients }: BulkShape, lo: number, hi: number): string[] {
   const nowMicros = nowMs * 1000;
   return [
     `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${events - 1}),
@@ -51,9 +60,37 @@ SELECT id, '${BULK_DOMAIN}', ts, event, NULL, recipient, 'News <news@${BULK_DOMA
           'user-agent', 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0', 'bot', ''),
         'url', CASE event WHEN 'clicked' THEN 'https://example.org/news' END)
     END)
-FROM r`,
-    `INSERT INTO event_tags (domain, tag, ts, event_id) SELECT domain, 'bulk', ts, id FROM events WHERE domain = '${BULK_DOMAIN}'`,
-    `UPDATE rollup_state SET last_rowid = (SELECT max(rowid) FROM events) WHERE name = 'events'`,
-    `SELECT count(*) AS n FROM events WHERE domain = '${BULK_DOMAIN}'`,
+FROM r WHERE ts >= ${lo} AND ts < ${hi}`,
+    `INSERT OR IGNORE INTO event_tags (domain, tag, ts, event_id) SELECT domain, 'bulk', ts, id FROM events WHERE domain = '${BULK_DOMAIN}' AND ts >= ${lo} AND ts < ${hi}`,
+    `SELECT count(*) AS n, (SELECT max(rowid) FROM events) AS w FROM events WHERE domain = '${BULK_DOMAIN}' AND ts >= ${lo} AND ts < ${hi}`,
   ];
+}
+
+/**
+ * Writes the bulk domain's events into the shards `databases` (a Worker's bindings by name, the
+ * control database "DB" among them) and returns how many were written. Each shard's rollup
+ * watermark moves past the seeded rows, so a stats cron run afterwards counts only new events,
+ * not this backlog.
+ */
+export async function seedBulkEvents(databases: Record<string, unknown>, nowMs: number, shape: BulkShape): Promise<number> {
+  const layout = { fromDay: 0, ...layoutOfBindings(Object.keys(databases), []) };
+  const control = databases.DB as Database;
+  const newest = dayOf(nowMs * 1000);
+  const oldest = dayOf((nowMs - (shape.events - 1) * 6000) * 1000);
+  let written = 0;
+  for (let day = oldest; day <= newest; day++) {
+    const name = shardFor(layout, BULK_DOMAIN, day);
+    const db = databases[name] as Database;
+    const statements = daySeedStatements(nowMs, shape, day * DAY_US, (day + 1) * DAY_US);
+    for (const sql of statements.slice(0, -1)) await db.prepare(sql).run();
+    const { n, w } = (await db.prepare(statements.at(-1)!).first<{ n: number; w: number | null }>())!;
+    written += n;
+    await control
+      .prepare(
+        "INSERT INTO rollup_state (name, last_rowid) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET last_rowid = max(last_rowid, excluded.last_rowid)",
+      )
+      .bind(name === "DB" ? "events" : `events:${name}`, w ?? 0)
+      .run();
+  }
+  return written;
 }

@@ -71,9 +71,11 @@ export function buildEvent(domain: string, spec: EventSpec): MailgunEvent {
   }
 }
 
-export async function seedEvents(domain: string, specs: EventSpec[]): Promise<void> {
+/** Stores the events as the consumer would at `now` (events older than the longest retention then are not stored). */
+export async function seedEvents(domain: string, specs: EventSpec[], now = Date.now()): Promise<void> {
   await insertEvents(
     testEnv,
     specs.map((spec) => toEventRow(domain, buildEvent(domain, spec))),
+    now,
   );
 }

@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// `npm run shards -- --slots S --per-slot K [--pin domain ...] [--env production]`: writes the
+// event shards' D1 bindings (EV_S<slot>_K<k>, EV_S<slot>_P<pin>) into wrangler.toml from one
+// setting, between markers, for the top level (local runs and tests) or an environment, sets
+// EVENT_SHARD_PINS to match, and prints the `wrangler d1 create` command of every database that
+// has no id yet. The Worker records the new ring in its directory, in force two days later
+// (docs/storage.md, "Event shards"). `--check` only says whether the file already matches.
+// Node-side tooling: not part of the Worker bundle.
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const file = path.join(root, "wrangler.toml");
+/** The ring must outlast the longest retention (src/domain/event-shards.ts, MIN_RING_SLOTS). */
+const MIN_RING_SLOTS = 32;
+const PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000";
+
+const { values } = parseArgs({
+  options: {
+    slots: { type: "string" },
+    "per-slot": { type: "string" },
+    pin: { type: "string", multiple: true, default: [] },
+    env: { type: "string" },
+    force: { type: "boolean", default: false },
+    check: { type: "boolean", default: false },
+  },
+});
+
+function fail(message) {
+  console.error(`npm run shards: ${message}`);
+  process.exit(1);
+}
+
+const slots = Number(values.slots);
+const perSlot = Number(values["per-slot"]);
+if (!Number.isInteger(slots) || slots < MIN_RING_SLOTS) fail(`--slots must be a whole number of at least ${MIN_RING_SLOTS} (the longest retention, 30 days, + 2)`);
+if (!Number.isInteger(perSlot) || perSlot < 1 || perSlot > 64) fail("--per-slot must be a whole number from 1 to 64");
+const pins = values.pin.map((pin) => pin.trim().toLowerCase());
+if (new Set(pins).size !== pins.length || pins.some((pin) => !/^[a-z0-9.-]+$/.test(pin))) fail("--pin takes distinct domain names");
+const env = values.env ?? "";
+const prefix = env ? `env.${env}.` : "";
+const begin = `# >>> event shards${env ? ` (${env})` : ""}: written by \`npm run shards\`; change them with it, not by hand`;
+const end = `# <<< event shards${env ? ` (${env})` : ""}`;
+
+const text = readFileSync(file, "utf8");
+const from = text.indexOf(begin);
+const to = text.indexOf(end);
+if (from < 0 || to < from) fail(`wrangler.toml has no "${begin}" ... "${end}" block`);
+const current = text.slice(from, to);
+
+/** The ids already in the block, by binding: rerunning the script keeps every created database's id. */
+const ids = new Map();
+for (const match of current.matchAll(/binding = "(EV_S\d+_[KP]\d+)"\n[^\n]*\ndatabase_id = "([^"]+)"/g)) ids.set(match[1], match[2]);
+const had = { slots: 0, perSlot: 0 };
+for (const name of ids.keys()) {
+  const [, slot, kind, index] = /^EV_S(\d+)_([KP])(\d+)$/.exec(name);
+  had.slots = Math.max(had.slots, Number(slot) + 1);
+  if (kind === "K") had.perSlot = Math.max(had.perSlot, Number(index) + 1);
+}
+if (!values.force && (slots < had.slots || perSlot < had.perSlot))
+  fail(
+    `the ring shrinks (${had.slots} x ${had.perSlot} to ${slots} x ${perSlot}): days already written to the databases it drops would become unreadable. Wait until the layout that uses them is older than 30 days, then rerun with --force.`,
+  );
+
+const shards = [];
+for (let slot = 0; slot < slots; slot++) {
+  for (let k = 0; k < perSlot; k++) shards.push({ binding: `EV_S${slot}_K${k}`, name: `tidings-events-s${slot}-k${k}` });
+  pins.forEach((_, p) => shards.push({ binding: `EV_S${slot}_P${p}`, name: `tidings-events-s${slot}-p${p}` }));
+}
+/** Local ids only have to differ (wrangler keeps a local database per id); deployed ones come from `wrangler d1 create`. */
+const localId = (i) => `00000000-0000-4000-8000-${(i + 1).toString(16).padStart(12, "0")}`;
+const block = [
+  begin,
+  `# ${slots} day slots x ${perSlot} databases${pins.length ? ` + ${pins.length} pinned (${pins.join(", ")})` : ""} = ${shards.length} event shards.`,
+  ...shards.map((shard, i) =>
+    [
+      `[[${prefix}d1_databases]]`,
+      `binding = "${shard.binding}"`,
+      `database_name = "${shard.name}"`,
+      `database_id = "${ids.get(shard.binding) ?? (env ? PLACEHOLDER_ID : localId(i))}"`,
+      `migrations_dir = "migrations-events"`,
+      "",
+    ].join("\n"),
+  ),
+  "",
+].join("\n");
+
+let next = text.slice(0, from) + block + text.slice(to);
+// EVENT_SHARD_PINS of the same table as the block ([vars] or [env.<env>.vars]).
+const varsHeader = `[${prefix}vars]`;
+const varsAt = next.indexOf(`\n${varsHeader}\n`);
+if (varsAt < 0) fail(`wrangler.toml has no ${varsHeader}`);
+const pinLine = /\nEVENT_SHARD_PINS = "[^"]*"\n/;
+const tableEnd = next.indexOf("\n[", varsAt + varsHeader.length + 2);
+const table = next.slice(varsAt, tableEnd);
+if (!pinLine.test(table)) fail(`${varsHeader} has no EVENT_SHARD_PINS line`);
+next = next.slice(0, varsAt) + table.replace(pinLine, `\nEVENT_SHARD_PINS = "${pins.join(",")}"\n`) + next.slice(tableEnd);
+
+if (values.check) {
+  if (next !== text) fail(`wrangler.toml's event shards${env ? ` (${env})` : ""} are not ${slots} x ${perSlot}: run npm run shards`);
+  console.log(`wrangler.toml: ${shards.length} event shards${env ? ` (${env})` : ""}, as asked`);
+  process.exit(0);
+}
+writeFileSync(file, next);
+console.log(`wrangler.toml: ${shards.length} event shards${env ? ` in [env.${env}]` : ""} (${slots} slots x ${perSlot}${pins.length ? ` + ${pins.length} pinned` : ""}).`);
+const missing = shards.filter((shard) => env && (ids.get(shard.binding) ?? PLACEHOLDER_ID) === PLACEHOLDER_ID);
+if (missing.length > 0) {
+  console.log(`Create these ${missing.length} databases, put each id it prints into its database_id in wrangler.toml, then apply the migrations:`);
+  for (const shard of missing) console.log(`  npx wrangler d1 create ${shard.name}`);
+  console.log(`  for b in ${missing.map((s) => s.binding).join(" ")}; do npx wrangler d1 migrations apply "$b" --remote --env ${env}; done`);
+}
+console.log("Then `npm run cf-typegen`. The Worker starts using the new ring two days after it first runs with it.");
