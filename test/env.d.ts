@@ -9,6 +9,8 @@ declare global {
       /** Empty until a test migrates it (test/integration/cron-log.test.ts). */
       CRON_TEST_DB: D1Database;
       CRON_TEST_MESSAGES: R2Bucket;
+      /** Migrated by test/integration/event-shards.test.ts as a deployment from before the shards. */
+      UPGRADE_TEST_DB: D1Database;
     }
   }
 }

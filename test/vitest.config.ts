@@ -41,7 +41,8 @@ export default defineConfig(async () => ({
               },
               // An empty database and bucket of their own for the cron log test: the shared ones
               // hold other files' work, which a cron run would find.
-              d1Databases: ["CRON_TEST_DB"],
+              // UPGRADE_TEST_DB: a control database from before the event shards (event-shards.test.ts).
+              d1Databases: ["CRON_TEST_DB", "UPGRADE_TEST_DB"],
               r2Buckets: ["CRON_TEST_MESSAGES"],
             },
           }),

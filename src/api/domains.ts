@@ -11,6 +11,8 @@ import { getDnsCheck, scheduleDnsCheck } from "../db/dns-checks";
 import { type DomainChanges, type DomainRecord, deleteDomain, getDomain, insertDomain, listDomains, updateDomain } from "../db/domains";
 import { checkTrackingCname, uncheckedHost } from "../dns/tracking-cname";
 import { randomId } from "../domain/base64url";
+// Event retention a domain may choose (Mailgun keeps 2 to 30 days by plan); the event shards' ring is sized by the longest.
+import { MAX_RETENTION_DAYS, MIN_RETENTION_DAYS } from "../domain/event-shards";
 import { MAX_SKIP_ROWS, parseIntInRange } from "../domain/integers";
 import { DEFAULT_TRACKING } from "../domain/tracking-settings";
 import type { Env } from "../env";
@@ -19,8 +21,6 @@ import { domainJson, domainWithDns, parseDomainName, parseWebPrefix, parseWebSch
 import { badRequest, notFound } from "./errors";
 import { type Fields, field, readFields, yesNoField } from "./fields";
 import { intQuery } from "./query-params";
-// Event retention a domain may choose (Mailgun keeps 2 to 30 days by plan); the event shards' ring is sized by the longest.
-import { MAX_RETENTION_DAYS, MIN_RETENTION_DAYS } from "../domain/event-shards";
 
 const SPAM_ACTIONS = new Set(["disabled", "tag", "block"]);
 /** Domains per page of GET /v4/domains (Mailgun's default and maximum). */

@@ -4,8 +4,8 @@
 // its facts once (`message_facts`) and per recipient only what differs. Kept beside the message's
 // events (the control database: metadataDatabaseFor in shards.ts).
 import type { MessageMetadata } from "../domain/tracking-event";
-import { type EventsBindings, metadataDatabaseFor } from "./shards";
 import { jsonChunks } from "./json-chunks";
+import { type EventsBindings, metadataDatabaseFor } from "./shards";
 
 export interface MessageKey {
   domain: string;

@@ -1,8 +1,9 @@
 // VERP return path ids (src/domain/verp.ts): which message and recipient a bounce address names.
 // Written when a message is accepted, read by the email() handler, purged by the retention cron.
 // Kept in the control database (metadataDatabaseFor), like the message metadata.
-import { type EventsBindings, metadataDatabaseFor } from "./shards";
+
 import { jsonChunks } from "./json-chunks";
+import { type EventsBindings, metadataDatabaseFor } from "./shards";
 
 export interface ReturnPath {
   /** 16 lower-case base32 characters. */

@@ -79,9 +79,9 @@ export async function directory(env: EventsBindings, now = Date.now()): Promise<
   const databases = shardDatabases(env);
   const bound = layoutOfBindings(databases.keys(), parsePins(env.EVENT_SHARD_PINS));
   const read = async () =>
-    (
-      await env.DB.prepare(`SELECT from_day AS fromDay, slots, per_slot AS perSlot, pins FROM event_layouts ORDER BY from_day`).all<LayoutRow>()
-    ).results.map((row): ShardLayout => ({ ...row, pins: JSON.parse(row.pins) as string[] }));
+    (await env.DB.prepare(`SELECT from_day AS fromDay, slots, per_slot AS perSlot, pins FROM event_layouts ORDER BY from_day`).all<LayoutRow>()).results.map(
+      (row): ShardLayout => ({ ...row, pins: JSON.parse(row.pins) as string[] }),
+    );
   let layouts = await read();
   const newest = layouts.at(-1);
   if (!newest || !sameLayout(newest, bound)) {

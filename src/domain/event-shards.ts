@@ -63,10 +63,7 @@ export function shardFor(layout: ShardLayout, domain: string, day: number): stri
 export function shardsOfSlot(layout: ShardLayout, day: number): string[] {
   if (layout.slots === 0) return [CONTROL_DATABASE];
   const slot = day % layout.slots;
-  return [
-    ...Array.from({ length: layout.perSlot }, (_, k) => shardBinding(slot, "K", k)),
-    ...layout.pins.map((_, p) => shardBinding(slot, "P", p)),
-  ];
+  return [...Array.from({ length: layout.perSlot }, (_, k) => shardBinding(slot, "K", k)), ...layout.pins.map((_, p) => shardBinding(slot, "P", p))];
 }
 
 /** The layout in force on a day: the last one starting on or before it (layouts sorted by fromDay). */
@@ -106,7 +103,8 @@ export function layoutOfBindings(names: Iterable<string>, pins: string[]): Omit<
     if (pins.length > 0) throw new ShardLayoutError("EVENT_SHARD_PINS names domains but there are no shard databases");
     return { slots: 0, perSlot: 0, pins: [] };
   }
-  if (pinned !== pins.length) throw new ShardLayoutError(`EVENT_SHARD_PINS names ${pins.length} domains; the bindings have ${pinned} pinned databases per slot`);
+  if (pinned !== pins.length)
+    throw new ShardLayoutError(`EVENT_SHARD_PINS names ${pins.length} domains; the bindings have ${pinned} pinned databases per slot`);
   if (new Set(pins).size !== pins.length) throw new ShardLayoutError("EVENT_SHARD_PINS names a domain twice");
   if (slots < MIN_RING_SLOTS) throw new ShardLayoutError(`the ring has ${slots} slots; it needs at least ${MIN_RING_SLOTS} (the longest retention + 2)`);
   if (perSlot < 1) throw new ShardLayoutError("every slot needs at least one hashed database (EV_S<slot>_K0)");

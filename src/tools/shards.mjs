@@ -35,7 +35,8 @@ function fail(message) {
 
 const slots = Number(values.slots);
 const perSlot = Number(values["per-slot"]);
-if (!Number.isInteger(slots) || slots < MIN_RING_SLOTS) fail(`--slots must be a whole number of at least ${MIN_RING_SLOTS} (the longest retention, 30 days, + 2)`);
+if (!Number.isInteger(slots) || slots < MIN_RING_SLOTS)
+  fail(`--slots must be a whole number of at least ${MIN_RING_SLOTS} (the longest retention, 30 days, + 2)`);
 if (!Number.isInteger(perSlot) || perSlot < 1 || perSlot > 64) fail("--per-slot must be a whole number from 1 to 64");
 const pins = values.pin.map((pin) => pin.trim().toLowerCase());
 if (new Set(pins).size !== pins.length || pins.some((pin) => !/^[a-z0-9.-]+$/.test(pin))) fail("--pin takes distinct domain names");
@@ -104,7 +105,9 @@ if (values.check) {
   process.exit(0);
 }
 writeFileSync(file, next);
-console.log(`wrangler.toml: ${shards.length} event shards${env ? ` in [env.${env}]` : ""} (${slots} slots x ${perSlot}${pins.length ? ` + ${pins.length} pinned` : ""}).`);
+console.log(
+  `wrangler.toml: ${shards.length} event shards${env ? ` in [env.${env}]` : ""} (${slots} slots x ${perSlot}${pins.length ? ` + ${pins.length} pinned` : ""}).`,
+);
 const missing = shards.filter((shard) => env && (ids.get(shard.binding) ?? PLACEHOLDER_ID) === PLACEHOLDER_ID);
 if (missing.length > 0) {
   console.log(`Create these ${missing.length} databases, put each id it prints into its database_id in wrangler.toml, then apply the migrations:`);

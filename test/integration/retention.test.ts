@@ -8,13 +8,13 @@ import { purgeExpired, RETURN_PATH_MIN_DAYS } from "../../src/cron/retention";
 import { rollUpStats } from "../../src/cron/rollups";
 import { loadMessageMetadata, messageKey, saveMessageMetadata, saveSentMessageMetadata } from "../../src/db/messages";
 import { saveReturnPaths } from "../../src/db/return-paths";
+import { directory } from "../../src/db/shards";
 import { randomId } from "../../src/domain/base64url";
+import { dayOf } from "../../src/domain/event-shards";
 import type { TrackingHitInput } from "../../src/domain/queue-messages";
 import { valueOrThrow } from "../../src/domain/refusal";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { directory } from "../../src/db/shards";
-import { dayOf } from "../../src/domain/event-shards";
 import { api, createDomain, form, listEvents, uniqueDomain } from "../helpers";
 
 const testEnv = env as unknown as Env;
@@ -135,7 +135,10 @@ describe("retention", () => {
     await createDomain(domain);
     // 24 days back: a day no other test writes, so emptying its slot touches only these events.
     const then = Date.now() - 24 * DAY;
-    await seed(domain, Array.from({ length: 25 }, () => 24 * DAY));
+    await seed(
+      domain,
+      Array.from({ length: 25 }, () => 24 * DAY),
+    );
     expect(await stored(domain, then)).toBe(25);
     const roundAgain = then + 31 * DAY;
     // Not rolled up yet: the purge leaves them.

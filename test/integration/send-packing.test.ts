@@ -6,7 +6,20 @@ import PostalMime from "postal-mime";
 import { describe, expect, inject, it } from "vitest";
 import { randomId } from "../../src/domain/base64url";
 import type { Env } from "../../src/env";
-import { apiWith, copiesOf, createDomain, form, linksIn, listEvents, recordingQueues, runQueueBatch, scriptedRelay, storedEvents, uniqueDomain, waitFor } from "../helpers";
+import {
+  apiWith,
+  copiesOf,
+  createDomain,
+  form,
+  linksIn,
+  listEvents,
+  recordingQueues,
+  runQueueBatch,
+  scriptedRelay,
+  storedEvents,
+  uniqueDomain,
+  waitFor,
+} from "../helpers";
 
 const testEnv = env as unknown as Env;
 /** Cloudflare Queues: 128 KB per message, 1 KB being 1,000 bytes. */

@@ -7,8 +7,8 @@ import { rollUpStats } from "../../src/cron/rollups";
 import { rollupStateName } from "../../src/db/events-store";
 import { readWatermark } from "../../src/db/rollups";
 import { directory } from "../../src/db/shards";
-import { dayOf } from "../../src/domain/event-shards";
 import { sumCounters } from "../../src/db/stats-store";
+import { dayOf } from "../../src/domain/event-shards";
 import { addMonths } from "../../src/domain/stats-time";
 import worker from "../../src/index";
 import { createDomain, uniqueDomain } from "../helpers";
@@ -196,7 +196,8 @@ describe("stats rollup", () => {
     await purgeExpired(testEnv, roundAgain);
     const shard = (await directory(testEnv, NOW)).nameFor(domain, dayOf(then * 1000));
     const db = (testEnv as unknown as Record<string, D1Database>)[shard]!;
-    const left = async () => (await db.prepare("SELECT seq FROM events WHERE domain = ? ORDER BY seq").bind(domain).all<{ seq: number }>()).results.map((r) => r.seq);
+    const left = async () =>
+      (await db.prepare("SELECT seq FROM events WHERE domain = ? ORDER BY seq").bind(domain).all<{ seq: number }>()).results.map((r) => r.seq);
     expect(await left()).toHaveLength(3);
     // The rollup of that day counts them (a run on the day after looks at it as a recent day), then the purge empties them.
     await rollUpStats(testEnv, then + DAY);

@@ -86,9 +86,7 @@ export async function seedBulkEvents(databases: Record<string, unknown>, nowMs: 
     const { n, w } = (await db.prepare(statements.at(-1)!).first<{ n: number; w: number | null }>())!;
     written += n;
     await control
-      .prepare(
-        "INSERT INTO rollup_state (name, last_rowid) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET last_rowid = max(last_rowid, excluded.last_rowid)",
-      )
+      .prepare("INSERT INTO rollup_state (name, last_rowid) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET last_rowid = max(last_rowid, excluded.last_rowid)")
       .bind(name === "DB" ? "events" : `events:${name}`, w ?? 0)
       .run();
   }
