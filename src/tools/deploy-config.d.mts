@@ -3,6 +3,8 @@ import type { Unstable_Config, Unstable_RawConfig } from "wrangler";
 import type { SecretSpec } from "../secrets";
 
 export const PRODUCTION_ENV: "production";
+export const SHARD_CREATE: string;
+export const SHARD_MIGRATE: string;
 export const BINDING_KINDS: Record<string, (config: Unstable_Config) => string[]>;
 export function readDeployConfig(configPath?: string): { local: Unstable_Config; production: Unstable_Config; raw: Unstable_RawConfig };
 export function queueNames(config: Unstable_Config): string[];

@@ -6,6 +6,11 @@ import { experimental_readRawConfig, unstable_readConfig } from "wrangler";
 import { SECRETS } from "../secrets.ts";
 
 export const PRODUCTION_ENV = "production";
+/** An event shard's binding (written by `npm run shards`). */
+const EVENT_SHARD = /^EV_S\d+_[KP]\d+$/;
+/** The deploy plan's lines for all event shards at once. */
+export const SHARD_CREATE = "npx wrangler d1 create tidings-events-s<slot>-k<n>";
+export const SHARD_MIGRATE = "npx wrangler d1 migrations apply EV_S<slot>_K<n> --remote --env production";
 
 /**
  * Binding kinds wrangler does not inherit into an environment, each with how to name one binding.
@@ -15,7 +20,7 @@ export const BINDING_KINDS = {
   vars: (config) => Object.keys(config.vars ?? {}),
   // Event shards excepted: each side has its own ring, written by `npm run shards` (production's is
   // wider), which the Worker checks is complete when it starts using it.
-  d1_databases: (config) => (config.d1_databases ?? []).map((d) => d.binding).filter((name) => !/^EV_S\d+_[KP]\d+$/.test(name)),
+  d1_databases: (config) => (config.d1_databases ?? []).map((d) => d.binding).filter((name) => !EVENT_SHARD.test(name)),
   "queues.producers": (config) => (config.queues?.producers ?? []).map((q) => q.binding),
   "queues.consumers": (config) => (config.queues?.consumers ?? []).map((q) => q.queue),
   r2_buckets: (config) => (config.r2_buckets ?? []).map((b) => b.binding),
@@ -117,10 +122,19 @@ export function queueNames(config) {
 export function deployPlan(config, secrets = SECRETS) {
   const env = `--env ${PRODUCTION_ENV}`;
   const steps = [];
-  for (const db of config.d1_databases ?? []) {
+  const databases = (config.d1_databases ?? []).filter((db) => !EVENT_SHARD.test(db.binding));
+  const shards = (config.d1_databases ?? []).filter((db) => EVENT_SHARD.test(db.binding));
+  for (const db of databases) {
     steps.push({
       command: `npx wrangler d1 create ${db.database_name}`,
       note: `then set database_id of [[env.${PRODUCTION_ENV}.d1_databases]] "${db.binding}" to the id it prints`,
+    });
+  }
+  // The event shards are many (docs/storage.md, "Event shards"): one line for all, and `npm run shards` lists each.
+  if (shards.length > 0) {
+    steps.push({
+      command: SHARD_CREATE,
+      note: `for each of the ${shards.length} event shards (${shards[0].database_name} to ${shards.at(-1).database_name}); \`npm run shards -- --env ${PRODUCTION_ENV} ...\` prints every command; set each database_id it prints`,
     });
   }
   for (const queue of queueNames(config)) steps.push({ command: `npx wrangler queues create ${queue}` });
@@ -128,9 +142,10 @@ export function deployPlan(config, secrets = SECRETS) {
   for (const kv of config.kv_namespaces ?? []) {
     steps.push({ command: `npx wrangler kv namespace create ${kv.binding} ${env}`, note: "then set its id in wrangler.toml" });
   }
-  for (const db of config.d1_databases ?? []) {
+  for (const db of databases) {
     steps.push({ command: `npx wrangler d1 migrations apply ${db.binding} --remote ${env}` });
   }
+  if (shards.length > 0) steps.push({ command: SHARD_MIGRATE, note: `for each of the ${shards.length} event shards` });
   for (const secret of secrets) {
     // The first sentence of what breaks without it; docs/deploy.md has the rest.
     const without = secret.without.split(/(?<=\.) /)[0];
