@@ -4,11 +4,11 @@
 // typed from their one list (src/secrets.ts) since wrangler.toml names only the required ones.
 // Comments on the vars are in wrangler.toml.
 import type { DeliveryJob } from "./domain/delivery-job";
-import type { QueueMessage } from "./domain/queue-messages";
+import type { QueueMessage, RollupJob } from "./domain/queue-messages";
 import type { WebhookJob } from "./domain/webhooks";
 import type { SecretName, Secrets } from "./secrets";
 
-type TypedQueues = "EVENTS" | "EVENTS_DLQ" | "DELIVERY" | "WEBHOOKS";
+type TypedQueues = "EVENTS" | "EVENTS_DLQ" | "DELIVERY" | "WEBHOOKS" | "ROLLUPS";
 
 export interface Env extends Omit<Cloudflare.Env, TypedQueues | SecretName>, Secrets {
   EVENTS: Queue<QueueMessage>;
@@ -17,4 +17,6 @@ export interface Env extends Omit<Cloudflare.Env, TypedQueues | SecretName>, Sec
   DELIVERY: Queue<DeliveryJob>;
   /** Packs of up to 100 events for one webhook URL (src/domain/webhook-packs.ts, src/consumers/webhooks.ts). */
   WEBHOOKS: Queue<WebhookJob>;
+  /** One event shard's stats rollup to continue (src/consumers/rollups.ts). */
+  ROLLUPS: Queue<RollupJob>;
 }

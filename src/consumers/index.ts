@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { consumeDeadLetters } from "./dead-letters";
 import { consumeDeliveries } from "./delivery";
 import { consumeEvents } from "./events";
+import { consumeRollups } from "./rollups";
 import { consumeWebhooks } from "./webhooks";
 
 type Consumer = (batch: MessageBatch<unknown>, env: Env) => Promise<void>;
@@ -12,6 +13,7 @@ const CONSUMERS: Record<string, Consumer> = {
   "tidings-events-dlq": consumeDeadLetters,
   "tidings-delivery": consumeDeliveries,
   "tidings-webhooks": (batch, env) => consumeWebhooks(batch, env),
+  "tidings-rollups": (batch, env) => consumeRollups(batch, env),
 };
 
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {

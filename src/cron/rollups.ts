@@ -2,9 +2,10 @@
 // the counters the Stats, Tags and Metrics APIs read, in bounded chunks (cost follows new events,
 // not history), then deletes rollup rows past their retention (hourly 2 months, daily and seen-set
 // a year). Bindings: DB and the event shards (through the events store's rollupSources).
-import { rollupSources, rollupStateName } from "../db/events-store";
+import { type EventSource, rollupSources, rollupStateName } from "../db/events-store";
 import { rollUpChunk } from "../db/rollups";
 import { deleteRollupsBefore, type RollupTable } from "../db/stats-retention";
+import { MAX_SEND_BATCH_MESSAGES } from "../domain/queue-messages";
 import { MAX_TAGS_PER_DOMAIN } from "../domain/stats-counters";
 import { rollupCutoffs } from "../domain/stats-time";
 import type { Env } from "../env";
@@ -32,6 +33,8 @@ export interface RollupOptions {
   chunksPerRun?: number;
   tagLimit?: number;
   purgeRows?: number;
+  /** False keeps unfinished shards for the next run instead of queueing them (a test of the run's bounds). */
+  queueRest?: boolean;
 }
 
 export interface RollupReport {
@@ -40,25 +43,58 @@ export interface RollupReport {
   /** Chunks another run committed first (this run's copy wrote nothing). */
   skipped: number;
   purged: number;
+  /** Shards handed to the tidings-rollups queue to finish. */
+  queued: number;
   unfinished: boolean;
 }
 
+export interface ShardRollup {
+  events: number;
+  chunks: number;
+  skipped: number;
+  /** True when the chunk budget ran out with events of the shard left. */
+  unfinished: boolean;
+}
+
+/** Rolls up one event shard past its watermark, at most `chunks` chunks. */
+export async function rollUpShard(env: Env, source: EventSource, chunks: number, options: RollupOptions = {}): Promise<ShardRollup> {
+  const { chunkEvents = ROLLUP_CHUNK_EVENTS, tagLimit = MAX_TAGS_PER_DOMAIN } = options;
+  const report: ShardRollup = { events: 0, chunks: 0, skipped: 0, unfinished: false };
+  for (;;) {
+    if (report.chunks + report.skipped >= chunks) return { ...report, unfinished: true };
+    const { read, committed } = await rollUpChunk(env.DB, source.db, rollupStateName(source.name), chunkEvents, tagLimit);
+    if (read === 0) return report;
+    if (committed) {
+      report.events += read;
+      report.chunks++;
+    } else report.skipped++;
+  }
+}
+
+/**
+ * The cron step: rolls up the recent shards within the run's chunk budget; the shards it could not
+ * finish go to the tidings-rollups queue, whose consumer carries on with each (consumers/rollups.ts).
+ */
 export async function rollUpStats(env: Env, now: number, options: RollupOptions = {}): Promise<RollupReport> {
-  const { chunkEvents = ROLLUP_CHUNK_EVENTS, chunksPerRun = ROLLUP_CHUNKS_PER_RUN, tagLimit = MAX_TAGS_PER_DOMAIN, purgeRows = ROLLUP_PURGE_ROWS } = options;
-  const report: RollupReport = { events: 0, chunks: 0, skipped: 0, purged: 0, unfinished: false };
-  sources: for (const source of await rollupSources(env, now, Math.floor(now / RUN_EVERY_MS))) {
-    for (;;) {
-      if (report.chunks + report.skipped >= chunksPerRun) {
-        report.unfinished = true;
-        break sources;
-      }
-      const { read, committed } = await rollUpChunk(env.DB, source.db, rollupStateName(source.name), chunkEvents, tagLimit);
-      if (read === 0) break;
-      if (committed) {
-        report.events += read;
-        report.chunks++;
-      } else report.skipped++;
-    }
+  const { chunksPerRun = ROLLUP_CHUNKS_PER_RUN, purgeRows = ROLLUP_PURGE_ROWS, queueRest = true } = options;
+  const report: RollupReport = { events: 0, chunks: 0, skipped: 0, purged: 0, queued: 0, unfinished: false };
+  const sources = await rollupSources(env, now, Math.floor(now / RUN_EVERY_MS));
+  let next = 0;
+  for (; next < sources.length; next++) {
+    const left = chunksPerRun - report.chunks - report.skipped;
+    if (left <= 0) break;
+    const shard = await rollUpShard(env, sources[next]!, left, options);
+    report.events += shard.events;
+    report.chunks += shard.chunks;
+    report.skipped += shard.skipped;
+    if (shard.unfinished) break;
+  }
+  if (next < sources.length) report.unfinished = true;
+  if (next < sources.length && queueRest) {
+    // The unfinished shard and those not reached: each its own message, so they drain side by side.
+    const jobs = sources.slice(next).map((source) => ({ body: { type: "rollup" as const, shard: source.name } }));
+    for (let i = 0; i < jobs.length; i += MAX_SEND_BATCH_MESSAGES) await env.ROLLUPS.sendBatch(jobs.slice(i, i + MAX_SEND_BATCH_MESSAGES));
+    report.queued = jobs.length;
   }
   const cutoffs = rollupCutoffs(Math.floor(now / 1000));
   const before: Record<RollupTable, number> = { hourly: cutoffs.hourly, daily: cutoffs.daily, dimensions: cutoffs.daily, seen: cutoffs.daily };

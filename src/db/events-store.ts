@@ -317,6 +317,12 @@ export interface EventSource {
   db: D1Database;
 }
 
+/** An event source by its binding name, or null when this Worker does not bind it. */
+export async function eventSource(env: EventsBindings, name: string): Promise<EventSource | null> {
+  const dir = await directory(env);
+  return dir.has(name) ? { name, db: dir.database(name) } : null;
+}
+
 /** Slots of days before today that a rollup run looks at besides the recent ones, in rotation. */
 const ROLLUP_RECENT_DAYS = 3;
 

@@ -39,6 +39,10 @@ export class Directory {
     return shardFor(layoutOn(this.layouts, day), domain, day);
   }
 
+  has(name: string): boolean {
+    return this.databases.has(name);
+  }
+
   database(name: string): D1Database {
     const db = this.databases.get(name);
     if (!db) throw new Error(`event shard ${name} is not bound to this Worker (run \`npm run shards\`)`);

@@ -80,6 +80,10 @@ export const eventPackSchema = z.object({
   events: z.array(z.record(z.string(), z.unknown())).check(z.minLength(1), z.maxLength(MAX_EVENTS_PER_PACK)),
 });
 
+/** A message on tidings-rollups: roll up this event shard (its binding name) past its watermark. */
+export const rollupJobSchema = z.object({ type: z.literal("rollup"), shard: z.string().check(z.maxLength(64)) });
+export type RollupJob = z.infer<typeof rollupJobSchema>;
+
 export const queueMessageSchema = z.discriminatedUnion("type", [trackingHitSchema, readyEventSchema, eventPackSchema]);
 export type QueueMessage = z.input<typeof queueMessageSchema>;
 

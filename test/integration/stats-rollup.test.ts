@@ -11,7 +11,7 @@ import { sumCounters } from "../../src/db/stats-store";
 import { dayOf } from "../../src/domain/event-shards";
 import { addMonths } from "../../src/domain/stats-time";
 import worker from "../../src/index";
-import { createDomain, uniqueDomain } from "../helpers";
+import { createDomain, runQueueBatch, uniqueDomain } from "../helpers";
 import { APPLE_PROXY_UA, seedEvents, testEnv } from "../support/stats-seed";
 
 const NOW = Date.now();
@@ -115,12 +115,35 @@ describe("stats rollup", () => {
       domain,
       Array.from({ length: 30 }, (_, i) => ({ event: "clicked" as const, ms: NOW - 1000 + i, messageId: `m${i}@x` })),
     );
-    const first = await rollUpStats(testEnv, NOW, { chunkEvents: 10, chunksPerRun: 2 });
+    const first = await rollUpStats(testEnv, NOW, { chunkEvents: 10, chunksPerRun: 2, queueRest: false });
     expect(first).toMatchObject({ events: 20, chunks: 2, unfinished: true });
     expect((await totals(domain))!.clicked).toBe(20);
-    await rollUpStats(testEnv, NOW, { chunkEvents: 10, chunksPerRun: 2 });
+    await rollUpStats(testEnv, NOW, { chunkEvents: 10, chunksPerRun: 2, queueRest: false });
     expect(await totals(domain)).toMatchObject({ clicked: 30, clicked_unique: 30 });
     expect(await watermarkOf(domain, NOW)).toBeGreaterThan(before);
+  });
+
+  it("hands the shards a run cannot finish to the rollups queue, whose consumer finishes them", async () => {
+    const domain = uniqueDomain("queued");
+    await createDomain(domain);
+    await rollUpStats(testEnv, NOW);
+    await seedEvents(
+      domain,
+      Array.from({ length: 30 }, (_, i) => ({ event: "opened" as const, ms: NOW - 2000 + i, messageId: `q${i}@x` })),
+    );
+    const run = await rollUpStats(testEnv, NOW, { chunkEvents: 10, chunksPerRun: 1 });
+    expect(run).toMatchObject({ chunks: 1, unfinished: true });
+    expect(run.queued).toBeGreaterThan(0);
+    // The local queue delivers the jobs to the Worker's consumer (wrangler.toml), which sends a job on
+    // while its shard has events left: the counts reach every event without another cron run.
+    while ((await totals(domain))?.opened !== 30) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await totals(domain)).toMatchObject({ opened: 30, opened_unique: 30 });
+  });
+
+  it("acks a malformed rollup job or one naming no bound shard, and changes nothing", async () => {
+    const { result } = await runQueueBatch("tidings-rollups", [{ type: "rollup", shard: "EV_S999_K9" }, { type: "rollup" }, "x"], testEnv);
+    expect(result.explicitAcks).toHaveLength(3);
+    expect(result.retryMessages).toEqual([]);
   });
 
   it("counts bot hits apart from human ones", async () => {

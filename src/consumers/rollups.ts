@@ -1,0 +1,29 @@
+// tidings-rollups: one event shard's stats rollup per message, continued from where the cron run
+// (or the previous message) stopped, within one invocation's query budget, and sent on again while
+// events remain. The watermark guards every write, so a repeated message rolls up nothing twice.
+import { rollUpShard } from "../cron/rollups";
+import { eventSource } from "../db/events-store";
+import { rollupJobSchema } from "../domain/queue-messages";
+import type { Env } from "../env";
+
+/**
+ * Chunks per message: each makes at most 5 queries, so 150 stay within the 1,000 an invocation may
+ * make (batches are one message, wrangler.toml). 150,000 events per invocation.
+ */
+export const ROLLUP_CHUNKS_PER_MESSAGE = 150;
+
+export async function consumeRollups(batch: MessageBatch<unknown>, env: Env, chunks = ROLLUP_CHUNKS_PER_MESSAGE): Promise<void> {
+  for (const message of batch.messages) {
+    const job = rollupJobSchema.safeParse(message.body);
+    const source = job.success ? await eventSource(env, job.data.shard) : null;
+    if (!job.success || !source) {
+      // Nothing to retry: a malformed job, or a shard no longer bound (the cron finds what is left).
+      console.error(JSON.stringify({ msg: "rollup job dropped", reason: job.success ? "no such event shard" : "malformed" }));
+      message.ack();
+      continue;
+    }
+    const report = await rollUpShard(env, source, chunks);
+    if (report.unfinished) await env.ROLLUPS.send({ type: "rollup", shard: source.name });
+    message.ack();
+  }
+}
