@@ -31,3 +31,27 @@ CREATE TABLE event_tags (
   event_id TEXT NOT NULL,
   PRIMARY KEY (domain, tag, ts, event_id)
 ) WITHOUT ROWID;
+
+-- What opens, clicks and bounces read of their message (src/db/messages.ts), kept in the shard of
+-- the domain and the day the message was sent, and emptied with its slot: the control database's
+-- messages and message_facts (migrations/0001_init.sql, 0008_message_facts.sql), same columns.
+CREATE TABLE messages (
+  domain TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  recipient TEXT NOT NULL, -- lower-cased
+  tags TEXT NOT NULL DEFAULT '[]', -- JSON array
+  user_variables TEXT NOT NULL DEFAULT '{}', -- JSON object
+  headers TEXT NOT NULL DEFAULT '{}', -- JSON object: message-id, from, to, subject
+  prepared_at INTEGER NOT NULL, -- unix milliseconds
+  PRIMARY KEY (domain, message_id, recipient)
+) WITHOUT ROWID;
+
+CREATE TABLE message_facts (
+  domain TEXT NOT NULL,
+  message_id TEXT NOT NULL, -- without <>
+  tags TEXT NOT NULL DEFAULT '[]', -- JSON array
+  user_variables TEXT NOT NULL DEFAULT '{}', -- JSON object
+  headers TEXT NOT NULL DEFAULT '{}', -- JSON object: message-id, from, to, subject
+  prepared_at INTEGER NOT NULL, -- unix milliseconds
+  PRIMARY KEY (domain, message_id)
+) WITHOUT ROWID;

@@ -222,6 +222,22 @@ export async function listEvents(domain: string, query = ""): Promise<{ items: A
   return response.json();
 }
 
+/**
+ * Every row of a domain in a table the event shards hold (events, event_tags, messages,
+ * message_facts), from the control database and every shard: what a test inspects below the API.
+ */
+export async function storedRows(
+  table: "events" | "event_tags" | "messages" | "message_facts",
+  domain: string,
+  callEnv: object = env,
+): Promise<Record<string, any>[]> {
+  const databases = Object.entries(callEnv)
+    .filter(([name]) => name === "DB" || /^EV_S\d+_[KP]\d+$/.test(name))
+    .map(([, db]) => db as D1Database);
+  const pages = await Promise.all(databases.map((db) => db.prepare(`SELECT * FROM ${table} WHERE domain = ?`).bind(domain).all<Record<string, any>>()));
+  return pages.flatMap((page) => page.results);
+}
+
 export interface StoredEventRow {
   id: string;
   event: string;

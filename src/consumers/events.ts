@@ -65,7 +65,14 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
 
   try {
     const hits = items.flatMap((item) => (item.hit ? [item.hit] : []));
-    const metadata = hits.length > 0 ? await loadMessageMetadata(env, hits) : new Map();
+    // A hit's token was issued when its message was sent: that day's shard holds the message.
+    const metadata =
+      hits.length > 0
+        ? await loadMessageMetadata(
+            env,
+            hits.map((hit) => ({ ...hit, sentAt: hit.issuedAt * 1000 })),
+          )
+        : new Map();
     for (const item of items) {
       item.row = toEventRow(item.domain, item.hit ? buildTrackingEvent(item.hit, metadata.get(messageKey(item.hit))) : item.event!);
     }

@@ -353,8 +353,8 @@ export interface SlotPurge {
 
 /**
  * Empties the slots the ring comes round to next (tomorrow's and the day after's): every event
- * there older than the earliest readable day, with its tags, in chunks of `chunkRows`, and only
- * events the stats rollup has counted (at or below the shard's watermark, read from `control`).
+ * there older than the earliest readable day, with its tags and its messages' metadata, in chunks
+ * of `chunkRows`, and only events the stats rollup has counted (at or below the shard's watermark, read from `control`).
  * Retention is then a slot emptied whole, not a row-by-row delete per domain.
  */
 export async function emptyExpiredSlots(env: EventsBindings, now: number, budget: number, chunkRows: number): Promise<SlotPurge> {
@@ -370,8 +370,8 @@ export async function emptyExpiredSlots(env: EventsBindings, now: number, budget
     const watermark = state?.w ?? 0;
     for (;;) {
       if (report.chunks++ >= budget) return { ...report, unfinished: true };
-      // Tags go by their own time (the rollup reads an event's tags from its body, not from here).
-      const [tags, deleted] = await db.batch([
+      // Tags and the messages' metadata go by their own time (the rollup reads an event's tags from its body).
+      const outcomes = await db.batch([
         db
           .prepare(
             `DELETE FROM event_tags WHERE (domain, tag, ts, event_id) IN
@@ -379,11 +379,20 @@ export async function emptyExpiredSlots(env: EventsBindings, now: number, budget
           )
           .bind(before, chunkRows),
         db
+          .prepare(
+            `DELETE FROM messages WHERE (domain, message_id, recipient) IN
+               (SELECT domain, message_id, recipient FROM messages WHERE prepared_at < ?1 LIMIT ?2)`,
+          )
+          .bind(before / 1000, chunkRows),
+        db
+          .prepare(`DELETE FROM message_facts WHERE (domain, message_id) IN (SELECT domain, message_id FROM message_facts WHERE prepared_at < ?1 LIMIT ?2)`)
+          .bind(before / 1000, chunkRows),
+        db
           .prepare(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ?1 AND ts < ?2 ORDER BY seq LIMIT ?3)`)
           .bind(watermark, before, chunkRows),
       ]);
-      report.events += deleted!.meta.changes;
-      if (deleted!.meta.changes < chunkRows && tags!.meta.changes < chunkRows) break;
+      report.events += outcomes[3]!.meta.changes;
+      if (outcomes.every((outcome) => outcome.meta.changes < chunkRows)) break;
     }
   }
   return report;

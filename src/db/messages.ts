@@ -1,16 +1,33 @@
 // Message metadata remembered at prepare/send time and read by the events consumer (and inbound
 // reports), so that opens and clicks carry the message's tags, user variables and headers, as
 // Mailgun's do. prepare keeps one whole row per recipient (`messages`); a Messages API send keeps
-// its facts once (`message_facts`) and per recipient only what differs. Kept beside the message's
-// events (the control database: metadataDatabaseFor in shards.ts).
+// its facts once (`message_facts`) and per recipient only what differs. Kept in the event shard of
+// the message's domain and the day it was sent (docs/storage.md, "Event shards"): an open, click or
+// bounce knows that day (its token's issuedAt, its return path's created_at), and the slot is
+// emptied with the events, past every retention.
+import { CONTROL_DATABASE, dayOf, MAX_RETENTION_DAYS } from "../domain/event-shards";
 import type { MessageMetadata } from "../domain/tracking-event";
 import { jsonChunks } from "./json-chunks";
-import { type EventsBindings, metadataDatabaseFor } from "./shards";
+import { directory, type EventsBindings } from "./shards";
 
 export interface MessageKey {
   domain: string;
   messageId: string;
   recipient: string;
+  /**
+   * When the message was sent (ms): its tracking tokens' issuedAt, its return paths' created_at.
+   * Absent (a legacy VERP address) means the control database, where messages sent before the
+   * event shards are.
+   */
+  sentAt?: number;
+}
+
+/** The database holding a domain's messages sent at `sentAt` (ms), or null past every retention (not stored). */
+async function shardOf(env: EventsBindings, domain: string, sentAt: number | undefined, now = Date.now()): Promise<D1Database | null> {
+  const dir = await directory(env, now);
+  if (sentAt === undefined) return dir.database(CONTROL_DATABASE);
+  if (sentAt < now - (MAX_RETENTION_DAYS + 1) * 86_400_000) return null;
+  return dir.database(dir.nameFor(domain, dayOf(sentAt * 1000)));
 }
 
 export function messageKey(key: MessageKey): string {
@@ -18,7 +35,9 @@ export function messageKey(key: MessageKey): string {
 }
 
 export async function saveMessageMetadata(env: EventsBindings, key: MessageKey, metadata: MessageMetadata): Promise<void> {
-  await metadataDatabaseFor(env, key.domain)
+  const db = await shardOf(env, key.domain, metadata.preparedAt);
+  if (!db) return;
+  await db
     .prepare(
       `INSERT INTO messages (domain, message_id, recipient, tags, user_variables, headers, prepared_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -76,7 +95,8 @@ export async function loadMessageMetadata(env: EventsBindings, keys: MessageKey[
   const found = new Map<string, MessageMetadata>();
   const byDatabase = new Map<D1Database, MessageKey[]>();
   for (const key of keys) {
-    const db = metadataDatabaseFor(env, key.domain);
+    const db = await shardOf(env, key.domain, key.sentAt);
+    if (!db) continue;
     const group = byDatabase.get(db);
     if (group) group.push(key);
     else byDatabase.set(db, [key]);
@@ -123,7 +143,8 @@ export async function saveSentMessageMetadata(
   facts: MessageMetadata,
   recipients: RecipientFacts[],
 ): Promise<void> {
-  const db = metadataDatabaseFor(env, domain);
+  const db = await shardOf(env, domain, facts.preparedAt);
+  if (!db) return;
   const statements = [
     db
       .prepare(
@@ -153,10 +174,12 @@ export async function saveSentMessageMetadata(
 
 /**
  * Deletes up to `limit` remembered recipients and up to `limit` remembered messages (message_facts)
- * prepared before `before` (ms); returns the larger count, so the caller goes on while either has more.
+ * of the control database (messages sent before the event shards) prepared before `before` (ms);
+ * returns the larger count, so the caller goes on while either has more. The shards' go with
+ * their slot (events-store.ts, emptyExpiredSlots).
  */
 export async function deleteMessagesBefore(env: EventsBindings, domain: string, before: number, limit: number): Promise<number> {
-  const db = metadataDatabaseFor(env, domain);
+  const db = env.DB;
   const [recipients, messages] = await db.batch([
     db
       .prepare(

@@ -112,13 +112,3 @@ export async function directory(env: EventsBindings, now = Date.now()): Promise<
 export function forgetDirectories(env: EventsBindings): void {
   cache.delete(env.DB);
 }
-
-/**
- * Where a domain's message metadata and return paths live: the control database. They are read by
- * key (message, recipient) when an open, click or bounce arrives days after the send, which the
- * day ring cannot place without the send's day; moving them into the shards is still to do
- * (docs/scale.md, "Not built yet").
- */
-export function metadataDatabaseFor(env: EventsBindings, _domain: string): D1Database {
-  return env.DB;
-}

@@ -27,6 +27,8 @@ export interface VerpTarget {
   domain: string;
   messageId: string;
   recipient: string;
+  /** When the message was accepted (ms), from its stored return path; absent for a legacy address. */
+  sentAt?: number;
 }
 
 /** What a return path names: an id to look up, or (mail sent before ids) the delivery itself. */

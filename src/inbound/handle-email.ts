@@ -144,7 +144,7 @@ async function findDelivery(env: Env, candidates: string[], context: Record<stri
       const onBounceDomain = parsed.domain === (env.BOUNCE_DOMAIN ?? "").trim().toLowerCase();
       const byDomain = onBounceDomain ? null : await findReturnPath(env, parsed.domain, parsed.id);
       const path = byDomain ? { ...byDomain, domain: parsed.domain } : await findReturnPathById(env, parsed.id);
-      if (path) target = { domain: path.domain, messageId: path.messageId, recipient: path.recipient };
+      if (path) target = { domain: path.domain, messageId: path.messageId, recipient: path.recipient, sentAt: path.createdAt };
       else unknownIds++;
     }
     if (target) break;

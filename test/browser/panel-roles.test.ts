@@ -69,6 +69,8 @@ describe.runIf(haveChromium)("the panel by role in Chromium", () => {
 
     await Promise.all([admin.waitForURL(/\/app\/keys$/), admin.getByRole("link", { name: "Back to the keys" }).click()]);
     const rows = admin.locator("#keys tbody tr");
+    // The secret's page is on /app/keys too: wait for the list itself, not only the URL.
+    await rows.nth(1).waitFor();
     expect(await rows.count()).toBe(2);
     const listed = await admin.locator("main").innerText();
     expect(listed).toContain("dashboard reader");

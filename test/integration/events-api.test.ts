@@ -11,6 +11,7 @@ const domain = uniqueDomain("evapi");
 /** Three days ago (seconds): events must be within the domain's retention to be stored and read. */
 const T0 = Math.floor(Date.now() / 1000) - 3 * 86_400;
 const COUNT = 57;
+const PREPARED_AT = Math.floor(Date.now() / 1000);
 
 /** Event i: opened at T0 + i seconds, recipient r<i % 3>, tags by message. */
 async function seed(): Promise<void> {
@@ -40,7 +41,8 @@ async function seed(): Promise<void> {
     domain,
     messageId: `m${i % 3 === 0 ? 0 : i % 3 === 1 ? 1 : 2}@x`,
     recipient: `r${Math.floor(i / 3) % 3}@example.org`,
-    issuedAt: T0 - 3600,
+    // Issued when the messages were prepared (just now): that day's shard holds their metadata.
+    issuedAt: PREPARED_AT,
     method: "GET",
     ip: "192.0.2.1",
     userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0",

@@ -15,7 +15,7 @@ import type { TrackingHitInput } from "../../src/domain/queue-messages";
 import { valueOrThrow } from "../../src/domain/refusal";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { api, createDomain, form, listEvents, uniqueDomain } from "../helpers";
+import { api, createDomain, form, listEvents, storedRows, uniqueDomain } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const DAY = 86_400_000;
@@ -51,7 +51,6 @@ async function seed(domain: string, ages: number[]): Promise<void> {
   expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(hits.length);
 }
 
-const count = async (sql: string, domain: string) => (await testEnv.DB.prepare(sql).bind(domain).first<{ n: number }>())!.n;
 /** The events the Events API shows of a domain. */
 const readable = async (domain: string) => (await listEvents(domain, "limit=300")).items.length;
 /** The rows a domain has in the shard holding its events of the moment `ms`. */
@@ -95,11 +94,9 @@ describe("retention", () => {
     // Raising the retention again shows what is still stored: nothing was deleted one row at a time.
     await api(`/v4/domains/${short}`, { method: "PUT", body: form({ retention_days: "30" }) });
     expect(await readable(short)).toBe(5);
-    // The 40-day-old remembered message is gone for both retentions.
-    expect(await count("SELECT count(*) AS n FROM messages WHERE domain = ?", short)).toBe(0);
   });
 
-  it("deletes a sent message's facts and its recipients' rows past retention, and keeps newer ones", async () => {
+  it("keeps a sent message's facts and recipients' rows in its send day's shard until that slot is emptied, and purges the control database's old ones", async () => {
     const domain = uniqueDomain("facts");
     await createDomain(domain);
     const facts = (preparedAt: number) => ({
@@ -108,26 +105,37 @@ describe("retention", () => {
       headers: { to: "a@example.org, b@example.org", subject: "s" },
       preparedAt,
     });
-    await saveSentMessageMetadata(testEnv, domain, "old@x", facts(Date.now() - 40 * DAY), [
+    // 22 days back: a day no other test writes, so emptying its slot touches only this message.
+    const old = Date.now() - 22 * DAY;
+    const recent = Date.now() - DAY;
+    await saveSentMessageMetadata(testEnv, domain, "old@x", facts(old), [
       { recipient: "a@example.org", headers: { subject: "own" } },
       { recipient: "b@example.org" },
     ]);
-    await saveSentMessageMetadata(testEnv, domain, "new@x", facts(Date.now() - DAY), [{ recipient: "a@example.org", userVariables: { v: "a" } }]);
-    const key = (messageId: string, recipient: string) => ({ domain, messageId, recipient });
-    const keys = [key("old@x", "a@example.org"), key("old@x", "b@example.org"), key("new@x", "a@example.org")];
+    await saveSentMessageMetadata(testEnv, domain, "new@x", facts(recent), [{ recipient: "a@example.org", userVariables: { v: "a" } }]);
+    // Past every retention: not stored at all.
+    await saveSentMessageMetadata(testEnv, domain, "ancient@x", facts(Date.now() - 40 * DAY), [{ recipient: "a@example.org" }]);
+    const key = (messageId: string, recipient: string, sentAt: number) => ({ domain, messageId, recipient, sentAt });
+    const keys = [key("old@x", "a@example.org", old), key("old@x", "b@example.org", old), key("new@x", "a@example.org", recent)];
     const before = await loadMessageMetadata(testEnv, keys);
     expect(keys.map((k) => before.get(messageKey(k))).map((m) => [m?.headers.subject, m?.userVariables.v])).toEqual([
       ["own", "1"],
       ["s", "1"],
       ["s", "a"],
     ]);
-    const now = Date.now();
-    for (let run = 0; run < 5 && (await purgeExpired(testEnv, now)).unfinished; run++);
-    expect(await count("SELECT count(*) AS n FROM message_facts WHERE domain = ?", domain)).toBe(1);
-    expect(await count("SELECT count(*) AS n FROM messages WHERE domain = ?", domain)).toBe(1);
-    expect([...(await loadMessageMetadata(testEnv, [key("old@x", "a@example.org"), key("new@x", "b@example.org")])).values()].map((m) => m.headers.to)).toEqual(
-      ["a@example.org, b@example.org"],
-    );
+    expect((await storedRows("message_facts", domain)).map((row) => row.message_id).sort()).toEqual(["new@x", "old@x"]);
+    // The day the ring comes round to the old message's slot, its metadata goes with the slot.
+    await purgeExpired(testEnv, old + 31 * DAY);
+    expect((await storedRows("message_facts", domain)).map((row) => row.message_id)).toEqual(["new@x"]);
+    expect((await storedRows("messages", domain)).map((row) => row.message_id)).toEqual(["new@x"]);
+    expect([...(await loadMessageMetadata(testEnv, keys)).values()].map((m) => m.userVariables.v)).toEqual(["a"]);
+    // A message remembered in the control database before the shards is purged there by its domain's retention.
+    await testEnv.DB.prepare("INSERT INTO message_facts (domain, message_id, prepared_at) VALUES (?1, 'legacy@x', ?2)")
+      .bind(domain, Date.now() - 40 * DAY)
+      .run();
+    expect((await loadMessageMetadata(testEnv, [{ domain, messageId: "legacy@x", recipient: "a@example.org" }])).size).toBe(1);
+    for (let run = 0; run < 5 && (await purgeExpired(testEnv, Date.now())).unfinished; run++);
+    expect((await loadMessageMetadata(testEnv, [{ domain, messageId: "legacy@x", recipient: "a@example.org" }])).size).toBe(0);
   });
 
   it("empties the slot the ring comes round to in bounded chunks, resumes where an interrupted purge stopped, and keeps what the rollup has not counted", async () => {

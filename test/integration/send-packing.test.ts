@@ -17,6 +17,7 @@ import {
   runQueueBatch,
   scriptedRelay,
   storedEvents,
+  storedRows,
   uniqueDomain,
   waitFor,
 } from "../helpers";
@@ -59,8 +60,8 @@ function onlyRecording() {
   return { env: { ...testEnv, DELIVERY: record(jobs), EVENTS: record(eventMessages) } as unknown as Env, jobs, eventMessages };
 }
 
-async function rowCount(table: string, domain: string): Promise<number> {
-  return (await testEnv.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE domain = ?`).bind(domain).first<{ n: number }>())!.n;
+async function rowCount(table: "messages" | "message_facts", domain: string): Promise<number> {
+  return (await storedRows(table, domain)).length;
 }
 
 /** The delivery consumer against the scripted relay, recording what it queues. */
@@ -140,9 +141,7 @@ describe("a message to 1,000 addresses in its To header", () => {
       subject: "For %recipient.note%",
     });
     expect(await rowCount("message_facts", domain)).toBe(1);
-    const row = await testEnv.DB.prepare("SELECT headers, user_variables FROM messages WHERE domain = ? AND recipient = ?")
-      .bind(domain, recipients[7])
-      .first<{ headers: string; user_variables: string }>();
+    const row = (await storedRows("messages", domain)).find((r) => r.recipient === recipients[7]);
     expect(JSON.parse(row!.headers)).toEqual({ to: recipients[7], subject: `For ${variables[recipients[7]!]!.note}` });
     expect(JSON.parse(row!.user_variables)).toEqual({ campaign: "c1", note: variables[recipients[7]!]!.note });
     expect(await rowCount("messages", domain)).toBe(1000);

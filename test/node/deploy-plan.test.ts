@@ -130,8 +130,9 @@ describe("production environment", () => {
         cases++;
       }
     }
-    // Every var, the database, 4 producers, 4 consumers, the bucket, the rate limit, the Durable Object.
-    expect(cases).toBe(Object.keys(local.vars).length + 12);
+    // Every var, the database, 5 producers, 5 consumers, the bucket, the rate limit, the Durable Object
+    // (the event shards are each side's own ring, left out).
+    expect(cases).toBe(Object.keys(local.vars).length + 14);
   });
 
   it("refuses a binding kind the check does not know, so a new kind cannot slip past it", () => {
