@@ -73,7 +73,9 @@ if (useMailbox) {
 // Migrations: the control database and every event shard, in one process (migrate-local.mjs),
 // shown as one line; on failure its whole output is shown.
 const migrate = spawnSync(process.execPath, [path.join(root, "src/tools/migrate-local.mjs")], { cwd: root, env: { ...env, CI: "true" }, encoding: "utf8" });
-const migrated = migrate.status === 0 ? migrate.stdout.trim() : null;
+// Its last line is the summary (wrangler's local runtime may say which .dev.vars it read before it).
+const migrated = migrate.status === 0 ? migrate.stdout.trim().split("\n").at(-1) : null;
+const wrangler = path.join(root, "node_modules", ".bin", "wrangler");
 if (migrate.status !== 0) {
   process.stdout.write(migrate.stdout ?? "");
   process.stderr.write(migrate.stderr ?? "");
