@@ -7,11 +7,13 @@
 // database took about 1.5 s each, 96 s for 64 shards. Used by `npm start` and the Node tests.
 //   node src/tools/migrate-local.mjs [--persist-to <dir>]   (the dir `wrangler dev --persist-to` takes)
 // Prints one summary line; on failure, the error, and exits 1. Node-side tooling only.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readD1Migrations } from "@cloudflare/vitest-pool-workers";
-import { getPlatformProxy } from "wrangler";
+import { getPlatformProxy, unstable_readConfig } from "wrangler";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SHARD = /^EV_S\d+_[KP]\d+$/;
@@ -32,12 +34,32 @@ async function apply(db, migrations) {
   return added;
 }
 
-/** wrangler's local bindings over a state directory (or .wrangler/state): `env` by name, and `dispose()`. */
-export function localDatabases(persistTo) {
-  return getPlatformProxy({
-    configPath: path.join(root, "wrangler.toml"),
-    ...(persistTo ? { persist: { path: path.join(path.resolve(persistTo), "v3") } } : {}),
-  });
+/**
+ * wrangler's local D1 bindings over a state directory (default .wrangler/state, where `wrangler dev`
+ * keeps it): `env` by binding name, and `dispose()`. The proxy gets a config of wrangler.toml's D1
+ * databases alone (the same ids, so the same local files), not the Worker's Durable Objects, which
+ * it cannot run and would warn about.
+ */
+export async function localDatabases(persistTo = path.join(root, ".wrangler", "state")) {
+  const config = unstable_readConfig({ config: path.join(root, "wrangler.toml") });
+  const dir = mkdtempSync(path.join(tmpdir(), "tidings-d1-"));
+  const configPath = path.join(dir, "wrangler.json");
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      name: "tidings-local-d1",
+      compatibility_date: config.compatibility_date,
+      d1_databases: config.d1_databases.map(({ binding, database_name, database_id }) => ({ binding, database_name, database_id })),
+    }),
+  );
+  const proxy = await getPlatformProxy({ configPath, persist: { path: path.join(path.resolve(persistTo), "v3") } });
+  return {
+    env: proxy.env,
+    dispose: async () => {
+      await proxy.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function migrateLocal(persistTo) {

@@ -1,6 +1,6 @@
 // What `npm start` (src/tools/start.mjs) makes of wrangler's output, as pure functions that
-// test/node checks: the D1 migrations in one line instead of wrangler's tables, and wrangler
-// dev's output without the lines that repeat what npm start prints itself. Node-side tooling.
+// test/node checks: wrangler dev's output without the lines that repeat what npm start prints
+// itself. Node-side tooling.
 
 // Built from the escape character's code, not written into a regular expression literal.
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
@@ -8,29 +8,6 @@ const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 /** `text` without terminal colours. */
 export function plain(text) {
   return text.replace(ANSI, "");
-}
-
-/**
- * One line for `wrangler d1 migrations apply`'s output, given the number of migration files:
- * "database: 9 migrations applied (3 new)". Null when the output is not one wrangler prints on
- * success (the caller then shows it as it is, so nothing is hidden).
- */
-export function summarizeMigrations(output, total) {
-  const lines = plain(output).split(/\r?\n/);
-  let added;
-  if (lines.some((line) => line.includes("No migrations to apply"))) added = 0;
-  else {
-    const start = lines.findIndex((line) => line.trim() === "Migrations to be applied:");
-    if (start < 0) return null;
-    added = 0;
-    // The table: a border, a "name" heading, then one "│ 0001_x.sql │" row per migration.
-    for (const line of lines.slice(start + 1)) {
-      if (line.startsWith("└")) break;
-      const cell = /^│\s*(.*?)\s*│$/.exec(line.trim());
-      if (cell && cell[1] !== "name") added++;
-    }
-  }
-  return `database: ${total} migration${total === 1 ? "" : "s"} applied (${added} new)`;
 }
 
 /**

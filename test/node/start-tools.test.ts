@@ -1,12 +1,17 @@
-// npm start's pure parts (src/tools/start-vars.mjs, start-output.mjs): what it records in
-// .dev.vars, which variables reach the Worker, and how it shortens wrangler's output. The
-// fixtures are wrangler 4's real output (test/node/fixtures).
-import { readFileSync } from "node:fs";
+// npm start's parts (src/tools/start-vars.mjs, start-output.mjs, migrate-local.mjs): what it
+// records in .dev.vars, which variables reach the Worker, how it migrates every local database,
+// and how it shortens wrangler's output. The fixtures are wrangler 4's real output (test/node/fixtures).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { plain, summarizeMigrations, wranglerOutputFilter } from "../../src/tools/start-output.mjs";
+import { localDatabases } from "../../src/tools/migrate-local.mjs";
+import { plain, wranglerOutputFilter } from "../../src/tools/start-output.mjs";
 import { devVarsToRecord, formatDevVar, isWorkerSetting, parseDevVars, workerVars } from "../../src/tools/start-vars.mjs";
+import { WRANGLER_OFFLINE } from "../../src/tools/wrangler-offline.mjs";
 
+const root = path.resolve(import.meta.dirname, "../..");
 const fixture = (name: string) => readFileSync(path.join(import.meta.dirname, "fixtures", name), "utf8");
 const secrets = () => {
   let n = 0;
@@ -112,30 +117,37 @@ describe("the Worker's variables", () => {
 });
 
 describe("wrangler's output", () => {
-  it("sums up a first start's migrations in one line", () => {
-    expect(summarizeMigrations(fixture("d1-migrations-first.txt"), 9)).toBe("database: 9 migrations applied (9 new)");
-  });
-
-  it("sums up a start with nothing new", () => {
-    expect(summarizeMigrations(fixture("d1-migrations-none.txt"), 9)).toBe("database: 9 migrations applied (0 new)");
-  });
-
-  it("counts only the migrations wrangler lists as to be applied", () => {
-    const output = [
-      "Migrations to be applied:",
-      "┌───────────────┐",
-      "│ name          │",
-      "├───────────────┤",
-      "│ 0010_x.sql    │",
-      "└───────────────┘",
-      "│ 0001_init.sql │ ✅ │",
-    ].join("\n");
-    expect(summarizeMigrations(output, 10)).toBe("database: 10 migrations applied (1 new)");
-    expect(summarizeMigrations("\u001b[32m✅ No migrations to apply!\u001b[0m", 1)).toBe("database: 1 migration applied (0 new)");
-  });
-
-  it("gives no summary for output it does not know", () => {
-    expect(summarizeMigrations("something else entirely", 9)).toBeNull();
+  it("applies every database's migrations once, in wrangler's bookkeeping, and sums them up in one line", async () => {
+    const state = mkdtempSync(path.join(tmpdir(), "tidings-migrate-"));
+    try {
+      const run = () =>
+        execFileSync(process.execPath, [path.join(root, "src/tools/migrate-local.mjs"), "--persist-to", state], {
+          cwd: root,
+          env: { ...process.env, ...WRANGLER_OFFLINE },
+          stdio: "pipe",
+        })
+          .toString()
+          .trim()
+          .split("\n")
+          .at(-1);
+      const controls = readdirSync(path.join(root, "migrations")).filter((name) => name.endsWith(".sql")).length;
+      const events = readdirSync(path.join(root, "migrations-events")).filter((name) => name.endsWith(".sql")).length;
+      expect(run()).toBe(
+        `database: ${controls} migrations applied (${controls} new); 64 event shards: ${events} migration${events === 1 ? "" : "s"} each (${64 * events} new)`,
+      );
+      expect(run()).toMatch(/\(0 new\); 64 event shards: .* \(0 new\)$/);
+      // Recorded in wrangler's own table, so `wrangler d1 migrations apply <binding> --local` agrees.
+      const local = await localDatabases(state);
+      try {
+        const db = local.env.EV_S7_K1 as { prepare(sql: string): { all(): Promise<{ results: Array<{ name: string }> }> } };
+        const names = (await db.prepare("SELECT name FROM d1_migrations ORDER BY id").all()).results.map((row) => row.name);
+        expect(names).toEqual(readdirSync(path.join(root, "migrations-events")).filter((name) => name.endsWith(".sql")));
+      } finally {
+        await local.dispose();
+      }
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
   });
 
   it("drops the bindings table, the secrets notice and the cron calls, and keeps the rest", () => {
