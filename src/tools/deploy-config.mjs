@@ -3,6 +3,7 @@
 // checks `npm run deploy` runs before `wrangler deploy --env production`. Node-side tooling, run
 // with tsx (it reads src/secrets.ts); not part of the Worker bundle.
 import { experimental_readRawConfig, unstable_readConfig } from "wrangler";
+import { layoutOfBindings, parsePins, ShardLayoutError } from "../domain/event-shards.ts";
 import { SECRETS } from "../secrets.ts";
 
 export const PRODUCTION_ENV = "production";
@@ -251,6 +252,16 @@ export function productionValueProblems(production) {
     }
   }
   const vars = production.vars ?? {};
+  // The Worker refuses an incomplete ring on its first request; the deploy refuses it first.
+  try {
+    layoutOfBindings(
+      (production.d1_databases ?? []).map((db) => db.binding),
+      parsePins(String(vars.EVENT_SHARD_PINS ?? "")),
+    );
+  } catch (error) {
+    if (!(error instanceof ShardLayoutError)) throw error;
+    problems.push(`the event shards: ${error.message}`);
+  }
   const sharedHosts = String(vars.SHARED_HOSTS ?? "")
     .split(",")
     .map((h) => h.trim())

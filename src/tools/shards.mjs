@@ -12,7 +12,6 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const file = path.join(root, "wrangler.toml");
 /** The ring must outlast the longest retention (src/domain/event-shards.ts, MIN_RING_SLOTS). */
 const MIN_RING_SLOTS = 32;
 const PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000";
@@ -25,8 +24,11 @@ const { values } = parseArgs({
     env: { type: "string" },
     force: { type: "boolean", default: false },
     check: { type: "boolean", default: false },
+    // Another wrangler.toml (the tests run the script on a copy).
+    config: { type: "string", default: path.join(root, "wrangler.toml") },
   },
 });
+const file = path.resolve(values.config);
 
 function fail(message) {
   console.error(`npm run shards: ${message}`);

@@ -3,7 +3,8 @@
 // does (wrangler inherits no binding into an environment), the required secrets match
 // src/secrets.ts, and a deploy is refused while placeholders remain.
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Unstable_Config } from "wrangler";
@@ -178,6 +179,54 @@ describe("production environment", () => {
     for (const host of ["", "localhost", "127.0.0.1", "api.example.com", "x.test", "tidings.invalid", "[::1]"])
       expect(isPlaceholderHost(host), host).toBe(true);
     for (const host of ["api.tidings-mail.net", "example.net.au", "notexample.com"]) expect(isPlaceholderHost(host), host).toBe(false);
+  });
+});
+
+describe("the event shards", () => {
+  it("refuses a production ring with a database missing, or pins the bindings do not have", () => {
+    const holed = filledProduction();
+    holed.d1_databases = holed.d1_databases.filter((db) => db.binding !== "EV_S9_K3");
+    expect(productionValueProblems(holed)).toEqual([expect.stringContaining("EV_S9_K3 is missing")]);
+    const pinned = filledProduction();
+    pinned.vars = { ...pinned.vars, EVENT_SHARD_PINS: "big.example.org" };
+    expect(productionValueProblems(pinned)).toEqual([expect.stringContaining("EVENT_SHARD_PINS names 1 domains")]);
+  });
+
+  it("npm run shards writes a ring into wrangler.toml, keeps the ids of databases already made, and refuses to shrink it", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "tidings-shards-"));
+    const config = path.join(dir, "wrangler.toml");
+    try {
+      cpSync(path.join(root, "wrangler.toml"), config);
+      const shards = (...args: string[]) =>
+        spawnSync(process.execPath, [path.join(root, "src/tools/shards.mjs"), "--config", config, ...args], { cwd: root, encoding: "utf8" });
+      // The shipped file is what its own setting writes.
+      expect(shards("--slots", "32", "--per-slot", "2", "--check").status).toBe(0);
+      expect(shards("--env", "production", "--slots", "32", "--per-slot", "4", "--check").status).toBe(0);
+      // Production gets a pinned domain and an id for one database; a rerun keeps that id.
+      const grown = shards("--env", "production", "--slots", "32", "--per-slot", "4", "--pin", "big.example.org");
+      expect(grown.status).toBe(0);
+      expect(grown.stdout).toContain("npx wrangler d1 create tidings-events-s31-p0");
+      const id = "3f1c2a9e-5b7d-4e21-9c0a-7d2e4b8f6a13";
+      writeFileSync(
+        config,
+        readFileSync(config, "utf8").replace(/(binding = "EV_S5_P0"\ndatabase_name = "tidings-events-s5-p0"\ndatabase_id = )"[^"]+"/, `$1"${id}"`),
+      );
+      expect(shards("--env", "production", "--slots", "32", "--per-slot", "4", "--pin", "big.example.org").status).toBe(0);
+      const { production: written } = readDeployConfig(config);
+      const bindings = written.d1_databases.map((db) => db.binding);
+      expect(bindings.filter((name) => /^EV_S/.test(name))).toHaveLength(32 * 5);
+      expect(written.d1_databases.find((db) => db.binding === "EV_S5_P0")?.database_id).toBe(id);
+      expect(written.vars.EVENT_SHARD_PINS).toBe("big.example.org");
+      const filled = { ...written, d1_databases: written.d1_databases.map((db) => ({ ...db, database_id: id })) };
+      expect(productionValueProblems(filled).filter((p) => p.includes("event shards"))).toEqual([]);
+      // Fewer databases would orphan days already written to them.
+      const shrink = shards("--env", "production", "--slots", "32", "--per-slot", "2");
+      expect(shrink.status).toBe(1);
+      expect(shrink.stderr).toContain("the ring shrinks");
+      expect(shards("--slots", "31", "--per-slot", "2").status).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
