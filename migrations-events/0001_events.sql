@@ -55,3 +55,16 @@ CREATE TABLE message_facts (
   prepared_at INTEGER NOT NULL, -- unix milliseconds
   PRIMARY KEY (domain, message_id)
 ) WITHOUT ROWID;
+
+-- VERP return paths (src/db/return-paths.ts), in the shard of their domain and the day the message
+-- was accepted: the control database's return_paths (migrations/0007, 0010), same columns and the
+-- index a bounce on BOUNCE_DOMAIN (which names no domain) is looked up by.
+CREATE TABLE return_paths (
+  domain TEXT NOT NULL,
+  id TEXT NOT NULL, -- 16 lower-case base32 characters: HMAC of message id and lower-cased recipient
+  message_id TEXT NOT NULL, -- without <>
+  recipient TEXT NOT NULL, -- as the message named it (the failed event's recipient)
+  created_at INTEGER NOT NULL, -- unix milliseconds
+  PRIMARY KEY (domain, id)
+) WITHOUT ROWID;
+CREATE INDEX return_paths_by_id ON return_paths (id);

@@ -224,10 +224,10 @@ export async function listEvents(domain: string, query = ""): Promise<{ items: A
 
 /**
  * Every row of a domain in a table the event shards hold (events, event_tags, messages,
- * message_facts), from the control database and every shard: what a test inspects below the API.
+ * message_facts, return_paths), from the control database and every shard: what a test inspects below the API.
  */
 export async function storedRows(
-  table: "events" | "event_tags" | "messages" | "message_facts",
+  table: "events" | "event_tags" | "messages" | "message_facts" | "return_paths",
   domain: string,
   callEnv: object = env,
 ): Promise<Record<string, any>[]> {

@@ -7,7 +7,7 @@
 import { listRetention } from "../db/domains";
 import { deleteEventsBefore, emptyExpiredSlots } from "../db/events-store";
 import { deleteMessagesBefore } from "../db/messages";
-import { deleteReturnPathsBefore } from "../db/return-paths";
+import { deleteReturnPathsBefore, RETURN_PATH_MIN_DAYS } from "../db/return-paths";
 import type { Env } from "../env";
 
 /** Rows per DELETE: short statements keep D1 (a single writer) free for the consumers. */
@@ -18,12 +18,6 @@ export const PURGE_CHUNK_ROWS = 1000;
  */
 export const PURGE_CHUNKS_PER_RUN = 200;
 const DAY_MS = 86_400_000;
-/**
- * Return paths are kept at least this long, whatever the domain's retention, so that a bounce
- * from a remote MTA's queue (Postfix and sendmail give up after 5 days) still suppresses its
- * recipient. Unit: days.
- */
-export const RETURN_PATH_MIN_DAYS = 7;
 
 export interface PurgeReport {
   events: number;

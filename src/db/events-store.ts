@@ -353,7 +353,8 @@ export interface SlotPurge {
 
 /**
  * Empties the slots the ring comes round to next (tomorrow's and the day after's): every event
- * there older than the earliest readable day, with its tags and its messages' metadata, in chunks
+ * there older than the earliest readable day, with its tags, its messages' metadata and their
+ * return paths, in chunks
  * of `chunkRows`, and only events the stats rollup has counted (at or below the shard's watermark, read from `control`).
  * Retention is then a slot emptied whole, not a row-by-row delete per domain.
  */
@@ -388,10 +389,13 @@ export async function emptyExpiredSlots(env: EventsBindings, now: number, budget
           .prepare(`DELETE FROM message_facts WHERE (domain, message_id) IN (SELECT domain, message_id FROM message_facts WHERE prepared_at < ?1 LIMIT ?2)`)
           .bind(before / 1000, chunkRows),
         db
+          .prepare(`DELETE FROM return_paths WHERE (domain, id) IN (SELECT domain, id FROM return_paths WHERE created_at < ?1 LIMIT ?2)`)
+          .bind(before / 1000, chunkRows),
+        db
           .prepare(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ?1 AND ts < ?2 ORDER BY seq LIMIT ?3)`)
           .bind(watermark, before, chunkRows),
       ]);
-      report.events += outcomes[3]!.meta.changes;
+      report.events += outcomes[4]!.meta.changes;
       if (outcomes.every((outcome) => outcome.meta.changes < chunkRows)) break;
     }
   }

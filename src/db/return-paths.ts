@@ -1,10 +1,20 @@
 // VERP return path ids (src/domain/verp.ts): which message and recipient a bounce address names.
-// Written when a message is accepted, read by the email() handler, purged by the retention cron.
-// Kept in the control database: a bounce names its return path by id alone (findReturnPathById),
-// so every domain's and day's must be in one place (docs/scale.md says what that costs).
+// Written when a message is accepted, into the event shard of its domain and that day (emptied
+// with the slot), and read by the email() handler, which knows neither the day nor, on a bounce
+// domain, the domain: it asks every shard of the last 30 days at once (point lookups by key).
+// Return paths written before the shards are in the control database, purged there by the cron.
 
+import { CONTROL_DATABASE, dayOf, MAX_RETENTION_DAYS } from "../domain/event-shards";
 import { jsonChunks } from "./json-chunks";
-import type { EventsBindings } from "./shards";
+import { type Directory, directory, type EventsBindings } from "./shards";
+
+/**
+ * A return path is honoured for its domain's retention, and at least this long, so that a bounce
+ * from a remote MTA's queue (Postfix and sendmail give up after 5 days) still suppresses its
+ * recipient. Unit: days.
+ */
+export const RETURN_PATH_MIN_DAYS = 7;
+const DAY_MS = 86_400_000;
 
 export interface ReturnPath {
   /** 16 lower-case base32 characters. */
@@ -19,9 +29,10 @@ export interface StoredReturnPath extends ReturnPath {
 }
 
 /** Idempotent: an id already stored keeps its row (the same id always names the same delivery). */
-export async function saveReturnPaths(env: EventsBindings, domain: string, rows: ReturnPath[], createdAt: number): Promise<void> {
-  if (rows.length === 0) return;
-  const db = env.DB;
+export async function saveReturnPaths(env: EventsBindings, domain: string, rows: ReturnPath[], createdAt: number, now = Date.now()): Promise<void> {
+  if (rows.length === 0 || createdAt < now - MAX_RETENTION_DAYS * DAY_MS) return;
+  const dir = await directory(env, now);
+  const db = dir.database(dir.nameFor(domain, dayOf(createdAt * 1000)));
   // Rows travel as JSON (D1 binds at most 100 values per statement), in chunks under D1's value limit.
   const statements = jsonChunks(rows.map((r) => [r.id, r.messageId, r.recipient])).map((json) =>
     db
@@ -34,29 +45,90 @@ export async function saveReturnPaths(env: EventsBindings, domain: string, rows:
   await db.batch(statements);
 }
 
-/** The delivery an id names, or null when it was never stored or has been purged. */
-export async function findReturnPath(env: EventsBindings, domain: string, id: string): Promise<StoredReturnPath | null> {
-  const row = await env.DB.prepare("SELECT id, message_id, recipient, created_at FROM return_paths WHERE domain = ?1 AND id = ?2")
-    .bind(domain, id)
-    .first<{ id: string; message_id: string; recipient: string; created_at: number }>();
-  return row ? { id: row.id, messageId: row.message_id, recipient: row.recipient, createdAt: row.created_at } : null;
+interface ReturnPathRow {
+  domain: string;
+  id: string;
+  message_id: string;
+  recipient: string;
+  created_at: number;
+}
+
+/** Every shard a return path made in the last MAX_RETENTION_DAYS may be in (of one domain, or of all), and the control database. */
+function lookupShards(dir: Directory, now: number, domain?: string): string[] {
+  const today = dayOf(now * 1000);
+  const names = new Set([CONTROL_DATABASE]);
+  for (let day = today + 1; day >= dayOf((now - MAX_RETENTION_DAYS * DAY_MS) * 1000); day--) {
+    for (const name of domain === undefined ? dir.namesOfDay(day) : [dir.nameFor(domain, day)]) names.add(name);
+  }
+  return [...names];
+}
+
+/** The rows found, without those past their domain's retention (and RETURN_PATH_MIN_DAYS): they stay until their slot is emptied, unread. */
+async function honoured(env: EventsBindings, rows: ReturnPathRow[], now: number): Promise<ReturnPathRow[]> {
+  if (rows.length === 0) return rows;
+  const { results } = await env.DB.prepare("SELECT name, retention_days AS days FROM domains WHERE name IN (SELECT value FROM json_each(?1))")
+    .bind(JSON.stringify([...new Set(rows.map((row) => row.domain))]))
+    .all<{ name: string; days: number }>();
+  const days = new Map(results.map((row) => [row.name, row.days]));
+  return rows.filter((row) => row.created_at >= now - Math.max(days.get(row.domain) ?? MAX_RETENTION_DAYS, RETURN_PATH_MIN_DAYS) * DAY_MS);
+}
+
+const stored = (row: ReturnPathRow): StoredReturnPath & { domain: string } => ({
+  domain: row.domain,
+  id: row.id,
+  messageId: row.message_id,
+  recipient: row.recipient,
+  createdAt: row.created_at,
+});
+
+/** The delivery an id names, or null when it was never stored or is past its domain's retention. */
+export async function findReturnPath(env: EventsBindings, domain: string, id: string, now = Date.now()): Promise<StoredReturnPath | null> {
+  const dir = await directory(env, now);
+  const found = await Promise.all(
+    lookupShards(dir, now, domain).map((name) =>
+      dir
+        .database(name)
+        .prepare("SELECT domain, id, message_id, recipient, created_at FROM return_paths WHERE domain = ?1 AND id = ?2")
+        .bind(domain, id)
+        .first<ReturnPathRow>(),
+    ),
+  );
+  const [row] = await honoured(
+    env,
+    found.filter((r): r is ReturnPathRow => r !== null),
+    now,
+  );
+  return row ? stored(row) : null;
 }
 
 /**
  * The delivery an id names whatever its domain (a return path on BOUNCE_DOMAIN names none), or
- * null when no row or more than one has it (ids are per-domain HMACs: two alike are a collision,
- * and a report must not pick one of them). Every domain's rows share one database today (see
- * the control database), so one query sees them all.
+ * null when no row or more than one delivery has it (ids are per-domain HMACs: two alike are a
+ * collision, and a report must not pick one of them). Asks every shard of the last 30 days at once.
  */
-export async function findReturnPathById(env: EventsBindings, id: string): Promise<(StoredReturnPath & { domain: string }) | null> {
-  const { results } = await env.DB.prepare("SELECT domain, id, message_id, recipient, created_at FROM return_paths WHERE id = ?1 LIMIT 2")
-    .bind(id)
-    .all<{ domain: string; id: string; message_id: string; recipient: string; created_at: number }>();
-  const [row, other] = results;
-  return row && !other ? { domain: row.domain, id: row.id, messageId: row.message_id, recipient: row.recipient, createdAt: row.created_at } : null;
+export async function findReturnPathById(env: EventsBindings, id: string, now = Date.now()): Promise<(StoredReturnPath & { domain: string }) | null> {
+  const dir = await directory(env, now);
+  const found = await Promise.all(
+    lookupShards(dir, now).map(
+      async (name) =>
+        (
+          await dir
+            .database(name)
+            .prepare("SELECT domain, id, message_id, recipient, created_at FROM return_paths WHERE id = ?1 LIMIT 2")
+            .bind(id)
+            .all<ReturnPathRow>()
+        ).results,
+    ),
+  );
+  const rows = await honoured(env, found.flat(), now);
+  const deliveries = new Set(rows.map((row) => `${row.domain}\u0000${row.id}`));
+  return rows.length > 0 && deliveries.size === 1 ? stored(rows[0]!) : null;
 }
 
-/** Deletes up to `limit` rows created before `before` (ms); returns how many. */
+/**
+ * Deletes up to `limit` rows of the control database (return paths written before the event
+ * shards) created before `before` (ms); returns how many. The shards' go with their slot.
+ */
 export async function deleteReturnPathsBefore(env: EventsBindings, domain: string, before: number, limit: number): Promise<number> {
   const result = await env.DB.prepare(
     `DELETE FROM return_paths WHERE (domain, id) IN

@@ -7,7 +7,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import { randomId } from "../../src/domain/base64url";
 import type { Env } from "../../src/env";
-import { apiWith, createDomain, form, runQueueBatch, scriptedRelay, uniqueDomain, unpackEventMessages } from "../helpers";
+import { apiWith, createDomain, form, runQueueBatch, scriptedRelay, storedRows, uniqueDomain, unpackEventMessages } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const bytes = (text: string) => new TextEncoder().encode(text).length;
@@ -46,8 +46,8 @@ async function relayed(recipient: string): Promise<Array<{ from: string; data: s
   return (await fetch(`http://127.0.0.1:${inject("smtpControlPort")}/messages?to=${encodeURIComponent(recipient)}`)).json();
 }
 
-async function rows(table: string, domain: string): Promise<number> {
-  return (await testEnv.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE domain = ?`).bind(domain).first<{ n: number }>())!.n;
+async function rows(table: "return_paths", domain: string): Promise<number> {
+  return (await storedRows(table, domain)).length;
 }
 
 async function outgoingObjects(domain: string): Promise<string[]> {
