@@ -127,9 +127,10 @@ function requiredTag(tree: FilterNode): string | null {
  * ANDs every expression of every field, parsing each once. Throws FilterSyntaxError (a 400 for the
  * caller) for an unknown field or an expression that does not parse. A contains-field whose
  * expressions require indexable terms is also narrowed by its text index (textIndexCondition),
- * two more bound values, left out when they would take the statement past MAX_FILTER_VALUES.
+ * two more bound values, left out when they would take the statement past MAX_FILTER_VALUES, and
+ * for `drivenBy`, the index a store already reads the page from (event-text.ts textDrivenFrom).
  */
-export function compileEventQuery(filters: Record<string, string[]>): CompiledFilters {
+export function compileEventQuery(filters: Record<string, string[]>, options: { drivenBy?: TextMatch } = {}): CompiledFilters {
   const compiled: Array<{ sql: string[]; params: unknown[]; text: TextMatch | null }> = [];
   let drivingTag: string | null = null;
   let values = 0;
@@ -160,7 +161,7 @@ export function compileEventQuery(filters: Record<string, string[]>): CompiledFi
   const params: unknown[] = [];
   const textMatches: TextMatch[] = [];
   for (const entry of compiled) {
-    if (entry.text && useIndexes) {
+    if (entry.text && useIndexes && entry.text.table !== options.drivenBy?.table) {
       parts.push(textIndexCondition(entry.text.table));
       params.push(entry.text.match, entry.text.match);
     }
