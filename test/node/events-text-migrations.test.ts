@@ -84,6 +84,12 @@ describe("events_text_* trigram indexes", () => {
     await apply(db, "migrations-events", () => true);
     await insert(db, 0, 40);
     await db.prepare("DELETE FROM events WHERE id IN ('e0', 'e5', 'e13')").run();
+    // Events are never updated, but an UPDATE must not leave an index stale either.
+    await db.prepare("UPDATE events SET subject = 'Spring gala', from_header = NULL, to_header = 'gala@x.example' WHERE id = 'e10'").run();
+    const count = async (table: string, match: string) =>
+      (await db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${table} MATCH ?`).bind(match).first<{ n: number }>())!.n;
+    expect(await count("events_text_subject", '"spr" AND "gal"')).toBe(1);
+    expect(await count("events_text_to", '"gal" AND "ala"')).toBe(1);
     await expectInStep(db);
     await expectSameAsLike(db);
     const deleted = await db.prepare("SELECT count(*) AS n FROM events_text_subject WHERE rowid IN (SELECT seq FROM events WHERE id = 'e0')").first<{ n: number }>();
