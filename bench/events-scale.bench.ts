@@ -8,6 +8,7 @@
 import { expect, it } from "vitest";
 import { insertEvents } from "../src/db/events-store";
 import { AUTH, benchEnv, call, percentile, report } from "./harness";
+import { measureTextFilters } from "./support/text-filters";
 import {
   DENSE_TAG,
   domainName,
@@ -128,8 +129,10 @@ it(`Events API over ${BIGGEST.toLocaleString("en")} events of the biggest of ${S
   report("  message-id (one message's events)", await time(`message-id=${encodeURIComponent(messageId)}&limit=100`));
   report("  message-id, no match", await time(`message-id=${encodeURIComponent(`nothing@${big}`)}&limit=100`));
   report("  subject contains, dense (every subject)", await time("subject=Autumn&limit=100"));
-  report("  subject contains, no match (a scan of the domain: not indexed yet)", await time("subject=zzzz-no-such-subject&limit=100"));
+  report("  subject contains, no match (the walk narrowed by the trigram index)", await time("subject=zzzz-no-such-subject&limit=100"));
   report("Events API p50 / p95, page 50 of no filter", await timeUrl(await deep("limit=100", 50)));
   report(`Events API p50 / p95, page 50 of tag ${DENSE_TAG}`, await timeUrl(await deep(`tags=${DENSE_TAG}&limit=100`, 50)));
   report("Events API p50 / p95, page 20 of the dense recipient", await timeUrl(await deep(`recipient=${encodeURIComponent(SEED_RECIPIENT)}&limit=100`, 20)));
+  // Last: its insert measurement leaves rows out of the text indexes.
+  await measureTextFilters(big, SHAPE);
 });
