@@ -8,7 +8,6 @@
 import { expect, it } from "vitest";
 import { insertEvents } from "../src/db/events-store";
 import { AUTH, benchEnv, call, percentile, report } from "./harness";
-import { measureTextFilters } from "./support/text-filters";
 import {
   DENSE_TAG,
   domainName,
@@ -19,6 +18,7 @@ import {
   recipientAddress,
   SEED_RECIPIENT,
 } from "./support/production-events";
+import { measureTextFilters } from "./support/text-filters";
 
 const BIGGEST = Number((benchEnv as unknown as { BENCH_SCALE_BIGGEST?: string }).BENCH_SCALE_BIGGEST ?? 1_000_000);
 /** Zipf exponent 2: the other 999 domains hold about 0.64 times the biggest's events between them. */

@@ -122,18 +122,27 @@ export async function measureTextFilters(domain: string, shape: ProductionShape)
   let payload = 0;
   let blocks = 0;
   for (const table of ["events_text_subject", "events_text_from", "events_text_to"]) {
-    const row = (await benchEnv.DB.prepare(`SELECT count(*) AS blocks, sum(length(block)) AS bytes FROM ${table}_data`).first<{ blocks: number; bytes: number }>())!;
+    const row = (await benchEnv.DB.prepare(`SELECT count(*) AS blocks, sum(length(block)) AS bytes FROM ${table}_data`).first<{
+      blocks: number;
+      bytes: number;
+    }>())!;
     report(`  ${table}: bytes per event (block payload / 4 KiB pages)`, `${(row.bytes / events).toFixed(0)} / ${((row.blocks * 4096) / events).toFixed(0)} B`);
     payload += row.bytes;
     blocks += row.blocks;
   }
-  report("text indexes, all three: bytes per event (block payload / 4 KiB pages)", `${(payload / events).toFixed(0)} / ${((blocks * 4096) / events).toFixed(0)} B over ${events.toLocaleString("en")} events`);
+  report(
+    "text indexes, all three: bytes per event (block payload / 4 KiB pages)",
+    `${(payload / events).toFixed(0)} / ${((blocks * 4096) / events).toFixed(0)} B over ${events.toLocaleString("en")} events`,
+  );
 
   // The triggers' insert cost: the same store insert with and without the insert trigger, in
   // alternating rounds on the full database. Last in the run: rows written without the trigger are
   // not in the indexes, so nothing may read the text indexes after this.
   const triggers = (
-    await benchEnv.DB.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'events\_text\_%\_insert' ESCAPE '\'").all<{ name: string; sql: string }>()
+    await benchEnv.DB.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'events_text_%_insert' ESCAPE ''").all<{
+      name: string;
+      sql: string;
+    }>()
   ).results;
   const batches: Array<Parameters<typeof insertEvents>[1]> = [];
   for (const batch of productionEvents({ ...shape, domains: 20, biggest: 16_000, seed: shape.seed + 1 }, 100)) {

@@ -31,9 +31,7 @@ async function describe(db) {
   const all = async (query) => (await db.prepare(query).all()).results;
   // Virtual tables (the FTS5 indexes of migrations 0012) and the shadow tables SQLite keeps for
   // them are left out: Drizzle cannot declare them, and their layout is FTS5's, not ours.
-  const notOrdinary = new Set(
-    (await all("PRAGMA table_list")).filter((t) => t.type === "virtual" || t.type === "shadow").map((t) => t.name),
-  );
+  const notOrdinary = new Set((await all("PRAGMA table_list")).filter((t) => t.type === "virtual" || t.type === "shadow").map((t) => t.name));
   const tables = (
     await all(
       "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations' ORDER BY name",

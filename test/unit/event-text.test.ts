@@ -64,7 +64,11 @@ describe("a page driven from a text index", () => {
   });
 
   it("gives the walk's page, in both orders, after an anchor, within a range, with other terms", async () => {
-    const cases: Array<Record<string, string[]>> = [{ subject: [RARE] }, { subject: [`${RARE} AND NOT delayed`] }, { subject: [RARE.toUpperCase()], from: ["shop"] }];
+    const cases: Array<Record<string, string[]>> = [
+      { subject: [RARE] },
+      { subject: [`${RARE} AND NOT delayed`] },
+      { subject: [RARE.toUpperCase()], from: ["shop"] },
+    ];
     for (const filters of cases) {
       for (const ascending of [false, true]) {
         const walked = await page(filters, false, { ascending });
