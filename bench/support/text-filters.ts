@@ -71,7 +71,7 @@ async function plantSparse(domain: string, count: number, column: string, text: 
      SELECT id || ?3, domain, ts + 1, event, severity, recipient,
             CASE WHEN ?4 = 'from_header' THEN ?5 ELSE from_header END, to_header, CASE WHEN ?4 = 'subject' THEN ?5 ELSE subject END,
             message_id, size, body
-     FROM (SELECT *, row_number() OVER (ORDER BY ts) AS k FROM events WHERE domain = ?1) WHERE k % ?2 = 0 LIMIT ?6`,
+     FROM (SELECT *, row_number() OVER (ORDER BY ts) AS k FROM events WHERE domain = ?1 AND id NOT LIKE '%-pelican%') WHERE k % ?2 = 0 LIMIT ?6`,
   )
     .bind(domain, step, suffix, column, text, count)
     .run();

@@ -32,10 +32,12 @@ export interface SqlFragment {
 /**
  * Most matches a text index may report in one database for a filter to use it: up to this many,
  * the walk over the domain's time index tests each entry against that set of rowids (read from the
- * index alone, no table row); past it the term is dense and the walk's LIKE finds a page quickly.
- * Counting stops at this bound, so the probe costs at most this many index entries.
+ * index alone, no table row), or a store reads the page from them (event-text.ts); past it the
+ * term is dense and the walk's LIKE finds a page quickly. Counting stops at this bound, so the
+ * probe reads index entries until this many match: a term one event in 200 matches made the probe
+ * cost about as much as the walk's page at 5,000 over 1.6M events, hence 1,000 (bench/support/text-filters.ts).
  */
-export const TEXT_INDEX_MAX_MATCHES = 5000; // rows
+export const TEXT_INDEX_MAX_MATCHES = 1000; // rows
 
 function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, "\\$&");
@@ -127,10 +129,11 @@ function requiredTag(tree: FilterNode): string | null {
  * ANDs every expression of every field, parsing each once. Throws FilterSyntaxError (a 400 for the
  * caller) for an unknown field or an expression that does not parse. A contains-field whose
  * expressions require indexable terms is also narrowed by its text index (textIndexCondition),
- * two more bound values, left out when they would take the statement past MAX_FILTER_VALUES, and
- * for `drivenBy`, the index a store already reads the page from (event-text.ts textDrivenFrom).
+ * two more bound values, left out when they would take the statement past MAX_FILTER_VALUES, for
+ * `drivenBy`, the index a store already reads the page from (event-text.ts textDrivenFrom), and
+ * all of them when `denseText`: the store's own count (sparseTextMatch) found every one dense.
  */
-export function compileEventQuery(filters: Record<string, string[]>, options: { drivenBy?: TextMatch } = {}): CompiledFilters {
+export function compileEventQuery(filters: Record<string, string[]>, options: { drivenBy?: TextMatch; denseText?: boolean } = {}): CompiledFilters {
   const compiled: Array<{ sql: string[]; params: unknown[]; text: TextMatch | null }> = [];
   let drivingTag: string | null = null;
   let values = 0;
@@ -156,7 +159,7 @@ export function compileEventQuery(filters: Record<string, string[]>, options: { 
     compiled.push(entry);
   }
   if (values > MAX_FILTER_VALUES) throw new FilterSyntaxError(`filters use more than ${MAX_FILTER_VALUES} values`);
-  const useIndexes = values + 2 * compiled.filter((entry) => entry.text).length <= MAX_FILTER_VALUES;
+  const useIndexes = !options.denseText && values + 2 * compiled.filter((entry) => entry.text).length <= MAX_FILTER_VALUES;
   const parts: string[] = [];
   const params: unknown[] = [];
   const textMatches: TextMatch[] = [];

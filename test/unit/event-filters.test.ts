@@ -6,7 +6,7 @@ import { type FilterNode, FilterSyntaxError, parseFilterExpression } from "../..
 const LIKE = "coalesce(e.subject, '') LIKE ? ESCAPE '\\'";
 /** The narrowing by a text index that precedes a field's LIKE when its expressions require a term of 3+ characters. */
 const INDEXED = (table: string) =>
-  `CASE WHEN (SELECT count(*) FROM (SELECT 1 FROM ${table} WHERE ${table} MATCH ? LIMIT 5001)) > 5000 THEN 1 ELSE e.rowid IN (SELECT rowid FROM ${table} WHERE ${table} MATCH ?) END`;
+  `CASE WHEN (SELECT count(*) FROM (SELECT 1 FROM ${table} WHERE ${table} MATCH ? LIMIT ${TEXT_INDEX_MAX_MATCHES + 1})) > ${TEXT_INDEX_MAX_MATCHES} THEN 1 ELSE e.rowid IN (SELECT rowid FROM ${table} WHERE ${table} MATCH ?) END`;
 const SUBJECT_INDEXED = INDEXED("events_text_subject");
 const TAG = "EXISTS (SELECT 1 FROM event_tags t WHERE t.domain = e.domain AND t.tag = ? AND t.ts = e.ts AND t.event_id = e.id)";
 
@@ -175,6 +175,14 @@ describe("compileEventFilters: refusals", () => {
     expect(compileEventFilters(ninety).params).toHaveLength(90);
     expectRefused({ ...ninety, size: ["1"] }, /more than 90 values/);
     expectRefused({ subject: [terms(31, "a"), terms(30, "b"), terms(30, "c")] }, /more than 90 values/);
+  });
+
+  it("leaves the text indexes out when the store found every one dense", () => {
+    expect(compileEventFilters({ subject: ["Hello"] }).sql).toContain("MATCH");
+    expect(compileEventQuery({ subject: ["Hello"], from: ["alice"] }, { denseText: true })).toMatchObject({
+      sql: `${LIKE} AND coalesce(e.from_header, '') LIKE ? ESCAPE '\\'`,
+      params: ["%Hello%", "%alice%"],
+    });
   });
 
   it("leaves the text index out, not the filter, when its two values would pass 90", () => {
