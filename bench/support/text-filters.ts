@@ -35,7 +35,8 @@ async function readPage(domain: string, field: keyof typeof COLUMNS, term: strin
     let text: TextMatch | null = null;
     if (mode === "driven") text = await sparseTextMatch(db, compileEventQuery(filters).textMatches);
     if (text) from = textDrivenFrom(text);
-    condition = compileEventQuery(filters, text ? { drivenBy: text } : {});
+    // As the store does: once its own count found every text match dense, the condition does not count again.
+    condition = compileEventQuery(filters, text ? { drivenBy: text } : mode === "driven" ? { denseText: true } : {});
   }
   const conditions = ["e.domain = ?", condition.sql];
   const params = [...from.params, domain, ...condition.params];
