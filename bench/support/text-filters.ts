@@ -140,7 +140,7 @@ export async function measureTextFilters(domain: string, shape: ProductionShape)
   // alternating rounds on the full database. Last in the run: rows written without the trigger are
   // not in the indexes, so nothing may read the text indexes after this.
   const triggers = (
-    await benchEnv.DB.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'events_text_%_insert' ESCAPE ''").all<{
+    await benchEnv.DB.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name GLOB 'events_text_*_insert'").all<{
       name: string;
       sql: string;
     }>()
