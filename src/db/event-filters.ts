@@ -1,19 +1,21 @@
 // Compiles Events API filter expressions (domain/filter-expression.ts) into a parameterised SQL
 // condition over the `events` table (alias e). Values are always bound, never spliced in.
 import { type FilterNode, FilterSyntaxError, parseFilterExpression } from "../domain/filter-expression";
+import { isIndexableTerm, trigramMatch } from "../domain/trigram-match";
 
 type FieldKind = "exact" | "contains" | "numeric" | "tag";
 
 /** Events API filter parameter -> column and how a term matches it. */
-const FIELDS: Record<string, { column: string; kind: FieldKind; commaIsOr: boolean }> = {
+const FIELDS: Record<string, { column: string; kind: FieldKind; commaIsOr: boolean; textIndex?: string }> = {
   event: { column: "e.event", kind: "exact", commaIsOr: true },
   severity: { column: "e.severity", kind: "exact", commaIsOr: true },
   recipient: { column: "e.recipient", kind: "exact", commaIsOr: true },
   "message-id": { column: "e.message_id", kind: "exact", commaIsOr: true },
   tags: { column: "", kind: "tag", commaIsOr: true },
-  from: { column: "e.from_header", kind: "contains", commaIsOr: false },
-  to: { column: "e.to_header", kind: "contains", commaIsOr: false },
-  subject: { column: "e.subject", kind: "contains", commaIsOr: false },
+  // textIndex: the FTS5 trigram table over the column (migrations/0012, migrations-events/0002).
+  from: { column: "e.from_header", kind: "contains", commaIsOr: false, textIndex: "events_text_from" },
+  to: { column: "e.to_header", kind: "contains", commaIsOr: false, textIndex: "events_text_to" },
+  subject: { column: "e.subject", kind: "contains", commaIsOr: false, textIndex: "events_text_subject" },
   size: { column: "e.size", kind: "numeric", commaIsOr: false },
 };
 
@@ -27,19 +29,33 @@ export interface SqlFragment {
   params: unknown[];
 }
 
+/**
+ * Most matches a text index may report in one database for a filter to use it: up to this many,
+ * the walk over the domain's time index tests each entry against that set of rowids (read from the
+ * index alone, no table row), or a store reads the page from them (event-text.ts); past it the
+ * term is dense and the walk's LIKE finds a page quickly. Counting stops at this bound, so the
+ * probe reads index entries until this many match: a term one event in 200 matches made the probe
+ * cost about as much as the walk's page at 5,000 over 1.6M events, hence 1,000 (bench/support/text-filters.ts).
+ */
+export const TEXT_INDEX_MAX_MATCHES = 1000; // rows
+
 function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, "\\$&");
 }
 
-function compileNode(node: FilterNode, field: string, params: unknown[]): string {
+/**
+ * `required`: every match of the whole expression must match this node (the root, or inside ANDs
+ * only). Such a contains-term goes into `textTerms`, to be narrowed by the field's text index.
+ */
+function compileNode(node: FilterNode, field: string, params: unknown[], required: boolean, textTerms: string[]): string {
   const { column, kind } = FIELDS[field]!;
   switch (node.kind) {
     case "and":
     case "or":
-      return `(${node.items.map((item) => compileNode(item, field, params)).join(node.kind === "and" ? " AND " : " OR ")})`;
+      return `(${node.items.map((item) => compileNode(item, field, params, required && node.kind === "and", textTerms)).join(node.kind === "and" ? " AND " : " OR ")})`;
     case "not":
       // coalesce: an event without the field (NULL) counts as not matching, so NOT keeps it.
-      return `NOT coalesce(${compileNode(node.item, field, params)}, 0)`;
+      return `NOT coalesce(${compileNode(node.item, field, params, false, textTerms)}, 0)`;
     case "compare":
       if (kind !== "numeric") throw new FilterSyntaxError(`'${field}' does not take numeric comparisons`);
       params.push(node.value);
@@ -56,12 +72,32 @@ function compileNode(node: FilterNode, field: string, params: unknown[]): string
         return "EXISTS (SELECT 1 FROM event_tags t WHERE t.domain = e.domain AND t.tag = ? AND t.ts = e.ts AND t.event_id = e.id)";
       }
       if (kind === "contains") {
+        if (required && isIndexableTerm(node.value)) textTerms.push(node.value);
         params.push(`%${escapeLike(node.value)}%`);
         return `coalesce(${column}, '') LIKE ? ESCAPE '\\'`;
       }
       params.push(field === "recipient" ? node.value.toLowerCase() : node.value);
       return `${column} = ?`;
   }
+}
+
+/**
+ * The rows of a text index holding every trigram of a field's required terms, as a condition on
+ * e.rowid, when there are at most TEXT_INDEX_MAX_MATCHES of them in the database; otherwise true.
+ * Both subqueries are uncorrelated, so SQLite runs each once per statement (the IN list only when
+ * the count lets it); the LIKE beside it still decides each row, so the result is exactly LIKE's.
+ */
+function textIndexCondition(table: string): string {
+  return (
+    `CASE WHEN (SELECT count(*) FROM (SELECT 1 FROM ${table} WHERE ${table} MATCH ? LIMIT ${TEXT_INDEX_MAX_MATCHES + 1})) > ${TEXT_INDEX_MAX_MATCHES}` +
+    ` THEN 1 ELSE e.rowid IN (SELECT rowid FROM ${table} WHERE ${table} MATCH ?) END`
+  );
+}
+
+/** A field's text index and the FTS5 expression every match of its filters satisfies. */
+export interface TextMatch {
+  table: string;
+  match: string;
 }
 
 /** The filters as one condition, and the tag every match must carry when the `tags` filters name one plainly. */
@@ -72,6 +108,11 @@ export interface CompiledFilters extends SqlFragment {
    * time index, so a rare or unknown tag costs what it matches, not what the domain holds.
    */
   drivingTag: string | null;
+  /**
+   * The text indexes the condition narrows by (subject, from, to terms of 3+ characters that every
+   * match requires), for a store that would rather drive a page from the index (textDrivenFrom).
+   */
+  textMatches: TextMatch[];
 }
 
 /** The tag a `tags` expression requires of every match, lower-cased, or null when it requires none. */
@@ -86,15 +127,21 @@ function requiredTag(tree: FilterNode): string | null {
 
 /**
  * ANDs every expression of every field, parsing each once. Throws FilterSyntaxError (a 400 for the
- * caller) for an unknown field or an expression that does not parse.
+ * caller) for an unknown field or an expression that does not parse. A contains-field whose
+ * expressions require indexable terms is also narrowed by its text index (textIndexCondition),
+ * two more bound values, left out when they would take the statement past MAX_FILTER_VALUES, for
+ * `drivenBy`, the index a store already reads the page from (event-text.ts textDrivenFrom), and
+ * all of them when `denseText`: the store's own count (sparseTextMatch) found every one dense.
  */
-export function compileEventQuery(filters: Record<string, string[]>): CompiledFilters {
-  const params: unknown[] = [];
-  const parts: string[] = [];
+export function compileEventQuery(filters: Record<string, string[]>, options: { drivenBy?: TextMatch; denseText?: boolean } = {}): CompiledFilters {
+  const compiled: Array<{ sql: string[]; params: unknown[]; text: TextMatch | null }> = [];
   let drivingTag: string | null = null;
+  let values = 0;
   for (const [field, expressions] of Object.entries(filters)) {
     const spec = Object.hasOwn(FIELDS, field) ? FIELDS[field] : undefined;
     if (!spec) throw new FilterSyntaxError(`unknown filter '${field}'`);
+    const entry = { sql: [] as string[], params: [] as unknown[], text: null as TextMatch | null };
+    const textTerms: string[] = [];
     for (const expression of expressions) {
       let tree: FilterNode;
       try {
@@ -103,12 +150,29 @@ export function compileEventQuery(filters: Record<string, string[]>): CompiledFi
         if (error instanceof FilterSyntaxError) throw new FilterSyntaxError(`${field}: ${error.message}`);
         throw error;
       }
-      parts.push(compileNode(tree, field, params));
+      entry.sql.push(compileNode(tree, field, entry.params, true, textTerms));
       if (spec.kind === "tag") drivingTag ??= requiredTag(tree);
     }
+    const match = spec.textIndex ? trigramMatch(textTerms) : null;
+    if (spec.textIndex && match) entry.text = { table: spec.textIndex, match };
+    values += entry.params.length;
+    compiled.push(entry);
   }
-  if (params.length > MAX_FILTER_VALUES) throw new FilterSyntaxError(`filters use more than ${MAX_FILTER_VALUES} values`);
-  return { sql: parts.join(" AND "), params, drivingTag };
+  if (values > MAX_FILTER_VALUES) throw new FilterSyntaxError(`filters use more than ${MAX_FILTER_VALUES} values`);
+  const useIndexes = !options.denseText && values + 2 * compiled.filter((entry) => entry.text).length <= MAX_FILTER_VALUES;
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  const textMatches: TextMatch[] = [];
+  for (const entry of compiled) {
+    if (entry.text && useIndexes && entry.text.table !== options.drivenBy?.table) {
+      parts.push(textIndexCondition(entry.text.table));
+      params.push(entry.text.match, entry.text.match);
+    }
+    if (entry.text) textMatches.push(entry.text);
+    parts.push(...entry.sql);
+    params.push(...entry.params);
+  }
+  return { sql: parts.join(" AND "), params, drivingTag, textMatches };
 }
 
 /** The filters as one parameterised condition (compileEventQuery without the driving tag). */

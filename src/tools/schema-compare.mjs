@@ -29,9 +29,14 @@ export async function describeSchemas(...statementLists) {
 
 async function describe(db) {
   const all = async (query) => (await db.prepare(query).all()).results;
-  const tables = await all(
-    "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations' ORDER BY name",
-  );
+  // Virtual tables (the FTS5 indexes of migrations 0012) and the shadow tables SQLite keeps for
+  // them are left out: Drizzle cannot declare them, and their layout is FTS5's, not ours.
+  const notOrdinary = new Set((await all("PRAGMA table_list")).filter((t) => t.type === "virtual" || t.type === "shadow").map((t) => t.name));
+  const tables = (
+    await all(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations' ORDER BY name",
+    )
+  ).filter((table) => !notOrdinary.has(table.name));
   const schema = new Map();
   for (const { name, sql } of tables) {
     const pk = new Set();

@@ -1,0 +1,118 @@
+// The trigram indexes of the "contains" filters as each migration set builds them: an event shard
+// (migrations-events/) from empty, and the control database (migrations/) upgraded with rows in it,
+// which 0012 must index. The same compiled filters must give LIKE's rows in both, and the triggers
+// must keep the indexes in step with inserts and deletes (FTS5's integrity check against `events`).
+import path from "node:path";
+import { readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { Miniflare } from "miniflare";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compileEventFilters } from "../../src/db/event-filters";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const TEXT_TABLES = ["events_text_subject", "events_text_from", "events_text_to"];
+const SUBJECTS = ["Autumn sale: 30% off", "Winter boots_now", null, "École d'été", "Hello Ross"];
+
+let mf: Miniflare;
+beforeAll(() => {
+  mf = new Miniflare({
+    modules: true,
+    script: "export default { fetch() { return new Response(null, { status: 404 }); } };",
+    d1Databases: ["SHARD", "CONTROL"],
+  });
+});
+afterAll(() => mf.dispose());
+
+type Db = Awaited<ReturnType<Miniflare["getD1Database"]>>;
+
+async function apply(db: Db, folder: string, which: (name: string) => boolean) {
+  for (const migration of await readD1Migrations(path.join(root, folder))) {
+    if (!which(migration.name)) continue;
+    for (const query of migration.queries) await db.prepare(query).run();
+  }
+}
+
+async function insert(db: Db, from: number, to: number) {
+  for (let i = from; i < to; i++) {
+    await db
+      .prepare(
+        "INSERT INTO events (id, domain, ts, event, recipient, from_header, to_header, subject, body) VALUES (?, 'a.example', ?, 'delivered', 'r@x.example', ?, ?, ?, '{}')",
+      )
+      .bind(`e${i}`, 1_700_000_000_000_000 + i, i % 3 ? `Shop ${i} <news@shop.example>` : null, `user${i}@x.example`, SUBJECTS[i % SUBJECTS.length])
+      .run();
+  }
+}
+
+/** The ids the compiled filters select, and the ids LIKE alone selects. */
+async function bothWays(db: Db, field: "subject" | "from" | "to", term: string): Promise<[string[], string[]]> {
+  const column = { subject: "subject", from: "from_header", to: "to_header" }[field];
+  const { sql, params } = compileEventFilters({ [field]: [term] });
+  expect(sql).toContain("MATCH");
+  const ids = async (where: string, values: unknown[]) =>
+    (
+      await db
+        .prepare(`SELECT id FROM events AS e WHERE e.domain = 'a.example' AND ${where} ORDER BY e.ts`)
+        .bind(...values)
+        .all<{ id: string }>()
+    ).results.map((r) => r.id);
+  const escaped = term.replace(/"/g, "").replace(/[\\%_]/g, "\\$&");
+  return [await ids(sql, params), await ids(`coalesce(e.${column}, '') LIKE ? ESCAPE '\\'`, [`%${escaped}%`])];
+}
+
+async function expectInStep(db: Db) {
+  // rank 1: compares each index with the rows of `events` (throws on any difference).
+  for (const table of TEXT_TABLES) await db.prepare(`INSERT INTO ${table} (${table}, rank) VALUES ('integrity-check', 1)`).run();
+}
+
+async function expectSameAsLike(db: Db) {
+  // [field, term, whether LIKE finds it]: LIKE folds ASCII only, so "école" misses "École" (and "ÉCOLE" finds it), which
+  // the index (folding all case) returns and the LIKE beside it then drops.
+  for (const [field, term, found] of [
+    ["subject", "autumn", true],
+    ["subject", '"30% off"', true],
+    ["subject", '"boots_now"', true],
+    ["subject", "École", true],
+    ["subject", "école", false],
+    ["subject", "ÉCOLE", true],
+    ["subject", "éCOLE", false],
+    ["from", '"shop 1"', true],
+    ["to", "user1", true],
+  ] as const) {
+    const [indexed, like] = await bothWays(db, field, term);
+    expect(indexed, `${field}=${term}`).toEqual(like);
+    expect(like.length > 0, `${field}=${term} found`).toBe(found);
+  }
+}
+
+describe("events_text_* trigram indexes", () => {
+  it("an event shard (migrations-events/) indexes every insert and forgets every delete", async () => {
+    const db = await mf.getD1Database("SHARD");
+    await apply(db, "migrations-events", () => true);
+    await insert(db, 0, 40);
+    await db.prepare("DELETE FROM events WHERE id IN ('e0', 'e5', 'e13')").run();
+    // Events are never updated, but an UPDATE must not leave an index stale either.
+    await db.prepare("UPDATE events SET subject = 'Spring gala', from_header = NULL, to_header = 'gala@x.example' WHERE id = 'e10'").run();
+    const count = async (table: string, match: string) =>
+      (await db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${table} MATCH ?`).bind(match).first<{ n: number }>())!.n;
+    expect(await count("events_text_subject", '"spr" AND "gal"')).toBe(1);
+    expect(await count("events_text_to", '"gal" AND "ala"')).toBe(1);
+    await expectInStep(db);
+    await expectSameAsLike(db);
+    const deleted = await db
+      .prepare("SELECT count(*) AS n FROM events_text_subject WHERE rowid IN (SELECT seq FROM events WHERE id = 'e0')")
+      .first<{ n: number }>();
+    expect(deleted!.n).toBe(0);
+  });
+
+  it("the control database (migrations/) indexes the rows it held before 0012, then keeps in step", async () => {
+    const db = await mf.getD1Database("CONTROL");
+    await apply(db, "migrations", (name) => name < "0012");
+    await insert(db, 0, 30);
+    await apply(db, "migrations", (name) => name >= "0012");
+    const indexed = await db.prepare(`SELECT count(*) AS n FROM events_text_subject WHERE events_text_subject MATCH '"aut" AND "umn"'`).first<{ n: number }>();
+    expect(indexed!.n).toBe(6); // e0, e5, ... e25: rows written before the index existed
+    await insert(db, 30, 45);
+    await db.prepare("DELETE FROM events WHERE id IN ('e1', 'e30')").run();
+    await expectInStep(db);
+    await expectSameAsLike(db);
+  });
+});
