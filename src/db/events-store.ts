@@ -7,7 +7,8 @@ import type { EventQuery } from "../domain/cursor";
 import { CONTROL_DATABASE, DAY_US, dayOf, MAX_RETENTION_DAYS } from "../domain/event-shards";
 import type { RollupEvent } from "../domain/stats-counters";
 import type { EventRow } from "../domain/tracking-event";
-import { compileEventQuery } from "./event-filters";
+import { type CompiledFilters, compileEventQuery } from "./event-filters";
+import { sparseTextMatch, textDrivenFrom } from "./event-text";
 import { jsonChunks } from "./json-chunks";
 import { type Directory, directory, type EventsBindings } from "./shards";
 
@@ -95,8 +96,9 @@ interface QueryPlan {
 interface ReadPlan {
   dir: Directory;
   domains: string[];
-  drivingTag: string | null;
-  filters: { sql: string; params: unknown[] };
+  query: EventQuery;
+  /** The filters compiled once; a shard whose text index finds a term sparse compiles them again for it. */
+  filters: CompiledFilters;
   /** The readable range (µs, inclusive): the query's, within the longest retention of its domains and tomorrow. */
   lo: number;
   hi: number;
@@ -123,7 +125,7 @@ async function readPlan(env: EventsBindings, query: EventQuery, now: number): Pr
   return {
     dir,
     domains,
-    drivingTag: query.domains ? null : filters.drivingTag,
+    query,
     filters,
     lo: Math.max(query.lo ?? minCutoff, minCutoff),
     hi: Math.min(query.hi ?? Number.MAX_SAFE_INTEGER, (dayOf(nowUs) + 2) * DAY_US - 1),
@@ -133,24 +135,49 @@ async function readPlan(env: EventsBindings, query: EventQuery, now: number): Pr
   };
 }
 
+/**
+ * How a shard reads the page's filters: a subject/from/to term its text index finds sparse (at
+ * most TEXT_INDEX_MAX_MATCHES rows in that database) drives the page from the index; otherwise the
+ * filters as compiled, told that the terms are dense there. Decided once per shard and page.
+ */
+interface ShardFilters {
+  filters: CompiledFilters;
+  driven: { sql: string; params: unknown[] } | null;
+}
+
+async function shardFilters(read: ReadPlan, db: D1Database, decided: Map<D1Database, Promise<ShardFilters>>): Promise<ShardFilters> {
+  if (read.filters.textMatches.length === 0) return { filters: read.filters, driven: null };
+  let decision = decided.get(db);
+  if (!decision) {
+    decision = sparseTextMatch(db, read.filters.textMatches).then((text) => ({
+      filters: compileEventQuery(read.query.filters, text ? { drivenBy: text } : { denseText: true }),
+      driven: text ? textDrivenFrom(text) : null,
+    }));
+    decided.set(db, decision);
+  }
+  return decision;
+}
+
 /** One shard's query for one day: the domains of the page that live there, within [lo, hi]. */
-function shardPlan(read: ReadPlan, domains: string[], lo: number, hi: number): QueryPlan {
-  const plan: QueryPlan = read.drivingTag
-    ? {
-        // CROSS JOIN keeps event_tags the outer loop (SQLite does not reorder a CROSS JOIN).
-        from: "event_tags AS t CROSS JOIN events AS e ON e.domain = t.domain AND e.ts = t.ts AND e.id = t.event_id",
-        ts: "t.ts",
-        id: "t.event_id",
-        conditions: ["t.domain = ?", "t.tag = ?"],
-        params: [domains[0], read.drivingTag],
-      }
-    : {
-        from: "events AS e",
-        ts: "e.ts",
-        id: "e.id",
-        conditions: [domains.length === 1 ? "e.domain = ?" : "e.domain IN (SELECT value FROM json_each(?))"],
-        params: [domains.length === 1 ? domains[0] : JSON.stringify(domains)],
-      };
+function shardPlan(read: ReadPlan, { filters, driven }: ShardFilters, domains: string[], lo: number, hi: number): QueryPlan {
+  const tag = driven || read.query.domains ? null : filters.drivingTag;
+  const byDomain = {
+    conditions: [domains.length === 1 ? "e.domain = ?" : "e.domain IN (SELECT value FROM json_each(?))"],
+    params: [domains.length === 1 ? domains[0] : JSON.stringify(domains)],
+  };
+  const plan: QueryPlan = driven
+    ? // The text index's matching rowids, each joined to its event (event-text.ts).
+      { from: driven.sql, ts: "e.ts", id: "e.id", conditions: byDomain.conditions, params: [...driven.params, ...byDomain.params] }
+    : tag
+      ? {
+          // CROSS JOIN keeps event_tags the outer loop (SQLite does not reorder a CROSS JOIN).
+          from: "event_tags AS t CROSS JOIN events AS e ON e.domain = t.domain AND e.ts = t.ts AND e.id = t.event_id",
+          ts: "t.ts",
+          id: "t.event_id",
+          conditions: ["t.domain = ?", "t.tag = ?"],
+          params: [domains[0], tag],
+        }
+      : { from: "events AS e", ts: "e.ts", id: "e.id", ...byDomain };
   plan.conditions.push(`${plan.ts} >= ?`, `${plan.ts} <= ?`);
   plan.params.push(lo, hi);
   // Domains of one shard with different retentions: each hides its own expired events.
@@ -159,9 +186,9 @@ function shardPlan(read: ReadPlan, domains: string[], lo: number, hi: number): Q
     plan.params.push(JSON.stringify(domains.map((domain) => [domain, read.cutoffs.get(domain)])));
   }
   // Every filter still applies as written (the driving tag's own check is then one index probe).
-  if (read.filters.sql) {
-    plan.conditions.push(read.filters.sql);
-    plan.params.push(...read.filters.params);
+  if (filters.sql) {
+    plan.conditions.push(filters.sql);
+    plan.params.push(...filters.params);
   }
   return plan;
 }
@@ -213,6 +240,7 @@ export async function listEvents(env: EventsBindings, query: EventQuery, mode: P
   }
   const out: StoredEvent[] = [];
   if (lo > hi) return out;
+  const decided = new Map<D1Database, Promise<ShardFilters>>();
   const [firstDay, lastDay] = ascending ? [dayOf(lo), dayOf(hi)] : [dayOf(hi), dayOf(lo)];
   const step = ascending ? 1 : -1;
   const direction = ascending ? "ASC" : "DESC";
@@ -225,7 +253,8 @@ export async function listEvents(env: EventsBindings, query: EventQuery, mode: P
       days.map((d) =>
         Promise.all(
           shardsOfDay(read, d).map(async ([name, domains]) => {
-            const { from, ts, id, conditions, params } = shardPlan(read, domains, ...dayRange(d, lo, hi));
+            const db = read.dir.database(name);
+            const { from, ts, id, conditions, params } = shardPlan(read, await shardFilters(read, db, decided), domains, ...dayRange(d, lo, hi));
             if (keyset) {
               conditions.push(ascending ? `(${ts}, ${id}) > (?, ?)` : `(${ts}, ${id}) < (?, ?)`);
               params.push(keyset[0], keyset[1]);
@@ -233,8 +262,7 @@ export async function listEvents(env: EventsBindings, query: EventQuery, mode: P
             const sql = `SELECT e.ts AS ts, e.id AS id, e.domain AS domain, e.body AS body FROM ${from}
               WHERE ${conditions.join(" AND ")} ORDER BY ${ts} ${direction}, ${id} ${direction} LIMIT ?`;
             return (
-              await read.dir
-                .database(name)
+              await db
                 .prepare(sql)
                 .bind(...params, want)
                 .all<StoredEvent>()
@@ -260,17 +288,19 @@ export async function countEvents(env: EventsBindings, query: EventQuery, now = 
   const read = await readPlan(env, query, now);
   if (read.lo > read.hi) return 0;
   const counts: Array<Promise<number>> = [];
+  const decided = new Map<D1Database, Promise<ShardFilters>>();
   for (let day = dayOf(read.lo); day <= dayOf(read.hi); day++) {
     for (const [name, domains] of shardsOfDay(read, day)) {
-      const { from, conditions, params } = shardPlan(read, domains, ...dayRange(day, read.lo, read.hi));
-      const sql = `SELECT count(*) AS n FROM ${from} WHERE ${conditions.join(" AND ")}`;
+      const db = read.dir.database(name);
       counts.push(
-        read.dir
-          .database(name)
-          .prepare(sql)
-          .bind(...params)
-          .first<{ n: number }>()
-          .then((row) => row!.n),
+        shardFilters(read, db, decided).then(async (filters) => {
+          const { from, conditions, params } = shardPlan(read, filters, domains, ...dayRange(day, read.lo, read.hi));
+          const sql = `SELECT count(*) AS n FROM ${from} WHERE ${conditions.join(" AND ")}`;
+          return (await db
+            .prepare(sql)
+            .bind(...params)
+            .first<{ n: number }>())!.n;
+        }),
       );
     }
   }
@@ -299,11 +329,12 @@ export async function deleteEventsBefore(env: EventsBindings, domain: string, be
       // so deleting it would let rowids be reused below the stats rollup's watermark (db/rollups.ts).
       .prepare(
         `DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE domain = ?1 AND ts < ?2 ORDER BY ts LIMIT ?3)
-           AND rowid < (SELECT max(rowid) FROM events)`,
+           AND rowid < (SELECT max(rowid) FROM events) RETURNING 1 AS gone`,
       )
       .bind(domain, before, limit),
   ]);
-  return deleted!.meta.changes;
+  // Rows, not meta.changes: D1 counts the text indexes' trigger writes there too.
+  return deleted!.results.length;
 }
 
 /** The rollup watermark's name for an event source (the control database keeps its historical one). */
@@ -392,11 +423,13 @@ export async function emptyExpiredSlots(env: EventsBindings, now: number, budget
           .prepare(`DELETE FROM return_paths WHERE (domain, id) IN (SELECT domain, id FROM return_paths WHERE created_at < ?1 LIMIT ?2)`)
           .bind(before / 1000, chunkRows),
         db
-          .prepare(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ?1 AND ts < ?2 ORDER BY seq LIMIT ?3)`)
+          .prepare(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ?1 AND ts < ?2 ORDER BY seq LIMIT ?3) RETURNING 1 AS gone`)
           .bind(watermark, before, chunkRows),
       ]);
-      report.events += outcomes[4]!.meta.changes;
-      if (outcomes.every((outcome) => outcome.meta.changes < chunkRows)) break;
+      // The events' rows, not meta.changes: D1 counts the text indexes' trigger writes there too.
+      const events = outcomes[4]!.results.length;
+      report.events += events;
+      if (events < chunkRows && outcomes.slice(0, 4).every((outcome) => outcome.meta.changes < chunkRows)) break;
     }
   }
   return report;
