@@ -76,7 +76,8 @@ export function tokenFieldTooLong(fields: Pick<TokenPayload, "webPrefix" | "doma
   return null;
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+// ignoreBOM: a field's leading U+FEFF is part of the field as it was signed, not a byte-order mark.
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** bytes[start..end) as text: the usual all-ASCII field without a decoder; null on invalid UTF-8. */
 export function fieldText(bytes: Uint8Array, start: number, end: number): string | null {

@@ -59,6 +59,18 @@ describe.each(FORMATS)("%s tracking tokens", (format) => {
     expect(await verifyToken(await sign(unicode), secretFor)).toEqual(unicode);
   });
 
+  it("round-trip fields of every length up to 255 bytes, ASCII or not (a length byte over 127 is not ASCII)", async () => {
+    for (const length of [0, 1, 127, 128, 129, 200, 254, 255]) {
+      for (const fill of ["a", "\u0000", "é", "\ufeff"]) {
+        const text = fill.repeat(Math.floor(length / new TextEncoder().encode(fill).length));
+        for (const field of ["webPrefix", "domain", "messageId", "recipient"] as const) {
+          const payload = { ...base, [field]: text };
+          expect(await verifyToken(await sign(payload), secretFor), `${field}: ${length} bytes of ${JSON.stringify(fill)}`).toEqual(payload);
+        }
+      }
+    }
+  });
+
   it("say their format in bit 0x40 of the kind byte", async () => {
     for (const kind of KINDS) expect(decodeBase64Url(await sign(forKind(kind)))![1]! & 0x40).toBe(format === "sealed" ? 0x40 : 0);
   });
