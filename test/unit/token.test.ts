@@ -84,6 +84,29 @@ describe.each(FORMATS)("%s tracking tokens", (format) => {
     }
   });
 
+  it("verify many at once, each to its own payload: a domain's first tokens (its key being derived) among tokens of known domains, and forgeries", async () => {
+    // All verifications are started before any is awaited, so each one's crypto completes while
+    // the others' bytes have been decoded since: nothing may be read from another call's bytes.
+    const payloads = Array.from({ length: 60 }, (_, i) =>
+      forKind(KINDS[i % KINDS.length]!, {
+        ...base,
+        domain: `interleaved-${format}-${i % 7}.example`,
+        recipient: `reader${i}@example.org`,
+        messageId: `m${i}@interleaved`,
+        url: `https://example.org/${"p".repeat(i)}`,
+      }),
+    );
+    const tokens = await Promise.all(payloads.map((payload) => sign(payload)));
+    const forged = tokens.map((token) => {
+      const bytes = decodeBase64Url(token)!;
+      bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0x01;
+      return encodeBase64Url(bytes);
+    });
+    const started = tokens.flatMap((token, i) => [verifyToken(token, secretFor), verifyToken(forged[i]!, secretFor)]);
+    const results = await Promise.all(started);
+    expect(results).toEqual(payloads.flatMap((payload) => [payload, null]));
+  });
+
   it("refuse truncated and lengthened tokens, and garbage", async () => {
     const token = await sign(base);
     for (let cut = 1; cut < token.length; cut++) expect(await verifyToken(token.slice(0, token.length - cut), secretFor)).toBeNull();
