@@ -46,6 +46,7 @@ const SEND_AS_JSON: QueueSendOptions = { contentType: "json" };
 /** Sends the hit to the events queue; the caller hands the promise to waitUntil. */
 function queueHit(request: Request, env: Env, token: TokenPayload, event: HitEvent): Promise<unknown> {
   const cf = (request.cf ?? {}) as IncomingRequestCfProperties;
+  const headers = request.headers; // a getter into the runtime: read once
   const hit: TrackingHitInput = {
     type: "hit",
     v: 1,
@@ -58,8 +59,8 @@ function queueHit(request: Request, env: Env, token: TokenPayload, event: HitEve
     scope: token.kind === "tag-unsubscribe" ? "tags" : token.kind === "unsubscribe" ? "domain" : undefined,
     issuedAt: token.issuedAt,
     method: request.method,
-    ip: request.headers.get("cf-connecting-ip") ?? "",
-    userAgent: (request.headers.get("user-agent") ?? "").slice(0, 2048),
+    ip: headers.get("cf-connecting-ip") ?? "",
+    userAgent: (headers.get("user-agent") ?? "").slice(0, 2048),
     cf: {
       country: cf.country,
       region: cf.region,
