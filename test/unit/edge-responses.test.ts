@@ -22,11 +22,17 @@ describe("tracking answers", () => {
     expect(redirect.status).toBe(302);
     expect(headersOf(redirect)).toEqual({ location: url, "referrer-policy": "no-referrer" });
     expect(headersOf(redirectResponse(url, true)!)).toEqual({ location: url, "referrer-policy": "no-referrer", "strict-transport-security": HSTS });
-    for (const bad of ["https://example.org/\r\nx: y", "https://example.org/a\nb", "https://example.org/\u0000"]) expect(redirectResponse(bad), JSON.stringify(bad)).toBeNull();
+    for (const bad of ["https://example.org/\r\nx: y", "https://example.org/a\nb", "https://example.org/\u0000"])
+      expect(redirectResponse(bad), JSON.stringify(bad)).toBeNull();
   });
 
   it("each answer has headers of its own: changing one changes no other", () => {
-    for (const make of [() => pixelResponse(), () => pixelResponse(true), () => redirectResponse("https://example.org/x")!, () => redirectResponse("https://example.org/x", true)!]) {
+    for (const make of [
+      () => pixelResponse(),
+      () => pixelResponse(true),
+      () => redirectResponse("https://example.org/x")!,
+      () => redirectResponse("https://example.org/x", true)!,
+    ]) {
       const first = make();
       const before = headersOf(make());
       first.headers.set("x-changed", "1");
