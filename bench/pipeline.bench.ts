@@ -17,30 +17,33 @@ import { AUTH, benchEnv, call, percentile, plainContext, report } from "./harnes
 
 const DOMAIN = "bench.example.com";
 /**
- * How long one round of one variant lasts (unit: ms). Every variant gets rounds of the same length
- * (its own number of hits, from a first timing): with as many hits each, a slower variant's rounds
- * last longer and catch more of the other processes' bursts on this shared machine, which made
- * the hits' medians noisier than the bare route's. performance.now() is millisecond-grained in
- * workerd: 60 ms keeps that error small.
+ * How long one round of one variant lasts (unit: ms). Every variant gets rounds of the same length,
+ * each as many hits as fit: with a fixed number of hits, a slower variant's rounds last longer and
+ * catch more of the other processes' bursts on this shared machine, which made the hits' medians
+ * noisier than the bare route's. performance.now() is millisecond-grained in workerd: 60 ms keeps
+ * that error small.
  */
 const HIT_ROUND_MS = 60;
+/** The clock is read once per this many hits, so that reading it costs each side next to nothing. */
+const HITS_PER_CLOCK_READ = 50;
 const HIT_ROUNDS = 21;
 const EVENTS = 100_000;
 const BATCH = 100;
 const QUERY_RUNS = 40;
 const DEEP_PAGE = 200;
 
-async function timeLoop(iterations: number, run: () => Promise<unknown>): Promise<number> {
+/** µs per call of `run`, over as many calls as fit in about `ms` (whole blocks of HITS_PER_CLOCK_READ). */
+async function timeRound(ms: number, run: () => Promise<unknown>): Promise<number> {
   for (let i = 0; i < 200; i++) await run(); // warm up
   const start = performance.now();
-  for (let i = 0; i < iterations; i++) await run();
-  return ((performance.now() - start) * 1000) / iterations; // µs per iteration
-}
-
-/** The number of iterations of `run` that last about `ms`, from the fastest of three timings of 1,000. */
-async function iterationsFor(ms: number, run: () => Promise<unknown>): Promise<number> {
-  const fastest = Math.min(await timeLoop(1000, run), await timeLoop(1000, run), await timeLoop(1000, run));
-  return Math.max(1000, Math.round((ms * 1000) / fastest));
+  let calls = 0;
+  let now = start;
+  do {
+    for (let i = 0; i < HITS_PER_CLOCK_READ; i++) await run();
+    calls += HITS_PER_CLOCK_READ;
+    now = performance.now();
+  } while (now - start < ms);
+  return ((now - start) * 1000) / calls;
 }
 
 /** Real mail clients' user agents, so that each hit's request looks like one. */
@@ -139,14 +142,11 @@ it("hot path: tracking hits vs a bare route", async () => {
   };
   type Variant = keyof typeof variants;
   const rounds = Object.fromEntries(Object.keys(variants).map((name) => [name, [] as number[]])) as Record<Variant, number[]>;
-  const iterations = {} as Record<Variant, number>;
-  for (const [name, run] of Object.entries(variants) as Array<[Variant, () => Promise<Response>]>) iterations[name] = await iterationsFor(HIT_ROUND_MS, run);
   for (let round = 0; round < HIT_ROUNDS; round++) {
     for (const [name, run] of Object.entries(variants) as Array<[Variant, () => Promise<Response>]>) {
-      rounds[name].push(await timeLoop(iterations[name], run));
+      rounds[name].push(await timeRound(HIT_ROUND_MS, run));
     }
   }
-  console.log(`hits per round (${HIT_ROUND_MS} ms each): ${JSON.stringify(iterations)}`);
   const fmt = (name: Variant) => `${percentile(rounds[name], 50).toFixed(1)} / ${Math.min(...rounds[name]).toFixed(1)}`;
   const ratio = (a: Variant, b: Variant) =>
     `${(percentile(rounds[a], 50) / percentile(rounds[b], 50)).toFixed(2)}x / ${(Math.min(...rounds[a]) / Math.min(...rounds[b])).toFixed(2)}x bare`;
