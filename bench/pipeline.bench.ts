@@ -13,7 +13,7 @@ import type { TrackingHitInput } from "../src/domain/queue-messages";
 import { signToken, tokenFormatFromSettings } from "../src/domain/token";
 import type { Env } from "../src/env";
 import worker, { bareWorker, honoWorker } from "./bench-worker";
-import { AUTH, benchEnv, call, percentile, plainContext, report } from "./harness";
+import { AUTH, benchEnv, call, median, percentile, plainContext, report } from "./harness";
 
 const DOMAIN = "bench.example.com";
 /**
@@ -158,6 +158,13 @@ it("hot path: tracking hits vs a bare route", async () => {
   report("fetch handler, click hit, signed link (µs/hit, median / best round)", `${fmt("signedClick")}  (${ratio("signedClick", "bareC")})`);
   report("fetch handler, Hono route answering the GIF (µs/hit)", `${fmt("honoO")}  (sealed pixel: ${ratio("pixel", "honoO").replace(" bare", " Hono route")})`);
   report("fetch handler, Hono route answering 302 (µs/hit)", `${fmt("honoC")}  (sealed click: ${ratio("click", "honoC").replace(" bare", " Hono route")})`);
+  // The same ratios taken round by round, against the bare round run just before (so under the same
+  // load), then the median: steadier than the ratio of two medians when the machine is busy.
+  const paired = (a: Variant, b: Variant) => `${median(rounds[a].map((t, round) => t / rounds[b][round]!)).toFixed(2)}x`;
+  report(
+    "per-round ratios (median): pixel sealed / signed, click sealed / signed",
+    `${paired("pixel", "bareO")} / ${paired("signedPixel", "bareO")}, ${paired("click", "bareC")} / ${paired("signedClick", "bareC")}`,
+  );
 });
 
 it("consumer throughput and Events API latency over 100,000 events", async () => {
