@@ -91,13 +91,10 @@ it("hot path, part by part", async () => {
   const request = new Request(url, { headers });
   await time(`new Request (a ${url.length}-character URL, two headers)`, () => new Request(url, { headers }));
   await time("request.url (copied out of the runtime each time)", () => request.url);
-  await time("pixelResponse (prebuilt Headers)", () => pixelResponse());
+  await time("pixelResponse", () => pixelResponse());
   const gif = new Uint8Array(await pixelResponse().arrayBuffer());
-  const noCache = pixelResponse().headers.get("cache-control")!;
-  await time(
-    "  for comparison: the GIF with a header object literal",
-    () => new Response(gif, { headers: { "content-type": "image/gif", "cache-control": noCache } }),
-  );
+  const pixelHeaders = new Headers(pixelResponse().headers);
+  await time("  for comparison: the GIF with a Headers object made once", () => new Response(gif, { headers: pixelHeaders }));
   await time("redirectResponse", () => redirectResponse(BARE_REDIRECT_URL));
   await time("new URL(request.url)", () => new URL(request.url));
   await time("two request.headers.get", () => [request.headers.get("user-agent"), request.headers.get("cf-connecting-ip")]);

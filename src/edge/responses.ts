@@ -22,21 +22,21 @@ const HSTS = `max-age=${HSTS_MAX_AGE_SECONDS}`;
 const NO_REFERRER = "no-referrer";
 
 // Cache-Control alone stops every cache that matters; Pragma and Expires only served HTTP/1.0.
-// The pixel's header sets are made once per isolate: the runtime copies a Headers object into each
-// new Response natively (each answer still gets headers of its own), a little cheaper than reading
-// a plain object's properties into one (bench/hot-path-parts.bench.ts).
-const PIXEL_HEADERS = new Headers({ "content-type": "image/gif", "cache-control": NO_CACHE });
-const PIXEL_HEADERS_HSTS = new Headers({ "content-type": "image/gif", "cache-control": NO_CACHE, "strict-transport-security": HSTS });
-
+// (Header sets made once per isolate and copied into each answer measured no faster than these
+// object literals in bench/hot-path-parts.bench.ts, for the pixel or the redirect.)
 export function pixelResponse(hsts = false): Response {
-  return new Response(PIXEL_GIF, { headers: hsts ? PIXEL_HEADERS_HSTS : PIXEL_HEADERS });
+  return new Response(PIXEL_GIF, {
+    headers: hsts
+      ? { "content-type": "image/gif", "cache-control": NO_CACHE, "strict-transport-security": HSTS }
+      : { "content-type": "image/gif", "cache-control": NO_CACHE },
+  });
 }
 
 /**
  * A 302 to `url`, or null when `url` cannot be a Location (the runtime refuses CR, LF and NUL in
  * a header value): building the answer never throws. A 302 is never stored by a cache unless told
  * to (RFC 9111, section 4.2.2: it is not heuristically cacheable), so each click reaches the edge
- * without a Cache-Control header. (Prebuilt headers plus setting the Location saved nothing here.)
+ * without a Cache-Control header.
  */
 export function redirectResponse(url: string, hsts = false): Response | null {
   try {
