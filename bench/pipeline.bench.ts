@@ -20,9 +20,10 @@ const DOMAIN = "bench.example.com";
  * How long one round of one variant lasts (unit: ms). Every variant gets rounds of the same length,
  * each as many hits as fit: with a fixed number of hits, a slower variant's rounds last longer and
  * catch more of the other processes' bursts on this shared machine. Short rounds, many of them, in
- * another order each time: the test pool's process pauses for about 35 ms every few hundred ms (most
- * likely a full garbage collection of its large heap), and with 21 rounds of 60 ms in a fixed order those
- * pauses fell on the same variants round after round, moving whole medians by 2x between runs.
+ * another order each time: the test pool's process pauses for about 35 ms every few hundred ms
+ * (most likely a full garbage collection of its large heap), and with 21 rounds of 60 ms in a fixed
+ * order those pauses fell on the same variants round after round, moving whole medians by 2x
+ * between runs.
  * performance.now() is millisecond-grained in workerd: a round's error is within about 3%, and
  * the median of 41 rounds smooths it.
  */
