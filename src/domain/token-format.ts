@@ -24,6 +24,9 @@ export interface TokenPayload {
   https?: boolean;
 }
 
+/** What a token's check hands on: the payload of an authentic token, or null. */
+export type TokenReader<T> = (payload: TokenPayload | null) => T;
+
 export const KIND_CODES: Record<TokenKind, number> = { open: 1, click: 2, unsubscribe: 3, "tag-unsubscribe": 4 };
 export const KINDS: ReadonlyArray<TokenKind | undefined> = [undefined, "open", "click", "unsubscribe", "tag-unsubscribe"];
 /** Bit 7 of the kind byte: an https link. */
@@ -76,7 +79,8 @@ export function tokenFieldTooLong(fields: Pick<TokenPayload, "webPrefix" | "doma
   return null;
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+// ignoreBOM: a field's leading U+FEFF is part of the field as it was signed, not a byte-order mark.
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** bytes[start..end) as text: the usual all-ASCII field without a decoder; null on invalid UTF-8. */
 export function fieldText(bytes: Uint8Array, start: number, end: number): string | null {
@@ -116,6 +120,26 @@ export function fieldBounds(b: Uint8Array, start: number, end: number): FieldBou
   return { prefixStart, domainStart, messageIdStart, recipientStart, urlStart };
 }
 
+// Decodes a token's fields region at once; `fatal`, so that a decoded text as long as its bytes
+// means every byte was ASCII (a valid multi-byte sequence always decodes to fewer UTF-16 units).
+const wholeDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * The fields region b[at.prefixStart..end) as one string when every byte of it is ASCII, or null.
+ * The usual token: its fields are then cut from this one string (one native decode) instead of each
+ * being decoded on its own. A length byte of 128 or more (a field that long) is not ASCII either,
+ * and is checked first so that the decoder never throws on it.
+ */
+function asciiText(b: Uint8Array, at: FieldBounds, end: number): string | null {
+  if ((b[at.domainStart - 1]! | b[at.messageIdStart - 1]! | b[at.recipientStart - 1]!) >= 0x80) return null;
+  try {
+    const text = wholeDecoder.decode(b.subarray(at.prefixStart, end));
+    return text.length === end - at.prefixStart ? text : null;
+  } catch {
+    return null; // not UTF-8 (only in bytes not yet authenticated): each field is decoded on its own, and refused
+  }
+}
+
 /** The payload held in authentic bytes, or null when a field is not valid UTF-8 or the URL does not match the kind. */
 export function payloadOf(
   b: Uint8Array,
@@ -127,11 +151,14 @@ export function payloadOf(
   https: boolean,
 ): TokenPayload | null {
   if ((kind === "click") !== at.urlStart < end) return null;
-  const webPrefix = fieldText(b, at.prefixStart, at.domainStart - 1);
-  const domain = fieldText(b, at.domainStart, at.messageIdStart - 1);
-  const messageId = fieldText(b, at.messageIdStart, at.recipientStart - 1);
-  const recipient = fieldText(b, at.recipientStart, at.urlStart);
-  const url = fieldText(b, at.urlStart, end);
+  const base = at.prefixStart;
+  const text = asciiText(b, at, end);
+  const field = (start: number, stop: number) => (text === null ? fieldText(b, start, stop) : text.slice(start - base, stop - base));
+  const webPrefix = field(at.prefixStart, at.domainStart - 1);
+  const domain = field(at.domainStart, at.messageIdStart - 1);
+  const messageId = field(at.messageIdStart, at.recipientStart - 1);
+  const recipient = field(at.recipientStart, at.urlStart);
+  const url = field(at.urlStart, end);
   if (webPrefix === null || domain === null || messageId === null || recipient === null || url === null) return null;
   const payload: TokenPayload = { kind, version, issuedAt, webPrefix, domain, messageId, recipient, url };
   if (https) payload.https = true;

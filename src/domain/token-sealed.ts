@@ -13,6 +13,7 @@ import {
   SEALED_FLAG,
   type TokenKind,
   type TokenPayload,
+  type TokenReader,
   uint32At,
 } from "./token-format";
 import { keepOpeningKey, keyEpochOf, openingKey, sealingKeyOf, signingKeyFor } from "./token-keys";
@@ -58,43 +59,66 @@ interface ClearHeader {
   https: boolean;
 }
 
-/** Opens b[0..length) with `key`. */
-function openWith(b: Uint8Array, length: number, key: CryptoKey, header: ClearHeader): Promise<TokenPayload | null> {
-  const params = { name: "AES-GCM", iv: b.subarray(HEADER_BYTES, BODY_START), additionalData: b.subarray(0, HEADER_BYTES), tagLength: TAG_BITS };
-  return crypto.subtle.decrypt(params, key, b.subarray(BODY_START, length)).then(
-    (opened) => {
-      const plain = new Uint8Array(opened);
-      const at = fieldBounds(plain, 4, plain.length);
-      if (!at) return null;
-      const issuedAt = uint32At(plain, 0);
-      return payloadOf(plain, at, plain.length, header.kind, header.version, issuedAt, header.https);
-    },
-    () => null, // GCM's tag does not match: tampered, truncated, or another key's
+type AesGcmParamsOf = { name: "AES-GCM"; iv: Uint8Array; additionalData: Uint8Array; tagLength: number };
+// The decryption parameters of the last buffer tokens were opened from: the edge decodes every
+// token into the same buffer (token.ts), so its nonce and header views are made once, not per hit.
+let paramsBuffer: Uint8Array | null = null;
+let bufferParams: AesGcmParamsOf | null = null;
+
+function paramsFor(b: Uint8Array): AesGcmParamsOf {
+  if (b !== paramsBuffer || !bufferParams) {
+    bufferParams = { name: "AES-GCM", iv: b.subarray(HEADER_BYTES, BODY_START), additionalData: b.subarray(0, HEADER_BYTES), tagLength: TAG_BITS };
+    paramsBuffer = b;
+  }
+  return bufferParams;
+}
+
+/** The payload in an opened token's plaintext, or null. */
+function payloadIn(opened: ArrayBuffer, header: ClearHeader): TokenPayload | null {
+  const plain = new Uint8Array(opened);
+  const at = fieldBounds(plain, 4, plain.length);
+  if (!at) return null;
+  return payloadOf(plain, at, plain.length, header.kind, header.version, uint32At(plain, 0), header.https);
+}
+
+/** `read` of what b[0..length) opens to with `key` (null when GCM's tag does not match: tampered, truncated, or another key's). */
+function openWith<T>(b: Uint8Array, length: number, key: CryptoKey, header: ClearHeader, read: TokenReader<T>): Promise<T> {
+  // decrypt copies the nonce, the header and the ciphertext before it returns: b may be reused at once.
+  return crypto.subtle.decrypt(paramsFor(b), key, b.subarray(BODY_START, length)).then(
+    (opened) => read(payloadIn(opened, header)),
+    () => read(null),
   );
 }
 
 /**
- * The payload of an authentic sealed token held in b[0..length) (the caller's own bytes: opening yields), or null for anything else. Nothing
- * but the clear header (version, kind byte, domain tag, key epoch) is read before GCM's tag matches.
- * A (tag, epoch) key this isolate has not used yet is derived, and kept only once a token opens
- * with it, so forged tokens naming made-up tags evict nothing.
+ * `read` of the payload of an authentic sealed token held in b[0..length), or of null for anything
+ * else. Nothing but the clear header (version, kind byte, domain tag, key epoch) is read before
+ * GCM's tag matches, and b is not read after this returns (token.ts reuses it). A (tag, epoch) key
+ * this isolate has not used yet is derived, and kept only once a token opens with it, so forged
+ * tokens naming made-up tags evict nothing.
  */
-export function openSealed(b: Uint8Array, length: number, secret: string): Promise<TokenPayload | null> | null {
+export function openSealed<T>(b: Uint8Array, length: number, secret: string, read: TokenReader<T>): T | Promise<T> {
   const kindByte = b[1]!;
   const kind = kindOf(kindByte);
-  if (!kind || length < BODY_START + MIN_PLAIN_BYTES + TAG_BYTES) return null;
+  if (!kind || length < BODY_START + MIN_PLAIN_BYTES + TAG_BYTES) return read(null);
   const header: ClearHeader = { kind, version: b[0]!, https: (kindByte & HTTPS_FLAG) !== 0 };
   const tag = uint32At(b, 2);
   const epoch = (b[6]! << 8) | b[7]!;
   const known = openingKey(secret, tag, epoch);
-  if (known) return openWith(b, length, known, header);
-  return openWithNewKey(b, length, secret, tag, epoch, header);
+  if (known) return openWith(b, length, known, header, read);
+  return openWithNewKey(b.slice(0, length), secret, tag, epoch, header, read); // its own copy: deriving the key yields first
 }
 
 /** The first token of a (tag, epoch) in this isolate: its key is derived, and kept only if the token opens with it. */
-async function openWithNewKey(b: Uint8Array, length: number, secret: string, tag: number, epoch: number, header: ClearHeader): Promise<TokenPayload | null> {
-  const key = await sealingKeyOf(secret, tag, epoch);
-  const payload = await openWith(b, length, key, header);
-  if (payload) keepOpeningKey(secret, tag, epoch, key);
-  return payload;
+async function openWithNewKey<T>(b: Uint8Array, secret: string, tag: number, epoch: number, header: ClearHeader, read: TokenReader<T>): Promise<T> {
+  let key: CryptoKey;
+  try {
+    key = await sealingKeyOf(secret, tag, epoch);
+  } catch {
+    return read(null); // a key that cannot be derived opens nothing
+  }
+  return openWith(b, b.length, key, header, (payload) => {
+    if (payload) keepOpeningKey(secret, tag, epoch, key);
+    return read(payload);
+  });
 }

@@ -15,9 +15,14 @@ type ParsedSecrets = ReturnType<typeof parseSecretSettings>;
 // object every time, with its hash cached, so the lookup builds no key string per hit.
 const settingsCache = new Map<string, Map<string, Map<string, ParsedSecrets>>>();
 
+let last: { secret: string; version: string; previous: string; parsed: ParsedSecrets } | null = null;
+
 /** Secrets by key version from the Worker's settings (parsed once per isolate and settings). */
 export function secretsFromSettings(settings: SecretSettings): { currentVersion: number; secretFor: SecretForVersion } {
   const previous = settings.TRACKING_SECRETS_PREVIOUS ?? "";
+  // The settings of the last call, compared string by string (the same string objects on every hit,
+  // so each comparison is one pointer check): a hit then skips the three map lookups below.
+  if (last && last.secret === settings.TRACKING_SECRET && last.version === settings.TRACKING_KEY_VERSION && last.previous === previous) return last.parsed;
   let byVersion = settingsCache.get(settings.TRACKING_SECRET);
   if (!byVersion) {
     if (settingsCache.size > 16) settingsCache.clear();
@@ -27,6 +32,7 @@ export function secretsFromSettings(settings: SecretSettings): { currentVersion:
   if (!byPrevious) byVersion.set(settings.TRACKING_KEY_VERSION, (byPrevious = new Map()));
   let parsed = byPrevious.get(previous);
   if (!parsed) byPrevious.set(previous, (parsed = parseSecretSettings(settings)));
+  last = { secret: settings.TRACKING_SECRET, version: settings.TRACKING_KEY_VERSION, previous, parsed };
   return parsed;
 }
 

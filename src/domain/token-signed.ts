@@ -6,13 +6,13 @@
 import {
   base64UrlChars,
   fieldBounds,
-  fieldText,
   HTTPS_FLAG,
   KIND_CODES,
   kindOf,
   MAX_TOKEN_CHARS,
   payloadOf,
   type TokenPayload,
+  type TokenReader,
   uint32At,
 } from "./token-format";
 import { domainKey, freshDomainKey, keepVerifiedDomainKey, verifiedDomainKey } from "./token-keys";
@@ -39,35 +39,49 @@ export async function signSigned(payload: TokenPayload, fields: number[], url: U
 }
 
 /**
- * The payload of an authentic signed token held in b[0..length) (the caller's own bytes: checking yields), or null for anything else. The
- * domain is read before the MAC is checked only to pick the key; nothing else is used until the MAC
+ * `read` of the payload of an authentic signed token held in b[0..length), or of null for anything
+ * else. Its fields are read here, before the MAC is checked, because b is not read after this
+ * returns (token.ts reuses it); the domain picks the key, and nothing is handed on until the MAC
  * matches. A domain's key is kept only once a token of it verifies, so forged tokens naming made-up
  * domains evict nothing.
  */
-export function openSigned(b: Uint8Array, length: number, secret: string): Promise<TokenPayload | null> | null {
+export function openSigned<T>(b: Uint8Array, length: number, secret: string, read: TokenReader<T>): T | Promise<T> {
   const kindByte = b[1]!;
   const kind = kindOf(kindByte);
-  if (!kind || length < HEADER_BYTES + 4 + SIGNATURE_BYTES) return null;
+  if (!kind || length < HEADER_BYTES + 4 + SIGNATURE_BYTES) return read(null);
   const bodyLength = length - SIGNATURE_BYTES;
   const at = fieldBounds(b, HEADER_BYTES, bodyLength);
-  if (!at) return null;
-  const domain = fieldText(b, at.domainStart, at.messageIdStart - 1);
-  if (domain === null) return null;
-  const https = (kindByte & HTTPS_FLAG) !== 0;
-  const check = (key: CryptoKey) =>
-    crypto.subtle.sign("HMAC", key, b.subarray(0, bodyLength)).then((signature) => {
-      const mac = new Uint8Array(signature);
-      let diff = 0;
-      for (let i = 0; i < SIGNATURE_BYTES; i++) diff |= mac[i]! ^ b[bodyLength + i]!;
-      if (diff !== 0) return null;
-      const issuedAt = uint32At(b, 2);
-      return payloadOf(b, at, bodyLength, kind, b[0]!, issuedAt, https);
-    });
-  const known = verifiedDomainKey(secret, domain);
-  if (known) return check(known);
-  return freshDomainKey(secret, domain).then(async (key) => {
-    const payload = await check(key);
-    if (payload) keepVerifiedDomainKey(secret, domain, key);
-    return payload;
-  });
+  if (!at) return read(null);
+  const payload = payloadOf(b, at, bodyLength, kind, b[0]!, uint32At(b, 2), (kindByte & HTTPS_FLAG) !== 0);
+  if (!payload) return read(null);
+  // The token's MAC as four numbers: compared once the runtime's MAC is back, with no copy of b.
+  const m0 = uint32At(b, bodyLength);
+  const m1 = uint32At(b, bodyLength + 4);
+  const m2 = uint32At(b, bodyLength + 8);
+  const m3 = uint32At(b, bodyLength + 12);
+  const matches = (signature: ArrayBuffer) => {
+    const mac = new Uint8Array(signature);
+    return ((uint32At(mac, 0) ^ m0) | (uint32At(mac, 4) ^ m1) | (uint32At(mac, 8) ^ m2) | (uint32At(mac, 12) ^ m3)) === 0;
+  };
+  const known = verifiedDomainKey(secret, payload.domain);
+  // sign copies the body before it returns: b may be reused at once.
+  if (known) {
+    return crypto.subtle.sign("HMAC", known, b.subarray(0, bodyLength)).then(
+      (signature) => read(matches(signature) ? payload : null),
+      () => read(null),
+    );
+  }
+  const body = b.slice(0, bodyLength); // its own copy: deriving the key yields first
+  return freshDomainKey(secret, payload.domain)
+    .then((key) =>
+      crypto.subtle.sign("HMAC", key, body).then((signature) => {
+        if (!matches(signature)) return false;
+        keepVerifiedDomainKey(secret, payload.domain, key);
+        return true;
+      }),
+    )
+    .then(
+      (authentic) => read(authentic ? payload : null),
+      () => read(null), // a key that cannot be derived verifies nothing
+    );
 }

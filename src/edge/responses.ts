@@ -22,6 +22,8 @@ const HSTS = `max-age=${HSTS_MAX_AGE_SECONDS}`;
 const NO_REFERRER = "no-referrer";
 
 // Cache-Control alone stops every cache that matters; Pragma and Expires only served HTTP/1.0.
+// (Header sets made once per isolate and copied into each answer measured no faster than these
+// object literals in bench/hot-path-parts.bench.ts, for the pixel or the redirect.)
 export function pixelResponse(hsts = false): Response {
   return new Response(PIXEL_GIF, {
     headers: hsts

@@ -6,7 +6,7 @@
 // own tracking host, whose certificate just served the request) carries Strict-Transport-Security.
 import { isOwnHost } from "../domain/hosts";
 import type { TrackingHitInput } from "../domain/queue-messages";
-import { secretsFromSettings, type TokenKind, type TokenPayload, verifyToken } from "../domain/token";
+import { readToken, type SecretForVersion, secretsFromSettings, type TokenKind, type TokenPayload } from "../domain/token";
 import type { Env } from "../env";
 import { httpsRedirectResponse, invalidLinkPage, pixelResponse, redirectResponse, unsubscribeConfirmPage, unsubscribedPage } from "./responses";
 
@@ -27,26 +27,26 @@ const OPEN: readonly TokenKind[] = ["open"];
 const CLICK: readonly TokenKind[] = ["click"];
 const UNSUBSCRIBE: readonly TokenKind[] = ["unsubscribe", "tag-unsubscribe"];
 
-/** The token's payload if it is authentic, of an expected kind and honoured on this host; null otherwise. */
-function readToken(raw: string, host: string, env: Env, expected: readonly TokenKind[]): TokenPayload | null | Promise<TokenPayload | null> {
-  const accept = (token: TokenPayload | null) => (token && expected.includes(token.kind) && isHonouredHost(host, token, env.SHARED_HOSTS) ? token : null);
+/**
+ * `then` of the token's payload if it is authentic, of an expected kind and honoured on this host,
+ * or of null: at once for what is refused unread, otherwise in the microtask the crypto completes in.
+ */
+function withToken<T>(raw: string, host: string, env: Env, expected: readonly TokenKind[], then: (token: TokenPayload | null) => T): T | Promise<T> {
+  let secretFor: SecretForVersion;
   try {
-    const { secretFor } = secretsFromSettings(env);
-    const verified = verifyToken(raw, secretFor);
-    return verified === null ? null : verified.then(accept, () => null);
+    secretFor = secretsFromSettings(env).secretFor;
   } catch {
-    return null; // a misconfigured secret must not turn into an error page in a mail client
+    return then(null); // a misconfigured secret must not turn into an error page in a mail client
   }
+  return readToken(raw, secretFor, (token) => then(token && expected.includes(token.kind) && isHonouredHost(host, token, env.SHARED_HOSTS) ? token : null));
 }
 
-/** Applies `then` to a value that may still be a promise, without a promise when it is not. */
-function whenRead<T>(value: TokenPayload | null | Promise<TokenPayload | null>, then: (token: TokenPayload | null) => T): T | Promise<T> {
-  return value instanceof Promise ? value.then(then) : then(value);
-}
+const SEND_AS_JSON: QueueSendOptions = { contentType: "json" };
 
 /** Sends the hit to the events queue; the caller hands the promise to waitUntil. */
 function queueHit(request: Request, env: Env, token: TokenPayload, event: HitEvent): Promise<unknown> {
   const cf = (request.cf ?? {}) as IncomingRequestCfProperties;
+  const headers = request.headers; // a getter into the runtime: read once
   const hit: TrackingHitInput = {
     type: "hit",
     v: 1,
@@ -59,8 +59,8 @@ function queueHit(request: Request, env: Env, token: TokenPayload, event: HitEve
     scope: token.kind === "tag-unsubscribe" ? "tags" : token.kind === "unsubscribe" ? "domain" : undefined,
     issuedAt: token.issuedAt,
     method: request.method,
-    ip: request.headers.get("cf-connecting-ip") ?? "",
-    userAgent: (request.headers.get("user-agent") ?? "").slice(0, 2048),
+    ip: headers.get("cf-connecting-ip") ?? "",
+    userAgent: (headers.get("user-agent") ?? "").slice(0, 2048),
     cf: {
       country: cf.country,
       region: cf.region,
@@ -70,7 +70,7 @@ function queueHit(request: Request, env: Env, token: TokenPayload, event: HitEve
       asOrganization: cf.asOrganization,
     },
   };
-  return env.EVENTS.send(hit, { contentType: "json" }).catch((error: unknown) => {
+  return env.EVENTS.send(hit, SEND_AS_JSON).catch((error: unknown) => {
     // The queue refused the hit: nothing else can be done from the edge; log for alerting.
     console.error(JSON.stringify({ msg: "events queue send failed", domain: hit.domain, messageId: hit.messageId, event, error: String(error) }));
   });
@@ -142,10 +142,13 @@ export function handleTracking(request: Request, env: Env, ctx: ExecutionContext
 function answerOpen(request: Request, env: Env, ctx: ExecutionContext, url: Target, raw: string, hsts: boolean): Response | Promise<Response> {
   const records = request.method === "GET" || request.method === "HEAD";
   if (url.https || isOwnHost(url.hostname, env.SHARED_HOSTS)) {
-    if (records) ctx.waitUntil(Promise.resolve(readToken(raw, url.hostname, env, OPEN)).then((token) => token && queueHit(request, env, token, "opened")));
+    if (records) {
+      const recorded = withToken(raw, url.hostname, env, OPEN, (token) => token && queueHit(request, env, token, "opened"));
+      if (recorded) ctx.waitUntil(recorded);
+    }
     return pixelResponse(hsts);
   }
-  return whenRead(readToken(raw, url.hostname, env, OPEN), (token) => {
+  return withToken(raw, url.hostname, env, OPEN, (token) => {
     if (!token) return pixelResponse(hsts);
     if (wantsHttps(url, token.https, env)) return httpsRedirectResponse(new URL(request.url), request.method);
     if (records) ctx.waitUntil(queueHit(request, env, token, "opened"));
@@ -159,7 +162,7 @@ function invalidClick(env: Env, hsts: boolean): Response {
 }
 
 function answerClick(request: Request, env: Env, ctx: ExecutionContext, url: Target, raw: string, hsts: boolean): Response | Promise<Response> {
-  return whenRead(readToken(raw, url.hostname, env, CLICK), (token) => {
+  return withToken(raw, url.hostname, env, CLICK, (token) => {
     if (!token) return invalidClick(env, hsts);
     if (wantsHttps(url, token.https, env)) return httpsRedirectResponse(new URL(request.url), request.method); // the https request records the click
     // Made before the click is recorded: a URL that cannot be a Location (only in tokens signed
@@ -172,7 +175,7 @@ function answerClick(request: Request, env: Env, ctx: ExecutionContext, url: Tar
 }
 
 function answerUnsubscribe(request: Request, env: Env, ctx: ExecutionContext, url: Target, raw: string, hsts: boolean): Response | Promise<Response> {
-  return whenRead(readToken(raw, url.hostname, env, UNSUBSCRIBE), (token) => {
+  return withToken(raw, url.hostname, env, UNSUBSCRIBE, (token) => {
     if (!token) return invalidLinkPage(hsts);
     if (wantsHttps(url, token.https, env)) return httpsRedirectResponse(new URL(request.url), request.method);
     const scope = token.kind === "tag-unsubscribe" ? "tags" : "domain";

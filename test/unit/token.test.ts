@@ -59,6 +59,18 @@ describe.each(FORMATS)("%s tracking tokens", (format) => {
     expect(await verifyToken(await sign(unicode), secretFor)).toEqual(unicode);
   });
 
+  it("round-trip fields of every length up to 255 bytes, ASCII or not (a length byte over 127 is not ASCII)", async () => {
+    for (const length of [0, 1, 127, 128, 129, 200, 254, 255]) {
+      for (const fill of ["a", "\u0000", "é", "\ufeff"]) {
+        const text = fill.repeat(Math.floor(length / new TextEncoder().encode(fill).length));
+        for (const field of ["webPrefix", "domain", "messageId", "recipient"] as const) {
+          const payload = { ...base, [field]: text };
+          expect(await verifyToken(await sign(payload), secretFor), `${field}: ${length} bytes of ${JSON.stringify(fill)}`).toEqual(payload);
+        }
+      }
+    }
+  });
+
   it("say their format in bit 0x40 of the kind byte", async () => {
     for (const kind of KINDS) expect(decodeBase64Url(await sign(forKind(kind)))![1]! & 0x40).toBe(format === "sealed" ? 0x40 : 0);
   });
@@ -70,6 +82,29 @@ describe.each(FORMATS)("%s tracking tokens", (format) => {
       expect(changes.length).toBeGreaterThan(3 * 60);
       for (const changed of changes) expect(await verifyToken(changed, secretFor), changed).toBeNull();
     }
+  });
+
+  it("verify many at once, each to its own payload: a domain's first tokens (its key being derived) among tokens of known domains, and forgeries", async () => {
+    // All verifications are started before any is awaited, so each one's crypto completes while
+    // the others' bytes have been decoded since: nothing may be read from another call's bytes.
+    const payloads = Array.from({ length: 60 }, (_, i) =>
+      forKind(KINDS[i % KINDS.length]!, {
+        ...base,
+        domain: `interleaved-${format}-${i % 7}.example`,
+        recipient: `reader${i}@example.org`,
+        messageId: `m${i}@interleaved`,
+        url: `https://example.org/${"p".repeat(i)}`,
+      }),
+    );
+    const tokens = await Promise.all(payloads.map((payload) => sign(payload)));
+    const forged = tokens.map((token) => {
+      const bytes = decodeBase64Url(token)!;
+      bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0x01;
+      return encodeBase64Url(bytes);
+    });
+    const started = tokens.flatMap((token, i) => [verifyToken(token, secretFor), verifyToken(forged[i]!, secretFor)]);
+    const results = await Promise.all(started);
+    expect(results).toEqual(payloads.flatMap((payload) => [payload, null]));
   });
 
   it("refuse truncated and lengthened tokens, and garbage", async () => {
