@@ -367,7 +367,15 @@ it("rollup drain rate against one shard's write rate", { timeout: 30 * 60_000 },
   await configureWebhooks(domains);
   for (let back = 0; back < 4; back++) {
     const day = today - back;
-    const traffic = dayTraffic({ domains, zipf: ZIPF, day, events: DRAIN_EVENTS / 4, recipients: RECIPIENTS, firstMessage: 6_000_000 + back * DRAIN_EVENTS, seed: 500 + back });
+    const traffic = dayTraffic({
+      domains,
+      zipf: ZIPF,
+      day,
+      events: DRAIN_EVENTS / 4,
+      recipients: RECIPIENTS,
+      firstMessage: 6_000_000 + back * DRAIN_EVENTS,
+      seed: 500 + back,
+    });
     await saveMetadata(traffic);
     for (let b = 0; b < traffic.items.length; b += BATCH) {
       await consume((await materialize(traffic, b, BATCH)).map(({ id, body }) => ({ id, body })));

@@ -113,7 +113,11 @@ export function dayTraffic(shape: TrafficShape): Traffic {
     const facts: MessageFacts = {
       domain,
       messageId: `${stamp}.${messageNo.toString(16)}.${((messageNo * 2654435761) >>> 0).toString(16)}@${domain}`,
-      headers: { to: recipient, from: `Customer ${rank} Store <news@${domain.slice(3)}>`, subject: `Autumn sale ${campaign}: up to 30% off wool coats and knitwear` },
+      headers: {
+        to: recipient,
+        from: `Customer ${rank} Store <news@${domain.slice(3)}>`,
+        subject: `Autumn sale ${campaign}: up to 30% off wool coats and knitwear`,
+      },
       tags,
       userVariables: userVariables(messageNo, rng),
       size: 20_000 + ((messageNo * 37) % 40_000),
@@ -134,13 +138,21 @@ export function dayTraffic(shape: TrafficShape): Traffic {
       });
     };
     const at = (id: string, ms: number) => ({ id, ms });
-    ready(sentMs, (id) => acceptedEvent(facts, recipient, { recipients: [recipient], method: "http", sender: `bounce@${domain}`, attachments: [] }, at(id, sentMs)), true);
+    ready(
+      sentMs,
+      (id) => acceptedEvent(facts, recipient, { recipients: [recipient], method: "http", sender: `bounce@${domain}`, attachments: [] }, at(id, sentMs)),
+      true,
+    );
     const outcome = rng.next();
     const status = { code: 250, message: "OK", attemptNo: 1, mxHost: "smtp.relay.example", tls: true, sessionSeconds: 0.4 };
     if (outcome < 0.07) {
       const permanent = outcome < 0.05;
       const failure = permanent
-        ? { severity: "permanent" as const, reason: "bounce" as const, status: { ...status, code: 550, message: "5.1.1 The email account that you tried to reach does not exist" } }
+        ? {
+            severity: "permanent" as const,
+            reason: "bounce" as const,
+            status: { ...status, code: 550, message: "5.1.1 The email account that you tried to reach does not exist" },
+          }
         : { severity: "temporary" as const, reason: "generic" as const, status: { ...status, code: 421, message: "4.7.0 Try again later", retrySeconds: 600 } };
       ready(sentMs + 2000, (id) => failedEvent(facts, recipient, failure, at(id, sentMs + 2000)), true);
       continue;
