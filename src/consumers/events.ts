@@ -7,6 +7,7 @@
 // retries with backoff or dead-letters each message. Bindings: DB, DOMAIN_STATE, EVENTS_DLQ, WEBHOOKS.
 import { insertEvents } from "../db/events-store";
 import { loadMessageMetadata, messageKey } from "../db/messages";
+import { webhooksOfDomains } from "../db/webhooks";
 import { derivedId } from "../domain/base64url";
 import { mergeEvent } from "../domain/event-packs";
 import { queueMessageSchema, readyEventBodySchema, type TrackingHit } from "../domain/queue-messages";
@@ -62,31 +63,48 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
   const { now: parsed, later } = withinBudget(all);
   await sendBack(env, later);
   const items = parsed.flatMap((p) => p.items);
+  // The webhooks of the batch's domains are looked up while the events are built and stored (a
+  // failed lookup fails the fan-out, below): the lookup does not depend on them.
+  const hooks = webhooksOfDomains(env.DB, [...new Set(items.map((item) => item.domain))]).then(
+    (found) => ({ found }),
+    (error: unknown) => ({ error }),
+  );
 
+  let failedDomains: Set<string>;
   try {
     const hits = items.flatMap((item) => (item.hit ? [item.hit] : []));
     const metadata = hits.length > 0 ? await loadMessageMetadata(env, hits) : new Map();
     for (const item of items) {
       item.row = toEventRow(item.domain, item.hit ? buildTrackingEvent(item.hit, metadata.get(messageKey(item.hit))) : item.event!);
     }
-    await insertEvents(
-      env,
-      items.map((item) => item.row!),
-    );
+    // Suppressions are applied while the events are written: both are idempotent (design rule 2),
+    // so if the write fails and the batch is retried, applying them again changes nothing.
+    const suppressions = applySuppressions(env, items);
+    try {
+      await insertEvents(
+        env,
+        items.map((item) => item.row!),
+      );
+    } finally {
+      failedDomains = await suppressions;
+    }
   } catch (error) {
     console.error(JSON.stringify({ msg: "events batch write failed, retrying", error: String(error) }));
     for (const { message } of parsed) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     return;
   }
 
-  const failedDomains = await applySuppressions(env, items);
-  // Retrying a message after a failed fan-out may queue a delivery twice; the webhooks ledger
-  // makes sure a URL that already answered 2xx is not posted to again.
+  // Webhooks go out once the events are stored. Retrying a message after a failed fan-out may
+  // queue a delivery twice; the webhooks ledger makes sure a URL that already answered 2xx is not
+  // posted to again.
   let fannedOut = true;
   try {
+    const lookup = await hooks;
+    if ("error" in lookup) throw lookup.error;
     await fanOutWebhooks(
       env,
       items.map((item) => ({ domain: item.domain, event: item.row!.body })),
+      lookup.found,
     );
   } catch (error) {
     fannedOut = false;
