@@ -1,10 +1,11 @@
 // Events queue consumer: validates each message, turns hits into Mailgun-shaped events (ready
 // events from the send path, delivery and inbound mail are stored as they come; a pack of them is
-// unpacked into its events, src/domain/event-packs.ts), writes the batch
-// into D1 in one round trip (insert-or-ignore on the event id, so redelivery changes nothing),
-// applies suppression side effects to each domain's Durable Object (unsubscribes, hard bounces,
-// complaints: one call per kind and domain), fans each event out to the webhooks queue, then acks,
-// retries with backoff or dead-letters each message. Bindings: DB, DOMAIN_STATE, EVENTS_DLQ, WEBHOOKS.
+// unpacked into its events, src/domain/event-packs.ts), writes the batch into its shards (one
+// round trip each; insert-or-ignore on the event id, so redelivery changes nothing) while applying
+// the suppression side effects to each domain's Durable Object (unsubscribes, hard bounces,
+// complaints: one call per kind and domain), then fans each stored event out to the webhooks
+// queue (the webhooks looked up meanwhile), then acks, retries with backoff or dead-letters each
+// message. Bindings: DB and the event shards, DOMAIN_STATE, EVENTS_DLQ, WEBHOOKS.
 import { insertEvents } from "../db/events-store";
 import { loadMessageMetadata, messageKey } from "../db/messages";
 import { webhooksOfDomains } from "../db/webhooks";
