@@ -24,7 +24,7 @@
 // invocations (on this 2-core machine they would run beside the consumer and blur its figure).
 import { createMessageBatch } from "cloudflare:test";
 import { expect, it } from "vitest";
-import { rollUpStats } from "../src/cron/rollups";
+import { ROLLUP_CHUNK_EVENTS, rollUpStats } from "../src/cron/rollups";
 import { rollupStateName } from "../src/db/events-store";
 import { jsonChunks } from "../src/db/json-chunks";
 import { setWatermark } from "../src/db/rollups";
@@ -35,7 +35,6 @@ import { WEBHOOK_IDS } from "../src/domain/webhooks";
 import type { Env } from "../src/env";
 import worker from "./bench-worker";
 import { AUTH, benchEnv, call, median, plainContext, report } from "./harness";
-import { domainName } from "./support/production-events";
 import { dayTraffic, type Traffic, type TrafficItem } from "./support/shard-traffic";
 
 /** Production-shaped events written into the full shard before it is filled up with copies of them. */
@@ -51,6 +50,8 @@ const SPREAD_EVENTS = 16_000;
 const SPREAD_ROUNDS = 3;
 /** Fresh events the rollup drains in (3). */
 const DRAIN_EVENTS = 20_000;
+/** The rollup's chunk size also measured, beside ROLLUP_CHUNK_EVENTS. Unit: events. */
+const LARGER_CHUNK_EVENTS = 5000;
 const DOMAINS = 1000;
 /** Zipf's law proper (production-events.ts uses 2 for the biggest domain's million): batches mix many domains. */
 const ZIPF = 1;
@@ -72,6 +73,12 @@ const env: Env = {
     sendBatch: async (messages: Iterable<unknown>) => void (webhookMessages += [...messages].length),
   } as unknown as Env["WEBHOOKS"],
 };
+
+/**
+ * This bench's domains: named apart from bench/events-scale.bench.ts's (mg.customer<rank>...), which
+ * runs next and reads its biggest domain's events from the same shards.
+ */
+const domainName = (rank: number) => `mg.store${rank}.example.net`;
 
 /** The domains of the first DOMAINS ranks that the directory puts in database `name` on `day`. */
 async function domainsOf(name: string, day: number): Promise<Array<{ name: string; rank: number }>> {
@@ -421,44 +428,63 @@ it("rollup drain rate against one shard's write rate", { timeout: 30 * 60_000 },
     const max = await db.prepare("SELECT coalesce(max(rowid), 0) AS m FROM events").first<{ m: number }>();
     await setWatermark(env.DB, max!.m, rollupStateName(name));
   }
-  // Fresh events of all the domains on the four most recent days (8 shards), written by the consumer.
-  let written = 0;
-  let writeMs = 0;
   const domains = Array.from({ length: DOMAINS }, (_, i) => ({ name: domainName(i + 1), rank: i + 1 }));
   await configureWebhooks(domains);
-  for (let back = 0; back < 4; back++) {
-    const day = today - back;
-    const traffic = dayTraffic({
-      domains,
-      zipf: ZIPF,
-      day,
-      events: DRAIN_EVENTS / 4,
-      recipients: RECIPIENTS,
-      firstMessage: 6_000_000 + back * DRAIN_EVENTS,
-      seed: 500 + back,
-    });
-    await saveMetadata(traffic);
-    for (let b = 0; b < traffic.items.length; b += BATCH) {
-      writeMs += await consume((await materialize(traffic, b, BATCH)).map(({ id, body }) => ({ id, body })));
-      written += Math.min(BATCH, traffic.items.length - b);
+  /** Fresh events of all the domains on the four most recent days (8 shards), written by the consumer: events and ms. */
+  const writeFresh = async (round: number) => {
+    let written = 0;
+    let writeMs = 0;
+    for (let back = 0; back < 4; back++) {
+      const traffic = dayTraffic({
+        domains,
+        zipf: ZIPF,
+        day: today - back,
+        events: DRAIN_EVENTS / 4,
+        recipients: RECIPIENTS,
+        firstMessage: 6_000_000 + (round * 4 + back) * DRAIN_EVENTS,
+        seed: 500 + round * 4 + back,
+      });
+      await saveMetadata(traffic);
+      for (let b = 0; b < traffic.items.length; b += BATCH) {
+        writeMs += await consume((await materialize(traffic, b, BATCH)).map(({ id, body }) => ({ id, body })));
+        written += Math.min(BATCH, traffic.items.length - b);
+      }
     }
-  }
-  let rolled = 0;
-  let runs = 0;
-  const began = performance.now();
-  for (;;) {
-    runs++;
-    const result = await rollUpStats(env, Date.now(), { chunksPerRun: 1000 });
-    rolled += result.events;
-    if (!result.unfinished) break;
-  }
-  const ms = performance.now() - began;
+    return { written, writeMs };
+  };
+  /** Runs of rollUpStats until nothing is left: events rolled up, runs and ms. */
+  const drainAll = async (chunkEvents: number) => {
+    let rolled = 0;
+    let runs = 0;
+    const began = performance.now();
+    for (;;) {
+      runs++;
+      const result = await rollUpStats(env, Date.now(), { chunksPerRun: 1000, chunkEvents });
+      rolled += result.events;
+      if (!result.unfinished) break;
+    }
+    return { rolled, runs, ms: performance.now() - began };
+  };
+
+  const { written, writeMs } = await writeFresh(0);
+  const { rolled, runs, ms } = await drainAll(ROLLUP_CHUNK_EVENTS);
   expect(rolled).toBe(written);
   const drain = perSecond(rolled, ms);
-  report(`rollup of ${rolled.toLocaleString("en")} fresh events over 8 shards (${runs} run${runs > 1 ? "s" : ""})`, fmtRate(rolled, ms));
+  report(
+    `rollup of ${rolled.toLocaleString("en")} fresh events over 8 shards (${runs} run${runs > 1 ? "s" : ""}, chunks of ${ROLLUP_CHUNK_EVENTS})`,
+    fmtRate(rolled, ms),
+  );
   report("  the consumer writing those events just before (one consumer, batches of 100)", fmtRate(written, writeMs));
   report(
     "  drain rate / that write rate; / one shard's consumer rate of (1) (target >= 3x)",
     `${(drain / perSecond(written, writeMs)).toFixed(2)}x; ${(drain / oneShardRate).toFixed(2)}x`,
+  );
+  // The same again with larger chunks (a setting of the cron, not of the code): what per-chunk costs weigh.
+  const again = await writeFresh(1);
+  const larger = await drainAll(LARGER_CHUNK_EVENTS);
+  expect(larger.rolled).toBe(again.written);
+  report(
+    `  the same with chunks of ${LARGER_CHUNK_EVENTS}: drain; / the write rate just before`,
+    `${fmtRate(larger.rolled, larger.ms)}; ${(perSecond(larger.rolled, larger.ms) / perSecond(again.written, again.writeMs)).toFixed(2)}x`,
   );
 });
