@@ -11,7 +11,7 @@ const root = path.resolve(import.meta.dirname, "..");
  * Always the same order, the hot path first: the later files write a million rows into the local
  * D1, and SQLite's background work after that showed up as noise in the microsecond figures.
  */
-const ORDER = ["pipeline", "hot-path-parts", "send", "smtp", "webhooks", "logs-search", "hostile", "stats", "events-scale"];
+const ORDER = ["pipeline", "hot-path-parts", "send", "smtp", "webhooks", "logs-search", "hostile", "stats", "shards", "events-scale"];
 class BenchOrder extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const rank = (file: TestSpecification) => {
@@ -42,6 +42,8 @@ export default defineConfig(async () => ({
           ...(process.env.TRACKING_TOKEN_FORMAT ? { TRACKING_TOKEN_FORMAT: process.env.TRACKING_TOKEN_FORMAT } : {}),
           // `BENCH_SCALE_BIGGEST=100000 npm run bench` runs bench/events-scale.bench.ts smaller (a million by default).
           ...(process.env.BENCH_SCALE_BIGGEST ? { BENCH_SCALE_BIGGEST: process.env.BENCH_SCALE_BIGGEST } : {}),
+          // `BENCH_SHARD_FULL=200000 npm run bench` fills bench/shards.bench.ts's shard less (a million by default).
+          ...(process.env.BENCH_SHARD_FULL ? { BENCH_SHARD_FULL: process.env.BENCH_SHARD_FULL } : {}),
         },
       },
     }),

@@ -1,12 +1,14 @@
 // Events queue consumer: validates each message, turns hits into Mailgun-shaped events (ready
 // events from the send path, delivery and inbound mail are stored as they come; a pack of them is
-// unpacked into its events, src/domain/event-packs.ts), writes the batch
-// into D1 in one round trip (insert-or-ignore on the event id, so redelivery changes nothing),
-// applies suppression side effects to each domain's Durable Object (unsubscribes, hard bounces,
-// complaints: one call per kind and domain), fans each event out to the webhooks queue, then acks,
-// retries with backoff or dead-letters each message. Bindings: DB, DOMAIN_STATE, EVENTS_DLQ, WEBHOOKS.
+// unpacked into its events, src/domain/event-packs.ts), writes the batch into its shards (one
+// round trip each; insert-or-ignore on the event id, so redelivery changes nothing) while applying
+// the suppression side effects to each domain's Durable Object (unsubscribes, hard bounces,
+// complaints: one call per kind and domain), then fans each stored event out to the webhooks
+// queue (the webhooks looked up meanwhile), then acks, retries with backoff or dead-letters each
+// message. Bindings: DB and the event shards, DOMAIN_STATE, EVENTS_DLQ, WEBHOOKS.
 import { insertEvents } from "../db/events-store";
 import { loadMessageMetadata, messageKey } from "../db/messages";
+import { webhooksOfDomains } from "../db/webhooks";
 import { derivedId } from "../domain/base64url";
 import { mergeEvent } from "../domain/event-packs";
 import { queueMessageSchema, readyEventBodySchema, type TrackingHit } from "../domain/queue-messages";
@@ -62,7 +64,14 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
   const { now: parsed, later } = withinBudget(all);
   await sendBack(env, later);
   const items = parsed.flatMap((p) => p.items);
+  // The webhooks of the batch's domains are looked up while the events are built and stored (a
+  // failed lookup fails the fan-out, below): the lookup does not depend on them.
+  const hooks = webhooksOfDomains(env.DB, [...new Set(items.map((item) => item.domain))]).then(
+    (found) => ({ found }),
+    (error: unknown) => ({ error }),
+  );
 
+  let failedDomains: Set<string>;
   try {
     const hits = items.flatMap((item) => (item.hit ? [item.hit] : []));
     // A hit's token was issued when its message was sent: that day's shard holds the message.
@@ -76,24 +85,34 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
     for (const item of items) {
       item.row = toEventRow(item.domain, item.hit ? buildTrackingEvent(item.hit, metadata.get(messageKey(item.hit))) : item.event!);
     }
-    await insertEvents(
-      env,
-      items.map((item) => item.row!),
-    );
+    // Suppressions are applied while the events are written: both are idempotent (design rule 2),
+    // so if the write fails and the batch is retried, applying them again changes nothing.
+    const suppressions = applySuppressions(env, items);
+    try {
+      await insertEvents(
+        env,
+        items.map((item) => item.row!),
+      );
+    } finally {
+      failedDomains = await suppressions;
+    }
   } catch (error) {
     console.error(JSON.stringify({ msg: "events batch write failed, retrying", error: String(error) }));
     for (const { message } of parsed) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     return;
   }
 
-  const failedDomains = await applySuppressions(env, items);
-  // Retrying a message after a failed fan-out may queue a delivery twice; the webhooks ledger
-  // makes sure a URL that already answered 2xx is not posted to again.
+  // Webhooks go out once the events are stored. Retrying a message after a failed fan-out may
+  // queue a delivery twice; the webhooks ledger makes sure a URL that already answered 2xx is not
+  // posted to again.
   let fannedOut = true;
   try {
+    const lookup = await hooks;
+    if ("error" in lookup) throw lookup.error;
     await fanOutWebhooks(
       env,
       items.map((item) => ({ domain: item.domain, event: item.row!.body })),
+      lookup.found,
     );
   } catch (error) {
     fannedOut = false;

@@ -27,11 +27,18 @@ export function webhookPacksOf(events: Array<{ domain: string; event: MailgunEve
   return [...byTarget.values()].flatMap(({ domain, url, items }) => packWebhookItems(domain, url, 1, items, MAX_QUEUE_BODY_BYTES));
 }
 
-/** Queues the webhook packs of these events; returns how many queue messages that was. */
-export async function fanOutWebhooks(env: Pick<Env, "DB" | "WEBHOOKS">, events: Array<{ domain: string; event: MailgunEvent }>): Promise<number> {
+/**
+ * Queues the webhook packs of these events; returns how many queue messages that was. `known`:
+ * the webhooks of (at least) these events' domains, when the caller has looked them up already.
+ */
+export async function fanOutWebhooks(
+  env: Pick<Env, "DB" | "WEBHOOKS">,
+  events: Array<{ domain: string; event: MailgunEvent }>,
+  known?: Map<string, WebhookUrls>,
+): Promise<number> {
   const firing = events.filter(({ event }) => webhookFor(event) !== null);
   if (firing.length === 0) return 0;
-  const hooks = await webhooksOfDomains(env.DB, [...new Set(firing.map((f) => f.domain))]);
+  const hooks = known ?? (await webhooksOfDomains(env.DB, [...new Set(firing.map((f) => f.domain))]));
   const packs = webhookPacksOf(firing, hooks);
   await sendInBatches(
     env.WEBHOOKS,

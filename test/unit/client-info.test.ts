@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classifyBot, describeClient, type HitContext, HUMAN_MIN_SECONDS_TO_CLICK } from "../../src/domain/client-info";
+import { classifyBot, describeClient, type HitContext, HUMAN_MIN_SECONDS_TO_CLICK, MAX_REMEMBERED_USER_AGENTS } from "../../src/domain/client-info";
 
 const UA = {
   chromeWindows: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
@@ -121,5 +121,27 @@ describe("describeClient", () => {
     expect(fields("Mozilla/5.0", "apple")).toEqual({ name: "Apple Mail", os: "unknown", type: "email client", device: "unknown" });
     expect(fields("", "gmail")).toEqual({ name: "Gmail", os: "unknown", type: "email client", device: "unknown" });
     expect(fields("", "")).toEqual({ name: "unknown", os: "unknown", type: "unknown", device: "unknown" });
+  });
+});
+
+describe("remembered user agents", () => {
+  it("answers the same for an agent seen before, after the cache filled and emptied, and for every other agent", () => {
+    const first = {
+      info: describeClient(UA.iphoneSafari, ""),
+      bot: classifyBot({ event: "clicked", method: "GET", userAgent: UA.curl, secondsSinceIssued: 60 }),
+    };
+    // More distinct agents than the cache holds: it empties once on the way.
+    const others = Array.from(
+      { length: MAX_REMEMBERED_USER_AGENTS + 10 },
+      (_, i) => `Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/${i}.0.0.0 Safari/537.36`,
+    );
+    for (const ua of others) expect(describeClient(ua, "")).toMatchObject({ "client-name": "Chrome", "client-os": "Windows", "user-agent": ua });
+    expect(describeClient(UA.iphoneSafari, "")).toEqual(first.info);
+    expect(classifyBot({ event: "clicked", method: "GET", userAgent: UA.curl, secondsSinceIssued: 60 })).toBe(first.bot);
+    expect(first.bot).toBe("generic");
+    // A shared answer is never handed out twice: changing one event's client-info leaves the next alone.
+    const a = describeClient(UA.iphoneSafari, "");
+    a["client-name"] = "changed";
+    expect(describeClient(UA.iphoneSafari, "")["client-name"]).toBe("Mobile Safari");
   });
 });
