@@ -72,6 +72,13 @@ function userVariables(message: number, rng: ReturnType<typeof prng>): Record<st
  * each, a third of them by proxies and scanners), clicks (12%), unsubscribes (5% of opened) and
  * complaints (0.1%). Times spread evenly over the days, messages in order of time.
  */
+/**
+ * Events per message this model makes on average (accepted, delivered or failed, opens, clicks,
+ * unsubscribes, complaints): measured 2.90 over the biggest domain's 200,000. With 2.2, as before,
+ * a domain reached its target at three quarters of the span, and its last 6 days held no events.
+ */
+const EVENTS_PER_MESSAGE = 2.9;
+
 export function* productionEvents(shape: ProductionShape, chunk = 2000): Generator<EventRow[]> {
   const rng = prng(shape.seed);
   const span = shape.days * 86_400_000;
@@ -82,8 +89,9 @@ export function* productionEvents(shape: ProductionShape, chunk = 2000): Generat
     const domain = domainName(rank);
     let produced = 0;
     const target = volumes[rank - 1]!;
-    // About 2.2 events per message: messages spaced so the domain's events fill the span.
-    const messages = Math.max(1, Math.round(target / 2.2));
+    // Messages spaced so the domain's events fill the span up to endMs: EVENTS_PER_MESSAGE is what
+    // this model gives on average (measured), so the target is reached at about the span's end.
+    const messages = Math.max(1, Math.round(target / EVENTS_PER_MESSAGE));
     for (let m = 0; m < messages && produced < target; m++, messageNo++) {
       const sentMs = shape.endMs - span + Math.floor(((m + rng.next()) / messages) * span);
       const recipient = m % 50 === 7 ? SEED_RECIPIENT : recipientAddress((messageNo * 7919 + rank * 104729) % shape.recipients);
