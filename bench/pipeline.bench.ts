@@ -185,6 +185,8 @@ it("consumer throughput and Events API latency over 100,000 events", async () =>
   // carry the tag "newsletter", so that tag also has a page 200 deep.
   const recipients = Array.from({ length: 50 }, (_, i) => `user${i}@example.org`);
   const metadata = [];
+  // Sent a day ago: the hits' tokens carry that moment (issuedAt), which places the messages' metadata.
+  const preparedAt = Date.now() - 86_400_000;
   for (let m = 0; m < 40; m++) {
     for (const recipient of [...recipients, "hot@example.org"]) {
       metadata.push(
@@ -195,7 +197,7 @@ it("consumer throughput and Events API latency over 100,000 events", async () =>
             tags: m % 4 === 0 ? ["newsletter", `m${m}`] : [`m${m}`],
             userVariables: { campaign: `c${m}` },
             headers: { "message-id": `msg${m}@bench`, to: recipient, subject: `Bench ${m}` },
-            preparedAt: Date.now() - 86_400_000,
+            preparedAt,
           },
         ),
       );
@@ -214,7 +216,7 @@ it("consumer throughput and Events API latency over 100,000 events", async () =>
     domain: DOMAIN,
     messageId: `msg${i % 40}@bench`,
     recipient: i % 3 === 0 ? "hot@example.org" : recipients[i % 50]!,
-    issuedAt: Math.floor(t0 / 1e6) - 3600,
+    issuedAt: Math.floor(preparedAt / 1000),
     method: "GET",
     ip: "192.0.2.1",
     userAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15",

@@ -25,7 +25,7 @@
 import { createMessageBatch } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { ROLLUP_CHUNK_EVENTS, rollUpStats } from "../src/cron/rollups";
-import { rollupStateName } from "../src/db/events-store";
+import { insertEvents, rollupStateName } from "../src/db/events-store";
 import { jsonChunks } from "../src/db/json-chunks";
 import { setWatermark } from "../src/db/rollups";
 import { directory } from "../src/db/shards";
@@ -199,6 +199,8 @@ async function rawInsert(db: D1Database, rows: TrafficItem["raw"][], bodies: str
 interface PairFigures {
   consumerMs: number;
   rawMs: number;
+  /** The same rows through the store's own insert (insertEvents: one json_each INSERT a table). */
+  storeMs: number;
   events: number;
   batchRatios: number[];
   /** Counted events of domains with webhooks. */
@@ -208,7 +210,7 @@ interface PairFigures {
 }
 
 function emptyFigures(): PairFigures {
-  return { consumerMs: 0, rawMs: 0, events: 0, batchRatios: [], hooked: 0, consumerIds: [], rawIds: [] };
+  return { consumerMs: 0, rawMs: 0, storeMs: 0, events: 0, batchRatios: [], hooked: 0, consumerIds: [], rawIds: [] };
 }
 
 /** One shard's side of the measurement: its traffic and database, and what was measured there. */
@@ -227,7 +229,7 @@ interface Side {
 async function consumerVsRaw(sides: Side[]): Promise<void> {
   for (let b = 0; b < WARM_UP + BATCHES; b++) {
     const steps: Array<() => Promise<void>> = [];
-    const times = sides.map(() => ({ consumerMs: 0, rawMs: 0 }));
+    const times = sides.map(() => ({ consumerMs: 0, rawMs: 0, storeMs: 0 }));
     for (const [i, side] of sides.entries()) {
       const items = await materialize(side.traffic, b * BATCH, BATCH);
       const rows = items.map((item) => item.raw);
@@ -241,6 +243,13 @@ async function consumerVsRaw(sides: Side[]): Promise<void> {
       }
       steps.push(async () => void (times[i]!.consumerMs = await consume(items)));
       steps.push(async () => void (times[i]!.rawMs = await rawInsert(side.db, rows, bodies)));
+      // A third copy of the rows (another id again) through the store's insert, the consumer's own write.
+      const storeRows = rows.map((row) => ({ ...row, id: `s${row.id.slice(1)}` }));
+      steps.push(async () => {
+        const began = performance.now();
+        await insertEvents(benchEnv, storeRows);
+        times[i]!.storeMs = performance.now() - began;
+      });
     }
     const turn = b % steps.length;
     for (const step of [...steps.slice(turn), ...steps.slice(0, turn)]) await step();
@@ -248,6 +257,7 @@ async function consumerVsRaw(sides: Side[]): Promise<void> {
     for (const [i, { figures }] of sides.entries()) {
       figures.consumerMs += times[i]!.consumerMs;
       figures.rawMs += times[i]!.rawMs;
+      figures.storeMs += times[i]!.storeMs;
       figures.batchRatios.push(times[i]!.consumerMs / times[i]!.rawMs);
     }
   }
@@ -371,6 +381,8 @@ it(`one shard: consumer vs raw insert, empty and holding ${FULL.toLocaleString("
       `  ${label}: consumer / raw insert (total time; median of batches)`,
       `${(f.consumerMs / f.rawMs).toFixed(2)}x; ${median(f.batchRatios).toFixed(2)}x (target <= 1.2x)`,
     );
+    report(`  ${label}: the store's own insert of the same rows (insertEvents)`, fmtRate(f.events, f.storeMs));
+    report(`  ${label}: consumer / the store's insert (what the consumer adds to its write)`, `${(f.consumerMs / f.storeMs).toFixed(2)}x`);
   };
   show("empty shard", empty.figures);
   show(`shard of ${held.toLocaleString("en")}`, full.figures);

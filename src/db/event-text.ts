@@ -5,23 +5,29 @@
 import { type SqlFragment, TEXT_INDEX_MAX_MATCHES, type TextMatch } from "./event-filters";
 
 /**
- * The filters' text match with the fewest rows in this database, when it has at most
- * TEXT_INDEX_MAX_MATCHES; null when every one is denser. Counting stops past the bound, so this
- * reads at most that many index entries per match, all in one round trip.
+ * The filters' text match with the fewest rows in this database, with how many it has, when that is
+ * at most TEXT_INDEX_MAX_MATCHES; null when every one is denser. Counting stops past the bound, so
+ * this reads at most that many index entries per match, all in one round trip. A count of 0 means no
+ * event of the database can match (the index finds every row LIKE would, and more).
  */
-export async function sparseTextMatch(db: D1Database, matches: TextMatch[]): Promise<TextMatch | null> {
+export async function sparsestTextMatch(db: D1Database, matches: TextMatch[]): Promise<{ text: TextMatch; matches: number } | null> {
   if (matches.length === 0) return null;
   const counted = await db.batch<{ n: number }>(
     matches.map(({ table, match }) =>
       db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${table} MATCH ? LIMIT ${TEXT_INDEX_MAX_MATCHES + 1})`).bind(match),
     ),
   );
-  let best: { text: TextMatch; n: number } | null = null;
+  let best: { text: TextMatch; matches: number } | null = null;
   for (const [i, result] of counted.entries()) {
     const n = result.results[0]!.n;
-    if (n <= TEXT_INDEX_MAX_MATCHES && (!best || n < best.n)) best = { text: matches[i]!, n };
+    if (n <= TEXT_INDEX_MAX_MATCHES && (!best || n < best.matches)) best = { text: matches[i]!, matches: n };
   }
-  return best?.text ?? null;
+  return best;
+}
+
+/** sparsestTextMatch's match alone. */
+export async function sparseTextMatch(db: D1Database, matches: TextMatch[]): Promise<TextMatch | null> {
+  return (await sparsestTextMatch(db, matches))?.text ?? null;
 }
 
 /**

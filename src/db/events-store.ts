@@ -8,7 +8,7 @@ import { CONTROL_DATABASE, DAY_US, dayOf, MAX_RETENTION_DAYS } from "../domain/e
 import type { RollupEvent } from "../domain/stats-counters";
 import type { EventRow } from "../domain/tracking-event";
 import { type CompiledFilters, compileEventQuery } from "./event-filters";
-import { sparseTextMatch, textDrivenFrom } from "./event-text";
+import { sparsestTextMatch, textDrivenFrom } from "./event-text";
 import { jsonChunks } from "./json-chunks";
 import { type Directory, directory, type EventsBindings } from "./shards";
 
@@ -143,15 +143,18 @@ async function readPlan(env: EventsBindings, query: EventQuery, now: number): Pr
 interface ShardFilters {
   filters: CompiledFilters;
   driven: { sql: string; params: unknown[] } | null;
+  /** The shard's text index has no match for a term every event must have: nothing to read there. */
+  none: boolean;
 }
 
 async function shardFilters(read: ReadPlan, db: D1Database, decided: Map<D1Database, Promise<ShardFilters>>): Promise<ShardFilters> {
-  if (read.filters.textMatches.length === 0) return { filters: read.filters, driven: null };
+  if (read.filters.textMatches.length === 0) return { filters: read.filters, driven: null, none: false };
   let decision = decided.get(db);
   if (!decision) {
-    decision = sparseTextMatch(db, read.filters.textMatches).then((text) => ({
-      filters: compileEventQuery(read.query.filters, text ? { drivenBy: text } : { denseText: true }),
-      driven: text ? textDrivenFrom(text) : null,
+    decision = sparsestTextMatch(db, read.filters.textMatches).then((sparsest) => ({
+      filters: compileEventQuery(read.query.filters, sparsest ? { drivenBy: sparsest.text } : { denseText: true }),
+      driven: sparsest ? textDrivenFrom(sparsest.text) : null,
+      none: sparsest?.matches === 0,
     }));
     decided.set(db, decision);
   }
@@ -254,7 +257,9 @@ export async function listEvents(env: EventsBindings, query: EventQuery, mode: P
         Promise.all(
           shardsOfDay(read, d).map(async ([name, domains]) => {
             const db = read.dir.database(name);
-            const { from, ts, id, conditions, params } = shardPlan(read, await shardFilters(read, db, decided), domains, ...dayRange(d, lo, hi));
+            const filters = await shardFilters(read, db, decided);
+            if (filters.none) return [];
+            const { from, ts, id, conditions, params } = shardPlan(read, filters, domains, ...dayRange(d, lo, hi));
             if (keyset) {
               conditions.push(ascending ? `(${ts}, ${id}) > (?, ?)` : `(${ts}, ${id}) < (?, ?)`);
               params.push(keyset[0], keyset[1]);
@@ -294,6 +299,7 @@ export async function countEvents(env: EventsBindings, query: EventQuery, now = 
       const db = read.dir.database(name);
       counts.push(
         shardFilters(read, db, decided).then(async (filters) => {
+          if (filters.none) return 0;
           const { from, conditions, params } = shardPlan(read, filters, domains, ...dayRange(day, read.lo, read.hi));
           const sql = `SELECT count(*) AS n FROM ${from} WHERE ${conditions.join(" AND ")}`;
           return (await db
