@@ -7,6 +7,7 @@
 // from D1's size_after), and the write rate early and late in the load.
 import { expect, it } from "vitest";
 import { insertEvents } from "../src/db/events-store";
+import { holdsEvents } from "../src/domain/event-shards";
 import { AUTH, benchEnv, call, percentile, report } from "./harness";
 import {
   DENSE_TAG,
@@ -30,7 +31,7 @@ const WARM_UP = 3;
 async function databaseBytes(): Promise<number> {
   let bytes = 0;
   for (const [name, db] of Object.entries(benchEnv)) {
-    if (name !== "DB" && !/^EV_S\d+_[KP]\d+$/.test(name)) continue;
+    if (!holdsEvents(name)) continue;
     bytes += ((await (db as D1Database).prepare("SELECT 1").run()).meta as { size_after: number }).size_after;
   }
   return bytes;

@@ -1,9 +1,10 @@
 import { applyD1Migrations, env } from "cloudflare:test";
+import { isShardBinding } from "../src/domain/event-shards";
 
 await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
 // Every event shard of the ring wrangler.toml binds (its EV_S<slot>_<K|P><n> databases).
 await Promise.all(
   Object.entries(env)
-    .filter(([name]) => /^EV_S\d+_[KP]\d+$/.test(name))
+    .filter(([name]) => isShardBinding(name))
     .map(([, db]) => applyD1Migrations(db as D1Database, env.TEST_EVENT_MIGRATIONS)),
 );

@@ -6,6 +6,7 @@ import { getOutgoingPack } from "../src/db/outgoing-packs";
 import { randomId } from "../src/domain/base64url";
 import { composePackJobSchema, type DeliveryJob, type PackFacts } from "../src/domain/delivery-job";
 import { mergeEvent } from "../src/domain/event-packs";
+import { holdsEvents } from "../src/domain/event-shards";
 import type { Env } from "../src/env";
 import worker from "../src/index";
 
@@ -232,7 +233,7 @@ export async function storedRows(
   callEnv: object = env,
 ): Promise<Record<string, any>[]> {
   const databases = Object.entries(callEnv)
-    .filter(([name]) => name === "DB" || /^EV_S\d+_[KP]\d+$/.test(name))
+    .filter(([name]) => holdsEvents(name))
     .map(([, db]) => db as D1Database);
   const pages = await Promise.all(databases.map((db) => db.prepare(`SELECT * FROM ${table} WHERE domain = ?`).bind(domain).all<Record<string, any>>()));
   return pages.flatMap((page) => page.results);
@@ -251,7 +252,7 @@ export interface StoredEventRow {
  */
 export async function storedEvents(domain: string, callEnv: object = env): Promise<StoredEventRow[]> {
   const databases = Object.entries(callEnv)
-    .filter(([name]) => name === "DB" || /^EV_S\d+_[KP]\d+$/.test(name))
+    .filter(([name]) => holdsEvents(name))
     .map(([, db]) => db as D1Database);
   const pages = await Promise.all(
     databases.map((db) => db.prepare("SELECT id, event, recipient, body FROM events WHERE domain = ?").bind(domain).all<StoredEventRow>()),

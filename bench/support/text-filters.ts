@@ -6,6 +6,7 @@
 // before the indexes. Also: the indexes' bytes, and the insert cost of their triggers.
 import { insertEvents } from "../../src/db/events-store";
 import { randomId } from "../../src/domain/base64url";
+import { holdsEvents } from "../../src/domain/event-shards";
 import { type MailgunEvent, toEventRow } from "../../src/domain/tracking-event";
 import { AUTH, benchEnv, call, percentile, report } from "../harness";
 import { type ProductionShape, productionEvents } from "./production-events";
@@ -17,7 +18,7 @@ const SPARSE = 20;
 /** The Worker's D1 databases: the control database and every event shard. */
 function databases(): D1Database[] {
   return Object.entries(benchEnv)
-    .filter(([name]) => name === "DB" || /^EV_S\d+_[KP]\d+$/.test(name))
+    .filter(([name]) => holdsEvents(name))
     .map(([, db]) => db as D1Database);
 }
 

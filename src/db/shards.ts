@@ -5,6 +5,7 @@
 import {
   CONTROL_DATABASE,
   dayOf,
+  isShardBinding,
   LAYOUT_LEAD_DAYS,
   layoutOfBindings,
   layoutOn,
@@ -68,7 +69,7 @@ interface LayoutRow {
 /** The Worker's shard bindings by name, the control database among them. */
 function shardDatabases(env: EventsBindings): Map<string, D1Database> {
   const databases = new Map<string, D1Database>([[CONTROL_DATABASE, env.DB]]);
-  for (const [name, value] of Object.entries(env)) if (name.startsWith("EV_S")) databases.set(name, value as D1Database);
+  for (const [name, value] of Object.entries(env)) if (isShardBinding(name)) databases.set(name, value as D1Database);
   return databases;
 }
 

@@ -25,6 +25,16 @@ export const CONTROL_DATABASE = "DB";
 /** Binding names of shard databases: EV_S<slot>_K<index> (hashed) and EV_S<slot>_P<pin> (pinned). */
 const SHARD_BINDING = /^EV_S(\d+)_([KP])(\d+)$/;
 
+/** True for an event shard's binding name. */
+export function isShardBinding(name: string): boolean {
+  return SHARD_BINDING.test(name);
+}
+
+/** True for a binding that holds events: the control database or an event shard. */
+export function holdsEvents(name: string): boolean {
+  return name === CONTROL_DATABASE || SHARD_BINDING.test(name);
+}
+
 export interface ShardLayout {
   /** First day (days since the epoch, UTC) the layout is in force. */
   fromDay: number;

@@ -3,12 +3,10 @@
 // checks `npm run deploy` runs before `wrangler deploy --env production`. Node-side tooling, run
 // with tsx (it reads src/secrets.ts); not part of the Worker bundle.
 import { experimental_readRawConfig, unstable_readConfig } from "wrangler";
-import { layoutOfBindings, parsePins, ShardLayoutError } from "../domain/event-shards.ts";
+import { isShardBinding, layoutOfBindings, parsePins, ShardLayoutError } from "../domain/event-shards.ts";
 import { SECRETS } from "../secrets.ts";
 
 export const PRODUCTION_ENV = "production";
-/** An event shard's binding (written by `npm run shards`). */
-const EVENT_SHARD = /^EV_S\d+_[KP]\d+$/;
 /** The deploy plan's lines for all event shards at once. */
 export const SHARD_CREATE = "npx wrangler d1 create tidings-events-s<slot>-k<n>";
 export const SHARD_MIGRATE = "npx wrangler d1 migrations apply EV_S<slot>_K<n> --remote --env production";
@@ -21,7 +19,7 @@ export const BINDING_KINDS = {
   vars: (config) => Object.keys(config.vars ?? {}),
   // Event shards excepted: each side has its own ring, written by `npm run shards` (production's is
   // wider), which the Worker checks is complete when it starts using it.
-  d1_databases: (config) => (config.d1_databases ?? []).map((d) => d.binding).filter((name) => !EVENT_SHARD.test(name)),
+  d1_databases: (config) => (config.d1_databases ?? []).map((d) => d.binding).filter((name) => !isShardBinding(name)),
   "queues.producers": (config) => (config.queues?.producers ?? []).map((q) => q.binding),
   "queues.consumers": (config) => (config.queues?.consumers ?? []).map((q) => q.queue),
   r2_buckets: (config) => (config.r2_buckets ?? []).map((b) => b.binding),
@@ -123,8 +121,8 @@ export function queueNames(config) {
 export function deployPlan(config, secrets = SECRETS) {
   const env = `--env ${PRODUCTION_ENV}`;
   const steps = [];
-  const databases = (config.d1_databases ?? []).filter((db) => !EVENT_SHARD.test(db.binding));
-  const shards = (config.d1_databases ?? []).filter((db) => EVENT_SHARD.test(db.binding));
+  const databases = (config.d1_databases ?? []).filter((db) => !isShardBinding(db.binding));
+  const shards = (config.d1_databases ?? []).filter((db) => isShardBinding(db.binding));
   for (const db of databases) {
     steps.push({
       command: `npx wrangler d1 create ${db.database_name}`,

@@ -4,6 +4,7 @@
 import { applyD1Migrations, createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { insertEvents } from "../../src/db/events-store";
+import { isShardBinding } from "../../src/domain/event-shards";
 import { toEventRow } from "../../src/domain/tracking-event";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
@@ -11,7 +12,7 @@ import { buildEvent } from "../support/stats-seed";
 
 // Without the event shards (they hold other files' events): the run keeps every event in its own database.
 const cronEnv = {
-  ...Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith("EV_S"))),
+  ...Object.fromEntries(Object.entries(env).filter(([name]) => !isShardBinding(name))),
   DB: env.CRON_TEST_DB,
   MESSAGES: env.CRON_TEST_MESSAGES,
 } as unknown as Env;
