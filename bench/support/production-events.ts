@@ -49,7 +49,7 @@ export function domainVolumes(shape: ProductionShape): number[] {
 }
 
 /** About 1 KB of user variables, as an e-commerce sender attaches them. */
-function userVariables(message: number, rng: ReturnType<typeof prng>): Record<string, unknown> {
+export function userVariables(message: number, rng: ReturnType<typeof prng>): Record<string, unknown> {
   return {
     "customer-id": `cus_${(message * 2654435761) >>> 0}`,
     "order-id": `ORD-${message}`,

@@ -18,7 +18,7 @@ import { MAX_QUEUE_BODY_BYTES, type QueueMessage, type TrackingHitInput } from "
 import { acceptedEvent, complainedEvent, deliveredEvent, failedEvent, type MessageFacts } from "../../src/domain/send-events";
 import { buildTrackingEvent, type EventRow, type MailgunEvent, type MessageMetadata, toEventRow } from "../../src/domain/tracking-event";
 import { prng } from "../../test/support/prng";
-import { DENSE_TAG, RARE_TAG, recipientAddress, SEED_RECIPIENT, USER_AGENTS } from "./production-events";
+import { DENSE_TAG, RARE_TAG, recipientAddress, SEED_RECIPIENT, USER_AGENTS, userVariables } from "./production-events";
 
 const COUNTRIES = ["US", "GB", "DE", "FR", "NL", "BR", "IN", "JP"];
 const DAY_MS = 86_400_000;
@@ -56,24 +56,6 @@ export interface Traffic {
   items: Array<() => Promise<TrafficItem>>;
   /** What the send path saved for each message (message_facts), for the hits' metadata. */
   metadata: Array<{ key: MessageKey; metadata: MessageMetadata }>;
-}
-
-/** About 1 KB of user variables, as an e-commerce sender attaches them (production-events.ts's shape). */
-function userVariables(message: number, rng: ReturnType<typeof prng>): Record<string, unknown> {
-  return {
-    "customer-id": `cus_${(message * 2654435761) >>> 0}`,
-    "order-id": `ORD-${message}`,
-    segment: ["active", "lapsed", "new", "vip"][message % 4],
-    locale: ["en-US", "en-GB", "de-DE", "fr-FR"][message % 4],
-    cart: Array.from({ length: 6 }, (_, i) => ({
-      sku: `SKU-${(message + i * 7919) % 100000}`,
-      qty: 1 + ((message + i) % 3),
-      price: ((message * 13 + i * 101) % 20000) / 100,
-    })),
-    "utm-campaign": `autumn-${message % 200}`,
-    "ab-test": rng.chance(0.5) ? "subject-a" : "subject-b",
-    notes: "x".repeat(420),
-  };
 }
 
 /** Ids of the queue messages and events: 22 characters, like randomId(); `r` variants for the baseline. */
