@@ -25,12 +25,12 @@
 import { createMessageBatch } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { ROLLUP_CHUNK_EVENTS, rollUpStats } from "../src/cron/rollups";
-import { insertEvents, rollupStateName } from "../src/db/events-store";
+import { insertEvents } from "../src/db/events-store";
 import { jsonChunks } from "../src/db/json-chunks";
 import { setWatermark } from "../src/db/rollups";
 import { directory } from "../src/db/shards";
 import { setManyWebhookUrls, type WebhookUrls } from "../src/db/webhooks";
-import { CONTROL_DATABASE, dayOf, domainHash, holdsEvents } from "../src/domain/event-shards";
+import { CONTROL_DATABASE, dayOf, domainHash, holdsEvents, rollupStateName } from "../src/domain/event-shards";
 import { WEBHOOK_IDS } from "../src/domain/webhooks";
 import type { Env } from "../src/env";
 import worker from "./bench-worker";

@@ -6,11 +6,11 @@
 //     the watermark put past them): cost should follow the new events only.
 import { expect, it } from "vitest";
 import { rollUpStats } from "../src/cron/rollups";
-import { insertEvents, rollupStateName } from "../src/db/events-store";
+import { insertEvents } from "../src/db/events-store";
 import { setWatermark } from "../src/db/rollups";
 import { directory } from "../src/db/shards";
 import { randomId } from "../src/domain/base64url";
-import { dayOf } from "../src/domain/event-shards";
+import { dayOf, rollupStateName } from "../src/domain/event-shards";
 import { acceptedEvent, deliveredEvent } from "../src/domain/send-events";
 import { buildTrackingEvent, type MailgunEvent, toEventRow } from "../src/domain/tracking-event";
 import { AUTH, benchEnv, call, median, percentile, report } from "./harness";

@@ -246,16 +246,8 @@ export interface StoredEventRow {
   body: string;
 }
 
-/**
- * Every stored row of a domain's events, from the control database and every event shard (the
- * store spreads them by day and domain), ordered by id: what a test inspects below the API.
- */
+/** A domain's stored events (storedRows), ordered by id: what a test inspects below the API. */
 export async function storedEvents(domain: string, callEnv: object = env): Promise<StoredEventRow[]> {
-  const databases = Object.entries(callEnv)
-    .filter(([name]) => holdsEvents(name))
-    .map(([, db]) => db as D1Database);
-  const pages = await Promise.all(
-    databases.map((db) => db.prepare("SELECT id, event, recipient, body FROM events WHERE domain = ?").bind(domain).all<StoredEventRow>()),
-  );
-  return pages.flatMap((page) => page.results).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const rows = (await storedRows("events", domain, callEnv)).map(({ id, event, recipient, body }) => ({ id, event, recipient, body }) as StoredEventRow);
+  return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

@@ -15,10 +15,10 @@ import type { MessageKey } from "../../src/db/messages";
 import { derivedId } from "../../src/domain/base64url";
 import { packEvents } from "../../src/domain/event-packs";
 import { MAX_QUEUE_BODY_BYTES, type QueueMessage, type TrackingHitInput } from "../../src/domain/queue-messages";
-import { acceptedEvent, complainedEvent, deliveredEvent, failedEvent, type MessageFacts } from "../../src/domain/send-events";
+import { acceptedEvent, complainedEvent, deliveredEvent, failedEvent } from "../../src/domain/send-events";
 import { buildTrackingEvent, type EventRow, type MailgunEvent, type MessageMetadata, toEventRow } from "../../src/domain/tracking-event";
 import { prng } from "../../test/support/prng";
-import { DENSE_TAG, RARE_TAG, recipientAddress, SEED_RECIPIENT, USER_AGENTS, userVariables } from "./production-events";
+import { productionMessage, recipientAddress, SEED_RECIPIENT, USER_AGENTS } from "./production-events";
 
 const COUNTRIES = ["US", "GB", "DE", "FR", "NL", "BR", "IN", "JP"];
 const DAY_MS = 86_400_000;
@@ -89,21 +89,8 @@ export function dayTraffic(shape: TrafficShape): Traffic {
     const { name: domain, rank } = pickDomain();
     const sentMs = dayStart + Math.floor(rng.next() * SEND_WINDOW_MS);
     const recipient = m % 50 === 7 ? SEED_RECIPIENT : recipientAddress((messageNo * 7919 + rank * 104729) % shape.recipients);
-    const campaign = messageNo % 200;
-    const tags = [m % 3 === 0 ? "transactional" : DENSE_TAG, `campaign-${campaign}`, rng.chance(0.001) ? RARE_TAG : ["promo", "digest", "reminder"][m % 3]!];
-    const stamp = new Date(sentMs).toISOString().replace(/\D/g, "").slice(0, 14);
-    const facts: MessageFacts = {
-      domain,
-      messageId: `${stamp}.${messageNo.toString(16)}.${((messageNo * 2654435761) >>> 0).toString(16)}@${domain}`,
-      headers: {
-        to: recipient,
-        from: `Customer ${rank} Store <news@${domain.slice(3)}>`,
-        subject: `Autumn sale ${campaign}: up to 30% off wool coats and knitwear`,
-      },
-      tags,
-      userVariables: userVariables(messageNo, rng),
-      size: 20_000 + ((messageNo * 37) % 40_000),
-    };
+    const facts = productionMessage({ domain, rank, m, messageNo, sentMs, recipient }, rng);
+    const { tags } = facts;
     const saved: MessageMetadata = { tags, userVariables: facts.userVariables, headers: facts.headers, preparedAt: sentMs };
     metadata.push({ key: { domain, messageId: facts.messageId, recipient }, metadata: saved });
 
@@ -176,7 +163,7 @@ export function dayTraffic(shape: TrafficShape): Traffic {
       };
       hit("opened");
       const page = `https://shop.customer${rank}.example.com/collections/autumn/products/wool-coat-${messageNo % 500}`;
-      if (o === 0 && rng.chance(0.12)) hit("clicked", `${page}?utm_source=newsletter&utm_medium=email&utm_campaign=autumn-${campaign}`);
+      if (o === 0 && rng.chance(0.12)) hit("clicked", `${page}?utm_source=newsletter&utm_medium=email&utm_campaign=autumn-${messageNo % 200}`);
       if (o === 0 && rng.chance(0.05)) hit("unsubscribed");
     }
   }

@@ -2,9 +2,10 @@
 // the counters the Stats, Tags and Metrics APIs read, in bounded chunks (cost follows new events,
 // not history), then deletes rollup rows past their retention (hourly 2 months, daily and seen-set
 // a year). Bindings: DB and the event shards (through the events store's rollupSources).
-import { type EventSource, rollupSources, rollupStateName } from "../db/events-store";
+import { type EventSource, rollupSources } from "../db/events-store";
 import { rollUpChunk } from "../db/rollups";
 import { deleteRollupsBefore, type RollupTable } from "../db/stats-retention";
+import { rollupStateName } from "../domain/event-shards";
 import { MAX_SEND_BATCH_MESSAGES } from "../domain/queue-messages";
 import { MAX_TAGS_PER_DOMAIN } from "../domain/stats-counters";
 import { rollupCutoffs } from "../domain/stats-time";

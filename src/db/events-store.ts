@@ -4,7 +4,7 @@
 // databases there are.
 
 import type { EventQuery } from "../domain/cursor";
-import { CONTROL_DATABASE, DAY_US, dayOf, MAX_RETENTION_DAYS } from "../domain/event-shards";
+import { CONTROL_DATABASE, DAY_US, dayOf, firstStorableDay, MAX_RETENTION_DAYS, rollupStateName } from "../domain/event-shards";
 import type { RollupEvent } from "../domain/stats-counters";
 import type { EventRow } from "../domain/tracking-event";
 import { type CompiledFilters, compileEventQuery } from "./event-filters";
@@ -31,11 +31,6 @@ function chunkRows(rows: EventRow[]): string[] {
   return jsonChunks(rows.map((row) => ({ ...row, body: JSON.stringify(row.body) })));
 }
 
-/** The first day any domain may still read: the day MAX_RETENTION_DAYS back from now. */
-function earliestDay(now: number): number {
-  return dayOf((now - MAX_RETENTION_DAYS * 86_400_000) * 1000);
-}
-
 /**
  * Idempotent: an event whose id is already stored is left as it is (queues redeliver). Each row
  * goes to the shard of its domain and day, one batch per shard, all shards at once. A row older
@@ -45,14 +40,12 @@ function earliestDay(now: number): number {
  */
 export async function insertEvents(env: EventsBindings, rows: EventRow[], now = Date.now()): Promise<number> {
   const dir = await directory(env, now);
-  const first = earliestDay(now);
   const byShard = new Map<string, EventRow[]>();
   let kept = 0;
   for (const row of rows) {
-    const day = dayOf(row.ts);
-    if (day < first) continue;
+    const name = dir.nameAt(row.domain, row.ts / 1000, now);
+    if (name === null) continue;
     kept++;
-    const name = dir.nameFor(row.domain, day);
     const group = byShard.get(name);
     if (group) group.push(row);
     else byShard.set(name, [row]);
@@ -343,11 +336,6 @@ export async function deleteEventsBefore(env: EventsBindings, domain: string, be
   return deleted!.results.length;
 }
 
-/** The rollup watermark's name for an event source (the control database keeps its historical one). */
-export function rollupStateName(shard: string): string {
-  return shard === CONTROL_DATABASE ? "events" : `events:${shard}`;
-}
-
 export interface EventSource {
   /** The shard's binding name (CONTROL_DATABASE for the unsharded events table). */
   name: string;
@@ -398,7 +386,7 @@ export interface SlotPurge {
 export async function emptyExpiredSlots(env: EventsBindings, now: number, budget: number, chunkRows: number): Promise<SlotPurge> {
   const dir = await directory(env, now);
   const today = dayOf(now * 1000);
-  const before = earliestDay(now) * DAY_US;
+  const before = firstStorableDay(now) * DAY_US;
   const names = new Set([...dir.namesOfDay(today + 1), ...dir.namesOfDay(today + 2)]);
   names.delete(CONTROL_DATABASE);
   const report: SlotPurge = { events: 0, chunks: 0, unfinished: false };

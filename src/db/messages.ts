@@ -5,10 +5,10 @@
 // the message's domain and the day it was sent (docs/storage.md, "Event shards"): an open, click or
 // bounce knows that day (its token's issuedAt, its return path's created_at), and the slot is
 // emptied with the events, past every retention.
-import { CONTROL_DATABASE, dayOf, MAX_RETENTION_DAYS } from "../domain/event-shards";
+import { CONTROL_DATABASE } from "../domain/event-shards";
 import type { MessageMetadata } from "../domain/tracking-event";
 import { jsonChunks } from "./json-chunks";
-import { directory, type EventsBindings } from "./shards";
+import { type Directory, directory, type EventsBindings } from "./shards";
 
 export interface MessageKey {
   domain: string;
@@ -23,11 +23,9 @@ export interface MessageKey {
 }
 
 /** The database holding a domain's messages sent at `sentAt` (ms), or null past every retention (not stored). */
-async function shardOf(env: EventsBindings, domain: string, sentAt: number | undefined, now = Date.now()): Promise<D1Database | null> {
-  const dir = await directory(env, now);
-  if (sentAt === undefined) return dir.database(CONTROL_DATABASE);
-  if (sentAt < now - (MAX_RETENTION_DAYS + 1) * 86_400_000) return null;
-  return dir.database(dir.nameFor(domain, dayOf(sentAt * 1000)));
+function shardOf(dir: Directory, domain: string, sentAt: number | undefined, now: number): D1Database | null {
+  const name = sentAt === undefined ? CONTROL_DATABASE : dir.nameAt(domain, sentAt, now);
+  return name === null ? null : dir.database(name);
 }
 
 export function messageKey(key: MessageKey): string {
@@ -35,7 +33,8 @@ export function messageKey(key: MessageKey): string {
 }
 
 export async function saveMessageMetadata(env: EventsBindings, key: MessageKey, metadata: MessageMetadata): Promise<void> {
-  const db = await shardOf(env, key.domain, metadata.preparedAt);
+  const now = Date.now();
+  const db = shardOf(await directory(env, now), key.domain, metadata.preparedAt, now);
   if (!db) return;
   await db
     .prepare(
@@ -94,8 +93,10 @@ function mergeMetadata(row: MetadataRow): MessageMetadata {
 export async function loadMessageMetadata(env: EventsBindings, keys: MessageKey[]): Promise<Map<string, MessageMetadata>> {
   const found = new Map<string, MessageMetadata>();
   const byDatabase = new Map<D1Database, MessageKey[]>();
+  const now = Date.now();
+  const dir = await directory(env, now);
   for (const key of keys) {
-    const db = await shardOf(env, key.domain, key.sentAt);
+    const db = shardOf(dir, key.domain, key.sentAt, now);
     if (!db) continue;
     const group = byDatabase.get(db);
     if (group) group.push(key);
@@ -143,7 +144,8 @@ export async function saveSentMessageMetadata(
   facts: MessageMetadata,
   recipients: RecipientFacts[],
 ): Promise<void> {
-  const db = await shardOf(env, domain, facts.preparedAt);
+  const now = Date.now();
+  const db = shardOf(await directory(env, now), domain, facts.preparedAt, now);
   if (!db) return;
   const statements = [
     db

@@ -4,7 +4,7 @@
 // domain, the domain: it asks every shard of the last 30 days at once (point lookups by key).
 // Return paths written before the shards are in the control database, purged there by the cron.
 
-import { CONTROL_DATABASE, dayOf, MAX_RETENTION_DAYS } from "../domain/event-shards";
+import { CONTROL_DATABASE, dayOf, firstStorableDay, MAX_RETENTION_DAYS } from "../domain/event-shards";
 import { jsonChunks } from "./json-chunks";
 import { type Directory, directory, type EventsBindings } from "./shards";
 
@@ -30,9 +30,11 @@ export interface StoredReturnPath extends ReturnPath {
 
 /** Idempotent: an id already stored keeps its row (the same id always names the same delivery). */
 export async function saveReturnPaths(env: EventsBindings, domain: string, rows: ReturnPath[], createdAt: number, now = Date.now()): Promise<void> {
-  if (rows.length === 0 || createdAt < now - MAX_RETENTION_DAYS * DAY_MS) return;
+  if (rows.length === 0) return;
   const dir = await directory(env, now);
-  const db = dir.database(dir.nameFor(domain, dayOf(createdAt * 1000)));
+  const name = dir.nameAt(domain, createdAt, now);
+  if (name === null) return;
+  const db = dir.database(name);
   // Rows travel as JSON (D1 binds at most 100 values per statement), in chunks under D1's value limit.
   const statements = jsonChunks(rows.map((r) => [r.id, r.messageId, r.recipient])).map((json) =>
     db
@@ -57,7 +59,7 @@ interface ReturnPathRow {
 function lookupShards(dir: Directory, now: number, domain?: string): string[] {
   const today = dayOf(now * 1000);
   const names = new Set([CONTROL_DATABASE]);
-  for (let day = today + 1; day >= dayOf((now - MAX_RETENTION_DAYS * DAY_MS) * 1000); day--) {
+  for (let day = today + 1; day >= firstStorableDay(now); day--) {
     for (const name of domain === undefined ? dir.namesOfDay(day) : [dir.nameFor(domain, day)]) names.add(name);
   }
   return [...names];

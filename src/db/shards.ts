@@ -5,6 +5,7 @@
 import {
   CONTROL_DATABASE,
   dayOf,
+  firstStorableDay,
   isShardBinding,
   LAYOUT_LEAD_DAYS,
   layoutOfBindings,
@@ -38,6 +39,15 @@ export class Directory {
   /** The binding name holding a domain's events of a day. */
   nameFor(domain: string, day: number): string {
     return shardFor(layoutOn(this.layouts, day), domain, day);
+  }
+
+  /**
+   * Where what a domain had at `atMs` is written (an event, a message sent then, its return paths),
+   * or null when that day is past every retention at `nowMs` (firstStorableDay): not stored.
+   */
+  nameAt(domain: string, atMs: number, nowMs: number): string | null {
+    const day = dayOf(atMs * 1000);
+    return day < firstStorableDay(nowMs) ? null : this.nameFor(domain, day);
   }
 
   has(name: string): boolean {

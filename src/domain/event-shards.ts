@@ -50,6 +50,20 @@ export function dayOf(tsUs: number): number {
   return Math.floor(tsUs / DAY_US);
 }
 
+/**
+ * The first day any domain may still read at `nowMs`: the day MAX_RETENTION_DAYS back. What belongs
+ * to an earlier day (an event, a message's metadata, a return path) is past every retention and is
+ * not stored: its slot may already hold another day.
+ */
+export function firstStorableDay(nowMs: number): number {
+  return dayOf((nowMs - MAX_RETENTION_DAYS * 86_400_000) * 1000);
+}
+
+/** The stats rollup's watermark name for a shard (the control database keeps its historical one). */
+export function rollupStateName(shard: string): string {
+  return shard === CONTROL_DATABASE ? "events" : `events:${shard}`;
+}
+
 /** FNV-1a (32-bit) of the domain's UTF-16 code units: stable across isolates and deploys; not a secret. */
 export function domainHash(domain: string): number {
   let hash = 0x811c9dc5;

@@ -4,11 +4,11 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { describe, expect, it } from "vitest";
 import { purgeExpired } from "../../src/cron/retention";
 import { rollUpStats } from "../../src/cron/rollups";
-import { rollupStateName } from "../../src/db/events-store";
+
 import { readWatermark } from "../../src/db/rollups";
 import { directory } from "../../src/db/shards";
 import { sumCounters } from "../../src/db/stats-store";
-import { dayOf } from "../../src/domain/event-shards";
+import { dayOf, rollupStateName } from "../../src/domain/event-shards";
 import { addMonths } from "../../src/domain/stats-time";
 import worker from "../../src/index";
 import { createDomain, runQueueBatch, uniqueDomain } from "../helpers";

@@ -6,7 +6,7 @@
 // columns the Events API filters on and a Mailgun-shaped `body` like the ones the pipeline stores
 // (src/domain/tracking-event.ts, src/domain/send-events.ts). Pure: no Node, no bindings.
 
-import { DAY_US, dayOf, layoutOfBindings, shardFor } from "../../src/domain/event-shards";
+import { DAY_US, dayOf, layoutOfBindings, rollupStateName, shardFor } from "../../src/domain/event-shards";
 
 /** What the seed uses of a D1 database (the Node side has no Workers types). */
 interface Database {
@@ -87,7 +87,7 @@ export async function seedBulkEvents(databases: Record<string, unknown>, nowMs: 
     written += n;
     await control
       .prepare("INSERT INTO rollup_state (name, last_rowid) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET last_rowid = max(last_rowid, excluded.last_rowid)")
-      .bind(name === "DB" ? "events" : `events:${name}`, w ?? 0)
+      .bind(rollupStateName(name), w ?? 0)
       .run();
   }
   return written;
