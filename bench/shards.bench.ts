@@ -27,10 +27,10 @@ import { expect, it } from "vitest";
 import { ROLLUP_CHUNK_EVENTS, rollUpStats } from "../src/cron/rollups";
 import { insertEvents } from "../src/db/events-store";
 import { jsonChunks } from "../src/db/json-chunks";
-import { setWatermark } from "../src/db/rollups";
+import { setShardWatermark } from "../src/db/rollups";
 import { directory } from "../src/db/shards";
 import { setManyWebhookUrls, type WebhookUrls } from "../src/db/webhooks";
-import { CONTROL_DATABASE, dayOf, domainHash, holdsEvents, rollupStateName } from "../src/domain/event-shards";
+import { CONTROL_DATABASE, dayOf, domainHash, holdsEvents } from "../src/domain/event-shards";
 import { WEBHOOK_IDS } from "../src/domain/webhooks";
 import type { Env } from "../src/env";
 import worker from "./bench-worker";
@@ -453,7 +453,7 @@ it("rollup drain rate against one shard's write rate", { timeout: 30 * 60_000 },
   for (const name of Object.keys(env).filter(holdsEvents)) {
     const db = name === CONTROL_DATABASE ? env.DB : dir.database(name);
     const max = await db.prepare("SELECT coalesce(max(rowid), 0) AS m FROM events").first<{ m: number }>();
-    await setWatermark(env.DB, max!.m, rollupStateName(name));
+    await setShardWatermark(env, name, max!.m);
   }
   const domains = Array.from({ length: DOMAINS }, (_, i) => ({ name: domainName(i + 1), rank: i + 1 }));
   await configureWebhooks(domains);

@@ -7,10 +7,11 @@
 import { expect, it } from "vitest";
 import { rollUpStats } from "../src/cron/rollups";
 import { insertEvents } from "../src/db/events-store";
-import { setWatermark } from "../src/db/rollups";
+import { setShardWatermark } from "../src/db/rollups";
 import { directory } from "../src/db/shards";
+import { statsDatabases } from "../src/db/stats-shards";
 import { randomId } from "../src/domain/base64url";
-import { dayOf, rollupStateName } from "../src/domain/event-shards";
+import { dayOf } from "../src/domain/event-shards";
 import { acceptedEvent, deliveredEvent } from "../src/domain/send-events";
 import { buildTrackingEvent, type MailgunEvent, toEventRow } from "../src/domain/tracking-event";
 import { AUTH, benchEnv, call, median, percentile, report } from "./harness";
@@ -26,14 +27,16 @@ const EVENTS_QUERY = "event=accepted&event=delivered&event=failed&event=opened&e
 
 /** One row per bucket for the domain ('' tag) and for 40 tags, with every counter non-zero. */
 async function seedRollups(resolution: "hour" | "day", from: number, count: number, step: number): Promise<void> {
-  await benchEnv.DB.prepare(
-    `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1),
+  await statsDatabases(benchEnv)
+    .of(DOMAIN)
+    .prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1),
        k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < 40),
        t(tag) AS (SELECT CASE j WHEN 0 THEN '' ELSE 'tag' || j END FROM k)
      INSERT OR IGNORE INTO stats_counters (domain, tag, resolution, bucket, accepted_outgoing, delivered_smtp, failed_temporary,
        failed_permanent, failed_permanent_bounce, opened, opened_unique, clicked, clicked_unique, unsubscribed, complained)
      SELECT ?2, tag, ?3, ?4 + i * ?5, 100, 95, 3, 2, 2, 60, 40, 20, 10, 1, 1 FROM n, t`,
-  )
+    )
     .bind(count, DOMAIN, resolution, from, step)
     .run();
 }
@@ -139,15 +142,18 @@ it("cron rollup of 10,000 new events: none stored before vs 1,000,000 stored", a
       .bind(start, dayStartMs * 1000, body)
       .run();
   }
-  await benchEnv.DB.prepare(
-    `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1)
+  // The seen-set the rollup of that shard looks new opens up in: its stats database's.
+  await statsDatabases(benchEnv)
+    .of("busy.example.com")
+    .prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1)
      INSERT INTO stats_seen (domain, message_id, recipient, scope, first_seen)
      SELECT 'history' || (i % 50) || '.example.com', 'old-' || i || '@bench', 'reader' || (i % 5000) || '@example.org', 'opened', ?2 FROM n`,
-  )
+    )
     .bind(STORED_SEEN, Math.floor(Date.now() / 1000) - 20 * DAY_S)
     .run();
   const max = await shardDb.prepare("SELECT max(rowid) AS m, count(*) AS n FROM events").first<{ m: number; n: number }>();
-  await setWatermark(benchEnv.DB, max!.m, rollupStateName(shard));
+  await setShardWatermark(benchEnv, shard, max!.m);
   report(`seeded ${max!.n} stored events and ${STORED_SEEN} seen-set rows in (s)`, ((performance.now() - seedStarted) / 1000).toFixed(1));
 
   const full: number[] = [];

@@ -6,6 +6,8 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** migrations-events/, applied to every event shard. */
       TEST_EVENT_MIGRATIONS: D1Migration[];
+      /** migrations-stats/, applied to every stats database. */
+      TEST_STATS_MIGRATIONS: D1Migration[];
       /** Empty until a test migrates it (test/integration/cron-log.test.ts). */
       CRON_TEST_DB: D1Database;
       CRON_TEST_MESSAGES: R2Bucket;

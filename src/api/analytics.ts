@@ -97,7 +97,7 @@ export const analyticsApi = new Hono<ApiEnv>()
     const kind = kinds[0];
     if (kind && range.resolution === "hour") throw badRequest(`The ${kind} dimension has daily and monthly resolution only`);
 
-    const rows = await sumCounters(c.env.DB, {
+    const rows = await sumCounters(c.env, {
       source: kind ?? "counters",
       resolution: range.resolution === "hour" ? "hour" : "day",
       from: range.buckets[0]!,
@@ -159,11 +159,11 @@ export const analyticsApi = new Hono<ApiEnv>()
     const prefix = body.tag ? (normalizeTag(body.tag) ?? undefined) : undefined;
     if (body.include_metrics && limit > MAX_TAGS_WITH_METRICS)
       throw badRequest(`pagination.limit must be at most ${MAX_TAGS_WITH_METRICS} with include_metrics`);
-    const { total, items } = await listAccountTags(c.env.DB, { prefix, skip, limit, ascending: sort === "lastseen:asc" });
+    const { total, items } = await listAccountTags(c.env, { prefix, skip, limit, ascending: sort === "lastseen:asc" });
     const metrics = new Map<string, Record<string, number | string>>();
     if (body.include_metrics && items.length > 0) {
       const now = Math.floor(Date.now() / 1000);
-      const rows = await sumCounters(c.env.DB, {
+      const rows = await sumCounters(c.env, {
         source: "counters",
         resolution: "day",
         from: bucketStart(now - TAG_METRICS_DAYS * 86_400, "day"),
@@ -189,15 +189,15 @@ export const analyticsApi = new Hono<ApiEnv>()
   })
   .put("/v1/analytics/tags", async (c) => {
     const body = await readJsonBody(c, z.object({ tag: z.string().check(z.minLength(1)), description: z.string() }));
-    if (!(await describeAccountTag(c.env.DB, normalizeTag(body.tag) ?? "", body.description))) throw notFound("tag not found");
+    if (!(await describeAccountTag(c.env, normalizeTag(body.tag) ?? "", body.description))) throw notFound("tag not found");
     return c.json({ message: "Tag updated" });
   })
   .delete("/v1/analytics/tags", async (c) => {
     const body = await readJsonBody(c, z.object({ tag: z.string().check(z.minLength(1)) }));
-    if (!(await deleteAccountTag(c.env.DB, normalizeTag(body.tag) ?? ""))) throw notFound("tag not found");
+    if (!(await deleteAccountTag(c.env, normalizeTag(body.tag) ?? ""))) throw notFound("tag not found");
     return c.json({ message: "Tag deleted" });
   })
   .get("/v1/analytics/tags/limits", async (c) => {
-    const count = await mostTagsInADomain(c.env.DB);
+    const count = await mostTagsInADomain(c.env);
     return c.json({ limit: MAX_TAGS_PER_DOMAIN, count, limit_reached: count >= MAX_TAGS_PER_DOMAIN });
   });

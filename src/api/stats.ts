@@ -40,7 +40,7 @@ async function statsBody(c: Context<ApiEnv>, domains: string[] | undefined, tag:
       },
       Math.floor(Date.now() / 1000),
     );
-    const rows = await sumCounters(c.env.DB, {
+    const rows = await sumCounters(c.env, {
       source: "counters",
       resolution: range.resolution === "hour" ? "hour" : "day",
       from: range.buckets[0]!,
@@ -66,7 +66,7 @@ async function tagStats(c: Context<ApiEnv>) {
   const tag = tagParam(c);
   const body = await statsBody(c, [domain], tag);
   // Mailgun keeps a deleted tag's stats: they stay readable, with an empty description.
-  return c.json({ tag, description: (await getTag(c.env.DB, domain, tag))?.description ?? "", ...body });
+  return c.json({ tag, description: (await getTag(c.env, domain, tag))?.description ?? "", ...body });
 }
 
 /**
@@ -85,7 +85,7 @@ async function tagAggregates(c: Context<ApiEnv>, which: string) {
   const aggregate = AGGREGATES.get(which);
   if (!aggregate) throw badRequest("type must be country, provider or device");
   // Every retained day (a year): Mailgun's aggregates take no time range.
-  const rows = await sumCounters(c.env.DB, {
+  const rows = await sumCounters(c.env, {
     source: aggregate.kind,
     resolution: "day",
     from: 0,

@@ -47,7 +47,7 @@ function pagingFor(c: Context<ApiEnv>, domain: string, limit: number, items: Tag
 
 async function oneTag(c: Context<ApiEnv>) {
   const domain = await requireDomain(c);
-  const record = await getTag(c.env.DB, domain, tagParam(c));
+  const record = await getTag(c.env, domain, tagParam(c));
   if (!record) throw notFound("tag not found");
   return c.json(legacyTagJson(record));
 }
@@ -57,13 +57,13 @@ async function updateTag(c: Context<ApiEnv>) {
   const tag = tagParam(c);
   const description = c.req.query("description") ?? field(await readFields(c), "description");
   if (description === undefined) throw badRequest("description is required");
-  if (!(await describeTag(c.env.DB, domain, tag, description))) throw notFound("tag not found");
+  if (!(await describeTag(c.env, domain, tag, description))) throw notFound("tag not found");
   return c.json({ message: "Tag updated" });
 }
 
 async function removeTag(c: Context<ApiEnv>) {
   const domain = await requireDomain(c);
-  if (!(await deleteTag(c.env.DB, domain, tagParam(c)))) throw notFound("tag not found");
+  if (!(await deleteTag(c.env, domain, tagParam(c)))) throw notFound("tag not found");
   return c.json({ message: "Tag deleted" });
 }
 
@@ -75,7 +75,7 @@ export const tagsApi = new Hono<ApiEnv>()
     if (!page) throw badRequest("page must be first, last, next or prev");
     const boundary = c.req.query("tag")?.toLowerCase();
     const prefix = c.req.query("prefix")?.toLowerCase() || undefined;
-    const items = await listTags(c.env.DB, domain, { page, limit, boundary, prefix });
+    const items = await listTags(c.env, domain, { page, limit, boundary, prefix });
     return c.json({ items: items.map(legacyTagJson), paging: pagingFor(c, domain, limit, items, boundary, prefix) });
   })
   .get("/v3/:domain/tags/:tag", oneTag)
@@ -86,5 +86,5 @@ export const tagsApi = new Hono<ApiEnv>()
   .delete("/v3/:domain/tag", removeTag)
   .get("/v3/domains/:domain/limits/tag", async (c) => {
     const domain = await requireDomain(c);
-    return c.json({ id: domain, limit: MAX_TAGS_PER_DOMAIN, count: await countTags(c.env.DB, domain) });
+    return c.json({ id: domain, limit: MAX_TAGS_PER_DOMAIN, count: await countTags(c.env, domain) });
   });

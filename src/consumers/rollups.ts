@@ -3,6 +3,7 @@
 // events remain. The watermark guards every write, so a repeated message rolls up nothing twice.
 import { rollUpShard } from "../cron/rollups";
 import { eventSource } from "../db/events-store";
+import { rollupTargets } from "../db/stats-shards";
 import { rollupJobSchema } from "../domain/queue-messages";
 import type { Env } from "../env";
 
@@ -22,8 +23,13 @@ export async function consumeRollups(batch: MessageBatch<unknown>, env: Env, chu
       message.ack();
       continue;
     }
-    const report = await rollUpShard(env, source, chunks);
-    if (report.unfinished) await env.ROLLUPS.send({ type: "rollup", shard: source.name });
+    // A job without `stats` (sent before the stats databases) is every stats database the shard feeds.
+    const targets = (await rollupTargets(env, source.name, Date.now())).filter((target) => !job.data.stats || target.name === job.data.stats);
+    for (const target of targets) {
+      // The invocation's budget shared among them.
+      const report = await rollUpShard(env, source, target, Math.max(1, Math.floor(chunks / targets.length)));
+      if (report.unfinished) await env.ROLLUPS.send({ type: "rollup", shard: source.name, stats: target.name });
+    }
     message.ack();
   }
 }

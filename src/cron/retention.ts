@@ -8,6 +8,7 @@ import { listRetention } from "../db/domains";
 import { deleteEventsBefore, emptyExpiredSlots } from "../db/events-store";
 import { deleteMessagesBefore } from "../db/messages";
 import { deleteReturnPathsBefore, RETURN_PATH_MIN_DAYS } from "../db/return-paths";
+import { shardRolledUpTo } from "../db/rollups";
 import type { Env } from "../env";
 
 /** Rows per DELETE: short statements keep D1 (a single writer) free for the consumers. */
@@ -36,7 +37,7 @@ const RUN_EVERY_MS = 5 * 60_000;
  */
 export async function purgeExpired(env: Env, now: number, budget = PURGE_CHUNKS_PER_RUN, chunkRows = PURGE_CHUNK_ROWS): Promise<PurgeReport> {
   const report: PurgeReport = { events: 0, messages: 0, returnPaths: 0, unfinished: false };
-  const slots = await emptyExpiredSlots(env, now, budget, chunkRows);
+  const slots = await emptyExpiredSlots(env, now, budget, chunkRows, (shard) => shardRolledUpTo(env, shard, now));
   report.events += slots.events;
   if (slots.unfinished) return { ...report, unfinished: true };
   budget -= slots.chunks;

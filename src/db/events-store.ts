@@ -4,7 +4,7 @@
 // databases there are.
 
 import type { EventQuery } from "../domain/cursor";
-import { CONTROL_DATABASE, DAY_US, dayOf, firstStorableDay, MAX_RETENTION_DAYS, rollupStateName } from "../domain/event-shards";
+import { CONTROL_DATABASE, DAY_US, dayOf, firstStorableDay, MAX_RETENTION_DAYS } from "../domain/event-shards";
 import type { RollupEvent } from "../domain/stats-counters";
 import type { EventRow } from "../domain/tracking-event";
 import { type CompiledFilters, compileEventQuery } from "./event-filters";
@@ -380,10 +380,16 @@ export interface SlotPurge {
  * Empties the slots the ring comes round to next (tomorrow's and the day after's): every event
  * there older than the earliest readable day, with its tags, its messages' metadata and their
  * return paths, in chunks
- * of `chunkRows`, and only events the stats rollup has counted (at or below the shard's watermark, read from `control`).
+ * of `chunkRows`, and only events the stats rollup has counted (at or below what `rolledUpTo` says of the shard).
  * Retention is then a slot emptied whole, not a row-by-row delete per domain.
  */
-export async function emptyExpiredSlots(env: EventsBindings, now: number, budget: number, chunkRows: number): Promise<SlotPurge> {
+export async function emptyExpiredSlots(
+  env: EventsBindings,
+  now: number,
+  budget: number,
+  chunkRows: number,
+  rolledUpTo: (shard: string) => Promise<number>,
+): Promise<SlotPurge> {
   const dir = await directory(env, now);
   const today = dayOf(now * 1000);
   const before = firstStorableDay(now) * DAY_US;
@@ -392,8 +398,7 @@ export async function emptyExpiredSlots(env: EventsBindings, now: number, budget
   const report: SlotPurge = { events: 0, chunks: 0, unfinished: false };
   for (const name of names) {
     const db = dir.database(name);
-    const state = await env.DB.prepare("SELECT last_rowid AS w FROM rollup_state WHERE name = ?1").bind(rollupStateName(name)).first<{ w: number }>();
-    const watermark = state?.w ?? 0;
+    const watermark = await rolledUpTo(name);
     for (;;) {
       if (report.chunks++ >= budget) return { ...report, unfinished: true };
       // Tags and the messages' metadata go by their own time (the rollup reads an event's tags from its body).

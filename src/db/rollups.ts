@@ -1,12 +1,17 @@
 // The stats rollup's SQL: reads one event shard's events past that shard's watermark (their
 // rowid; the read itself is in events-store.ts, design rule 4), and writes one chunk's counters,
-// dimensions, seen-set rows, tags and the shard's new watermark into the control database in one
-// D1 batch, each statement guarded by the watermark the chunk was read at. A second run (or an overlapping one) that read the same chunk finds the watermark
+// dimensions, seen-set rows, tags and the shard's new watermark into the stats database the
+// shard feeds (stats-shards.ts) in one D1 batch, each statement guarded by the watermark the chunk
+// was read at. A second run (or an overlapping one) that read the same chunk finds the watermark
 // moved and writes nothing: rollups are idempotent.
+
+import { rollupStateName } from "../domain/event-shards";
 import { admitNewTags, planRollup, seenKey, seenScopes } from "../domain/rollup-plan";
 import { normalizeTags, type RollupEvent, STATS_COUNTERS } from "../domain/stats-counters";
 import { readEventsAfterRowid } from "./events-store";
 import { jsonChunks } from "./json-chunks";
+import type { EventsBindings } from "./shards";
+import { type RollupTarget, rollupTargets } from "./stats-shards";
 
 const GUARD = "(SELECT last_rowid FROM rollup_state WHERE name = ?3) = ?2";
 const picks = (from: number) => STATS_COUNTERS.map((_, i) => `value->>${from + i}`).join(", ");
@@ -30,7 +35,12 @@ export async function readWatermark(db: D1Database, name = "events"): Promise<nu
   return row?.w ?? 0;
 }
 
-/** Moves a shard's watermark to `rowid` (benchmarks put it past events they seed in bulk). */
+/** Moves an event shard's watermark to `rowid` in every stats database it feeds (benchmarks put it past events they seed in bulk). */
+export async function setShardWatermark(env: EventsBindings, shard: string, rowid: number, now = Date.now()): Promise<void> {
+  for (const target of await rollupTargets(env, shard, now)) await setWatermark(target.db, rowid, rollupStateName(shard));
+}
+
+/** Moves a watermark in one database to `rowid`. */
 export async function setWatermark(db: D1Database, rowid: number, name = "events"): Promise<void> {
   await db
     .prepare("INSERT INTO rollup_state (name, last_rowid) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET last_rowid = excluded.last_rowid")
@@ -41,6 +51,8 @@ export async function setWatermark(db: D1Database, rowid: number, name = "events
 export interface ChunkResult {
   /** Events read; 0 when nothing is past the watermark. */
   read: number;
+  /** Those of them this stats database counts (all, unless it takes only some of the shard's domains). */
+  counted: number;
   /** False when another run moved the watermark first: this chunk's writes were skipped. */
   committed: boolean;
 }
@@ -52,17 +64,53 @@ async function lookup<T>(db: D1Database, sql: string, keys: unknown[]): Promise<
 }
 
 /**
- * Rolls up at most `limit` events of one shard (`source`, its watermark named `name`) past its
- * watermark into the control database `db`; `tagLimit` is the per-domain tag cap.
+ * The watermark row of a shard in a stats database, made on its first rollup there (so the batch's
+ * guards find it) from the control database's row for the shard, if any: what the control
+ * database rolled up before the stats databases existed is counted there already (and read with
+ * them), so the stats database carries on from it. Returns the watermark.
  */
-export async function rollUpChunk(db: D1Database, source: D1Database, name: string, limit: number, tagLimit: number): Promise<ChunkResult> {
+async function startingWatermark(db: D1Database, control: D1Database, name: string): Promise<number> {
   const row = await db.prepare("SELECT last_rowid AS w FROM rollup_state WHERE name = ?1").bind(name).first<{ w: number }>();
-  // A shard's first rollup makes its row, so the batch's guards find it.
-  if (!row) await db.prepare("INSERT OR IGNORE INTO rollup_state (name, last_rowid) VALUES (?1, 0)").bind(name).run();
-  const watermark = row?.w ?? 0;
+  if (row) return row.w;
+  const inherited = db === control ? 0 : await readWatermark(control, name);
+  await db.prepare("INSERT OR IGNORE INTO rollup_state (name, last_rowid) VALUES (?1, ?2)").bind(name, inherited).run();
+  return readWatermark(db, name);
+}
+
+/** How far a shard is rolled up in a stats database (what the control database had, before its first rollup there). */
+export async function rolledUpTo(db: D1Database, control: D1Database, name: string): Promise<number> {
+  const row = await db.prepare("SELECT last_rowid AS w FROM rollup_state WHERE name = ?1").bind(name).first<{ w: number }>();
+  if (row || db === control) return row?.w ?? 0;
+  return readWatermark(control, name);
+}
+
+/** How far every stats database an event shard feeds has rolled it up: the lowest of their watermarks. */
+export async function shardRolledUpTo(env: EventsBindings, shard: string, now: number): Promise<number> {
+  const targets = await rollupTargets(env, shard, now);
+  const marks = await Promise.all(targets.map((target) => rolledUpTo(target.db, env.DB, rollupStateName(shard))));
+  return Math.min(...marks);
+}
+
+/**
+ * Rolls up at most `limit` events of one shard (`source`, its watermark named `name`) past its
+ * watermark into a stats database (`target`; `control` is the control database, for a first
+ * watermark); `tagLimit` is the per-domain tag cap. A target that takes only some of the shard's
+ * domains counts only theirs and moves its own watermark past the rest.
+ */
+export async function rollUpChunk(
+  target: Pick<RollupTarget, "db" | "keep">,
+  control: D1Database,
+  source: D1Database,
+  name: string,
+  limit: number,
+  tagLimit: number,
+): Promise<ChunkResult> {
+  const db = target.db;
+  const watermark = await startingWatermark(db, control, name);
   const results = await readEventsAfterRowid(source, watermark, limit);
-  if (results.length === 0) return { read: 0, committed: true };
-  const events: RollupEvent[] = results.map((row) => ({
+  if (results.length === 0) return { read: 0, counted: 0, committed: true };
+  const kept = target.keep ? results.filter((row) => target.keep!(row.domain)) : results;
+  const events: RollupEvent[] = kept.map((row) => ({
     ...row,
     recipient: row.recipient.toLowerCase(),
     isAuthenticated: row.isAuthenticated === 1,
@@ -90,7 +138,7 @@ export async function rollUpChunk(db: D1Database, source: D1Database, name: stri
     db.prepare("UPDATE rollup_state SET last_rowid = ?1 WHERE name = ?3 AND last_rowid = ?2").bind(newWatermark, watermark, name),
   ];
   const outcomes = await db.batch(statements);
-  return { read: results.length, committed: outcomes[outcomes.length - 1]!.meta.changes === 1 };
+  return { read: results.length, counted: events.length, committed: outcomes[outcomes.length - 1]!.meta.changes === 1 };
 }
 
 /** The tags each event keeps: those the domain already holds, and new ones while under the cap. */

@@ -1,8 +1,11 @@
 // Reads of the stats rollups for the Stats, Tags and Metrics APIs: sums of counter columns over a
 // bucket range, grouped by time, domain, tag or dimension value. Never reads the events table
-// (design rule 5). Bindings: DB.
+// (design rule 5). The rows of a query's domains are in their stats databases (stats-shards.ts):
+// each is asked once, all at once, and the sums merged. Bindings: DB and the stats databases.
 import type { DimensionKind } from "../domain/rollup-plan";
 import { type Counts, STATS_COUNTERS } from "../domain/stats-counters";
+import type { EventsBindings } from "./shards";
+import { statsDatabases } from "./stats-shards";
 
 export type GroupColumn = "bucket" | "domain" | "tag" | "value";
 
@@ -38,7 +41,45 @@ function inList(column: string, filter: ValueFilter, params: unknown[]): string 
   return `${column} ${filter.negate ? "NOT IN" : "IN"} (SELECT value FROM json_each(?))`;
 }
 
-export async function sumCounters(db: D1Database, query: CounterQuery): Promise<CounterRow[]> {
+/**
+ * The summed counters of a query, grouped as asked and ordered by the group columns: each stats
+ * database holding any of its domains (every one when the query names none, or excludes some) is
+ * asked at once, and rows of the same group from different databases are added up.
+ */
+export async function sumCounters(env: EventsBindings, query: CounterQuery): Promise<CounterRow[]> {
+  const named = query.domains && !query.domains.negate ? query.domains.values : undefined;
+  const parts = await Promise.all(
+    statsDatabases(env)
+      .counterReaders(named)
+      .map((db) => sumCountersIn(db, query)),
+  );
+  if (parts.length === 1) return parts[0]!;
+  const merged = new Map<string, CounterRow>();
+  for (const row of parts.flat()) {
+    const key = JSON.stringify(query.groupBy.map((column) => row[column]));
+    const into = merged.get(key);
+    if (!into) merged.set(key, { ...row });
+    else for (const name of STATS_COUNTERS) into[name] += row[name];
+  }
+  return [...merged.values()].sort((a, b) => compareGroups(a, b, query.groupBy));
+}
+
+function compareGroups(a: CounterRow, b: CounterRow, groupBy: GroupColumn[]): number {
+  for (const column of groupBy) {
+    const [x, y] = [a[column], b[column]];
+    if (x === y) continue;
+    if (x === undefined || y === undefined) return x === undefined ? -1 : 1;
+    // SQLite's order as the one-database query sorts: numbers before text, text by BINARY, which for
+    // the ASCII of domains, tags and dimension values is JavaScript's order too.
+    if (typeof x === "number" && typeof y === "number") return x - y;
+    if (typeof x === "number") return -1;
+    if (typeof y === "number") return 1;
+    return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+async function sumCountersIn(db: D1Database, query: CounterQuery): Promise<CounterRow[]> {
   const dimension = query.source !== "counters";
   const time = dimension ? "day" : "bucket";
   const params: unknown[] = [];

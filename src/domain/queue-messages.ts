@@ -80,8 +80,15 @@ export const eventPackSchema = z.object({
   events: z.array(z.record(z.string(), z.unknown())).check(z.minLength(1), z.maxLength(MAX_EVENTS_PER_PACK)),
 });
 
-/** A message on tidings-rollups: roll up this event shard (its binding name) past its watermark. */
-export const rollupJobSchema = z.object({ type: z.literal("rollup"), shard: z.string().check(z.maxLength(64)) });
+/**
+ * A message on tidings-rollups: roll up this event shard (its binding name) past its watermark in
+ * this stats database (its binding name; absent: every one the shard feeds).
+ */
+export const rollupJobSchema = z.object({
+  type: z.literal("rollup"),
+  shard: z.string().check(z.maxLength(64)),
+  stats: z.optional(z.string().check(z.maxLength(64))),
+});
 export type RollupJob = z.infer<typeof rollupJobSchema>;
 
 export const queueMessageSchema = z.discriminatedUnion("type", [trackingHitSchema, readyEventSchema, eventPackSchema]);

@@ -4,6 +4,7 @@
 // with tsx (it reads src/secrets.ts); not part of the Worker bundle.
 import { experimental_readRawConfig, unstable_readConfig } from "wrangler";
 import { isShardBinding, layoutOfBindings, parsePins, ShardLayoutError } from "../domain/event-shards.ts";
+import { isStatsBinding, statsCountOfBindings } from "../domain/stats-shards.ts";
 import { SECRETS } from "../secrets.ts";
 
 export const PRODUCTION_ENV = "production";
@@ -17,9 +18,9 @@ export const SHARD_MIGRATE = "npx wrangler d1 migrations apply EV_S<slot>_K<n> -
  */
 export const BINDING_KINDS = {
   vars: (config) => Object.keys(config.vars ?? {}),
-  // Event shards excepted: each side has its own ring, written by `npm run shards` (production's is
-  // wider), which the Worker checks is complete when it starts using it.
-  d1_databases: (config) => (config.d1_databases ?? []).map((d) => d.binding).filter((name) => !isShardBinding(name)),
+  // Event shards and stats databases excepted: each side has its own ring and its own count,
+  // written by `npm run shards` (production's are wider), which the Worker checks are complete.
+  d1_databases: (config) => (config.d1_databases ?? []).map((d) => d.binding).filter((name) => !isShardBinding(name) && !isStatsBinding(name)),
   "queues.producers": (config) => (config.queues?.producers ?? []).map((q) => q.binding),
   "queues.consumers": (config) => (config.queues?.consumers ?? []).map((q) => q.queue),
   r2_buckets: (config) => (config.r2_buckets ?? []).map((b) => b.binding),
@@ -121,8 +122,9 @@ export function queueNames(config) {
 export function deployPlan(config, secrets = SECRETS) {
   const env = `--env ${PRODUCTION_ENV}`;
   const steps = [];
-  const databases = (config.d1_databases ?? []).filter((db) => !isShardBinding(db.binding));
+  const databases = (config.d1_databases ?? []).filter((db) => !isShardBinding(db.binding) && !isStatsBinding(db.binding));
   const shards = (config.d1_databases ?? []).filter((db) => isShardBinding(db.binding));
+  const stats = (config.d1_databases ?? []).filter((db) => isStatsBinding(db.binding));
   for (const db of databases) {
     steps.push({
       command: `npx wrangler d1 create ${db.database_name}`,
@@ -136,6 +138,13 @@ export function deployPlan(config, secrets = SECRETS) {
       note: `for each of the ${shards.length} event shards (${shards[0].database_name} to ${shards.at(-1).database_name}); \`npm run shards -- --env ${PRODUCTION_ENV} ...\` prints every command; set each database_id it prints`,
     });
   }
+  // The stats databases (docs/storage.md, "Stats databases"): few, one line each.
+  for (const db of stats) {
+    steps.push({
+      command: `npx wrangler d1 create ${db.database_name}`,
+      note: `then set database_id of [[env.${PRODUCTION_ENV}.d1_databases]] "${db.binding}" to the id it prints`,
+    });
+  }
   for (const queue of queueNames(config)) steps.push({ command: `npx wrangler queues create ${queue}` });
   for (const bucket of config.r2_buckets ?? []) steps.push({ command: `npx wrangler r2 bucket create ${bucket.bucket_name}` });
   for (const kv of config.kv_namespaces ?? []) {
@@ -145,6 +154,7 @@ export function deployPlan(config, secrets = SECRETS) {
     steps.push({ command: `npx wrangler d1 migrations apply ${db.binding} --remote ${env}` });
   }
   if (shards.length > 0) steps.push({ command: SHARD_MIGRATE, note: `for each of the ${shards.length} event shards` });
+  for (const db of stats) steps.push({ command: `npx wrangler d1 migrations apply ${db.binding} --remote ${env}` });
   for (const secret of secrets) {
     // The first sentence of what breaks without it; docs/deploy.md has the rest.
     const without = secret.without.split(/(?<=\.) /)[0];
@@ -259,6 +269,16 @@ export function productionValueProblems(production) {
   } catch (error) {
     if (!(error instanceof ShardLayoutError)) throw error;
     problems.push(`the event shards: ${error.message}`);
+  }
+  try {
+    const bindings = (production.d1_databases ?? []).map((db) => db.binding);
+    const stats = statsCountOfBindings(bindings);
+    const { perSlot } = layoutOfBindings(bindings, parsePins(String(vars.EVENT_SHARD_PINS ?? "")));
+    if (stats > 0 && perSlot % stats !== 0)
+      problems.push(`the stats databases: ${perSlot} databases per slot is not a multiple of ${stats} stats databases (run \`npm run shards\`)`);
+  } catch (error) {
+    if (!(error instanceof ShardLayoutError)) throw error;
+    if (!problems.some((problem) => problem.startsWith("the event shards"))) problems.push(`the stats databases: ${error.message}`);
   }
   const sharedHosts = String(vars.SHARED_HOSTS ?? "")
     .split(",")

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Applies the D1 migrations to every local database wrangler.toml binds: migrations/ to the
-// control database (DB) and migrations-events/ to each event shard (EV_S<slot>_<K|P><n>), through
+// control database (DB), migrations-events/ to each event shard (EV_S<slot>_<K|P><n>) and
+// migrations-stats/ to each stats database (STATS_<i>), through
 // wrangler's own local runtime (getPlatformProxy, the same state `wrangler dev` reads) and with
 // wrangler's own bookkeeping table (d1_migrations), so `wrangler d1 migrations apply <binding>
 // --local` agrees with it. One process for the whole ring: `wrangler d1 migrations apply` per
@@ -17,6 +18,7 @@ import { getPlatformProxy, unstable_readConfig } from "wrangler";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SHARD = /^EV_S\d+_[KP]\d+$/;
+const STATS = /^STATS_\d+$/;
 // wrangler's table (wrangler/src/d1/migrations): the names of the migrations applied.
 const TABLE = `CREATE TABLE IF NOT EXISTS d1_migrations (
   id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)`;
@@ -65,15 +67,19 @@ export async function localDatabases(persistTo = path.join(root, ".wrangler", "s
 export async function migrateLocal(persistTo) {
   const control = await readD1Migrations(path.join(root, "migrations"));
   const events = await readD1Migrations(path.join(root, "migrations-events"));
+  const statsMigrations = await readD1Migrations(path.join(root, "migrations-stats"));
   const proxy = await localDatabases(persistTo);
   try {
     const controlAdded = await apply(proxy.env.DB, control);
     const shards = Object.keys(proxy.env).filter((name) => SHARD.test(name));
     const shardAdded = await Promise.all(shards.map((name) => apply(proxy.env[name], events)));
+    const stats = Object.keys(proxy.env).filter((name) => STATS.test(name));
+    const statsAdded = await Promise.all(stats.map((name) => apply(proxy.env[name], statsMigrations)));
     const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
     return (
       `database: ${plural(control.length, "migration")} applied (${controlAdded} new); ` +
-      `${plural(shards.length, "event shard")}: ${plural(events.length, "migration")} each (${shardAdded.reduce((a, b) => a + b, 0)} new)`
+      `${plural(shards.length, "event shard")}: ${plural(events.length, "migration")} each (${shardAdded.reduce((a, b) => a + b, 0)} new); ` +
+      `${plural(stats.length, "stats database")}: ${plural(statsMigrations.length, "migration")} each (${statsAdded.reduce((a, b) => a + b, 0)} new)`
     );
   } finally {
     await proxy.dispose();

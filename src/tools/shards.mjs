@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm run shards -- --slots S --per-slot K [--pin domain ...] [--env production]`: writes the
-// event shards' D1 bindings (EV_S<slot>_K<k>, EV_S<slot>_P<pin>) into wrangler.toml from one
-// setting, between markers, for the top level (local runs and tests) or an environment, sets
+// `npm run shards -- --slots S --per-slot K [--stats N] [--pin domain ...] [--env production]`:
+// writes the event shards' D1 bindings (EV_S<slot>_K<k>, EV_S<slot>_P<pin>) and the stats
+// databases' (STATS_<i>, docs/storage.md "Stats databases") into wrangler.toml from one setting,
+// between markers, for the top level (local runs and tests) or an environment, sets
 // EVENT_SHARD_PINS to match, and prints the `wrangler d1 create` command of every database that
 // has no id yet. The Worker records the new ring in its directory, in force two days later
 // (docs/storage.md, "Event shards"). `--check` only says whether the file already matches.
@@ -20,6 +21,8 @@ const { values } = parseArgs({
   options: {
     slots: { type: "string" },
     "per-slot": { type: "string" },
+    // Stats databases; default: as many as the file has, or K.
+    stats: { type: "string" },
     pin: { type: "string", multiple: true, default: [] },
     env: { type: "string" },
     force: { type: "boolean", default: false },
@@ -55,9 +58,9 @@ const current = text.slice(from, to);
 
 /** The ids already in the block, by binding: rerunning the script keeps every created database's id. */
 const ids = new Map();
-for (const match of current.matchAll(/binding = "(EV_S\d+_[KP]\d+)"\n[^\n]*\ndatabase_id = "([^"]+)"/g)) ids.set(match[1], match[2]);
+for (const match of current.matchAll(/binding = "(EV_S\d+_[KP]\d+|STATS_\d+)"\n[^\n]*\ndatabase_id = "([^"]+)"/g)) ids.set(match[1], match[2]);
 const had = { slots: 0, perSlot: 0 };
-for (const name of ids.keys()) {
+for (const name of [...ids.keys()].filter((key) => key.startsWith("EV_"))) {
   const [, slot, kind, index] = /^EV_S(\d+)_([KP])(\d+)$/.exec(name);
   had.slots = Math.max(had.slots, Number(slot) + 1);
   if (kind === "K") had.perSlot = Math.max(had.perSlot, Number(index) + 1);
@@ -67,26 +70,32 @@ if (!values.force && (slots < had.slots || perSlot < had.perSlot))
     `the ring shrinks (${had.slots} x ${had.perSlot} to ${slots} x ${perSlot}): days already written to the databases it drops would become unreadable. Wait until the layout that uses them is older than 30 days, then rerun with --force.`,
   );
 
+const hadStats = [...ids.keys()].filter((name) => name.startsWith("STATS_")).length;
+const stats = values.stats === undefined ? hadStats || perSlot : Number(values.stats);
+if (!Number.isInteger(stats) || stats < 1 || stats > 64) fail("--stats must be a whole number from 1 to 64");
+if (perSlot % stats !== 0) fail(`--per-slot (${perSlot}) must be a multiple of --stats (${stats}), so that each event shard feeds one stats database`);
+if (!values.force && hadStats > 0 && stats !== hadStats)
+  fail(
+    `the stats databases go from ${hadStats} to ${stats}: every domain's stats would move to another database and its history would not follow. Rerun with --force only on a deployment with no stats worth keeping.`,
+  );
 const shards = [];
 for (let slot = 0; slot < slots; slot++) {
   for (let k = 0; k < perSlot; k++) shards.push({ binding: `EV_S${slot}_K${k}`, name: `tidings-events-s${slot}-k${k}` });
   pins.forEach((_, p) => shards.push({ binding: `EV_S${slot}_P${p}`, name: `tidings-events-s${slot}-p${p}` }));
 }
+const statsDatabases = Array.from({ length: stats }, (_, i) => ({ binding: `STATS_${i}`, name: `tidings-stats-${i}` }));
 /** Local ids only have to differ (wrangler keeps a local database per id); deployed ones come from `wrangler d1 create`. */
-const localId = (i) => `00000000-0000-4000-8000-${(i + 1).toString(16).padStart(12, "0")}`;
+const localId = (i, group = "8000") => `00000000-0000-4000-${group}-${(i + 1).toString(16).padStart(12, "0")}`;
+const entry = (db, id, dir) =>
+  [`[[${prefix}d1_databases]]`, `binding = "${db.binding}"`, `database_name = "${db.name}"`, `database_id = "${id}"`, `migrations_dir = "${dir}"`, ""].join(
+    "\n",
+  );
 const block = [
   begin,
   `# ${slots} day slots x ${perSlot} databases${pins.length ? ` + ${pins.length} pinned (${pins.join(", ")})` : ""} = ${shards.length} event shards.`,
-  ...shards.map((shard, i) =>
-    [
-      `[[${prefix}d1_databases]]`,
-      `binding = "${shard.binding}"`,
-      `database_name = "${shard.name}"`,
-      `database_id = "${ids.get(shard.binding) ?? (env ? PLACEHOLDER_ID : localId(i))}"`,
-      `migrations_dir = "migrations-events"`,
-      "",
-    ].join("\n"),
-  ),
+  ...shards.map((shard, i) => entry(shard, ids.get(shard.binding) ?? (env ? PLACEHOLDER_ID : localId(i)), "migrations-events")),
+  `# ${stats} stats databases: each domain's rollups in STATS_<hash % ${stats}>.`,
+  ...statsDatabases.map((db, i) => entry(db, ids.get(db.binding) ?? (env ? PLACEHOLDER_ID : localId(i, "9000")), "migrations-stats")),
   "",
 ].join("\n");
 
@@ -102,18 +111,19 @@ if (!pinLine.test(table)) fail(`${varsHeader} has no EVENT_SHARD_PINS line`);
 next = next.slice(0, varsAt) + table.replace(pinLine, `\nEVENT_SHARD_PINS = "${pins.join(",")}"\n`) + next.slice(tableEnd);
 
 if (values.check) {
-  if (next !== text) fail(`wrangler.toml's event shards${env ? ` (${env})` : ""} are not ${slots} x ${perSlot}: run npm run shards`);
-  console.log(`wrangler.toml: ${shards.length} event shards${env ? ` (${env})` : ""}, as asked`);
+  if (next !== text)
+    fail(`wrangler.toml's event shards${env ? ` (${env})` : ""} are not ${slots} x ${perSlot} with ${stats} stats databases: run npm run shards`);
+  console.log(`wrangler.toml: ${shards.length} event shards and ${stats} stats databases${env ? ` (${env})` : ""}, as asked`);
   process.exit(0);
 }
 writeFileSync(file, next);
 console.log(
-  `wrangler.toml: ${shards.length} event shards${env ? ` in [env.${env}]` : ""} (${slots} slots x ${perSlot}${pins.length ? ` + ${pins.length} pinned` : ""}).`,
+  `wrangler.toml: ${shards.length} event shards${env ? ` in [env.${env}]` : ""} (${slots} slots x ${perSlot}${pins.length ? ` + ${pins.length} pinned` : ""}) and ${stats} stats databases.`,
 );
-const missing = shards.filter((shard) => env && (ids.get(shard.binding) ?? PLACEHOLDER_ID) === PLACEHOLDER_ID);
+const missing = [...shards, ...statsDatabases].filter((db) => env && (ids.get(db.binding) ?? PLACEHOLDER_ID) === PLACEHOLDER_ID);
 if (missing.length > 0) {
   console.log(`Create these ${missing.length} databases, put each id it prints into its database_id in wrangler.toml, then apply the migrations:`);
   for (const shard of missing) console.log(`  npx wrangler d1 create ${shard.name}`);
-  console.log(`  for b in ${missing.map((s) => s.binding).join(" ")}; do npx wrangler d1 migrations apply "$b" --remote --env ${env}; done`);
+  console.log(`  for b in ${missing.map((db) => db.binding).join(" ")}; do npx wrangler d1 migrations apply "$b" --remote --env ${env}; done`);
 }
 console.log("Then `npm run cf-typegen`. The Worker starts using the new ring two days after it first runs with it.");

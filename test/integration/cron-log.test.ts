@@ -5,14 +5,16 @@ import { applyD1Migrations, createExecutionContext, createScheduledController, e
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { insertEvents } from "../../src/db/events-store";
 import { isShardBinding } from "../../src/domain/event-shards";
+import { isStatsBinding } from "../../src/domain/stats-shards";
 import { toEventRow } from "../../src/domain/tracking-event";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { buildEvent } from "../support/stats-seed";
 
-// Without the event shards (they hold other files' events): the run keeps every event in its own database.
+// Without the event shards and the stats databases (they hold other files' events and stats): the
+// run keeps every event and its stats in its own database.
 const cronEnv = {
-  ...Object.fromEntries(Object.entries(env).filter(([name]) => !isShardBinding(name))),
+  ...Object.fromEntries(Object.entries(env).filter(([name]) => !isShardBinding(name) && !isStatsBinding(name))),
   DB: env.CRON_TEST_DB,
   MESSAGES: env.CRON_TEST_MESSAGES,
 } as unknown as Env;

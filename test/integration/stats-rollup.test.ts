@@ -5,10 +5,11 @@ import { describe, expect, it } from "vitest";
 import { purgeExpired } from "../../src/cron/retention";
 import { rollUpStats } from "../../src/cron/rollups";
 
-import { readWatermark } from "../../src/db/rollups";
+import { shardRolledUpTo } from "../../src/db/rollups";
 import { directory } from "../../src/db/shards";
+import { statsDatabases } from "../../src/db/stats-shards";
 import { sumCounters } from "../../src/db/stats-store";
-import { dayOf, rollupStateName } from "../../src/domain/event-shards";
+import { dayOf } from "../../src/domain/event-shards";
 import { addMonths } from "../../src/domain/stats-time";
 import worker from "../../src/index";
 import { createDomain, runQueueBatch, uniqueDomain } from "../helpers";
@@ -19,11 +20,11 @@ const NOW = Date.now();
 /** The rollup watermark of the shard holding a domain's events of the moment `ms`. */
 async function watermarkOf(domain: string, ms: number): Promise<number> {
   const shard = (await directory(testEnv, ms)).nameFor(domain, dayOf(ms * 1000));
-  return readWatermark(testEnv.DB, rollupStateName(shard));
+  return shardRolledUpTo(testEnv, shard, ms);
 }
 
 async function totals(domain: string, tag?: string) {
-  const [row] = await sumCounters(testEnv.DB, {
+  const [row] = await sumCounters(testEnv, {
     source: "counters",
     resolution: "day",
     from: 0,
@@ -36,7 +37,7 @@ async function totals(domain: string, tag?: string) {
 }
 
 async function bots(domain: string) {
-  const rows = await sumCounters(testEnv.DB, {
+  const rows = await sumCounters(testEnv, {
     source: "bot",
     resolution: "day",
     from: 0,
@@ -173,7 +174,11 @@ describe("stats rollup", () => {
       { event: "delivered", ms: NOW - 1000, tags: ["one"] },
     ]);
     await rollUpStats(testEnv, NOW, { tagLimit: 2 });
-    const { results } = await testEnv.DB.prepare("SELECT tag FROM tags WHERE domain = ? ORDER BY tag").bind(domain).all<{ tag: string }>();
+    const { results } = await statsDatabases(testEnv)
+      .of(domain)
+      .prepare("SELECT tag FROM tags WHERE domain = ? ORDER BY tag")
+      .bind(domain)
+      .all<{ tag: string }>();
     expect(results.map((r) => r.tag)).toEqual(["one", "two"]);
     expect((await totals(domain, "one"))!.delivered_smtp).toBe(2);
     expect(await totals(domain, "three")).toBeUndefined();
@@ -187,14 +192,20 @@ describe("stats rollup", () => {
     const hourlyCut = Math.floor(addMonths(now, -2) / 3600) * 3600;
     const dailyCut = Math.floor(addMonths(now, -12) / 86400) * 86400;
     const insert = (resolution: string, bucket: number) =>
-      testEnv.DB.prepare("INSERT INTO stats_counters (domain, tag, resolution, bucket, opened) VALUES (?, '', ?, ?, 1)").bind(domain, resolution, bucket).run();
+      statsDatabases(testEnv)
+        .of(domain)
+        .prepare("INSERT INTO stats_counters (domain, tag, resolution, bucket, opened) VALUES (?, '', ?, ?, 1)")
+        .bind(domain, resolution, bucket)
+        .run();
     await insert("hour", hourlyCut - 3600);
     await insert("hour", hourlyCut);
     await insert("day", dailyCut - 86400);
     await insert("day", dailyCut);
     await insert("day", hourlyCut - 86400 * 3);
     await rollUpStats(testEnv, NOW, { purgeRows: 1 });
-    const { results } = await testEnv.DB.prepare("SELECT resolution, bucket FROM stats_counters WHERE domain = ? ORDER BY resolution, bucket")
+    const { results } = await statsDatabases(testEnv)
+      .of(domain)
+      .prepare("SELECT resolution, bucket FROM stats_counters WHERE domain = ? ORDER BY resolution, bucket")
       .bind(domain)
       .all();
     expect(results).toEqual([

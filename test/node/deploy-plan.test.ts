@@ -224,6 +224,15 @@ describe("the event shards", () => {
       expect(shrink.status).toBe(1);
       expect(shrink.stderr).toContain("the ring shrinks");
       expect(shards("--slots", "31", "--per-slot", "2").status).toBe(1);
+      // Stats databases: each event shard feeds one, and their count never changes under a deployment's stats.
+      const misaligned = shards("--env", "production", "--slots", "32", "--per-slot", "6", "--pin", "big.example.org");
+      expect(misaligned.status).toBe(1);
+      expect(misaligned.stderr).toContain("must be a multiple of --stats (4)");
+      const moved = shards("--env", "production", "--slots", "32", "--per-slot", "4", "--stats", "2", "--pin", "big.example.org");
+      expect(moved.status).toBe(1);
+      expect(moved.stderr).toContain("the stats databases go from 4 to 2");
+      expect(shards("--env", "production", "--slots", "32", "--per-slot", "8", "--pin", "big.example.org").status).toBe(0);
+      expect(readFileSync(config, "utf8")).toMatch(/\[\[env\.production\.d1_databases\]\]\nbinding = "STATS_3"\ndatabase_name = "tidings-stats-3"/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

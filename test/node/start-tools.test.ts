@@ -132,16 +132,22 @@ describe("wrangler's output", () => {
           .at(-1);
       const controls = readdirSync(path.join(root, "migrations")).filter((name) => name.endsWith(".sql")).length;
       const events = readdirSync(path.join(root, "migrations-events")).filter((name) => name.endsWith(".sql")).length;
+      const stats = readdirSync(path.join(root, "migrations-stats")).filter((name) => name.endsWith(".sql")).length;
+      const plural = (n: number) => `${n} migration${n === 1 ? "" : "s"}`;
       expect(run()).toBe(
-        `database: ${controls} migrations applied (${controls} new); 64 event shards: ${events} migration${events === 1 ? "" : "s"} each (${64 * events} new)`,
+        `database: ${controls} migrations applied (${controls} new); 64 event shards: ${plural(events)} each (${64 * events} new); ` +
+          `2 stats databases: ${plural(stats)} each (${2 * stats} new)`,
       );
-      expect(run()).toMatch(/\(0 new\); 64 event shards: .* \(0 new\)$/);
+      expect(run()).toMatch(/\(0 new\); 64 event shards: .* \(0 new\); 2 stats databases: .* \(0 new\)$/);
       // Recorded in wrangler's own table, so `wrangler d1 migrations apply <binding> --local` agrees.
       const local = await localDatabases(state);
       try {
         const db = local.env.EV_S7_K1 as { prepare(sql: string): { all(): Promise<{ results: Array<{ name: string }> }> } };
         const names = (await db.prepare("SELECT name FROM d1_migrations ORDER BY id").all()).results.map((row) => row.name);
         expect(names).toEqual(readdirSync(path.join(root, "migrations-events")).filter((name) => name.endsWith(".sql")));
+        const statsDb = local.env.STATS_1 as typeof db;
+        const statsNames = (await statsDb.prepare("SELECT name FROM d1_migrations ORDER BY id").all()).results.map((row) => row.name);
+        expect(statsNames).toEqual(readdirSync(path.join(root, "migrations-stats")).filter((name) => name.endsWith(".sql")));
       } finally {
         await local.dispose();
       }

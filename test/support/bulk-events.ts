@@ -6,7 +6,8 @@
 // columns the Events API filters on and a Mailgun-shaped `body` like the ones the pipeline stores
 // (src/domain/tracking-event.ts, src/domain/send-events.ts). Pure: no Node, no bindings.
 
-import { DAY_US, dayOf, layoutOfBindings, rollupStateName, shardFor } from "../../src/domain/event-shards";
+import { CONTROL_DATABASE, DAY_US, dayOf, layoutOfBindings, rollupStateName, shardFor } from "../../src/domain/event-shards";
+import { statsCountOfBindings, statsTargetsOf } from "../../src/domain/stats-shards";
 
 /** What the seed uses of a D1 database (the Node side has no Workers types). */
 interface Database {
@@ -74,7 +75,6 @@ FROM r WHERE ts >= ${lo} AND ts < ${hi}`,
  */
 export async function seedBulkEvents(databases: Record<string, unknown>, nowMs: number, shape: BulkShape): Promise<number> {
   const layout = { fromDay: 0, ...layoutOfBindings(Object.keys(databases), []) };
-  const control = databases.DB as Database;
   const newest = dayOf(nowMs * 1000);
   const oldest = dayOf((nowMs - (shape.events - 1) * 6000) * 1000);
   let written = 0;
@@ -85,10 +85,17 @@ export async function seedBulkEvents(databases: Record<string, unknown>, nowMs: 
     for (const sql of statements.slice(0, -1)) await db.prepare(sql).run();
     const { n, w } = (await db.prepare(statements.at(-1)!).first<{ n: number; w: number | null }>())!;
     written += n;
-    await control
-      .prepare("INSERT INTO rollup_state (name, last_rowid) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET last_rowid = max(last_rowid, excluded.last_rowid)")
-      .bind(rollupStateName(name), w ?? 0)
-      .run();
+    // Counted already, as far as the rollup goes: in the stats databases the shard feeds (and the
+    // control database, which a stats database starts from on its first rollup of a shard).
+    const stats = statsTargetsOf(name, [layout], statsCountOfBindings(Object.keys(databases)));
+    for (const target of new Set([CONTROL_DATABASE, ...stats])) {
+      await (databases[target] as Database)
+        .prepare(
+          "INSERT INTO rollup_state (name, last_rowid) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET last_rowid = max(last_rowid, excluded.last_rowid)",
+        )
+        .bind(rollupStateName(name), w ?? 0)
+        .run();
+    }
   }
   return written;
 }
