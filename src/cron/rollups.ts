@@ -27,6 +27,8 @@ export const ROLLUP_CHUNK_EVENTS = 1000;
  * a queue, a shard per message (docs/scale.md).
  */
 export const ROLLUP_CHUNKS_PER_RUN = 150;
+/** (Shard, stats database) pairs a run rolls up side by side. */
+export const ROLLUP_PARALLEL = 4;
 /** Rollup rows per DELETE, and DELETEs per run. */
 export const ROLLUP_PURGE_ROWS = 1000;
 export const ROLLUP_PURGE_CHUNKS_PER_RUN = 20;
@@ -66,14 +68,35 @@ export interface ShardRollup {
   unfinished: boolean;
 }
 
-/** Rolls up one event shard into one stats database past the shard's watermark there, at most `chunks` chunks. */
-export async function rollUpShard(env: Env, source: EventSource, target: RollupTarget, chunks: number, options: RollupOptions = {}): Promise<ShardRollup> {
+/** Chunks an invocation may still make, shared by the shards it rolls up side by side. */
+export interface ChunkBudget {
+  left: number;
+}
+
+/**
+ * Rolls up one event shard into one stats database past the shard's watermark there, while the
+ * budget lasts (a number: that many chunks).
+ */
+export async function rollUpShard(
+  env: Env,
+  source: EventSource,
+  target: RollupTarget,
+  chunks: number | ChunkBudget,
+  options: RollupOptions = {},
+): Promise<ShardRollup> {
   const { chunkEvents = ROLLUP_CHUNK_EVENTS, tagLimit = MAX_TAGS_PER_DOMAIN } = options;
+  const budget = typeof chunks === "number" ? { left: chunks } : chunks;
   const report: ShardRollup = { events: 0, chunks: 0, skipped: 0, unfinished: false };
   for (;;) {
-    if (report.chunks + report.skipped >= chunks) return { ...report, unfinished: true };
+    if (budget.left <= 0) return { ...report, unfinished: true };
+    // Reserved before the read, so shards rolled up side by side never overdraw it; a look that
+    // finds nothing new (two queries) is given back, as it always was free.
+    budget.left--;
     const { read, counted, committed } = await rollUpChunk(target, env.DB, source.db, rollupStateName(source.name), chunkEvents, tagLimit);
-    if (read === 0) return report;
+    if (read === 0) {
+      budget.left++;
+      return report;
+    }
     if (committed) {
       report.events += counted;
       report.chunks++;
@@ -96,32 +119,48 @@ export async function rollUpStats(env: Env, now: number, options: RollupOptions 
   // Each (shard, stats database) pair: usually one per shard.
   const pairs: Array<{ source: EventSource; target: RollupTarget }> = [];
   for (const source of sources) for (const target of await rollupTargets(env, source.name, now)) pairs.push({ source, target });
-  let next = 0;
-  for (; next < pairs.length; next++) {
-    const left = chunksPerRun - report.chunks - report.skipped;
-    if (left <= 0) break;
-    const shard = await rollUpShard(env, pairs[next]!.source, pairs[next]!.target, left, options);
-    report.events += shard.events;
-    report.chunks += shard.chunks;
-    report.skipped += shard.skipped;
-    if (shard.unfinished) break;
+  // ROLLUP_PARALLEL pairs at a time: each waits on its databases most of the time (deployed, the
+  // queue's consumers roll shards up side by side the same way).
+  const budget: ChunkBudget = { left: chunksPerRun };
+  let todo = pairs.map((_, at) => at);
+  let left: number[] = [];
+  for (;;) {
+    left = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < todo.length && budget.left > 0) {
+        const at = todo[next++]!;
+        const shard = await rollUpShard(env, pairs[at]!.source, pairs[at]!.target, budget, options);
+        report.events += shard.events;
+        report.chunks += shard.chunks;
+        report.skipped += shard.skipped;
+        if (shard.unfinished) left.push(at);
+      }
+    };
+    await Promise.all(Array.from({ length: ROLLUP_PARALLEL }, lane));
+    // The unfinished pairs and those not reached. A lane may have stopped while another lane's
+    // reserved chunk was still out and then given back: go round again while budget is left (each
+    // round spends budget or finishes a pair, so this ends).
+    left.push(...todo.slice(next));
+    if (left.length === 0 || budget.left <= 0) break;
+    todo = left;
   }
-  if (next < pairs.length) report.unfinished = true;
-  if (next < pairs.length && queueRest) {
-    // The unfinished pair and those not reached: each its own message, so they drain side by side.
-    const jobs = pairs.slice(next).map(({ source, target }) => ({ body: { type: "rollup" as const, shard: source.name, stats: target.name } }));
+  if (left.length > 0) report.unfinished = true;
+  if (left.length > 0 && queueRest) {
+    // Each its own message, so they drain side by side.
+    const jobs = left.map((at) => ({ body: { type: "rollup" as const, shard: pairs[at]!.source.name, stats: pairs[at]!.target.name } }));
     for (let i = 0; i < jobs.length; i += MAX_SEND_BATCH_MESSAGES) await env.ROLLUPS.sendBatch(jobs.slice(i, i + MAX_SEND_BATCH_MESSAGES));
     report.queued = jobs.length;
   }
   const cutoffs = rollupCutoffs(Math.floor(now / 1000));
   const before: Record<RollupTable, number> = { hourly: cutoffs.hourly, daily: cutoffs.daily, dimensions: cutoffs.daily, seen: cutoffs.daily };
-  let budget = ROLLUP_PURGE_CHUNKS_PER_RUN;
+  let purges = ROLLUP_PURGE_CHUNKS_PER_RUN;
   const stats = statsDatabases(env);
   const databases = stats.count > 0 ? [...stats.all(), env.DB] : stats.all();
   for (const db of databases) {
     for (const table of Object.keys(before) as RollupTable[]) {
       for (;;) {
-        if (budget-- <= 0) return { ...report, unfinished: true };
+        if (purges-- <= 0) return { ...report, unfinished: true };
         const deleted = await deleteRollupsBefore(db, table, before[table], purgeRows);
         report.purged += deleted;
         if (deleted < purgeRows) break;

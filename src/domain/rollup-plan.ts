@@ -1,7 +1,7 @@
 // Turns a chunk of stored events into the rows the rollup adds: hourly and daily counters per
 // domain and tag, daily counters per dimension, the seen-set rows behind unique opens and clicks,
 // and the tags met. Pure: what is already seen and which tags are admitted come from the caller.
-import { type Counts, countersOf, dayBucket, hourBucket, type RollupEvent, STATS_COUNTERS, uniqueCounterOf, zeroCounts } from "./stats-counters";
+import { countersOf, dayBucket, hourBucket, type RollupEvent, STATS_COUNTERS, uniqueCounterOf } from "./stats-counters";
 
 export type DimensionKind = "country" | "device" | "bot" | "provider";
 
@@ -36,21 +36,31 @@ function dimensionsOf(event: RollupEvent): Array<[DimensionKind, string]> {
   return dims;
 }
 
+/** A counter's column in a plan row's counts (STATS_COUNTERS order). */
+const COLUMN = new Map<string, number>(STATS_COUNTERS.map((name, i) => [name, i]));
+const columnsOf = (names: readonly string[]): number[] => names.map((name) => COLUMN.get(name)!);
+
+interface Entry {
+  key: Array<string | number>;
+  counts: number[];
+}
+
 /**
  * `seen` holds the seenKey of every (message, recipient, scope) already counted, and is updated
  * as the chunk is read, so a chunk with two opens of one message counts one unique. `tagsOf`
- * says which of an event's tags are kept (the others are over the domain's limit).
+ * says which of an event's tags are kept (the others are over the domain's limit). What an event
+ * adds (its counter columns, its dimensions) is worked out once per event, then added to each of
+ * its tags' rows: a chunk makes tens of thousands of additions.
  */
 export function planRollup(events: RollupEvent[], seen: Set<string>, tagsOf: (event: RollupEvent) => string[]): RollupPlan {
-  const counters = new Map<string, { key: Array<string | number>; counts: Counts }>();
-  const dimensions = new Map<string, { key: Array<string | number>; counts: Counts }>();
+  const counters = new Map<string, Entry>();
+  const dimensions = new Map<string, Entry>();
   const seenRows: RollupPlan["seen"] = [];
   const tagTimes = new Map<string, [string, string, number, number]>();
-  const add = (into: typeof counters, key: Array<string | number>, names: Iterable<keyof Counts>) => {
-    const id = key.join(SEP);
+  const add = (into: Map<string, Entry>, id: string, key: () => Array<string | number>, columns: number[]) => {
     let entry = into.get(id);
-    if (!entry) into.set(id, (entry = { key, counts: zeroCounts() }));
-    for (const name of names) entry.counts[name]++;
+    if (!entry) into.set(id, (entry = { key: key(), counts: new Array<number>(STATS_COUNTERS.length).fill(0) }));
+    for (const column of columns) entry.counts[column]!++;
   };
 
   for (const event of events) {
@@ -68,25 +78,30 @@ export function planRollup(events: RollupEvent[], seen: Set<string>, tagsOf: (ev
       }
     }
     const unique = uniqueCounterOf(event.event);
-    const withUnique = (scope: string) => (unique && firsts.get(scope) ? [...names, unique] : names);
-    const tags = ["", ...tagsOf(event)];
+    const withUnique = (scope: string) => columnsOf(unique && firsts.get(scope) ? [...names, unique] : names);
+    const counted = withUnique(event.event);
+    const dims = dimensionsOf(event).map(([kind, value]) => ({
+      kind,
+      value,
+      columns: kind === "bot" ? withUnique(`${event.event}:${value}`) : counted,
+    }));
     const hour = hourBucket(event.ts);
     const day = dayBucket(event.ts);
-    for (const tag of tags) {
-      add(counters, [event.domain, tag, "hour", hour], withUnique(event.event));
-      add(counters, [event.domain, tag, "day", day], withUnique(event.event));
-      for (const [kind, value] of dimensionsOf(event)) {
-        add(dimensions, [event.domain, tag, kind, value, day], withUnique(kind === "bot" ? `${event.event}:${value}` : event.event));
+    const ms = Math.floor(event.ts / 1000);
+    for (const tag of ["", ...tagsOf(event)]) {
+      const base = event.domain + SEP + tag;
+      add(counters, `${base}${SEP}hour${SEP}${hour}`, () => [event.domain, tag, "hour", hour], counted);
+      add(counters, `${base}${SEP}day${SEP}${day}`, () => [event.domain, tag, "day", day], counted);
+      for (const dim of dims) {
+        add(dimensions, `${base}${SEP}${dim.kind}${SEP}${dim.value}${SEP}${day}`, () => [event.domain, tag, dim.kind, dim.value, day], dim.columns);
       }
       if (tag === "") continue;
-      const ms = Math.floor(event.ts / 1000);
-      const id = event.domain + SEP + tag;
-      const times = tagTimes.get(id);
+      const times = tagTimes.get(base);
       if (times) [times[2], times[3]] = [Math.min(times[2], ms), Math.max(times[3], ms)];
-      else tagTimes.set(id, [event.domain, tag, ms, ms]);
+      else tagTimes.set(base, [event.domain, tag, ms, ms]);
     }
   }
-  const rows = (map: typeof counters) => [...map.values()].map(({ key, counts }) => [...key, ...STATS_COUNTERS.map((name) => counts[name])]);
+  const rows = (map: Map<string, Entry>) => [...map.values()].map(({ key, counts }) => [...key, ...counts]);
   return { counters: rows(counters), dimensions: rows(dimensions), seen: seenRows, tags: [...tagTimes.values()] };
 }
 
