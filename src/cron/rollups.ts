@@ -1,7 +1,7 @@
 // Stats rollups, run by the cron trigger: rolls each event shard's events past its watermark into
 // the counters the Stats, Tags and Metrics APIs read, in the stats database the shard feeds
 // (db/stats-shards.ts), in bounded chunks (cost follows new events, not history), then deletes
-// rollup rows past their retention (hourly 2 months, daily and seen-set a year) in every stats
+// rollup rows past their retention (hourly 2 months, daily a year, the seen-set 45 days) in every stats
 // database. Bindings: DB, the event shards (through the events store's rollupSources) and the
 // stats databases.
 import { type EventSource, rollupSources } from "../db/events-store";
@@ -153,7 +153,7 @@ export async function rollUpStats(env: Env, now: number, options: RollupOptions 
     report.queued = jobs.length;
   }
   const cutoffs = rollupCutoffs(Math.floor(now / 1000));
-  const before: Record<RollupTable, number> = { hourly: cutoffs.hourly, daily: cutoffs.daily, dimensions: cutoffs.daily, seen: cutoffs.daily };
+  const before: Record<RollupTable, number> = { hourly: cutoffs.hourly, daily: cutoffs.daily, dimensions: cutoffs.daily, seen: cutoffs.seen };
   let purges = ROLLUP_PURGE_CHUNKS_PER_RUN;
   const stats = statsDatabases(env);
   const databases = stats.count > 0 ? [...stats.all(), env.DB] : stats.all();

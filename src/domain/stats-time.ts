@@ -72,8 +72,20 @@ export function formatStatsDate(seconds: number): string {
 }
 
 /** Rollup retention (design rule 6): hourly rows for 2 months, daily rows for a year. */
-export function rollupCutoffs(nowSeconds: number): { hourly: number; daily: number } {
-  return { hourly: bucketStart(addMonths(nowSeconds, -2), "hour"), daily: bucketStart(addMonths(nowSeconds, -12), "day") };
+/**
+ * How long the seen-set remembers a (message, recipient) first opened or clicked: a later hit of
+ * the same pair counts as unique again. Longer than any event retention (30 days) and than
+ * SendGrid's 7 days of unique-open memory; at 1B events a month it is ~24 GB, spread over the stats
+ * databases (docs/scale.md). Unit: days.
+ */
+export const SEEN_RETENTION_DAYS = 45;
+
+export function rollupCutoffs(nowSeconds: number): { hourly: number; daily: number; seen: number } {
+  return {
+    hourly: bucketStart(addMonths(nowSeconds, -2), "hour"),
+    daily: bucketStart(addMonths(nowSeconds, -12), "day"),
+    seen: nowSeconds - SEEN_RETENTION_DAYS * 86_400,
+  };
 }
 
 /** "2023-01-02 02:14:27 +0000 UTC", the form of Mailgun's legacy tag dates (first-seen, last-seen). */

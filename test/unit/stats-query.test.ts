@@ -39,8 +39,8 @@ describe("durations and calendar arithmetic", () => {
     expect(bucketsBetween(T(2026, 9, 31), T(2026, 11, 1), "month")).toEqual([T(2026, 9, 1), T(2026, 10, 1), T(2026, 11, 1)]);
   });
 
-  it("keeps hourly rollups 2 months and daily ones a year", () => {
-    expect(rollupCutoffs(NOW)).toEqual({ hourly: T(2026, 8, 26, 9), daily: T(2025, 10, 26) });
+  it("keeps hourly rollups 2 months, daily ones a year and the seen-set 45 days", () => {
+    expect(rollupCutoffs(NOW)).toEqual({ hourly: T(2026, 8, 26, 9), daily: T(2025, 10, 26), seen: NOW - 45 * 86_400 });
   });
 
   it("writes Mailgun's date forms", () => {
