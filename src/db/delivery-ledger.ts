@@ -8,6 +8,7 @@
 //   replayed weeks late): its slot may already hold another day; the cron purges them after 2 days;
 // - done rows written before the ledger moved (the upgrade window, 2 days until the cron has
 //   purged them): the lookup reads the control database too, one query per batch.
+import { MAX_EPOCH_SECONDS } from "../domain/dates";
 import { CONTROL_DATABASE, dayOf } from "../domain/event-shards";
 import { jsonChunks } from "./json-chunks";
 import { type Directory, directory, type EventsBindings } from "./shards";
@@ -22,9 +23,6 @@ export interface LedgerKey {
 }
 
 export type LedgerDelivery = FinishedDelivery & { eventTimestamp: unknown };
-
-/** Later "unix seconds" are not times (dates.ts has the same bound for the API's dates). */
-const MAX_EPOCH_SECONDS = 1e11;
 
 /** The event's time in ms (µs-exact, as the events store files the event), or null when its timestamp is not a time. */
 function eventMs(key: LedgerKey): number | null {
@@ -106,7 +104,10 @@ export async function recordFinishedDeliveries(env: EventsBindings, rows: Ledger
   const control = [...dead, ...(places.get(CONTROL_DATABASE) ?? [])];
   places.delete(CONTROL_DATABASE);
   await Promise.all([
-    recordDeliveries(env.DB, control),
+    recordDeliveries(
+      env.DB,
+      control.map(({ eventTimestamp: _, ...row }) => row),
+    ),
     ...[...places].map(([name, group]) => {
       const db = dir.database(name);
       const insert = db.prepare(`INSERT OR REPLACE INTO webhook_ledger (id, rejected, finished_at) SELECT value->>0, value->>1, value->>2 FROM json_each(?1)`);
