@@ -5,11 +5,12 @@
 // (checked before every post, see url-safety.ts); anything else, a 10 s timeout or a network error
 // is tried again on Mailgun's schedule (5 min, 10 min, 15 min, 1 h, 2 h, 4 h): the events of a
 // pack that failed go back on the queue together, delayed, as a smaller pack; after the last
-// attempt each joins the dead-letter list. A ledger in D1 keyed by (event, URL) stops a redelivered
-// pack from posting an event again after a success.
-// Bindings: DB (ledger, signing key), WEBHOOKS (retries), EVENTS_DLQ (malformed messages).
+// attempt each joins the dead-letter list. A ledger in D1 keyed by (event, URL), kept beside each
+// event (db/delivery-ledger.ts), stops a redelivered pack from posting an event again after a success.
+// Bindings: DB (signing key, dead letters) and the event store's, WEBHOOKS (retries), EVENTS_DLQ (malformed messages).
+import { doneDeliveryIds, type LedgerDelivery, recordFinishedDeliveries } from "../db/delivery-ledger";
 import { sendInBatches } from "../db/queue-batches";
-import { type FinishedDelivery, finishedDeliveryIds, getSigningKey, recordDeliveries } from "../db/webhooks";
+import { getSigningKey } from "../db/webhooks";
 import { MAX_QUEUE_BODY_BYTES } from "../domain/queue-messages";
 import { privateUrlsAllowed } from "../domain/url-safety";
 import { packWebhookItems, unpackWebhookItems } from "../domain/webhook-packs";
@@ -83,25 +84,25 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, op
   }
   if (jobs.length === 0) return;
 
+  const now = options.now ?? Date.now;
   let done: Set<string>;
   let signingKey: CryptoKey;
   try {
-    const ids = jobs.flatMap((job) => job.deliveries.map((d) => d.id));
-    [done, signingKey] = await Promise.all([finishedDeliveryIds(env.DB, ids), getSigningKey(env.DB).then(importSigningKey)]);
+    const keys = jobs.flatMap((job) => job.deliveries.map((d) => ({ id: d.id, domain: job.domain, eventTimestamp: d.event.timestamp })));
+    [done, signingKey] = await Promise.all([doneDeliveryIds(env, keys, now()), getSigningKey(env.DB).then(importSigningKey)]);
   } catch (error) {
     console.error(JSON.stringify({ msg: "webhook ledger unavailable, retrying", error: String(error) }));
     for (const { message } of jobs) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     return;
   }
 
-  const now = options.now ?? Date.now;
   const allowPrivateUrls = privateUrlsAllowed(env.WEBHOOK_ALLOW_PRIVATE_URLS);
   const post = limiter(WEBHOOK_POSTS_AT_ONCE);
   // Posted (or refused) before, or claimed by an earlier message of this batch (a fan-out sent twice).
   const claimed = new Set(done);
   const settled = await Promise.all(
     jobs.map(async (job) => {
-      const rows: FinishedDelivery[] = [];
+      const rows: LedgerDelivery[] = [];
       const again: Delivery[] = [];
       const last = webhookRetryDelay(job.attempt) === null;
       await Promise.all(
@@ -120,6 +121,7 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, op
             webhook: delivery.webhook,
             url: job.url,
             eventId: delivery.event.id,
+            eventTimestamp: delivery.event.timestamp,
             attempts: job.attempt,
             status: outcome === "retry" ? "failed" : outcome,
             lastStatus: result.status ?? null,
@@ -135,9 +137,10 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, op
 
   let recorded = true;
   try {
-    await recordDeliveries(
-      env.DB,
+    await recordFinishedDeliveries(
+      env,
       settled.flatMap(({ rows }) => rows),
+      now(),
     );
   } catch (error) {
     recorded = false;

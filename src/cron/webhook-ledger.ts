@@ -1,6 +1,8 @@
-// Forgets finished webhook deliveries once they can no longer matter: a success or refusal after
-// 2 days (a queue redelivery comes within hours; the retry schedule spans about 7.5 h), a dead
-// letter after 30 days (the longest event retention). Bounded per run. Bindings: DB.
+// Forgets the control database's finished webhook deliveries once they can no longer matter: a
+// success or refusal after 2 days (a queue redelivery comes within hours; the retry schedule spans
+// about 7.5 h), a dead letter after 30 days (the longest event retention). Bounded per run.
+// Bindings: DB. The done rows there are those written before the ledger moved into the event shards
+// and those of events past every retention; the shards' ledgers are emptied with their slots.
 import { purgeDeliveries } from "../db/webhooks";
 import type { Env } from "../env";
 

@@ -7,6 +7,7 @@ import type { EventQuery } from "../domain/cursor";
 import { CONTROL_DATABASE, DAY_US, dayOf, firstStorableDay, MAX_RETENTION_DAYS } from "../domain/event-shards";
 import type { RollupEvent } from "../domain/stats-counters";
 import type { EventRow } from "../domain/tracking-event";
+import { emptyLedgerStatement } from "./delivery-ledger";
 import { type CompiledFilters, compileEventQuery } from "./event-filters";
 import { sparsestTextMatch, textDrivenFrom } from "./event-text";
 import { jsonChunks } from "./json-chunks";
@@ -378,8 +379,8 @@ export interface SlotPurge {
 
 /**
  * Empties the slots the ring comes round to next (tomorrow's and the day after's): every event
- * there older than the earliest readable day, with its tags, its messages' metadata and their
- * return paths, in chunks
+ * there older than the earliest readable day, with its tags, its messages' metadata, their
+ * return paths and its webhook deliveries, in chunks
  * of `chunkRows`, and only events the stats rollup has counted (at or below what `rolledUpTo` says of the shard).
  * Retention is then a slot emptied whole, not a row-by-row delete per domain.
  */
@@ -424,11 +425,13 @@ export async function emptyExpiredSlots(
         db
           .prepare(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ?1 AND ts < ?2 ORDER BY seq LIMIT ?3) RETURNING 1 AS gone`)
           .bind(watermark, before, chunkRows),
+        // The webhook ledger of the slot's events (delivery-ledger.ts), by when each delivery finished.
+        emptyLedgerStatement(db, before / 1000, chunkRows),
       ]);
       // The events' rows, not meta.changes: D1 counts the text indexes' trigger writes there too.
       const events = outcomes[4]!.results.length;
       report.events += events;
-      if (events < chunkRows && outcomes.slice(0, 4).every((outcome) => outcome.meta.changes < chunkRows)) break;
+      if (events < chunkRows && outcomes.slice(0, 4).every((outcome) => outcome.meta.changes < chunkRows) && outcomes[5]!.meta.changes < chunkRows) break;
     }
   }
   return report;

@@ -1,5 +1,7 @@
-// Webhooks in D1: each domain's URLs per webhook id, the account's signing key, and the ledger of
-// finished deliveries (delivered, rejected, failed = the dead-letter list). Tables in
+// Webhooks in the control database: each domain's URLs per webhook id, the account's signing key,
+// and its part of the ledger of finished deliveries (webhook_deliveries): the dead letters
+// ('failed'), and the done rows ('delivered', 'rejected') that have no event shard or were written
+// before the ledger moved beside the events (delivery-ledger.ts routes them). Tables in
 // migrations/0003_webhooks.sql.
 import { newSigningKey, type WebhookId } from "../domain/webhooks";
 import { jsonChunks } from "./json-chunks";
@@ -91,7 +93,7 @@ export interface FinishedDelivery {
   finishedAt: number;
 }
 
-/** Which of these delivery ids already reached the receiver or were refused by it. */
+/** Which of these delivery ids the control database has as reached the receiver or refused by it. */
 export async function finishedDeliveryIds(db: D1Database, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const { results } = await db
@@ -102,7 +104,8 @@ export async function finishedDeliveryIds(db: D1Database, ids: string[]): Promis
 }
 
 /**
- * Records finished deliveries in one batch; a later outcome for the same id replaces the row. The
+ * Records finished deliveries in the control database in one batch (delivery-ledger.ts decides
+ * which); a later outcome for the same id replaces the row. The
  * rows go as JSON parameters cut by bytes (a pack's dead letters carry their events, up to 100 KB
  * each), one statement per parameter.
  */

@@ -1,7 +1,7 @@
 // Mailgun dates: RFC 2822 strings (or epoch seconds) in, RFC 2822 / RFC 1123 out.
 
 /** Year 5138: later "epoch seconds" are typos (milliseconds, say), not dates. */
-const MAX_EPOCH_SECONDS = 1e11;
+export const MAX_EPOCH_SECONDS = 1e11;
 
 /** Parses an RFC 2822 date or epoch seconds (integer or float) to microseconds; null if neither. */
 export function parseMailgunDate(text: string): number | null {

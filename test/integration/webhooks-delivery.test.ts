@@ -290,6 +290,8 @@ describe("fan-out from the events consumer", () => {
 });
 
 describe("webhook ledger purge", () => {
+  // The control database's rows: dead letters, and done rows from before the ledger moved into the
+  // event shards or of events past every retention (the shards' are emptied with their slot).
   it("forgets successes after 2 days and dead letters after 30, never newer rows", async () => {
     const domain = uniqueDomain("whp");
     await createDomain(domain);
