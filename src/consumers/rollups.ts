@@ -8,8 +8,9 @@ import { rollupJobSchema } from "../domain/queue-messages";
 import type { Env } from "../env";
 
 /**
- * Chunks per message: each makes at most 5 queries, so 150 stay within the 1,000 an invocation may
- * make (batches are one message, wrangler.toml). 150,000 events per invocation.
+ * Chunks per message: each makes at most 5 queries (src/cron/rollups.ts, ROLLUP_CHUNKS_PER_RUN),
+ * plus the pair's watermark (at most 4) and the directory, so 150 stay within the 1,000 an
+ * invocation may make (batches are one message, wrangler.toml). 150,000 events per invocation.
  */
 export const ROLLUP_CHUNKS_PER_MESSAGE = 150;
 

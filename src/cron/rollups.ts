@@ -18,13 +18,15 @@ import type { Env } from "../env";
 /** Events per chunk: one read and one batch of writes each. */
 export const ROLLUP_CHUNK_EVENTS = 1000;
 /**
- * Chunks per cron run over all the shards it visits (a look at a shard with nothing new, two
- * queries, is not counted: a run looks at about 6 days' slots, 6 x (databases per slot + pins) + 1
- * shards); the rest waits for the next run (every 5 minutes deployed, 30 s under npm start). A chunk makes at
- * most 5 queries (watermark, events, seen-set, tags, the write batch), so 150 chunks and the purges
- * below stay under the 1,000 queries an invocation may make; 150 chunks of 1,000 keep up with
- * about 500 events/s sustained at one run per 5 minutes. More needs the rollup fanned out through
- * a queue, a shard per message (docs/scale.md).
+ * Chunks per cron run over all the (shard, stats database) pairs it visits; what is left goes to
+ * the tidings-rollups queue. The queries of a run, against the 1,000 an invocation may make:
+ * - a chunk makes at most 5 (the events, the seen-set, the domain's tags and their count, the write
+ *   batch): 750;
+ * - a pair, once: its watermark (at most 4 on a stats database's first rollup of the shard) and the
+ *   look that finds nothing new (1); a run visits about 6 days' slots, 6 x (databases per slot +
+ *   pins) + 1 pairs, 25 deployed: at most 125;
+ * - the directory and layout reads (2), the legacy move (at most 30), the purges (at most 20).
+ * About 930 at most. 150 chunks of 1,000 are 150,000 events a run.
  */
 export const ROLLUP_CHUNKS_PER_RUN = 150;
 /** (Shard, stats database) pairs a run rolls up side by side. */
@@ -87,12 +89,16 @@ export async function rollUpShard(
   const { chunkEvents = ROLLUP_CHUNK_EVENTS, tagLimit = MAX_TAGS_PER_DOMAIN } = options;
   const budget = typeof chunks === "number" ? { left: chunks } : chunks;
   const report: ShardRollup = { events: 0, chunks: 0, skipped: 0, unfinished: false };
+  // The watermark this run left, so a chunk does not read it again (unknown after a skipped chunk).
+  let known: number | undefined;
   for (;;) {
     if (budget.left <= 0) return { ...report, unfinished: true };
     // Reserved before the read, so shards rolled up side by side never overdraw it; a look that
     // finds nothing new (two queries) is given back, as it always was free.
     budget.left--;
-    const { read, counted, committed } = await rollUpChunk(target, env.DB, source.db, rollupStateName(source.name), chunkEvents, tagLimit);
+    const chunk = await rollUpChunk(target, env.DB, source.db, rollupStateName(source.name), chunkEvents, tagLimit, known);
+    const { read, counted, committed } = chunk;
+    known = chunk.watermark;
     if (read === 0) {
       budget.left++;
       return report;

@@ -55,6 +55,8 @@ export interface ChunkResult {
   counted: number;
   /** False when another run moved the watermark first: this chunk's writes were skipped. */
   committed: boolean;
+  /** The watermark after this chunk when this run moved it (the next chunk's, without reading it again). */
+  watermark?: number;
 }
 
 async function lookup<T>(db: D1Database, sql: string, keys: unknown[]): Promise<T[]> {
@@ -95,7 +97,8 @@ export async function shardRolledUpTo(env: EventsBindings, shard: string, now: n
  * Rolls up at most `limit` events of one shard (`source`, its watermark named `name`) past its
  * watermark into a stats database (`target`; `control` is the control database, for a first
  * watermark); `tagLimit` is the per-domain tag cap. A target that takes only some of the shard's
- * domains counts only theirs and moves its own watermark past the rest.
+ * domains counts only theirs and moves its own watermark past the rest. `known` is the watermark
+ * the previous chunk of the same run left (a chunk guarded by a stale one writes nothing).
  */
 export async function rollUpChunk(
   target: Pick<RollupTarget, "db" | "keep">,
@@ -104,11 +107,12 @@ export async function rollUpChunk(
   name: string,
   limit: number,
   tagLimit: number,
+  known?: number,
 ): Promise<ChunkResult> {
   const db = target.db;
-  const watermark = await startingWatermark(db, control, name);
+  const watermark = known ?? (await startingWatermark(db, control, name));
   const results = await readEventsAfterRowid(source, watermark, limit);
-  if (results.length === 0) return { read: 0, counted: 0, committed: true };
+  if (results.length === 0) return { read: 0, counted: 0, committed: true, watermark };
   const kept = target.keep ? results.filter((row) => target.keep!(row.domain)) : results;
   const events: RollupEvent[] = kept.map((row) => ({
     ...row,
@@ -119,14 +123,17 @@ export async function rollUpChunk(
   }));
 
   const seenCandidates = events.flatMap((e) => seenScopes(e).map((scope) => [e.domain, e.messageId ?? "", e.recipient, scope]));
-  const seenRows = await lookup<{ d: string; m: string; r: string; s: string }>(
-    db,
-    `SELECT s.domain AS d, s.message_id AS m, s.recipient AS r, s.scope AS s FROM json_each(?1) AS j
-     JOIN stats_seen AS s ON s.domain = j.value->>0 AND s.message_id = j.value->>1 AND s.recipient = j.value->>2 AND s.scope = j.value->>3`,
-    seenCandidates,
-  );
+  // The seen-set and the tags are looked up side by side.
+  const [seenRows, tagsOf] = await Promise.all([
+    lookup<{ d: string; m: string; r: string; s: string }>(
+      db,
+      `SELECT s.domain AS d, s.message_id AS m, s.recipient AS r, s.scope AS s FROM json_each(?1) AS j
+       JOIN stats_seen AS s ON s.domain = j.value->>0 AND s.message_id = j.value->>1 AND s.recipient = j.value->>2 AND s.scope = j.value->>3`,
+      seenCandidates,
+    ),
+    admittedTags(db, events, tagLimit),
+  ]);
   const seen = new Set(seenRows.map((row) => seenKey(row.d, row.m, row.r, row.s)));
-  const tagsOf = await admittedTags(db, events, tagLimit);
   const plan = planRollup(events, seen, tagsOf);
 
   const newWatermark = results[results.length - 1]!.rowid;
@@ -138,7 +145,8 @@ export async function rollUpChunk(
     db.prepare("UPDATE rollup_state SET last_rowid = ?1 WHERE name = ?3 AND last_rowid = ?2").bind(newWatermark, watermark, name),
   ];
   const outcomes = await db.batch(statements);
-  return { read: results.length, counted: events.length, committed: outcomes[outcomes.length - 1]!.meta.changes === 1 };
+  const committed = outcomes[outcomes.length - 1]!.meta.changes === 1;
+  return { read: results.length, counted: events.length, committed, ...(committed ? { watermark: newWatermark } : {}) };
 }
 
 /** The tags each event keeps: those the domain already holds, and new ones while under the cap. */
