@@ -14,15 +14,41 @@ import type { EventsBindings } from "./shards";
 import { type RollupTarget, rollupTargets } from "./stats-shards";
 
 const GUARD = "(SELECT last_rowid FROM rollup_state WHERE name = ?3) = ?2";
-const picks = (from: number) => STATS_COUNTERS.map((_, i) => `value->>${from + i}`).join(", ");
-const sums = STATS_COUNTERS.map((name) => `${name} = ${name} + excluded.${name}`).join(", ");
 
-const UPSERT_COUNTERS = `INSERT INTO stats_counters (domain, tag, resolution, bucket, ${STATS_COUNTERS.join(", ")})
-  SELECT value->>0, value->>1, value->>2, value->>3, ${picks(4)} FROM json_each(?1) WHERE ${GUARD}
-  ON CONFLICT (domain, tag, resolution, bucket) DO UPDATE SET ${sums}`;
-const UPSERT_DIMENSIONS = `INSERT INTO stats_dimensions (domain, tag, kind, value, day, ${STATS_COUNTERS.join(", ")})
-  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, ${picks(5)} FROM json_each(?1) WHERE ${GUARD}
-  ON CONFLICT (domain, tag, kind, day, value) DO UPDATE SET ${sums}`;
+/**
+ * The upserts of counter rows (`keys` key columns, then the STATS_COUNTERS counts), one statement
+ * per set of counters that are not zero, naming only those: a row of a chunk carries one or two
+ * of the 19 counters, and each value pulled out of the JSON costs as much as the upsert itself.
+ */
+function counterUpserts(
+  db: D1Database,
+  table: "stats_counters" | "stats_dimensions",
+  keys: readonly string[],
+  conflict: string,
+  rows: Array<Array<string | number>>,
+  binds: [number, string],
+): D1PreparedStatement[] {
+  const groups = new Map<string, { columns: string[]; rows: Array<Array<string | number>> }>();
+  for (const row of rows) {
+    const used: number[] = [];
+    for (let i = 0; i < STATS_COUNTERS.length; i++) if (row[keys.length + i] !== 0) used.push(i);
+    const id = used.join(",");
+    let group = groups.get(id);
+    if (!group) groups.set(id, (group = { columns: used.map((i) => STATS_COUNTERS[i]!), rows: [] }));
+    group.rows.push([...row.slice(0, keys.length), ...used.map((i) => row[keys.length + i]!)]);
+  }
+  const statements: D1PreparedStatement[] = [];
+  for (const { columns, rows: grouped } of groups.values()) {
+    const picks = [...keys, ...columns].map((_, i) => `value->>${i}`).join(", ");
+    const sums = columns.map((name) => `${name} = ${name} + excluded.${name}`).join(", ");
+    // A row of zeros (none is planned) would still make the row: DO NOTHING keeps the statement valid.
+    const sql = `INSERT INTO ${table} (${[...keys, ...columns].join(", ")}) SELECT ${picks} FROM json_each(?1) WHERE ${GUARD}
+      ON CONFLICT (${conflict}) DO ${sums ? `UPDATE SET ${sums}` : "NOTHING"}`;
+    for (const json of jsonChunks(grouped)) statements.push(db.prepare(sql).bind(json, ...binds));
+  }
+  return statements;
+}
+
 const INSERT_SEEN = `INSERT OR IGNORE INTO stats_seen (domain, message_id, recipient, scope, first_seen)
   SELECT value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(?1) WHERE ${GUARD}`;
 const UPSERT_TAGS = `INSERT INTO tags (domain, tag, first_seen, last_seen)
@@ -138,8 +164,8 @@ export async function rollUpChunk(
 
   const newWatermark = results[results.length - 1]!.rowid;
   const statements = [
-    ...jsonChunks(plan.counters).map((json) => db.prepare(UPSERT_COUNTERS).bind(json, watermark, name)),
-    ...jsonChunks(plan.dimensions).map((json) => db.prepare(UPSERT_DIMENSIONS).bind(json, watermark, name)),
+    ...counterUpserts(db, "stats_counters", ["domain", "tag", "resolution", "bucket"], "domain, tag, resolution, bucket", plan.counters, [watermark, name]),
+    ...counterUpserts(db, "stats_dimensions", ["domain", "tag", "kind", "value", "day"], "domain, tag, kind, day, value", plan.dimensions, [watermark, name]),
     ...jsonChunks(plan.seen).map((json) => db.prepare(INSERT_SEEN).bind(json, watermark, name)),
     ...jsonChunks(plan.tags).map((json) => db.prepare(UPSERT_TAGS).bind(json, watermark, name)),
     db.prepare("UPDATE rollup_state SET last_rowid = ?1 WHERE name = ?3 AND last_rowid = ?2").bind(newWatermark, watermark, name),

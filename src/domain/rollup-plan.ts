@@ -93,7 +93,7 @@ export function planRollup(events: RollupEvent[], seen: Set<string>, tagsOf: (ev
       add(counters, `${base}${SEP}hour${SEP}${hour}`, () => [event.domain, tag, "hour", hour], counted);
       add(counters, `${base}${SEP}day${SEP}${day}`, () => [event.domain, tag, "day", day], counted);
       for (const dim of dims) {
-        add(dimensions, `${base}${SEP}${dim.kind}${SEP}${dim.value}${SEP}${day}`, () => [event.domain, tag, dim.kind, dim.value, day], dim.columns);
+        add(dimensions, `${base}${SEP}${dim.kind}${SEP}${day}${SEP}${dim.value}`, () => [event.domain, tag, dim.kind, dim.value, day], dim.columns);
       }
       if (tag === "") continue;
       const times = tagTimes.get(base);
@@ -101,7 +101,9 @@ export function planRollup(events: RollupEvent[], seen: Set<string>, tagsOf: (ev
       else tagTimes.set(base, [event.domain, tag, ms, ms]);
     }
   }
-  const rows = (map: Map<string, Entry>) => [...map.values()].map(({ key, counts }) => [...key, ...counts]);
+  // In primary-key order (the ids are the keys' columns in key order): the upserts then walk each
+  // table's B-tree from one end to the other instead of jumping about it.
+  const rows = (map: Map<string, Entry>) => [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, { key, counts }]) => [...key, ...counts]);
   return { counters: rows(counters), dimensions: rows(dimensions), seen: seenRows, tags: [...tagTimes.values()] };
 }
 
