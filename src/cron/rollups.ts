@@ -19,16 +19,17 @@ import type { Env } from "../env";
 export const ROLLUP_CHUNK_EVENTS = 1000;
 /**
  * Chunks per cron run over all the (shard, stats database) pairs it visits; what is left goes to
- * the tidings-rollups queue. The queries of a run, against the 1,000 an invocation may make:
+ * the tidings-rollups queue, whose consumer has an invocation of its own (150 chunks a message).
+ * The run's queries, within this step's share of the cron run's (src/cron/index.ts):
  * - a chunk makes at most 5 (the events, the seen-set, the domain's tags and their count, the write
- *   batch): 750;
+ *   batch): 250;
  * - a pair, once: its watermark (at most 4 on a stats database's first rollup of the shard) and the
  *   look that finds nothing new (1); a run visits about 6 days' slots, 6 x (databases per slot +
  *   pins) + 1 pairs, 25 deployed: at most 125;
  * - the directory and layout reads (2), the legacy move (at most 30), the purges (at most 20).
- * About 930 at most. 150 chunks of 1,000 are 150,000 events a run.
+ * About 430 at most.
  */
-export const ROLLUP_CHUNKS_PER_RUN = 150;
+export const ROLLUP_CHUNKS_PER_RUN = 50;
 /** (Shard, stats database) pairs a run rolls up side by side. */
 export const ROLLUP_PARALLEL = 4;
 /** Rollup rows per DELETE, and DELETEs per run. */

@@ -460,3 +460,17 @@ export async function readEventsAfterRowid(db: D1Database, rowid: number, limit:
     FROM events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2`;
   return (await db.prepare(sql).bind(rowid, limit).all<RollupEventRow>()).results;
 }
+
+/**
+ * Whether the control database still holds rows of before the shards that retention deletes per
+ * domain (events, remembered message metadata, return paths): one query, so that a deployment
+ * without any skips the per-domain purge (src/cron/retention.ts).
+ */
+export async function controlHoldsExpirable(env: EventsBindings): Promise<boolean> {
+  const row = await env.DB.prepare(
+    // The newest event is never deleted (deleteEventsBefore keeps max(rowid)): one event left is none.
+    `SELECT (SELECT count(*) FROM (SELECT 1 FROM events LIMIT 2)) = 2 OR EXISTS (SELECT 1 FROM messages)
+       OR EXISTS (SELECT 1 FROM message_facts) OR EXISTS (SELECT 1 FROM return_paths) AS held`,
+  ).first<{ held: number }>();
+  return row?.held === 1;
+}

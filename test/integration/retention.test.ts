@@ -4,7 +4,7 @@
 // rows and suppressions are never touched.
 import { createExecutionContext, createMessageBatch, createScheduledController, env, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { purgeExpired } from "../../src/cron/retention";
+import { LEGACY_PURGE_QUERIES_PER_RUN, purgeExpired } from "../../src/cron/retention";
 import { rollUpStats } from "../../src/cron/rollups";
 import { loadMessageMetadata, messageKey, saveMessageMetadata, saveSentMessageMetadata } from "../../src/db/messages";
 import { findReturnPath, RETURN_PATH_MIN_DAYS, saveReturnPaths } from "../../src/db/return-paths";
@@ -199,5 +199,42 @@ describe("retention", () => {
     await state.addBounces([{ address: "old@example.org", code: 550, error: "", createdAt: Date.now() - 400 * DAY }]);
     await purgeExpired(testEnv, Date.now());
     expect(valueOrThrow(await state.checkRecipients(["old@example.org"], []))[0]!.suppressed?.code).toBe(605);
+  });
+});
+
+describe("the cron run's share of queries", () => {
+  it("bounds the control database's own purge by queries, whatever the number of domains", async () => {
+    // Legacy rows in the control database (a return path of before the shards, long past every retention).
+    const domain = uniqueDomain("legacy-purge");
+    await createDomain(domain);
+    await testEnv.DB.prepare("INSERT INTO return_paths (domain, id, message_id, recipient, created_at) VALUES (?1, ?2, 'm@x', 'r@example.org', 0)")
+      .bind(domain, randomId().slice(0, 16).toLowerCase())
+      .run();
+    // More domains than the budget allows three probes each.
+    for (let i = 0; i < 40; i++) await createDomain(uniqueDomain("legacy-many"));
+    // Counts calls to the database: a statement run on its own, or a batch (one call, as D1 counts it).
+    let calls = 0;
+    const counting = <T extends object>(target: T, runs: string[]): T =>
+      new Proxy(target, {
+        get(inner, key) {
+          const value = Reflect.get(inner, key);
+          if (typeof value !== "function") return value;
+          return (...args: unknown[]) => {
+            if (runs.includes(String(key))) calls++;
+            const result = value.apply(inner, args);
+            return key === "prepare" || key === "bind" ? counting(result, ["first", "run", "all", "raw"]) : result;
+          };
+        },
+      });
+    const counted = counting(testEnv.DB, ["batch"]);
+    const report = await purgeExpired({ ...testEnv, DB: counted }, Date.now(), 0);
+    // No slot budget: the run stops before the legacy purge, with one query at most spent on it.
+    expect(report.unfinished).toBe(true);
+    calls = 0;
+    await purgeExpired({ ...testEnv, DB: counted }, Date.now());
+    const domains = (await testEnv.DB.prepare("SELECT count(*) AS n FROM domains").first<{ n: number }>())!.n;
+    expect(domains * 3).toBeGreaterThan(LEGACY_PURGE_QUERIES_PER_RUN + 20);
+    // The per-domain probes and deletes, the legacy check, the domain list, and the slots' few control reads.
+    expect(calls).toBeLessThanOrEqual(LEGACY_PURGE_QUERIES_PER_RUN + 20);
   });
 });
