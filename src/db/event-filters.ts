@@ -1,5 +1,7 @@
 // Compiles Events API filter expressions (domain/filter-expression.ts) into a parameterised SQL
-// condition over the `events` table (alias e). Values are always bound, never spliced in.
+// condition over the `events` table (alias e) of either layout: the control database's, with every
+// column in the row, or an event shard's lean one, whose message columns are in its part (alias p,
+// migrations-events/0003). Values are always bound, never spliced in.
 import { type FilterNode, FilterSyntaxError, parseFilterExpression } from "../domain/filter-expression";
 import { isIndexableTerm, trigramMatch } from "../domain/trigram-match";
 
@@ -18,6 +20,29 @@ const FIELDS: Record<string, { column: string; kind: FieldKind; commaIsOr: boole
   subject: { column: "e.subject", kind: "contains", commaIsOr: false, textIndex: "events_text_subject" },
   size: { column: "e.size", kind: "numeric", commaIsOr: false },
 };
+
+/**
+ * Where a layout keeps what the filters read. `legacy`: the control database's events table
+ * (migrations/0001), every column in the row. `lean`: an event shard's (migrations-events/0003),
+ * the message's columns in event_parts (joined as p), tags by domain id and rowid, text indexes
+ * over the parts.
+ */
+export type EventsLayout = "legacy" | "lean";
+
+const LEAN_COLUMNS: ReadonlyMap<string, string> = new Map([
+  ["message-id", "p.message_id"],
+  ["from", "p.from_header"],
+  ["to", "p.to_header"],
+  ["subject", "p.subject"],
+]);
+
+const TAG_PROBE: Record<EventsLayout, string> = {
+  legacy: "EXISTS (SELECT 1 FROM event_tags t WHERE t.domain = e.domain AND t.tag = ? AND t.ts = e.ts AND t.event_id = e.id)",
+  lean: "EXISTS (SELECT 1 FROM event_tags t WHERE t.domain_id = e.domain_id AND t.tag = ? AND t.ts = e.ts AND t.seq = e.seq)",
+};
+
+/** The rowid a layout's text indexes hold: the event's, or its part's. */
+const TEXT_ROWID: Record<EventsLayout, string> = { legacy: "e.rowid", lean: "e.part" };
 
 /** D1 binds at most 100 values per statement; paging and range take the rest. */
 const MAX_FILTER_VALUES = 90;
@@ -47,15 +72,16 @@ function escapeLike(value: string): string {
  * `required`: every match of the whole expression must match this node (the root, or inside ANDs
  * only). Such a contains-term goes into `textTerms`, to be narrowed by the field's text index.
  */
-function compileNode(node: FilterNode, field: string, params: unknown[], required: boolean, textTerms: string[]): string {
-  const { column, kind } = FIELDS[field]!;
+function compileNode(node: FilterNode, field: string, params: unknown[], required: boolean, textTerms: string[], layout: EventsLayout): string {
+  const { kind } = FIELDS[field]!;
+  const column = (layout === "lean" && LEAN_COLUMNS.get(field)) || FIELDS[field]!.column;
   switch (node.kind) {
     case "and":
     case "or":
-      return `(${node.items.map((item) => compileNode(item, field, params, required && node.kind === "and", textTerms)).join(node.kind === "and" ? " AND " : " OR ")})`;
+      return `(${node.items.map((item) => compileNode(item, field, params, required && node.kind === "and", textTerms, layout)).join(node.kind === "and" ? " AND " : " OR ")})`;
     case "not":
       // coalesce: an event without the field (NULL) counts as not matching, so NOT keeps it.
-      return `NOT coalesce(${compileNode(node.item, field, params, false, textTerms)}, 0)`;
+      return `NOT coalesce(${compileNode(node.item, field, params, false, textTerms, layout)}, 0)`;
     case "compare":
       if (kind !== "numeric") throw new FilterSyntaxError(`'${field}' does not take numeric comparisons`);
       params.push(node.value);
@@ -69,7 +95,7 @@ function compileNode(node: FilterNode, field: string, params: unknown[], require
       }
       if (kind === "tag") {
         params.push(node.value.toLowerCase());
-        return "EXISTS (SELECT 1 FROM event_tags t WHERE t.domain = e.domain AND t.tag = ? AND t.ts = e.ts AND t.event_id = e.id)";
+        return TAG_PROBE[layout];
       }
       if (kind === "contains") {
         if (required && isIndexableTerm(node.value)) textTerms.push(node.value);
@@ -87,10 +113,10 @@ function compileNode(node: FilterNode, field: string, params: unknown[], require
  * Both subqueries are uncorrelated, so SQLite runs each once per statement (the IN list only when
  * the count lets it); the LIKE beside it still decides each row, so the result is exactly LIKE's.
  */
-function textIndexCondition(table: string): string {
+function textIndexCondition(table: string, layout: EventsLayout): string {
   return (
     `CASE WHEN (SELECT count(*) FROM (SELECT 1 FROM ${table} WHERE ${table} MATCH ? LIMIT ${TEXT_INDEX_MAX_MATCHES + 1})) > ${TEXT_INDEX_MAX_MATCHES}` +
-    ` THEN 1 ELSE e.rowid IN (SELECT rowid FROM ${table} WHERE ${table} MATCH ?) END`
+    ` THEN 1 ELSE ${TEXT_ROWID[layout]} IN (SELECT rowid FROM ${table} WHERE ${table} MATCH ?) END`
   );
 }
 
@@ -133,7 +159,11 @@ function requiredTag(tree: FilterNode): string | null {
  * `drivenBy`, the index a store already reads the page from (event-text.ts textDrivenFrom), and
  * all of them when `denseText`: the store's own count (sparseTextMatch) found every one dense.
  */
-export function compileEventQuery(filters: Record<string, string[]>, options: { drivenBy?: TextMatch; denseText?: boolean } = {}): CompiledFilters {
+export function compileEventQuery(
+  filters: Record<string, string[]>,
+  options: { drivenBy?: TextMatch; denseText?: boolean; layout?: EventsLayout } = {},
+): CompiledFilters {
+  const layout = options.layout ?? "legacy";
   const compiled: Array<{ sql: string[]; params: unknown[]; text: TextMatch | null }> = [];
   let drivingTag: string | null = null;
   let values = 0;
@@ -150,7 +180,7 @@ export function compileEventQuery(filters: Record<string, string[]>, options: { 
         if (error instanceof FilterSyntaxError) throw new FilterSyntaxError(`${field}: ${error.message}`);
         throw error;
       }
-      entry.sql.push(compileNode(tree, field, entry.params, true, textTerms));
+      entry.sql.push(compileNode(tree, field, entry.params, true, textTerms, layout));
       if (spec.kind === "tag") drivingTag ??= requiredTag(tree);
     }
     const match = spec.textIndex ? trigramMatch(textTerms) : null;
@@ -165,7 +195,7 @@ export function compileEventQuery(filters: Record<string, string[]>, options: { 
   const textMatches: TextMatch[] = [];
   for (const entry of compiled) {
     if (entry.text && useIndexes && entry.text.table !== options.drivenBy?.table) {
-      parts.push(textIndexCondition(entry.text.table));
+      parts.push(textIndexCondition(entry.text.table, layout));
       params.push(entry.text.match, entry.text.match);
     }
     if (entry.text) textMatches.push(entry.text);

@@ -57,7 +57,10 @@ const readable = async (domain: string) => (await listEvents(domain, "limit=300"
 async function stored(domain: string, ms: number): Promise<number> {
   const shard = (await directory(testEnv)).nameFor(domain, dayOf(ms * 1000));
   const db = (testEnv as unknown as Record<string, D1Database>)[shard]!;
-  return (await db.prepare("SELECT count(*) AS n FROM events WHERE domain = ?").bind(domain).first<{ n: number }>())!.n;
+  return (await db
+    .prepare("SELECT count(*) AS n FROM events WHERE domain_id = (SELECT id FROM event_domains WHERE name = ?)")
+    .bind(domain)
+    .first<{ n: number }>())!.n;
 }
 
 describe("retention", () => {

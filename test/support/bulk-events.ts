@@ -32,8 +32,7 @@ export interface BulkShape {
  */
 function daySeedStatements(nowMs: number, { events, recipients }: BulkShape, lo: number, hi: number): string[] {
   const nowMicros = nowMs * 1000;
-  return [
-    `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${events - 1}),
+  const rows = `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${events - 1}),
 r AS (
   SELECT printf('bulk%07d', i) AS id, ${nowMicros} - i * 6000000 AS ts,
     CASE i % 4 WHEN 0 THEN 'clicked' WHEN 1 THEN 'opened' WHEN 2 THEN 'delivered' ELSE 'accepted' END AS event,
@@ -41,9 +40,19 @@ r AS (
     printf('bulk-%d@${BULK_DOMAIN}', i / 4) AS message_id,
     printf('Weekly news %d', i / 4) AS subject
   FROM n
-)
-INSERT INTO events (id, domain, ts, event, severity, recipient, from_header, to_header, subject, message_id, size, body)
-SELECT id, '${BULK_DOMAIN}', ts, event, NULL, recipient, 'News <news@${BULK_DOMAIN}>', recipient, subject, message_id, 2048,
+)`;
+  const domainId = `(SELECT id FROM event_domains WHERE name = '${BULK_DOMAIN}')`;
+  // The shard's lean layout (migrations-events/0003) holding bodies as JSON text, as it holds the
+  // rows it copied from the layout before: a part per message (its columns, no compressed body).
+  return [
+    `INSERT OR IGNORE INTO event_domains (name) VALUES ('${BULK_DOMAIN}')`,
+    `${rows}
+INSERT INTO event_parts (hash, domain_id, message_id, subject, from_header, to_header, body)
+SELECT DISTINCT NULL, ${domainId}, message_id, subject, 'News <news@${BULK_DOMAIN}>', recipient, NULL FROM r WHERE ts >= ${lo} AND ts < ${hi}`,
+    `${rows}
+INSERT INTO events (domain_id, ts, id, event, severity, recipient, size, part, body)
+SELECT ${domainId}, ts, id, event, NULL, recipient, 2048,
+  (SELECT ref FROM event_parts WHERE domain_id = ${domainId} AND message_id = r.message_id),
   json_patch(
     json_object('id', id, 'event', event, 'timestamp', ts / 1e6, 'log-level', 'info', 'recipient', recipient,
       'recipient-domain', 'example.org',
@@ -61,8 +70,8 @@ SELECT id, '${BULK_DOMAIN}', ts, event, NULL, recipient, 'News <news@${BULK_DOMA
         'url', CASE event WHEN 'clicked' THEN 'https://example.org/news' END)
     END)
 FROM r WHERE ts >= ${lo} AND ts < ${hi}`,
-    `INSERT OR IGNORE INTO event_tags (domain, tag, ts, event_id) SELECT domain, 'bulk', ts, id FROM events WHERE domain = '${BULK_DOMAIN}' AND ts >= ${lo} AND ts < ${hi}`,
-    `SELECT count(*) AS n, (SELECT max(rowid) FROM events) AS w FROM events WHERE domain = '${BULK_DOMAIN}' AND ts >= ${lo} AND ts < ${hi}`,
+    `INSERT OR IGNORE INTO event_tags (domain_id, tag, ts, seq) SELECT domain_id, 'bulk', ts, seq FROM events WHERE domain_id = ${domainId} AND ts >= ${lo} AND ts < ${hi}`,
+    `SELECT count(*) AS n, (SELECT max(rowid) FROM events) AS w FROM events WHERE domain_id = ${domainId} AND ts >= ${lo} AND ts < ${hi}`,
   ];
 }
 

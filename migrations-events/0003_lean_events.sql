@@ -1,0 +1,115 @@
+-- Lean events (issue 12, docs/storage.md "Event shards", "events"): a stored event costs a few
+-- hundred bytes instead of 2.7 KB.
+-- - event_domains: each domain's name once, a small integer in every row and index instead.
+-- - event_parts: what every event of one message repeats (tags, user variables, message headers),
+--   stored once per shard, compressed, found by the hash of its content; the message-id, subject,
+--   from and to the filters read are its columns, and the trigram indexes cover it instead of
+--   every event.
+-- - events: the row keeps the columns the filters and the page order need, and the rest of the body
+--   compressed (a BLOB). Indexes carry the rowid, not the event id, except the unique one.
+-- - event_tags: the domain's id and the event's rowid instead of the name and the id.
+-- Rows already here (a shard written before this migration) are copied across as they are: their
+-- body stays the JSON text it was, each with a part of its own holding its columns (typeof(body)
+-- tells the two apart on read). The rowid sequence carries on where it was, so the stats rollup's
+-- watermark stays valid. Each trigger is one statement on one line (migrations-events/0002 says why).
+-- Never edit once applied.
+CREATE TABLE event_domains (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE
+);
+INSERT INTO event_domains (name) SELECT DISTINCT domain FROM events ORDER BY domain;
+
+CREATE TABLE event_parts (
+  ref INTEGER PRIMARY KEY,
+  hash BLOB UNIQUE, -- 16 bytes of SHA-256 over the domain, the columns and `body`'s JSON; NULL for a copied row's part
+  domain_id INTEGER NOT NULL,
+  message_id TEXT,
+  subject TEXT,
+  from_header TEXT,
+  to_header TEXT,
+  body BLOB -- src/domain/lean-event.ts (format byte, deflated JSON); NULL for a copied row's part
+);
+-- A copied row's part takes the row's own seq as its ref: unique, and below every new part's.
+INSERT INTO event_parts (ref, hash, domain_id, message_id, subject, from_header, to_header, body)
+  SELECT e.seq, NULL, d.id, e.message_id, e.subject, e.from_header, e.to_header, NULL FROM events AS e JOIN event_domains AS d ON d.name = e.domain;
+CREATE INDEX event_parts_by_message ON event_parts (domain_id, message_id);
+
+CREATE TABLE events_lean (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, -- the rowid; the rollup's watermark
+  domain_id INTEGER NOT NULL, -- event_domains.id
+  ts INTEGER NOT NULL, -- microseconds since the epoch
+  id TEXT NOT NULL,
+  event TEXT NOT NULL,
+  severity TEXT,
+  recipient TEXT NOT NULL, -- lower-cased
+  size INTEGER,
+  part INTEGER NOT NULL, -- event_parts.ref
+  body BLOB NOT NULL -- the rest of the event (src/domain/lean-event.ts), or a copied row's JSON text
+);
+-- The sequence first (a dummy row, gone at once), then the rows: a row deleted at the top of the
+-- old sequence (an emptied slot) must not have its rowid handed out again.
+INSERT OR IGNORE INTO events_lean (seq, domain_id, ts, id, event, recipient, part, body)
+  SELECT seq, 0, 0, '', '', '', 0, '' FROM sqlite_sequence WHERE name = 'events';
+DELETE FROM events_lean;
+INSERT INTO events_lean (seq, domain_id, ts, id, event, severity, recipient, size, part, body)
+  SELECT e.seq, d.id, e.ts, e.id, e.event, e.severity, e.recipient, e.size, e.seq, e.body FROM events AS e JOIN event_domains AS d ON d.name = e.domain;
+
+CREATE TABLE event_tags_lean (
+  domain_id INTEGER NOT NULL,
+  tag TEXT NOT NULL, -- lower-cased
+  ts INTEGER NOT NULL,
+  seq INTEGER NOT NULL, -- events.seq
+  PRIMARY KEY (domain_id, tag, ts, seq)
+) WITHOUT ROWID;
+INSERT INTO event_tags_lean (domain_id, tag, ts, seq)
+  SELECT d.id, t.tag, t.ts, e.seq FROM event_tags AS t JOIN event_domains AS d ON d.name = t.domain JOIN events AS e ON e.domain = t.domain AND e.ts = t.ts AND e.id = t.event_id;
+
+-- The old tables go, with their indexes, text indexes and triggers.
+DROP TRIGGER events_text_subject_insert;
+DROP TRIGGER events_text_subject_delete;
+DROP TRIGGER events_text_subject_update_old;
+DROP TRIGGER events_text_subject_update_new;
+DROP TRIGGER events_text_from_insert;
+DROP TRIGGER events_text_from_delete;
+DROP TRIGGER events_text_from_update_old;
+DROP TRIGGER events_text_from_update_new;
+DROP TRIGGER events_text_to_insert;
+DROP TRIGGER events_text_to_delete;
+DROP TRIGGER events_text_to_update_old;
+DROP TRIGGER events_text_to_update_new;
+DROP TABLE events_text_subject;
+DROP TABLE events_text_from;
+DROP TABLE events_text_to;
+DROP TABLE event_tags;
+DROP TABLE events;
+ALTER TABLE events_lean RENAME TO events;
+ALTER TABLE event_tags_lean RENAME TO event_tags;
+
+-- The unique index is the insert's idempotency (a redelivered event is ignored) and the time walk;
+-- the others end in ts and, implicitly, the rowid: a page sorts ties of ts by id itself.
+CREATE UNIQUE INDEX events_by_domain_time ON events (domain_id, ts, id);
+CREATE INDEX events_by_recipient ON events (domain_id, recipient, ts);
+CREATE INDEX events_by_type ON events (domain_id, event, ts);
+CREATE INDEX events_by_part ON events (part);
+
+-- The trigram indexes of migrations-events/0002, over the parts: a message's subject, from and to
+-- are indexed once, not once per event. Parts are only inserted and deleted; the update triggers are
+-- there so that a future UPDATE cannot leave an index stale (as in 0002).
+CREATE VIRTUAL TABLE events_text_subject USING fts5(subject, content='event_parts', content_rowid='ref', tokenize='trigram', detail='none', columnsize=0);
+CREATE VIRTUAL TABLE events_text_from USING fts5(from_header, content='event_parts', content_rowid='ref', tokenize='trigram', detail='none', columnsize=0);
+CREATE VIRTUAL TABLE events_text_to USING fts5(to_header, content='event_parts', content_rowid='ref', tokenize='trigram', detail='none', columnsize=0);
+CREATE TRIGGER events_text_subject_insert AFTER INSERT ON event_parts BEGIN INSERT INTO events_text_subject (rowid, subject) VALUES (new.ref, new.subject); END;
+CREATE TRIGGER events_text_subject_delete AFTER DELETE ON event_parts BEGIN INSERT INTO events_text_subject (events_text_subject, rowid, subject) VALUES ('delete', old.ref, old.subject); END;
+CREATE TRIGGER events_text_from_insert AFTER INSERT ON event_parts BEGIN INSERT INTO events_text_from (rowid, from_header) VALUES (new.ref, new.from_header); END;
+CREATE TRIGGER events_text_from_delete AFTER DELETE ON event_parts BEGIN INSERT INTO events_text_from (events_text_from, rowid, from_header) VALUES ('delete', old.ref, old.from_header); END;
+CREATE TRIGGER events_text_to_insert AFTER INSERT ON event_parts BEGIN INSERT INTO events_text_to (rowid, to_header) VALUES (new.ref, new.to_header); END;
+CREATE TRIGGER events_text_to_delete AFTER DELETE ON event_parts BEGIN INSERT INTO events_text_to (events_text_to, rowid, to_header) VALUES ('delete', old.ref, old.to_header); END;
+CREATE TRIGGER events_text_subject_update_old BEFORE UPDATE OF subject ON event_parts BEGIN INSERT INTO events_text_subject (events_text_subject, rowid, subject) VALUES ('delete', old.ref, old.subject); END;
+CREATE TRIGGER events_text_subject_update_new AFTER UPDATE OF subject ON event_parts BEGIN INSERT INTO events_text_subject (rowid, subject) VALUES (new.ref, new.subject); END;
+CREATE TRIGGER events_text_from_update_old BEFORE UPDATE OF from_header ON event_parts BEGIN INSERT INTO events_text_from (events_text_from, rowid, from_header) VALUES ('delete', old.ref, old.from_header); END;
+CREATE TRIGGER events_text_from_update_new AFTER UPDATE OF from_header ON event_parts BEGIN INSERT INTO events_text_from (rowid, from_header) VALUES (new.ref, new.from_header); END;
+CREATE TRIGGER events_text_to_update_old BEFORE UPDATE OF to_header ON event_parts BEGIN INSERT INTO events_text_to (events_text_to, rowid, to_header) VALUES ('delete', old.ref, old.to_header); END;
+CREATE TRIGGER events_text_to_update_new AFTER UPDATE OF to_header ON event_parts BEGIN INSERT INTO events_text_to (rowid, to_header) VALUES (new.ref, new.to_header); END;
+INSERT INTO events_text_subject (events_text_subject) VALUES ('rebuild');
+INSERT INTO events_text_from (events_text_from) VALUES ('rebuild');
+INSERT INTO events_text_to (events_text_to) VALUES ('rebuild');

@@ -1,0 +1,113 @@
+// The SQL of an event shard's lean layout (migrations-events/0003, docs/storage.md "events"): rows
+// written with each message's part stored once (event_parts, by the hash of its content) and the
+// rest compressed (domain/lean-event.ts), and read back as the very JSON that was given. Used by
+// events-store.ts only (design rule 4); the control database keeps the layout of migrations/0001.
+import { eventBody, leanEvent, type PartColumns, readPart, type StoredPart } from "../domain/lean-event";
+import type { EventRow } from "../domain/tracking-event";
+import { jsonChunks } from "./json-chunks";
+
+/** Bytes of SHA-256 a part is found by: 128 bits, so that no two parts of a shard ever share one. */
+const PART_HASH_BYTES = 16;
+
+// D1 binds at most 100 values per statement, so rows travel as one JSON parameter unpacked with
+// json_each (blobs as hex, unhex'd in SQL): a whole batch is four statements, whatever its size.
+const INSERT_DOMAINS = "INSERT OR IGNORE INTO event_domains (name) SELECT DISTINCT value->>'domain' FROM json_each(?1)";
+// Only a part's first row in the batch carries it; INSERT OR IGNORE keeps a part already stored.
+const INSERT_PARTS = `INSERT OR IGNORE INTO event_parts (hash, domain_id, message_id, subject, from_header, to_header, body)
+  SELECT unhex(j.value->>'hash'), d.id, j.value->>'messageId', j.value->>'subject', j.value->>'from', j.value->>'to', unhex(j.value->>'part')
+  FROM json_each(?1) AS j JOIN event_domains AS d ON d.name = j.value->>'domain' WHERE j.value->>'part' IS NOT NULL`;
+const INSERT_EVENTS = `INSERT OR IGNORE INTO events (domain_id, ts, id, event, severity, recipient, size, part, body)
+  SELECT d.id, j.value->>'ts', j.value->>'id', j.value->>'event', j.value->>'severity', j.value->>'recipient', j.value->>'size',
+         (SELECT ref FROM event_parts WHERE hash = unhex(j.value->>'hash')), unhex(j.value->>'rest')
+  FROM json_each(?1) AS j JOIN event_domains AS d ON d.name = j.value->>'domain'`;
+const INSERT_EVENT_TAGS = `INSERT OR IGNORE INTO event_tags (domain_id, tag, ts, seq)
+  SELECT d.id, t.value, e.ts, e.seq
+  FROM json_each(?1) AS j JOIN event_domains AS d ON d.name = j.value->>'domain'
+    JOIN events AS e ON e.domain_id = d.id AND e.ts = j.value->>'ts' AND e.id = j.value->>'id', json_each(j.value->'tags') AS t`;
+
+async function partHash(domain: string, columns: PartColumns, partJson: string): Promise<string> {
+  const identity = JSON.stringify([domain, columns.messageId, columns.subject, columns.from, columns.to, partJson]);
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(identity));
+  return new Uint8Array(digest, 0, PART_HASH_BYTES).toHex();
+}
+
+/** One shard's batch of rows as the statements that store them, in order, for one db.batch. */
+export async function leanInsertStatements(db: D1Database, rows: EventRow[]): Promise<D1PreparedStatement[]> {
+  const seen = new Set<string>();
+  const encoded = await Promise.all(
+    rows.map(async (row) => {
+      const lean = leanEvent(row);
+      return { row, lean, hash: await partHash(row.domain, lean.columns, lean.partJson) };
+    }),
+  );
+  const params = encoded.map(({ row, lean, hash }) => {
+    const first = !seen.has(hash);
+    seen.add(hash);
+    return {
+      domain: row.domain,
+      ts: row.ts,
+      id: row.id,
+      event: row.event,
+      severity: row.severity,
+      recipient: row.recipient,
+      size: row.size,
+      tags: row.tags,
+      hash,
+      rest: lean.rest.toHex(),
+      ...(first ? { ...lean.columns, part: lean.part.toHex() } : {}),
+    };
+  });
+  return jsonChunks(params).flatMap((json) => [INSERT_DOMAINS, INSERT_PARTS, INSERT_EVENTS, INSERT_EVENT_TAGS].map((sql) => db.prepare(sql).bind(json)));
+}
+
+/** What a lean page or rollup query selects besides its own columns: the event's and its part's. */
+export const LEAN_EVENT_COLUMNS = `e.id AS id, e.ts AS ts, e.event AS event, e.recipient AS recipient, e.body AS body, e.part AS part,
+  p.body AS partBody, p.message_id AS messageId, p.subject AS subject, p.from_header AS fromHeader, p.to_header AS toHeader,
+  (SELECT name FROM event_domains WHERE id = e.domain_id) AS domain`;
+
+/** A row of LEAN_EVENT_COLUMNS. D1 gives a BLOB back as an array of bytes. */
+export interface LeanRow {
+  id: string;
+  ts: number;
+  event: string;
+  recipient: string;
+  domain: string;
+  /** The compressed rest, or the whole JSON text of a row copied from the layout before. */
+  body: number[] | ArrayBuffer | string;
+  part: number;
+  partBody: number[] | ArrayBuffer | null;
+  messageId: string | null;
+  subject: string | null;
+  fromHeader: string | null;
+  toHeader: string | null;
+}
+
+const bytes = (blob: number[] | ArrayBuffer) => (blob instanceof ArrayBuffer ? new Uint8Array(blob) : Uint8Array.from(blob));
+
+/**
+ * Rows of one query to their bodies: a body with its JSON text as it was stored, or as an object
+ * (`asText` false, for the rollup). Each part is inflated once per query (refs are per shard).
+ */
+export function leanBodies(rows: LeanRow[]): Array<string | Record<string, unknown>>;
+export function leanBodies(rows: LeanRow[], asText: true): string[];
+export function leanBodies(rows: LeanRow[], asText = false): Array<string | Record<string, unknown>> {
+  const parts = new Map<number, StoredPart>();
+  return rows.map((row) => {
+    if (typeof row.body === "string") return asText ? row.body : (JSON.parse(row.body) as Record<string, unknown>);
+    let part = parts.get(row.part);
+    if (!part) {
+      part = readPart(bytes(row.partBody!));
+      parts.set(row.part, part);
+    }
+    const body = eventBody({
+      id: row.id,
+      ts: row.ts,
+      event: row.event,
+      recipient: row.recipient,
+      rest: bytes(row.body),
+      part,
+      columns: { messageId: row.messageId, subject: row.subject, from: row.fromHeader, to: row.toHeader },
+    });
+    return asText ? JSON.stringify(body) : body;
+  });
+}

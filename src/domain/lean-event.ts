@@ -1,0 +1,179 @@
+// How an event shard stores an event's body (migrations-events/0003, docs/storage.md "events"):
+// lean, and given back byte for byte. What every event of one message repeats (its tags, user
+// variables and message headers) is its "part", stored once per shard (event_parts) and shared by
+// reference; the rest of the body leaves out the fields its row already holds as columns (id,
+// timestamp, event, recipient) and is compressed. Both are raw deflate (node:zlib, which workerd
+// implements natively) with a preset dictionary of the event JSON's own vocabulary: at a few
+// hundred bytes of JSON each, deflate alone saves a third, with the dictionary five sixths (the
+// runtime's CompressionStream takes no dictionary). Pure: no bindings.
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+import type { EventRow } from "./tracking-event";
+
+/**
+ * The first byte of every stored blob: its format, i.e. which dictionary it was compressed with.
+ * A stored blob is never rewritten, so a changed dictionary must come with a new format number,
+ * and the old one stays readable.
+ */
+const FORMAT_V1 = 1;
+
+/**
+ * The vocabulary of Mailgun-shaped events (send-events.ts, tracking-event.ts, client-info.ts),
+ * most frequent last: deflate reaches back into the dictionary as into earlier text, and nearer
+ * matches cost fewer bits. Never edit: FORMAT_V1's blobs are only readable with these bytes.
+ */
+const DICTIONARY_V1 = new TextEncoder().encode(
+  [
+    '"storage":{"key":"","url":"https://"},"enhanced-code":"","bounce-code":"","retry-seconds":600,',
+    '"reason":"suppress-bounce","reason":"suppress-unsubscribe","reason":"suppress-complaint","reason":"espblock","reason":"old",',
+    '"5.1.1 The email account that you tried to reach does not exist","4.7.0 Try again later",',
+    '"client-info":{"client-name":"unknown","client-os":"unknown","client-type":"unknown","device-type":"unknown","user-agent":"","bot":"generic"},',
+    '"client-name":"Chrome","client-os":"Windows","client-os":"Android","client-os":"iOS","client-os":"OS X","client-os":"Linux","client-type":"browser",',
+    '"client-name":"Gmail","bot":"gmail","client-name":"Apple Mail","bot":"apple","client-name":"Yahoo","client-name":"Thunderbird","client-name":"Edge","client-name":"Firefox","client-name":"Safari",',
+    '"user-agent":"Mozilla/5.0 (compatible; ","Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",',
+    '"user-agent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",',
+    '"user-agent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)",',
+    '"user-agent":"Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36",',
+    '"user-agent":"Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0; Pro)","client-name":"Outlook","client-type":"email client",',
+    '"ip":"","geolocation":{"country":"US","region":"Unknown","city":"Unknown"},"client-info":{"client-name":"","client-os":"","client-type":"mobile browser","device-type":"mobile","device-type":"desktop","user-agent":"","bot":""},',
+    '"url":"https://www.","url":"https://","utm_source=newsletter&utm_medium=email&utm_campaign=',
+    '"method":"smtp","method":"http","envelope":{"sender":"bounce@","transport":"","targets":""},"message":{"headers":0,"size":1,"attachments":[],"recipients":[""]},',
+    '"severity":"temporary","reason":"generic","log-level":"warn","severity":"permanent","reason":"bounce","log-level":"error",',
+    '"flags":{"is-test-mode":false},"delivery-status":{"code":550,"message":"","description":"","attempt-no":1,"session-seconds":0,"mx-host":"","tls":true},',
+    '"recipient-domain":"hotmail.com","recipient-domain":"icloud.com","recipient-domain":"outlook.com","recipient-domain":"yahoo.com","recipient-domain":"gmail.com",',
+    '"envelope":{"transport":"smtp","targets":""},"flags":{"is-authenticated":true,"is-test-mode":false,"is-delayed-bounce":false},',
+    '"delivery-status":{"code":250,"message":"OK","description":"","attempt-no":1,"session-seconds":0.4,"mx-host":"","tls":true}',
+    '{"id":0,"event":0,"timestamp":0,"log-level":"info","recipient":0,"recipient-domain":"","message":{"headers":0,"size":2},"tags":0,"campaigns":[],"user-variables":0,',
+    '[["transactional","newsletter","campaign-"],{"customer-id":"","order-id":"","utm-campaign":""},{"to":0,"from":0,"subject":0,"message-id":0}]',
+  ].join(""),
+);
+
+/** Which fields of a body were cut out of its stored rest (its flags byte), to be put back on read. */
+const CUT_ID = 1;
+const CUT_TIMESTAMP = 2;
+const CUT_EVENT = 4;
+const CUT_RECIPIENT = 8;
+const CUT_TAGS = 16;
+const CUT_USER_VARIABLES = 32;
+const CUT_HEADERS = 64;
+
+/** The message headers a part keeps as columns of event_parts (for the filters), each cut from its JSON when it is the column's text. */
+const HEADER_COLUMNS = [
+  ["message-id", "messageId"],
+  ["subject", "subject"],
+  ["from", "from"],
+  ["to", "to"],
+] as const;
+
+/** A part's columns (event_parts): what the message-id, subject, from and to filters read. */
+export interface PartColumns {
+  messageId: string | null;
+  subject: string | null;
+  from: string | null;
+  to: string | null;
+}
+
+export interface LeanEvent {
+  /** The rest of the body: [FORMAT, flags, ...deflated JSON]. */
+  rest: Uint8Array;
+  /**
+   * The part's JSON, [tags, user variables, headers, which headers are columns (bit i: HEADER_COLUMNS[i])],
+   * null where the body had none: with `columns`, its identity.
+   */
+  partJson: string;
+  /** The part as stored: [FORMAT, ...deflated partJson]. */
+  part: Uint8Array;
+  columns: PartColumns;
+}
+
+function deflate(json: string, header: number[]): Uint8Array {
+  const packed = deflateRawSync(new TextEncoder().encode(json), { dictionary: DICTIONARY_V1 });
+  const out = new Uint8Array(header.length + packed.length);
+  out.set(header);
+  out.set(packed, header.length);
+  return out;
+}
+
+function inflate(blob: Uint8Array, offset: number): string {
+  if (blob[0] !== FORMAT_V1) throw new RangeError(`unknown stored event format ${blob[0]}`);
+  return new TextDecoder().decode(inflateRawSync(blob.subarray(offset), { dictionary: DICTIONARY_V1 }));
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * A row's body split into its stored rest and its part. Cut fields keep their place in the rest
+ * as a 0 (so the key order, and with it the JSON text, comes back unchanged) and are named in
+ * the flags byte, so a 0 the body really held is never mistaken for one.
+ */
+export function leanEvent(row: EventRow): LeanEvent {
+  const body = row.body as unknown as Record<string, unknown>;
+  const rest: Record<string, unknown> = { ...body };
+  let flags = 0;
+  const cut = (key: string, flag: number) => {
+    rest[key] = 0;
+    flags |= flag;
+  };
+  if (body.id === row.id) cut("id", CUT_ID);
+  if (typeof body.timestamp === "number" && body.timestamp === row.ts / 1e6) cut("timestamp", CUT_TIMESTAMP);
+  if (body.event === row.event) cut("event", CUT_EVENT);
+  if (body.recipient === row.recipient) cut("recipient", CUT_RECIPIENT);
+  const tags = body.tags !== undefined ? body.tags : null;
+  if (tags !== null) cut("tags", CUT_TAGS);
+  const userVariables = body["user-variables"] !== undefined ? body["user-variables"] : null;
+  if (userVariables !== null) cut("user-variables", CUT_USER_VARIABLES);
+  let headers: Record<string, unknown> | null = null;
+  let cutHeaders = 0;
+  const columns: PartColumns = { messageId: row.messageId, subject: row.subject, from: row.from, to: row.to };
+  if (isObject(body.message) && isObject(body.message.headers)) {
+    rest.message = { ...body.message, headers: 0 };
+    flags |= CUT_HEADERS;
+    headers = { ...body.message.headers };
+    for (const [i, [header, column]] of HEADER_COLUMNS.entries()) {
+      const text = columns[column];
+      if (typeof text === "string" && headers[header] === text) {
+        headers[header] = 0;
+        cutHeaders |= 1 << i;
+      }
+    }
+  }
+  const partJson = JSON.stringify([tags, userVariables, headers, cutHeaders]);
+  return { rest: deflate(JSON.stringify(rest), [FORMAT_V1, flags]), partJson, part: deflate(partJson, [FORMAT_V1]), columns };
+}
+
+/** What the shard gives back for one event: its columns, its rest, its part (inflated once per page by the caller's cache). */
+export interface StoredLeanEvent {
+  id: string;
+  ts: number;
+  event: string;
+  recipient: string;
+  rest: Uint8Array;
+  part: StoredPart;
+  columns: PartColumns;
+}
+
+/** A part as leanEvent made its JSON. */
+export type StoredPart = [unknown, unknown, Record<string, unknown> | null, number];
+
+/** A stored part back to its JSON's value. */
+export function readPart(blob: Uint8Array): StoredPart {
+  return JSON.parse(inflate(blob, 1)) as StoredPart;
+}
+
+/** The body as it was given to leanEvent (JSON-equal, and the same text once stringified). */
+export function eventBody(stored: StoredLeanEvent): Record<string, unknown> {
+  const flags = stored.rest[1]!;
+  const body = JSON.parse(inflate(stored.rest, 2)) as Record<string, unknown>;
+  const [tags, userVariables, headers, cutHeaders] = stored.part;
+  if (flags & CUT_ID) body.id = stored.id;
+  if (flags & CUT_TIMESTAMP) body.timestamp = stored.ts / 1e6;
+  if (flags & CUT_EVENT) body.event = stored.event;
+  if (flags & CUT_RECIPIENT) body.recipient = stored.recipient;
+  if (flags & CUT_TAGS) body.tags = tags;
+  if (flags & CUT_USER_VARIABLES) body["user-variables"] = userVariables;
+  if (flags & CUT_HEADERS) {
+    const restored = { ...headers };
+    for (const [i, [header, column]] of HEADER_COLUMNS.entries()) if (cutHeaders & (1 << i)) restored[header] = stored.columns[column];
+    (body.message as Record<string, unknown>).headers = restored;
+  }
+  return body;
+}
