@@ -2,7 +2,7 @@
 // written with each message's part stored once (event_parts, by the hash of its content) and the
 // rest compressed (domain/lean-event.ts), and read back as the very JSON that was given. Used by
 // events-store.ts only (design rule 4); the control database keeps the layout of migrations/0001.
-import { eventBody, leanEvent, type PartColumns, readPart, type StoredPart } from "../domain/lean-event";
+import { eventBody, type LeanEvent, leanEvent, type PartColumns, readPart, type StoredPart } from "../domain/lean-event";
 import type { EventRow } from "../domain/tracking-event";
 import { jsonChunks } from "./json-chunks";
 
@@ -31,16 +31,27 @@ async function partHash(domain: string, columns: PartColumns, partJson: string):
   return new Uint8Array(digest, 0, PART_HASH_BYTES).toHex();
 }
 
-/** One shard's batch of rows as the statements that store them, in order, for one db.batch. */
-export async function leanInsertStatements(db: D1Database, rows: EventRow[]): Promise<D1PreparedStatement[]> {
-  const seen = new Set<string>();
-  const encoded = await Promise.all(
+/** A row as a lean shard stores it: its part's hash (hex) and blobs. */
+export interface EncodedRow {
+  row: EventRow;
+  lean: LeanEvent;
+  hash: string;
+}
+
+/** Rows to what leanInsertStatements binds (pure but for WebCrypto's digest). */
+export async function encodeLeanRows(rows: EventRow[]): Promise<EncodedRow[]> {
+  return Promise.all(
     rows.map(async (row) => {
       const lean = leanEvent(row);
       return { row, lean, hash: await partHash(row.domain, lean.columns, lean.partJson) };
     }),
   );
-  const params = encoded.map(({ row, lean, hash }) => {
+}
+
+/** One shard's batch of rows as the statements that store them, in order, for one db.batch. */
+export async function leanInsertStatements(db: D1Database, rows: EventRow[]): Promise<D1PreparedStatement[]> {
+  const seen = new Set<string>();
+  const params = (await encodeLeanRows(rows)).map(({ row, lean, hash }) => {
     const first = !seen.has(hash);
     seen.add(hash);
     return {
