@@ -135,10 +135,24 @@ export interface CompiledFilters extends SqlFragment {
    */
   drivingTag: string | null;
   /**
+   * A field every match must equal a value of (`message-id`, `recipient` or `event`, named plainly,
+   * in that order of preference): a store whose indexes do not all end in the page order reads the
+   * page from that field's index rather than let SQLite walk the time index to save a sort.
+   */
+  drivingField: "message-id" | "recipient" | "event" | null;
+  /**
    * The text indexes the condition narrows by (subject, from, to terms of 3+ characters that every
    * match requires), for a store that would rather drive a page from the index (textDrivenFrom).
    */
   textMatches: TextMatch[];
+}
+
+/** Fields that can drive a page from an index of their own (CompiledFilters.drivingField), best first. */
+const DRIVING_FIELDS = ["message-id", "recipient", "event"] as const;
+
+/** Whether an expression requires one plain value of every match (a term, or an AND with a term among its items). */
+function requiresTerm(tree: FilterNode): boolean {
+  return tree.kind === "term" || (tree.kind === "and" && tree.items.some((item) => item.kind === "term"));
 }
 
 /** The tag a `tags` expression requires of every match, lower-cased, or null when it requires none. */
@@ -166,6 +180,7 @@ export function compileEventQuery(
   const layout = options.layout ?? "legacy";
   const compiled: Array<{ sql: string[]; params: unknown[]; text: TextMatch | null }> = [];
   let drivingTag: string | null = null;
+  const plainFields = new Set<string>();
   let values = 0;
   for (const [field, expressions] of Object.entries(filters)) {
     const spec = Object.hasOwn(FIELDS, field) ? FIELDS[field] : undefined;
@@ -182,6 +197,7 @@ export function compileEventQuery(
       }
       entry.sql.push(compileNode(tree, field, entry.params, true, textTerms, layout));
       if (spec.kind === "tag") drivingTag ??= requiredTag(tree);
+      if (requiresTerm(tree)) plainFields.add(field);
     }
     const match = spec.textIndex ? trigramMatch(textTerms) : null;
     if (spec.textIndex && match) entry.text = { table: spec.textIndex, match };
@@ -202,7 +218,8 @@ export function compileEventQuery(
     parts.push(...entry.sql);
     params.push(...entry.params);
   }
-  return { sql: parts.join(" AND "), params, drivingTag, textMatches };
+  const drivingField = DRIVING_FIELDS.find((field) => plainFields.has(field)) ?? null;
+  return { sql: parts.join(" AND "), params, drivingTag, drivingField, textMatches };
 }
 
 /** The filters as one parameterised condition (compileEventQuery without the driving tag). */

@@ -190,6 +190,30 @@ const LAYOUT_SQL: Record<EventsLayout, { domain: string; domainIn: string; domai
   },
 };
 
+/**
+ * A lean shard's page of one domain whose filters require a message-id, recipient or event: read
+ * from that field's index. The lean indexes end in ts (and the rowid), not (ts, id), so SQLite would
+ * rather walk the domain's time index, which gives the page order whole, testing every event;
+ * INDEXED BY keeps it on the narrow index, sorting only events of the same microsecond by id.
+ */
+function leanDrivenPlan(field: "message-id" | "recipient" | "event", byDomain: { conditions: string[]; params: unknown[] }): QueryPlan {
+  const parts = "JOIN event_parts AS p ON p.ref = e.part";
+  const from = {
+    // The message's parts by (domain, Message-ID), each joined to its events.
+    "message-id": "event_parts AS p INDEXED BY event_parts_by_message CROSS JOIN events AS e INDEXED BY events_by_part ON e.part = p.ref",
+    recipient: `events AS e INDEXED BY events_by_recipient ${parts}`,
+    event: `events AS e INDEXED BY events_by_type ${parts}`,
+  }[field];
+  const conditions = [...byDomain.conditions];
+  const params = [...byDomain.params];
+  // The part's own domain, for its index (byDomain's one domain).
+  if (field === "message-id") {
+    conditions.push("p.domain_id = (SELECT id FROM event_domains WHERE name = ?)");
+    params.push(byDomain.params[0]);
+  }
+  return { from, ts: "e.ts", id: "e.id", conditions, params };
+}
+
 /** One shard's query for one day: the domains of the page that live there, within [lo, hi]. */
 function shardPlan(read: ReadPlan, { layout, filters, driven }: ShardFilters, domains: string[], lo: number, hi: number): QueryPlan {
   const sql = LAYOUT_SQL[layout];
@@ -210,7 +234,9 @@ function shardPlan(read: ReadPlan, { layout, filters, driven }: ShardFilters, do
           conditions: [layout === "lean" ? "t.domain_id = (SELECT id FROM event_domains WHERE name = ?)" : "t.domain = ?", "t.tag = ?"],
           params: [domains[0], tag],
         }
-      : { from: sql.events, ts: "e.ts", id: "e.id", ...byDomain };
+      : layout === "lean" && domains.length === 1 && filters.drivingField
+        ? leanDrivenPlan(filters.drivingField, byDomain)
+        : { from: sql.events, ts: "e.ts", id: "e.id", ...byDomain };
   plan.conditions.push(`${plan.ts} >= ?`, `${plan.ts} <= ?`);
   plan.params.push(lo, hi);
   // Domains of one shard with different retentions: each hides its own expired events.
