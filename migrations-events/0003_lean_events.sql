@@ -7,7 +7,8 @@
 --   every event.
 -- - events: the row keeps the columns the filters and the page order need, and the rest of the body
 --   compressed (a BLOB). Indexes carry the rowid, not the event id, except the unique one.
--- - event_tags: the domain's id and the event's rowid instead of the name and the id.
+-- - event_tags: a tag's id (event_tag_names: the domain and the tag) and the event's rowid instead
+--   of the domain's name, the tag and the event id.
 -- Rows already here (a shard written before this migration) are copied across as they are: their
 -- body stays the JSON text it was, each with a part of its own holding its columns (typeof(body)
 -- tells the two apart on read). The rowid sequence carries on where it was, so the stats rollup's
@@ -54,15 +55,25 @@ DELETE FROM events_lean;
 INSERT INTO events_lean (seq, domain_id, ts, id, event, severity, recipient, size, part, body)
   SELECT e.seq, d.id, e.ts, e.id, e.event, e.severity, e.recipient, e.size, e.seq, e.body FROM events AS e JOIN event_domains AS d ON d.name = e.domain;
 
-CREATE TABLE event_tags_lean (
+-- A domain's tags once each; event_tags names them by id.
+CREATE TABLE event_tag_names (
+  id INTEGER PRIMARY KEY,
   domain_id INTEGER NOT NULL,
-  tag TEXT NOT NULL, -- lower-cased
+  name TEXT NOT NULL, -- lower-cased
+  UNIQUE (domain_id, name)
+);
+INSERT INTO event_tag_names (domain_id, name)
+  SELECT DISTINCT d.id, t.tag FROM event_tags AS t JOIN event_domains AS d ON d.name = t.domain ORDER BY 1, 2;
+CREATE TABLE event_tags_lean (
+  tag INTEGER NOT NULL, -- event_tag_names.id: the domain and the tag
   ts INTEGER NOT NULL,
   seq INTEGER NOT NULL, -- events.seq
-  PRIMARY KEY (domain_id, tag, ts, seq)
+  PRIMARY KEY (tag, ts, seq)
 ) WITHOUT ROWID;
-INSERT INTO event_tags_lean (domain_id, tag, ts, seq)
-  SELECT d.id, t.tag, t.ts, e.seq FROM event_tags AS t JOIN event_domains AS d ON d.name = t.domain JOIN events AS e ON e.domain = t.domain AND e.ts = t.ts AND e.id = t.event_id;
+INSERT INTO event_tags_lean (tag, ts, seq)
+  SELECT n.id, t.ts, e.seq FROM event_tags AS t JOIN event_domains AS d ON d.name = t.domain
+    JOIN event_tag_names AS n ON n.domain_id = d.id AND n.name = t.tag
+    JOIN events AS e ON e.domain = t.domain AND e.ts = t.ts AND e.id = t.event_id;
 
 -- The old tables go, with their indexes, text indexes and triggers.
 DROP TRIGGER events_text_subject_insert;

@@ -247,7 +247,8 @@ export async function storedRows(
 async function leanRows(db: D1Database, table: "events" | "event_tags", domain: string): Promise<Record<string, any>[]> {
   const domainId = "(SELECT id FROM event_domains WHERE name = ?1)";
   if (table === "event_tags") {
-    const sql = `SELECT ?1 AS domain, t.tag, t.ts, e.id AS event_id FROM event_tags AS t JOIN events AS e ON e.seq = t.seq WHERE t.domain_id = ${domainId}`;
+    const sql = `SELECT ?1 AS domain, n.name AS tag, t.ts, e.id AS event_id FROM event_tags AS t JOIN event_tag_names AS n ON n.id = t.tag
+      JOIN events AS e ON e.seq = t.seq WHERE n.domain_id = ${domainId}`;
     return (await db.prepare(sql).bind(domain).all<Record<string, any>>()).results;
   }
   const sql = `SELECT ${LEAN_EVENT_COLUMNS}, e.seq AS seq, e.severity AS severity, e.size AS size

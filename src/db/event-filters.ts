@@ -24,7 +24,7 @@ const FIELDS: Record<string, { column: string; kind: FieldKind; commaIsOr: boole
 /**
  * Where a layout keeps what the filters read. `legacy`: the control database's events table
  * (migrations/0001), every column in the row. `lean`: an event shard's (migrations-events/0003),
- * the message's columns in event_parts (joined as p), tags by domain id and rowid, text indexes
+ * the message's columns in event_parts (joined as p), tags by tag id and rowid, text indexes
  * over the parts.
  */
 export type EventsLayout = "legacy" | "lean";
@@ -38,7 +38,7 @@ const LEAN_COLUMNS: ReadonlyMap<string, string> = new Map([
 
 const TAG_PROBE: Record<EventsLayout, string> = {
   legacy: "EXISTS (SELECT 1 FROM event_tags t WHERE t.domain = e.domain AND t.tag = ? AND t.ts = e.ts AND t.event_id = e.id)",
-  lean: "EXISTS (SELECT 1 FROM event_tags t WHERE t.domain_id = e.domain_id AND t.tag = ? AND t.ts = e.ts AND t.seq = e.seq)",
+  lean: "EXISTS (SELECT 1 FROM event_tags t WHERE t.tag = (SELECT id FROM event_tag_names WHERE domain_id = e.domain_id AND name = ?) AND t.ts = e.ts AND t.seq = e.seq)",
 };
 
 /** The rowid a layout's text indexes hold: the event's, or its part's. */

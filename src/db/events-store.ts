@@ -231,7 +231,10 @@ function shardPlan(read: ReadPlan, { layout, filters, driven }: ShardFilters, do
           from: sql.tagJoin,
           ts: "t.ts",
           id: sql.tagId,
-          conditions: [layout === "lean" ? "t.domain_id = (SELECT id FROM event_domains WHERE name = ?)" : "t.domain = ?", "t.tag = ?"],
+          conditions:
+            layout === "lean"
+              ? ["t.tag = (SELECT id FROM event_tag_names WHERE domain_id = (SELECT id FROM event_domains WHERE name = ?) AND name = ?)"]
+              : ["t.domain = ?", "t.tag = ?"],
           params: [domains[0], tag],
         }
       : layout === "lean" && domains.length === 1 && filters.drivingField
@@ -475,8 +478,8 @@ export async function emptyExpiredSlots(env: EventsBindings, now: number, budget
       const outcomes = await db.batch([
         db
           .prepare(
-            `DELETE FROM event_tags WHERE (domain_id, tag, ts, seq) IN
-               (SELECT domain_id, tag, ts, seq FROM event_tags WHERE ts < ?1 LIMIT ?2)`,
+            `DELETE FROM event_tags WHERE (tag, ts, seq) IN
+               (SELECT tag, ts, seq FROM event_tags WHERE ts < ?1 LIMIT ?2)`,
           )
           .bind(before, chunkRows),
         db

@@ -10,7 +10,7 @@ import { jsonChunks } from "./json-chunks";
 const PART_HASH_BYTES = 16;
 
 // D1 binds at most 100 values per statement, so rows travel as one JSON parameter unpacked with
-// json_each (blobs as hex, unhex'd in SQL): a whole batch is four statements, whatever its size.
+// json_each (blobs as hex, unhex'd in SQL): a whole batch is five statements, whatever its size.
 const INSERT_DOMAINS = "INSERT OR IGNORE INTO event_domains (name) SELECT DISTINCT value->>'domain' FROM json_each(?1)";
 // Only a part's first row in the batch carries it; INSERT OR IGNORE keeps a part already stored.
 const INSERT_PARTS = `INSERT OR IGNORE INTO event_parts (hash, domain_id, message_id, subject, from_header, to_header, body)
@@ -20,10 +20,13 @@ const INSERT_EVENTS = `INSERT OR IGNORE INTO events (domain_id, ts, id, event, s
   SELECT d.id, j.value->>'ts', j.value->>'id', j.value->>'event', j.value->>'severity', j.value->>'recipient', j.value->>'size',
          (SELECT ref FROM event_parts WHERE hash = unhex(j.value->>'hash')), unhex(j.value->>'rest')
   FROM json_each(?1) AS j JOIN event_domains AS d ON d.name = j.value->>'domain'`;
-const INSERT_EVENT_TAGS = `INSERT OR IGNORE INTO event_tags (domain_id, tag, ts, seq)
-  SELECT d.id, t.value, e.ts, e.seq
+const INSERT_TAG_NAMES = `INSERT OR IGNORE INTO event_tag_names (domain_id, name)
+  SELECT DISTINCT d.id, t.value FROM json_each(?1) AS j JOIN event_domains AS d ON d.name = j.value->>'domain', json_each(j.value->'tags') AS t`;
+const INSERT_EVENT_TAGS = `INSERT OR IGNORE INTO event_tags (tag, ts, seq)
+  SELECT n.id, e.ts, e.seq
   FROM json_each(?1) AS j JOIN event_domains AS d ON d.name = j.value->>'domain'
-    JOIN events AS e ON e.domain_id = d.id AND e.ts = j.value->>'ts' AND e.id = j.value->>'id', json_each(j.value->'tags') AS t`;
+    JOIN events AS e ON e.domain_id = d.id AND e.ts = j.value->>'ts' AND e.id = j.value->>'id', json_each(j.value->'tags') AS t
+    JOIN event_tag_names AS n ON n.domain_id = d.id AND n.name = t.value`;
 
 async function partHash(domain: string, columns: PartColumns, partJson: string): Promise<string> {
   const identity = JSON.stringify([domain, columns.messageId, columns.subject, columns.from, columns.to, partJson]);
@@ -68,7 +71,7 @@ export async function leanInsertStatements(db: D1Database, rows: EventRow[]): Pr
       ...(first ? { ...lean.columns, part: lean.part.toHex() } : {}),
     };
   });
-  return jsonChunks(params).flatMap((json) => [INSERT_DOMAINS, INSERT_PARTS, INSERT_EVENTS, INSERT_EVENT_TAGS].map((sql) => db.prepare(sql).bind(json)));
+  return jsonChunks(params).flatMap((json) => [INSERT_DOMAINS, INSERT_PARTS, INSERT_EVENTS, INSERT_TAG_NAMES, INSERT_EVENT_TAGS].map((sql) => db.prepare(sql).bind(json)));
 }
 
 /** What a lean page or rollup query selects besides its own columns: the event's and its part's. */

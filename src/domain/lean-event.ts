@@ -23,27 +23,27 @@ const FORMAT_V1 = 1;
  */
 const DICTIONARY_V1 = new TextEncoder().encode(
   [
-    '"storage":{"key":"","url":"https://"},"enhanced-code":"","bounce-code":"","retry-seconds":600,',
+    // Values a few events carry.
+    '"storage":{"key":"","url":"https://"},"enhanced-code":"","bounce-code":"","retry-seconds":600,"method":"smtp",',
     '"reason":"suppress-bounce","reason":"suppress-unsubscribe","reason":"suppress-complaint","reason":"espblock","reason":"old",',
-    '"5.1.1 The email account that you tried to reach does not exist","4.7.0 Try again later",',
-    '"client-info":{"client-name":"unknown","client-os":"unknown","client-type":"unknown","device-type":"unknown","user-agent":"","bot":"generic"},',
-    '"client-name":"Chrome","client-os":"Windows","client-os":"Android","client-os":"iOS","client-os":"OS X","client-os":"Linux","client-type":"browser",',
-    '"client-name":"Gmail","bot":"gmail","client-name":"Apple Mail","bot":"apple","client-name":"Yahoo","client-name":"Thunderbird","client-name":"Edge","client-name":"Firefox","client-name":"Safari",',
-    '"user-agent":"Mozilla/5.0 (compatible; ","Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",',
-    '"user-agent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",',
-    '"user-agent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)",',
-    '"user-agent":"Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36",',
-    '"user-agent":"Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0; Pro)","client-name":"Outlook","client-type":"email client",',
-    '"ip":"","geolocation":{"country":"US","region":"Unknown","city":"Unknown"},"client-info":{"client-name":"","client-os":"","client-type":"mobile browser","device-type":"mobile","device-type":"desktop","user-agent":"","bot":""},',
-    '"url":"https://www.","url":"https://","utm_source=newsletter&utm_medium=email&utm_campaign=',
-    '"method":"smtp","method":"http","envelope":{"sender":"bounce@","transport":"","targets":""},"message":{"headers":0,"size":1,"attachments":[],"recipients":[""]},',
-    '"severity":"temporary","reason":"generic","log-level":"warn","severity":"permanent","reason":"bounce","log-level":"error",',
-    '"flags":{"is-test-mode":false},"delivery-status":{"code":550,"message":"","description":"","attempt-no":1,"session-seconds":0,"mx-host":"","tls":true},',
-    '"recipient-domain":"hotmail.com","recipient-domain":"icloud.com","recipient-domain":"outlook.com","recipient-domain":"yahoo.com","recipient-domain":"gmail.com",',
-    '"envelope":{"transport":"smtp","targets":""},"flags":{"is-authenticated":true,"is-test-mode":false,"is-delayed-bounce":false},',
-    '"delivery-status":{"code":250,"message":"OK","description":"","attempt-no":1,"session-seconds":0.4,"mx-host":"","tls":true}',
-    '{"id":0,"event":0,"timestamp":0,"log-level":"info","recipient":0,"recipient-domain":"","message":{"headers":0,"size":2},"tags":0,"campaigns":[],"user-variables":0,',
-    '[["transactional","newsletter","campaign-"],{"customer-id":"","order-id":"","utm-campaign":""},{"to":0,"from":0,"subject":0,"message-id":0}]',
+    '"client-name":"Thunderbird","client-name":"Yahoo","client-name":"Edge","client-name":"Firefox","client-name":"Safari","client-os":"Linux",',
+    '"client-os":"Android","client-os":"OS X","client-type":"mobile browser","device-type":"tablet","device-type":"unknown","bot":"apple","bot":"generic",',
+    '"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)",',
+    '"Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36",',
+    '"recipient-domain":"hotmail.com","recipient-domain":"icloud.com","recipient-domain":"outlook.com","recipient-domain":"yahoo.com",',
+    // Each kind of event as the send path and the tracking edge build it (send-events.ts, tracking-event.ts),
+    // its cut fields 0, rarest first.
+    '{"id":0,"event":0,"timestamp":0,"log-level":"warn","recipient":0,"recipient-domain":"gmail.com","message":{"headers":0,"size":20000},"tags":0,"campaigns":[],"user-variables":0,"flags":{"is-test-mode":false}}',
+    '{"id":0,"event":0,"timestamp":0,"log-level":"info","recipient":0,"recipient-domain":"gmail.com","ip":"","geolocation":{"country":"US","region":"Unknown","city":"Unknown"},"client-info":{"client-name":"Chrome","client-os":"Windows","client-type":"browser","device-type":"desktop","user-agent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36","bot":""},"message":{"headers":0},"tags":0,"campaigns":[],"user-variables":0}',
+    '{"id":0,"event":0,"timestamp":0,"log-level":"warn","recipient":0,"recipient-domain":"gmail.com","message":{"headers":0,"size":20000},"tags":0,"campaigns":[],"user-variables":0,"severity":"temporary","reason":"generic","envelope":{"transport":"smtp","targets":""},"flags":{"is-authenticated":true,"is-test-mode":false,"is-delayed-bounce":false},"delivery-status":{"code":421,"message":"4.7.0 Try again later","description":"","attempt-no":1,"session-seconds":0.4,"mx-host":"","tls":true,"retry-seconds":600}}',
+    '{"id":0,"event":0,"timestamp":0,"log-level":"error","recipient":0,"recipient-domain":"gmail.com","message":{"headers":0,"size":20000},"tags":0,"campaigns":[],"user-variables":0,"severity":"permanent","reason":"bounce","envelope":{"transport":"smtp","targets":""},"flags":{"is-authenticated":true,"is-test-mode":false,"is-delayed-bounce":false},"delivery-status":{"code":550,"message":"5.1.1 The email account that you tried to reach does not exist","description":"","attempt-no":1,"session-seconds":0.4,"mx-host":"","tls":true}}',
+    '{"id":0,"event":0,"timestamp":0,"log-level":"info","recipient":0,"recipient-domain":"gmail.com","ip":"","geolocation":{"country":"US","region":"Unknown","city":"Unknown"},"client-info":{"client-name":"Apple Mail","client-os":"iOS","client-type":"email client","device-type":"mobile","user-agent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148","bot":""},"message":{"headers":0},"tags":0,"campaigns":[],"user-variables":0,"url":"https://www.example.com/?utm_source=newsletter&utm_medium=email&utm_campaign="}',
+    '{"id":0,"event":0,"timestamp":0,"log-level":"info","recipient":0,"recipient-domain":"gmail.com","ip":"","geolocation":{"country":"US","region":"Unknown","city":"Unknown"},"client-info":{"client-name":"Gmail","client-os":"Windows","client-type":"email client","device-type":"desktop","user-agent":"Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)","bot":"gmail"},"message":{"headers":0},"tags":0,"campaigns":[],"user-variables":0}',
+    '{"id":0,"event":0,"timestamp":0,"log-level":"info","recipient":0,"recipient-domain":"gmail.com","ip":"","geolocation":{"country":"US","region":"Unknown","city":"Unknown"},"client-info":{"client-name":"Outlook","client-os":"Windows","client-type":"email client","device-type":"desktop","user-agent":"Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0; Pro)","bot":""},"message":{"headers":0},"tags":0,"campaigns":[],"user-variables":0}',
+    '{"id":0,"event":0,"timestamp":0,"log-level":"info","recipient":0,"recipient-domain":"gmail.com","message":{"headers":0,"size":20000,"attachments":[],"recipients":[""]},"tags":0,"campaigns":[],"user-variables":0,"method":"http","envelope":{"sender":"bounce@","transport":"","targets":""},"flags":{"is-authenticated":true,"is-test-mode":false}}',
+    '{"id":0,"event":0,"timestamp":0,"log-level":"info","recipient":0,"recipient-domain":"gmail.com","message":{"headers":0,"size":20000},"tags":0,"campaigns":[],"user-variables":0,"envelope":{"transport":"smtp","targets":""},"flags":{"is-authenticated":true,"is-test-mode":false},"delivery-status":{"code":250,"message":"OK","description":"","attempt-no":1,"session-seconds":0.4,"mx-host":"","tls":true}}',
+    // A part: [tags, user variables, headers with their columns cut, which].
+    '[["transactional","newsletter","campaign-"],{"customer-id":"","order-id":"","utm-campaign":"","locale":"en-US"},{"to":0,"from":0,"subject":0,"message-id":0},15]',
   ].join(""),
 );
 

@@ -70,7 +70,9 @@ SELECT ${domainId}, ts, id, event, NULL, recipient, 2048,
         'url', CASE event WHEN 'clicked' THEN 'https://example.org/news' END)
     END)
 FROM r WHERE ts >= ${lo} AND ts < ${hi}`,
-    `INSERT OR IGNORE INTO event_tags (domain_id, tag, ts, seq) SELECT domain_id, 'bulk', ts, seq FROM events WHERE domain_id = ${domainId} AND ts >= ${lo} AND ts < ${hi}`,
+    `INSERT OR IGNORE INTO event_tag_names (domain_id, name) VALUES (${domainId}, 'bulk')`,
+    `INSERT OR IGNORE INTO event_tags (tag, ts, seq)
+SELECT (SELECT id FROM event_tag_names WHERE domain_id = ${domainId} AND name = 'bulk'), ts, seq FROM events WHERE domain_id = ${domainId} AND ts >= ${lo} AND ts < ${hi}`,
     `SELECT count(*) AS n, (SELECT max(rowid) FROM events) AS w FROM events WHERE domain_id = ${domainId} AND ts >= ${lo} AND ts < ${hi}`,
   ];
 }
