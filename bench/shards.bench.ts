@@ -32,6 +32,7 @@ import { setWatermark } from "../src/db/rollups";
 import { directory } from "../src/db/shards";
 import { setManyWebhookUrls, type WebhookUrls } from "../src/db/webhooks";
 import { CONTROL_DATABASE, dayOf, domainHash, holdsEvents, rollupStateName } from "../src/domain/event-shards";
+import { eventCode } from "../src/domain/lean-event";
 import { WEBHOOK_IDS } from "../src/domain/webhooks";
 import type { Env } from "../src/env";
 import worker from "./bench-worker";
@@ -204,7 +205,7 @@ async function rawInsert(db: D1Database, encoded: EncodedRow[]): Promise<number>
   for (const { row: r, lean, hash } of encoded) {
     const c = lean.columns;
     statements.push(part.bind(r.domain, hash, c.messageId, c.subject, c.from, c.to, lean.part));
-    statements.push(event.bind(r.domain, r.ts, r.id, r.event, r.severity, r.recipient, r.size, hash, lean.rest));
+    statements.push(event.bind(r.domain, r.ts, r.id, eventCode(r.event), r.severity, r.recipient, r.size, hash, lean.rest));
     for (const t of r.tags) statements.push(tagName.bind(r.domain, t), tag.bind(r.domain, t, r.ts, r.id));
   }
   await db.batch(statements);

@@ -130,7 +130,7 @@ it("cron rollup of 10,000 new events: none stored before vs 1,000,000 stored", a
   const dayStartMs = Math.floor(Date.now() / 86_400_000) * 86_400_000;
   // The shard's lean layout (migrations-events/0003) with JSON text bodies, as it holds rows copied from
   // the layout before: the 50 history domains and one part they all name (their Message-IDs are in no
-  // rollup: the watermark moves past them).
+  // rollup: the watermark moves past them). Event 3 is delivered (src/domain/lean-event.ts).
   await shardDb
     .prepare(
       `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 49)
@@ -149,7 +149,7 @@ it("cron rollup of 10,000 new events: none stored before vs 1,000,000 stored", a
       .prepare(
         `WITH RECURSIVE n(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 + 249999)
        INSERT INTO events (domain_id, ts, id, event, severity, recipient, size, part, body)
-       SELECT (SELECT id FROM event_domains WHERE name = 'history' || (i % 50) || '.example.com'), ?2 + i * 10, 'old' || i, 'delivered', NULL,
+       SELECT (SELECT id FROM event_domains WHERE name = 'history' || (i % 50) || '.example.com'), ?2 + i * 10, 'old' || i, 3, NULL,
          'reader' || (i % 5000) || '@example.org', 2000, ?4, ?3 FROM n`,
       )
       .bind(start, dayStartMs * 1000, body, part!.ref)

@@ -3,6 +3,7 @@
 // column in the row, or an event shard's lean one, whose message columns are in its part (alias p,
 // migrations-events/0003). Values are always bound, never spliced in.
 import { type FilterNode, FilterSyntaxError, parseFilterExpression } from "../domain/filter-expression";
+import { eventCode } from "../domain/lean-event";
 import { isIndexableTerm, trigramMatch } from "../domain/trigram-match";
 
 type FieldKind = "exact" | "contains" | "numeric" | "tag";
@@ -24,7 +25,7 @@ const FIELDS: Record<string, { column: string; kind: FieldKind; commaIsOr: boole
 /**
  * Where a layout keeps what the filters read. `legacy`: the control database's events table
  * (migrations/0001), every column in the row. `lean`: an event shard's (migrations-events/0003),
- * the message's columns in event_parts (joined as p), tags by tag id and rowid, text indexes
+ * the message's columns in event_parts (joined as p), event names as codes, tags by tag id and rowid, text indexes
  * over the parts.
  */
 export type EventsLayout = "legacy" | "lean";
@@ -102,7 +103,7 @@ function compileNode(node: FilterNode, field: string, params: unknown[], require
         params.push(`%${escapeLike(node.value)}%`);
         return `coalesce(${column}, '') LIKE ? ESCAPE '\\'`;
       }
-      params.push(field === "recipient" ? node.value.toLowerCase() : node.value);
+      params.push(field === "recipient" ? node.value.toLowerCase() : layout === "lean" && field === "event" ? eventCode(node.value) : node.value);
       return `${column} = ?`;
   }
 }

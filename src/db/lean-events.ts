@@ -2,7 +2,7 @@
 // written with each message's part stored once (event_parts, by the hash of its content) and the
 // rest compressed (domain/lean-event.ts), and read back as the very JSON that was given. Used by
 // events-store.ts only (design rule 4); the control database keeps the layout of migrations/0001.
-import { eventBody, type LeanEvent, leanEvent, type PartColumns, readPart, type StoredPart } from "../domain/lean-event";
+import { eventBody, eventCode, eventName, type LeanEvent, leanEvent, type PartColumns, readPart, type StoredPart } from "../domain/lean-event";
 import type { EventRow } from "../domain/tracking-event";
 import { jsonChunks } from "./json-chunks";
 
@@ -61,7 +61,7 @@ export async function leanInsertStatements(db: D1Database, rows: EventRow[]): Pr
       domain: row.domain,
       ts: row.ts,
       id: row.id,
-      event: row.event,
+      event: eventCode(row.event),
       severity: row.severity,
       recipient: row.recipient,
       size: row.size,
@@ -71,7 +71,9 @@ export async function leanInsertStatements(db: D1Database, rows: EventRow[]): Pr
       ...(first ? { ...lean.columns, part: lean.part.toHex() } : {}),
     };
   });
-  return jsonChunks(params).flatMap((json) => [INSERT_DOMAINS, INSERT_PARTS, INSERT_EVENTS, INSERT_TAG_NAMES, INSERT_EVENT_TAGS].map((sql) => db.prepare(sql).bind(json)));
+  return jsonChunks(params).flatMap((json) =>
+    [INSERT_DOMAINS, INSERT_PARTS, INSERT_EVENTS, INSERT_TAG_NAMES, INSERT_EVENT_TAGS].map((sql) => db.prepare(sql).bind(json)),
+  );
 }
 
 /** What a lean page or rollup query selects besides its own columns: the event's and its part's. */
@@ -83,7 +85,8 @@ export const LEAN_EVENT_COLUMNS = `e.id AS id, e.ts AS ts, e.event AS event, e.r
 export interface LeanRow {
   id: string;
   ts: number;
-  event: string;
+  /** eventCode's: leanBodies turns it back into the name. */
+  event: number | string;
   recipient: string;
   domain: string;
   /** The compressed rest, or the whole JSON text of a row copied from the layout before. */
@@ -100,13 +103,15 @@ const bytes = (blob: number[] | ArrayBuffer) => (blob instanceof ArrayBuffer ? n
 
 /**
  * Rows of one query to their bodies: a body with its JSON text as it was stored, or as an object
- * (`asText` false, for the rollup). Each part is inflated once per query (refs are per shard).
+ * (`asText` false, for the rollup); each row's `event` becomes the name again. Each part is
+ * inflated once per query (refs are per shard).
  */
 export function leanBodies(rows: LeanRow[]): Array<string | Record<string, unknown>>;
 export function leanBodies(rows: LeanRow[], asText: true): string[];
 export function leanBodies(rows: LeanRow[], asText = false): Array<string | Record<string, unknown>> {
   const parts = new Map<number, StoredPart>();
   return rows.map((row) => {
+    row.event = eventName(row.event);
     if (typeof row.body === "string") return asText ? row.body : (JSON.parse(row.body) as Record<string, unknown>);
     let part = parts.get(row.part);
     if (!part) {

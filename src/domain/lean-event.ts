@@ -47,6 +47,33 @@ const DICTIONARY_V1 = new TextEncoder().encode(
   ].join(""),
 );
 
+/**
+ * Event names as a lean shard's `event` column holds them: a byte instead of the name, in the row and
+ * in events_by_type. Never renumber (stored rows keep their codes); a name not here is stored as it is.
+ */
+const EVENT_CODES: ReadonlyMap<string, number> = new Map([
+  ["accepted", 1],
+  ["rejected", 2],
+  ["delivered", 3],
+  ["failed", 4],
+  ["opened", 5],
+  ["clicked", 6],
+  ["unsubscribed", 7],
+  ["complained", 8],
+  ["stored", 9],
+]);
+const EVENT_NAMES: ReadonlyMap<number, string> = new Map([...EVENT_CODES].map(([name, code]) => [code, name]));
+
+/** An event name as the `event` column stores it. */
+export function eventCode(name: string): number | string {
+  return EVENT_CODES.get(name) ?? name;
+}
+
+/** The `event` column back to the name. */
+export function eventName(stored: number | string): string {
+  return typeof stored === "number" ? (EVENT_NAMES.get(stored) ?? String(stored)) : stored;
+}
+
 /** Which fields of a body were cut out of its stored rest (its flags byte), to be put back on read. */
 const CUT_ID = 1;
 const CUT_TIMESTAMP = 2;
