@@ -3,8 +3,8 @@
 -- - event_domains: each domain's name once, a small integer in every row and index instead.
 -- - event_parts: what every event of one message repeats (tags, user variables, message headers),
 --   stored once per shard, compressed, found by the hash of its content; the message-id, subject,
---   from and to the filters read are its columns, and the trigram indexes cover it instead of
---   every event.
+--   from and to the filters read are its columns (subject and from by id: event_texts), and the
+--   trigram indexes cover it instead of every event.
 -- - events: the row keeps the columns the filters and the page order need (the event's name as a
 --   byte), and the rest of the body compressed (a BLOB). Indexes carry the rowid, not the event id, except the unique one.
 -- - event_tags: a tag's id (event_tag_names: the domain and the tag) and the event's rowid instead
@@ -20,19 +20,32 @@ CREATE TABLE event_domains (
 );
 INSERT INTO event_domains (name) SELECT DISTINCT domain FROM events ORDER BY domain;
 
+-- Subjects and senders once each: a campaign's subject and a sender's From are shared by thousands
+-- of messages. Kept while any part may name them (emptied with the slot).
+CREATE TABLE event_texts (
+  id INTEGER PRIMARY KEY,
+  text TEXT NOT NULL UNIQUE
+);
+INSERT INTO event_texts (text) SELECT subject FROM events WHERE subject IS NOT NULL UNION SELECT from_header FROM events WHERE from_header IS NOT NULL;
+
 CREATE TABLE event_parts (
   ref INTEGER PRIMARY KEY,
   hash BLOB UNIQUE, -- 16 bytes of SHA-256 over the domain, the columns and `body`'s JSON; NULL for a copied row's part
   domain_id INTEGER NOT NULL,
   message_id TEXT,
-  subject TEXT,
-  from_header TEXT,
+  subject_id INTEGER, -- event_texts.id
+  from_id INTEGER, -- event_texts.id
   to_header TEXT,
   body BLOB -- src/domain/lean-event.ts (format byte, deflated JSON); NULL for a copied row's part
 );
 -- A copied row's part takes the row's own seq as its ref: unique, and below every new part's.
-INSERT INTO event_parts (ref, hash, domain_id, message_id, subject, from_header, to_header, body)
-  SELECT e.seq, NULL, d.id, e.message_id, e.subject, e.from_header, e.to_header, NULL FROM events AS e JOIN event_domains AS d ON d.name = e.domain;
+INSERT INTO event_parts (ref, hash, domain_id, message_id, subject_id, from_id, to_header, body)
+  SELECT e.seq, NULL, d.id, e.message_id, (SELECT id FROM event_texts WHERE text = e.subject), (SELECT id FROM event_texts WHERE text = e.from_header), e.to_header, NULL
+  FROM events AS e JOIN event_domains AS d ON d.name = e.domain;
+-- A part with its texts, as the text indexes read it.
+CREATE VIEW event_parts_text AS
+  SELECT p.ref AS ref, s.text AS subject, f.text AS from_header, p.to_header AS to_header
+  FROM event_parts AS p LEFT JOIN event_texts AS s ON s.id = p.subject_id LEFT JOIN event_texts AS f ON f.id = p.from_id;
 CREATE INDEX event_parts_by_message ON event_parts (domain_id, message_id);
 
 CREATE TABLE events_lean (
@@ -107,22 +120,23 @@ CREATE INDEX events_by_recipient ON events (domain_id, recipient, ts);
 CREATE INDEX events_by_type ON events (domain_id, event, ts);
 CREATE INDEX events_by_part ON events (part);
 
--- The trigram indexes of migrations-events/0002, over the parts: a message's subject, from and to
--- are indexed once, not once per event. Parts are only inserted and deleted; the update triggers are
--- there so that a future UPDATE cannot leave an index stale (as in 0002).
-CREATE VIRTUAL TABLE events_text_subject USING fts5(subject, content='event_parts', content_rowid='ref', tokenize='trigram', detail='none', columnsize=0);
-CREATE VIRTUAL TABLE events_text_from USING fts5(from_header, content='event_parts', content_rowid='ref', tokenize='trigram', detail='none', columnsize=0);
-CREATE VIRTUAL TABLE events_text_to USING fts5(to_header, content='event_parts', content_rowid='ref', tokenize='trigram', detail='none', columnsize=0);
-CREATE TRIGGER events_text_subject_insert AFTER INSERT ON event_parts BEGIN INSERT INTO events_text_subject (rowid, subject) VALUES (new.ref, new.subject); END;
-CREATE TRIGGER events_text_subject_delete AFTER DELETE ON event_parts BEGIN INSERT INTO events_text_subject (events_text_subject, rowid, subject) VALUES ('delete', old.ref, old.subject); END;
-CREATE TRIGGER events_text_from_insert AFTER INSERT ON event_parts BEGIN INSERT INTO events_text_from (rowid, from_header) VALUES (new.ref, new.from_header); END;
-CREATE TRIGGER events_text_from_delete AFTER DELETE ON event_parts BEGIN INSERT INTO events_text_from (events_text_from, rowid, from_header) VALUES ('delete', old.ref, old.from_header); END;
+-- The trigram indexes of migrations-events/0002, over the parts (their texts through the view): a
+-- message's subject, from and to are indexed once, not once per event. Parts are only inserted and
+-- deleted; the update triggers are there so that a future UPDATE cannot leave an index stale (as in
+-- 0002). A text outlives every part naming it, so the delete triggers can read it.
+CREATE VIRTUAL TABLE events_text_subject USING fts5(subject, content='event_parts_text', content_rowid='ref', tokenize='trigram', detail='none', columnsize=0);
+CREATE VIRTUAL TABLE events_text_from USING fts5(from_header, content='event_parts_text', content_rowid='ref', tokenize='trigram', detail='none', columnsize=0);
+CREATE VIRTUAL TABLE events_text_to USING fts5(to_header, content='event_parts_text', content_rowid='ref', tokenize='trigram', detail='none', columnsize=0);
+CREATE TRIGGER events_text_subject_insert AFTER INSERT ON event_parts BEGIN INSERT INTO events_text_subject (rowid, subject) VALUES (new.ref, (SELECT text FROM event_texts WHERE id = new.subject_id)); END;
+CREATE TRIGGER events_text_subject_delete AFTER DELETE ON event_parts BEGIN INSERT INTO events_text_subject (events_text_subject, rowid, subject) VALUES ('delete', old.ref, (SELECT text FROM event_texts WHERE id = old.subject_id)); END;
+CREATE TRIGGER events_text_subject_update_old BEFORE UPDATE OF subject_id ON event_parts BEGIN INSERT INTO events_text_subject (events_text_subject, rowid, subject) VALUES ('delete', old.ref, (SELECT text FROM event_texts WHERE id = old.subject_id)); END;
+CREATE TRIGGER events_text_subject_update_new AFTER UPDATE OF subject_id ON event_parts BEGIN INSERT INTO events_text_subject (rowid, subject) VALUES (new.ref, (SELECT text FROM event_texts WHERE id = new.subject_id)); END;
+CREATE TRIGGER events_text_from_insert AFTER INSERT ON event_parts BEGIN INSERT INTO events_text_from (rowid, from_header) VALUES (new.ref, (SELECT text FROM event_texts WHERE id = new.from_id)); END;
+CREATE TRIGGER events_text_from_delete AFTER DELETE ON event_parts BEGIN INSERT INTO events_text_from (events_text_from, rowid, from_header) VALUES ('delete', old.ref, (SELECT text FROM event_texts WHERE id = old.from_id)); END;
+CREATE TRIGGER events_text_from_update_old BEFORE UPDATE OF from_id ON event_parts BEGIN INSERT INTO events_text_from (events_text_from, rowid, from_header) VALUES ('delete', old.ref, (SELECT text FROM event_texts WHERE id = old.from_id)); END;
+CREATE TRIGGER events_text_from_update_new AFTER UPDATE OF from_id ON event_parts BEGIN INSERT INTO events_text_from (rowid, from_header) VALUES (new.ref, (SELECT text FROM event_texts WHERE id = new.from_id)); END;
 CREATE TRIGGER events_text_to_insert AFTER INSERT ON event_parts BEGIN INSERT INTO events_text_to (rowid, to_header) VALUES (new.ref, new.to_header); END;
 CREATE TRIGGER events_text_to_delete AFTER DELETE ON event_parts BEGIN INSERT INTO events_text_to (events_text_to, rowid, to_header) VALUES ('delete', old.ref, old.to_header); END;
-CREATE TRIGGER events_text_subject_update_old BEFORE UPDATE OF subject ON event_parts BEGIN INSERT INTO events_text_subject (events_text_subject, rowid, subject) VALUES ('delete', old.ref, old.subject); END;
-CREATE TRIGGER events_text_subject_update_new AFTER UPDATE OF subject ON event_parts BEGIN INSERT INTO events_text_subject (rowid, subject) VALUES (new.ref, new.subject); END;
-CREATE TRIGGER events_text_from_update_old BEFORE UPDATE OF from_header ON event_parts BEGIN INSERT INTO events_text_from (events_text_from, rowid, from_header) VALUES ('delete', old.ref, old.from_header); END;
-CREATE TRIGGER events_text_from_update_new AFTER UPDATE OF from_header ON event_parts BEGIN INSERT INTO events_text_from (rowid, from_header) VALUES (new.ref, new.from_header); END;
 CREATE TRIGGER events_text_to_update_old BEFORE UPDATE OF to_header ON event_parts BEGIN INSERT INTO events_text_to (events_text_to, rowid, to_header) VALUES ('delete', old.ref, old.to_header); END;
 CREATE TRIGGER events_text_to_update_new AFTER UPDATE OF to_header ON event_parts BEGIN INSERT INTO events_text_to (rowid, to_header) VALUES (new.ref, new.to_header); END;
 INSERT INTO events_text_subject (events_text_subject) VALUES ('rebuild');

@@ -25,16 +25,16 @@ const FIELDS: Record<string, { column: string; kind: FieldKind; commaIsOr: boole
 /**
  * Where a layout keeps what the filters read. `legacy`: the control database's events table
  * (migrations/0001), every column in the row. `lean`: an event shard's (migrations-events/0003),
- * the message's columns in event_parts (joined as p), event names as codes, tags by tag id and rowid, text indexes
+ * the message's columns in event_parts (joined as p; subject and from by id in event_texts), event names as codes, tags by tag id and rowid, text indexes
  * over the parts.
  */
 export type EventsLayout = "legacy" | "lean";
 
 const LEAN_COLUMNS: ReadonlyMap<string, string> = new Map([
   ["message-id", "p.message_id"],
-  ["from", "p.from_header"],
+  ["from", "(SELECT text FROM event_texts WHERE id = p.from_id)"],
   ["to", "p.to_header"],
-  ["subject", "p.subject"],
+  ["subject", "(SELECT text FROM event_texts WHERE id = p.subject_id)"],
 ]);
 
 const TAG_PROBE: Record<EventsLayout, string> = {

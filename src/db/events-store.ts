@@ -454,8 +454,8 @@ export interface SlotPurge {
 
 /**
  * Empties the slots the ring comes round to next (tomorrow's and the day after's): every event
- * there older than the earliest readable day, with its tags, its part, its messages' metadata and
- * their return paths, in chunks
+ * there older than the earliest readable day, with its tags, its part (and the subjects and senders
+ * once no part is left), its messages' metadata and their return paths, in chunks
  * of `chunkRows`, and only events the stats rollup has counted (at or below the shard's watermark, read from `control`).
  * Retention is then a slot emptied whole, not a row-by-row delete per domain.
  */
@@ -501,11 +501,13 @@ export async function emptyExpiredSlots(env: EventsBindings, now: number, budget
           )
           .bind(watermark, before, chunkRows),
         db.prepare(`DELETE FROM events WHERE seq IN (${chunk}) RETURNING 1 AS gone`).bind(watermark, before, chunkRows),
+        // Subjects and senders once no part is left to name them (a part's delete trigger reads its texts).
+        db.prepare("DELETE FROM event_texts WHERE id IN (SELECT id FROM event_texts LIMIT ?1) AND NOT EXISTS (SELECT 1 FROM event_parts)").bind(chunkRows),
       ]);
-      // The events' rows, not meta.changes: D1 counts the text indexes' trigger writes there too.
       const events = outcomes[5]!.results.length;
       report.events += events;
-      if (events < chunkRows && outcomes.slice(0, 4).every((outcome) => outcome.meta.changes < chunkRows)) break;
+      const others = [...outcomes.slice(0, 4), outcomes[6]!];
+      if (events < chunkRows && others.every((outcome) => outcome.meta.changes < chunkRows)) break;
     }
   }
   return report;

@@ -10,11 +10,15 @@ import { jsonChunks } from "./json-chunks";
 const PART_HASH_BYTES = 16;
 
 // D1 binds at most 100 values per statement, so rows travel as one JSON parameter unpacked with
-// json_each (blobs as hex, unhex'd in SQL): a whole batch is five statements, whatever its size.
+// json_each (blobs as hex, unhex'd in SQL): a whole batch is six statements, whatever its size.
 const INSERT_DOMAINS = "INSERT OR IGNORE INTO event_domains (name) SELECT DISTINCT value->>'domain' FROM json_each(?1)";
 // Only a part's first row in the batch carries it; INSERT OR IGNORE keeps a part already stored.
-const INSERT_PARTS = `INSERT OR IGNORE INTO event_parts (hash, domain_id, message_id, subject, from_header, to_header, body)
-  SELECT unhex(j.value->>'hash'), d.id, j.value->>'messageId', j.value->>'subject', j.value->>'from', j.value->>'to', unhex(j.value->>'part')
+const INSERT_TEXTS = `INSERT OR IGNORE INTO event_texts (text)
+  SELECT value->>'subject' FROM json_each(?1) WHERE value->>'subject' IS NOT NULL
+  UNION SELECT value->>'from' FROM json_each(?1) WHERE value->>'from' IS NOT NULL`;
+const INSERT_PARTS = `INSERT OR IGNORE INTO event_parts (hash, domain_id, message_id, subject_id, from_id, to_header, body)
+  SELECT unhex(j.value->>'hash'), d.id, j.value->>'messageId', (SELECT id FROM event_texts WHERE text = j.value->>'subject'),
+         (SELECT id FROM event_texts WHERE text = j.value->>'from'), j.value->>'to', unhex(j.value->>'part')
   FROM json_each(?1) AS j JOIN event_domains AS d ON d.name = j.value->>'domain' WHERE j.value->>'part' IS NOT NULL`;
 const INSERT_EVENTS = `INSERT OR IGNORE INTO events (domain_id, ts, id, event, severity, recipient, size, part, body)
   SELECT d.id, j.value->>'ts', j.value->>'id', j.value->>'event', j.value->>'severity', j.value->>'recipient', j.value->>'size',
@@ -72,13 +76,14 @@ export async function leanInsertStatements(db: D1Database, rows: EventRow[]): Pr
     };
   });
   return jsonChunks(params).flatMap((json) =>
-    [INSERT_DOMAINS, INSERT_PARTS, INSERT_EVENTS, INSERT_TAG_NAMES, INSERT_EVENT_TAGS].map((sql) => db.prepare(sql).bind(json)),
+    [INSERT_DOMAINS, INSERT_TEXTS, INSERT_PARTS, INSERT_EVENTS, INSERT_TAG_NAMES, INSERT_EVENT_TAGS].map((sql) => db.prepare(sql).bind(json)),
   );
 }
 
 /** What a lean page or rollup query selects besides its own columns: the event's and its part's. */
 export const LEAN_EVENT_COLUMNS = `e.id AS id, e.ts AS ts, e.event AS event, e.recipient AS recipient, e.body AS body, e.part AS part,
-  p.body AS partBody, p.message_id AS messageId, p.subject AS subject, p.from_header AS fromHeader, p.to_header AS toHeader,
+  p.body AS partBody, p.message_id AS messageId, p.to_header AS toHeader,
+  (SELECT text FROM event_texts WHERE id = p.subject_id) AS subject, (SELECT text FROM event_texts WHERE id = p.from_id) AS fromHeader,
   (SELECT name FROM event_domains WHERE id = e.domain_id) AS domain`;
 
 /** A row of LEAN_EVENT_COLUMNS. D1 gives a BLOB back as an array of bytes. */

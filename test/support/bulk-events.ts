@@ -47,9 +47,13 @@ r AS (
   // event names as their codes (src/domain/lean-event.ts).
   return [
     `INSERT OR IGNORE INTO event_domains (name) VALUES ('${BULK_DOMAIN}')`,
+    `INSERT OR IGNORE INTO event_texts (text) VALUES ('News <news@${BULK_DOMAIN}>')`,
     `${rows}
-INSERT INTO event_parts (hash, domain_id, message_id, subject, from_header, to_header, body)
-SELECT DISTINCT NULL, ${domainId}, message_id, subject, 'News <news@${BULK_DOMAIN}>', recipient, NULL FROM r WHERE ts >= ${lo} AND ts < ${hi}`,
+INSERT OR IGNORE INTO event_texts (text) SELECT DISTINCT subject FROM r WHERE ts >= ${lo} AND ts < ${hi}`,
+    `${rows}
+INSERT INTO event_parts (hash, domain_id, message_id, subject_id, from_id, to_header, body)
+SELECT DISTINCT NULL, ${domainId}, message_id, (SELECT id FROM event_texts WHERE text = subject),
+  (SELECT id FROM event_texts WHERE text = 'News <news@${BULK_DOMAIN}>'), recipient, NULL FROM r WHERE ts >= ${lo} AND ts < ${hi}`,
     `${rows}
 INSERT INTO events (domain_id, ts, id, event, severity, recipient, size, part, body)
 SELECT ${domainId}, ts, id, CASE event WHEN 'clicked' THEN 6 WHEN 'opened' THEN 5 WHEN 'delivered' THEN 3 ELSE 1 END, NULL, recipient, 2048,
