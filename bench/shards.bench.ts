@@ -32,7 +32,7 @@ import { setWatermark } from "../src/db/rollups";
 import { directory } from "../src/db/shards";
 import { setManyWebhookUrls, type WebhookUrls } from "../src/db/webhooks";
 import { CONTROL_DATABASE, dayOf, domainHash, holdsEvents, rollupStateName } from "../src/domain/event-shards";
-import { eventCode } from "../src/domain/lean-event";
+import { eventCode, messageKey, messageKeySql } from "../src/domain/lean-event";
 import { WEBHOOK_IDS } from "../src/domain/webhooks";
 import type { Env } from "../src/env";
 import worker from "./bench-worker";
@@ -177,8 +177,8 @@ async function consume(items: Array<Pick<TrafficItem, "id" | "body">>): Promise<
 const DOMAIN_ID = "(SELECT id FROM event_domains WHERE name = ?1)";
 const INSERT_DOMAIN = "INSERT OR IGNORE INTO event_domains (name) VALUES (?1)";
 const INSERT_TEXT = "INSERT OR IGNORE INTO event_texts (text) VALUES (?1)";
-const INSERT_PART = `INSERT OR IGNORE INTO event_parts (hash, domain_id, message_id, subject_id, from_id, to_header, body)
-  VALUES (unhex(?2), ${DOMAIN_ID}, ?3, (SELECT id FROM event_texts WHERE text = ?4), (SELECT id FROM event_texts WHERE text = ?5), ?6, ?7)`;
+const INSERT_PART = `INSERT OR IGNORE INTO event_parts (hash, domain_id, message_key, message_id, subject_id, from_id, to_header, body)
+  VALUES (unhex(?2), ${DOMAIN_ID}, ?8, ?3, (SELECT id FROM event_texts WHERE text = ?4), (SELECT id FROM event_texts WHERE text = ?5), ?6, ?7)`;
 const INSERT_EVENT = `INSERT OR IGNORE INTO events (domain_id, ts, id, event, severity, recipient, size, part, body)
   VALUES (${DOMAIN_ID}, ?2, ?3, ?4, ?5, ?6, ?7, (SELECT ref FROM event_parts WHERE hash = unhex(?8)), ?9)`;
 const INSERT_TAG_NAME = `INSERT OR IGNORE INTO event_tag_names (domain_id, name) VALUES (${DOMAIN_ID}, ?2)`;
@@ -207,7 +207,7 @@ async function rawInsert(db: D1Database, encoded: EncodedRow[]): Promise<number>
   for (const { row: r, lean, hash } of encoded) {
     const c = lean.columns;
     for (const value of [c.subject, c.from]) if (value !== null) statements.push(text.bind(value));
-    statements.push(part.bind(r.domain, hash, c.messageId, c.subject, c.from, c.to, lean.part));
+    statements.push(part.bind(r.domain, hash, c.messageId, c.subject, c.from, c.to, lean.part, c.messageId === null ? null : messageKey(c.messageId)));
     statements.push(event.bind(r.domain, r.ts, r.id, eventCode(r.event), r.severity, r.recipient, r.size, hash, lean.rest));
     for (const t of r.tags) statements.push(tagName.bind(r.domain, t), tag.bind(r.domain, t, r.ts, r.id));
   }
@@ -306,8 +306,8 @@ async function fillShard(db: D1Database, target: number): Promise<void> {
     await db.batch([
       db
         .prepare(
-          `INSERT INTO event_parts (hash, domain_id, message_id, subject_id, from_id, to_header, body)
-           SELECT hash || '.' || ?1, domain_id, 'c' || ?1 || '.' || message_id, subject_id, from_id, to_header, body FROM event_parts
+          `INSERT INTO event_parts (hash, domain_id, message_key, message_id, subject_id, from_id, to_header, body)
+           SELECT hash || '.' || ?1, domain_id, ${messageKeySql("('c' || ?1 || '.' || message_id)")}, 'c' || ?1 || '.' || message_id, subject_id, from_id, to_header, body FROM event_parts
            WHERE ref IN (SELECT part FROM events WHERE seq IN (${seedRows}))`,
         )
         .bind(copy, seed!.m, want),

@@ -11,6 +11,7 @@ import { setWatermark } from "../src/db/rollups";
 import { directory } from "../src/db/shards";
 import { randomId } from "../src/domain/base64url";
 import { dayOf, rollupStateName } from "../src/domain/event-shards";
+import { messageKeySql } from "../src/domain/lean-event";
 import { acceptedEvent, deliveredEvent } from "../src/domain/send-events";
 import { buildTrackingEvent, type MailgunEvent, toEventRow } from "../src/domain/tracking-event";
 import { AUTH, benchEnv, call, median, percentile, report } from "./harness";
@@ -139,8 +140,8 @@ it("cron rollup of 10,000 new events: none stored before vs 1,000,000 stored", a
     .run();
   const part = await shardDb
     .prepare(
-      `INSERT INTO event_parts (hash, domain_id, message_id, subject_id, from_id, to_header, body)
-       VALUES (NULL, (SELECT id FROM event_domains WHERE name = 'history0.example.com'), 'old@bench', NULL, NULL, 'reader@example.org', NULL)
+      `INSERT INTO event_parts (hash, domain_id, message_key, message_id, subject_id, from_id, to_header, body)
+       VALUES (NULL, (SELECT id FROM event_domains WHERE name = 'history0.example.com'), ${messageKeySql("'old@bench'")}, 'old@bench', NULL, NULL, 'reader@example.org', NULL)
        RETURNING ref`,
     )
     .first<{ ref: number }>();

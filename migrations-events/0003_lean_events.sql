@@ -30,8 +30,9 @@ INSERT INTO event_texts (text) SELECT subject FROM events WHERE subject IS NOT N
 
 CREATE TABLE event_parts (
   ref INTEGER PRIMARY KEY,
-  hash BLOB UNIQUE, -- 16 bytes of SHA-256 over the domain, the columns and `body`'s JSON; NULL for a copied row's part
+  hash BLOB UNIQUE, -- 12 bytes of SHA-256 over the domain, the columns and `body`'s JSON; NULL for a copied row's part
   domain_id INTEGER NOT NULL,
+  message_key INTEGER, -- messageKey(message_id) (src/domain/lean-event.ts); the copy below computes it in SQL (messageKeySql)
   message_id TEXT,
   subject_id INTEGER, -- event_texts.id
   from_id INTEGER, -- event_texts.id
@@ -39,14 +40,14 @@ CREATE TABLE event_parts (
   body BLOB -- src/domain/lean-event.ts (format byte, deflated JSON); NULL for a copied row's part
 );
 -- A copied row's part takes the row's own seq as its ref: unique, and below every new part's.
-INSERT INTO event_parts (ref, hash, domain_id, message_id, subject_id, from_id, to_header, body)
-  SELECT e.seq, NULL, d.id, e.message_id, (SELECT id FROM event_texts WHERE text = e.subject), (SELECT id FROM event_texts WHERE text = e.from_header), e.to_header, NULL
+INSERT INTO event_parts (ref, hash, domain_id, message_key, message_id, subject_id, from_id, to_header, body)
+  SELECT e.seq, NULL, d.id, ((((((((((((((((length(e.message_id)) * 131 + CASE WHEN (CASE instr(e.message_id, '@') WHEN 0 THEN length(e.message_id) + 1 ELSE instr(e.message_id, '@') END) - 1 >= 1 THEN unicode(substr(e.message_id, (CASE instr(e.message_id, '@') WHEN 0 THEN length(e.message_id) + 1 ELSE instr(e.message_id, '@') END) - 1, 1)) ELSE 0 END) % 2147483648) * 131 + CASE WHEN (CASE instr(e.message_id, '@') WHEN 0 THEN length(e.message_id) + 1 ELSE instr(e.message_id, '@') END) - 2 >= 1 THEN unicode(substr(e.message_id, (CASE instr(e.message_id, '@') WHEN 0 THEN length(e.message_id) + 1 ELSE instr(e.message_id, '@') END) - 2, 1)) ELSE 0 END) % 2147483648) * 131 + CASE WHEN (CASE instr(e.message_id, '@') WHEN 0 THEN length(e.message_id) + 1 ELSE instr(e.message_id, '@') END) - 3 >= 1 THEN unicode(substr(e.message_id, (CASE instr(e.message_id, '@') WHEN 0 THEN length(e.message_id) + 1 ELSE instr(e.message_id, '@') END) - 3, 1)) ELSE 0 END) % 2147483648) * 131 + CASE WHEN (CASE instr(e.message_id, '@') WHEN 0 THEN length(e.message_id) + 1 ELSE instr(e.message_id, '@') END) - 4 >= 1 THEN unicode(substr(e.message_id, (CASE instr(e.message_id, '@') WHEN 0 THEN length(e.message_id) + 1 ELSE instr(e.message_id, '@') END) - 4, 1)) ELSE 0 END) % 2147483648) * 131 + CASE WHEN (CASE instr(e.message_id, '@') WHEN 0 THEN length(e.message_id) + 1 ELSE instr(e.message_id, '@') END) - 5 >= 1 THEN unicode(substr(e.message_id, (CASE instr(e.message_id, '@') WHEN 0 THEN length(e.message_id) + 1 ELSE instr(e.message_id, '@') END) - 5, 1)) ELSE 0 END) % 2147483648) * 131 + CASE WHEN (CASE instr(e.message_id, '@') WHEN 0 THEN length(e.message_id) + 1 ELSE instr(e.message_id, '@') END) - 6 >= 1 THEN unicode(substr(e.message_id, (CASE instr(e.message_id, '@') WHEN 0 THEN length(e.message_id) + 1 ELSE instr(e.message_id, '@') END) - 6, 1)) ELSE 0 END) % 2147483648) * 131 + CASE WHEN (CASE instr(e.message_id, '@') WHEN 0 THEN length(e.message_id) + 1 ELSE instr(e.message_id, '@') END) - 7 >= 1 THEN unicode(substr(e.message_id, (CASE instr(e.message_id, '@') WHEN 0 THEN length(e.message_id) + 1 ELSE instr(e.message_id, '@') END) - 7, 1)) ELSE 0 END) % 2147483648) * 131 + CASE WHEN (CASE instr(e.message_id, '@') WHEN 0 THEN length(e.message_id) + 1 ELSE instr(e.message_id, '@') END) - 8 >= 1 THEN unicode(substr(e.message_id, (CASE instr(e.message_id, '@') WHEN 0 THEN length(e.message_id) + 1 ELSE instr(e.message_id, '@') END) - 8, 1)) ELSE 0 END) % 2147483648, e.message_id, (SELECT id FROM event_texts WHERE text = e.subject), (SELECT id FROM event_texts WHERE text = e.from_header), e.to_header, NULL
   FROM events AS e JOIN event_domains AS d ON d.name = e.domain;
 -- A part with its texts, as the text indexes read it.
 CREATE VIEW event_parts_text AS
   SELECT p.ref AS ref, s.text AS subject, f.text AS from_header, p.to_header AS to_header
   FROM event_parts AS p LEFT JOIN event_texts AS s ON s.id = p.subject_id LEFT JOIN event_texts AS f ON f.id = p.from_id;
-CREATE INDEX event_parts_by_message ON event_parts (domain_id, message_id);
+CREATE INDEX event_parts_by_message ON event_parts (domain_id, message_key);
 
 CREATE TABLE events_lean (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, -- the rowid; the rollup's watermark

@@ -3,7 +3,7 @@
 // column in the row, or an event shard's lean one, whose message columns are in its part (alias p,
 // migrations-events/0003). Values are always bound, never spliced in.
 import { type FilterNode, FilterSyntaxError, parseFilterExpression } from "../domain/filter-expression";
-import { eventCode } from "../domain/lean-event";
+import { eventCode, messageKey } from "../domain/lean-event";
 import { isIndexableTerm, trigramMatch } from "../domain/trigram-match";
 
 type FieldKind = "exact" | "contains" | "numeric" | "tag";
@@ -102,6 +102,11 @@ function compileNode(node: FilterNode, field: string, params: unknown[], require
         if (required && isIndexableTerm(node.value)) textTerms.push(node.value);
         params.push(`%${escapeLike(node.value)}%`);
         return `coalesce(${column}, '') LIKE ? ESCAPE '\\'`;
+      }
+      if (layout === "lean" && field === "message-id") {
+        // By its key first (event_parts_by_message), then the text.
+        params.push(messageKey(node.value), node.value);
+        return `(p.message_key = ? AND ${column} = ?)`;
       }
       params.push(field === "recipient" ? node.value.toLowerCase() : layout === "lean" && field === "event" ? eventCode(node.value) : node.value);
       return `${column} = ?`;

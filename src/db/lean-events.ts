@@ -2,12 +2,12 @@
 // written with each message's part stored once (event_parts, by the hash of its content) and the
 // rest compressed (domain/lean-event.ts), and read back as the very JSON that was given. Used by
 // events-store.ts only (design rule 4); the control database keeps the layout of migrations/0001.
-import { eventBody, eventCode, eventName, type LeanEvent, leanEvent, type PartColumns, readPart, type StoredPart } from "../domain/lean-event";
+import { eventBody, eventCode, eventName, type LeanEvent, leanEvent, messageKey, type PartColumns, readPart, type StoredPart } from "../domain/lean-event";
 import type { EventRow } from "../domain/tracking-event";
 import { jsonChunks } from "./json-chunks";
 
-/** Bytes of SHA-256 a part is found by: 128 bits, so that no two parts of a shard ever share one. */
-const PART_HASH_BYTES = 16;
+/** Bytes of SHA-256 a part is found by: 96 bits, so that no two parts of a shard ever share one. */
+const PART_HASH_BYTES = 12;
 
 // D1 binds at most 100 values per statement, so rows travel as one JSON parameter unpacked with
 // json_each (blobs as hex, unhex'd in SQL): a whole batch is six statements, whatever its size.
@@ -16,8 +16,8 @@ const INSERT_DOMAINS = "INSERT OR IGNORE INTO event_domains (name) SELECT DISTIN
 const INSERT_TEXTS = `INSERT OR IGNORE INTO event_texts (text)
   SELECT value->>'subject' FROM json_each(?1) WHERE value->>'subject' IS NOT NULL
   UNION SELECT value->>'from' FROM json_each(?1) WHERE value->>'from' IS NOT NULL`;
-const INSERT_PARTS = `INSERT OR IGNORE INTO event_parts (hash, domain_id, message_id, subject_id, from_id, to_header, body)
-  SELECT unhex(j.value->>'hash'), d.id, j.value->>'messageId', (SELECT id FROM event_texts WHERE text = j.value->>'subject'),
+const INSERT_PARTS = `INSERT OR IGNORE INTO event_parts (hash, domain_id, message_key, message_id, subject_id, from_id, to_header, body)
+  SELECT unhex(j.value->>'hash'), d.id, j.value->>'messageKey', j.value->>'messageId', (SELECT id FROM event_texts WHERE text = j.value->>'subject'),
          (SELECT id FROM event_texts WHERE text = j.value->>'from'), j.value->>'to', unhex(j.value->>'part')
   FROM json_each(?1) AS j JOIN event_domains AS d ON d.name = j.value->>'domain' WHERE j.value->>'part' IS NOT NULL`;
 const INSERT_EVENTS = `INSERT OR IGNORE INTO events (domain_id, ts, id, event, severity, recipient, size, part, body)
@@ -72,7 +72,7 @@ export async function leanInsertStatements(db: D1Database, rows: EventRow[]): Pr
       tags: row.tags,
       hash,
       rest: lean.rest.toHex(),
-      ...(first ? { ...lean.columns, part: lean.part.toHex() } : {}),
+      ...(first ? { ...lean.columns, messageKey: lean.columns.messageId === null ? null : messageKey(lean.columns.messageId), part: lean.part.toHex() } : {}),
     };
   });
   return jsonChunks(params).flatMap((json) =>

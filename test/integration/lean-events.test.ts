@@ -9,6 +9,7 @@ import { insertEvents, listEvents, readEventsAfterRowid } from "../../src/db/eve
 import { directory, forgetDirectories } from "../../src/db/shards";
 import type { EventQuery } from "../../src/domain/cursor";
 import { dayOf } from "../../src/domain/event-shards";
+import { messageKey, messageKeySql } from "../../src/domain/lean-event";
 import { acceptedEvent, deliveredEvent, failedEvent, type MessageFacts } from "../../src/domain/send-events";
 import { buildTrackingEvent, type EventRow, type MailgunEvent, toEventRow } from "../../src/domain/tracking-event";
 import type { Env } from "../../src/env";
@@ -158,6 +159,15 @@ describe("lean event rows", () => {
     expect(lean).toHaveLength(rows.length);
     expect(lean).toEqual(legacy);
     await control.prepare("DELETE FROM events WHERE domain = ?1").bind(domain).run();
+  });
+
+  it("finds a part's Message-ID by the same key in JS and in SQL (the migration's copy computes it in SQL)", async () => {
+    const ids = ["20261129.1a2b3c4d@mg.example.com", "short@x", "no-at-sign-at-all", "ünï🎉cødé.ключ@例え.jp", "@lead", "a@b@c", "", "x".repeat(300)];
+    const sql = messageKeySql("value");
+    const { results } = await env.DB.prepare(`SELECT ${sql} AS k FROM json_each(?1) ORDER BY key`).bind(JSON.stringify(ids)).all<{ k: number }>();
+    expect(results.map((r) => r.k)).toEqual(ids.map(messageKey));
+    expect(new Set(ids.map(messageKey)).size).toBe(ids.length);
+    expect(env.TEST_EVENT_MIGRATIONS.find((m) => m.name.startsWith("0003"))!.queries.some((q: string) => q.includes(messageKeySql("e.message_id")))).toBe(true);
   });
 
   it("keeps serving the rows a shard held before the migration, and never hands out their rowids again", async () => {

@@ -7,6 +7,7 @@
 // (src/domain/tracking-event.ts, src/domain/send-events.ts). Pure: no Node, no bindings.
 
 import { DAY_US, dayOf, layoutOfBindings, rollupStateName, shardFor } from "../../src/domain/event-shards";
+import { messageKeySql } from "../../src/domain/lean-event";
 
 /** What the seed uses of a D1 database (the Node side has no Workers types). */
 interface Database {
@@ -51,13 +52,13 @@ r AS (
     `${rows}
 INSERT OR IGNORE INTO event_texts (text) SELECT DISTINCT subject FROM r WHERE ts >= ${lo} AND ts < ${hi}`,
     `${rows}
-INSERT INTO event_parts (hash, domain_id, message_id, subject_id, from_id, to_header, body)
-SELECT DISTINCT NULL, ${domainId}, message_id, (SELECT id FROM event_texts WHERE text = subject),
+INSERT INTO event_parts (hash, domain_id, message_key, message_id, subject_id, from_id, to_header, body)
+SELECT DISTINCT NULL, ${domainId}, ${messageKeySql("message_id")}, message_id, (SELECT id FROM event_texts WHERE text = subject),
   (SELECT id FROM event_texts WHERE text = 'News <news@${BULK_DOMAIN}>'), recipient, NULL FROM r WHERE ts >= ${lo} AND ts < ${hi}`,
     `${rows}
 INSERT INTO events (domain_id, ts, id, event, severity, recipient, size, part, body)
 SELECT ${domainId}, ts, id, CASE event WHEN 'clicked' THEN 6 WHEN 'opened' THEN 5 WHEN 'delivered' THEN 3 ELSE 1 END, NULL, recipient, 2048,
-  (SELECT ref FROM event_parts WHERE domain_id = ${domainId} AND message_id = r.message_id),
+  (SELECT ref FROM event_parts WHERE domain_id = ${domainId} AND message_key = ${messageKeySql("r.message_id")} AND message_id = r.message_id),
   json_patch(
     json_object('id', id, 'event', event, 'timestamp', ts / 1e6, 'log-level', 'info', 'recipient', recipient,
       'recipient-domain', 'example.org',
