@@ -2,7 +2,18 @@
 // written with each message's part stored once (event_parts, by the hash of its content) and the
 // rest compressed (domain/lean-event.ts), and read back as the very JSON that was given. Used by
 // events-store.ts only (design rule 4); the control database keeps the layout of migrations/0001.
-import { eventBody, eventCode, eventName, type LeanEvent, leanEvent, messageKey, type PartColumns, readPart, type StoredPart } from "../domain/lean-event";
+import {
+  eventBody,
+  eventCode,
+  eventName,
+  type LeanEvent,
+  leanEvent,
+  messageKey,
+  type PartColumns,
+  readPart,
+  type StoredPart,
+  storedPart,
+} from "../domain/lean-event";
 import type { EventRow } from "../domain/tracking-event";
 import { jsonChunks } from "./json-chunks";
 
@@ -72,7 +83,7 @@ export async function leanInsertStatements(db: D1Database, rows: EventRow[]): Pr
       tags: row.tags,
       hash,
       rest: lean.rest.toHex(),
-      ...(first ? { ...lean.columns, messageKey: lean.columns.messageId === null ? null : messageKey(lean.columns.messageId), part: lean.part.toHex() } : {}),
+      ...(first ? { ...lean.columns, messageKey: lean.columns.messageId === null ? null : messageKey(lean.columns.messageId), part: storedPart(lean.partJson).toHex() } : {}),
     };
   });
   return jsonChunks(params).flatMap((json) =>

@@ -135,9 +135,12 @@ export interface LeanEvent {
    * null where the body had none: with `columns`, its identity.
    */
   partJson: string;
-  /** The part as stored: [FORMAT, ...deflated partJson]. */
-  part: Uint8Array;
   columns: PartColumns;
+}
+
+/** A part as stored: [FORMAT, ...deflated partJson] (compressed only where it is written: once per batch). */
+export function storedPart(partJson: string): Uint8Array {
+  return deflate(partJson, [FORMAT_V1]);
 }
 
 function deflate(json: string, header: number[]): Uint8Array {
@@ -192,7 +195,7 @@ export function leanEvent(row: EventRow): LeanEvent {
     }
   }
   const partJson = JSON.stringify([tags, userVariables, headers, cutHeaders]);
-  return { rest: deflate(JSON.stringify(rest), [FORMAT_V1, flags]), partJson, part: deflate(partJson, [FORMAT_V1]), columns };
+  return { rest: deflate(JSON.stringify(rest), [FORMAT_V1, flags]), partJson, columns };
 }
 
 /** What the shard gives back for one event: its columns, its rest, its part (inflated once per page by the caller's cache). */
