@@ -83,7 +83,9 @@ export async function leanInsertStatements(db: D1Database, rows: EventRow[]): Pr
       tags: row.tags,
       hash,
       rest: lean.rest.toHex(),
-      ...(first ? { ...lean.columns, messageKey: lean.columns.messageId === null ? null : messageKey(lean.columns.messageId), part: storedPart(lean.partJson).toHex() } : {}),
+      ...(first
+        ? { ...lean.columns, messageKey: lean.columns.messageId === null ? null : messageKey(lean.columns.messageId), part: storedPart(lean.partJson).toHex() }
+        : {}),
     };
   });
   return jsonChunks(params).flatMap((json) =>
