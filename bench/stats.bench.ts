@@ -150,7 +150,7 @@ it("cron rollup of 10,000 new events: none stored before vs 1,000,000 stored", a
       .prepare(
         `WITH RECURSIVE n(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 + 249999)
        INSERT INTO events (domain_id, ts, id, event, severity, recipient, size, part, body)
-       SELECT (SELECT id FROM event_domains WHERE name = 'history' || (i % 50) || '.example.com'), ?2 + i * 10, 'old' || i, 3, NULL,
+       SELECT (SELECT id FROM event_domains WHERE name = 'history' || (CAST(i AS INTEGER) % 50) || '.example.com'), ?2 + i * 10, 'old' || i, 3, NULL,
          'reader' || (i % 5000) || '@example.org', 2000, ?4, ?3 FROM n`,
       )
       .bind(start, dayStartMs * 1000, body, part!.ref)
