@@ -13,6 +13,8 @@ declare global {
       CRON_TEST_MESSAGES: R2Bucket;
       /** Migrated by test/integration/event-shards.test.ts as a deployment from before the shards. */
       UPGRADE_TEST_DB: D1Database;
+      /** An event shard written before migrations-events/0003 (lean-events.test.ts). */
+      LEAN_UPGRADE_TEST_DB: D1Database;
     }
   }
 }

@@ -2,11 +2,12 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { inject } from "vitest";
 import { buildPack, ComposeSources, composeAttempt } from "../src/consumers/compose";
+import { LEAN_EVENT_COLUMNS, type LeanRow, leanBodies } from "../src/db/lean-events";
 import { getOutgoingPack } from "../src/db/outgoing-packs";
 import { randomId } from "../src/domain/base64url";
 import { composePackJobSchema, type DeliveryJob, type PackFacts } from "../src/domain/delivery-job";
 import { mergeEvent } from "../src/domain/event-packs";
-import { holdsEvents } from "../src/domain/event-shards";
+import { CONTROL_DATABASE, holdsEvents } from "../src/domain/event-shards";
 import type { Env } from "../src/env";
 import worker from "../src/index";
 
@@ -232,11 +233,43 @@ export async function storedRows(
   domain: string,
   callEnv: object = env,
 ): Promise<Record<string, any>[]> {
-  const databases = Object.entries(callEnv)
-    .filter(([name]) => holdsEvents(name))
-    .map(([, db]) => db as D1Database);
-  const pages = await Promise.all(databases.map((db) => db.prepare(`SELECT * FROM ${table} WHERE domain = ?`).bind(domain).all<Record<string, any>>()));
-  return pages.flatMap((page) => page.results);
+  const databases = Object.entries(callEnv).filter(([name]) => holdsEvents(name)) as Array<[string, D1Database]>;
+  const pages = await Promise.all(
+    databases.map(async ([name, db]) => {
+      // An event shard's lean layout (migrations-events/0003) as the control database's rows: names, not ids, and the body as JSON text.
+      if (name !== CONTROL_DATABASE && (table === "events" || table === "event_tags")) return leanRows(db, table, domain);
+      return (await db.prepare(`SELECT * FROM ${table} WHERE domain = ?`).bind(domain).all<Record<string, any>>()).results;
+    }),
+  );
+  return pages.flat();
+}
+
+async function leanRows(db: D1Database, table: "events" | "event_tags", domain: string): Promise<Record<string, any>[]> {
+  const domainId = "(SELECT id FROM event_domains WHERE name = ?1)";
+  if (table === "event_tags") {
+    const sql = `SELECT ?1 AS domain, n.name AS tag, t.ts, e.id AS event_id FROM event_tags AS t JOIN event_tag_names AS n ON n.id = t.tag
+      JOIN events AS e ON e.seq = t.seq WHERE n.domain_id = ${domainId}`;
+    return (await db.prepare(sql).bind(domain).all<Record<string, any>>()).results;
+  }
+  const sql = `SELECT ${LEAN_EVENT_COLUMNS}, e.seq AS seq, e.severity AS severity, e.size AS size
+    FROM events AS e JOIN event_parts AS p ON p.ref = e.part WHERE e.domain_id = ${domainId}`;
+  const rows = (await db.prepare(sql).bind(domain).all<LeanRow & { seq: number; severity: string | null; size: number | null }>()).results;
+  const bodies = leanBodies(rows, true);
+  return rows.map((row, i) => ({
+    seq: row.seq,
+    id: row.id,
+    domain: row.domain,
+    ts: row.ts,
+    event: row.event,
+    severity: row.severity,
+    recipient: row.recipient,
+    from_header: row.fromHeader,
+    to_header: row.toHeader,
+    subject: row.subject,
+    message_id: row.messageId,
+    size: row.size,
+    body: bodies[i],
+  }));
 }
 
 export interface StoredEventRow {

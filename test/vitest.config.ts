@@ -42,8 +42,9 @@ export default defineConfig(async () => ({
               },
               // An empty database and bucket of their own for the cron log test: the shared ones
               // hold other files' work, which a cron run would find.
-              // UPGRADE_TEST_DB: a control database from before the event shards (event-shards.test.ts).
-              d1Databases: ["CRON_TEST_DB", "UPGRADE_TEST_DB"],
+              // UPGRADE_TEST_DB: a control database from before the event shards (event-shards.test.ts);
+              // LEAN_UPGRADE_TEST_DB: an event shard from before its lean rows (lean-events.test.ts).
+              d1Databases: ["CRON_TEST_DB", "UPGRADE_TEST_DB", "LEAN_UPGRADE_TEST_DB"],
               r2Buckets: ["CRON_TEST_MESSAGES"],
             },
           }),

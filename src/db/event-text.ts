@@ -2,7 +2,7 @@
 // time index: for a store whose filters name a sparse subject/from/to term, the page then costs
 // what the term matches in the database (at most TEXT_INDEX_MAX_MATCHES rows), not what the domain
 // holds. A dense term is left to the time walk, which fills a page after a few rows.
-import { type SqlFragment, TEXT_INDEX_MAX_MATCHES, type TextMatch } from "./event-filters";
+import { type EventsLayout, type SqlFragment, TEXT_INDEX_MAX_MATCHES, type TextMatch } from "./event-filters";
 
 /**
  * The filters' text match with the fewest rows in this database, with how many it has, when that is
@@ -34,11 +34,17 @@ export async function sparseTextMatch(db: D1Database, matches: TextMatch[]): Pro
  * The FROM clause of a page driven by a text index: its matching rowids, each joined to its event
  * by rowid (CROSS JOIN keeps the index the outer loop; SQLite does not reorder a CROSS JOIN). The
  * page's own conditions (domain, range, anchor, the filters compiled with `drivenBy`) then apply to
- * those rows, which are sorted for the page: at most TEXT_INDEX_MAX_MATCHES of them.
+ * those rows, which are sorted for the page: at most TEXT_INDEX_MAX_MATCHES of them. In the lean
+ * layout the index holds parts, each joined to its events by events_by_part, and the part (p) to them.
  */
-export function textDrivenFrom({ table, match }: TextMatch): SqlFragment {
+export function textDrivenFrom({ table, match }: TextMatch, layout: EventsLayout = "legacy"): SqlFragment {
+  const rows = `(SELECT rowid AS text_rowid FROM ${table} WHERE ${table} MATCH ?) AS text_rows`;
   return {
-    sql: `(SELECT rowid AS text_rowid FROM ${table} WHERE ${table} MATCH ?) AS text_rows CROSS JOIN events AS e ON e.rowid = text_rows.text_rowid`,
+    sql:
+      layout === "lean"
+        ? // INDEXED BY: left to itself, SQLite walks the domain's time index for each part instead.
+          `${rows} CROSS JOIN events AS e INDEXED BY events_by_part ON e.part = text_rows.text_rowid CROSS JOIN event_parts AS p ON p.ref = e.part`
+        : `${rows} CROSS JOIN events AS e ON e.rowid = text_rows.text_rowid`,
     params: [match],
   };
 }

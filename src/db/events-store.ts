@@ -8,15 +8,23 @@ import { CONTROL_DATABASE, DAY_US, dayOf, firstStorableDay, MAX_RETENTION_DAYS }
 import type { RollupEvent } from "../domain/stats-counters";
 import type { EventRow } from "../domain/tracking-event";
 import { emptyLedgerStatement } from "./delivery-ledger";
-import { type CompiledFilters, compileEventQuery } from "./event-filters";
+import { type CompiledFilters, compileEventQuery, type EventsLayout } from "./event-filters";
 import { sparsestTextMatch, textDrivenFrom } from "./event-text";
 import { jsonChunks } from "./json-chunks";
+import { LEAN_EVENT_COLUMNS, type LeanRow, leanBodies, leanInsertStatements } from "./lean-events";
 import { type Directory, directory, type EventsBindings } from "./shards";
 
 export type { EventsBindings } from "./shards";
 
-// D1 binds at most 100 values per statement, so rows travel as one JSON parameter (jsonChunks)
-// and are unpacked with json_each: a whole batch is one INSERT, not a statement per seven rows.
+/**
+ * The control database keeps the layout events had before the shards (migrations/0001: every
+ * column in the row, the body as JSON text); every event shard has the lean one (lean-events.ts).
+ */
+const layoutOf = (name: string): EventsLayout => (name === CONTROL_DATABASE ? "legacy" : "lean");
+
+// The control database's layout. D1 binds at most 100 values per statement, so rows travel as one
+// JSON parameter (jsonChunks) and are unpacked with json_each: a whole batch is one INSERT, not a
+// statement per seven rows.
 const INSERT_EVENTS = `INSERT OR IGNORE INTO events
   (id, domain, ts, event, severity, recipient, from_header, to_header, subject, message_id, size, body)
   SELECT value->>'id', value->>'domain', value->>'ts', value->>'event', value->>'severity',
@@ -52,9 +60,12 @@ export async function insertEvents(env: EventsBindings, rows: EventRow[], now = 
     else byShard.set(name, [row]);
   }
   await Promise.all(
-    [...byShard].map(([name, shardRows]) => {
+    [...byShard].map(async ([name, shardRows]) => {
       const db = dir.database(name);
-      const statements = chunkRows(shardRows).flatMap((json) => [db.prepare(INSERT_EVENTS).bind(json), db.prepare(INSERT_EVENT_TAGS).bind(json)]);
+      const statements =
+        layoutOf(name) === "lean"
+          ? await leanInsertStatements(db, shardRows)
+          : chunkRows(shardRows).flatMap((json) => [db.prepare(INSERT_EVENTS).bind(json), db.prepare(INSERT_EVENT_TAGS).bind(json)]);
       return db.batch(statements);
     }),
   );
@@ -91,8 +102,8 @@ interface ReadPlan {
   dir: Directory;
   domains: string[];
   query: EventQuery;
-  /** The filters compiled once; a shard whose text index finds a term sparse compiles them again for it. */
-  filters: CompiledFilters;
+  /** The filters compiled once per layout; a shard whose text index finds a term sparse compiles them again for it. */
+  filters: Record<EventsLayout, CompiledFilters>;
   /** The readable range (µs, inclusive): the query's, within the longest retention of its domains and tomorrow. */
   lo: number;
   hi: number;
@@ -115,7 +126,7 @@ async function readPlan(env: EventsBindings, query: EventQuery, now: number): Pr
   const cutoffs = new Map(domains.map((domain) => [domain, nowUs - (daysOf.get(domain) ?? MAX_RETENTION_DAYS) * DAY_US]));
   const minCutoff = Math.min(...cutoffs.values());
   const maxCutoff = Math.max(...cutoffs.values());
-  const filters = compileEventQuery(query.filters);
+  const filters = { legacy: compileEventQuery(query.filters), lean: compileEventQuery(query.filters, { layout: "lean" }) };
   return {
     dir,
     domains,
@@ -135,19 +146,23 @@ async function readPlan(env: EventsBindings, query: EventQuery, now: number): Pr
  * filters as compiled, told that the terms are dense there. Decided once per shard and page.
  */
 interface ShardFilters {
+  layout: EventsLayout;
   filters: CompiledFilters;
   driven: { sql: string; params: unknown[] } | null;
   /** The shard's text index has no match for a term every event must have: nothing to read there. */
   none: boolean;
 }
 
-async function shardFilters(read: ReadPlan, db: D1Database, decided: Map<D1Database, Promise<ShardFilters>>): Promise<ShardFilters> {
-  if (read.filters.textMatches.length === 0) return { filters: read.filters, driven: null, none: false };
+async function shardFilters(read: ReadPlan, name: string, db: D1Database, decided: Map<D1Database, Promise<ShardFilters>>): Promise<ShardFilters> {
+  const layout = layoutOf(name);
+  const compiled = read.filters[layout];
+  if (compiled.textMatches.length === 0) return { layout, filters: compiled, driven: null, none: false };
   let decision = decided.get(db);
   if (!decision) {
-    decision = sparsestTextMatch(db, read.filters.textMatches).then((sparsest) => ({
-      filters: compileEventQuery(read.query.filters, sparsest ? { drivenBy: sparsest.text } : { denseText: true }),
-      driven: sparsest ? textDrivenFrom(sparsest.text) : null,
+    decision = sparsestTextMatch(db, compiled.textMatches).then((sparsest) => ({
+      layout,
+      filters: compileEventQuery(read.query.filters, sparsest ? { drivenBy: sparsest.text, layout } : { denseText: true, layout }),
+      driven: sparsest ? textDrivenFrom(sparsest.text, layout) : null,
       none: sparsest?.matches === 0,
     }));
     decided.set(db, decision);
@@ -155,11 +170,57 @@ async function shardFilters(read: ReadPlan, db: D1Database, decided: Map<D1Datab
   return decision;
 }
 
+/** How each layout names a page's domains, joins its tags and its parts. */
+const LAYOUT_SQL: Record<EventsLayout, { domain: string; domainIn: string; domainName: string; events: string; tagJoin: string; tagId: string }> = {
+  legacy: {
+    domain: "e.domain = ?",
+    domainIn: "e.domain IN (SELECT value FROM json_each(?))",
+    domainName: "e.domain",
+    events: "events AS e",
+    tagJoin: "event_tags AS t CROSS JOIN events AS e ON e.domain = t.domain AND e.ts = t.ts AND e.id = t.event_id",
+    tagId: "t.event_id",
+  },
+  lean: {
+    domain: "e.domain_id = (SELECT id FROM event_domains WHERE name = ?)",
+    domainIn: "e.domain_id IN (SELECT id FROM event_domains WHERE name IN (SELECT value FROM json_each(?)))",
+    domainName: "(SELECT name FROM event_domains WHERE id = e.domain_id)",
+    events: "events AS e JOIN event_parts AS p ON p.ref = e.part",
+    // The tag's rows by rowid, then each event's part.
+    tagJoin: "event_tags AS t CROSS JOIN events AS e ON e.seq = t.seq CROSS JOIN event_parts AS p ON p.ref = e.part",
+    tagId: "e.id",
+  },
+};
+
+/**
+ * A lean shard's page of one domain whose filters require a message-id, recipient or event: read
+ * from that field's index. The lean indexes end in ts (and the rowid), not (ts, id), so SQLite would
+ * rather walk the domain's time index, which gives the page order whole, testing every event;
+ * INDEXED BY keeps it on the narrow index, sorting only events of the same microsecond by id.
+ */
+function leanDrivenPlan(field: "message-id" | "recipient" | "event", byDomain: { conditions: string[]; params: unknown[] }): QueryPlan {
+  const parts = "JOIN event_parts AS p ON p.ref = e.part";
+  const from = {
+    // The message's parts by (domain, Message-ID), each joined to its events.
+    "message-id": "event_parts AS p INDEXED BY event_parts_by_message CROSS JOIN events AS e INDEXED BY events_by_part ON e.part = p.ref",
+    recipient: `events AS e INDEXED BY events_by_recipient ${parts}`,
+    event: `events AS e INDEXED BY events_by_type ${parts}`,
+  }[field];
+  const conditions = [...byDomain.conditions];
+  const params = [...byDomain.params];
+  // The part's own domain, for its index (byDomain's one domain).
+  if (field === "message-id") {
+    conditions.push("p.domain_id = (SELECT id FROM event_domains WHERE name = ?)");
+    params.push(byDomain.params[0]);
+  }
+  return { from, ts: "e.ts", id: "e.id", conditions, params };
+}
+
 /** One shard's query for one day: the domains of the page that live there, within [lo, hi]. */
-function shardPlan(read: ReadPlan, { filters, driven }: ShardFilters, domains: string[], lo: number, hi: number): QueryPlan {
+function shardPlan(read: ReadPlan, { layout, filters, driven }: ShardFilters, domains: string[], lo: number, hi: number): QueryPlan {
+  const sql = LAYOUT_SQL[layout];
   const tag = driven || read.query.domains ? null : filters.drivingTag;
   const byDomain = {
-    conditions: [domains.length === 1 ? "e.domain = ?" : "e.domain IN (SELECT value FROM json_each(?))"],
+    conditions: [domains.length === 1 ? sql.domain : sql.domainIn],
     params: [domains.length === 1 ? domains[0] : JSON.stringify(domains)],
   };
   const plan: QueryPlan = driven
@@ -168,18 +229,23 @@ function shardPlan(read: ReadPlan, { filters, driven }: ShardFilters, domains: s
     : tag
       ? {
           // CROSS JOIN keeps event_tags the outer loop (SQLite does not reorder a CROSS JOIN).
-          from: "event_tags AS t CROSS JOIN events AS e ON e.domain = t.domain AND e.ts = t.ts AND e.id = t.event_id",
+          from: sql.tagJoin,
           ts: "t.ts",
-          id: "t.event_id",
-          conditions: ["t.domain = ?", "t.tag = ?"],
+          id: sql.tagId,
+          conditions:
+            layout === "lean"
+              ? ["t.tag = (SELECT id FROM event_tag_names WHERE domain_id = (SELECT id FROM event_domains WHERE name = ?) AND name = ?)"]
+              : ["t.domain = ?", "t.tag = ?"],
           params: [domains[0], tag],
         }
-      : { from: "events AS e", ts: "e.ts", id: "e.id", ...byDomain };
+      : layout === "lean" && domains.length === 1 && filters.drivingField
+        ? leanDrivenPlan(filters.drivingField, byDomain)
+        : { from: sql.events, ts: "e.ts", id: "e.id", ...byDomain };
   plan.conditions.push(`${plan.ts} >= ?`, `${plan.ts} <= ?`);
   plan.params.push(lo, hi);
   // Domains of one shard with different retentions: each hides its own expired events.
   if (domains.length > 1 && read.minCutoff !== read.maxCutoff && lo < read.maxCutoff) {
-    plan.conditions.push("e.ts >= (SELECT c.value->>1 FROM json_each(?) AS c WHERE c.value->>0 = e.domain)");
+    plan.conditions.push(`e.ts >= (SELECT c.value->>1 FROM json_each(?) AS c WHERE c.value->>0 = ${sql.domainName})`);
     plan.params.push(JSON.stringify(domains.map((domain) => [domain, read.cutoffs.get(domain)])));
   }
   // Every filter still applies as written (the driving tag's own check is then one index probe).
@@ -251,21 +317,31 @@ export async function listEvents(env: EventsBindings, query: EventQuery, mode: P
         Promise.all(
           shardsOfDay(read, d).map(async ([name, domains]) => {
             const db = read.dir.database(name);
-            const filters = await shardFilters(read, db, decided);
+            const filters = await shardFilters(read, name, db, decided);
             if (filters.none) return [];
             const { from, ts, id, conditions, params } = shardPlan(read, filters, domains, ...dayRange(d, lo, hi));
             if (keyset) {
               conditions.push(ascending ? `(${ts}, ${id}) > (?, ?)` : `(${ts}, ${id}) < (?, ?)`);
               params.push(keyset[0], keyset[1]);
             }
-            const sql = `SELECT e.ts AS ts, e.id AS id, e.domain AS domain, e.body AS body FROM ${from}
-              WHERE ${conditions.join(" AND ")} ORDER BY ${ts} ${direction}, ${id} ${direction} LIMIT ?`;
-            return (
+            const where = `WHERE ${conditions.join(" AND ")} ORDER BY ${ts} ${direction}, ${id} ${direction} LIMIT ?`;
+            if (filters.layout === "legacy") {
+              const sql = `SELECT e.ts AS ts, e.id AS id, e.domain AS domain, e.body AS body FROM ${from} ${where}`;
+              return (
+                await db
+                  .prepare(sql)
+                  .bind(...params, want)
+                  .all<StoredEvent>()
+              ).results;
+            }
+            const rows = (
               await db
-                .prepare(sql)
+                .prepare(`SELECT ${LEAN_EVENT_COLUMNS} FROM ${from} ${where}`)
                 .bind(...params, want)
-                .all<StoredEvent>()
+                .all<LeanRow>()
             ).results;
+            const bodies = leanBodies(rows, true);
+            return rows.map((row, i) => ({ ts: row.ts, id: row.id, domain: row.domain, body: bodies[i]! }));
           }),
         ),
       ),
@@ -292,7 +368,7 @@ export async function countEvents(env: EventsBindings, query: EventQuery, now = 
     for (const [name, domains] of shardsOfDay(read, day)) {
       const db = read.dir.database(name);
       counts.push(
-        shardFilters(read, db, decided).then(async (filters) => {
+        shardFilters(read, name, db, decided).then(async (filters) => {
           if (filters.none) return 0;
           const { from, conditions, params } = shardPlan(read, filters, domains, ...dayRange(day, read.lo, read.hi));
           const sql = `SELECT count(*) AS n FROM ${from} WHERE ${conditions.join(" AND ")}`;
@@ -379,9 +455,10 @@ export interface SlotPurge {
 
 /**
  * Empties the slots the ring comes round to next (tomorrow's and the day after's): every event
- * there older than the earliest readable day, with its tags, its messages' metadata, their
- * return paths and its webhook deliveries, in chunks
- * of `chunkRows`, and only events the stats rollup has counted (at or below what `rolledUpTo` says of the shard).
+ * there older than the earliest readable day, with its tags, its part (and the subjects and senders
+ * once no part is left), its messages' metadata, their return paths and its webhook deliveries, in
+ * chunks of `chunkRows`, and only events the stats rollup has counted (at or below what
+ * `rolledUpTo` says of the shard).
  * Retention is then a slot emptied whole, not a row-by-row delete per domain.
  */
 export async function emptyExpiredSlots(
@@ -403,11 +480,13 @@ export async function emptyExpiredSlots(
     for (;;) {
       if (report.chunks++ >= budget) return { ...report, unfinished: true };
       // Tags and the messages' metadata go by their own time (the rollup reads an event's tags from its body).
+      // A chunk: the oldest events the rollup has counted. Their parts go with them unless another event still holds one.
+      const chunk = "SELECT seq FROM events WHERE seq <= ?1 AND ts < ?2 ORDER BY seq LIMIT ?3";
       const outcomes = await db.batch([
         db
           .prepare(
-            `DELETE FROM event_tags WHERE (domain, tag, ts, event_id) IN
-               (SELECT domain, tag, ts, event_id FROM event_tags WHERE ts < ?1 LIMIT ?2)`,
+            `DELETE FROM event_tags WHERE (tag, ts, seq) IN
+               (SELECT tag, ts, seq FROM event_tags WHERE ts < ?1 LIMIT ?2)`,
           )
           .bind(before, chunkRows),
         db
@@ -423,15 +502,22 @@ export async function emptyExpiredSlots(
           .prepare(`DELETE FROM return_paths WHERE (domain, id) IN (SELECT domain, id FROM return_paths WHERE created_at < ?1 LIMIT ?2)`)
           .bind(before / 1000, chunkRows),
         db
-          .prepare(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ?1 AND ts < ?2 ORDER BY seq LIMIT ?3) RETURNING 1 AS gone`)
+          .prepare(
+            `DELETE FROM event_parts WHERE ref IN (SELECT part FROM events WHERE seq IN (${chunk}))
+               AND NOT EXISTS (SELECT 1 FROM events AS other WHERE other.part = event_parts.ref AND other.seq NOT IN (${chunk}))`,
+          )
           .bind(watermark, before, chunkRows),
         // The webhook ledger of the slot's events (delivery-ledger.ts), by when each delivery finished.
         emptyLedgerStatement(db, before / 1000, chunkRows),
+        db.prepare(`DELETE FROM events WHERE seq IN (${chunk}) RETURNING 1 AS gone`).bind(watermark, before, chunkRows),
+        // Subjects and senders once no part is left to name them (a part's delete trigger reads its texts).
+        db.prepare("DELETE FROM event_texts WHERE id IN (SELECT id FROM event_texts LIMIT ?1) AND NOT EXISTS (SELECT 1 FROM event_parts)").bind(chunkRows),
       ]);
       // The events' rows, not meta.changes: D1 counts the text indexes' trigger writes there too.
-      const events = outcomes[4]!.results.length;
+      const events = outcomes[6]!.results.length;
       report.events += events;
-      if (events < chunkRows && outcomes.slice(0, 4).every((outcome) => outcome.meta.changes < chunkRows) && outcomes[5]!.meta.changes < chunkRows) break;
+      const others = [...outcomes.slice(0, 4), outcomes[5]!, outcomes[7]!];
+      if (events < chunkRows && others.every((outcome) => outcome.meta.changes < chunkRows)) break;
     }
   }
   return report;
@@ -452,6 +538,7 @@ export type RollupEventRow = Omit<RollupEvent, "tags" | "isAuthenticated" | "isD
  * watermark (rollupStateName).
  */
 export async function readEventsAfterRowid(db: D1Database, rowid: number, limit: number): Promise<RollupEventRow[]> {
+  if ((await databaseLayout(db)) === "lean") return readLeanEventsAfterRowid(db, rowid, limit);
   const sql = `SELECT rowid AS rowid, domain, ts, event, severity, recipient, message_id AS messageId,
       body->>'$.reason' AS reason, body->>'$.flags.is-authenticated' AS isAuthenticated,
       body->>'$.flags.is-delayed-bounce' AS isDelayedBounce, body->>'$.envelope.transport' AS transport,
@@ -473,4 +560,66 @@ export async function controlHoldsExpirable(env: EventsBindings): Promise<boolea
        OR EXISTS (SELECT 1 FROM message_facts) OR EXISTS (SELECT 1 FROM return_paths) AS held`,
   ).first<{ held: number }>();
   return row?.held === 1;
+}
+
+/** Per isolate: which layout a database's events table has (the rollup is handed a database, not its name). */
+const layouts = new WeakMap<D1Database, Promise<EventsLayout>>();
+
+function databaseLayout(db: D1Database): Promise<EventsLayout> {
+  let layout = layouts.get(db);
+  if (!layout) {
+    layout = db
+      .prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'event_parts'")
+      .first<{ n: number }>()
+      .then((row): EventsLayout => (row!.n > 0 ? "lean" : "legacy"));
+    layout.catch(() => layouts.delete(db));
+    layouts.set(db, layout);
+  }
+  return layout;
+}
+
+/** A JSON value as SQLite's ->> gives it: booleans as 1 and 0, objects and arrays as JSON text, nothing as NULL. */
+function sqlValue(value: unknown): string | number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (typeof value === "number" || typeof value === "string") return value;
+  return JSON.stringify(value);
+}
+
+const member = (value: unknown, key: string): unknown =>
+  typeof value === "object" && value !== null && !Array.isArray(value) && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+
+/**
+ * readEventsAfterRowid over a lean shard: the same rows, the body's facts pulled out in JS (its
+ * rest is compressed), exactly as the SQL above pulls them out of a JSON text.
+ */
+async function readLeanEventsAfterRowid(db: D1Database, rowid: number, limit: number): Promise<RollupEventRow[]> {
+  const sql = `SELECT e.rowid AS rowid, e.severity AS severity, ${LEAN_EVENT_COLUMNS}
+    FROM events AS e JOIN event_parts AS p ON p.ref = e.part WHERE e.rowid > ?1 ORDER BY e.rowid LIMIT ?2`;
+  const rows = (await db.prepare(sql).bind(rowid, limit).all<LeanRow & { rowid: number; severity: string | null }>()).results;
+  const bodies = leanBodies(rows);
+  return rows.map((row, i) => {
+    const body = bodies[i] as Record<string, unknown>;
+    const flags = member(body, "flags");
+    const client = member(body, "client-info");
+    const tags = member(body, "tags");
+    return {
+      rowid: row.rowid,
+      domain: row.domain,
+      ts: row.ts,
+      event: row.event,
+      severity: row.severity,
+      recipient: row.recipient,
+      messageId: row.messageId,
+      reason: sqlValue(member(body, "reason")),
+      isAuthenticated: sqlValue(member(flags, "is-authenticated")),
+      isDelayedBounce: sqlValue(member(flags, "is-delayed-bounce")),
+      transport: sqlValue(member(member(body, "envelope"), "transport")),
+      bot: sqlValue(member(client, "bot")),
+      device: sqlValue(member(client, "device-type")),
+      country: sqlValue(member(member(body, "geolocation"), "country")),
+      provider: sqlValue(member(body, "recipient-domain")),
+      tags: tags === undefined ? null : JSON.stringify(tags),
+    } as RollupEventRow;
+  });
 }

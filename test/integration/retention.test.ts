@@ -6,6 +6,7 @@ import { createExecutionContext, createMessageBatch, createScheduledController, 
 import { describe, expect, it } from "vitest";
 import { LEGACY_PURGE_QUERIES_PER_RUN, purgeExpired } from "../../src/cron/retention";
 import { rollUpStats } from "../../src/cron/rollups";
+import { insertEvents } from "../../src/db/events-store";
 import { loadMessageMetadata, messageKey, saveMessageMetadata, saveSentMessageMetadata } from "../../src/db/messages";
 import { findReturnPath, RETURN_PATH_MIN_DAYS, saveReturnPaths } from "../../src/db/return-paths";
 import { directory } from "../../src/db/shards";
@@ -13,6 +14,7 @@ import { randomId } from "../../src/domain/base64url";
 import { dayOf } from "../../src/domain/event-shards";
 import type { TrackingHitInput } from "../../src/domain/queue-messages";
 import { valueOrThrow } from "../../src/domain/refusal";
+import type { MailgunEvent } from "../../src/domain/tracking-event";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
 import { api, createDomain, form, listEvents, storedRows, uniqueDomain } from "../helpers";
@@ -57,7 +59,10 @@ const readable = async (domain: string) => (await listEvents(domain, "limit=300"
 async function stored(domain: string, ms: number): Promise<number> {
   const shard = (await directory(testEnv)).nameFor(domain, dayOf(ms * 1000));
   const db = (testEnv as unknown as Record<string, D1Database>)[shard]!;
-  return (await db.prepare("SELECT count(*) AS n FROM events WHERE domain = ?").bind(domain).first<{ n: number }>())!.n;
+  return (await db
+    .prepare("SELECT count(*) AS n FROM events WHERE domain_id = (SELECT id FROM event_domains WHERE name = ?)")
+    .bind(domain)
+    .first<{ n: number }>())!.n;
 }
 
 describe("retention", () => {
@@ -145,8 +150,34 @@ describe("retention", () => {
     const then = Date.now() - 24 * DAY;
     await seed(
       domain,
-      Array.from({ length: 25 }, () => 24 * DAY),
+      Array.from({ length: 24 }, () => 24 * DAY),
     );
+    // And one with a subject and a sender, which an event shard keeps apart (event_texts).
+    const ts = then * 1000 + 999;
+    const body = {
+      id: "with-texts",
+      event: "delivered",
+      timestamp: ts / 1e6,
+      recipient: "t@example.org",
+      message: { headers: { subject: "Old news", from: "Old <o@x>" } },
+    };
+    await insertEvents(testEnv, [
+      {
+        id: "with-texts",
+        domain,
+        ts,
+        event: "delivered",
+        severity: null,
+        recipient: "t@example.org",
+        from: "Old <o@x>",
+        to: null,
+        subject: "Old news",
+        messageId: null,
+        size: null,
+        tags: [],
+        body: body as unknown as MailgunEvent,
+      },
+    ]);
     expect(await stored(domain, then)).toBe(25);
     const roundAgain = then + 31 * DAY;
     // Not rolled up yet: the purge leaves them.
@@ -159,8 +190,14 @@ describe("retention", () => {
     expect(await stored(domain, then)).toBe(25 - first.events);
     expect(first.events).toBeGreaterThan(0);
     // Later runs finish the job.
+    const shard = (testEnv as unknown as Record<string, D1Database>)[(await directory(testEnv)).nameFor(domain, dayOf(then * 1000))]!;
+    const leftIn = async (table: "event_parts" | "event_texts") => (await shard.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
+    expect(await leftIn("event_parts")).toBeGreaterThan(0);
     for (let run = 0; run < 10 && (await stored(domain, then)) > 0; run++) await purgeExpired(testEnv, roundAgain, 5, 10);
     expect(await stored(domain, then)).toBe(0);
+    // Their parts went with them, and the subjects and senders with the last part (no other test writes that day).
+    expect(await leftIn("event_parts")).toBe(0);
+    expect(await leftIn("event_texts")).toBe(0);
   });
 
   it("honours VERP return paths as long as the domain's events, and at least RETURN_PATH_MIN_DAYS", async () => {

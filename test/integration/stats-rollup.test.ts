@@ -231,7 +231,12 @@ describe("stats rollup", () => {
     const shard = (await directory(testEnv, NOW)).nameFor(domain, dayOf(then * 1000));
     const db = (testEnv as unknown as Record<string, D1Database>)[shard]!;
     const left = async () =>
-      (await db.prepare("SELECT seq FROM events WHERE domain = ? ORDER BY seq").bind(domain).all<{ seq: number }>()).results.map((r) => r.seq);
+      (
+        await db
+          .prepare("SELECT seq FROM events WHERE domain_id = (SELECT id FROM event_domains WHERE name = ?) ORDER BY seq")
+          .bind(domain)
+          .all<{ seq: number }>()
+      ).results.map((r) => r.seq);
     expect(await left()).toHaveLength(3);
     // The rollup of that day counts them (a run on the day after looks at it as a recent day), then the purge empties them.
     await rollUpStats(testEnv, then + DAY);

@@ -7,6 +7,7 @@
 // (src/domain/tracking-event.ts, src/domain/send-events.ts). Pure: no Node, no bindings.
 
 import { CONTROL_DATABASE, DAY_US, dayOf, layoutOfBindings, rollupStateName, shardFor } from "../../src/domain/event-shards";
+import { messageKeySql } from "../../src/domain/lean-event";
 import { statsCountOfBindings, statsTargetsOf } from "../../src/domain/stats-shards";
 
 /** What the seed uses of a D1 database (the Node side has no Workers types). */
@@ -33,8 +34,7 @@ export interface BulkShape {
  */
 function daySeedStatements(nowMs: number, { events, recipients }: BulkShape, lo: number, hi: number): string[] {
   const nowMicros = nowMs * 1000;
-  return [
-    `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${events - 1}),
+  const rows = `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${events - 1}),
 r AS (
   SELECT printf('bulk%07d', i) AS id, ${nowMicros} - i * 6000000 AS ts,
     CASE i % 4 WHEN 0 THEN 'clicked' WHEN 1 THEN 'opened' WHEN 2 THEN 'delivered' ELSE 'accepted' END AS event,
@@ -42,9 +42,24 @@ r AS (
     printf('bulk-%d@${BULK_DOMAIN}', i / 4) AS message_id,
     printf('Weekly news %d', i / 4) AS subject
   FROM n
-)
-INSERT INTO events (id, domain, ts, event, severity, recipient, from_header, to_header, subject, message_id, size, body)
-SELECT id, '${BULK_DOMAIN}', ts, event, NULL, recipient, 'News <news@${BULK_DOMAIN}>', recipient, subject, message_id, 2048,
+)`;
+  const domainId = `(SELECT id FROM event_domains WHERE name = '${BULK_DOMAIN}')`;
+  // The shard's lean layout (migrations-events/0003) holding bodies as JSON text, as it holds the
+  // rows it copied from the layout before: a part per message (its columns, no compressed body),
+  // event names as their codes (src/domain/lean-event.ts).
+  return [
+    `INSERT OR IGNORE INTO event_domains (name) VALUES ('${BULK_DOMAIN}')`,
+    `INSERT OR IGNORE INTO event_texts (text) VALUES ('News <news@${BULK_DOMAIN}>')`,
+    `${rows}
+INSERT OR IGNORE INTO event_texts (text) SELECT DISTINCT subject FROM r WHERE ts >= ${lo} AND ts < ${hi}`,
+    `${rows}
+INSERT INTO event_parts (hash, domain_id, message_key, message_id, subject_id, from_id, to_header, body)
+SELECT DISTINCT NULL, ${domainId}, ${messageKeySql("message_id")}, message_id, (SELECT id FROM event_texts WHERE text = subject),
+  (SELECT id FROM event_texts WHERE text = 'News <news@${BULK_DOMAIN}>'), recipient, NULL FROM r WHERE ts >= ${lo} AND ts < ${hi}`,
+    `${rows}
+INSERT INTO events (domain_id, ts, id, event, severity, recipient, size, part, body)
+SELECT ${domainId}, ts, id, CASE event WHEN 'clicked' THEN 6 WHEN 'opened' THEN 5 WHEN 'delivered' THEN 3 ELSE 1 END, NULL, recipient, 2048,
+  (SELECT ref FROM event_parts WHERE domain_id = ${domainId} AND message_key = ${messageKeySql("r.message_id")} AND message_id = r.message_id),
   json_patch(
     json_object('id', id, 'event', event, 'timestamp', ts / 1e6, 'log-level', 'info', 'recipient', recipient,
       'recipient-domain', 'example.org',
@@ -62,8 +77,10 @@ SELECT id, '${BULK_DOMAIN}', ts, event, NULL, recipient, 'News <news@${BULK_DOMA
         'url', CASE event WHEN 'clicked' THEN 'https://example.org/news' END)
     END)
 FROM r WHERE ts >= ${lo} AND ts < ${hi}`,
-    `INSERT OR IGNORE INTO event_tags (domain, tag, ts, event_id) SELECT domain, 'bulk', ts, id FROM events WHERE domain = '${BULK_DOMAIN}' AND ts >= ${lo} AND ts < ${hi}`,
-    `SELECT count(*) AS n, (SELECT max(rowid) FROM events) AS w FROM events WHERE domain = '${BULK_DOMAIN}' AND ts >= ${lo} AND ts < ${hi}`,
+    `INSERT OR IGNORE INTO event_tag_names (domain_id, name) VALUES (${domainId}, 'bulk')`,
+    `INSERT OR IGNORE INTO event_tags (tag, ts, seq)
+SELECT (SELECT id FROM event_tag_names WHERE domain_id = ${domainId} AND name = 'bulk'), ts, seq FROM events WHERE domain_id = ${domainId} AND ts >= ${lo} AND ts < ${hi}`,
+    `SELECT count(*) AS n, (SELECT max(rowid) FROM events) AS w FROM events WHERE domain_id = ${domainId} AND ts >= ${lo} AND ts < ${hi}`,
   ];
 }
 
