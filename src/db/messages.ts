@@ -6,6 +6,7 @@
 // bounce knows that day (its token's issuedAt, its return path's created_at), and the slot is
 // emptied with the events, past every retention.
 import { CONTROL_DATABASE } from "../domain/event-shards";
+import { packedJson, unpackedJson } from "../domain/lean-event";
 import type { MessageMetadata } from "../domain/tracking-event";
 import { jsonChunks } from "./json-chunks";
 import { type Directory, directory, type EventsBindings } from "./shards";
@@ -48,31 +49,45 @@ export async function saveMessageMetadata(env: EventsBindings, key: MessageKey, 
       key.messageId,
       key.recipient.toLowerCase(),
       JSON.stringify(metadata.tags),
-      JSON.stringify(metadata.userVariables),
-      JSON.stringify(metadata.headers),
+      packedJson(JSON.stringify(metadata.userVariables)),
+      packedJson(JSON.stringify(metadata.headers)),
       metadata.preparedAt,
     )
     .run();
 }
 
-interface MetadataRow {
+/** A user_variables or headers column: JSON text, or packed (packedJson) as a BLOB. */
+type Packed = string | ArrayBuffer | number[];
+
+interface StoredMetadataRow {
   domain: string;
   message_id: string;
   recipient: string;
   /** The recipient's own row (prepare: all of it; a Messages API send: what differs), or nulls. */
   r_tags: string | null;
-  r_user_variables: string | null;
-  r_headers: string | null;
+  r_user_variables: Packed | null;
+  r_headers: Packed | null;
   r_prepared_at: number | null;
   /** The message's row in message_facts (Messages API sends), or nulls. */
   f_tags: string | null;
-  f_user_variables: string | null;
-  f_headers: string | null;
+  f_user_variables: Packed | null;
+  f_headers: Packed | null;
   f_prepared_at: number | null;
 }
 
+type MetadataRow = { [K in keyof StoredMetadataRow]: StoredMetadataRow[K] extends Packed | null ? string | null : StoredMetadataRow[K] };
+
+const unpacked = (value: Packed | null): string | null => (value === null ? null : unpackedJson(value));
+
 /** A recipient's metadata: its own row read on top of its message's facts, when there are any. */
-function mergeMetadata(row: MetadataRow): MessageMetadata {
+function mergeMetadata(stored: StoredMetadataRow): MessageMetadata {
+  const row: MetadataRow = {
+    ...stored,
+    r_user_variables: unpacked(stored.r_user_variables),
+    r_headers: unpacked(stored.r_headers),
+    f_user_variables: unpacked(stored.f_user_variables),
+    f_headers: unpacked(stored.f_headers),
+  };
   const own =
     row.r_headers === null ? null : { tags: row.r_tags!, userVariables: row.r_user_variables!, headers: row.r_headers, preparedAt: row.r_prepared_at! };
   if (row.f_headers === null) {
@@ -116,7 +131,7 @@ export async function loadMessageMetadata(env: EventsBindings, keys: MessageKey[
            WHERE m.headers IS NOT NULL OR f.headers IS NOT NULL`,
         )
         .bind(wanted)
-        .all<MetadataRow>();
+        .all<StoredMetadataRow>();
       for (const row of results) {
         found.set(messageKey({ domain: row.domain, messageId: row.message_id, recipient: row.recipient }), mergeMetadata(row));
       }
@@ -154,7 +169,14 @@ export async function saveSentMessageMetadata(
          ON CONFLICT (domain, message_id) DO UPDATE SET tags = excluded.tags, user_variables = excluded.user_variables,
            headers = excluded.headers, prepared_at = excluded.prepared_at`,
       )
-      .bind(domain, messageId, JSON.stringify(facts.tags), JSON.stringify(facts.userVariables), JSON.stringify(facts.headers), facts.preparedAt),
+      .bind(
+        domain,
+        messageId,
+        JSON.stringify(facts.tags),
+        packedJson(JSON.stringify(facts.userVariables)),
+        packedJson(JSON.stringify(facts.headers)),
+        facts.preparedAt,
+      ),
   ];
   const rows = recipients
     .filter((r) => r.headers !== undefined || r.userVariables !== undefined)

@@ -213,6 +213,26 @@ export interface StoredLeanEvent {
   columns: PartColumns;
 }
 
+/**
+ * A JSON text as message metadata keeps it (db/messages.ts): as it is when short, else [FORMAT,
+ * ...deflated] with the same dictionary. A message's ~1 KB of user variables deflated keeps its row
+ * under SQLite's ~1,000-byte local payload of a WITHOUT ROWID table, which a longer row overflows
+ * into a page of its own (4 KB).
+ */
+export function packedJson(json: string): string | Uint8Array {
+  return json.length < PACK_FROM_CHARS ? json : deflate(json, [FORMAT_V1]);
+}
+
+/** Shorter JSON is kept as text: deflate would not save its header's worth. Unit: UTF-16 code units. */
+const PACK_FROM_CHARS = 96;
+
+/** A value packedJson made, as D1 gives it back (text, or a BLOB as bytes), to its JSON text. */
+export function unpackedJson(value: string | ArrayBuffer | number[] | Uint8Array): string {
+  if (typeof value === "string") return value;
+  const bytes = value instanceof Uint8Array ? value : value instanceof ArrayBuffer ? new Uint8Array(value) : Uint8Array.from(value);
+  return inflate(bytes, 1);
+}
+
 /** A part as leanEvent made its JSON. */
 export type StoredPart = [unknown, unknown, Record<string, unknown> | null, number];
 
