@@ -35,7 +35,9 @@ function messageEvents(domain: string, n: number, facts: Partial<MessageFacts> =
     size: 20_000 + n,
     ...facts,
   };
-  const sentMs = NOW - 3_600_000 + n * 1000;
+  // An hour ago, but never before today began (UTC): the tests look for a message's events in the
+  // shard of NOW's day, and just after midnight an hour ago is yesterday's.
+  const sentMs = Math.max(NOW - 3_600_000, Math.floor(NOW / 86_400_000) * 86_400_000 + 1000) + n * 1000;
   const status = { code: 250, message: "OK", attemptNo: 1, mxHost: "smtp.relay.example", tls: true, sessionSeconds: 0.4 };
   const rows = [
     acceptedEvent(message, recipient, { recipients: [recipient], method: "http", sender: `bounce@${domain}`, attachments: [] }, { ms: sentMs }),
