@@ -43,8 +43,11 @@ const INSERT_EVENT_TAGS = `INSERT OR IGNORE INTO event_tags (tag, ts, seq)
     JOIN events AS e ON e.domain_id = d.id AND e.ts = j.value->>'ts' AND e.id = j.value->>'id', json_each(j.value->'tags') AS t
     JOIN event_tag_names AS n ON n.domain_id = d.id AND n.name = t.value`;
 
-async function partHash(domain: string, columns: PartColumns, partJson: string): Promise<string> {
-  const identity = JSON.stringify([domain, columns.messageId, columns.subject, columns.from, columns.to, partJson]);
+function partIdentity(domain: string, columns: PartColumns, partJson: string): string {
+  return JSON.stringify([domain, columns.messageId, columns.subject, columns.from, columns.to, partJson]);
+}
+
+async function partHash(identity: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(identity));
   return new Uint8Array(digest, 0, PART_HASH_BYTES).toHex();
 }
@@ -58,10 +61,16 @@ export interface EncodedRow {
 
 /** Rows to what leanInsertStatements binds (pure but for WebCrypto's digest). */
 export async function encodeLeanRows(rows: EventRow[]): Promise<EncodedRow[]> {
+  // A batch often holds several events of one message (a pack's accepted and delivered, a reader's
+  // open and click): its part is hashed once.
+  const hashes = new Map<string, Promise<string>>();
   return Promise.all(
     rows.map(async (row) => {
       const lean = leanEvent(row);
-      return { row, lean, hash: await partHash(row.domain, lean.columns, lean.partJson) };
+      const identity = partIdentity(row.domain, lean.columns, lean.partJson);
+      let hash = hashes.get(identity);
+      if (!hash) hashes.set(identity, (hash = partHash(identity)));
+      return { row, lean, hash: await hash };
     }),
   );
 }
