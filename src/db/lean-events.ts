@@ -37,11 +37,15 @@ const INSERT_EVENTS = `INSERT OR IGNORE INTO events (domain_id, ts, id, event, s
   FROM json_each(?1) AS j JOIN event_domains AS d ON d.name = j.value->>'domain'`;
 const INSERT_TAG_NAMES = `INSERT OR IGNORE INTO event_tag_names (domain_id, name)
   SELECT DISTINCT d.id, t.value FROM json_each(?1) AS j JOIN event_domains AS d ON d.name = j.value->>'domain', json_each(j.value->'tags') AS t`;
-const INSERT_EVENT_TAGS = `INSERT OR IGNORE INTO event_tags (tag, ts, seq)
+// CROSS JOIN fixes the order (SQLite keeps it): each of an event's tags is looked up by the
+// (domain_id, name) key. Left to itself the planner put event_tag_names before the tags and walked
+// every tag name of the domain for each event (up to MAX_TAGS_PER_DOMAIN of them).
+export const INSERT_EVENT_TAGS = `INSERT OR IGNORE INTO event_tags (tag, ts, seq)
   SELECT n.id, e.ts, e.seq
   FROM json_each(?1) AS j JOIN event_domains AS d ON d.name = j.value->>'domain'
-    JOIN events AS e ON e.domain_id = d.id AND e.ts = j.value->>'ts' AND e.id = j.value->>'id', json_each(j.value->'tags') AS t
-    JOIN event_tag_names AS n ON n.domain_id = d.id AND n.name = t.value`;
+    JOIN events AS e ON e.domain_id = d.id AND e.ts = j.value->>'ts' AND e.id = j.value->>'id'
+    CROSS JOIN json_each(j.value->'tags') AS t CROSS JOIN event_tag_names AS n
+  WHERE n.domain_id = d.id AND n.name = t.value`;
 
 function partIdentity(domain: string, columns: PartColumns, partJson: string): string {
   return JSON.stringify([domain, columns.messageId, columns.subject, columns.from, columns.to, partJson]);

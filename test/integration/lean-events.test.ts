@@ -6,6 +6,7 @@
 import { applyD1Migrations, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { insertEvents, listEvents, readEventsAfterRowid } from "../../src/db/events-store";
+import { INSERT_EVENT_TAGS } from "../../src/db/lean-events";
 import { directory, forgetDirectories } from "../../src/db/shards";
 import type { EventQuery } from "../../src/domain/cursor";
 import { dayOf } from "../../src/domain/event-shards";
@@ -251,5 +252,18 @@ describe("lean event rows", () => {
     } finally {
       forgetDirectories(migratedEnv);
     }
+  });
+
+  it("looks each of an event's tags up by its (domain, name) key, not by walking the domain's tag names", async () => {
+    const db = (await directory(testEnv, NOW)).database((await directory(testEnv, NOW)).nameFor("plan.example", dayOf(NOW * 1000)));
+    const json = JSON.stringify([{ domain: "plan.example", ts: 1, id: "x", tags: ["a", "b"] }]);
+    const { results } = await db
+      .prepare(`EXPLAIN QUERY PLAN ${INSERT_EVENT_TAGS.replace(/^INSERT OR IGNORE INTO event_tags \(tag, ts, seq\)\s*/, "")}`)
+      .bind(json)
+      .all<{ detail: string }>();
+    const steps = results.map((row) => row.detail);
+    // The tag names are searched by both columns of their unique key, after the event's tags are read.
+    const names = steps.findIndex((step) => /SEARCH n USING .*\(domain_id=\? AND name=\?\)/.test(step));
+    expect(names).toBeGreaterThan(steps.findIndex((step) => step.startsWith("SCAN t")));
   });
 });
