@@ -8,8 +8,8 @@ import { rollupJobSchema } from "../domain/queue-messages";
 import type { Env } from "../env";
 
 /**
- * Chunks per message: each makes at most 5 queries (src/cron/rollups.ts, ROLLUP_CHUNKS_PER_RUN),
- * plus the pair's watermark (at most 4) and the directory: about 260 of the 1,000 an invocation
+ * Chunks per message: each makes at most 6 queries (src/cron/rollups.ts, ROLLUP_CHUNKS_PER_RUN),
+ * plus the pair's watermark (at most 4) and the directory: about 310 of the 1,000 an invocation
  * may make (batches are one message, wrangler.toml). 250,000 events per invocation, a few seconds
  * of CPU (the plan is about 12 ms per 1,000 events).
  */

@@ -4,13 +4,13 @@
 //
 // The steps share one invocation, and so D1's 1,000 queries per invocation. Each step's bound
 // (docs/scale.md, "Per-invocation query budgets"), at the deployed ring (K = 4 databases a slot):
-// - stats rollup: at most ~430 (ROLLUP_CHUNKS_PER_RUN, src/cron/rollups.ts); the rest is queued;
+// - stats rollup: at most ~420 (ROLLUP_CHUNKS_PER_RUN, src/cron/rollups.ts); the rest is queued;
 // - retention purge: 2 slots' watermarks (~20), PURGE_CHUNKS_PER_RUN batches (120), the legacy
 //   check (1) and LEGACY_PURGE_QUERIES_PER_RUN (100): ~240;
 // - certificate and DNS checks: 50 hosts each, at most 2 queries a host: 200;
 // - webhook ledger purge: 20;
 // - stored message purge: R2 only.
-// About 890 at most.
+// About 880 at most.
 
 import { cronRunLine, type StepReport } from "../domain/cron-summary";
 import type { Env } from "../env";

@@ -25,15 +25,15 @@ export const ROLLUP_CHUNK_EVENTS = 5000;
  * Chunks per cron run over all the (shard, stats database) pairs it visits; what is left goes to
  * the tidings-rollups queue, whose consumer has an invocation of its own (50 chunks a message).
  * The run's queries, within this step's share of the cron run's (src/cron/index.ts):
- * - a chunk makes at most 5 (the events, the seen-set, the domain's tags and their count, the write
- *   batch): 250; 50 chunks are 250,000 events;
+ * - a chunk makes at most 6 (the events, a lean shard's parts, the seen-set, the domain's tags and
+ *   their count, the write batch): 240; 40 chunks are 200,000 events;
  * - a pair, once: its watermark (at most 4 on a stats database's first rollup of the shard) and the
  *   look that finds nothing new (1); a run visits about 6 days' slots, 6 x (databases per slot +
  *   pins) + 1 pairs, 25 deployed: at most 125;
  * - the directory and layout reads (2), the legacy move (at most 30), the purges (at most 20).
- * About 430 at most.
+ * About 420 at most.
  */
-export const ROLLUP_CHUNKS_PER_RUN = 50;
+export const ROLLUP_CHUNKS_PER_RUN = 40;
 /** (Shard, stats database) pairs a run rolls up side by side. */
 export const ROLLUP_PARALLEL = 4;
 /** Rollup rows per DELETE, and DELETEs per run. */

@@ -121,16 +121,17 @@ export interface LeanRow {
   recipient: string;
   domain: string;
   /** The compressed rest, or the whole JSON text of a row copied from the layout before. */
-  body: number[] | ArrayBuffer | string;
+  body: number[] | ArrayBuffer | Uint8Array | string;
   part: number;
-  partBody: number[] | ArrayBuffer | null;
+  partBody: number[] | ArrayBuffer | Uint8Array | null;
   messageId: string | null;
   subject: string | null;
   fromHeader: string | null;
   toHeader: string | null;
 }
 
-const bytes = (blob: number[] | ArrayBuffer) => (blob instanceof ArrayBuffer ? new Uint8Array(blob) : Uint8Array.from(blob));
+const bytes = (blob: number[] | ArrayBuffer | Uint8Array) =>
+  blob instanceof Uint8Array ? blob : blob instanceof ArrayBuffer ? new Uint8Array(blob) : Uint8Array.from(blob);
 
 /**
  * Rows of one query to their bodies: a body with its JSON text as it was stored, or as an object
