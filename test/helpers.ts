@@ -8,6 +8,7 @@ import { randomId } from "../src/domain/base64url";
 import { composePackJobSchema, type DeliveryJob, type PackFacts } from "../src/domain/delivery-job";
 import { mergeEvent } from "../src/domain/event-packs";
 import { CONTROL_DATABASE, holdsEvents } from "../src/domain/event-shards";
+import type { EventRow } from "../src/domain/tracking-event";
 import type { Env } from "../src/env";
 import worker from "../src/index";
 
@@ -283,4 +284,34 @@ export interface StoredEventRow {
 export async function storedEvents(domain: string, callEnv: object = env): Promise<StoredEventRow[]> {
   const rows = (await storedRows("events", domain, callEnv)).map(({ id, event, recipient, body }) => ({ id, event, recipient, body }) as StoredEventRow);
   return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * The statements that write an event and its tags as a database held them before the lean rows
+ * (migrations/0001 and migrations-events/0001: every column in the row, the body as JSON text): a
+ * control database of before the shards, or a shard before migrations-events/0003.
+ */
+export function legacyEventStatements(db: D1Database, row: EventRow): D1PreparedStatement[] {
+  return [
+    db
+      .prepare(
+        `INSERT INTO events (id, domain, ts, event, severity, recipient, from_header, to_header, subject, message_id, size, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)`,
+      )
+      .bind(
+        row.id,
+        row.domain,
+        row.ts,
+        row.event,
+        row.severity,
+        row.recipient,
+        row.from,
+        row.to,
+        row.subject,
+        row.messageId,
+        row.size,
+        JSON.stringify(row.body),
+      ),
+    ...row.tags.map((tag) => db.prepare("INSERT INTO event_tags (domain, tag, ts, event_id) VALUES (?1, ?2, ?3, ?4)").bind(row.domain, tag, row.ts, row.id)),
+  ];
 }

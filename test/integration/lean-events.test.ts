@@ -14,7 +14,7 @@ import { messageKey, messageKeySql } from "../../src/domain/lean-event";
 import { acceptedEvent, deliveredEvent, failedEvent, type MessageFacts } from "../../src/domain/send-events";
 import { buildTrackingEvent, type EventRow, type MailgunEvent, toEventRow } from "../../src/domain/tracking-event";
 import type { Env } from "../../src/env";
-import { api, createDomain, uniqueDomain } from "../helpers";
+import { api, createDomain, legacyEventStatements, uniqueDomain } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const NOW = Date.now();
@@ -183,31 +183,7 @@ describe("lean event rows", () => {
     await createDomain(domain);
     const old = [...messageEvents(domain, 31), ...messageEvents(domain, 32)];
     // The store's writes before the migration (migrations-events/0001: every column in the row).
-    await db.batch(
-      old.flatMap((row) => [
-        db
-          .prepare(
-            "INSERT INTO events (id, domain, ts, event, severity, recipient, from_header, to_header, subject, message_id, size, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-          )
-          .bind(
-            row.id,
-            row.domain,
-            row.ts,
-            row.event,
-            row.severity,
-            row.recipient,
-            row.from,
-            row.to,
-            row.subject,
-            row.messageId,
-            row.size,
-            JSON.stringify(row.body),
-          ),
-        ...row.tags.map((tag) =>
-          db.prepare("INSERT INTO event_tags (domain, tag, ts, event_id) VALUES (?1, ?2, ?3, ?4)").bind(row.domain, tag, row.ts, row.id),
-        ),
-      ]),
-    );
+    await db.batch(old.flatMap((row) => legacyEventStatements(db, row)));
     // The newest row was deleted (an emptied slot's): its rowid stays used.
     const top = (await db.prepare("SELECT max(seq) AS s FROM events").first<{ s: number }>())!.s;
     await db.prepare("DELETE FROM events WHERE seq = ?1").bind(top).run();

@@ -12,7 +12,7 @@ import { statsDatabases } from "../../src/db/stats-shards";
 import { sumCounters } from "../../src/db/stats-store";
 import { CONTROL_DATABASE, dayOf } from "../../src/domain/event-shards";
 import { toEventRow } from "../../src/domain/tracking-event";
-import { api, createDomain, uniqueDomain } from "../helpers";
+import { api, createDomain, legacyEventStatements, uniqueDomain } from "../helpers";
 import { buildEvent, seedEvents, testEnv } from "../support/stats-seed";
 
 const NOW = Date.now();
@@ -135,25 +135,7 @@ describe("stats databases", () => {
       [b, NOW - 3000],
     ] as const) {
       const row = toEventRow(domain, buildEvent(domain, { event: "delivered", ms }));
-      await testEnv.DB.prepare(
-        `INSERT INTO events (id, domain, ts, event, severity, recipient, from_header, to_header, subject, message_id, size, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)`,
-      )
-        .bind(
-          row.id,
-          row.domain,
-          row.ts,
-          row.event,
-          row.severity,
-          row.recipient,
-          row.from,
-          row.to,
-          row.subject,
-          row.messageId,
-          row.size,
-          JSON.stringify(row.body),
-        )
-        .run();
+      await testEnv.DB.batch(legacyEventStatements(testEnv.DB, row));
     }
     await rollUpStats(testEnv, NOW, { queueRest: false });
     await rollUpStats(testEnv, NOW, { queueRest: false });
