@@ -11,7 +11,7 @@ import { emptyLedgerStatement } from "./delivery-ledger";
 import { type CompiledFilters, compileEventQuery, type EventsLayout } from "./event-filters";
 import { sparsestTextMatch, textDrivenFrom } from "./event-text";
 import { jsonChunks } from "./json-chunks";
-import { LEAN_EVENT_COLUMNS, type LeanRow, leanBodies, leanInsertStatements } from "./lean-events";
+import { LEAN_EVENT_COLUMNS, LEAN_ROLLUP_COLUMNS, type LeanRow, leanBodies, leanInsertStatements, PART_BODY } from "./lean-events";
 import { type Directory, directory, type EventsBindings } from "./shards";
 
 export type { EventsBindings } from "./shards";
@@ -594,41 +594,21 @@ const member = (value: unknown, key: string): unknown =>
  * rest is compressed), exactly as the SQL above pulls them out of a JSON text.
  */
 async function readLeanEventsAfterRowid(db: D1Database, rowid: number, limit: number): Promise<RollupEventRow[]> {
-  // Only what the rollup counts by, and each BLOB as one hex text (D1 hands a BLOB over as an array
-  // of numbers, which cost more than the rest of the read); a part's body once per part, not once
-  // per event of it.
-  const sql = `SELECT e.rowid AS rowid, e.severity AS severity, e.id AS id, e.ts AS ts, e.event AS event, e.recipient AS recipient,
-      CASE typeof(e.body) WHEN 'blob' THEN hex(e.body) END AS restHex, CASE typeof(e.body) WHEN 'blob' THEN NULL ELSE e.body END AS text,
-      e.part AS part, p.message_id AS messageId, p.to_header AS toHeader, (SELECT name FROM event_domains WHERE id = e.domain_id) AS domain
+  const sql = `SELECT e.rowid AS rowid, e.severity AS severity, ${LEAN_ROLLUP_COLUMNS}
     FROM events AS e JOIN event_parts AS p ON p.ref = e.part WHERE e.rowid > ?1 ORDER BY e.rowid LIMIT ?2`;
-  type Row = Omit<LeanRow, "body" | "partBody" | "subject" | "fromHeader"> & {
-    rowid: number;
-    severity: string | null;
-    restHex: string | null;
-    text: string | null;
-  };
-  const rows = (await db.prepare(sql).bind(rowid, limit).all<Row>()).results;
-  const refs = [...new Set(rows.filter((row) => row.restHex !== null).map((row) => row.part))];
-  const partHex = new Map<number, string>();
-  for (const json of refs.length > 0 ? jsonChunks(refs) : []) {
+  const rows = (await db.prepare(sql).bind(rowid, limit).all<LeanRow & { rowid: number; severity: string | null }>()).results;
+  // Each part's body once, not once per event of it.
+  const refs = [...new Set(rows.filter((row) => row.packed).map((row) => row.part))];
+  const partBodies = new Map<number, string>();
+  for (const json of jsonChunks(refs)) {
     const found = await db
-      .prepare("SELECT ref, hex(body) AS hex FROM event_parts WHERE ref IN (SELECT value FROM json_each(?1))")
+      .prepare(`SELECT p.ref AS ref, ${PART_BODY} AS hex FROM event_parts AS p WHERE p.ref IN (SELECT value FROM json_each(?1))`)
       .bind(json)
       .all<{ ref: number; hex: string }>();
-    for (const part of found.results) partHex.set(part.ref, part.hex);
+    for (const part of found.results) partBodies.set(part.ref, part.hex);
   }
-  const lean = rows.map(
-    (row): LeanRow => ({
-      ...row,
-      // Subject and From are not among the rollup's facts; a part's cut headers come back without them.
-      subject: null,
-      fromHeader: null,
-      body: row.restHex === null ? row.text! : Uint8Array.fromHex(row.restHex),
-      partBody: row.restHex === null ? null : Uint8Array.fromHex(partHex.get(row.part)!),
-    }),
-  );
-  // leanBodies also turns each row's event code back into its name.
-  const bodies = leanBodies(lean);
+  for (const row of rows) row.partBody = partBodies.get(row.part) ?? null;
+  const bodies = leanBodies(rows);
   return rows.map((row, i) => {
     const body = bodies[i] as Record<string, unknown>;
     const flags = member(body, "flags");
@@ -638,7 +618,7 @@ async function readLeanEventsAfterRowid(db: D1Database, rowid: number, limit: nu
       rowid: row.rowid,
       domain: row.domain,
       ts: row.ts,
-      event: lean[i]!.event,
+      event: row.event,
       severity: row.severity,
       recipient: row.recipient,
       messageId: row.messageId,

@@ -55,10 +55,15 @@ const UPSERT_TAGS = `INSERT INTO tags (domain, tag, first_seen, last_seen)
   SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?1) WHERE ${GUARD}
   ON CONFLICT (domain, tag) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`;
 
-/** A shard's watermark in the control database (0 before its first rollup). */
-export async function readWatermark(db: D1Database, name = "events"): Promise<number> {
+/** A watermark as a database holds it, or null when it has none yet. */
+async function storedWatermark(db: D1Database, name: string): Promise<number | null> {
   const row = await db.prepare("SELECT last_rowid AS w FROM rollup_state WHERE name = ?1").bind(name).first<{ w: number }>();
-  return row?.w ?? 0;
+  return row?.w ?? null;
+}
+
+/** A shard's watermark in one database (0 before its first rollup there). */
+export async function readWatermark(db: D1Database, name = "events"): Promise<number> {
+  return (await storedWatermark(db, name)) ?? 0;
 }
 
 /** Moves an event shard's watermark to `rowid` in every stats database it feeds (benchmarks put it past events they seed in bulk). */
@@ -98,8 +103,8 @@ async function lookup<T>(db: D1Database, sql: string, keys: unknown[]): Promise<
  * them), so the stats database carries on from it. Returns the watermark.
  */
 async function startingWatermark(db: D1Database, control: D1Database, name: string): Promise<number> {
-  const row = await db.prepare("SELECT last_rowid AS w FROM rollup_state WHERE name = ?1").bind(name).first<{ w: number }>();
-  if (row) return row.w;
+  const own = await storedWatermark(db, name);
+  if (own !== null) return own;
   const inherited = db === control ? 0 : await readWatermark(control, name);
   await db.prepare("INSERT OR IGNORE INTO rollup_state (name, last_rowid) VALUES (?1, ?2)").bind(name, inherited).run();
   return readWatermark(db, name);
@@ -107,9 +112,8 @@ async function startingWatermark(db: D1Database, control: D1Database, name: stri
 
 /** How far a shard is rolled up in a stats database (what the control database had, before its first rollup there). */
 export async function rolledUpTo(db: D1Database, control: D1Database, name: string): Promise<number> {
-  const row = await db.prepare("SELECT last_rowid AS w FROM rollup_state WHERE name = ?1").bind(name).first<{ w: number }>();
-  if (row || db === control) return row?.w ?? 0;
-  return readWatermark(control, name);
+  const own = await storedWatermark(db, name);
+  return own ?? (db === control ? 0 : readWatermark(control, name));
 }
 
 /** How far every stats database an event shard feeds has rolled it up: the lowest of their watermarks. */
