@@ -9,7 +9,7 @@ import { moveLegacyStats } from "../db/legacy-stats";
 import { rollUpChunk } from "../db/rollups";
 import { deleteRollupsBefore, type RollupTable } from "../db/stats-retention";
 import { type RollupTarget, rollupTargets, statsDatabases } from "../db/stats-shards";
-import { rollupStateName } from "../domain/event-shards";
+import { firstStorableDay, rollupStateName } from "../domain/event-shards";
 import { MAX_SEND_BATCH_MESSAGES } from "../domain/queue-messages";
 import { MAX_TAGS_PER_DOMAIN } from "../domain/stats-counters";
 import { rollupCutoffs } from "../domain/stats-time";
@@ -164,7 +164,13 @@ export async function rollUpStats(env: Env, now: number, options: RollupOptions 
     report.queued = jobs.length;
   }
   const cutoffs = rollupCutoffs(Math.floor(now / 1000));
-  const before: Record<RollupTable, number> = { hourly: cutoffs.hourly, daily: cutoffs.daily, dimensions: cutoffs.daily, seen: cutoffs.seen };
+  const before: Record<RollupTable, number> = {
+    hourly: cutoffs.hourly,
+    daily: cutoffs.daily,
+    dimensions: cutoffs.daily,
+    dayKeys: firstStorableDay(now),
+    seen: cutoffs.seen,
+  };
   let purges = ROLLUP_PURGE_CHUNKS_PER_RUN;
   const stats = statsDatabases(env);
   const databases = stats.count > 0 ? [...stats.all(), env.DB] : stats.all();

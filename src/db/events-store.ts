@@ -4,10 +4,12 @@
 // databases there are.
 
 import type { EventQuery } from "../domain/cursor";
+import { dayEstimates, requiredKeys } from "../domain/event-day-keys";
 import { CONTROL_DATABASE, DAY_US, dayOf, firstStorableDay, MAX_RETENTION_DAYS } from "../domain/event-shards";
 import type { RollupEvent } from "../domain/stats-counters";
 import type { EventRow } from "../domain/tracking-event";
 import { emptyLedgerStatement } from "./delivery-ledger";
+import { DAY_KEYS_SINCE, lookupDayKeys, writeDayKeys } from "./event-day-keys";
 import { type CompiledFilters, compileEventQuery, type EventsLayout } from "./event-filters";
 import { sparsestTextMatch, textDrivenFrom } from "./event-text";
 import { jsonChunks } from "./json-chunks";
@@ -59,8 +61,11 @@ export async function insertEvents(env: EventsBindings, rows: EventRow[], now = 
     if (group) group.push(row);
     else byShard.set(name, [row]);
   }
-  await Promise.all(
-    [...byShard].map(async ([name, shardRows]) => {
+  const stored = [...byShard].flatMap(([, shardRows]) => shardRows);
+  await Promise.all([
+    // Side by side with the events: if either fails the batch fails and the queue delivers it again.
+    stored.length > 0 ? writeDayKeys(env, stored) : null,
+    ...[...byShard].map(async ([name, shardRows]) => {
       const db = dir.database(name);
       const statements =
         layoutOf(name) === "lean"
@@ -68,7 +73,7 @@ export async function insertEvents(env: EventsBindings, rows: EventRow[], now = 
           : chunkRows(shardRows).flatMap((json) => [db.prepare(INSERT_EVENTS).bind(json), db.prepare(INSERT_EVENT_TAGS).bind(json)]);
       return db.batch(statements);
     }),
-  );
+  ]);
   return kept;
 }
 
@@ -111,32 +116,51 @@ interface ReadPlan {
   cutoffs: Map<string, number>;
   minCutoff: number;
   maxCutoff: number;
+  /**
+   * What the day keys say of a day (event-day-keys.ts): 0, no event of it can match (its shard is
+   * not read); n, at most about n match; undefined, unknown (no keyed filter, several domains, a
+   * day before the keys' first, or the control database's).
+   */
+  estimate: (day: number) => number | undefined;
 }
 
 async function readPlan(env: EventsBindings, query: EventQuery, now: number): Promise<ReadPlan> {
   const domains = query.domains ?? [query.domain];
-  const [dir, retention] = await Promise.all([
+  const filters = { legacy: compileEventQuery(query.filters), lean: compileEventQuery(query.filters, { layout: "lean" }) };
+  const nowUs = now * 1000;
+  const hi = Math.min(query.hi ?? Number.MAX_SAFE_INTEGER, (dayOf(nowUs) + 2) * DAY_US - 1);
+  // A page of one domain whose filters require keyed values asks its day keys beside the rest.
+  const groups = query.domains ? [] : requiredKeys(query.domain, query.filters);
+  const keyDays: number[] = [];
+  for (let day = Math.max(dayOf(query.lo ?? 0), firstStorableDay(now)); day <= dayOf(hi); day++) keyDays.push(day);
+  const [dir, retention, found] = await Promise.all([
     directory(env, now),
-    env.DB.prepare(`SELECT name, retention_days AS days FROM domains WHERE name IN (SELECT value FROM json_each(?1))`)
-      .bind(JSON.stringify(domains))
-      .all<{ name: string; days: number }>(),
+    env.DB.prepare(
+      `SELECT name, retention_days AS days, (SELECT value FROM account_settings WHERE name = ?2) AS since
+       FROM domains WHERE name IN (SELECT value FROM json_each(?1))`,
+    )
+      .bind(JSON.stringify(domains), DAY_KEYS_SINCE)
+      .all<{ name: string; days: number; since: string | null }>(),
+    groups.length > 0 && keyDays.length > 0 ? lookupDayKeys(env, query.domain, keyDays, groups.flat()) : null,
   ]);
   const daysOf = new Map(retention.results.map((row) => [row.name, row.days]));
-  const nowUs = now * 1000;
   const cutoffs = new Map(domains.map((domain) => [domain, nowUs - (daysOf.get(domain) ?? MAX_RETENTION_DAYS) * DAY_US]));
   const minCutoff = Math.min(...cutoffs.values());
   const maxCutoff = Math.max(...cutoffs.values());
-  const filters = { legacy: compileEventQuery(query.filters), lean: compileEventQuery(query.filters, { layout: "lean" }) };
+  const since = retention.results[0]?.since;
+  const estimates = found && since != null ? dayEstimates(groups, found) : null;
+  const keysFrom = Number(since);
   return {
     dir,
     domains,
     query,
     filters,
     lo: Math.max(query.lo ?? minCutoff, minCutoff),
-    hi: Math.min(query.hi ?? Number.MAX_SAFE_INTEGER, (dayOf(nowUs) + 2) * DAY_US - 1),
+    hi,
     cutoffs,
     minCutoff,
     maxCutoff,
+    estimate: (day) => (estimates && day >= keysFrom && dir.nameFor(query.domain, day) !== CONTROL_DATABASE ? (estimates.get(day) ?? 0) : undefined),
   };
 }
 
@@ -307,11 +331,18 @@ export async function listEvents(env: EventsBindings, query: EventQuery, mode: P
   const [firstDay, lastDay] = ascending ? [dayOf(lo), dayOf(hi)] : [dayOf(hi), dayOf(lo)];
   const step = ascending ? 1 : -1;
   const direction = ascending ? "ASC" : "DESC";
-  let day = firstDay;
-  for (let round = 1; out.length < query.limit && (ascending ? day <= lastDay : day >= lastDay); round = Math.min(round * 2, MAX_DAYS_PER_ROUND)) {
-    const days: number[] = [];
-    for (; days.length < round && (ascending ? day <= lastDay : day >= lastDay); day += step) days.push(day);
+  // The days in reading order, less those the day keys rule out.
+  const candidates: number[] = [];
+  for (let day = firstDay; ascending ? day <= lastDay : day >= lastDay; day += step) if (read.estimate(day) !== 0) candidates.push(day);
+  let next = 0;
+  for (let round = 1; out.length < query.limit && next < candidates.length; round = Math.min(round * 2, MAX_DAYS_PER_ROUND)) {
     const want = query.limit - out.length;
+    // At least `round` days, and on while the keys say the page is not full yet (an unknown day may fill it).
+    const days: number[] = [];
+    for (let expected = 0; next < candidates.length && (days.length < round || expected < want); next++) {
+      days.push(candidates[next]!);
+      expected += read.estimate(candidates[next]!) ?? want;
+    }
     const pages = await Promise.all(
       days.map((d) =>
         Promise.all(
@@ -365,6 +396,7 @@ export async function countEvents(env: EventsBindings, query: EventQuery, now = 
   const counts: Array<Promise<number>> = [];
   const decided = new Map<D1Database, Promise<ShardFilters>>();
   for (let day = dayOf(read.lo); day <= dayOf(read.hi); day++) {
+    if (read.estimate(day) === 0) continue;
     for (const [name, domains] of shardsOfDay(read, day)) {
       const db = read.dir.database(name);
       counts.push(

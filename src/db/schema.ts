@@ -141,6 +141,11 @@ export const eventLayouts = sqliteTable("event_layouts", {
   createdAt: integer("created_at").notNull(),
 });
 
+/** The day keys (migrations/0013, WITHOUT ROWID there): events per (day, key) for the Events API's equality filters. */
+export const eventDayKeys = sqliteTable("event_day_keys", { day: integer("day").notNull(), key: integer("key").notNull(), n: integer("n").notNull() }, (t) => [
+  primaryKey({ columns: [t.day, t.key] }),
+]);
+
 export const rollupState = sqliteTable("rollup_state", { name: text("name").primaryKey().notNull(), lastRowid: integer("last_rowid").notNull() });
 
 /** The 19 counter columns both rollup tables carry (STATS_COUNTERS), each NOT NULL DEFAULT 0. */

@@ -183,6 +183,10 @@ describe("event shards", () => {
       [0, 0],
       [today + LAYOUT_LEAD_DAYS, 32],
     ]);
+    // The day keys cover its events from two days on (migrations/0013); a new deployment's from day 0.
+    const since = "SELECT value FROM account_settings WHERE name = 'event_day_keys_since'";
+    expect((await control.prepare(since).first<{ value: string }>())?.value).toBe(String(Math.floor(Date.now() / 86_400_000) + 2));
+    expect((await env.DB.prepare(since).first<{ value: string }>())?.value).toBe("0");
     // Until the ring starts, new events still go to the control database...
     const todayRow = row(domain, now * 1000, "today");
     await insertEvents(upgradeEnv, [todayRow], now);

@@ -1,0 +1,203 @@
+// The day keys (docs/storage.md, "Day keys"): a page of one domain skips the days' shards its
+// filter's values are not on, and reads exactly what it reads without them. Differential: every
+// filter walked to the end with the keys and with them switched off (their first day moved past
+// every event) gives the same events in the same order, in both directions, with small pages.
+import { env } from "cloudflare:test";
+import { afterEach, describe, expect, it } from "vitest";
+import { rollUpStats } from "../../src/cron/rollups";
+import { DAY_KEYS_SINCE, LOOKUP_KEYS } from "../../src/db/event-day-keys";
+import { countEvents, insertEvents, listEvents, type PageMode, type StoredEvent } from "../../src/db/events-store";
+import { statsDatabases } from "../../src/db/stats-shards";
+import type { EventQuery } from "../../src/domain/cursor";
+import { dayKey } from "../../src/domain/event-day-keys";
+import { dayOf, firstStorableDay, isShardBinding } from "../../src/domain/event-shards";
+import type { EventRow, MailgunEvent } from "../../src/domain/tracking-event";
+import type { Env } from "../../src/env";
+import { createDomain, uniqueDomain } from "../helpers";
+
+const testEnv = env as unknown as Env;
+const DAY_US = 86_400_000_000;
+
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const EVENTS = ["accepted", "delivered", "opened", "clicked", "complained", "failed"];
+const TAGS = ["news", "vip", "promo", "receipt", "welcome", "digest"];
+
+function row(domain: string, ts: number, id: string, pick: () => number): EventRow {
+  const event = EVENTS[Math.floor(pick() * EVENTS.length)]!;
+  const recipient = `user${Math.floor(pick() * 12)}@example.org`;
+  const messageId = `${Math.floor(pick() * 25)}.keys@${domain}`;
+  const tags = TAGS.filter(() => pick() < 0.25);
+  const body = { id, event, timestamp: ts / 1e6, recipient, tags, message: { headers: { "message-id": messageId } } } as unknown as MailgunEvent;
+  return { id, domain, ts, event, severity: null, recipient, from: null, to: null, subject: null, messageId, size: null, tags, body };
+}
+
+async function setSince(day: number | string): Promise<void> {
+  await testEnv.DB.prepare("UPDATE account_settings SET value = ?2 WHERE name = ?1").bind(DAY_KEYS_SINCE, String(day)).run();
+}
+
+/** Counts the queries made to event shards through this env. */
+function countingEnv(): { env: Env; shardQueries: () => number } {
+  let queries = 0;
+  const wrap = (db: D1Database, counted: boolean) => ({
+    prepare: (sql: string) => {
+      if (counted) queries++;
+      return db.prepare(sql);
+    },
+    batch: (statements: D1PreparedStatement[]) => db.batch(statements),
+  });
+  // The control database too, uncounted: the shards' directory is cached per control database object.
+  const wrapped: Record<string, unknown> = { ...testEnv, DB: wrap(testEnv.DB, false) };
+  for (const [name, value] of Object.entries(testEnv)) if (isShardBinding(name)) wrapped[name] = wrap(value as D1Database, true);
+  return { env: wrapped as unknown as Env, shardQueries: () => queries };
+}
+
+async function walk(callEnv: Env, query: EventQuery, mode: "next" | "previous"): Promise<StoredEvent[]> {
+  const seen: StoredEvent[] = [];
+  let current: PageMode = mode === "next" ? "first" : "last";
+  let anchor: [number, string] | undefined;
+  for (;;) {
+    const page = await listEvents(callEnv, query, current, anchor);
+    if (page.length === 0) return seen;
+    if (mode === "next") seen.push(...page);
+    else seen.unshift(...page);
+    const edge = mode === "next" ? page.at(-1)! : page[0]!;
+    current = mode;
+    anchor = [edge.ts, edge.id];
+  }
+}
+
+afterEach(() => setSince(0));
+
+describe("day keys", () => {
+  it("skip days without the filter's values and read exactly what a walk without them reads", async () => {
+    const domain = uniqueDomain("keys");
+    await createDomain(domain);
+    const pick = random(20261130);
+    const today = dayOf(Date.now() * 1000);
+    const rows: EventRow[] = [];
+    // 13 days (12 to 1 day back, and today's first microseconds), 0 to 7 events a day.
+    for (let day = today - 12; day <= today; day++) {
+      const n = Math.floor(pick() * 8);
+      for (let i = 0; i < n; i++) rows.push(row(domain, day * DAY_US + (day === today ? i : Math.floor(pick() * 1000) * 1_000_000), `k${day}-${i}`, pick));
+    }
+    await insertEvents(testEnv, rows);
+    const filters: Array<Record<string, string[]>> = [
+      { recipient: [rows[0]!.recipient] },
+      { recipient: [rows[1]!.recipient.toUpperCase()] },
+      { recipient: [`${rows[2]!.recipient},${rows[3]!.recipient}`] },
+      { recipient: ["nobody@nowhere.example"] },
+      { "message-id": [rows[4]!.messageId!] },
+      { "message-id": ["none@nowhere.example"] },
+      { event: ["complained"] },
+      { event: ["complained OR failed"] },
+      { tags: ["vip"] },
+      { tags: ["VIP AND news"] },
+      { tags: ["(vip AND news) OR promo"] },
+      { tags: ["NOT vip"] },
+      { tags: ["never-used"] },
+      { event: ["opened"], tags: ["digest"] },
+      { recipient: [rows[5]!.recipient], "message-id": [`NOT ${rows[5]!.messageId}`] },
+    ];
+    const query = (f: Record<string, string[]>, ascending: boolean, limit: number): EventQuery => ({
+      domain,
+      lo: null,
+      hi: null,
+      ascending,
+      limit,
+      filters: f,
+    });
+    const runAll = async () => {
+      const out: string[][] = [];
+      for (const f of filters) {
+        for (const ascending of [true, false]) {
+          out.push((await walk(testEnv, query(f, ascending, 5), "next")).map((e) => e.id));
+          out.push((await walk(testEnv, query(f, ascending, 6), "previous")).map((e) => e.id));
+          out.push([String(await countEvents(testEnv, query(f, ascending, 3)))]);
+        }
+      }
+      return out;
+    };
+    const withKeys = await runAll();
+    await setSince(today + 100); // no day has keys: every day's shard is read
+    const without = await runAll();
+    expect(withKeys).toEqual(without);
+    // Not vacuous: the walks found events, some filters many and some none.
+    const found = without.filter((_, i) => i % 3 === 0).map((ids) => ids.length);
+    expect(found.filter((n) => n > 0).length).toBeGreaterThan(10);
+    expect(found.filter((n) => n === 0).length).toBeGreaterThanOrEqual(3 * 2);
+    expect(Math.max(...found)).toBeGreaterThan(20);
+  });
+
+  it("ask only the days' shards that hold a value, and none for a value on no day", async () => {
+    const domain = uniqueDomain("keyq");
+    await createDomain(domain);
+    const today = dayOf(Date.now() * 1000);
+    const pick = random(7);
+    const rows: EventRow[] = [];
+    for (let day = today - 12; day <= today - 1; day++) for (let i = 0; i < 3; i++) rows.push(row(domain, day * DAY_US + i, `q${day}-${i}`, pick));
+    const rare = { ...row(domain, (today - 9) * DAY_US + 5, "rare-1", pick), recipient: "rare@example.org" };
+    const rare2 = { ...row(domain, (today - 4) * DAY_US + 5, "rare-2", pick), recipient: "rare@example.org" };
+    await insertEvents(testEnv, [...rows, rare, rare2]);
+    const query = (recipient: string): EventQuery => ({ domain, lo: null, hi: null, ascending: false, limit: 100, filters: { recipient: [recipient] } });
+
+    const none = countingEnv();
+    expect(await listEvents(none.env, query("nobody@nowhere.example"), "first")).toEqual([]);
+    expect(none.shardQueries()).toBe(0);
+
+    const sparse = countingEnv();
+    expect((await listEvents(sparse.env, query("rare@example.org"), "first")).map((e) => e.id)).toEqual(["rare-2", "rare-1"]);
+    expect(sparse.shardQueries()).toBe(2);
+
+    // Without keys for these days, every readable day's shard is asked.
+    await setSince(today + 100);
+    const blind = countingEnv();
+    expect(await listEvents(blind.env, query("nobody@nowhere.example"), "first")).toEqual([]);
+    expect(blind.shardQueries()).toBeGreaterThan(12);
+  });
+
+  it("read the days before their first whole, for events stored before the keys", async () => {
+    const domain = uniqueDomain("keyu");
+    await createDomain(domain);
+    const today = dayOf(Date.now() * 1000);
+    const old = { ...row(domain, (today - 5) * DAY_US + 1, "before-keys", random(1)), recipient: "old@example.org" };
+    await insertEvents(testEnv, [old]);
+    // As if stored by a Worker from before the keys: the day has none.
+    await statsDatabases(testEnv)
+      .of(domain)
+      .prepare("DELETE FROM event_day_keys WHERE day = ?1")
+      .bind(today - 5)
+      .run();
+    const query: EventQuery = { domain, lo: null, hi: null, ascending: true, limit: 10, filters: { recipient: ["old@example.org"] } };
+    await setSince(today - 4);
+    expect((await listEvents(testEnv, query, "first")).map((e) => e.id)).toEqual(["before-keys"]);
+    await setSince(today - 5);
+    expect(await listEvents(testEnv, query, "first")).toEqual([]);
+  });
+
+  it("are found by their primary key, and purged with the days that left the ring", async () => {
+    const domain = uniqueDomain("keyp");
+    const db = statsDatabases(testEnv).of(domain);
+    const plan = await db.prepare(`EXPLAIN QUERY PLAN ${LOOKUP_KEYS}`).bind("[1,2]", "[3]").all<{ detail: string }>();
+    expect(plan.results.map((r) => r.detail).join("\n")).toMatch(/SEARCH event_day_keys USING PRIMARY KEY \(day=\? AND key=\?\)/);
+
+    const now = Date.now();
+    const gone = firstStorableDay(now) - 1;
+    const key = dayKey(domain, "recipient", "p@example.org");
+    await db.batch([
+      db.prepare("INSERT INTO event_day_keys (day, key, n) VALUES (?1, ?2, 1)").bind(gone, key),
+      db.prepare("INSERT INTO event_day_keys (day, key, n) VALUES (?1, ?2, 1)").bind(gone + 1, key),
+    ]);
+    await rollUpStats(testEnv, now);
+    const left = await db.prepare("SELECT day FROM event_day_keys WHERE key = ?1 ORDER BY day").bind(key).all<{ day: number }>();
+    expect(left.results.map((r) => r.day)).toEqual([gone + 1]);
+  });
+});
