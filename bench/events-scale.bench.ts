@@ -8,6 +8,7 @@
 import { expect, it } from "vitest";
 import { insertEvents } from "../src/db/events-store";
 import { holdsEvents } from "../src/domain/event-shards";
+import { isStatsBinding } from "../src/domain/stats-shards";
 import { AUTH, benchEnv, call, percentile, report } from "./harness";
 import {
   DENSE_TAG,
@@ -27,11 +28,14 @@ const SHAPE: ProductionShape = { domains: 1000, biggest: BIGGEST, zipf: 2, recip
 const RUNS = 20;
 const WARM_UP = 3;
 
-/** The size in bytes of every database the events go to (the control database and the event shards), as D1 reports each after a statement. */
-async function databaseBytes(): Promise<number> {
+/**
+ * The size in bytes of the databases holding what the store writes for events, as D1 reports each
+ * after a statement: the control database and the event shards, or the stats databases (the day keys).
+ */
+async function databaseBytes(which: (name: string) => boolean = holdsEvents): Promise<number> {
   let bytes = 0;
   for (const [name, db] of Object.entries(benchEnv)) {
-    if (!holdsEvents(name)) continue;
+    if (!which(name)) continue;
     bytes += ((await (db as D1Database).prepare("SELECT 1").run()).meta as { size_after: number }).size_after;
   }
   return bytes;
@@ -45,6 +49,7 @@ it(`Events API over ${BIGGEST.toLocaleString("en")} events of the biggest of ${S
   expect((await call("http://127.0.0.1/v4/domains", { method: "POST", headers: AUTH, body: new URLSearchParams({ name: big }) })).status).toBe(200);
   const total = domainVolumes(SHAPE).reduce((a, b) => a + b, 0);
   const before = await databaseBytes();
+  const statsBefore = await databaseBytes(isStatsBinding);
   let written = 0;
   const rates: Array<{ at: number; perSecond: number }> = [];
   let windowStart = performance.now();
@@ -60,6 +65,7 @@ it(`Events API over ${BIGGEST.toLocaleString("en")} events of the biggest of ${S
     }
   }
   const after = await databaseBytes();
+  const statsAfter = await databaseBytes(isStatsBinding);
   report(
     `events written (all domains; the biggest ${BIGGEST.toLocaleString("en")})`,
     `${written.toLocaleString("en")} of ${total.toLocaleString("en")} planned`,
@@ -68,6 +74,7 @@ it(`Events API over ${BIGGEST.toLocaleString("en")} events of the biggest of ${S
     "bytes per event (table + indexes + event_tags + text indexes, D1 size_after summed over every database)",
     `${((after - before) / written).toFixed(0)} B`,
   );
+  report("  and the day keys (stats databases, D1 size_after; no rollup ran)", `${((statsAfter - statsBefore) / written).toFixed(1)} B`);
   if (rates.length >= 2) {
     const first = rates[0]!;
     const last = rates.at(-1)!;

@@ -9,18 +9,32 @@ import type { EventsBindings } from "./shards";
 import { statsDatabases } from "./stats-shards";
 
 // Counts add up: a batch the queue delivers again counts again, which only makes an estimate larger.
-const UPSERT_KEYS = `INSERT INTO event_day_keys (day, key, n)
+const UPSERT_COUNTED = `INSERT INTO event_day_keys (day, key, n)
   SELECT value->>0, value->>1, value->>2 FROM json_each(?1) WHERE true
   ON CONFLICT (day, key) DO UPDATE SET n = n + excluded.n`;
+// A key that only says "there" (n = 0) is written once: a conflict leaves the row as it is.
+const INSERT_PRESENT = `INSERT OR IGNORE INTO event_day_keys (day, key, n) SELECT value->>0, value->>1, 0 FROM json_each(?1)`;
 
-/** A day list and a key list, each one JSON parameter: the primary key (day, key) is probed once per pair. */
+/** The keys among a key list on a day list, each list one JSON parameter: the primary key (day, key) is probed once per pair. */
 export const LOOKUP_KEYS = `SELECT day, key, n FROM event_day_keys
   WHERE day IN (SELECT value FROM json_each(?1)) AND key IN (SELECT value FROM json_each(?2))`;
 
 /** The account setting holding the first day whose events all have keys (migrations/0013). */
 export const DAY_KEYS_SINCE = "event_day_keys_since";
 
-/** Writes the keys of these events to their domains' stats databases: one statement per database (and JSON chunk). */
+/**
+ * Keys that are only there (recipients, Message-IDs) this isolate has stored, per database: most
+ * events of a message repeat its recipient's and Message-ID's key of the day, which need not be
+ * written again. Added only once their write succeeded; forgotten all at once when full (the
+ * keys are then written again, and ignored). Unit: keys per database.
+ */
+const PRESENT_KEYS_REMEMBERED = 200_000;
+const presentKeys = new WeakMap<D1Database, Set<string>>();
+
+/**
+ * Writes the keys of these events to their domains' stats databases: per database, one upsert of
+ * the counted keys and one insert of the present keys this isolate has not stored yet, in one batch.
+ */
 export async function writeDayKeys(env: EventsBindings, rows: readonly EventRow[]): Promise<void> {
   const stats = statsDatabases(env);
   const byDatabase = new Map<string, EventRow[]>();
@@ -31,12 +45,22 @@ export async function writeDayKeys(env: EventsBindings, rows: readonly EventRow[
     else byDatabase.set(name, [row]);
   }
   await Promise.all(
-    [...byDatabase].map(([name, group]) => {
+    [...byDatabase].map(async ([name, group]) => {
       const db = stats.database(name);
-      // In key order: each statement's inserts walk the day's part of the primary key once.
+      let remembered = presentKeys.get(db);
+      if (!remembered) presentKeys.set(db, (remembered = new Set()));
+      // In key order: each statement walks the day's part of the primary key once.
       const keys = keysOfEvents(group).sort((a, b) => a.day - b.day || a.key - b.key);
-      const statements = jsonChunks(keys.map(({ day, key, n }) => [day, key, n])).map((json) => db.prepare(UPSERT_KEYS).bind(json));
-      return statements.length === 1 ? statements[0]!.run() : db.batch(statements);
+      const counted = keys.filter((k) => k.n > 0).map(({ day, key, n }) => [day, key, n]);
+      const present = keys.filter((k) => k.n === 0 && !remembered.has(`${k.day}:${k.key}`));
+      const statements = [
+        ...jsonChunks(counted).map((json) => db.prepare(UPSERT_COUNTED).bind(json)),
+        ...jsonChunks(present.map(({ day, key }) => [day, key])).map((json) => db.prepare(INSERT_PRESENT).bind(json)),
+      ];
+      if (statements.length === 0) return;
+      await (statements.length === 1 ? statements[0]!.run() : db.batch(statements));
+      if (remembered.size + present.length > PRESENT_KEYS_REMEMBERED) remembered.clear();
+      for (const k of present) remembered.add(`${k.day}:${k.key}`);
     }),
   );
 }

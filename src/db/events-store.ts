@@ -160,7 +160,11 @@ async function readPlan(env: EventsBindings, query: EventQuery, now: number): Pr
     cutoffs,
     minCutoff,
     maxCutoff,
-    estimate: (day) => (estimates && day >= keysFrom && dir.nameFor(query.domain, day) !== CONTROL_DATABASE ? (estimates.get(day) ?? 0) : undefined),
+    estimate: (day) => {
+      if (!estimates || day < keysFrom || dir.nameFor(query.domain, day) === CONTROL_DATABASE) return undefined;
+      const estimate = estimates.get(day) ?? 0;
+      return Number.isFinite(estimate) ? estimate : undefined;
+    },
   };
 }
 

@@ -7,12 +7,18 @@
 import { type FilterNode, parseFilterExpression } from "./filter-expression";
 import type { EventRow } from "./tracking-event";
 
-/** The filter fields a key can stand for, each with how its value is compared (as event-filters.ts does). */
-const KEYED_FIELDS: ReadonlyMap<string, (value: string) => string> = new Map([
-  ["recipient", (value: string) => value.toLowerCase()],
-  ["message-id", (value: string) => value],
-  ["event", (value: string) => value],
-  ["tags", (value: string) => value.toLowerCase()],
+/**
+ * The filter fields a key can stand for: how a value is compared (as event-filters.ts does), and
+ * whether its keys count events. Events and tags are few values a day, each on many events: their
+ * counts size a page's first round. A recipient or a Message-ID is one value among thousands a day,
+ * each on a few events: its key only says the value is there (n = 0), so that storing an event
+ * rarely writes one (db/event-day-keys.ts writes a key it has not written before only).
+ */
+const KEYED_FIELDS: ReadonlyMap<string, { fold: (value: string) => string; counted: boolean }> = new Map([
+  ["recipient", { fold: (value: string) => value.toLowerCase(), counted: false }],
+  ["message-id", { fold: (value: string) => value, counted: false }],
+  ["event", { fold: (value: string) => value, counted: true }],
+  ["tags", { fold: (value: string) => value.toLowerCase(), counted: true }],
 ]);
 
 /** FNV-1a (32-bit) of UTF-16 code units from an offset basis. */
@@ -28,32 +34,32 @@ function fnv1a(text: string, basis: number): number {
  * a day look like it may hold a match, so it is read as it would be without the keys.
  */
 export function dayKey(domain: string, field: string, value: string): number {
-  const text = `${domain.toLowerCase()}\u0000${field}\u0000${KEYED_FIELDS.get(field)!(value)}`;
+  const text = `${domain.toLowerCase()}\u0000${field}\u0000${KEYED_FIELDS.get(field)!.fold(value)}`;
   return (fnv1a(text, 0x811c9dc5) & 0x1fffff) * 2 ** 32 + fnv1a(text, 0x01000193);
 }
 
-/** A key's day and count, as the store writes and reads them. */
+/** A key's day and count (0: a key that is not counted, only there), as the store writes and reads them. */
 export interface DayKeyCount {
   day: number;
   key: number;
   n: number;
 }
 
-/** Every key of these events, with how many of them carry it, per day (µs ts -> UTC day). */
+/** Every key of these events per day (µs ts -> UTC day): counted keys with how many events carry each, the others with n = 0. */
 export function keysOfEvents(rows: readonly EventRow[]): DayKeyCount[] {
   const counts = new Map<string, DayKeyCount>();
-  const add = (day: number, key: number) => {
+  const add = (day: number, key: number, counted: boolean) => {
     const id = `${day}:${key}`;
     const entry = counts.get(id);
-    if (entry) entry.n++;
-    else counts.set(id, { day, key, n: 1 });
+    if (entry) entry.n += counted ? 1 : 0;
+    else counts.set(id, { day, key, n: counted ? 1 : 0 });
   };
   for (const row of rows) {
     const day = Math.floor(row.ts / 86_400_000_000);
-    add(day, dayKey(row.domain, "recipient", row.recipient));
-    add(day, dayKey(row.domain, "event", row.event));
-    if (row.messageId !== null) add(day, dayKey(row.domain, "message-id", row.messageId));
-    for (const tag of new Set(row.tags)) add(day, dayKey(row.domain, "tags", tag));
+    add(day, dayKey(row.domain, "recipient", row.recipient), false);
+    add(day, dayKey(row.domain, "event", row.event), true);
+    if (row.messageId !== null) add(day, dayKey(row.domain, "message-id", row.messageId), false);
+    for (const tag of new Set(row.tags)) add(day, dayKey(row.domain, "tags", tag), true);
   }
   return [...counts.values()];
 }
@@ -102,15 +108,17 @@ export function requiredKeys(domain: string, filters: Record<string, string[]>):
 }
 
 /**
- * What the keys say of a day: how many events may match (the smallest group's sum: an upper bound
- * of the day's matches, give or take a redelivered batch counted twice), 0 when some group has
- * no key that day.
+ * What the keys say of the days they were found on: how many events may match (the smallest
+ * counted group's sum: an upper bound of the day's matches, give or take a redelivered batch
+ * counted twice), Infinity when every group is there but none is counted, 0 when some group has no
+ * key that day. A day without any key is not in the map: 0 too.
  */
 export function dayEstimates(groups: readonly number[][], found: readonly DayKeyCount[]): Map<number, number> {
   const byDay = new Map<number, Map<number, number>>();
   for (const { day, key, n } of found) {
     const keys = byDay.get(day) ?? new Map<number, number>();
-    keys.set(key, (keys.get(key) ?? 0) + n);
+    // A key not counted (n = 0) stands for "some": Infinity.
+    keys.set(key, (keys.get(key) ?? 0) + (n === 0 ? Number.POSITIVE_INFINITY : n));
     byDay.set(day, keys);
   }
   const estimates = new Map<number, number>();

@@ -39,20 +39,20 @@ describe("day keys", () => {
     expect(Number.isSafeInteger(r("a@x.org"))).toBe(true);
   });
 
-  it("counts each key of a batch per day: recipient, event, message-id and each distinct tag", () => {
+  it("counts each event and distinct tag per day, and says a recipient and a message-id are there (n = 0)", () => {
     const keys = keysOfEvents([
       row({ tags: ["vip", "vip", "news"] }),
       row({ event: "clicked", tags: ["vip"] }),
       row({ ts: 4 * 86_400_000_000, messageId: null }),
     ]);
     const n = (day: number, key: number) => keys.find((k) => k.day === day && k.key === key)?.n;
-    expect(n(3, r("a@x.org"))).toBe(2);
+    expect(n(3, r("a@x.org"))).toBe(0);
     expect(n(3, t("vip"))).toBe(2);
     expect(n(3, t("news"))).toBe(1);
     expect(n(3, dayKey(D, "event", "opened"))).toBe(1);
     expect(n(3, dayKey(D, "event", "clicked"))).toBe(1);
-    expect(n(3, dayKey(D, "message-id", "m1@x"))).toBe(2);
-    expect(n(4, r("a@x.org"))).toBe(1);
+    expect(n(3, dayKey(D, "message-id", "m1@x"))).toBe(0);
+    expect(n(4, r("a@x.org"))).toBe(0);
     expect(keys.filter((k) => k.day === 4)).toHaveLength(2); // no message-id key for a row without one
   });
 
@@ -71,19 +71,30 @@ describe("day keys", () => {
     expect(requiredKeys(D, { recipient: ["a@x.org"], tags: ["vip"] })).toEqual([[r("a@x.org")], [t("vip")]]);
   });
 
-  it("says a day may hold at most the smallest group's sum, and 0 when a group has no key that day", () => {
-    const groups = [[r("a@x.org"), r("b@x.org")], [t("vip")]];
-    const estimates = dayEstimates(groups, [
-      { day: 1, key: r("a@x.org"), n: 4 },
-      { day: 1, key: r("b@x.org"), n: 3 },
-      { day: 1, key: t("vip"), n: 9 },
-      { day: 2, key: r("a@x.org"), n: 4 },
-      { day: 3, key: t("vip"), n: 2 },
-      { day: 3, key: r("b@x.org"), n: 8 },
-    ]);
+  it("says a day may hold at most the smallest counted group's sum, some when no group is counted, and 0 when a group has no key that day", () => {
+    const e = (value: string) => dayKey(D, "event", value);
+    const estimates = dayEstimates(
+      [[e("opened"), e("clicked")], [t("vip")], [r("a@x.org")]],
+      [
+        { day: 1, key: e("opened"), n: 4 },
+        { day: 1, key: e("clicked"), n: 3 },
+        { day: 1, key: t("vip"), n: 9 },
+        { day: 1, key: r("a@x.org"), n: 0 },
+        { day: 2, key: e("opened"), n: 4 },
+        { day: 2, key: r("a@x.org"), n: 0 },
+        { day: 3, key: t("vip"), n: 2 },
+        { day: 3, key: e("clicked"), n: 8 },
+        { day: 3, key: r("a@x.org"), n: 0 },
+        { day: 4, key: e("opened"), n: 1 },
+        { day: 4, key: t("vip"), n: 1 },
+      ],
+    );
     expect(estimates.get(1)).toBe(7);
     expect(estimates.get(2)).toBe(0);
     expect(estimates.get(3)).toBe(2);
-    expect(estimates.has(4)).toBe(false);
+    expect(estimates.get(4)).toBe(0); // the recipient is not there
+    expect(estimates.has(5)).toBe(false);
+    const present = dayEstimates([[r("a@x.org")]], [{ day: 1, key: r("a@x.org"), n: 0 }]);
+    expect(present.get(1)).toBe(Number.POSITIVE_INFINITY);
   });
 });
