@@ -8,6 +8,7 @@ import { fieldBounds, fieldText, payloadOf } from "../src/domain/token-format";
 import { pixelResponse, redirectResponse } from "../src/edge/responses";
 import { handleTracking } from "../src/edge/tracking";
 import type { Env } from "../src/env";
+import { partitionsAs } from "../test/support/partitions";
 import { BARE_REDIRECT_URL } from "./bench-worker";
 
 const N = 20_000;
@@ -20,7 +21,7 @@ async function time(name: string, run: () => unknown): Promise<void> {
 }
 
 it("hot path, part by part", async () => {
-  const quietEnv = { ...(env as unknown as Env), EVENTS: { send: async () => {} } as unknown as Env["EVENTS"] };
+  const quietEnv = { ...(env as unknown as Env), ...partitionsAs(env, "events", { send: async () => {} }) } as Env;
   const secret = "bench-tracking-secret";
   const payload = {
     kind: "open",
