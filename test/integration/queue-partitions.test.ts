@@ -14,7 +14,18 @@ import type { MailgunEvent } from "../../src/domain/tracking-event";
 import { packWebhookItems } from "../../src/domain/webhook-packs";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { domainInPartition, fakeQueueBatch, partitionCount, storedEvents } from "../helpers";
+import {
+  apiWith,
+  createDomain,
+  domainInPartition,
+  fakeQueueBatch,
+  form,
+  partitionCount,
+  runQueueBatch,
+  scriptedRelay,
+  storedEvents,
+  unpackEventMessages,
+} from "../helpers";
 
 const testEnv = env as unknown as Env;
 
@@ -67,6 +78,48 @@ describe("queue partitions", () => {
       expect(response.status).toBe(200);
     }
     expect(sent.map(domainsOf)).toEqual([[domains[0]], [domains[1]]]);
+  });
+
+  it("the send path queues a message's accepted and delivered events on its domain's partition", async () => {
+    const domain = domainInPartition(1, "sendpath");
+    await createDomain(domain);
+    const jobs: unknown[] = [];
+    const apiEnv = { ...testEnv, DELIVERY: { sendBatch: async (bs: Array<{ body: unknown }>) => void jobs.push(...bs.map((m) => m.body)) } } as unknown as Env;
+    const body = form({ from: `Sender <me@${domain}>`, to: `reader-${randomId().slice(0, 6)}@example.org`, subject: "Partitioned", text: "Hi" });
+    expect((await apiWith(apiEnv, `/v3/${domain}/messages`, { method: "POST", body })).status).toBe(200);
+    const { bindings, sent } = recorders("events");
+    const deliveryEnv = { ...testEnv, ...scriptedRelay(), DELIVERY: apiEnv.DELIVERY, ...bindings } as Env;
+    const { result } = await runQueueBatch("tidings-delivery", jobs, deliveryEnv);
+    expect(result.retryMessages).toEqual([]);
+    expect(sent[0]).toEqual([]);
+    expect(domainsOf(sent[1]!)).toEqual([domain]);
+    const kinds = unpackEventMessages(sent[1]!).map((m) => m.event.event);
+    expect(kinds.sort()).toEqual(["accepted", "delivered"]);
+  });
+
+  it("a replayed webhook dead letter is queued on its domain's partition", async () => {
+    const domain = domainInPartition(1, "replay");
+    await createDomain(domain);
+    const eventId = randomId();
+    const url = "https://receiver.example.org/dead";
+    const [pack] = packWebhookItems(
+      domain,
+      url,
+      7,
+      [{ webhook: "opened", event: { id: eventId, event: "opened", timestamp: Date.now() / 1000, recipient: "r@example.org" } }],
+      100_000,
+    );
+    // The last attempt fails: a dead letter.
+    const { bindings, sent } = recorders("webhooks");
+    const replayEnv = { ...testEnv, ...bindings } as Env;
+    await consumeWebhooks(fakeQueueBatch("tidings-webhooks-1", [pack]).batch, replayEnv, { fetch: async () => new Response("no", { status: 500 }) });
+    expect(sent.flat()).toEqual([]);
+    const listed = (await (await apiWith(replayEnv, `/v3/domains/${domain}/webhooks/dead-letters`)).json()) as { items: Array<{ id: string }> };
+    expect(listed.items).toHaveLength(1);
+    const replay = await apiWith(replayEnv, `/v3/domains/${domain}/webhooks/dead-letters/${listed.items[0]!.id}/replay`, { method: "POST" });
+    expect(replay.status).toBe(200);
+    expect(sent[0]).toEqual([]);
+    expect(domainsOf(sent[1]!)).toEqual([domain]);
   });
 
   it("webhook fan-out splits a batch's packs of many domains by partition", async () => {
