@@ -41,6 +41,12 @@ export function partitionQueueName(queue: PartitionedQueue, index: number): stri
   return index === 0 ? base : `${base}-${index}`;
 }
 
+/** True for the binding of a partition past the first (EVENTS_1, WEBHOOKS_2, ...). */
+export function isExtraPartitionBinding(name: string): boolean {
+  const match = PARTITION_BINDING.exec(name);
+  return match !== null && Number(match[2]) > 0;
+}
+
 /**
  * The queue a consumer batch came from, as its partition 0's name: tidings-events-3 is
  * tidings-events; any other name (tidings-events-dlq included) is itself.
