@@ -37,15 +37,22 @@ export function queueMarkers(env) {
   };
 }
 
-/** The partition counts a block holds, by queue key ({events, webhooks}); 0 for a queue it lacks. */
+/**
+ * The partition counts a block holds, by queue key ({events, webhooks}): of producers (contiguous
+ * from partition 0) and of consumers (likewise; more than producers while dropped ones drain).
+ */
 export function partitionCountsOf(block) {
-  const counts = {};
+  const producers = {};
+  const consumers = {};
   for (const q of QUEUES) {
     let count = 0;
     while (block.includes(`binding = "${bindingOf(q, count)}"\nqueue = "${queueOf(q, count)}"\n`)) count++;
-    counts[q.key] = count;
+    producers[q.key] = count;
+    count = 0;
+    while (block.includes(`queues.consumers]]\nqueue = "${queueOf(q, count)}"\n`)) count++;
+    consumers[q.key] = Math.max(count, producers[q.key]);
   }
-  return counts;
+  return { producers, consumers };
 }
 
 /** Every queue name of these counts, by queue key. */
@@ -53,8 +60,12 @@ export function partitionQueueNames(counts) {
   return Object.fromEntries(QUEUES.map((q) => [q.key, Array.from({ length: counts[q.key] }, (_, i) => queueOf(q, i))]));
 }
 
-/** The block for these counts ({events, webhooks}), markers included, for `env` ("" for the top level). */
-export function partitionBlock(env, counts) {
+/**
+ * The block for these counts ({events, webhooks}), markers included, for `env` ("" for the top
+ * level); `consumed`: consumers for that many partitions (at least `counts`; more while dropped
+ * partitions drain).
+ */
+export function partitionBlock(env, counts, consumed = counts) {
   const prefix = env ? `env.${env}.` : "";
   const { begin, end } = queueMarkers(env);
   const lines = [begin, `# ${QUEUES.map((q) => `${q.queue}: ${counts[q.key]} partition${counts[q.key] === 1 ? "" : "s"}`).join("; ")} (by domain hash).`];
@@ -62,7 +73,9 @@ export function partitionBlock(env, counts) {
     for (let i = 0; i < counts[q.key]; i++) lines.push(`[[${prefix}queues.producers]]`, `binding = "${bindingOf(q, i)}"`, `queue = "${queueOf(q, i)}"`, "");
   }
   for (const q of QUEUES) {
-    for (let i = 0; i < counts[q.key]; i++) {
+    for (let i = 0; i < consumed[q.key]; i++) {
+      if (i === counts[q.key])
+        lines.push(`# Draining: ${q.queue} partitions from ${i} on have no producer any more; \`npm run shards -- --force\` drops them once empty.`);
       lines.push(`[[${prefix}queues.consumers]]`, `queue = "${queueOf(q, i)}"`);
       for (const [key, value] of Object.entries(q.consumer)) lines.push(`${key} = ${typeof value === "string" ? `"${value}"` : value}`);
       lines.push("");

@@ -9,7 +9,8 @@
 // (docs/storage.md, "Event shards"). The queue flags write the producers and consumers of the
 // partitioned events and webhooks queues (src/tools/queue-partitions.mjs, docs/scale.md "Queues and
 // their partitioning") and print the `wrangler queues create` command of each new one; a flag left
-// out keeps what the file has. `--check` only says whether the file already matches.
+// out keeps what the file has. Fewer partitions keep the dropped ones' consumers until they have
+// drained (rerun with --force to drop them). `--check` only says whether the file already matches.
 // Node-side tooling: not part of the Worker bundle.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -149,27 +150,32 @@ function writeQueues(text) {
   if (from < 0 || to < from) fail(`wrangler.toml has no "${begin}" ... "${end}" block`);
   const had = partitionCountsOf(text.slice(from, to));
   const counts = {};
+  // Consumers kept for partitions being dropped, so that what is still on them is consumed.
+  const consumed = {};
+  const draining = [];
   for (const [key, flag] of [
     ["events", "event-queues"],
     ["webhooks", "webhook-queues"],
   ]) {
-    const count = values[flag] === undefined ? had[key] : Number(values[flag]);
+    const count = values[flag] === undefined ? had.producers[key] : Number(values[flag]);
     if (!Number.isInteger(count) || count < 1 || count > MAX_QUEUE_PARTITIONS) fail(`--${flag} must be a whole number from 1 to ${MAX_QUEUE_PARTITIONS}`);
-    // A dropped partition's queue would keep its messages with no consumer: refused, like a shrinking ring.
-    if (!values.force && count < had[key])
-      fail(
-        `the ${key} queue's partitions shrink (${had[key]} to ${count}): messages still on the queues it drops would never be consumed. Shrink only once they are empty (docs/scale.md, "Queues and their partitioning"), with --force.`,
-      );
     counts[key] = count;
+    // Shrinking drops the producers at once and the consumers only with --force, once their queues are empty.
+    consumed[key] = values.force ? count : Math.max(count, had.consumers[key]);
+    draining.push(...partitionQueueNames(consumed)[key].slice(count));
   }
-  const next = text.slice(0, from) + partitionBlock(env, counts) + text.slice(to + end.length);
+  const next = text.slice(0, from) + partitionBlock(env, counts, consumed) + text.slice(to + end.length);
   const report = () => {
     console.log(`wrangler.toml: tidings-events in ${counts.events} partitions and tidings-webhooks in ${counts.webhooks}${env ? ` in [env.${env}]` : ""}.`);
-    const before = partitionQueueNames(had);
+    const before = partitionQueueNames(had.consumers);
     const created = Object.entries(partitionQueueNames(counts)).flatMap(([key, names]) => names.filter((name) => !before[key].includes(name)));
     if (env && created.length > 0) {
       console.log(`Create these ${created.length} queues before the next deploy:`);
       for (const name of created) console.log(`  npx wrangler queues create ${name}`);
+    }
+    if (draining.length > 0) {
+      console.log(`Draining (consumed, no longer produced to): ${draining.join(", ")}. Deploy; once \`npx wrangler queues info <name>\` shows each empty,`);
+      console.log(`rerun with --force to drop their consumers, deploy, then \`npx wrangler queues delete\` them.`);
     }
   };
   return {

@@ -253,13 +253,14 @@ describe("the partitioned queues", () => {
     expect(partitionProblems(wider)).toEqual([]);
   });
 
-  it("refuse a partition without its consumer, a consumer without its producer, a gap, or a partition bound to another queue", () => {
+  it("refuse a partition without its consumer, a gap, or a partition bound to another queue, and let a dropped one drain", () => {
     const noConsumer = structuredClone(production);
     noConsumer.queues.consumers = noConsumer.queues.consumers?.filter((q) => q.queue !== "tidings-webhooks-1");
     expect(partitionProblems(noConsumer)).toEqual([expect.stringContaining("no consumer for tidings-webhooks-1")]);
     const noProducer = structuredClone(production);
     noProducer.queues.producers = noProducer.queues.producers?.filter((q) => q.binding !== "EVENTS_1");
-    expect(partitionProblems(noProducer)).toEqual([expect.stringContaining("consumes tidings-events-1 but binds no producer")]);
+    // A consumer without its producer is a dropped partition draining: allowed.
+    expect(partitionProblems(noProducer)).toEqual([]);
     const gap = structuredClone(production);
     gap.queues.producers = [...(gap.queues.producers ?? []).filter((q) => q.binding !== "EVENTS_1"), { binding: "EVENTS_2", queue: "tidings-events-2" }];
     expect(partitionProblems(gap)).toEqual([expect.stringContaining("EVENTS_1 is missing")]);
@@ -268,7 +269,7 @@ describe("the partitioned queues", () => {
     expect(partitionProblems(crossed)).toEqual([expect.stringContaining('binds EVENTS_1 to "tidings-events", not to tidings-events-1')]);
   });
 
-  it("npm run shards writes their producers and consumers, prints the queues to create, and refuses to shrink them", () => {
+  it("npm run shards writes their producers and consumers, prints the queues to create, and drains the partitions it drops", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "tidings-queues-"));
     const config = path.join(dir, "wrangler.toml");
     try {
@@ -302,12 +303,21 @@ describe("the partitioned queues", () => {
       expect(changed.slice(0, changed.indexOf("# >>> queue partitions (production)"))).toBe(
         before.slice(0, before.indexOf("# >>> queue partitions (production)")),
       );
-      // Fewer partitions would strand what is still on the dropped queues.
+      // Fewer partitions: the dropped ones lose their producers at once but keep their consumers,
+      // so what is still on them is consumed, until a rerun with --force.
       const shrink = shards("--env", "production", "--event-queues", "2");
-      expect(shrink.status).toBe(1);
-      expect(shrink.stderr).toContain("the events queue's partitions shrink (4 to 2)");
-      expect(readFileSync(config, "utf8")).toBe(changed);
+      expect(shrink.status).toBe(0);
+      expect(shrink.stdout).toContain("Draining (consumed, no longer produced to): tidings-events-2, tidings-events-3");
+      const drainingConfig = readDeployConfig(config).production;
+      expect(drainingConfig.queues.producers?.map((q) => q.binding).filter((name) => name.startsWith("EVENTS"))).toEqual(["EVENTS", "EVENTS_1", "EVENTS_DLQ"]);
+      expect(drainingConfig.queues.consumers?.map((q) => q.queue)).toEqual(expect.arrayContaining(["tidings-events-2", "tidings-events-3"]));
+      expect(partitionProblems(drainingConfig)).toEqual([]);
+      // A rerun without --force keeps them draining; with it, they go.
+      expect(shards("--env", "production", "--event-queues", "2").status).toBe(0);
+      expect(readDeployConfig(config).production.queues.consumers?.map((q) => q.queue)).toContain("tidings-events-3");
       expect(shards("--env", "production", "--event-queues", "2", "--force").status).toBe(0);
+      expect(readDeployConfig(config).production.queues.consumers?.map((q) => q.queue)).not.toContain("tidings-events-2");
+      expect(shards("--env", "production", "--event-queues", "2", "--webhook-queues", "2", "--check").status).toBe(0);
       expect(shards("--event-queues", "0").status).toBe(1);
       expect(shards("--webhook-queues", "65").status).toBe(1);
       expect(shards().status).toBe(1);
