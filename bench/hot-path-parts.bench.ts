@@ -3,6 +3,7 @@
 import { env } from "cloudflare:test";
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { it } from "vitest";
+import { queueFor } from "../src/db/queue-partitions";
 import { domainKey, secretsFromSettings, signToken, verifyToken } from "../src/domain/token";
 import { fieldBounds, fieldText, payloadOf } from "../src/domain/token-format";
 import { pixelResponse, redirectResponse } from "../src/edge/responses";
@@ -73,6 +74,8 @@ it("hot path, part by part", async () => {
       );
     }
   }
+  // The events queue's partition of the hit's domain: a hash over bindings read once per env.
+  await time("queueFor: the domain's events partition (P = 2)", () => queueFor(quietEnv, "events", "mg7.customer-7.example.com"));
   // Reading a click token's fields once it is authentic: 282 bytes of production-shaped plaintext.
   const encoder = new TextEncoder();
   const fields = ["email", "mg7.customer-7.example.com", "20261129181234.2z.a81f3c2e9b7d4e60@mg7.customer-7.example.com", "firstname.lastname107@gmail.com"];

@@ -16,19 +16,18 @@ interface Bodies {
 /** What a producer needs: partition 0's binding (the others are read from the same object). */
 type QueueEnv<Q extends PartitionedQueue> = Q extends "events" ? Pick<Env, "EVENTS"> : Pick<Env, "WEBHOOKS">;
 
-const cache = new WeakMap<object, Map<PartitionedQueue, Array<Queue<unknown>>>>();
+const cache = new WeakMap<object, Partial<Record<PartitionedQueue, Array<Queue<unknown>>>>>();
 
 /** Every partition's producer of `queue`, in order. Throws QueuePartitionError on a gap in the bindings. */
 export function partitionQueues<Q extends PartitionedQueue>(env: QueueEnv<Q>, queue: Q): Array<Queue<Bodies[Q]>> {
   let byQueue = cache.get(env);
-  if (!byQueue) cache.set(env, (byQueue = new Map()));
-  let queues = byQueue.get(queue);
+  if (!byQueue) cache.set(env, (byQueue = {}));
+  let queues = byQueue[queue];
   if (!queues) {
     const bindings = env as unknown as Record<string, Queue<unknown>>;
     const count = partitionCountOfBindings(Object.keys(env), queue);
     if (count === 0) throw new Error(`queue binding ${PARTITIONED_QUEUES[queue].binding} is missing`);
-    queues = Array.from({ length: count }, (_, i) => bindings[partitionBinding(queue, i)]!);
-    byQueue.set(queue, queues);
+    queues = byQueue[queue] = Array.from({ length: count }, (_, i) => bindings[partitionBinding(queue, i)]!);
   }
   return queues as Array<Queue<Bodies[Q]>>;
 }

@@ -71,13 +71,16 @@ function queueHit(request: Request, env: Env, token: TokenPayload, event: HitEve
       asOrganization: cf.asOrganization,
     },
   };
+  const failed = (error: unknown) => {
+    // The queue refused the hit (or no partition is bound): nothing else can be done from the edge; log for alerting.
+    console.error(JSON.stringify({ msg: "events queue send failed", domain: hit.domain, messageId: hit.messageId, event, error: String(error) }));
+  };
   // The partition's producer: a hash of the domain over bindings read once per isolate, no I/O.
-  return Promise.resolve()
-    .then(() => queueFor(env, "events", hit.domain).send(hit, SEND_AS_JSON))
-    .catch((error: unknown) => {
-      // The queue refused the hit: nothing else can be done from the edge; log for alerting.
-      console.error(JSON.stringify({ msg: "events queue send failed", domain: hit.domain, messageId: hit.messageId, event, error: String(error) }));
-    });
+  try {
+    return queueFor(env, "events", hit.domain).send(hit, SEND_AS_JSON).catch(failed);
+  } catch (error) {
+    return Promise.resolve(failed(error));
+  }
 }
 
 /** What the edge reads of a request's URL. */
