@@ -15,9 +15,6 @@ export const PARTITIONED_QUEUES = {
 } as const;
 export type PartitionedQueue = keyof typeof PARTITIONED_QUEUES;
 
-/** Partitions one queue may have at most (`npm run shards` refuses more). Unit: queues. */
-export const MAX_QUEUE_PARTITIONS = 64;
-
 const PARTITION_BINDING = /^(EVENTS|WEBHOOKS)_(\d+)$/;
 const PARTITION_QUEUE = /^(tidings-events|tidings-webhooks)-(\d+)$/;
 

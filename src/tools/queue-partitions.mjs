@@ -5,7 +5,7 @@
 // (EVENTS, WEBHOOKS), so a deployment that grows keeps its queues and what is in flight on them.
 // Names and rules mirror src/domain/queue-partitions.ts. Node-side tooling: not in the Worker bundle.
 
-/** Mirrors MAX_QUEUE_PARTITIONS of src/domain/queue-partitions.ts. Unit: queues. */
+/** Partitions one queue may have at most, as the shards script allows 64 databases per slot (the Worker reads whatever is bound). Unit: queues. */
 export const MAX_QUEUE_PARTITIONS = 64;
 
 /**
