@@ -13,6 +13,7 @@ import { randomId } from "../src/domain/base64url";
 import type { TrackingHitInput } from "../src/domain/queue-messages";
 import { signToken, tokenFormatFromSettings } from "../src/domain/token";
 import type { Env } from "../src/env";
+import { partitionsAs } from "../test/support/partitions";
 import worker, { bareWorker, honoWorker } from "./bench-worker";
 import { AUTH, benchEnv, call, median, percentile, plainContext, report } from "./harness";
 
@@ -94,7 +95,7 @@ async function linksOf(kind: "open" | "click", format: "signed" | "sealed"): Pro
 it("hot path: tracking hits vs a bare route", async () => {
   // Hits go to a queue stub here so that the local queue is not flooded (it drops past 10,000
   // pending messages): the figure is the edge's own work plus one send call.
-  const quietEnv = { ...benchEnv, EVENTS: { send: async () => {} } as unknown as Env["EVENTS"] };
+  const quietEnv = { ...benchEnv, ...partitionsAs(benchEnv, "events", { send: async () => {} }) } as Env;
   console.log(`token format of new links: ${tokenFormatFromSettings(benchEnv)}; both formats are measured below`);
   const urls = {
     sealedOpen: await linksOf("open", "sealed"),

@@ -19,6 +19,7 @@ import { type EventPack, mergeEvent } from "../src/domain/event-packs";
 import { resolveTracking } from "../src/domain/tracking-settings";
 import type { Env } from "../src/env";
 import { withQueueSinks } from "../test/support/hostile-context";
+import { partitionsAs } from "../test/support/partitions";
 import worker from "./bench-worker";
 import { AUTH, benchEnv, call, median, plainContext, report } from "./harness";
 
@@ -140,7 +141,7 @@ it("delivery consumer: deliveries/s to the local mailbox", async () => {
   const capture: Env = {
     ...benchEnv,
     DELIVERY: { sendBatch: async (b: Array<{ body: DeliveryJob }>) => void jobs.push(...b.map((m) => m.body)) } as unknown as Env["DELIVERY"],
-    EVENTS: { sendBatch: async () => {} } as unknown as Env["EVENTS"],
+    ...partitionsAs(benchEnv, "events", { sendBatch: async () => {} }),
   };
   const response = await call(`http://127.0.0.1/v3/${domain}/messages`, { method: "POST", headers: AUTH, body: formOf(batchFields(domain)) }, capture);
   expect(response.status).toBe(200);
@@ -157,7 +158,7 @@ it("delivery consumer: deliveries/s to the local mailbox", async () => {
     SMTP_RELAY_PORT: String(inject("mailboxSmtpPort")),
     SMTP_RELAY_SECURITY: "none",
     SMTP_RELAY_USER: "",
-    EVENTS: { sendBatch: async (b: Array<{ body: EventPack }>) => count(b.map((m) => m.body)) } as unknown as Env["EVENTS"],
+    ...partitionsAs(benchEnv, "events", { sendBatch: async (b: Array<{ body: EventPack }>) => count(b.map((m) => m.body)) }),
   };
   const began = performance.now();
   // Batches as wrangler.toml sets them for the delivery queue (5 packs).

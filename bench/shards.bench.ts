@@ -35,6 +35,7 @@ import { CONTROL_DATABASE, dayOf, domainHash, holdsEvents } from "../src/domain/
 import { eventCode, messageKey, messageKeySql, storedPart } from "../src/domain/lean-event";
 import { WEBHOOK_IDS } from "../src/domain/webhooks";
 import type { Env } from "../src/env";
+import { partitionsAs } from "../test/support/partitions";
 import worker from "./bench-worker";
 import { AUTH, benchEnv, call, median, plainContext, report } from "./harness";
 import { dayTraffic, type Traffic, type TrafficItem } from "./support/shard-traffic";
@@ -71,10 +72,10 @@ const env: Env = {
     idFromName: (name: string) => states.idFromName(`bench-shards-state-${domainHash(name) % DOMAIN_STATE_OBJECTS}`),
     get: (id: DurableObjectId) => states.get(id),
   } as unknown as Env["DOMAIN_STATE"],
-  WEBHOOKS: {
+  ...partitionsAs(benchEnv, "webhooks", {
     send: async () => void webhookMessages++,
     sendBatch: async (messages: Iterable<unknown>) => void (webhookMessages += [...messages].length),
-  } as unknown as Env["WEBHOOKS"],
+  }),
 };
 
 /**

@@ -14,6 +14,7 @@ import { MAX_QUEUE_BODY_BYTES } from "../src/domain/queue-messages";
 import { packWebhookItems, type WebhookPack } from "../src/domain/webhook-packs";
 import { webhookDeliveryId } from "../src/domain/webhooks";
 import type { Env } from "../src/env";
+import { partitionsAs } from "../test/support/partitions";
 import { benchEnv, median, report } from "./harness";
 
 const DELIVERIES = 2000;
@@ -65,7 +66,7 @@ async function ledgerRows(ids: string[]): Promise<number> {
 
 it("webhook deliveries/s to a local receiver", async () => {
   const url = `http://127.0.0.1:${inject("webhookReceiverPort")}/hook`;
-  const env = { ...benchEnv, WEBHOOKS: { send: async () => {} } } as unknown as Env;
+  const env = { ...benchEnv, ...partitionsAs(benchEnv, "webhooks", { send: async () => {} }) } as unknown as Env;
   const consumer: number[] = [];
   const plain: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {

@@ -11,6 +11,10 @@ import type { SecretName, Secrets } from "./secrets";
 type TypedQueues = "EVENTS" | "EVENTS_DLQ" | "DELIVERY" | "WEBHOOKS" | "ROLLUPS";
 
 export interface Env extends Omit<Cloudflare.Env, TypedQueues | SecretName>, Secrets {
+  /**
+   * Partition 0 of the events queue; EVENTS_<i> are the others. Producers pick a domain's through
+   * src/db/queue-partitions.ts, never this binding directly (WEBHOOKS likewise).
+   */
   EVENTS: Queue<QueueMessage>;
   /** Messages the consumers gave up on (src/consumers/dead-letters.ts). */
   EVENTS_DLQ: Queue<unknown>;

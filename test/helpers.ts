@@ -8,9 +8,11 @@ import { randomId } from "../src/domain/base64url";
 import { composePackJobSchema, type DeliveryJob, type PackFacts } from "../src/domain/delivery-job";
 import { mergeEvent } from "../src/domain/event-packs";
 import { CONTROL_DATABASE, holdsEvents } from "../src/domain/event-shards";
+import { type PartitionedQueue, partitionCountOfBindings, partitionOf } from "../src/domain/queue-partitions";
 import type { EventRow } from "../src/domain/tracking-event";
 import type { Env } from "../src/env";
 import worker from "../src/index";
+import { partitionsAs } from "./support/partitions";
 
 export const API_KEY = "test-api-key";
 export const BASE = "http://127.0.0.1";
@@ -68,6 +70,24 @@ export async function copiesOf(base: Env, jobs: unknown[]): Promise<RecordedCopy
   return copies;
 }
 
+/** How many partitions the test config gives a partitioned queue (2: wrangler.toml's local setting). */
+export function partitionCount(queue: PartitionedQueue): number {
+  return partitionCountOfBindings(Object.keys(env), queue);
+}
+
+/** `binding` standing in for every partition of `queue` (EVENTS, EVENTS_1, ...): a recorder then sees every domain's messages. */
+export function everyPartition(queue: PartitionedQueue, binding: unknown): Record<string, unknown> {
+  return partitionsAs(env, queue, binding);
+}
+
+/** A fresh domain name whose messages go to `partition` of the partitioned queues. */
+export function domainInPartition(partition: number, prefix = "part"): string {
+  for (;;) {
+    const domain = uniqueDomain(prefix);
+    if (partitionOf(domain, partitionCount("events")) === partition) return domain;
+  }
+}
+
 /** Events queue messages as the events they hold: a pack as one `{type: "event"}` message per event. */
 export function unpackEventMessages(bodies: unknown[]): Array<{ type: "event"; v: 1; domain: string; event: any }> {
   return (bodies as Array<Record<string, any>>).flatMap((body) =>
@@ -111,11 +131,11 @@ export function recordingQueues(base: Env = env as unknown as Env) {
         for (const { body } of bs) await record(body);
       },
     } as unknown as Env["DELIVERY"],
-    EVENTS: {
+    ...everyPartition("events", {
       send: async (b: unknown) => void (eventMessages.push(b), events.push(...unpackEventMessages([b]))),
       sendBatch: async (bs: Array<{ body: unknown }>) =>
         void (eventMessages.push(...bs.map((m) => m.body)), events.push(...unpackEventMessages(bs.map((m) => m.body)))),
-    } as unknown as Env["EVENTS"],
+    }),
   };
   return { env: recordingEnv, deliveries, events, jobs, eventMessages };
 }
@@ -136,7 +156,7 @@ export function recordingWebhooksEnv<T = Record<string, any>>() {
       for (const m of messages) sent.push({ body: m.body, delaySeconds: m.delaySeconds });
     },
   };
-  return { env: { ...(env as unknown as Env), WEBHOOKS: queue } as unknown as Env, sent };
+  return { env: { ...(env as unknown as Env), ...everyPartition("webhooks", queue) } as unknown as Env, sent };
 }
 
 /** A batch of `bodies` from `queue` as a consumer gets it, recording each message's ack or retry (with its delay). */

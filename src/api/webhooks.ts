@@ -1,10 +1,11 @@
 // Webhooks API, Mailgun's (mailgun-api.md §6): domain webhooks in the v3 one-id-many-URLs form and
 // the v4 one-URL-many-ids form, the legacy test call mailgun.js makes, the account signing key,
 // and (beside Mailgun's shapes) each domain's dead-letter list with a manual replay.
-// Bindings: DB (webhooks, ledger, signing key), WEBHOOKS (replays).
+// Bindings: DB (webhooks, ledger, signing key), the webhooks queue's producers (replays, to the domain's partition).
 import { type Context, Hono } from "hono";
 import { postWebhook } from "../consumers/webhook-post";
 import { getDomain } from "../db/domains";
+import { queueFor } from "../db/queue-partitions";
 import {
   type DeadDelivery,
   deleteDeadDelivery,
@@ -128,7 +129,7 @@ export const webhooksApi = new Hono<ApiEnv>()
     // derived again from event id and URL: the same); the row goes once the queue has it.
     const event = { ...dead.event, id: dead.eventId };
     const [pack] = packWebhookItems(domain, dead.url, 1, [{ webhook: dead.webhook, event }], MAX_QUEUE_BODY_BYTES);
-    await c.env.WEBHOOKS.send(pack!, { contentType: "json" });
+    await queueFor(c.env, "webhooks", domain).send(pack!, { contentType: "json" });
     await deleteDeadDelivery(c.env.DB, domain, dead.id);
     return c.json({ message: "Webhook delivery has been queued again", id: dead.id });
   })

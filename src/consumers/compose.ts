@@ -12,6 +12,7 @@ import { splitFacts } from "../api/send-plan";
 import { getDomain, type SendingDomain } from "../db/domains";
 import { outgoingPackKey, type PackCopy, putOutgoingPack } from "../db/outgoing-packs";
 import { sendInBatches } from "../db/queue-batches";
+import { queueFor } from "../db/queue-partitions";
 import { saveReturnPaths } from "../db/return-paths";
 import { loadStoredMessage } from "../db/stored-messages";
 import type { ParsedAddress } from "../domain/addresses";
@@ -130,7 +131,7 @@ async function announce(env: Env, job: ParsedComposePackJob, source: ComposeSour
   const attempted = request.testMode ? [] : copies.filter((c) => !c.suppressed).map((c) => c.facts.recipient.address);
   await saveReturnPaths(env, job.domain, await returnPathsOf(env.TRACKING_SECRET, job.domain, job.messageId, attempted), job.acceptedAt);
   await sendInBatches(
-    env.EVENTS,
+    queueFor(env, "events", job.domain),
     packEvents(job.domain, events, MAX_QUEUE_BODY_BYTES).map((body) => ({ body })),
   );
 }

@@ -10,6 +10,7 @@
 // Bindings: DELIVERY, EVENTS, EVENTS_DLQ, MESSAGES, DB, TRACKING_SECRET.
 import type { PackCopy } from "../db/outgoing-packs";
 import { sendInBatches } from "../db/queue-batches";
+import { queueFor } from "../db/queue-partitions";
 import { derivedId } from "../domain/base64url";
 import { deliveryJobSchema, MAX_QUEUE_DELAY_SECONDS, nextStepAfterTemporaryFailure, type ParsedDeliveryJob } from "../domain/delivery-job";
 import { packEvents } from "../domain/event-packs";
@@ -137,7 +138,7 @@ async function deliverJob(job: ParsedDeliveryJob, env: Env, smtp: SmtpPool, sour
     await env.DELIVERY.send(attempt.retryJob(recipients, attempt.attempt + 1), { contentType: "json", delaySeconds });
   }
   await sendInBatches(
-    env.EVENTS,
+    queueFor(env, "events", job.domain),
     packEvents(
       job.domain,
       results.map((r) => r.event),

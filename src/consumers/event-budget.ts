@@ -1,6 +1,7 @@
 // The events consumer's budget per invocation: a batch of 100 packs would be 10,000 events, so
-// past a budget the packs go back on the queue for a later invocation. Bindings: EVENTS.
-import { sendInBatches } from "../db/queue-batches";
+// past a budget the packs go back on the queue for a later invocation. Bindings: the events queue's
+// producers (each pack to its domain's partition).
+import { sendPartitioned } from "../db/queue-partitions";
 import type { QueueMessage } from "../domain/queue-messages";
 import { jsonByteLength } from "../domain/utf8";
 import type { Env } from "../env";
@@ -55,9 +56,10 @@ export function withinBudget(parsed: Parsed[]): { now: Parsed[]; later: Parsed[]
 export async function sendBack(env: Env, later: Parsed[]): Promise<void> {
   if (later.length === 0) return;
   try {
-    await sendInBatches(
-      env.EVENTS,
-      later.map(({ message }) => ({ body: message.body as QueueMessage })),
+    await sendPartitioned(
+      env,
+      "events",
+      later.map(({ message }) => ({ domain: (message.body as { domain: string }).domain, body: message.body as QueueMessage })),
     );
     for (const { message } of later) message.ack();
   } catch (error) {

@@ -2,8 +2,9 @@
 // webhook for the event's type (one D1 query per batch), packed per domain and URL: up to 100
 // events in one queue message (src/domain/webhook-packs.ts), so a 1,000-recipient send with
 // accepted and delivered webhooks on 3 URLs is a few dozen webhook messages, not 6,000.
-// Bindings: DB (webhooks), WEBHOOKS (the deliveries queue).
-import { sendInBatches } from "../db/queue-batches";
+// Bindings: DB (webhooks), the webhooks queue's producers (WEBHOOKS, WEBHOOKS_<i>: a batch's packs
+// of many domains are split by their domains' partitions).
+import { sendPartitioned } from "../db/queue-partitions";
 import { type WebhookUrls, webhooksOfDomains } from "../db/webhooks";
 import { MAX_QUEUE_BODY_BYTES } from "../domain/queue-messages";
 import type { MailgunEvent } from "../domain/tracking-event";
@@ -40,9 +41,10 @@ export async function fanOutWebhooks(
   if (firing.length === 0) return 0;
   const hooks = known ?? (await webhooksOfDomains(env.DB, [...new Set(firing.map((f) => f.domain))]));
   const packs = webhookPacksOf(firing, hooks);
-  await sendInBatches(
-    env.WEBHOOKS,
-    packs.map((body) => ({ body })),
+  await sendPartitioned(
+    env,
+    "webhooks",
+    packs.map((body) => ({ domain: body.domain, body })),
   );
   return packs.length;
 }

@@ -7,9 +7,10 @@
 // pack that failed go back on the queue together, delayed, as a smaller pack; after the last
 // attempt each joins the dead-letter list. A ledger in D1 keyed by (event, URL), kept beside each
 // event (db/delivery-ledger.ts), stops a redelivered pack from posting an event again after a success.
-// Bindings: DB (signing key, dead letters) and the event store's, WEBHOOKS (retries), EVENTS_DLQ (malformed messages).
+// Bindings: DB (signing key, dead letters) and the event store's, the webhooks queue's producers (retries, to the domain's partition), EVENTS_DLQ (malformed messages).
 import { doneDeliveryIds, type LedgerDelivery, recordFinishedDeliveries } from "../db/delivery-ledger";
 import { sendInBatches } from "../db/queue-batches";
+import { queueFor } from "../db/queue-partitions";
 import { getSigningKey } from "../db/webhooks";
 import { MAX_QUEUE_BODY_BYTES } from "../domain/queue-messages";
 import { privateUrlsAllowed } from "../domain/url-safety";
@@ -157,7 +158,7 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env, op
       if (dead.length > 0) sends.push(...packsFor(job, job.attempt, dead, retryDelaySeconds(message.attempts)));
     }
     try {
-      await sendInBatches(env.WEBHOOKS, sends);
+      await sendInBatches(queueFor(env, "webhooks", job.domain), sends);
       message.ack();
     } catch (error) {
       // The pack comes back whole: the ledger skips what was delivered, the rest is posted again.

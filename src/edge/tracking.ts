@@ -1,9 +1,10 @@
 // The tracking hot path: /o/<token> pixel, /c/<token> click, /u/<token> unsubscribe.
-// Bindings: EVENTS (queue producer) only, and only inside waitUntil, after the answer is made.
+// Bindings: the events queue's producers (EVENTS, EVENTS_<i>: the domain's partition) only, and only inside waitUntil, after the answer is made.
 // No D1, no Durable Object: check the token (its MAC, or its authenticated decryption: src/domain/token.ts), answer, hand the hit to the queue.
 // HTTPS hosts need no lookup either: a link made as https carries that in its token, so a plain-http
 // request for it goes to https; any answer over https on a host that is not shared (so a domain's
 // own tracking host, whose certificate just served the request) carries Strict-Transport-Security.
+import { queueFor } from "../db/queue-partitions";
 import { isOwnHost } from "../domain/hosts";
 import type { TrackingHitInput } from "../domain/queue-messages";
 import { readToken, type SecretForVersion, secretsFromSettings, type TokenKind, type TokenPayload } from "../domain/token";
@@ -70,10 +71,16 @@ function queueHit(request: Request, env: Env, token: TokenPayload, event: HitEve
       asOrganization: cf.asOrganization,
     },
   };
-  return env.EVENTS.send(hit, SEND_AS_JSON).catch((error: unknown) => {
-    // The queue refused the hit: nothing else can be done from the edge; log for alerting.
+  const failed = (error: unknown) => {
+    // The queue refused the hit (or no partition is bound): nothing else can be done from the edge; log for alerting.
     console.error(JSON.stringify({ msg: "events queue send failed", domain: hit.domain, messageId: hit.messageId, event, error: String(error) }));
-  });
+  };
+  // The partition's producer: a hash of the domain over bindings read once per isolate, no I/O.
+  try {
+    return queueFor(env, "events", hit.domain).send(hit, SEND_AS_JSON).catch(failed);
+  } catch (error) {
+    return Promise.resolve(failed(error));
+  }
 }
 
 /** What the edge reads of a request's URL. */

@@ -1,10 +1,11 @@
 // Inbound mail to the VERP return paths: a hard-bounce DSN becomes a permanent `failed` event
 // (delayed bounce), an ARF report a `complained` event, both sent to the events queue whose
 // consumer stores them and updates the suppression lists. Bindings: DB (domains, return paths,
-// message metadata), EVENTS; reads TRACKING_SECRET to verify VERP addresses.
+// message metadata), the events queue (the domain's partition); reads TRACKING_SECRET to verify VERP addresses.
 import PostalMime, { type Email } from "postal-mime";
 import { getDomain } from "../db/domains";
 import { loadMessageMetadata, messageKey } from "../db/messages";
+import { queueFor } from "../db/queue-partitions";
 import { findReturnPath, findReturnPathById } from "../db/return-paths";
 import type { QueueMessage } from "../domain/queue-messages";
 import { complainedEvent, failedEvent, type MessageFacts } from "../domain/send-events";
@@ -173,5 +174,5 @@ async function messageFacts(env: Env, target: VerpTarget): Promise<MessageFacts>
 }
 
 async function sendEvent(env: Env, target: VerpTarget, event: MailgunEvent): Promise<void> {
-  await env.EVENTS.send({ type: "event", v: 1, domain: target.domain, event } as QueueMessage, { contentType: "json" });
+  await queueFor(env, "events", target.domain).send({ type: "event", v: 1, domain: target.domain, event } as QueueMessage, { contentType: "json" });
 }

@@ -13,5 +13,6 @@ export function fallbackOriginOf(zone: string): string;
 export function dnsPlan(config: Unstable_Config): string[];
 export function bindingProblems(local: Unstable_Config, production: Unstable_Config, rawTopLevel?: object): string[];
 export function secretProblems(production: Unstable_Config, secrets?: readonly SecretSpec[]): string[];
+export function partitionProblems(config: Unstable_Config, label?: string): string[];
 export function isPlaceholderHost(host: string): boolean;
 export function productionValueProblems(production: Unstable_Config): string[];

@@ -4,6 +4,15 @@
 // with tsx (it reads src/secrets.ts); not part of the Worker bundle.
 import { experimental_readRawConfig, unstable_readConfig } from "wrangler";
 import { isShardBinding, layoutOfBindings, parsePins, ShardLayoutError } from "../domain/event-shards.ts";
+import {
+  isExtraPartitionBinding,
+  PARTITIONED_QUEUES,
+  partitionBinding,
+  partitionCountOfBindings,
+  partitionQueueName,
+  QueuePartitionError,
+  queueFamilyOf,
+} from "../domain/queue-partitions.ts";
 import { isStatsBinding, statsCountOfBindings } from "../domain/stats-shards.ts";
 import { SECRETS } from "../secrets.ts";
 
@@ -21,8 +30,10 @@ export const BINDING_KINDS = {
   // Event shards and stats databases excepted: each side has its own ring and its own count,
   // written by `npm run shards` (production's are wider), which the Worker checks are complete.
   d1_databases: (config) => (config.d1_databases ?? []).map((d) => d.binding).filter((name) => !isShardBinding(name) && !isStatsBinding(name)),
-  "queues.producers": (config) => (config.queues?.producers ?? []).map((q) => q.binding),
-  "queues.consumers": (config) => (config.queues?.consumers ?? []).map((q) => q.queue),
+  // Partitions past the first excepted, likewise: each side has its own count (`npm run shards`),
+  // which partitionProblems checks is complete.
+  "queues.producers": (config) => (config.queues?.producers ?? []).map((q) => q.binding).filter((name) => !isExtraPartitionBinding(name)),
+  "queues.consumers": (config) => (config.queues?.consumers ?? []).map((q) => q.queue).filter((name) => queueFamilyOf(name) === name),
   r2_buckets: (config) => (config.r2_buckets ?? []).map((b) => b.binding),
   kv_namespaces: (config) => (config.kv_namespaces ?? []).map((k) => k.binding),
   ratelimits: (config) => (config.ratelimits ?? []).map((r) => r.name),
@@ -209,6 +220,39 @@ export function bindingProblems(local, production, rawTopLevel) {
     const kind = key === "queues" || key === "durable_objects" || key === SECRETS_KEY ? null : key;
     if (kind && !NOT_BINDINGS.has(kind) && !Object.hasOwn(BINDING_KINDS, kind)) {
       problems.push(`wrangler.toml has "${key}", which src/tools/deploy-config.mjs does not know: add it to BINDING_KINDS (or NOT_BINDINGS)`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * The partitioned queues of a config (docs/scale.md, "Queues and their partitioning"): for each,
+ * producer bindings with no gap, each bound to its partition's queue and consumed, so that no
+ * partition's messages wait for a consumer that is not there. A consumer with no producer is
+ * allowed: a partition being dropped drains that way. [] when so.
+ */
+export function partitionProblems(config, label = `[env.${PRODUCTION_ENV}]`) {
+  const producers = config.queues?.producers ?? [];
+  const consumers = new Set((config.queues?.consumers ?? []).map((q) => q.queue));
+  const problems = [];
+  for (const queue of Object.keys(PARTITIONED_QUEUES)) {
+    let count;
+    try {
+      count = partitionCountOfBindings(
+        producers.map((q) => q.binding),
+        queue,
+      );
+    } catch (error) {
+      if (!(error instanceof QueuePartitionError)) throw error;
+      problems.push(`${label} ${queue} queue: ${error.message}`);
+      continue;
+    }
+    const names = Array.from({ length: count }, (_, i) => partitionQueueName(queue, i));
+    for (let i = 0; i < count; i++) {
+      const producer = producers.find((q) => q.binding === partitionBinding(queue, i));
+      if (producer?.queue !== names[i])
+        problems.push(`${label} binds ${partitionBinding(queue, i)} to "${producer?.queue}", not to ${names[i]} (run \`npm run shards\`)`);
+      if (!consumers.has(names[i])) problems.push(`${label} has no consumer for ${names[i]}: its messages would never be handled (run \`npm run shards\`)`);
     }
   }
   return problems;

@@ -4,8 +4,9 @@
 // secrets), generated from wrangler.toml's production environment so the two cannot drift; the
 // DNS records its routes need; and what in that environment still keeps a deploy from working.
 // Exits 1 when production's bindings or secrets differ from the top level's or from
-// src/secrets.ts (a config error, whatever the values). docs/deploy.md walks through it.
-import { bindingProblems, deployPlan, dnsPlan, productionValueProblems, readDeployConfig, secretProblems } from "./deploy-config.mjs";
+// src/secrets.ts, or when a partitioned queue (either side) lacks a partition's producer or consumer
+// (a config error, whatever the values). docs/deploy.md walks through it.
+import { bindingProblems, deployPlan, dnsPlan, partitionProblems, productionValueProblems, readDeployConfig, secretProblems } from "./deploy-config.mjs";
 
 const { local, production, raw } = readDeployConfig(process.argv[2] ?? "wrangler.toml");
 
@@ -18,7 +19,12 @@ if (dns.length) {
   for (const line of dns) console.log(`#   ${line}`);
 }
 
-const structural = [...bindingProblems(local, production, raw), ...secretProblems(production)];
+const structural = [
+  ...bindingProblems(local, production, raw),
+  ...secretProblems(production),
+  ...partitionProblems(production),
+  ...partitionProblems(local, "the top level"),
+];
 const values = productionValueProblems(production);
 if (values.length) {
   console.log("\n# Still to fill in wrangler.toml [env.production] before `npm run deploy`:");

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { typesAreFresh } from "./cf-typegen.mjs";
-import { bindingProblems, PRODUCTION_ENV, productionValueProblems, readDeployConfig, secretProblems } from "./deploy-config.mjs";
+import { bindingProblems, PRODUCTION_ENV, partitionProblems, productionValueProblems, readDeployConfig, secretProblems } from "./deploy-config.mjs";
 import { offlineEnv } from "./wrangler-offline.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -36,7 +36,12 @@ function run(label, command, args) {
 
 console.log("== wrangler.toml: production bindings, secrets and values");
 const { local, production, raw } = readDeployConfig(path.join(root, "wrangler.toml"));
-const structural = [...bindingProblems(local, production, raw), ...secretProblems(production)];
+const structural = [
+  ...bindingProblems(local, production, raw),
+  ...secretProblems(production),
+  ...partitionProblems(production),
+  ...partitionProblems(local, "the top level"),
+];
 if (structural.length) refuse("wrangler.toml's production environment does not match the Worker.", structural);
 const values = productionValueProblems(production);
 if (values.length && !dryRun) refuse(`fill in wrangler.toml [env.${PRODUCTION_ENV}] first (docs/deploy.md).`, values);

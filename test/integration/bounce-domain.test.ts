@@ -11,7 +11,7 @@ import { bounceDomainOf, parseVerpAddress, verpAddress } from "../../src/domain/
 import type { Env } from "../../src/env";
 import { handleInboundEmail } from "../../src/inbound/handle-email";
 import { fillSample, returnedHeaders } from "../../src/tools/bounce-sample.mjs";
-import { apiWith, createDomain, recordingQueues, storedEvents, uniqueDomain, waitFor } from "../helpers";
+import { apiWith, createDomain, everyPartition, recordingQueues, storedEvents, uniqueDomain, waitFor } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const BOUNCE_DOMAIN = "bounces.tidings.test";
@@ -130,7 +130,7 @@ describe("BOUNCE_DOMAIN", () => {
     const forged = `${sent.returnPath.slice(0, at - 1)}${sent.returnPath[at - 1] === "a" ? "b" : "a"}${sent.returnPath.slice(at)}`;
     const sentEvents: unknown[] = [];
     await handle(
-      { ...bounceEnv, EVENTS: { send: async (b: unknown) => void sentEvents.push(b) } as unknown as Env["EVENTS"] },
+      { ...bounceEnv, ...everyPartition("events", { send: async (b: unknown) => void sentEvents.push(b) }) },
       inbound(forged, report(dsnSample, { ...sent, returnPath: forged }, recipient)),
     );
     expect(sentEvents).toEqual([]);

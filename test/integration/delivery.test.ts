@@ -8,7 +8,7 @@ import { randomId } from "../../src/domain/base64url";
 import type { DeliveryJob, DeliveryJobV1, DeliveryPackJob } from "../../src/domain/delivery-job";
 import { valueOrThrow } from "../../src/domain/refusal";
 import type { Env } from "../../src/env";
-import { runQueueBatch, scriptedRelay, uniqueDomain, unpackEventMessages } from "../helpers";
+import { everyPartition, runQueueBatch, scriptedRelay, uniqueDomain, unpackEventMessages } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const HOUR = 3600_000;
@@ -43,10 +43,10 @@ async function runDeliveries(jobs: unknown[], overrides: Partial<Env> = {}) {
   const deliveryEnv: Env = {
     ...testEnv,
     ...scriptedRelay(),
-    EVENTS: {
+    ...everyPartition("events", {
       send: async (b: unknown) => recordEvents([b]),
       sendBatch: async (bs: Array<{ body: unknown }>) => recordEvents(bs.map((m) => m.body)),
-    } as unknown as Env["EVENTS"],
+    }),
     DELIVERY: {
       send: async (body: DeliveryJob, o?: { delaySeconds?: number }) => void requeued.push({ body, delaySeconds: o?.delaySeconds }),
     } as unknown as Env["DELIVERY"],

@@ -10,7 +10,7 @@ import { checkCertificates } from "../../src/cron/certificates";
 import { getCertificate } from "../../src/db/certificates";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { API_KEY, apiWith, form, linksIn, uniqueDomain } from "../helpers";
+import { API_KEY, apiWith, everyPartition, form, linksIn, uniqueDomain } from "../helpers";
 import { addFakeFault, cloudflareEnv, FAKE_CLOUDFLARE, fakeRequests, HOSTNAMES_PATH, setFakeState } from "../support/fake-cloudflare-api";
 
 const MINUTE = 60_000;
@@ -64,7 +64,7 @@ async function hit(url: string, init: RequestInit = {}) {
     ...(env as unknown as Env),
     DB: explode as D1Database,
     DOMAIN_STATE: explode as Env["DOMAIN_STATE"],
-    EVENTS: { send: async (b: unknown) => void sent.push(b) } as unknown as Env["EVENTS"],
+    ...everyPartition("events", { send: async (b: unknown) => void sent.push(b) }),
   };
   const ctx = createExecutionContext();
   const response = await worker.fetch(new Request(url, { redirect: "manual", ...init }) as Request<unknown, IncomingRequestCfProperties>, hotEnv, ctx);

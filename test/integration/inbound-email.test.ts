@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from "vitest";
 import { saveMessageMetadata } from "../../src/db/messages";
 import { saveReturnPaths } from "../../src/db/return-paths";
 import { encodeBase64Url } from "../../src/domain/base64url";
+import { partitionBinding, partitionOf } from "../../src/domain/queue-partitions";
 import { valueOrThrow } from "../../src/domain/refusal";
 import { domainKey } from "../../src/domain/token";
 import { returnPathsOf, type VerpTarget, verpAddress } from "../../src/domain/verp";
@@ -27,7 +28,7 @@ import {
   smtpCodeOf,
   verpCandidates,
 } from "../../src/inbound/reports";
-import { apiWith, createDomain, recordingQueues, storedEvents, uniqueDomain, waitFor } from "../helpers";
+import { apiWith, createDomain, partitionCount, recordingQueues, storedEvents, uniqueDomain, waitFor } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const encoder = new TextEncoder();
@@ -52,7 +53,12 @@ function inbound(to: string, raw: string | Uint8Array | ReadableStream<Uint8Arra
 /** Runs the handler with an events queue that records what is sent. */
 async function deliver(message: ReturnType<typeof inbound>): Promise<Array<{ type: string; domain: string; event: Record<string, any> }>> {
   const sent: Array<{ type: string; domain: string; event: Record<string, any> }> = [];
-  const recording = { ...testEnv, EVENTS: { send: async (body: any) => void sent.push(body) } } as unknown as Env;
+  // One recorder per partition of the events queue: each message must be on its domain's.
+  const partitions = Array.from({ length: partitionCount("events") }, (_, i) => [
+    partitionBinding("events", i),
+    { send: async (body: any) => void (expect(partitionOf(body.domain, partitionCount("events"))).toBe(i), sent.push(body)) },
+  ]);
+  const recording = { ...testEnv, ...Object.fromEntries(partitions) } as unknown as Env;
   await handleInboundEmail(message as unknown as ForwardableEmailMessage, recording, createExecutionContext());
   expect(message.forward).not.toHaveBeenCalled();
   expect(message.reply).not.toHaveBeenCalled();

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { DeliveryJob } from "../../src/domain/delivery-job";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { api, apiWith, copiesOf, createDomain, listEvents, recordingQueues, uniqueDomain, waitFor } from "../helpers";
+import { api, apiWith, copiesOf, createDomain, everyPartition, listEvents, recordingQueues, uniqueDomain, waitFor } from "../helpers";
 
 const testEnv = env as unknown as Env;
 
@@ -194,7 +194,7 @@ describe("POST /v3/{domain}/messages", () => {
       const recordingEnv: Env = {
         ...testEnv,
         DELIVERY: { sendBatch: async (bs: Array<{ body: DeliveryJob }>) => void jobs.push(...bs.map((m) => m.body)) } as unknown as Env["DELIVERY"],
-        EVENTS: { sendBatch: async () => {} } as unknown as Env["EVENTS"],
+        ...everyPartition("events", { sendBatch: async () => {} }),
       };
       const form = messageForm([
         ["to", "dee@example.org"],

@@ -9,7 +9,7 @@ import { valueOrThrow } from "../../src/domain/refusal";
 import { deliveredEvent } from "../../src/domain/send-events";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { createDomain, linksIn, listEvents, prepare, storedEvents, uniqueDomain, waitFor } from "../helpers";
+import { createDomain, everyPartition, linksIn, listEvents, prepare, storedEvents, uniqueDomain, waitFor } from "../helpers";
 
 const CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const testEnv = env as unknown as Env;
@@ -289,7 +289,7 @@ describe("events consumer", () => {
     const sentBack: unknown[] = [];
     const budgetEnv: Env = {
       ...testEnv,
-      EVENTS: { sendBatch: async (bs: Array<{ body: unknown }>) => void sentBack.push(...bs.map((m) => m.body)) } as unknown as Env["EVENTS"],
+      ...everyPartition("events", { sendBatch: async (bs: Array<{ body: unknown }>) => void sentBack.push(...bs.map((m) => m.body)) }),
     };
     const hits = [hitFor(domain), hitFor(domain)];
     const messages = [...packs, ...hits].map((body) => ({ id: randomId(), body }));

@@ -7,7 +7,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import { randomId } from "../../src/domain/base64url";
 import type { Env } from "../../src/env";
-import { apiWith, createDomain, form, runQueueBatch, scriptedRelay, storedRows, uniqueDomain, unpackEventMessages } from "../helpers";
+import { apiWith, createDomain, everyPartition, form, runQueueBatch, scriptedRelay, storedRows, uniqueDomain, unpackEventMessages } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const bytes = (text: string) => new TextEncoder().encode(text).length;
@@ -23,7 +23,10 @@ function rawQueues() {
   const recordingEnv: Env = {
     ...testEnv,
     DELIVERY: queue((body, delaySeconds) => jobs.push({ body, delaySeconds })) as unknown as Env["DELIVERY"],
-    EVENTS: queue((body) => eventMessages.push(body)) as unknown as Env["EVENTS"],
+    ...everyPartition(
+      "events",
+      queue((body) => eventMessages.push(body)),
+    ),
   };
   return { env: recordingEnv, jobs, eventMessages };
 }
@@ -35,7 +38,7 @@ async function consume(jobs: unknown[], overrides: Partial<Env> = {}) {
     ...testEnv,
     ...scriptedRelay(),
     DELIVERY: out.env.DELIVERY,
-    EVENTS: out.env.EVENTS,
+    ...everyPartition("events", out.env.EVENTS),
     ...overrides,
   };
   const { result } = await runQueueBatch("tidings-delivery", jobs, deliveryEnv);

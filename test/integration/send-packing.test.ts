@@ -10,6 +10,7 @@ import {
   apiWith,
   copiesOf,
   createDomain,
+  everyPartition,
   form,
   linksIn,
   listEvents,
@@ -57,7 +58,7 @@ function onlyRecording() {
     send: async (b: unknown) => void into.push(b),
     sendBatch: async (bs: Array<{ body: unknown }>) => void into.push(...bs.map((m) => m.body)),
   });
-  return { env: { ...testEnv, DELIVERY: record(jobs), EVENTS: record(eventMessages) } as unknown as Env, jobs, eventMessages };
+  return { env: { ...testEnv, DELIVERY: record(jobs), ...everyPartition("events", record(eventMessages)) } as unknown as Env, jobs, eventMessages };
 }
 
 async function rowCount(table: "messages" | "message_facts", domain: string): Promise<number> {
@@ -75,7 +76,7 @@ async function deliver(jobs: unknown[]) {
   const deliveryEnv: Env = {
     ...testEnv,
     ...scriptedRelay(),
-    EVENTS: record(eventMessages) as unknown as Env["EVENTS"],
+    ...everyPartition("events", record(eventMessages)),
     DELIVERY: record(requeued) as unknown as Env["DELIVERY"],
   };
   const { result } = await runQueueBatch("tidings-delivery", jobs, deliveryEnv);
@@ -93,7 +94,7 @@ async function store(messages: unknown[]): Promise<number> {
     const sentBack: unknown[] = [];
     const storeEnv: Env = {
       ...testEnv,
-      EVENTS: { sendBatch: async (bs: Array<{ body: unknown }>) => void sentBack.push(...bs.map((m) => m.body)) } as unknown as Env["EVENTS"],
+      ...everyPartition("events", { sendBatch: async (bs: Array<{ body: unknown }>) => void sentBack.push(...bs.map((m) => m.body)) }),
     };
     for (let i = 0; i < pending.length; i += 100) {
       const { batch, result } = await runQueueBatch("tidings-events", pending.slice(i, i + 100), storeEnv);

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { signToken, type TokenPayload } from "../../src/domain/token";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { apiWith, createDomain, linksIn, prepare, uniqueDomain } from "../helpers";
+import { apiWith, createDomain, everyPartition, linksIn, prepare, uniqueDomain } from "../helpers";
 import { signReferenceToken } from "../support/signed-token";
 
 /** Storage bindings that throw on any use, and a queue that records what it is sent. */
@@ -23,7 +23,7 @@ function isolatedEnv() {
     ...(env as unknown as Env),
     DB: explode as D1Database,
     DOMAIN_STATE: explode as Env["DOMAIN_STATE"],
-    EVENTS: { send: async (body: unknown) => void sent.push(body), sendBatch: async () => {} } as unknown as Env["EVENTS"],
+    ...everyPartition("events", { send: async (body: unknown) => void sent.push(body), sendBatch: async () => {} }),
   };
   return { hotEnv, sent };
 }

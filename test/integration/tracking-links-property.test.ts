@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { decodeAttributeEntities } from "../../src/domain/rewrite-message";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { createDomain, linksIn, prepare, uniqueDomain } from "../helpers";
+import { createDomain, everyPartition, linksIn, prepare, uniqueDomain } from "../helpers";
 import { type Prng, prng } from "../support/prng";
 
 const SEED = 0x7ac1c5;
@@ -96,7 +96,7 @@ function recordingEnv() {
   const sent: any[] = [];
   const hotEnv = {
     ...(env as unknown as Env),
-    EVENTS: { send: async (body: unknown) => void sent.push(body), sendBatch: async () => {} } as unknown as Env["EVENTS"],
+    ...everyPartition("events", { send: async (body: unknown) => void sent.push(body), sendBatch: async () => {} }),
   };
   return { hotEnv, sent };
 }

@@ -12,7 +12,7 @@ import { packEvents } from "../../src/domain/event-packs";
 import { MAX_QUEUE_BODY_BYTES } from "../../src/domain/queue-messages";
 import type { MailgunEvent } from "../../src/domain/tracking-event";
 import type { Env } from "../../src/env";
-import { api, createDomain, fakeQueueBatch, form, listEvents, recordingWebhooksEnv, uniqueDomain } from "../helpers";
+import { api, createDomain, everyPartition, fakeQueueBatch, form, listEvents, recordingWebhooksEnv, uniqueDomain } from "../helpers";
 import { deliveriesIn } from "../webhook-messages";
 
 type Json = Record<string, any>;
@@ -83,7 +83,7 @@ async function fanOut(domain: string, events: MailgunEvent[]) {
   };
   while (bodies.length > 0) {
     const { batch, outcomes } = fakeQueueBatch("tidings-events", bodies);
-    await consumeEvents(batch, { ...recording, EVENTS: events_ } as unknown as Env);
+    await consumeEvents(batch, { ...recording, ...everyPartition("events", events_) } as unknown as Env);
     expect(outcomes.every((o) => o === "ack")).toBe(true);
     bodies = later.splice(0);
   }

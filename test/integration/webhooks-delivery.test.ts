@@ -16,7 +16,7 @@ import { randomId } from "../../src/domain/base64url";
 import { type WebhookDelivery, type WebhookJob, webhookDeliveryId } from "../../src/domain/webhooks";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
-import { api, createDomain, fakeQueueBatch, form, listEvents, recordingWebhooksEnv, uniqueDomain, waitFor } from "../helpers";
+import { api, createDomain, everyPartition, fakeQueueBatch, form, listEvents, recordingWebhooksEnv, uniqueDomain, waitFor } from "../helpers";
 import { deliveriesIn } from "../webhook-messages";
 
 interface Posted {
@@ -274,7 +274,10 @@ describe("fan-out from the events consumer", () => {
     await api(`/v3/domains/${domain}/webhooks`, { method: "POST", body: form({ id: "delivered", url: "https://a.example.org/d" }) });
     const broken = {
       ...env,
-      WEBHOOKS: { send: async () => Promise.reject(new Error("queue down")), sendBatch: async () => Promise.reject(new Error("queue down")) },
+      ...everyPartition("webhooks", {
+        send: async () => Promise.reject(new Error("queue down")),
+        sendBatch: async () => Promise.reject(new Error("queue down")),
+      }),
     } as unknown as Env;
     const event = { ...READY, id: randomId(), event: "delivered", timestamp: Date.now() / 1000, recipient: "z@example.org" };
     const first = fakeQueueBatch("tidings-webhooks", [{ type: "event", v: 1, domain, event }]);

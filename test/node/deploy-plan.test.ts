@@ -15,6 +15,7 @@ import {
   deployPlan,
   dnsPlan,
   isPlaceholderHost,
+  partitionProblems,
   productionValueProblems,
   readDeployConfig,
   SHARD_CREATE,
@@ -233,6 +234,93 @@ describe("the event shards", () => {
       expect(moved.stderr).toContain("the stats databases go from 4 to 2");
       expect(shards("--env", "production", "--slots", "32", "--per-slot", "8", "--pin", "big.example.org").status).toBe(0);
       expect(readFileSync(config, "utf8")).toMatch(/\[\[env\.production\.d1_databases\]\]\nbinding = "STATS_3"\ndatabase_name = "tidings-stats-3"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the partitioned queues", () => {
+  it("are complete on both sides as shipped, and each side may have its own count", () => {
+    expect(partitionProblems(production)).toEqual([]);
+    expect(partitionProblems(local, "the top level")).toEqual([]);
+    expect(production.queues.producers?.map((q) => q.binding)).toEqual(expect.arrayContaining(["EVENTS", "EVENTS_1", "WEBHOOKS", "WEBHOOKS_1"]));
+    // A third events partition in production only: not a binding the top level lacks.
+    const wider = structuredClone(production);
+    wider.queues.producers = [...(wider.queues.producers ?? []), { binding: "EVENTS_2", queue: "tidings-events-2" }];
+    wider.queues.consumers = [...(wider.queues.consumers ?? []), { queue: "tidings-events-2", dead_letter_queue: "tidings-events-dlq" }];
+    expect(bindingProblems(local, wider, raw)).toEqual([]);
+    expect(partitionProblems(wider)).toEqual([]);
+  });
+
+  it("refuse a partition without its consumer, a gap, or a partition bound to another queue, and let a dropped one drain", () => {
+    const noConsumer = structuredClone(production);
+    noConsumer.queues.consumers = noConsumer.queues.consumers?.filter((q) => q.queue !== "tidings-webhooks-1");
+    expect(partitionProblems(noConsumer)).toEqual([expect.stringContaining("no consumer for tidings-webhooks-1")]);
+    const noProducer = structuredClone(production);
+    noProducer.queues.producers = noProducer.queues.producers?.filter((q) => q.binding !== "EVENTS_1");
+    // A consumer without its producer is a dropped partition draining: allowed.
+    expect(partitionProblems(noProducer)).toEqual([]);
+    const gap = structuredClone(production);
+    gap.queues.producers = [...(gap.queues.producers ?? []).filter((q) => q.binding !== "EVENTS_1"), { binding: "EVENTS_2", queue: "tidings-events-2" }];
+    expect(partitionProblems(gap)).toEqual([expect.stringContaining("EVENTS_1 is missing")]);
+    const crossed = structuredClone(production);
+    crossed.queues.producers = crossed.queues.producers?.map((q) => (q.binding === "EVENTS_1" ? { ...q, queue: "tidings-events" } : q));
+    expect(partitionProblems(crossed)).toEqual([expect.stringContaining('binds EVENTS_1 to "tidings-events", not to tidings-events-1')]);
+  });
+
+  it("npm run shards writes their producers and consumers, prints the queues to create, and drains the partitions it drops", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "tidings-queues-"));
+    const config = path.join(dir, "wrangler.toml");
+    try {
+      cpSync(path.join(root, "wrangler.toml"), config);
+      const shards = (...args: string[]) =>
+        spawnSync(process.execPath, [path.join(root, "src/tools/shards.mjs"), "--config", config, ...args], { cwd: root, encoding: "utf8" });
+      // The shipped file is what its own settings write: 2 and 2 on both sides.
+      expect(shards("--event-queues", "2", "--webhook-queues", "2", "--check").status).toBe(0);
+      expect(shards("--env", "production", "--event-queues", "2", "--webhook-queues", "2", "--check").status).toBe(0);
+      expect(shards("--env", "production", "--event-queues", "3", "--check").status).toBe(1);
+      const before = readFileSync(config, "utf8");
+      const grown = shards("--env", "production", "--event-queues", "4");
+      expect(grown.status).toBe(0);
+      expect(grown.stdout).toContain("npx wrangler queues create tidings-events-2");
+      expect(grown.stdout).toContain("npx wrangler queues create tidings-events-3");
+      // Queues that exist already are not listed; the webhooks count, not given, is kept.
+      expect(grown.stdout).not.toMatch(/queues create tidings-events-1\b|queues create tidings-webhooks/);
+      const { local: writtenLocal, production: written } = readDeployConfig(config);
+      expect(written.queues.producers?.find((q) => q.binding === "EVENTS_3")?.queue).toBe("tidings-events-3");
+      expect(written.queues.consumers?.find((q) => q.queue === "tidings-events-3")).toMatchObject({
+        max_batch_size: 100,
+        dead_letter_queue: "tidings-events-dlq",
+      });
+      expect(written.queues.producers?.filter((q) => q.binding.startsWith("WEBHOOKS"))).toHaveLength(2);
+      expect(partitionProblems(written)).toEqual([]);
+      expect(bindingProblems(writtenLocal, written, readDeployConfig(config).raw)).toEqual([]);
+      // Only the production queues' block changed: the top level and the rings are as they were.
+      expect(shards("--event-queues", "2", "--webhook-queues", "2", "--check").status).toBe(0);
+      expect(shards("--env", "production", "--slots", "32", "--per-slot", "4", "--check").status).toBe(0);
+      const changed = readFileSync(config, "utf8");
+      expect(changed.slice(0, changed.indexOf("# >>> queue partitions (production)"))).toBe(
+        before.slice(0, before.indexOf("# >>> queue partitions (production)")),
+      );
+      // Fewer partitions: the dropped ones lose their producers at once but keep their consumers,
+      // so what is still on them is consumed, until a rerun with --force.
+      const shrink = shards("--env", "production", "--event-queues", "2");
+      expect(shrink.status).toBe(0);
+      expect(shrink.stdout).toContain("Draining (consumed, no longer produced to): tidings-events-2, tidings-events-3");
+      const drainingConfig = readDeployConfig(config).production;
+      expect(drainingConfig.queues.producers?.map((q) => q.binding).filter((name) => name.startsWith("EVENTS"))).toEqual(["EVENTS", "EVENTS_1", "EVENTS_DLQ"]);
+      expect(drainingConfig.queues.consumers?.map((q) => q.queue)).toEqual(expect.arrayContaining(["tidings-events-2", "tidings-events-3"]));
+      expect(partitionProblems(drainingConfig)).toEqual([]);
+      // A rerun without --force keeps them draining; with it, they go.
+      expect(shards("--env", "production", "--event-queues", "2").status).toBe(0);
+      expect(readDeployConfig(config).production.queues.consumers?.map((q) => q.queue)).toContain("tidings-events-3");
+      expect(shards("--env", "production", "--event-queues", "2", "--force").status).toBe(0);
+      expect(readDeployConfig(config).production.queues.consumers?.map((q) => q.queue)).not.toContain("tidings-events-2");
+      expect(shards("--env", "production", "--event-queues", "2", "--webhook-queues", "2", "--check").status).toBe(0);
+      expect(shards("--event-queues", "0").status).toBe(1);
+      expect(shards("--webhook-queues", "65").status).toBe(1);
+      expect(shards().status).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,6 +4,7 @@
 import type { Env } from "../../src/env";
 import { csrfToken, newSessionCookieValue, readSession, SESSION_COOKIE } from "../../src/panel/session";
 import type { HostileContext } from "./hostile-routes";
+import { partitionsAs } from "./partitions";
 
 /** An authenticated API call to the Worker under test, optionally with other bindings. */
 export type ApiCaller = (path: string, init?: RequestInit, env?: Env) => Promise<Response>;
@@ -123,7 +124,13 @@ export function queueSink(): Queue<unknown> {
 
 /** The Worker's bindings with every queue producer a sink. */
 export function withQueueSinks(env: Env): Env {
-  return { ...env, EVENTS: queueSink(), EVENTS_DLQ: queueSink(), DELIVERY: queueSink(), WEBHOOKS: queueSink() } as Env;
+  return {
+    ...env,
+    ...partitionsAs(env, "events", queueSink()),
+    EVENTS_DLQ: queueSink(),
+    DELIVERY: queueSink(),
+    ...partitionsAs(env, "webhooks", queueSink()),
+  } as Env;
 }
 
 /** The Request of a case, with the credentials it asks for; redirects are never followed. */
