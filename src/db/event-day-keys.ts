@@ -4,20 +4,10 @@
 // writes and reads them; the stats rollup's purge (stats-retention.ts) drops the days that have left the ring.
 import { type DayKeyCount, keysOfEvents } from "../domain/event-day-keys";
 import type { EventRow } from "../domain/tracking-event";
+import { INSERT_PRESENT, LOOKUP_KEYS, UPSERT_COUNTED } from "./event-day-keys-sql";
 import { jsonChunks } from "./json-chunks";
 import type { EventsBindings } from "./shards";
 import { statsDatabases } from "./stats-shards";
-
-// Counts add up: a batch the queue delivers again counts again, which only makes an estimate larger.
-const UPSERT_COUNTED = `INSERT INTO event_day_keys (day, key, n)
-  SELECT value->>0, value->>1, value->>2 FROM json_each(?1) WHERE true
-  ON CONFLICT (day, key) DO UPDATE SET n = n + excluded.n`;
-// A key that only says "there" (n = 0) is written once: a conflict leaves the row as it is.
-const INSERT_PRESENT = `INSERT OR IGNORE INTO event_day_keys (day, key, n) SELECT value->>0, value->>1, 0 FROM json_each(?1)`;
-
-/** The keys among a key list on a day list, each list one JSON parameter: the primary key (day, key) is probed once per pair. */
-export const LOOKUP_KEYS = `SELECT day, key, n FROM event_day_keys
-  WHERE day IN (SELECT value FROM json_each(?1)) AND key IN (SELECT value FROM json_each(?2))`;
 
 /** The account setting holding the first day whose events all have keys (migrations/0013). */
 export const DAY_KEYS_SINCE = "event_day_keys_since";

@@ -5,7 +5,8 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { rollUpStats } from "../../src/cron/rollups";
-import { DAY_KEYS_SINCE, LOOKUP_KEYS } from "../../src/db/event-day-keys";
+import { DAY_KEYS_SINCE } from "../../src/db/event-day-keys";
+import { LOOKUP_KEYS } from "../../src/db/event-day-keys-sql";
 import { countEvents, insertEvents, listEvents, type PageMode, type StoredEvent } from "../../src/db/events-store";
 import { statsDatabases } from "../../src/db/stats-shards";
 import type { EventQuery } from "../../src/domain/cursor";
