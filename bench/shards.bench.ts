@@ -25,15 +25,19 @@
 import { createMessageBatch } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { ROLLUP_CHUNK_EVENTS, rollUpStats } from "../src/cron/rollups";
+import { writeDayKeys } from "../src/db/event-day-keys";
 import { insertEvents } from "../src/db/events-store";
 import { jsonChunks } from "../src/db/json-chunks";
 import { type EncodedRow, encodeLeanRows, LEAN_EVENT_COLUMNS, type LeanRow, leanBodies } from "../src/db/lean-events";
 import { setShardWatermark } from "../src/db/rollups";
 import { directory } from "../src/db/shards";
+import { statsDatabases } from "../src/db/stats-shards";
 import { setManyWebhookUrls, type WebhookUrls } from "../src/db/webhooks";
+import { keysOfEvents } from "../src/domain/event-day-keys";
 import { CONTROL_DATABASE, dayOf, domainHash, holdsEvents } from "../src/domain/event-shards";
 import { eventCode, messageKey, messageKeySql, storedPart } from "../src/domain/lean-event";
 import { WEBHOOK_IDS } from "../src/domain/webhooks";
+import type { EventRow } from "../src/domain/tracking-event";
 import type { Env } from "../src/env";
 import { partitionsAs } from "../test/support/partitions";
 import worker from "./bench-worker";
@@ -334,6 +338,30 @@ async function fillShard(db: D1Database, target: number): Promise<void> {
   }
 }
 
+/**
+ * The full day's keys in its stats database (docs/storage.md, "`event_day_keys`"), as they would be
+ * had every event of the shard come through the store: the seed's own, written by the store's
+ * code, and for the copies (each with a recipient and Message-ID of its own, the same events and
+ * tags) as many more recipient and Message-ID keys per event, random. Returns the day's keys.
+ */
+async function fillDayKeys(seedRows: EventRow[], held: number): Promise<number> {
+  await writeDayKeys(benchEnv, seedRows);
+  const present = keysOfEvents(seedRows).filter((k) => k.n === 0).length;
+  const db = statsDatabases(benchEnv).of(seedRows[0]!.domain);
+  const day = dayOf(seedRows[0]!.ts);
+  const chunk = 100_000;
+  for (let left = Math.round(((held - seedRows.length) * present) / seedRows.length); left > 0; left -= chunk) {
+    await db
+      .prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+         INSERT OR IGNORE INTO event_day_keys (day, key, n) SELECT ?1, random() & 9007199254740991, 0 FROM n`,
+      )
+      .bind(day, Math.min(chunk, left))
+      .run();
+  }
+  return (await db.prepare("SELECT count(*) AS n FROM event_day_keys WHERE day = ?1").bind(day).first<{ n: number }>())!.n;
+}
+
 const today = dayOf(Date.now() * 1000);
 let oneShardRate = 0;
 
@@ -355,8 +383,10 @@ it(`one shard: consumer vs raw insert, empty and holding ${FULL.toLocaleString("
 
   const filling = performance.now();
   const history = dayTraffic({ ...shape, day: fullDay, events: SEED_EVENTS, firstMessage: 500_000, seed: 11 });
+  const seedRows: EventRow[] = [];
   for (let b = 0; b < SEED_EVENTS; b += BATCH) {
     const rows = (await materialize(history, b, BATCH)).map((item) => item.raw);
+    seedRows.push(...rows);
     const encoded = await encodeLeanRows(rows);
     await rawInsert(
       fullDb,
@@ -366,8 +396,9 @@ it(`one shard: consumer vs raw insert, empty and holding ${FULL.toLocaleString("
   }
   await fillShard(fullDb, FULL);
   const held = await countEvents(fullDb);
+  const dayKeys = await fillDayKeys(seedRows, held);
   report(
-    `shard filled to ${held.toLocaleString("en")} events (${SEED_EVENTS.toLocaleString("en")} written, then copied) in`,
+    `shard filled to ${held.toLocaleString("en")} events (${SEED_EVENTS.toLocaleString("en")} written, then copied), its day's keys to ${dayKeys.toLocaleString("en")}, in`,
     `${((performance.now() - filling) / 1000).toFixed(0)} s`,
   );
 
