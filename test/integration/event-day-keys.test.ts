@@ -6,7 +6,7 @@ import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { rollUpStats } from "../../src/cron/rollups";
 import { DAY_KEYS_SINCE } from "../../src/db/event-day-keys";
-import { LOOKUP_KEYS } from "../../src/db/event-day-keys-sql";
+import { LOOKUP_KEYS, UPSERT_COUNTED } from "../../src/db/event-day-keys-sql";
 import { countEvents, insertEvents, listEvents, type PageMode, type StoredEvent } from "../../src/db/events-store";
 import { statsDatabases } from "../../src/db/stats-shards";
 import type { EventQuery } from "../../src/domain/cursor";
@@ -182,6 +182,42 @@ describe("day keys", () => {
     expect((await listEvents(testEnv, query, "first")).map((e) => e.id)).toEqual(["before-keys"]);
     await setSince(today - 5);
     expect(await listEvents(testEnv, query, "first")).toEqual([]);
+  });
+
+  it("count a busy event within an eighth of its events, written with its first event and then far fewer times than batches", async () => {
+    const domain = uniqueDomain("keyc");
+    await createDomain(domain);
+    let upserts = 0;
+    const wrapped: Record<string, unknown> = { ...testEnv };
+    for (const [name, value] of Object.entries(testEnv)) {
+      if (!/^STATS_\d+$/.test(name)) continue;
+      const db = value as D1Database;
+      wrapped[name] = {
+        prepare: (sql: string) => {
+          if (sql === UPSERT_COUNTED) upserts++;
+          return db.prepare(sql);
+        },
+        batch: (statements: D1PreparedStatement[]) => db.batch(statements),
+      };
+    }
+    const callEnv = wrapped as unknown as Env;
+    const day = dayOf(Date.now() * 1000) - 2;
+    const key = dayKey(domain, "event", "opened");
+    const stored = async () =>
+      (await statsDatabases(testEnv).of(domain).prepare("SELECT n FROM event_day_keys WHERE day = ?1 AND key = ?2").bind(day, key).first<{ n: number }>())?.n;
+    const pick = random(3);
+    const BATCHES = 60;
+    for (let b = 0; b < BATCHES; b++) {
+      const rows = Array.from({ length: 10 }, (_, i) => ({ ...row(domain, day * DAY_US + b * 100 + i, `c${b}-${i}`, pick), event: "opened", tags: [] }));
+      await insertEvents(callEnv, rows);
+      if (b === 0) expect(await stored()).toBe(10);
+    }
+    const n = (await stored())!;
+    expect(n).toBeLessThanOrEqual(BATCHES * 10);
+    expect(n).toBeGreaterThanOrEqual((BATCHES * 10 * 7) / 8);
+    // The opened key is the batches' only counted key (no tags): written with each of the first 8
+    // batches, then about every (1 + 1/8)th growth of its count.
+    expect(upserts).toBeLessThanOrEqual(30);
   });
 
   it("are found by their primary key, and purged with the days that left the ring", async () => {
