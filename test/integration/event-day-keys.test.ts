@@ -15,19 +15,10 @@ import { dayOf, firstStorableDay, isShardBinding } from "../../src/domain/event-
 import type { EventRow, MailgunEvent } from "../../src/domain/tracking-event";
 import type { Env } from "../../src/env";
 import { createDomain, uniqueDomain } from "../helpers";
+import { seededRandom as random } from "../support/prng";
 
 const testEnv = env as unknown as Env;
 const DAY_US = 86_400_000_000;
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EVENTS = ["accepted", "delivered", "opened", "clicked", "complained", "failed"];
 const TAGS = ["news", "vip", "promo", "receipt", "welcome", "digest"];
