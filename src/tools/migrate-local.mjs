@@ -23,17 +23,15 @@ const STATS = /^STATS_\d+$/;
 const TABLE = `CREATE TABLE IF NOT EXISTS d1_migrations (
   id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)`;
 
-/** Applies the migrations a database lacks, each in one batch with its bookkeeping row; returns how many. */
-async function apply(db, migrations) {
+/** Applies the migrations a database lacks, each in one batch with its bookkeeping row, counting each in `added[kind]` as it lands. */
+async function apply(db, migrations, added, kind) {
   await db.prepare(TABLE).run();
   const done = new Set((await db.prepare("SELECT name FROM d1_migrations").all()).results.map((row) => row.name));
-  let added = 0;
   for (const migration of migrations) {
     if (done.has(migration.name)) continue;
     await db.batch([...migration.queries.map((query) => db.prepare(query)), db.prepare("INSERT INTO d1_migrations (name) VALUES (?1)").bind(migration.name)]);
-    added++;
+    added[kind]++;
   }
-  return added;
 }
 
 /**
@@ -85,22 +83,27 @@ async function inLanes(items, work) {
   return results;
 }
 
-export async function migrateLocal(persistTo) {
+/**
+ * Applies every local database's missing migrations and returns the summary line. `added` counts
+ * the migrations applied, by kind, as they land: a caller that runs this again after a failure
+ * passes the same object, so the line sums what both runs applied.
+ */
+export async function migrateLocal(persistTo, added = { control: 0, shards: 0, stats: 0 }) {
   const control = await readD1Migrations(path.join(root, "migrations"));
   const events = await readD1Migrations(path.join(root, "migrations-events"));
   const statsMigrations = await readD1Migrations(path.join(root, "migrations-stats"));
   const proxy = await localDatabases(persistTo);
   try {
-    const controlAdded = await apply(proxy.env.DB, control);
+    await apply(proxy.env.DB, control, added, "control");
     const shards = Object.keys(proxy.env).filter((name) => SHARD.test(name));
-    const shardAdded = await inLanes(shards, (name) => apply(proxy.env[name], events));
+    await inLanes(shards, (name) => apply(proxy.env[name], events, added, "shards"));
     const stats = Object.keys(proxy.env).filter((name) => STATS.test(name));
-    const statsAdded = await inLanes(stats, (name) => apply(proxy.env[name], statsMigrations));
+    await inLanes(stats, (name) => apply(proxy.env[name], statsMigrations, added, "stats"));
     const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
     return (
-      `database: ${plural(control.length, "migration")} applied (${controlAdded} new); ` +
-      `${plural(shards.length, "event shard")}: ${plural(events.length, "migration")} each (${shardAdded.reduce((a, b) => a + b, 0)} new); ` +
-      `${plural(stats.length, "stats database")}: ${plural(statsMigrations.length, "migration")} each (${statsAdded.reduce((a, b) => a + b, 0)} new)`
+      `database: ${plural(control.length, "migration")} applied (${added.control} new); ` +
+      `${plural(shards.length, "event shard")}: ${plural(events.length, "migration")} each (${added.shards} new); ` +
+      `${plural(stats.length, "stats database")}: ${plural(statsMigrations.length, "migration")} each (${added.stats} new)`
     );
   } finally {
     await proxy.dispose();
@@ -111,13 +114,15 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const { values } = parseArgs({ options: { "persist-to": { type: "string" } } });
   try {
     let line;
+    const added = { control: 0, shards: 0, stats: 0 };
     try {
-      line = await migrateLocal(values["persist-to"]);
+      line = await migrateLocal(values["persist-to"], added);
     } catch (error) {
       // Migrations are recorded one by one (a migration and its record in one batch), so a second
-      // run applies only what the first did not; the first failure's reason is kept in one line.
+      // run applies only what the first did not, and the line counts both; the first failure's
+      // reason is kept in one line.
       console.error(`Applying the D1 migrations failed once (${error instanceof Error ? error.message : String(error)}); trying again.`);
-      line = await migrateLocal(values["persist-to"]);
+      line = await migrateLocal(values["persist-to"], added);
     }
     console.log(line);
   } catch (error) {
