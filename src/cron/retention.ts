@@ -35,8 +35,10 @@ export interface PurgeReport {
   unfinished: boolean;
 }
 
-/** Cron period: successive runs start at successive domains. Unit: ms. */
+/** Cron period: successive runs start LEGACY_DOMAINS_PER_RUN domains apart. Unit: ms. */
 const RUN_EVERY_MS = 5 * 60_000;
+/** Domains a run's legacy purge reaches when none has a backlog (3 probes each). */
+const LEGACY_DOMAINS_PER_RUN = Math.floor(LEGACY_PURGE_QUERIES_PER_RUN / 3);
 
 /**
  * The slots first, within `budget` chunks. Then the control database's tables of before the
@@ -52,7 +54,8 @@ export async function purgeExpired(env: Env, now: number, budget = PURGE_CHUNKS_
   if (!(await controlHoldsExpirable(env))) return report;
   let queries = LEGACY_PURGE_QUERIES_PER_RUN - 1;
   const all = await listRetention(env.DB);
-  const start = all.length > 0 ? Math.floor(now / RUN_EVERY_MS) % all.length : 0;
+  // Each run starts where the one before would have stopped had every domain taken its 3 probes.
+  const start = all.length > 0 ? (Math.floor(now / RUN_EVERY_MS) * LEGACY_DOMAINS_PER_RUN) % all.length : 0;
   for (const domain of [...all.slice(start), ...all.slice(0, start)]) {
     // Messages are kept as long as their events: opens and clicks can still arrive for them.
     const cutoffMs = now - domain.retentionDays * DAY_MS;
