@@ -10,6 +10,7 @@
 //   purged them): the lookup reads the control database too, one query per batch.
 import { MAX_EPOCH_SECONDS } from "../domain/dates";
 import { CONTROL_DATABASE, dayOf } from "../domain/event-shards";
+import { groupBy } from "../domain/group-by";
 import { jsonChunks } from "./json-chunks";
 import { type Directory, directory, type EventsBindings } from "./shards";
 import { type FinishedDelivery, finishedDeliveryIds, recordDeliveries } from "./webhooks";
@@ -49,17 +50,6 @@ function lookupPlace(dir: Directory, key: LedgerKey): string {
   return ms === null ? CONTROL_DATABASE : dir.nameFor(key.domain, dayOf(ms * 1000));
 }
 
-function grouped<T>(keys: T[], placeOf: (key: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const key of keys) {
-    const name = placeOf(key);
-    const group = groups.get(name);
-    if (group) group.push(key);
-    else groups.set(name, [key]);
-  }
-  return groups;
-}
-
 /**
  * Which of these deliveries already reached the receiver or were refused by it: one query per
  * shard their events are in, and one to the control database for every id (its own rows and
@@ -70,7 +60,7 @@ export async function doneDeliveryIds(env: EventsBindings, keys: LedgerKey[], no
   if (keys.length === 0) return new Set();
   const dir = await directory(env, now);
   // A day of a layout whose databases are no longer bound (a ring shrunk with --force) has nothing to find.
-  const shards = [...grouped(keys, (key) => lookupPlace(dir, key))].filter(([name]) => name !== CONTROL_DATABASE && dir.has(name));
+  const shards = [...groupBy(keys, (key) => lookupPlace(dir, key))].filter(([name]) => name !== CONTROL_DATABASE && dir.has(name));
   const found = await Promise.all([
     finishedDeliveryIds(
       env.DB,
@@ -97,7 +87,7 @@ export async function recordFinishedDeliveries(env: EventsBindings, rows: Ledger
   if (rows.length === 0) return;
   const dir = await directory(env, now);
   const dead = rows.filter((row) => row.status === "failed");
-  const places = grouped(
+  const places = groupBy(
     rows.filter((row) => row.status !== "failed"),
     (row) => recordPlace(dir, row, now),
   );

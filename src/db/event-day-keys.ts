@@ -3,6 +3,7 @@
 // one domain asks one database which days may hold its filter's values. Only the events store
 // writes and reads them; the stats rollup's purge (stats-retention.ts) drops the days that have left the ring.
 import { type DayKeyCount, keysOfEvents } from "../domain/event-day-keys";
+import { groupBy } from "../domain/group-by";
 import type { EventRow } from "../domain/tracking-event";
 import { INSERT_PRESENT, LOOKUP_KEYS, UPSERT_COUNTED } from "./event-day-keys-sql";
 import { jsonChunks } from "./json-chunks";
@@ -38,15 +39,8 @@ const rememberedKeys = new WeakMap<D1Database, Map<string, Remembered>>();
  */
 export async function writeDayKeys(env: EventsBindings, rows: readonly EventRow[]): Promise<void> {
   const stats = statsDatabases(env);
-  const byDatabase = new Map<string, EventRow[]>();
-  for (const row of rows) {
-    const name = stats.nameOf(row.domain);
-    const group = byDatabase.get(name);
-    if (group) group.push(row);
-    else byDatabase.set(name, [row]);
-  }
   await Promise.all(
-    [...byDatabase].map(async ([name, group]) => {
+    [...groupBy(rows, (row) => stats.nameOf(row.domain))].map(async ([name, group]) => {
       const db = stats.database(name);
       let remembered = rememberedKeys.get(db);
       if (!remembered) rememberedKeys.set(db, (remembered = new Map()));

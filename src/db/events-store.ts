@@ -6,6 +6,7 @@
 import type { EventQuery } from "../domain/cursor";
 import { dayEstimates, requiredKeys } from "../domain/event-day-keys";
 import { CONTROL_DATABASE, DAY_US, dayOf, firstStorableDay, MAX_RETENTION_DAYS } from "../domain/event-shards";
+import { groupBy } from "../domain/group-by";
 import type { RollupEvent } from "../domain/stats-counters";
 import type { EventRow } from "../domain/tracking-event";
 import { emptyLedgerStatement } from "./delivery-ledger";
@@ -51,17 +52,8 @@ function chunkRows(rows: EventRow[]): string[] {
  */
 export async function insertEvents(env: EventsBindings, rows: EventRow[], now = Date.now()): Promise<number> {
   const dir = await directory(env, now);
-  const byShard = new Map<string, EventRow[]>();
-  let kept = 0;
-  for (const row of rows) {
-    const name = dir.nameAt(row.domain, row.ts / 1000, now);
-    if (name === null) continue;
-    kept++;
-    const group = byShard.get(name);
-    if (group) group.push(row);
-    else byShard.set(name, [row]);
-  }
-  const stored = [...byShard].flatMap(([, shardRows]) => shardRows);
+  const byShard = groupBy(rows, (row) => dir.nameAt(row.domain, row.ts / 1000, now));
+  const stored = [...byShard.values()].flat();
   await Promise.all([
     // Side by side with the events: if either fails the batch fails and the queue delivers it again.
     stored.length > 0 ? writeDayKeys(env, stored) : null,
@@ -74,7 +66,7 @@ export async function insertEvents(env: EventsBindings, rows: EventRow[], now = 
       return db.batch(statements);
     }),
   ]);
-  return kept;
+  return stored.length;
 }
 
 export type PageMode = "first" | "next" | "previous" | "last";
@@ -286,14 +278,7 @@ function shardPlan(read: ReadPlan, { layout, filters, driven }: ShardFilters, do
 
 /** The shards holding a day's events of the page's domains, each with its domains. */
 function shardsOfDay(read: ReadPlan, day: number): Array<[string, string[]]> {
-  const byShard = new Map<string, string[]>();
-  for (const domain of read.domains) {
-    const name = read.dir.nameFor(domain, day);
-    const group = byShard.get(name);
-    if (group) group.push(domain);
-    else byShard.set(name, [domain]);
-  }
-  return [...byShard];
+  return [...groupBy(read.domains, (domain) => read.dir.nameFor(domain, day))];
 }
 
 /** The part of [lo, hi] on a day. */

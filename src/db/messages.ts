@@ -6,6 +6,7 @@
 // bounce knows that day (its token's issuedAt, its return path's created_at), and the slot is
 // emptied with the events, past every retention.
 import { CONTROL_DATABASE } from "../domain/event-shards";
+import { groupBy } from "../domain/group-by";
 import { packedJson, unpackedJson } from "../domain/lean-event";
 import type { MessageMetadata } from "../domain/tracking-event";
 import { jsonChunks } from "./json-chunks";
@@ -107,18 +108,10 @@ function mergeMetadata(stored: StoredMetadataRow): MessageMetadata {
 /** Looks up many messages in one query per database; keys with no record are absent from the map. */
 export async function loadMessageMetadata(env: EventsBindings, keys: MessageKey[]): Promise<Map<string, MessageMetadata>> {
   const found = new Map<string, MessageMetadata>();
-  const byDatabase = new Map<D1Database, MessageKey[]>();
   const now = Date.now();
   const dir = await directory(env, now);
-  for (const key of keys) {
-    const db = shardOf(dir, key.domain, key.sentAt, now);
-    if (!db) continue;
-    const group = byDatabase.get(db);
-    if (group) group.push(key);
-    else byDatabase.set(db, [key]);
-  }
   await Promise.all(
-    [...byDatabase].map(async ([db, dbKeys]) => {
+    [...groupBy(keys, (key) => shardOf(dir, key.domain, key.sentAt, now))].map(async ([db, dbKeys]) => {
       const wanted = JSON.stringify(dbKeys.map((k) => [k.domain, k.messageId, k.recipient.toLowerCase()]));
       const { results } = await db
         .prepare(

@@ -3,6 +3,7 @@
 // is that of the bindings present (EVENTS, EVENTS_1, ...; written by `npm run shards`), so there is
 // no setting that could disagree with them; they are read once per env object (an isolate's env
 // does not change), which keeps the tracking edge's cost at a hash of the domain.
+import { groupBy } from "../domain/group-by";
 import type { QueueMessage } from "../domain/queue-messages";
 import { PARTITIONED_QUEUES, type PartitionedQueue, partitionBinding, partitionCountOfBindings, partitionOf } from "../domain/queue-partitions";
 import type { WebhookJob } from "../domain/webhooks";
@@ -49,12 +50,10 @@ export async function sendPartitioned<Q extends PartitionedQueue>(
   items: Array<{ domain: string; body: Bodies[Q]; delaySeconds?: number }>,
 ): Promise<void> {
   const queues = partitionQueues(env, queue);
-  const groups = new Map<number, Array<{ body: Bodies[Q]; delaySeconds?: number }>>();
-  for (const { domain, body, delaySeconds } of items) {
-    const partition = partitionOf(domain, queues.length);
-    let group = groups.get(partition);
-    if (!group) groups.set(partition, (group = []));
-    group.push(delaySeconds === undefined ? { body } : { body, delaySeconds });
+  for (const [partition, group] of groupBy(items, (item) => partitionOf(item.domain, queues.length))) {
+    await sendInBatches(
+      queues[partition]!,
+      group.map(({ body, delaySeconds }) => (delaySeconds === undefined ? { body } : { body, delaySeconds })),
+    );
   }
-  for (const [partition, bodies] of groups) await sendInBatches(queues[partition]!, bodies);
 }
