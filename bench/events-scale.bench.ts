@@ -8,7 +8,7 @@
 import { expect, it } from "vitest";
 import { insertEvents } from "../src/db/events-store";
 import { holdsEvents } from "../src/domain/event-shards";
-import { isStatsBinding } from "../src/domain/stats-shards";
+import { isKeysBinding } from "../src/domain/key-databases";
 import { AUTH, benchEnv, call, percentile, report } from "./harness";
 import {
   DENSE_TAG,
@@ -49,7 +49,7 @@ it(`Events API over ${BIGGEST.toLocaleString("en")} events of the biggest of ${S
   expect((await call("http://127.0.0.1/v4/domains", { method: "POST", headers: AUTH, body: new URLSearchParams({ name: big }) })).status).toBe(200);
   const total = domainVolumes(SHAPE).reduce((a, b) => a + b, 0);
   const before = await databaseBytes();
-  const statsBefore = await databaseBytes(isStatsBinding);
+  const keysBefore = await databaseBytes(isKeysBinding);
   let written = 0;
   const rates: Array<{ at: number; perSecond: number }> = [];
   let windowStart = performance.now();
@@ -65,7 +65,7 @@ it(`Events API over ${BIGGEST.toLocaleString("en")} events of the biggest of ${S
     }
   }
   const after = await databaseBytes();
-  const statsAfter = await databaseBytes(isStatsBinding);
+  const keysAfter = await databaseBytes(isKeysBinding);
   report(
     `events written (all domains; the biggest ${BIGGEST.toLocaleString("en")})`,
     `${written.toLocaleString("en")} of ${total.toLocaleString("en")} planned`,
@@ -76,11 +76,11 @@ it(`Events API over ${BIGGEST.toLocaleString("en")} events of the biggest of ${S
   );
   let keyRows = 0;
   for (const [name, db] of Object.entries(benchEnv)) {
-    if (isStatsBinding(name)) keyRows += (await (db as D1Database).prepare("SELECT count(*) AS n FROM event_day_keys").first<{ n: number }>())!.n;
+    if (isKeysBinding(name)) keyRows += (await (db as D1Database).prepare("SELECT count(*) AS n FROM event_day_keys").first<{ n: number }>())!.n;
   }
   report(
-    "  and the day keys (stats databases, D1 size_after; no rollup ran): bytes / key rows per event",
-    `${((statsAfter - statsBefore) / written).toFixed(1)} B / ${(keyRows / written).toFixed(2)}`,
+    "  and the day keys (key databases, D1 size_after): bytes / key rows per event",
+    `${((keysAfter - keysBefore) / written).toFixed(1)} B / ${(keyRows / written).toFixed(2)}`,
   );
   if (rates.length >= 2) {
     const first = rates[0]!;

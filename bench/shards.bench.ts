@@ -25,13 +25,12 @@
 import { createMessageBatch } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { ROLLUP_CHUNK_EVENTS, rollUpStats } from "../src/cron/rollups";
-import { writeDayKeys } from "../src/db/event-day-keys";
+import { keyDatabases, writeDayKeys } from "../src/db/event-day-keys";
 import { insertEvents } from "../src/db/events-store";
 import { jsonChunks } from "../src/db/json-chunks";
 import { type EncodedRow, encodeLeanRows, LEAN_EVENT_COLUMNS, type LeanRow, leanBodies } from "../src/db/lean-events";
 import { setShardWatermark } from "../src/db/rollups";
 import { directory } from "../src/db/shards";
-import { statsDatabases } from "../src/db/stats-shards";
 import { setManyWebhookUrls, type WebhookUrls } from "../src/db/webhooks";
 import { keysOfEvents } from "../src/domain/event-day-keys";
 import { CONTROL_DATABASE, dayOf, domainHash, holdsEvents } from "../src/domain/event-shards";
@@ -350,7 +349,7 @@ async function fillShard(db: D1Database, target: number): Promise<void> {
 }
 
 /**
- * The full day's keys in its stats database (docs/storage.md, "`event_day_keys`"), as they would be
+ * The full day's keys in its key database (docs/storage.md, "`event_day_keys`"), as they would be
  * had every event of the shard come through the store: the seed's own, written by the store's
  * code, and for the copies (each with a recipient and Message-ID of its own, the same events and
  * tags) as many more recipient and Message-ID keys per event, random. Returns the day's keys.
@@ -358,7 +357,7 @@ async function fillShard(db: D1Database, target: number): Promise<void> {
 async function fillDayKeys(seedRows: EventRow[], held: number): Promise<number> {
   await writeDayKeys(benchEnv, seedRows);
   const present = keysOfEvents(seedRows).filter((k) => k.n === 0).length;
-  const db = statsDatabases(benchEnv).of(seedRows[0]!.domain);
+  const db = keyDatabases(benchEnv).of(seedRows[0]!.domain);
   const day = dayOf(seedRows[0]!.ts);
   const chunk = 100_000;
   for (let left = Math.round(((held - seedRows.length) * present) / seedRows.length); left > 0; left -= chunk) {

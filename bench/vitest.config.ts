@@ -33,6 +33,7 @@ export default defineConfig(async () => ({
           TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
           TEST_EVENT_MIGRATIONS: await readD1Migrations(path.join(root, "migrations-events")),
           TEST_STATS_MIGRATIONS: await readD1Migrations(path.join(root, "migrations-stats")),
+          TEST_KEYS_MIGRATIONS: await readD1Migrations(path.join(root, "migrations-keys")),
           API_KEY: "bench-api-key",
           TRACKING_SECRET: "bench-tracking-secret",
           SHARED_HOSTS: "127.0.0.1,localhost",

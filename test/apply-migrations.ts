@@ -1,5 +1,6 @@
 import { applyD1Migrations, env } from "cloudflare:test";
 import { isShardBinding } from "../src/domain/event-shards";
+import { isKeysBinding } from "../src/domain/key-databases";
 import { isStatsBinding } from "../src/domain/stats-shards";
 
 await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
@@ -14,4 +15,10 @@ await Promise.all(
   Object.entries(env)
     .filter(([name]) => isStatsBinding(name))
     .map(([, db]) => applyD1Migrations(db as D1Database, env.TEST_STATS_MIGRATIONS)),
+);
+// And every key database (KEYS_<i>).
+await Promise.all(
+  Object.entries(env)
+    .filter(([name]) => isKeysBinding(name))
+    .map(([, db]) => applyD1Migrations(db as D1Database, env.TEST_KEYS_MIGRATIONS)),
 );

@@ -8,6 +8,8 @@ declare global {
       TEST_EVENT_MIGRATIONS: D1Migration[];
       /** migrations-stats/, applied to every stats database. */
       TEST_STATS_MIGRATIONS: D1Migration[];
+      /** migrations-keys/, applied to every key database. */
+      TEST_KEYS_MIGRATIONS: D1Migration[];
       /** Empty until a test migrates it (test/integration/cron-log.test.ts). */
       CRON_TEST_DB: D1Database;
       CRON_TEST_MESSAGES: R2Bucket;

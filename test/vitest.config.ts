@@ -29,6 +29,7 @@ export default defineConfig(async () => ({
                 TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
                 TEST_EVENT_MIGRATIONS: await readD1Migrations(path.join(root, "migrations-events")),
                 TEST_STATS_MIGRATIONS: await readD1Migrations(path.join(root, "migrations-stats")),
+                TEST_KEYS_MIGRATIONS: await readD1Migrations(path.join(root, "migrations-keys")),
                 API_KEY: "test-api-key",
                 TRACKING_SECRET: "test-tracking-secret",
                 TRACKING_SECRETS_PREVIOUS: "7:retired-secret",

@@ -2,8 +2,9 @@
 // the counters the Stats, Tags and Metrics APIs read, in the stats database the shard feeds
 // (db/stats-shards.ts), in bounded chunks (cost follows new events, not history), then deletes
 // rollup rows past their retention (hourly 2 months, daily a year, the seen-set 45 days) in every stats
-// database. Bindings: DB, the event shards (through the events store's rollupSources) and the
-// stats databases.
+// database, and the day keys of days that have left the ring. Bindings: DB, the event shards
+// (through the events store's rollupSources), the stats databases and the key databases.
+import { keyDatabases, settleDayKeysLayout } from "../db/event-day-keys";
 import { type EventSource, rollupSources } from "../db/events-store";
 import { moveLegacyStats } from "../db/legacy-stats";
 import { rollUpChunk } from "../db/rollups";
@@ -30,7 +31,8 @@ export const ROLLUP_CHUNK_EVENTS = 5000;
  * - a pair, once: its watermark (at most 4 on a stats database's first rollup of the shard) and the
  *   look that finds nothing new (1); a run visits about 6 days' slots, 6 x (databases per slot +
  *   pins) + 1 pairs, 25 deployed: at most 125;
- * - the directory and layout reads (2), the legacy move (at most 30), the purges (at most 20).
+ * - the directory and layout reads (2), the day keys' layout (1), the legacy move (at most 30),
+ *   the purges (at most 20).
  * About 420 at most.
  */
 export const ROLLUP_CHUNKS_PER_RUN = 40;
@@ -50,6 +52,8 @@ export interface RollupOptions {
   chunksPerRun?: number;
   tagLimit?: number;
   purgeRows?: number;
+  /** DELETEs per run (ROLLUP_PURGE_CHUNKS_PER_RUN). */
+  purgesPerRun?: number;
   /** False keeps unfinished shards for the next run instead of queueing them (a test of the run's bounds). */
   queueRest?: boolean;
 }
@@ -120,8 +124,10 @@ export async function rollUpShard(
  * finish go to the tidings-rollups queue, whose consumer carries on with each (consumers/rollups.ts).
  */
 export async function rollUpStats(env: Env, now: number, options: RollupOptions = {}): Promise<RollupReport> {
-  const { chunksPerRun = ROLLUP_CHUNKS_PER_RUN, purgeRows = ROLLUP_PURGE_ROWS, queueRest = true } = options;
+  const { chunksPerRun = ROLLUP_CHUNKS_PER_RUN, purgeRows = ROLLUP_PURGE_ROWS, purgesPerRun = ROLLUP_PURGE_CHUNKS_PER_RUN, queueRest = true } = options;
   const report: RollupReport = { events: 0, chunks: 0, skipped: 0, purged: 0, queued: 0, moved: 0, unfinished: false };
+  // Where the day keys are written, recorded for the pages that read them (one query).
+  await settleDayKeysLayout(env, now);
   // First, so that the seen-set the rollup consults and the tags the APIs read are where they look.
   const legacy = await moveLegacyStats(env, LEGACY_MOVE_ROWS, LEGACY_MOVE_CHUNKS_PER_RUN);
   report.moved = legacy.moved;
@@ -171,17 +177,27 @@ export async function rollUpStats(env: Env, now: number, options: RollupOptions 
     dayKeys: firstStorableDay(now),
     seen: cutoffs.seen,
   };
-  let purges = ROLLUP_PURGE_CHUNKS_PER_RUN;
+  // Every (database, table) the purge visits: the stats databases' tables (with the day keys
+  // written there before the key databases), the control database's, and each key database's day
+  // keys. There are more (25 deployed, 29 with the key databases) than a run's purges, so each run
+  // starts a run's purges further on: every one is visited within a few runs.
   const stats = statsDatabases(env);
-  const databases = stats.count > 0 ? [...stats.all(), env.DB] : stats.all();
-  for (const db of databases) {
-    for (const table of Object.keys(before) as RollupTable[]) {
-      for (;;) {
-        if (purges-- <= 0) return { ...report, unfinished: true };
-        const deleted = await deleteRollupsBefore(db, table, before[table], purgeRows);
-        report.purged += deleted;
-        if (deleted < purgeRows) break;
-      }
+  const tables = Object.keys(before) as RollupTable[];
+  const purging = [
+    ...(stats.count > 0 ? [...stats.all(), env.DB] : stats.all()).flatMap((db) => tables.map((table) => ({ db, table }))),
+    ...keyDatabases(env)
+      .own()
+      .map((db) => ({ db, table: "dayKeys" as const })),
+  ];
+  const start = (Math.floor(now / RUN_EVERY_MS) * purgesPerRun) % purging.length;
+  let purges = purgesPerRun;
+  for (let i = 0; i < purging.length; i++) {
+    const { db, table } = purging[(start + i) % purging.length]!;
+    for (;;) {
+      if (purges-- <= 0) return { ...report, unfinished: true };
+      const deleted = await deleteRollupsBefore(db, table, before[table], purgeRows);
+      report.purged += deleted;
+      if (deleted < purgeRows) break;
     }
   }
   return report;

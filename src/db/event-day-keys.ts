@@ -1,9 +1,14 @@
 // The day keys' SQL (docs/storage.md, "Day keys"; what a key is: domain/event-day-keys.ts). They
-// live in each domain's stats database (the control database when there are none), so a page of
-// one domain asks one database which days may hold its filter's values. Only the events store
-// writes and reads them; the stats rollup's purge (stats-retention.ts) drops the days that have left the ring.
+// live in each domain's key database (KEYS_<hash % m>; its stats database, or the control
+// database, when there are none: domain/key-databases.ts), so a page of one domain asks one
+// database which days may hold its filter's values. Only the events store writes and reads them;
+// the stats rollup's cron purges the days that have left the ring and settles the layout
+// (settleDayKeysLayout).
+
 import { type DayKeyCount, keysOfEvents } from "../domain/event-day-keys";
+import { CONTROL_DATABASE, dayOf } from "../domain/event-shards";
 import { groupBy } from "../domain/group-by";
+import { isKeysBinding, keysCountOfBindings, keysFor, keysLayoutName } from "../domain/key-databases";
 import type { EventRow } from "../domain/tracking-event";
 import { INSERT_PRESENT, LOOKUP_KEYS, UPSERT_COUNTED } from "./event-day-keys-sql";
 import { jsonChunks } from "./json-chunks";
@@ -12,6 +17,56 @@ import { statsDatabases } from "./stats-shards";
 
 /** The account setting holding the first day whose events all have keys (migrations/0013). */
 export const DAY_KEYS_SINCE = "event_day_keys_since";
+/** The account setting naming where the keys of the days from DAY_KEYS_SINCE are (keysLayoutName; migrations/0014). */
+export const DAY_KEYS_AT = "event_day_keys_at";
+
+/** The Worker's key databases: where each domain's keys are, by binding name. */
+export class KeyDatabases {
+  constructor(
+    /** m: 0 when the stats databases (or the control database) keep the keys. */
+    readonly count: number,
+    private readonly statsCount: number,
+    private readonly databases: ReadonlyMap<string, D1Database>,
+  ) {}
+
+  /** Where the keys are, as DAY_KEYS_AT records it. */
+  get layout(): string {
+    return keysLayoutName(this.count);
+  }
+
+  nameOf(domain: string): string {
+    return keysFor(domain, this.count, this.statsCount);
+  }
+
+  of(domain: string): D1Database {
+    return this.database(this.nameOf(domain));
+  }
+
+  database(name: string): D1Database {
+    const db = this.databases.get(name);
+    if (!db) throw new Error(`key database ${name} is not bound to this Worker (run \`npm run shards\`)`);
+    return db;
+  }
+
+  /** The key databases of their own (none when the stats databases keep the keys). */
+  own(): D1Database[] {
+    return [...this.databases].filter(([name]) => isKeysBinding(name)).map(([, db]) => db);
+  }
+}
+
+const cache = new WeakMap<object, KeyDatabases>();
+
+/** The Worker's key databases (the bindings do not change within an isolate). */
+export function keyDatabases(env: EventsBindings): KeyDatabases {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  const stats = statsDatabases(env);
+  const databases = new Map<string, D1Database>([[CONTROL_DATABASE, env.DB], ...stats.names.map((name) => [name, stats.database(name)] as const)]);
+  for (const [name, value] of Object.entries(env)) if (isKeysBinding(name)) databases.set(name, value as D1Database);
+  const result = new KeyDatabases(keysCountOfBindings(databases.keys()), stats.count, databases);
+  cache.set(env, result);
+  return result;
+}
 
 /**
  * What this isolate has stored of each key, per database (`day:key`): a recipient's or a
@@ -33,22 +88,22 @@ interface Remembered {
 const rememberedKeys = new WeakMap<D1Database, Map<string, Remembered>>();
 
 /**
- * Writes the keys of these events to their domains' stats databases: per database, one upsert of
+ * Writes the keys of these events to their domains' key databases: per database, one upsert of
  * the counted keys due a write and one insert of the present keys this isolate has not stored
  * yet, in one batch.
  */
 export async function writeDayKeys(env: EventsBindings, rows: readonly EventRow[]): Promise<void> {
-  const stats = statsDatabases(env);
+  const keys = keyDatabases(env);
   await Promise.all(
-    [...groupBy(rows, (row) => stats.nameOf(row.domain))].map(async ([name, group]) => {
-      const db = stats.database(name);
+    [...groupBy(rows, (row) => keys.nameOf(row.domain))].map(async ([name, group]) => {
+      const db = keys.database(name);
       let remembered = rememberedKeys.get(db);
       if (!remembered) rememberedKeys.set(db, (remembered = new Map()));
       // In key order: each statement walks the day's part of the primary key once.
-      const keys = keysOfEvents(group).sort((a, b) => a.day - b.day || a.key - b.key);
+      const found = keysOfEvents(group).sort((a, b) => a.day - b.day || a.key - b.key);
       const counted: Array<[string, number, number, number]> = [];
       const present: Array<[string, number, number]> = [];
-      for (const { day, key, n } of keys) {
+      for (const { day, key, n } of found) {
         const id = `${day}:${key}`;
         const known = remembered.get(id);
         if (n === 0) {
@@ -82,8 +137,30 @@ export async function writeDayKeys(env: EventsBindings, rows: readonly EventRow[
   );
 }
 
-/** The keys found among `keys` on `days` in the domain's stats database. */
+/** The keys found among `keys` on `days` in the domain's key database. */
 export async function lookupDayKeys(env: EventsBindings, domain: string, days: readonly number[], keys: readonly number[]): Promise<DayKeyCount[]> {
-  const result = await statsDatabases(env).of(domain).prepare(LOOKUP_KEYS).bind(JSON.stringify(days), JSON.stringify(keys)).all<DayKeyCount>();
+  const result = await keyDatabases(env).of(domain).prepare(LOOKUP_KEYS).bind(JSON.stringify(days), JSON.stringify(keys)).all<DayKeyCount>();
   return result.results;
+}
+
+/**
+ * Records where this Worker writes the keys (DAY_KEYS_AT), in one batch on the control database.
+ * When another layout was recorded (the keys moved: databases of their own, or another m), the
+ * first day the keys cover (DAY_KEYS_SINCE) becomes two days from `now` at the earliest: the days
+ * before have their keys in the old place, or in both, and Workers of the old layout may still
+ * write for a few minutes; two days on, every key is where this Worker reads it. Pages read the
+ * days in between whole, as they do the days before the keys (keysUsable, readPlan). Run by each
+ * stats rollup cron run: one query, which changes nothing once the layout is recorded.
+ */
+export async function settleDayKeysLayout(env: EventsBindings, now: number): Promise<void> {
+  const layout = keyDatabases(env).layout;
+  await env.DB.batch([
+    env.DB.prepare(
+      `UPDATE account_settings SET value = CAST(max(CAST(value AS INTEGER), ?3) AS INTEGER) WHERE name = ?1
+         AND EXISTS (SELECT 1 FROM account_settings WHERE name = ?2 AND value != ?4)`,
+    ).bind(DAY_KEYS_SINCE, DAY_KEYS_AT, dayOf(now * 1000) + 2, layout),
+    env.DB.prepare(
+      "INSERT INTO account_settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = excluded.value WHERE value != excluded.value",
+    ).bind(DAY_KEYS_AT, layout),
+  ]);
 }

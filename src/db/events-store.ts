@@ -7,10 +7,11 @@ import type { EventQuery } from "../domain/cursor";
 import { dayEstimates, requiredKeys } from "../domain/event-day-keys";
 import { CONTROL_DATABASE, DAY_US, dayOf, firstStorableDay, MAX_RETENTION_DAYS } from "../domain/event-shards";
 import { groupBy } from "../domain/group-by";
+import { keysUsable } from "../domain/key-databases";
 import type { RollupEvent } from "../domain/stats-counters";
 import type { EventRow } from "../domain/tracking-event";
 import { emptyLedgerStatement } from "./delivery-ledger";
-import { DAY_KEYS_SINCE, lookupDayKeys, writeDayKeys } from "./event-day-keys";
+import { DAY_KEYS_AT, DAY_KEYS_SINCE, keyDatabases, lookupDayKeys, writeDayKeys } from "./event-day-keys";
 import { type CompiledFilters, compileEventQuery, type EventsLayout } from "./event-filters";
 import { sparsestTextMatch, textDrivenFrom } from "./event-text";
 import { jsonChunks } from "./json-chunks";
@@ -128,11 +129,12 @@ async function readPlan(env: EventsBindings, query: EventQuery, now: number): Pr
   const [dir, retention, found] = await Promise.all([
     directory(env, now),
     env.DB.prepare(
-      `SELECT name, retention_days AS days, (SELECT value FROM account_settings WHERE name = ?2) AS since
+      `SELECT name, retention_days AS days, (SELECT value FROM account_settings WHERE name = ?2) AS since,
+         (SELECT value FROM account_settings WHERE name = ?3) AS keysAt
        FROM domains WHERE name IN (SELECT value FROM json_each(?1))`,
     )
-      .bind(JSON.stringify(domains), DAY_KEYS_SINCE)
-      .all<{ name: string; days: number; since: string | null }>(),
+      .bind(JSON.stringify(domains), DAY_KEYS_SINCE, DAY_KEYS_AT)
+      .all<{ name: string; days: number; since: string | null; keysAt: string | null }>(),
     groups.length > 0 && keyDays.length > 0 ? lookupDayKeys(env, query.domain, keyDays, groups.flat()) : null,
   ]);
   const daysOf = new Map(retention.results.map((row) => [row.name, row.days]));
@@ -140,7 +142,9 @@ async function readPlan(env: EventsBindings, query: EventQuery, now: number): Pr
   const minCutoff = Math.min(...cutoffs.values());
   const maxCutoff = Math.max(...cutoffs.values());
   const since = retention.results[0]?.since;
-  const estimates = found && since != null ? dayEstimates(groups, found) : null;
+  // Keys written where this Worker reads them (or the layout just moved: every day is read whole).
+  const usable = since != null && keysUsable(retention.results[0]?.keysAt, keyDatabases(env).count);
+  const estimates = found && usable ? dayEstimates(groups, found) : null;
   const keysFrom = Number(since);
   return {
     dir,

@@ -19,19 +19,24 @@ export function statsBinding(index: number): string {
 }
 
 /**
- * How many stats databases the Worker's bindings describe: STATS_0 to STATS_<n-1>, none missing;
+ * How many of a numbered kind of binding there are (`PREFIX_0` to `PREFIX_<n-1>`, none missing);
  * 0 when there are none. Throws ShardLayoutError naming a gap.
  */
-export function statsCountOfBindings(names: Iterable<string>): number {
+export function countOfNumberedBindings(names: Iterable<string>, pattern: RegExp, what: string, bindingOf: (index: number) => string): number {
   const found = new Set<number>();
   for (const name of names) {
-    const match = STATS_BINDING.exec(name);
+    const match = pattern.exec(name);
     if (match) found.add(Number(match[1]));
   }
   for (let i = 0; i < found.size; i++) {
-    if (!found.has(i)) throw new ShardLayoutError(`stats database ${statsBinding(i)} is missing (run \`npm run shards\`)`);
+    if (!found.has(i)) throw new ShardLayoutError(`${what} ${bindingOf(i)} is missing (run \`npm run shards\`)`);
   }
   return found.size;
+}
+
+/** How many stats databases the Worker's bindings describe: STATS_0 to STATS_<n-1> (countOfNumberedBindings). */
+export function statsCountOfBindings(names: Iterable<string>): number {
+  return countOfNumberedBindings(names, STATS_BINDING, "stats database", statsBinding);
 }
 
 /** The database holding a domain's stats among n (the control database when n is 0). */

@@ -4,6 +4,7 @@
 // with tsx (it reads src/secrets.ts); not part of the Worker bundle.
 import { experimental_readRawConfig, unstable_readConfig } from "wrangler";
 import { isShardBinding, layoutOfBindings, parsePins, ShardLayoutError } from "../domain/event-shards.ts";
+import { isKeysBinding, keysCountOfBindings } from "../domain/key-databases.ts";
 import {
   isExtraPartitionBinding,
   PARTITIONED_QUEUES,
@@ -17,6 +18,9 @@ import { isStatsBinding, statsCountOfBindings } from "../domain/stats-shards.ts"
 import { SECRETS } from "../secrets.ts";
 
 export const PRODUCTION_ENV = "production";
+
+/** The D1 bindings `npm run shards` writes: event shards, stats and key databases. */
+const isRingBinding = (name) => isShardBinding(name) || isStatsBinding(name) || isKeysBinding(name);
 /** The deploy plan's lines for all event shards at once. */
 export const SHARD_CREATE = "npx wrangler d1 create tidings-events-s<slot>-k<n>";
 export const SHARD_MIGRATE = "npx wrangler d1 migrations apply EV_S<slot>_K<n> --remote --env production";
@@ -27,9 +31,9 @@ export const SHARD_MIGRATE = "npx wrangler d1 migrations apply EV_S<slot>_K<n> -
  */
 export const BINDING_KINDS = {
   vars: (config) => Object.keys(config.vars ?? {}),
-  // Event shards and stats databases excepted: each side has its own ring and its own count,
+  // Event shards, stats and key databases excepted: each side has its own ring and its own counts,
   // written by `npm run shards` (production's are wider), which the Worker checks are complete.
-  d1_databases: (config) => (config.d1_databases ?? []).map((d) => d.binding).filter((name) => !isShardBinding(name) && !isStatsBinding(name)),
+  d1_databases: (config) => (config.d1_databases ?? []).map((d) => d.binding).filter((name) => !isRingBinding(name)),
   // Partitions past the first excepted, likewise: each side has its own count (`npm run shards`),
   // which partitionProblems checks is complete.
   "queues.producers": (config) => (config.queues?.producers ?? []).map((q) => q.binding).filter((name) => !isExtraPartitionBinding(name)),
@@ -133,9 +137,10 @@ export function queueNames(config) {
 export function deployPlan(config, secrets = SECRETS) {
   const env = `--env ${PRODUCTION_ENV}`;
   const steps = [];
-  const databases = (config.d1_databases ?? []).filter((db) => !isShardBinding(db.binding) && !isStatsBinding(db.binding));
+  const databases = (config.d1_databases ?? []).filter((db) => !isRingBinding(db.binding));
   const shards = (config.d1_databases ?? []).filter((db) => isShardBinding(db.binding));
-  const stats = (config.d1_databases ?? []).filter((db) => isStatsBinding(db.binding));
+  // The stats and key databases (docs/storage.md, "Stats databases", "Day keys databases"): few, one line each.
+  const stats = (config.d1_databases ?? []).filter((db) => isStatsBinding(db.binding) || isKeysBinding(db.binding));
   for (const db of databases) {
     steps.push({
       command: `npx wrangler d1 create ${db.database_name}`,
@@ -149,7 +154,6 @@ export function deployPlan(config, secrets = SECRETS) {
       note: `for each of the ${shards.length} event shards (${shards[0].database_name} to ${shards.at(-1).database_name}); \`npm run shards -- --env ${PRODUCTION_ENV} ...\` prints every command; set each database_id it prints`,
     });
   }
-  // The stats databases (docs/storage.md, "Stats databases"): few, one line each.
   for (const db of stats) {
     steps.push({
       command: `npx wrangler d1 create ${db.database_name}`,
@@ -323,6 +327,12 @@ export function productionValueProblems(production) {
   } catch (error) {
     if (!(error instanceof ShardLayoutError)) throw error;
     if (!problems.some((problem) => problem.startsWith("the event shards"))) problems.push(`the stats databases: ${error.message}`);
+  }
+  try {
+    keysCountOfBindings((production.d1_databases ?? []).map((db) => db.binding));
+  } catch (error) {
+    if (!(error instanceof ShardLayoutError)) throw error;
+    problems.push(`the key databases: ${error.message}`);
   }
   const sharedHosts = String(vars.SHARED_HOSTS ?? "")
     .split(",")

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Applies the D1 migrations to every local database wrangler.toml binds: migrations/ to the
 // control database (DB), migrations-events/ to each event shard (EV_S<slot>_<K|P><n>) and
-// migrations-stats/ to each stats database (STATS_<i>), through
+// migrations-stats/ to each stats database (STATS_<i>) and migrations-keys/ to each key database
+// (KEYS_<i>), through
 // wrangler's own local runtime (getPlatformProxy, the same state `wrangler dev` reads) and with
 // wrangler's own bookkeeping table (d1_migrations), so `wrangler d1 migrations apply <binding>
 // --local` agrees with it. One process for the whole ring: `wrangler d1 migrations apply` per
@@ -19,6 +20,7 @@ import { getPlatformProxy, unstable_readConfig } from "wrangler";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SHARD = /^EV_S\d+_[KP]\d+$/;
 const STATS = /^STATS_\d+$/;
+const KEYS = /^KEYS_\d+$/;
 // wrangler's table (wrangler/src/d1/migrations): the names of the migrations applied.
 const TABLE = `CREATE TABLE IF NOT EXISTS d1_migrations (
   id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)`;
@@ -88,10 +90,11 @@ async function inLanes(items, work) {
  * the migrations applied, by kind, as they land: a caller that runs this again after a failure
  * passes the same object, so the line sums what both runs applied.
  */
-export async function migrateLocal(persistTo, added = { control: 0, shards: 0, stats: 0 }) {
+export async function migrateLocal(persistTo, added = { control: 0, shards: 0, stats: 0, keys: 0 }) {
   const control = await readD1Migrations(path.join(root, "migrations"));
   const events = await readD1Migrations(path.join(root, "migrations-events"));
   const statsMigrations = await readD1Migrations(path.join(root, "migrations-stats"));
+  const keysMigrations = await readD1Migrations(path.join(root, "migrations-keys"));
   const proxy = await localDatabases(persistTo);
   try {
     await apply(proxy.env.DB, control, added, "control");
@@ -99,11 +102,14 @@ export async function migrateLocal(persistTo, added = { control: 0, shards: 0, s
     await inLanes(shards, (name) => apply(proxy.env[name], events, added, "shards"));
     const stats = Object.keys(proxy.env).filter((name) => STATS.test(name));
     await inLanes(stats, (name) => apply(proxy.env[name], statsMigrations, added, "stats"));
+    const keys = Object.keys(proxy.env).filter((name) => KEYS.test(name));
+    await inLanes(keys, (name) => apply(proxy.env[name], keysMigrations, added, "keys"));
     const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
     return (
       `database: ${plural(control.length, "migration")} applied (${added.control} new); ` +
       `${plural(shards.length, "event shard")}: ${plural(events.length, "migration")} each (${added.shards} new); ` +
-      `${plural(stats.length, "stats database")}: ${plural(statsMigrations.length, "migration")} each (${added.stats} new)`
+      `${plural(stats.length, "stats database")}: ${plural(statsMigrations.length, "migration")} each (${added.stats} new); ` +
+      `${plural(keys.length, "key database")}: ${plural(keysMigrations.length, "migration")} each (${added.keys} new)`
     );
   } finally {
     await proxy.dispose();
@@ -114,7 +120,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const { values } = parseArgs({ options: { "persist-to": { type: "string" } } });
   try {
     let line;
-    const added = { control: 0, shards: 0, stats: 0 };
+    const added = { control: 0, shards: 0, stats: 0, keys: 0 };
     try {
       line = await migrateLocal(values["persist-to"], added);
     } catch (error) {

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// `npm run shards -- --slots S --per-slot K [--stats N] [--pin domain ...] [--env production]`
+// `npm run shards -- --slots S --per-slot K [--stats N] [--keys M] [--pin domain ...] [--env production]`
 // `npm run shards -- --event-queues P --webhook-queues Q [--env production]` (either form, or both):
-// writes the event shards' D1 bindings (EV_S<slot>_K<k>, EV_S<slot>_P<pin>) and the stats
-// databases' (STATS_<i>, docs/storage.md "Stats databases") into wrangler.toml from one setting,
+// writes the event shards' D1 bindings (EV_S<slot>_K<k>, EV_S<slot>_P<pin>), the stats
+// databases' (STATS_<i>, docs/storage.md "Stats databases") and the key databases' (KEYS_<i>,
+// docs/storage.md "Day keys databases") into wrangler.toml from one setting,
 // between markers, for the top level (local runs and tests) or an environment, sets
 // EVENT_SHARD_PINS to match, and prints the `wrangler d1 create` command of every database that
 // has no id yet. The Worker records the new ring in its directory, in force two days later
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     "per-slot": { type: "string" },
     // Stats databases; default: as many as the file has, or K.
     stats: { type: "string" },
+    // Key databases (the day keys); default: as many as the file has, or the stats databases'. 0: in the stats databases.
+    keys: { type: "string" },
     pin: { type: "string", multiple: true, default: [] },
     // Partitions of tidings-events and tidings-webhooks; default: as many as the file has.
     "event-queues": { type: "string" },
@@ -72,7 +75,7 @@ function writeRing(text) {
 
   /** The ids already in the block, by binding: rerunning the script keeps every created database's id. */
   const ids = new Map();
-  for (const match of current.matchAll(/binding = "(EV_S\d+_[KP]\d+|STATS_\d+)"\n[^\n]*\ndatabase_id = "([^"]+)"/g)) ids.set(match[1], match[2]);
+  for (const match of current.matchAll(/binding = "(EV_S\d+_[KP]\d+|STATS_\d+|KEYS_\d+)"\n[^\n]*\ndatabase_id = "([^"]+)"/g)) ids.set(match[1], match[2]);
   const had = { slots: 0, perSlot: 0 };
   for (const name of [...ids.keys()].filter((key) => key.startsWith("EV_"))) {
     const [, slot, kind, index] = /^EV_S(\d+)_([KP])(\d+)$/.exec(name);
@@ -92,12 +95,16 @@ function writeRing(text) {
     fail(
       `the stats databases go from ${hadStats} to ${stats}: every domain's stats would move to another database and its history would not follow. Rerun with --force only on a deployment with no stats worth keeping.`,
     );
+  const hadKeys = [...ids.keys()].filter((name) => name.startsWith("KEYS_")).length;
+  const keys = values.keys === undefined ? hadKeys || stats : Number(values.keys);
+  if (!Number.isInteger(keys) || keys < 0 || keys > 64) fail("--keys must be a whole number from 0 to 64");
   const shards = [];
   for (let slot = 0; slot < slots; slot++) {
     for (let k = 0; k < perSlot; k++) shards.push({ binding: `EV_S${slot}_K${k}`, name: `tidings-events-s${slot}-k${k}` });
     pins.forEach((_, p) => shards.push({ binding: `EV_S${slot}_P${p}`, name: `tidings-events-s${slot}-p${p}` }));
   }
   const statsDatabases = Array.from({ length: stats }, (_, i) => ({ binding: `STATS_${i}`, name: `tidings-stats-${i}` }));
+  const keyDatabases = Array.from({ length: keys }, (_, i) => ({ binding: `KEYS_${i}`, name: `tidings-keys-${i}` }));
   /** Local ids only have to differ (wrangler keeps a local database per id); deployed ones come from `wrangler d1 create`. */
   const localId = (i, group = "8000") => `00000000-0000-4000-${group}-${(i + 1).toString(16).padStart(12, "0")}`;
   const entry = (db, id, dir) =>
@@ -110,6 +117,8 @@ function writeRing(text) {
     ...shards.map((shard, i) => entry(shard, ids.get(shard.binding) ?? (env ? PLACEHOLDER_ID : localId(i)), "migrations-events")),
     `# ${stats} stats databases: each domain's rollups in STATS_<hash % ${stats}>.`,
     ...statsDatabases.map((db, i) => entry(db, ids.get(db.binding) ?? (env ? PLACEHOLDER_ID : localId(i, "9000")), "migrations-stats")),
+    keys > 0 ? `# ${keys} key databases: each domain's day keys in KEYS_<hash % ${keys}>.` : "# No key databases: the day keys are in the stats databases.",
+    ...keyDatabases.map((db, i) => entry(db, ids.get(db.binding) ?? (env ? PLACEHOLDER_ID : localId(i, "a000")), "migrations-keys")),
     "",
   ].join("\n");
 
@@ -125,9 +134,13 @@ function writeRing(text) {
   next = next.slice(0, varsAt) + table.replace(pinLine, `\nEVENT_SHARD_PINS = "${pins.join(",")}"\n`) + next.slice(tableEnd);
   const report = () => {
     console.log(
-      `wrangler.toml: ${shards.length} event shards${env ? ` in [env.${env}]` : ""} (${slots} slots x ${perSlot}${pins.length ? ` + ${pins.length} pinned` : ""}) and ${stats} stats databases.`,
+      `wrangler.toml: ${shards.length} event shards${env ? ` in [env.${env}]` : ""} (${slots} slots x ${perSlot}${pins.length ? ` + ${pins.length} pinned` : ""}), ${stats} stats databases and ${keys} key databases.`,
     );
-    const missing = [...shards, ...statsDatabases].filter((db) => env && (ids.get(db.binding) ?? PLACEHOLDER_ID) === PLACEHOLDER_ID);
+    if (keys !== hadKeys && ids.size > 0)
+      console.log(
+        `The day keys move (${hadKeys} key databases to ${keys}): for two days after the deploy, pages read every day of the ring instead of skipping the days the keys rule out (docs/storage.md, "Day keys databases"). Nothing is lost.`,
+      );
+    const missing = [...shards, ...statsDatabases, ...keyDatabases].filter((db) => env && (ids.get(db.binding) ?? PLACEHOLDER_ID) === PLACEHOLDER_ID);
     if (missing.length > 0) {
       console.log(`Create these ${missing.length} databases, put each id it prints into its database_id in wrangler.toml, then apply the migrations:`);
       for (const shard of missing) console.log(`  npx wrangler d1 create ${shard.name}`);
@@ -137,8 +150,8 @@ function writeRing(text) {
   return {
     next,
     report,
-    summary: `${shards.length} event shards and ${stats} stats databases`,
-    mismatch: `event shards${env ? ` (${env})` : ""} are not ${slots} x ${perSlot} with ${stats} stats databases`,
+    summary: `${shards.length} event shards, ${stats} stats databases and ${keys} key databases`,
+    mismatch: `event shards${env ? ` (${env})` : ""} are not ${slots} x ${perSlot} with ${stats} stats databases and ${keys} key databases`,
   };
 }
 

@@ -5,13 +5,14 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { rollUpStats } from "../../src/cron/rollups";
-import { DAY_KEYS_SINCE } from "../../src/db/event-day-keys";
+import { DAY_KEYS_AT, DAY_KEYS_SINCE, keyDatabases, settleDayKeysLayout } from "../../src/db/event-day-keys";
 import { LOOKUP_KEYS, UPSERT_COUNTED } from "../../src/db/event-day-keys-sql";
 import { countEvents, insertEvents, listEvents, type PageMode, type StoredEvent } from "../../src/db/events-store";
-import { statsDatabases } from "../../src/db/stats-shards";
 import type { EventQuery } from "../../src/domain/cursor";
 import { dayKey } from "../../src/domain/event-day-keys";
-import { dayOf, firstStorableDay, isShardBinding } from "../../src/domain/event-shards";
+import { dayOf, domainHash, firstStorableDay, isShardBinding } from "../../src/domain/event-shards";
+import { isKeysBinding, keysBinding } from "../../src/domain/key-databases";
+import { isStatsBinding } from "../../src/domain/stats-shards";
 import type { EventRow, MailgunEvent } from "../../src/domain/tracking-event";
 import type { Env } from "../../src/env";
 import { createDomain, uniqueDomain } from "../helpers";
@@ -67,7 +68,22 @@ async function walk(callEnv: Env, query: EventQuery, mode: "next" | "previous"):
   }
 }
 
-afterEach(() => setSince(0));
+async function setKeysAt(layout: string | null): Promise<void> {
+  if (layout === null) await testEnv.DB.prepare("DELETE FROM account_settings WHERE name = ?1").bind(DAY_KEYS_AT).run();
+  else
+    await testEnv.DB.prepare("INSERT INTO account_settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+      .bind(DAY_KEYS_AT, layout)
+      .run();
+}
+
+async function setting(name: string): Promise<string | null> {
+  return (await testEnv.DB.prepare("SELECT value FROM account_settings WHERE name = ?1").bind(name).first<{ value: string }>())?.value ?? null;
+}
+
+afterEach(async () => {
+  await setSince(0);
+  await setKeysAt(keyDatabases(testEnv).layout);
+});
 
 describe("day keys", () => {
   it("skip days without the filter's values and read exactly what a walk without them reads", async () => {
@@ -163,7 +179,7 @@ describe("day keys", () => {
     const old = { ...row(domain, (today - 5) * DAY_US + 1, "before-keys", random(1)), recipient: "old@example.org" };
     await insertEvents(testEnv, [old]);
     // As if stored by a Worker from before the keys: the day has none.
-    await statsDatabases(testEnv)
+    await keyDatabases(testEnv)
       .of(domain)
       .prepare("DELETE FROM event_day_keys WHERE day = ?1")
       .bind(today - 5)
@@ -181,7 +197,7 @@ describe("day keys", () => {
     let upserts = 0;
     const wrapped: Record<string, unknown> = { ...testEnv };
     for (const [name, value] of Object.entries(testEnv)) {
-      if (!/^STATS_\d+$/.test(name)) continue;
+      if (!isKeysBinding(name)) continue;
       const db = value as D1Database;
       wrapped[name] = {
         prepare: (sql: string) => {
@@ -195,7 +211,7 @@ describe("day keys", () => {
     const day = dayOf(Date.now() * 1000) - 2;
     const key = dayKey(domain, "event", "opened");
     const stored = async () =>
-      (await statsDatabases(testEnv).of(domain).prepare("SELECT n FROM event_day_keys WHERE day = ?1 AND key = ?2").bind(day, key).first<{ n: number }>())?.n;
+      (await keyDatabases(testEnv).of(domain).prepare("SELECT n FROM event_day_keys WHERE day = ?1 AND key = ?2").bind(day, key).first<{ n: number }>())?.n;
     const pick = random(3);
     const BATCHES = 60;
     for (let b = 0; b < BATCHES; b++) {
@@ -213,7 +229,7 @@ describe("day keys", () => {
 
   it("are found by their primary key, and purged with the days that left the ring", async () => {
     const domain = uniqueDomain("keyp");
-    const db = statsDatabases(testEnv).of(domain);
+    const db = keyDatabases(testEnv).of(domain);
     const plan = await db.prepare(`EXPLAIN QUERY PLAN ${LOOKUP_KEYS}`).bind("[1,2]", "[3]").all<{ detail: string }>();
     expect(plan.results.map((r) => r.detail).join("\n")).toMatch(/SEARCH event_day_keys USING PRIMARY KEY \(day=\? AND key=\?\)/);
 
@@ -227,5 +243,78 @@ describe("day keys", () => {
     await rollUpStats(testEnv, now);
     const left = await db.prepare("SELECT day FROM event_day_keys WHERE key = ?1 ORDER BY day").bind(key).all<{ day: number }>();
     expect(left.results.map((r) => r.day)).toEqual([gone + 1]);
+  });
+
+  it("are written to the domain's key database, not its stats database", async () => {
+    const domain = uniqueDomain("keyk");
+    await createDomain(domain);
+    const day = dayOf(Date.now() * 1000) - 1;
+    await insertEvents(testEnv, [{ ...row(domain, day * DAY_US + 5, "kk-1", random(7)), recipient: "kk@example.org" }]);
+    const keys = keyDatabases(testEnv);
+    expect(keys.count).toBe(2);
+    expect(keys.nameOf(domain)).toBe(keysBinding(domainHash(domain) % 2));
+    const key = dayKey(domain, "recipient", "kk@example.org");
+    const holding: string[] = [];
+    for (const [name, db] of Object.entries(testEnv)) {
+      if (!isKeysBinding(name) && !isStatsBinding(name) && name !== "DB") continue;
+      const found = await (db as D1Database).prepare("SELECT 1 AS x FROM event_day_keys WHERE day = ?1 AND key = ?2").bind(day, key).first();
+      if (found) holding.push(name);
+    }
+    expect(holding).toEqual([keys.nameOf(domain)]);
+  });
+
+  it("read every day whole once the keys have moved, until the cron has moved their first day two days on", async () => {
+    const domain = uniqueDomain("keym");
+    await createDomain(domain);
+    const now = Date.now();
+    const today = dayOf(now * 1000);
+    await insertEvents(testEnv, [{ ...row(domain, (today - 3) * DAY_US + 5, "km-1", random(8)), recipient: "km@example.org" }]);
+    const query: EventQuery = { domain, lo: null, hi: null, ascending: true, limit: 10, filters: { recipient: ["nobody@nowhere.example"] } };
+    const shardQueries = async () => {
+      const counting = countingEnv();
+      expect(await listEvents(counting.env, query, "first", undefined, now)).toEqual([]);
+      return counting.shardQueries();
+    };
+    // Recorded where this Worker writes them: the keys rule every day out.
+    expect(await shardQueries()).toBe(0);
+    // Unset (a deployment new when migrations/0014 ran): trusted, and the cron records the layout without moving the first day.
+    await setKeysAt(null);
+    expect(await shardQueries()).toBe(0);
+    await settleDayKeysLayout(testEnv, now);
+    expect(await setting(DAY_KEYS_AT)).toBe("KEYS_2");
+    expect(await setting(DAY_KEYS_SINCE)).toBe("0");
+    // Written elsewhere until now (the stats databases, before the key databases): no day is skipped.
+    await setKeysAt("STATS");
+    expect(await shardQueries()).toBeGreaterThan(12);
+    await settleDayKeysLayout(testEnv, now);
+    expect(await setting(DAY_KEYS_AT)).toBe("KEYS_2");
+    expect(await setting(DAY_KEYS_SINCE)).toBe(String(today + 2));
+    // Now read by the layout's rules: every day before the first the keys cover is read whole.
+    expect(await shardQueries()).toBeGreaterThan(12);
+    // Settled: a later run changes nothing.
+    await settleDayKeysLayout(testEnv, now + 3 * 86_400_000);
+    expect(await setting(DAY_KEYS_SINCE)).toBe(String(today + 2));
+    // Two days on, the days from the new first one are skipped again (here: none before it is read whole).
+    await setSince(today - 40);
+    expect(await shardQueries()).toBe(0);
+  });
+
+  it("are purged in every database that has them, a run's purges further on each run", async () => {
+    const now = Date.now();
+    const gone = firstStorableDay(now) - 1;
+    const key = dayKey(uniqueDomain("keyr"), "recipient", "r@example.org");
+    const holders = Object.entries(testEnv).filter(([name]) => isKeysBinding(name) || isStatsBinding(name) || name === "DB") as Array<[string, D1Database]>;
+    expect(holders.length).toBe(5);
+    for (const [, db] of holders) await db.prepare("INSERT INTO event_day_keys (day, key, n) VALUES (?1, ?2, 1)").bind(gone, key).run();
+    const left = async () => {
+      const names: string[] = [];
+      for (const [name, db] of holders) if (await db.prepare("SELECT 1 AS x FROM event_day_keys WHERE key = ?1").bind(key).first()) names.push(name);
+      return names;
+    };
+    // 17 (database, table) pairs here (2 stats databases and the control database x 5 tables, 2
+    // key databases x 1): at 5 purges a run, four successive runs reach every one. Starting each
+    // run from the first, the control database and the key databases were never reached.
+    for (let run = 0; run < 4; run++) await rollUpStats(testEnv, now + run * 300_000, { purgesPerRun: 5 });
+    expect(await left()).toEqual([]);
   });
 });

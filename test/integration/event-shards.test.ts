@@ -187,6 +187,11 @@ describe("event shards", () => {
     const since = "SELECT value FROM account_settings WHERE name = 'event_day_keys_since'";
     expect((await control.prepare(since).first<{ value: string }>())?.value).toBe(String(Math.floor(Date.now() / 86_400_000) + 2));
     expect((await env.DB.prepare(since).first<{ value: string }>())?.value).toBe("0");
+    // Its keys were written to its stats databases (migrations/0014), which the cron compares with
+    // where the Worker now writes them; a new deployment's are recorded by its first cron run.
+    const at = "SELECT value FROM account_settings WHERE name = 'event_day_keys_at'";
+    expect((await control.prepare(at).first<{ value: string }>())?.value).toBe("STATS");
+    expect([undefined, "KEYS_2"]).toContain((await env.DB.prepare(at).first<{ value: string }>())?.value);
     // Until the ring starts, new events still go to the control database...
     const todayRow = row(domain, now * 1000, "today");
     await insertEvents(upgradeEnv, [todayRow], now);

@@ -234,6 +234,22 @@ describe("the event shards", () => {
       expect(moved.stderr).toContain("the stats databases go from 4 to 2");
       expect(shards("--env", "production", "--slots", "32", "--per-slot", "8", "--pin", "big.example.org").status).toBe(0);
       expect(readFileSync(config, "utf8")).toMatch(/\[\[env\.production\.d1_databases\]\]\nbinding = "STATS_3"\ndatabase_name = "tidings-stats-3"/);
+      // Key databases: as many as the file has by default; another count moves the keys (nothing lost, said so).
+      const keyBindings = () =>
+        readDeployConfig(config)
+          .production.d1_databases.filter((db) => /^KEYS_/.test(db.binding))
+          .map((db) => [db.binding, db.database_name]);
+      expect(keyBindings()).toEqual([0, 1, 2, 3].map((i) => [`KEYS_${i}`, `tidings-keys-${i}`]));
+      const fewer = shards("--env", "production", "--slots", "32", "--per-slot", "8", "--keys", "2", "--pin", "big.example.org");
+      expect(fewer.status).toBe(0);
+      expect(fewer.stdout).toContain("The day keys move (4 key databases to 2)");
+      expect(keyBindings()).toEqual([0, 1].map((i) => [`KEYS_${i}`, `tidings-keys-${i}`]));
+      expect(shards("--env", "production", "--slots", "32", "--per-slot", "8", "--keys", "0", "--pin", "big.example.org").status).toBe(0);
+      expect(keyBindings()).toEqual([]);
+      expect(readFileSync(config, "utf8")).toContain("# No key databases: the day keys are in the stats databases.");
+      // A gap is refused before a deploy, as the Worker would refuse it.
+      const gapped = { ...production, d1_databases: production.d1_databases.filter((db) => db.binding !== "KEYS_1") };
+      expect(productionValueProblems(gapped)).toContain("the key databases: key database KEYS_1 is missing (run `npm run shards`)");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -133,12 +133,13 @@ describe("wrangler's output", () => {
       const controls = readdirSync(path.join(root, "migrations")).filter((name) => name.endsWith(".sql")).length;
       const events = readdirSync(path.join(root, "migrations-events")).filter((name) => name.endsWith(".sql")).length;
       const stats = readdirSync(path.join(root, "migrations-stats")).filter((name) => name.endsWith(".sql")).length;
+      const keys = readdirSync(path.join(root, "migrations-keys")).filter((name) => name.endsWith(".sql")).length;
       const plural = (n: number) => `${n} migration${n === 1 ? "" : "s"}`;
       expect(run()).toBe(
         `database: ${controls} migrations applied (${controls} new); 64 event shards: ${plural(events)} each (${64 * events} new); ` +
-          `2 stats databases: ${plural(stats)} each (${2 * stats} new)`,
+          `2 stats databases: ${plural(stats)} each (${2 * stats} new); 2 key databases: ${plural(keys)} each (${2 * keys} new)`,
       );
-      expect(run()).toMatch(/\(0 new\); 64 event shards: .* \(0 new\); 2 stats databases: .* \(0 new\)$/);
+      expect(run()).toMatch(/\(0 new\); 64 event shards: .* \(0 new\); 2 stats databases: .* \(0 new\); 2 key databases: .* \(0 new\)$/);
       // Recorded in wrangler's own table, so `wrangler d1 migrations apply <binding> --local` agrees.
       const local = await localDatabases(state);
       try {

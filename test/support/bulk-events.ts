@@ -9,8 +9,9 @@
 import { INSERT_PRESENT, UPSERT_COUNTED } from "../../src/db/event-day-keys-sql";
 import { keysOfEvents } from "../../src/domain/event-day-keys";
 import { CONTROL_DATABASE, DAY_US, dayOf, layoutOfBindings, rollupStateName, shardFor } from "../../src/domain/event-shards";
+import { keysCountOfBindings, keysFor } from "../../src/domain/key-databases";
 import { messageKeySql } from "../../src/domain/lean-event";
-import { statsCountOfBindings, statsFor, statsTargetsOf } from "../../src/domain/stats-shards";
+import { statsCountOfBindings, statsTargetsOf } from "../../src/domain/stats-shards";
 import type { EventRow } from "../../src/domain/tracking-event";
 
 /** What the seed uses of a D1 database (the Node side has no Workers types). */
@@ -123,21 +124,22 @@ export async function seedBulkEvents(databases: Record<string, unknown>, nowMs: 
 
 /** The bulk events' day keys (docs/storage.md, "`event_day_keys`"), as the events store writes them with its events. */
 async function seedDayKeys(databases: Record<string, unknown>, nowMs: number, { events, recipients }: BulkShape): Promise<void> {
-  const names = ["clicked", "opened", "delivered", "accepted"];
+  const events4 = ["clicked", "opened", "delivered", "accepted"];
   const rows = Array.from(
     { length: events },
     (_, i) =>
       ({
         domain: BULK_DOMAIN,
         ts: nowMs * 1000 - i * 6_000_000,
-        event: names[i % 4]!,
+        event: events4[i % 4]!,
         recipient: bulkRecipient(Math.floor(i / 4) % recipients),
         messageId: bulkMessageId(Math.floor(i / 4)),
         tags: ["bulk"],
       }) as EventRow,
   );
   const keys = keysOfEvents(rows);
-  const db = databases[statsFor(BULK_DOMAIN, statsCountOfBindings(Object.keys(databases)))] as Database;
+  const names = Object.keys(databases);
+  const db = databases[keysFor(BULK_DOMAIN, keysCountOfBindings(names), statsCountOfBindings(names))] as Database;
   await db
     .prepare(UPSERT_COUNTED)
     .bind(JSON.stringify(keys.filter((k) => k.n > 0).map((k) => [k.day, k.key, k.n])))
