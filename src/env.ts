@@ -21,6 +21,6 @@ export interface Env extends Omit<Cloudflare.Env, TypedQueues | SecretName>, Sec
   DELIVERY: Queue<DeliveryJob>;
   /** Packs of up to 100 events for one webhook URL (src/domain/webhook-packs.ts, src/consumers/webhooks.ts). */
   WEBHOOKS: Queue<WebhookJob>;
-  /** One event shard's stats rollup to continue (src/consumers/rollups.ts). */
+  /** One event shard's stats rollup, or its emptying, to continue (src/consumers/rollups.ts). */
   ROLLUPS: Queue<RollupJob>;
 }

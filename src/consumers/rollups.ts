@@ -1,10 +1,13 @@
-// tidings-rollups: one event shard's stats rollup per message, continued from where the cron run
-// (or the previous message) stopped, within one invocation's query budget, and sent on again while
-// events remain. The watermark guards every write, so a repeated message rolls up nothing twice.
+// tidings-rollups: one event shard's stats rollup, or its emptying, per message, continued from
+// where the cron run (or the previous message) stopped, within one invocation's query budget, and
+// sent on again while events remain. The watermark guards every rollup write, so a repeated
+// message rolls up nothing twice; emptying deletes by age alone, so a repeated one deletes nothing
+// that was not already due.
+import { EMPTY_CHUNKS_PER_MESSAGE, emptyShardJob } from "../cron/retention";
 import { rollUpShard } from "../cron/rollups";
 import { eventSource } from "../db/events-store";
 import { rollupTargets } from "../db/stats-shards";
-import { rollupJobSchema } from "../domain/queue-messages";
+import { rollupsQueueJobSchema } from "../domain/queue-messages";
 import type { Env } from "../env";
 
 /**
@@ -15,9 +18,14 @@ import type { Env } from "../env";
  */
 export const ROLLUP_CHUNKS_PER_MESSAGE = 50;
 
-export async function consumeRollups(batch: MessageBatch<unknown>, env: Env, chunks = ROLLUP_CHUNKS_PER_MESSAGE): Promise<void> {
+export async function consumeRollups(
+  batch: MessageBatch<unknown>,
+  env: Env,
+  chunks = ROLLUP_CHUNKS_PER_MESSAGE,
+  emptying: { chunks: number; chunkRows?: number; now?: number } = { chunks: EMPTY_CHUNKS_PER_MESSAGE },
+): Promise<void> {
   for (const message of batch.messages) {
-    const job = rollupJobSchema.safeParse(message.body);
+    const job = rollupsQueueJobSchema.safeParse(message.body);
     const source = job.success ? await eventSource(env, job.data.shard) : null;
     if (!job.success || !source) {
       // Nothing to retry: a malformed job, or a shard no longer bound (the cron finds what is left).
@@ -25,8 +33,15 @@ export async function consumeRollups(batch: MessageBatch<unknown>, env: Env, chu
       message.ack();
       continue;
     }
+    const data = job.data;
+    if (data.type === "empty") {
+      if (await emptyShardJob(env, source.name, emptying.now ?? Date.now(), emptying.chunks, emptying.chunkRows))
+        await env.ROLLUPS.send({ type: "empty", shard: source.name });
+      message.ack();
+      continue;
+    }
     // A job without `stats` (sent before the stats databases) is every stats database the shard feeds.
-    const targets = (await rollupTargets(env, source.name, Date.now())).filter((target) => !job.data.stats || target.name === job.data.stats);
+    const targets = (await rollupTargets(env, source.name, Date.now())).filter((target) => !data.stats || target.name === data.stats);
     for (const target of targets) {
       // The invocation's budget shared among them.
       const report = await rollUpShard(env, source, target, Math.max(1, Math.floor(chunks / targets.length)));

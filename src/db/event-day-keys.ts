@@ -94,6 +94,7 @@ const rememberedKeys = new WeakMap<D1Database, Map<string, Remembered>>();
  */
 export async function writeDayKeys(env: EventsBindings, rows: readonly EventRow[]): Promise<void> {
   const keys = keyDatabases(env);
+  await settledOnce(env);
   await Promise.all(
     [...groupBy(rows, (row) => keys.nameOf(row.domain))].map(async ([name, group]) => {
       const db = keys.database(name);
@@ -144,13 +145,35 @@ export async function lookupDayKeys(env: EventsBindings, domain: string, days: r
 }
 
 /**
+ * settleDayKeysLayout once per isolate and control database, before the isolate writes its first
+ * key: so a key is never in a new place before the first day the keys cover has moved past it.
+ * Otherwise, in the minutes between a deploy that moves the keys and the next cron run, a Worker
+ * of the old layout still being served would trust its old place for today and skip a day holding
+ * events whose keys the new Worker wrote elsewhere. A failure is not remembered (the batch fails
+ * and the queue delivers it again).
+ */
+const settled = new WeakMap<D1Database, Promise<void>>();
+function settledOnce(env: EventsBindings): Promise<void> {
+  let done = settled.get(env.DB);
+  if (!done) {
+    done = settleDayKeysLayout(env, Date.now()).catch((error: unknown) => {
+      settled.delete(env.DB);
+      throw error;
+    });
+    settled.set(env.DB, done);
+  }
+  return done;
+}
+
+/**
  * Records where this Worker writes the keys (DAY_KEYS_AT), in one batch on the control database.
  * When another layout was recorded (the keys moved: databases of their own, or another m), the
  * first day the keys cover (DAY_KEYS_SINCE) becomes two days from `now` at the earliest: the days
  * before have their keys in the old place, or in both, and Workers of the old layout may still
  * write for a few minutes; two days on, every key is where this Worker reads it. Pages read the
  * days in between whole, as they do the days before the keys (keysUsable, readPlan). Run by each
- * stats rollup cron run: one query, which changes nothing once the layout is recorded.
+ * stats rollup cron run and by each isolate before its first key write (settledOnce): one query,
+ * which changes nothing once the layout is recorded.
  */
 export async function settleDayKeysLayout(env: EventsBindings, now: number): Promise<void> {
   const layout = keyDatabases(env).layout;

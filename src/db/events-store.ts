@@ -478,14 +478,18 @@ export interface SlotPurge {
   chunks: number;
   /** True when the chunk budget ran out first. */
   unfinished: boolean;
+  /** The shards with rows still to delete when the budget ran out: the one cut short, and those not reached. */
+  left: string[];
 }
 
 /**
- * Empties the slots the ring comes round to next (tomorrow's and the day after's): every event
+ * Empties the slots the ring comes round to next (tomorrow's and the day after's), or only the
+ * shard `only` (a job of the rollups queue carrying on where a cron run stopped): every event
  * there older than the earliest readable day, with its tags, its part (and the subjects and senders
  * once no part is left), its messages' metadata, their return paths and its webhook deliveries, in
  * chunks of `chunkRows`, and only events the stats rollup has counted (at or below what
- * `rolledUpTo` says of the shard).
+ * `rolledUpTo` says of the shard). The predicate is the age, so emptying a shard whose slot has
+ * since come round to today deletes nothing of today's.
  * Retention is then a slot emptied whole, not a row-by-row delete per domain.
  */
 export async function emptyExpiredSlots(
@@ -494,18 +498,20 @@ export async function emptyExpiredSlots(
   budget: number,
   chunkRows: number,
   rolledUpTo: (shard: string) => Promise<number>,
+  only?: string,
 ): Promise<SlotPurge> {
   const dir = await directory(env, now);
   const today = dayOf(now * 1000);
   const before = firstStorableDay(now) * DAY_US;
-  const names = new Set([...dir.namesOfDay(today + 1), ...dir.namesOfDay(today + 2)]);
+  const names = new Set(only ? [only] : [...dir.namesOfDay(today + 1), ...dir.namesOfDay(today + 2)]);
   names.delete(CONTROL_DATABASE);
-  const report: SlotPurge = { events: 0, chunks: 0, unfinished: false };
-  for (const name of names) {
+  const report: SlotPurge = { events: 0, chunks: 0, unfinished: false, left: [] };
+  const order = [...names];
+  for (const [at, name] of order.entries()) {
     const db = dir.database(name);
     const watermark = await rolledUpTo(name);
     for (;;) {
-      if (report.chunks++ >= budget) return { ...report, unfinished: true };
+      if (report.chunks++ >= budget) return { ...report, unfinished: true, left: order.slice(at) };
       // Tags and the messages' metadata go by their own time (the rollup reads an event's tags from its body).
       // A chunk: the oldest events the rollup has counted. Their parts go with them unless another event still holds one.
       const chunk = "SELECT seq FROM events WHERE seq <= ?1 AND ts < ?2 ORDER BY seq LIMIT ?3";

@@ -89,7 +89,17 @@ export const rollupJobSchema = z.object({
   shard: z.string().check(z.maxLength(64)),
   stats: z.optional(z.string().check(z.maxLength(64))),
 });
-export type RollupJob = z.infer<typeof rollupJobSchema>;
+/**
+ * A message on tidings-rollups: empty this event shard (its binding name) of the events past every
+ * retention, carrying on where a cron run's share ran out (src/cron/retention.ts).
+ */
+export const emptyJobSchema = z.object({
+  type: z.literal("empty"),
+  shard: z.string().check(z.maxLength(64)),
+});
+/** Either job of tidings-rollups. */
+export const rollupsQueueJobSchema = z.discriminatedUnion("type", [rollupJobSchema, emptyJobSchema]);
+export type RollupJob = z.infer<typeof rollupsQueueJobSchema>;
 
 export const queueMessageSchema = z.discriminatedUnion("type", [trackingHitSchema, readyEventSchema, eventPackSchema]);
 export type QueueMessage = z.input<typeof queueMessageSchema>;

@@ -4,6 +4,7 @@
 // rows and suppressions are never touched.
 import { createExecutionContext, createMessageBatch, createScheduledController, env, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { consumeRollups } from "../../src/consumers/rollups";
 import { LEGACY_PURGE_QUERIES_PER_RUN, purgeExpired } from "../../src/cron/retention";
 import { rollUpStats } from "../../src/cron/rollups";
 import { insertEvents } from "../../src/db/events-store";
@@ -203,6 +204,49 @@ describe("retention", () => {
     // Their parts went with them, and the subjects and senders with the last part (no other test writes that day).
     expect(await leftIn("event_parts")).toBe(0);
     expect(await leftIn("event_texts")).toBe(0);
+  });
+
+  it("hands the shards a run cannot empty to the rollups queue, whose consumer empties each and sends it on until it is done", async () => {
+    const domain = uniqueDomain("qempty");
+    await createDomain(domain);
+    // 26 days back: a day no other test writes.
+    const then = Date.now() - 26 * DAY;
+    await seed(
+      domain,
+      Array.from({ length: 30 }, () => 26 * DAY),
+    );
+    expect(await stored(domain, then)).toBe(30);
+    await rollUpStats(testEnv, then + DAY);
+    const sent: unknown[] = [];
+    const queueEnv = {
+      ...testEnv,
+      ROLLUPS: {
+        send: async (body: unknown) => void sent.push(body),
+        sendBatch: async (messages: Array<{ body: unknown }>) => void sent.push(...messages.map((m) => m.body)),
+      },
+    } as unknown as Env;
+    const roundAgain = then + 31 * DAY;
+    const shard = (await directory(testEnv)).nameFor(domain, dayOf(then * 1000));
+    // One chunk of 5 rows: the run stops with the shard unfinished, and queues it.
+    const run = await purgeExpired(queueEnv, roundAgain, 1, 5);
+    expect(run.unfinished).toBe(true);
+    expect(run.queued).toBe(sent.length);
+    expect(sent).toContainEqual({ type: "empty", shard });
+    // The consumer: 2 chunks of 5 rows a message, each message sent on while rows are left.
+    let messages = 0;
+    for (let round = 0; sent.length > 0 && round < 20; round++) {
+      const bodies = sent.splice(0);
+      messages += bodies.filter((body) => (body as { shard: string }).shard === shard).length;
+      const batch = createMessageBatch(
+        "tidings-rollups",
+        bodies.map((body) => ({ id: randomId(), timestamp: new Date(), attempts: 1, body })),
+      );
+      await consumeRollups(batch, queueEnv, 1, { chunks: 2, chunkRows: 5, now: roundAgain });
+    }
+    expect(await stored(domain, then)).toBe(0);
+    // 25 to 30 rows at 10 a message: the job was carried on by messages of its own.
+    expect(messages).toBeGreaterThanOrEqual(3);
+    expect(sent).toEqual([]);
   });
 
   it("honours VERP return paths as long as the domain's events, and at least RETURN_PATH_MIN_DAYS", async () => {

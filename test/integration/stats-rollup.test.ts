@@ -141,9 +141,17 @@ describe("stats rollup", () => {
     expect(await totals(domain)).toMatchObject({ opened: 30, opened_unique: 30 });
   });
 
-  it("acks a malformed rollup job or one naming no bound shard, and changes nothing", async () => {
-    const { result } = await runQueueBatch("tidings-rollups", [{ type: "rollup", shard: "EV_S999_K9" }, { type: "rollup" }, "x"], testEnv);
-    expect(result.explicitAcks).toHaveLength(3);
+  it("acks a malformed rollup or emptying job or one naming no bound shard, and changes nothing", async () => {
+    const jobs = [
+      { type: "rollup", shard: "EV_S999_K9" },
+      { type: "rollup" },
+      "x",
+      { type: "empty", shard: "EV_S999_K9" },
+      { type: "empty", shard: 7 },
+      { type: "purge" },
+    ];
+    const { result } = await runQueueBatch("tidings-rollups", jobs, testEnv);
+    expect(result.explicitAcks).toHaveLength(jobs.length);
     expect(result.retryMessages).toEqual([]);
   });
 
