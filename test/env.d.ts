@@ -17,6 +17,9 @@ declare global {
       UPGRADE_TEST_DB: D1Database;
       /** An event shard written before migrations-events/0003 (lean-events.test.ts). */
       LEAN_UPGRADE_TEST_DB: D1Database;
+      /** Empty event shard and control database migrated step by step (events-text-migrations.test.ts). */
+      TEXT_SHARD_TEST_DB: D1Database;
+      TEXT_CONTROL_TEST_DB: D1Database;
     }
   }
 }

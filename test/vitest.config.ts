@@ -45,7 +45,9 @@ export default defineConfig(async () => ({
               // hold other files' work, which a cron run would find.
               // UPGRADE_TEST_DB: a control database from before the event shards (event-shards.test.ts);
               // LEAN_UPGRADE_TEST_DB: an event shard from before its lean rows (lean-events.test.ts).
-              d1Databases: ["CRON_TEST_DB", "UPGRADE_TEST_DB", "LEAN_UPGRADE_TEST_DB"],
+              // TEXT_*_TEST_DB: an event shard and a control database migrated step by step
+              // (events-text-migrations.test.ts).
+              d1Databases: ["CRON_TEST_DB", "UPGRADE_TEST_DB", "LEAN_UPGRADE_TEST_DB", "TEXT_SHARD_TEST_DB", "TEXT_CONTROL_TEST_DB"],
               r2Buckets: ["CRON_TEST_MESSAGES"],
             },
           }),
