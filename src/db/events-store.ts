@@ -309,8 +309,30 @@ const MAX_DAYS_PER_ROUND = 16;
  * one domain over 30 days' retention is at most 33 queries, and the Logs API's domains at most
  * 32 x (databases per slot + pinned ones); far below the 1,000 an invocation may make.
  */
-export async function listEvents(env: EventsBindings, query: EventQuery, mode: PageMode, anchor?: [number, string], now = Date.now()): Promise<StoredEvent[]> {
-  const read = await readPlan(env, query, now);
+/**
+ * What a page and the count of the same query (the Logs API's include_totals) can share: the read
+ * plan (directory, retention, day keys) and each shard's text-index decision, so the count adds
+ * only its own count queries.
+ */
+export interface EventReads {
+  plan?: Promise<ReadPlan>;
+  decided: Map<D1Database, Promise<ShardFilters>>;
+}
+
+export function eventReads(): EventReads {
+  return { decided: new Map() };
+}
+
+export async function listEvents(
+  env: EventsBindings,
+  query: EventQuery,
+  mode: PageMode,
+  anchor?: [number, string],
+  now = Date.now(),
+  reads: EventReads = eventReads(),
+): Promise<StoredEvent[]> {
+  reads.plan ??= readPlan(env, query, now);
+  const read = await reads.plan;
   // Walking backwards (previous, last) reads in the opposite order, then flips the page.
   const backwards = mode === "previous" || mode === "last";
   const ascending = query.ascending !== backwards;
@@ -322,7 +344,7 @@ export async function listEvents(env: EventsBindings, query: EventQuery, mode: P
   }
   const out: StoredEvent[] = [];
   if (lo > hi) return out;
-  const decided = new Map<D1Database, Promise<ShardFilters>>();
+  const decided = reads.decided;
   const [firstDay, lastDay] = ascending ? [dayOf(lo), dayOf(hi)] : [dayOf(hi), dayOf(lo)];
   const step = ascending ? 1 : -1;
   const direction = ascending ? "ASC" : "DESC";
@@ -385,11 +407,12 @@ export async function listEvents(env: EventsBindings, query: EventQuery, mode: P
 }
 
 /** How many events match a query (the Logs API's include_totals): every readable day's shards at once. */
-export async function countEvents(env: EventsBindings, query: EventQuery, now = Date.now()): Promise<number> {
-  const read = await readPlan(env, query, now);
+export async function countEvents(env: EventsBindings, query: EventQuery, now = Date.now(), reads: EventReads = eventReads()): Promise<number> {
+  reads.plan ??= readPlan(env, query, now);
+  const read = await reads.plan;
   if (read.lo > read.hi) return 0;
   const counts: Array<Promise<number>> = [];
-  const decided = new Map<D1Database, Promise<ShardFilters>>();
+  const decided = reads.decided;
   for (let day = dayOf(read.lo); day <= dayOf(read.hi); day++) {
     if (read.estimate(day) === 0) continue;
     for (const [name, domains] of shardsOfDay(read, day)) {

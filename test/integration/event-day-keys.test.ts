@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { rollUpStats } from "../../src/cron/rollups";
 import { DAY_KEYS_AT, DAY_KEYS_SINCE, keyDatabases, settleDayKeysLayout } from "../../src/db/event-day-keys";
 import { LOOKUP_KEYS, UPSERT_COUNTED } from "../../src/db/event-day-keys-sql";
-import { countEvents, insertEvents, listEvents, type PageMode, type StoredEvent } from "../../src/db/events-store";
+import { countEvents, eventReads, insertEvents, listEvents, type PageMode, type StoredEvent } from "../../src/db/events-store";
 import type { EventQuery } from "../../src/domain/cursor";
 import { dayKey } from "../../src/domain/event-day-keys";
 import { dayOf, domainHash, firstStorableDay, isShardBinding } from "../../src/domain/event-shards";
@@ -316,5 +316,63 @@ describe("day keys", () => {
     // run from the first, the control database and the key databases were never reached.
     for (let run = 0; run < 4; run++) await rollUpStats(testEnv, now + run * 300_000, { purgesPerRun: 5 });
     expect(await left()).toEqual([]);
+  });
+});
+
+describe("a page and its total (the Logs API's include_totals)", () => {
+  it("share their lookups: each shard's text index is asked once for both", async () => {
+    const domains = [uniqueDomain("tot"), uniqueDomain("tot")];
+    for (const domain of domains) await createDomain(domain);
+    const today = dayOf(Date.now() * 1000);
+    const pick = random(11);
+    const rows: EventRow[] = [];
+    for (const domain of domains) {
+      for (let back = 1; back <= 3; back++) {
+        for (let i = 0; i < 3; i++)
+          rows.push({ ...row(domain, (today - back) * DAY_US + 1000 + i, `tot-${domain}-${back}-${i}`, pick), subject: "Hello there" });
+      }
+    }
+    await insertEvents(testEnv, rows);
+    const now = Date.now();
+    const query: EventQuery = { domain: domains[0]!, domains, lo: null, hi: null, ascending: true, limit: 5, filters: { subject: ["hello"] } };
+    // Counts the text-index counts (sparsestTextMatch) made through an env.
+    const counting = () => {
+      let asked = 0;
+      // A control database object of its own, so that the directory (cached per one) hands out these shards.
+      const control = testEnv.DB;
+      const wrapped: Record<string, unknown> = {
+        ...testEnv,
+        DB: { prepare: (sql: string) => control.prepare(sql), batch: (statements: D1PreparedStatement[]) => control.batch(statements) },
+      };
+      for (const [name, value] of Object.entries(testEnv)) {
+        if (!isShardBinding(name)) continue;
+        const db = value as D1Database;
+        wrapped[name] = {
+          prepare: (sql: string) => {
+            if (/count\(\*\) AS n FROM \(SELECT 1 FROM events_text_/.test(sql)) asked++;
+            return db.prepare(sql);
+          },
+          batch: (statements: D1PreparedStatement[]) => db.batch(statements),
+        };
+      }
+      return { env: wrapped as unknown as Env, asked: () => asked };
+    };
+    const page = counting();
+    expect(await listEvents(page.env, query, "first", undefined, now)).toHaveLength(5);
+    const total = counting();
+    expect(await countEvents(total.env, query, now)).toBe(rows.length);
+    expect(page.asked()).toBeGreaterThan(0);
+    const apart = counting();
+    await listEvents(apart.env, query, "first", undefined, now);
+    await countEvents(apart.env, query, now);
+    expect(apart.asked()).toBe(page.asked() + total.asked());
+    const shared = counting();
+    const reads = eventReads();
+    const [items, n] = await Promise.all([listEvents(shared.env, query, "first", undefined, now, reads), countEvents(shared.env, query, now, reads)]);
+    expect(items.map((e) => e.id)).toEqual((await listEvents(testEnv, query, "first", undefined, now)).map((e) => e.id));
+    expect(n).toBe(rows.length);
+    // The count reads every day's shards, the page some of them: together, what the count alone asks.
+    expect(shared.asked()).toBe(total.asked());
+    expect(shared.asked()).toBeLessThan(apart.asked());
   });
 });
