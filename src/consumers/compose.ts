@@ -147,7 +147,8 @@ async function packOf(env: Env, job: ParsedComposePackJob, source: ComposeSource
   const packed = await Promise.all(
     copies.map(async (copy, i): Promise<PackCopy> => {
       const recipient = copy.facts.recipient.address;
-      const from = await verpAddress({ domain: job.domain, messageId: job.messageId, recipient }, env.TRACKING_SECRET, bounceDomain);
+      // The day names where saveReturnPaths stored the return path (the shard of the acceptance day).
+      const from = await verpAddress({ domain: job.domain, messageId: job.messageId, recipient, sentAt: job.acceptedAt }, env.TRACKING_SECRET, bounceDomain);
       return { recipient, from, size: copy.size, ...shared.own[i], mime: copy.mime };
     }),
   );

@@ -1,7 +1,8 @@
 // VERP return path ids (src/domain/verp.ts): which message and recipient a bounce address names.
 // Written when a message is accepted, into the event shard of its domain and that day (emptied
-// with the slot), and read by the email() handler, which knows neither the day nor, on a bounce
-// domain, the domain: it asks every shard of the last 30 days at once (point lookups by key).
+// with the slot), and read by the email() handler, which knows the day from the address (an
+// address made before the day was added to it: every shard of the last 30 days at once) and, on a
+// bounce domain, not the domain: it asks that day's shards (point lookups by key).
 // Return paths written before the shards are in the control database, purged there by the cron.
 
 import { CONTROL_DATABASE, dayOf, firstStorableDay, MAX_RETENTION_DAYS } from "../domain/event-shards";
@@ -55,11 +56,15 @@ interface ReturnPathRow {
   created_at: number;
 }
 
-/** Every shard a return path made in the last MAX_RETENTION_DAYS may be in (of one domain, or of all), and the control database. */
-function lookupShards(dir: Directory, now: number, domain?: string): string[] {
+/**
+ * Every shard a return path made on `day` (when the address says; else in the last
+ * MAX_RETENTION_DAYS) may be in (of one domain, or of all), and the control database.
+ */
+function lookupShards(dir: Directory, now: number, domain?: string, day?: number): string[] {
   const today = dayOf(now * 1000);
   const names = new Set([CONTROL_DATABASE]);
-  for (let day = today + 1; day >= firstStorableDay(now); day--) {
+  const [newest, oldest] = day === undefined ? [today + 1, firstStorableDay(now)] : [Math.min(day, today + 1), Math.max(day, firstStorableDay(now))];
+  for (let day = newest; day >= oldest; day--) {
     for (const name of domain === undefined ? dir.namesOfDay(day) : [dir.nameFor(domain, day)]) names.add(name);
   }
   return [...names];
@@ -84,10 +89,10 @@ const stored = (row: ReturnPathRow): StoredReturnPath & { domain: string } => ({
 });
 
 /** The delivery an id names, or null when it was never stored or is past its domain's retention. */
-export async function findReturnPath(env: EventsBindings, domain: string, id: string, now = Date.now()): Promise<StoredReturnPath | null> {
+export async function findReturnPath(env: EventsBindings, domain: string, id: string, now = Date.now(), day?: number): Promise<StoredReturnPath | null> {
   const dir = await directory(env, now);
   const found = await Promise.all(
-    lookupShards(dir, now, domain).map((name) =>
+    lookupShards(dir, now, domain, day).map((name) =>
       dir
         .database(name)
         .prepare("SELECT domain, id, message_id, recipient, created_at FROM return_paths WHERE domain = ?1 AND id = ?2")
@@ -106,12 +111,18 @@ export async function findReturnPath(env: EventsBindings, domain: string, id: st
 /**
  * The delivery an id names whatever its domain (a return path on BOUNCE_DOMAIN names none), or
  * null when no row or more than one delivery has it (ids are per-domain HMACs: two alike are a
- * collision, and a report must not pick one of them). Asks every shard of the last 30 days at once.
+ * collision, and a report must not pick one of them). Asks every shard of `day` (the address's)
+ * at once, or of the last 30 days for an address without one.
  */
-export async function findReturnPathById(env: EventsBindings, id: string, now = Date.now()): Promise<(StoredReturnPath & { domain: string }) | null> {
+export async function findReturnPathById(
+  env: EventsBindings,
+  id: string,
+  now = Date.now(),
+  day?: number,
+): Promise<(StoredReturnPath & { domain: string }) | null> {
   const dir = await directory(env, now);
   const found = await Promise.all(
-    lookupShards(dir, now).map(
+    lookupShards(dir, now, undefined, day).map(
       async (name) =>
         (
           await dir

@@ -1,8 +1,11 @@
 // VERP return paths: every delivery's envelope sender names the delivery, so a bounce (DSN) or
 // complaint (ARF) that comes back to it says which delivery it is about. The local part is
-// `bounce+<id><tag>`: the id is derived from the message id and recipient and stored with them
-// when the message is accepted (src/db/return-paths.ts); the tag signs the id, so a forged address
-// is refused without a lookup and nobody can mail in a report that suppresses someone else.
+// `bounce+<id><day><tag>`: the id is derived from the message id and recipient and stored with them
+// when the message is accepted (src/db/return-paths.ts), in the event shard of that day, which
+// `day` names so that a report is looked up in one day's shards, not in 30 days' (addresses made
+// before the day was added, `bounce+<id><tag>`, still parse); the tag signs the id and the day, so
+// a forged address is refused without a lookup and nobody can mail in a report that suppresses
+// someone else.
 // With BOUNCE_DOMAIN set the address is on that operator-owned domain instead of the sending
 // domain, and its tag is keyed by it (docs/bounces.md). Layout in docs/storage.md, "VERP return path".
 import { decodeBase64Url } from "./base64url";
@@ -15,13 +18,18 @@ const ID_BYTES = 10;
 const TAG_BYTES = 10;
 /**
  * RFC 4648 base32 in lower case: some MTAs case-fold local parts, which base64 would not survive.
- * 10 bytes are 16 characters, so the local part is 7 + 16 + 16 = 39 octets whatever the message,
+ * 10 bytes are 16 characters, so the local part is 7 + 16 + 3 + 16 = 42 octets whatever the message (39 without the day),
  * within the 64 of RFC 5321 4.5.3.1.1 (many MTAs refuse longer ones).
  */
 const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
 const ID_CHARS = (ID_BYTES * 8) / 5;
 const TAG_CHARS = (TAG_BYTES * 8) / 5;
+/** The acceptance day (days since the epoch, UTC) modulo 32^3 = 32,768 (about 90 years): three base32 characters. */
+const DAY_CHARS = 3;
+const DAY_SPAN = 32 ** DAY_CHARS;
 const SHORT_PAYLOAD = new RegExp(`^[a-z2-7]{${ID_CHARS + TAG_CHARS}}$`);
+const DAY_PAYLOAD = new RegExp(`^[a-z2-7]{${ID_CHARS + DAY_CHARS + TAG_CHARS}}$`);
+const DAY_MS = 86_400_000;
 
 export interface VerpTarget {
   domain: string;
@@ -31,8 +39,11 @@ export interface VerpTarget {
   sentAt?: number;
 }
 
-/** What a return path names: an id to look up, or (mail sent before ids) the delivery itself. */
-export type ParsedVerp = { kind: "id"; domain: string; id: string } | ({ kind: "legacy" } & VerpTarget);
+/**
+ * What a return path names: an id to look up (with the day its message was accepted, when the
+ * address carries it), or (mail sent before ids) the delivery itself.
+ */
+export type ParsedVerp = { kind: "id"; domain: string; id: string; day?: number } | ({ kind: "legacy" } & VerpTarget);
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
@@ -76,15 +87,32 @@ export function bounceDomainOf(setting: string | undefined): string {
   return domain;
 }
 
+/** A day as three base32 characters (modulo DAY_SPAN). */
+function dayChars(day: number): string {
+  const n = ((day % DAY_SPAN) + DAY_SPAN) % DAY_SPAN;
+  return Array.from({ length: DAY_CHARS }, (_, i) => BASE32[(n >> (5 * (DAY_CHARS - 1 - i))) & 31]).join("");
+}
+
+/** The latest day not after tomorrow (of `now`) whose DAY_SPAN residue the characters spell. */
+function dayOfChars(chars: string, now: number): number {
+  let n = 0;
+  for (const c of chars) n = n * 32 + BASE32.indexOf(c);
+  const latest = Math.floor(now / DAY_MS) + 1;
+  return latest - ((((latest - n) % DAY_SPAN) + DAY_SPAN) % DAY_SPAN);
+}
+
 /**
- * `bounce+<id><tag>@<domain>`: 39 octets of local part for any domain, message id and recipient.
- * The id always belongs to the sending domain; the address (and the key of its tag) is on
- * `bounceDomain` when one is given, so that it verifies without knowing the sending domain.
+ * `bounce+<id><day><tag>@<domain>`: 42 octets of local part for any domain, message id and
+ * recipient (39 without a day: `target.sentAt` absent). The id always belongs to the sending
+ * domain; the day is the one `sentAt` falls on (UTC), where the return path is stored; the address
+ * (and the key of its tag) is on `bounceDomain` when one is given, so that it verifies without
+ * knowing the sending domain.
  */
 export async function verpAddress(target: VerpTarget, secret: string, bounceDomain = ""): Promise<string> {
   const domain = bounceDomain || target.domain.toLowerCase();
   const id = await returnPathId(target, secret);
-  return `${VERP_PREFIX}${id}${await idTag(secret, domain, id)}@${domain}`;
+  const signed = target.sentAt === undefined ? id : `${id}${dayChars(Math.floor(target.sentAt / DAY_MS))}`;
+  return `${VERP_PREFIX}${signed}${await idTag(secret, domain, signed)}@${domain}`;
 }
 
 /** Constant-time comparison of two equally long strings. */
@@ -94,8 +122,8 @@ function sameText(a: string, b: string): boolean {
   return diff === 0;
 }
 
-/** What a VERP address names, or null when it is not one of ours or its tag is wrong. */
-export async function parseVerpAddress(address: string, secret: string): Promise<ParsedVerp | null> {
+/** What a VERP address names, or null when it is not one of ours or its tag is wrong. `now` places a day (ms). */
+export async function parseVerpAddress(address: string, secret: string, now = Date.now()): Promise<ParsedVerp | null> {
   const at = address.lastIndexOf("@");
   if (at < 0) return null;
   const local = address.slice(0, at);
@@ -106,6 +134,11 @@ export async function parseVerpAddress(address: string, secret: string): Promise
   if (SHORT_PAYLOAD.test(short)) {
     const id = short.slice(0, ID_CHARS);
     return sameText(short.slice(ID_CHARS), await idTag(secret, domain, id)) ? { kind: "id", domain, id } : null;
+  }
+  if (DAY_PAYLOAD.test(short)) {
+    const signed = short.slice(0, ID_CHARS + DAY_CHARS);
+    if (!sameText(short.slice(ID_CHARS + DAY_CHARS), await idTag(secret, domain, signed))) return null;
+    return { kind: "id", domain, id: signed.slice(0, ID_CHARS), day: dayOfChars(signed.slice(ID_CHARS), now) };
   }
   const legacy = await parseLegacyPayload(payload, domain, secret);
   return legacy && { kind: "legacy", ...legacy };

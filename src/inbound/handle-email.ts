@@ -143,8 +143,8 @@ async function findDelivery(env: Env, candidates: string[], context: Record<stri
       // An address on a bounce domain (BOUNCE_DOMAIN, now or before a change) names no sending
       // domain, so its id is looked up alone; one on a sending domain first by domain and id.
       const onBounceDomain = parsed.domain === (env.BOUNCE_DOMAIN ?? "").trim().toLowerCase();
-      const byDomain = onBounceDomain ? null : await findReturnPath(env, parsed.domain, parsed.id);
-      const path = byDomain ? { ...byDomain, domain: parsed.domain } : await findReturnPathById(env, parsed.id);
+      const byDomain = onBounceDomain ? null : await findReturnPath(env, parsed.domain, parsed.id, Date.now(), parsed.day);
+      const path = byDomain ? { ...byDomain, domain: parsed.domain } : await findReturnPathById(env, parsed.id, Date.now(), parsed.day);
       if (path) target = { domain: path.domain, messageId: path.messageId, recipient: path.recipient, sentAt: path.createdAt };
       else unknownIds++;
     }

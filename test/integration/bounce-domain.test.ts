@@ -6,6 +6,8 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import arfSample from "../../samples/arf.eml?raw";
 import dsnSample from "../../samples/dsn.eml?raw";
+import { findReturnPathById } from "../../src/db/return-paths";
+import { dayOf, isShardBinding } from "../../src/domain/event-shards";
 import { valueOrThrow } from "../../src/domain/refusal";
 import { bounceDomainOf, parseVerpAddress, verpAddress } from "../../src/domain/verp";
 import type { Env } from "../../src/env";
@@ -72,15 +74,15 @@ async function handle(callEnv: Env, message: ReturnType<typeof inbound>): Promis
 }
 
 describe("BOUNCE_DOMAIN", () => {
-  it("puts every delivery's return path on the bounce domain, 39 octets of local part", async () => {
+  it("puts every delivery's return path on the bounce domain, 42 octets of local part", async () => {
     const sent = await sendOne(bounceEnv, "reader@example.net");
-    expect(sent.returnPath).toMatch(/^bounce\+[a-z2-7]{32}@bounces\.tidings\.test$/);
+    expect(sent.returnPath).toMatch(/^bounce\+[a-z2-7]{35}@bounces\.tidings\.test$/);
     expect(sent.returnPath.endsWith(`@${sent.domain}`)).toBe(false);
   });
 
   it("keeps today's return path on the sending domain when empty", async () => {
     const sent = await sendOne({ ...testEnv, BOUNCE_DOMAIN: "" }, "reader@example.net");
-    expect(sent.returnPath).toMatch(new RegExp(`^bounce\\+[a-z2-7]{32}@${sent.domain.replace(/\./g, "\\.")}$`));
+    expect(sent.returnPath).toMatch(new RegExp(`^bounce\\+[a-z2-7]{35}@${sent.domain.replace(/\./g, "\\.")}$`));
   });
 
   it("turns the sample DSN to the bounce domain into a failed event and a bounce of the customer domain", async () => {
@@ -134,6 +136,35 @@ describe("BOUNCE_DOMAIN", () => {
       inbound(forged, report(dsnSample, { ...sent, returnPath: forged }, recipient)),
     );
     expect(sentEvents).toEqual([]);
+  });
+
+  it("looks a report's return path up in the shards of the day its address names, not in 30 days'", async () => {
+    const sent = await sendOne(bounceEnv, "counted@example.net");
+    const parsed = await parseVerpAddress(sent.returnPath, testEnv.TRACKING_SECRET);
+    if (parsed?.kind !== "id") throw new Error("not an id address");
+    expect(parsed.day).toBe(dayOf(Date.now() * 1000));
+    /** Counts the queries made to event shards (the directory is cached per control database object: a wrapper of its own). */
+    const counting = () => {
+      let queries = 0;
+      const control = testEnv.DB;
+      const wrapped: Record<string, unknown> = {
+        ...testEnv,
+        DB: { prepare: (sql: string) => control.prepare(sql), batch: (statements: D1PreparedStatement[]) => control.batch(statements) },
+      };
+      for (const [name, value] of Object.entries(testEnv)) {
+        if (!isShardBinding(name)) continue;
+        const db = value as D1Database;
+        wrapped[name] = { prepare: (sql: string) => (queries++, db.prepare(sql)), batch: (statements: D1PreparedStatement[]) => db.batch(statements) };
+      }
+      return { env: wrapped as unknown as Env, queries: () => queries };
+    };
+    const byDay = counting();
+    expect((await findReturnPathById(byDay.env, parsed.id, Date.now(), parsed.day))?.recipient).toBe("counted@example.net");
+    // The day's databases: 2 locally (K = 2, no pins).
+    expect(byDay.queries()).toBe(2);
+    const without = counting();
+    expect((await findReturnPathById(without.env, parsed.id))?.recipient).toBe("counted@example.net");
+    expect(without.queries()).toBeGreaterThan(30);
   });
 
   it("reads the setting as a lower-cased hostname, and refuses anything else", () => {

@@ -67,7 +67,7 @@ describe("npm run bounce", () => {
     await send("Gone <gone@example.net>");
     await delivered("gone@example.net");
     const [message] = await listMessages(dir);
-    expect(message!.envelopeFrom).toMatch(/^bounce\+[a-z2-7]{32}@bounces\.tidings\.test$/);
+    expect(message!.envelopeFrom).toMatch(/^bounce\+[a-z2-7]{35}@bounces\.tidings\.test$/);
 
     const { stdout } = await bounceScript(["dsn", "gone@example.net"]);
     expect(stdout).toContain(`for gone@example.net to ${message!.envelopeFrom}`);

@@ -137,6 +137,33 @@ describe("VERP addresses", () => {
     }
   });
 
+  it("name the day the message was accepted, signed with the id, so a report is looked up in that day's shards", async () => {
+    const sentAt = Date.UTC(2026, 10, 28, 23, 59, 59);
+    const day = Math.floor(sentAt / 86_400_000);
+    const address = await verpAddress({ ...target, sentAt }, "s3cret", "bounces.example.net");
+    expect(address).toMatch(/^bounce\+[a-z2-7]{35}@bounces\.example\.net$/);
+    expect(new TextEncoder().encode(local(address)).length).toBe(42);
+    const id = await returnPathId(target, "s3cret");
+    const now = sentAt + 3 * 86_400_000;
+    expect(await parseVerpAddress(address, "s3cret", now)).toEqual({ kind: "id", domain: "bounces.example.net", id, day });
+    expect(await parseVerpAddress(address.toUpperCase(), "s3cret", now)).toEqual({ kind: "id", domain: "bounces.example.net", id, day });
+    // The day is three characters modulo 32,768 days: read back as the latest such day not after tomorrow.
+    expect((await parseVerpAddress(address, "s3cret", sentAt - 86_400_000))?.kind).toBe("id");
+    expect(await parseVerpAddress(address, "s3cret", sentAt + 32_768 * 86_400_000)).toMatchObject({ day: day + 32_768 });
+    // The same delivery on another day is another address, with the same id; a changed day is refused.
+    const next = await verpAddress({ ...target, sentAt: sentAt + 1000 }, "s3cret", "bounces.example.net");
+    expect(next).not.toBe(address);
+    expect(await parseVerpAddress(next, "s3cret", now)).toEqual({ kind: "id", domain: "bounces.example.net", id, day: day + 1 });
+    const payload = local(address).slice("bounce+".length);
+    for (let i = 16; i < 19; i++) {
+      const swapped = payload[i] === "a" ? "b" : "a";
+      expect(await parseVerpAddress(`bounce+${payload.slice(0, i)}${swapped}${payload.slice(i + 1)}@bounces.example.net`, "s3cret", now)).toBeNull();
+    }
+    // A day-less tag does not verify a day-carrying id, nor the reverse.
+    const dayless = local(await verpAddress(target, "s3cret", "bounces.example.net")).slice("bounce+".length);
+    expect(await parseVerpAddress(`bounce+${payload.slice(0, 19)}${dayless.slice(16)}@bounces.example.net`, "s3cret", now)).toBeNull();
+  });
+
   it("still read the long self-contained form of mail sent before the change", async () => {
     const legacy = await legacyVerpAddress(target, "s3cret");
     expect(await parseVerpAddress(legacy, "s3cret")).toEqual({ kind: "legacy", ...target });
