@@ -376,3 +376,45 @@ describe("a page and its total (the Logs API's include_totals)", () => {
     expect(shared.asked()).toBeLessThan(apart.asked());
   });
 });
+
+describe("a subject, from or to term", () => {
+  it("the first day does not hold is counted in every other day's shards at once, and only the days holding it are read", async () => {
+    const domain = uniqueDomain("txt");
+    await createDomain(domain);
+    const today = dayOf(Date.now() * 1000);
+    const term = `pelican${domain.slice(3, 11)}`;
+    const pick = random(5);
+    const rows: EventRow[] = [];
+    for (let back = 1; back <= 9; back++) {
+      for (let i = 0; i < 3; i++) rows.push({ ...row(domain, (today - back) * DAY_US + 1000 + i, `txt-${back}-${i}`, pick), subject: "Regular news" });
+    }
+    for (const back of [3, 7]) rows.push({ ...row(domain, (today - back) * DAY_US + 9000, `txt-${back}-hit`, pick), subject: `Sale ${term} pens` });
+    await insertEvents(testEnv, rows);
+    // What each shard query was, in the order they were made.
+    const made: string[] = [];
+    const control = testEnv.DB;
+    const wrapped: Record<string, unknown> = {
+      ...testEnv,
+      DB: { prepare: (sql: string) => control.prepare(sql), batch: (statements: D1PreparedStatement[]) => control.batch(statements) },
+    };
+    for (const [name, value] of Object.entries(testEnv)) {
+      if (!isShardBinding(name)) continue;
+      const db = value as D1Database;
+      wrapped[name] = {
+        prepare: (sql: string) => {
+          made.push(/count\(\*\) AS n FROM \(SELECT 1 FROM events_text_/.test(sql) ? "count" : "page");
+          return db.prepare(sql);
+        },
+        batch: (statements: D1PreparedStatement[]) => db.batch(statements),
+      };
+    }
+    const query: EventQuery = { domain, lo: null, hi: null, ascending: false, limit: 10, filters: { subject: [term] } };
+    const found = await listEvents(wrapped as unknown as Env, query, "first");
+    expect(found.map((e) => e.id)).toEqual(["txt-3-hit", "txt-7-hit"]);
+    // The same events as the walk without the index (an OR of the term with itself is not indexed).
+    expect((await walk(testEnv, { ...query, filters: { subject: [`${term} OR ${term}`] } }, "next")).map((e) => e.id)).toEqual(["txt-3-hit", "txt-7-hit"]);
+    // Every count before any page is read: the days the term is not on were never walked in rounds.
+    expect(made.filter((q) => q === "page")).toHaveLength(2);
+    expect(made.lastIndexOf("count")).toBeLessThan(made.indexOf("page"));
+  });
+});
