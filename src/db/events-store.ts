@@ -349,15 +349,10 @@ export async function listEvents(
   const step = ascending ? 1 : -1;
   const direction = ascending ? "ASC" : "DESC";
   // The days in reading order, less those the day keys rule out.
-  let candidates: number[] = [];
+  const candidates: number[] = [];
   for (let day = firstDay; ascending ? day <= lastDay : day >= lastDay; day += step) if (read.estimate(day) !== 0) candidates.push(day);
   let next = 0;
   for (let round = 1; out.length < query.limit && next < candidates.length; round = Math.min(round * 2, MAX_DAYS_PER_ROUND)) {
-    // A text term the first round found nowhere is sparse or absent: every remaining day's shards
-    // count it at once (the count each would make before it is read anyway), and the days where
-    // none holds it are not read, instead of 1, 2, 4, ... days a round finding nothing.
-    if (round === 2 && out.length === 0) candidates = [...candidates.slice(0, next), ...(await daysHoldingText(read, candidates.slice(next), decided))];
-    if (next >= candidates.length) break;
     const want = query.limit - out.length;
     // At least `round` days, and on while the keys say the page is not full yet (an unknown day may fill it).
     const days: number[] = [];
@@ -409,23 +404,6 @@ export async function listEvents(
     }
   }
   return backwards ? out.reverse() : out;
-}
-
-/**
- * The days (of `days`) where some shard of the page's domains may hold the filters' text terms:
- * without a text term, all of them; otherwise each shard's decision (shardFilters: a count on its
- * text index, at most TEXT_INDEX_MAX_MATCHES entries) made for every day at once, a day dropped
- * when every one of its shards has none.
- */
-async function daysHoldingText(read: ReadPlan, days: number[], decided: Map<D1Database, Promise<ShardFilters>>): Promise<number[]> {
-  if (read.filters.lean.textMatches.length === 0 && read.filters.legacy.textMatches.length === 0) return days;
-  const held = await Promise.all(
-    days.map(async (day) => {
-      const shards = await Promise.all(shardsOfDay(read, day).map(([name]) => shardFilters(read, name, read.dir.database(name), decided)));
-      return shards.some((filters) => !filters.none);
-    }),
-  );
-  return days.filter((_, i) => held[i]);
 }
 
 /** How many events match a query (the Logs API's include_totals): every readable day's shards at once. */
