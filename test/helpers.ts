@@ -7,7 +7,7 @@ import { getOutgoingPack } from "../src/db/outgoing-packs";
 import { randomId } from "../src/domain/base64url";
 import { composePackJobSchema, type DeliveryJob, type PackFacts } from "../src/domain/delivery-job";
 import { mergeEvent } from "../src/domain/event-packs";
-import { CONTROL_DATABASE, holdsEvents } from "../src/domain/event-shards";
+import { CONTROL_DATABASE, holdsEvents, isShardBinding } from "../src/domain/event-shards";
 import { type PartitionedQueue, partitionCountOfBindings, partitionOf } from "../src/domain/queue-partitions";
 import type { EventRow } from "../src/domain/tracking-event";
 import type { Env } from "../src/env";
@@ -334,4 +334,23 @@ export function legacyEventStatements(db: D1Database, row: EventRow): D1Prepared
       ),
     ...row.tags.map((tag) => db.prepare("INSERT INTO event_tags (domain, tag, ts, event_id) VALUES (?1, ?2, ?3, ?4)").bind(row.domain, tag, row.ts, row.id)),
   ];
+}
+
+/**
+ * An env whose event shards record the SQL of every statement prepared on them, in order. The
+ * control database is wrapped too (uncounted): the shards' directory is cached per control
+ * database object, so a wrapper of its own makes the directory hand out the recording shards.
+ */
+export function shardRecordingEnv(base: Env = env as unknown as Env): { env: Env; sql: string[] } {
+  const sql: string[] = [];
+  const wrap = (db: D1Database, record: boolean) => ({
+    prepare: (text: string) => {
+      if (record) sql.push(text);
+      return db.prepare(text);
+    },
+    batch: (statements: D1PreparedStatement[]) => db.batch(statements),
+  });
+  const wrapped: Record<string, unknown> = { ...base, DB: wrap(base.DB, false) };
+  for (const [name, value] of Object.entries(base)) if (isShardBinding(name)) wrapped[name] = wrap(value as D1Database, true);
+  return { env: wrapped as unknown as Env, sql };
 }

@@ -7,13 +7,13 @@ import { describe, expect, it, vi } from "vitest";
 import arfSample from "../../samples/arf.eml?raw";
 import dsnSample from "../../samples/dsn.eml?raw";
 import { findReturnPathById } from "../../src/db/return-paths";
-import { dayOf, isShardBinding } from "../../src/domain/event-shards";
+import { dayOf } from "../../src/domain/event-shards";
 import { valueOrThrow } from "../../src/domain/refusal";
 import { bounceDomainOf, parseVerpAddress, verpAddress } from "../../src/domain/verp";
 import type { Env } from "../../src/env";
 import { handleInboundEmail } from "../../src/inbound/handle-email";
 import { fillSample, returnedHeaders } from "../../src/tools/bounce-sample.mjs";
-import { apiWith, createDomain, everyPartition, recordingQueues, storedEvents, uniqueDomain, waitFor } from "../helpers";
+import { apiWith, createDomain, everyPartition, recordingQueues, shardRecordingEnv, storedEvents, uniqueDomain, waitFor } from "../helpers";
 
 const testEnv = env as unknown as Env;
 const BOUNCE_DOMAIN = "bounces.tidings.test";
@@ -143,20 +143,9 @@ describe("BOUNCE_DOMAIN", () => {
     const parsed = await parseVerpAddress(sent.returnPath, testEnv.TRACKING_SECRET);
     if (parsed?.kind !== "id") throw new Error("not an id address");
     expect(parsed.day).toBe(dayOf(Date.now() * 1000));
-    /** Counts the queries made to event shards (the directory is cached per control database object: a wrapper of its own). */
     const counting = () => {
-      let queries = 0;
-      const control = testEnv.DB;
-      const wrapped: Record<string, unknown> = {
-        ...testEnv,
-        DB: { prepare: (sql: string) => control.prepare(sql), batch: (statements: D1PreparedStatement[]) => control.batch(statements) },
-      };
-      for (const [name, value] of Object.entries(testEnv)) {
-        if (!isShardBinding(name)) continue;
-        const db = value as D1Database;
-        wrapped[name] = { prepare: (sql: string) => (queries++, db.prepare(sql)), batch: (statements: D1PreparedStatement[]) => db.batch(statements) };
-      }
-      return { env: wrapped as unknown as Env, queries: () => queries };
+      const recording = shardRecordingEnv(testEnv);
+      return { env: recording.env, queries: () => recording.sql.length };
     };
     const byDay = counting();
     expect((await findReturnPathById(byDay.env, parsed.id, Date.now(), parsed.day))?.recipient).toBe("counted@example.net");

@@ -10,12 +10,12 @@ import { LOOKUP_KEYS, UPSERT_COUNTED } from "../../src/db/event-day-keys-sql";
 import { countEvents, eventReads, insertEvents, listEvents, type PageMode, type StoredEvent } from "../../src/db/events-store";
 import type { EventQuery } from "../../src/domain/cursor";
 import { dayKey } from "../../src/domain/event-day-keys";
-import { dayOf, domainHash, firstStorableDay, isShardBinding } from "../../src/domain/event-shards";
+import { dayOf, domainHash, firstStorableDay } from "../../src/domain/event-shards";
 import { isKeysBinding, keysBinding } from "../../src/domain/key-databases";
 import { isStatsBinding } from "../../src/domain/stats-shards";
 import type { EventRow, MailgunEvent } from "../../src/domain/tracking-event";
 import type { Env } from "../../src/env";
-import { createDomain, uniqueDomain } from "../helpers";
+import { createDomain, shardRecordingEnv, uniqueDomain } from "../helpers";
 import { seededRandom as random } from "../support/prng";
 
 const testEnv = env as unknown as Env;
@@ -39,18 +39,8 @@ async function setSince(day: number | string): Promise<void> {
 
 /** Counts the queries made to event shards through this env. */
 function countingEnv(): { env: Env; shardQueries: () => number } {
-  let queries = 0;
-  const wrap = (db: D1Database, counted: boolean) => ({
-    prepare: (sql: string) => {
-      if (counted) queries++;
-      return db.prepare(sql);
-    },
-    batch: (statements: D1PreparedStatement[]) => db.batch(statements),
-  });
-  // The control database too, uncounted: the shards' directory is cached per control database object.
-  const wrapped: Record<string, unknown> = { ...testEnv, DB: wrap(testEnv.DB, false) };
-  for (const [name, value] of Object.entries(testEnv)) if (isShardBinding(name)) wrapped[name] = wrap(value as D1Database, true);
-  return { env: wrapped as unknown as Env, shardQueries: () => queries };
+  const recording = shardRecordingEnv(testEnv);
+  return { env: recording.env, shardQueries: () => recording.sql.length };
 }
 
 async function walk(callEnv: Env, query: EventQuery, mode: "next" | "previous"): Promise<StoredEvent[]> {
@@ -337,25 +327,8 @@ describe("a page and its total (the Logs API's include_totals)", () => {
     const query: EventQuery = { domain: domains[0]!, domains, lo: null, hi: null, ascending: true, limit: 5, filters: { subject: ["hello"] } };
     // Counts the text-index counts (sparsestTextMatch) made through an env.
     const counting = () => {
-      let asked = 0;
-      // A control database object of its own, so that the directory (cached per one) hands out these shards.
-      const control = testEnv.DB;
-      const wrapped: Record<string, unknown> = {
-        ...testEnv,
-        DB: { prepare: (sql: string) => control.prepare(sql), batch: (statements: D1PreparedStatement[]) => control.batch(statements) },
-      };
-      for (const [name, value] of Object.entries(testEnv)) {
-        if (!isShardBinding(name)) continue;
-        const db = value as D1Database;
-        wrapped[name] = {
-          prepare: (sql: string) => {
-            if (/count\(\*\) AS n FROM \(SELECT 1 FROM events_text_/.test(sql)) asked++;
-            return db.prepare(sql);
-          },
-          batch: (statements: D1PreparedStatement[]) => db.batch(statements),
-        };
-      }
-      return { env: wrapped as unknown as Env, asked: () => asked };
+      const recording = shardRecordingEnv(testEnv);
+      return { env: recording.env, asked: () => recording.sql.filter((sql) => /count\(\*\) AS n FROM \(SELECT 1 FROM events_text_/.test(sql)).length };
     };
     const page = counting();
     expect(await listEvents(page.env, query, "first", undefined, now)).toHaveLength(5);
