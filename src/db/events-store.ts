@@ -299,17 +299,6 @@ const byTimeThenId = (a: StoredEvent, b: StoredEvent) => a.ts - b.ts || (a.id < 
 const MAX_DAYS_PER_ROUND = 16;
 
 /**
- * One page of events, in the query's order. Keyset paging: "next" continues after the anchor,
- * "previous" ends before it; "last" is the final page of the range. Never OFFSET. The page walks
- * day by day from its start (the anchor's day, or the range's edge) in reading order; each day's
- * shards are read at once and merged by (ts, id). Days of one layout never change shard, so an
- * anchor (ts, id) alone places the next page. A page of one domain skips the days its day keys
- * rule out, and takes in a round as many days as their counts say it needs (readPlan's estimate).
- * Cost: at most one query per (day, shard holding the page's domains), and one for the day keys:
- * one domain over 30 days' retention is at most 33 queries, and the Logs API's domains at most
- * 32 x (databases per slot + pinned ones); far below the 1,000 an invocation may make.
- */
-/**
  * What a page and the count of the same query (the Logs API's include_totals) can share: the read
  * plan (directory, retention, day keys) and each shard's text-index decision, so the count adds
  * only its own count queries.
@@ -323,6 +312,17 @@ export function eventReads(): EventReads {
   return { decided: new Map() };
 }
 
+/**
+ * One page of events, in the query's order. Keyset paging: "next" continues after the anchor,
+ * "previous" ends before it; "last" is the final page of the range. Never OFFSET. The page walks
+ * day by day from its start (the anchor's day, or the range's edge) in reading order; each day's
+ * shards are read at once and merged by (ts, id). Days of one layout never change shard, so an
+ * anchor (ts, id) alone places the next page. A page of one domain skips the days its day keys
+ * rule out, and takes in a round as many days as their counts say it needs (readPlan's estimate).
+ * Cost: at most one query per (day, shard holding the page's domains), and one for the day keys:
+ * one domain over 30 days' retention is at most 33 queries, and the Logs API's domains at most
+ * 32 x (databases per slot + pinned ones); far below the 1,000 an invocation may make.
+ */
 export async function listEvents(
   env: EventsBindings,
   query: EventQuery,
