@@ -157,6 +157,68 @@ it(`Events API over ${BIGGEST.toLocaleString("en")} events of the biggest of ${S
   report("Events API p50 / p95, page 20 of the dense recipient", await timeUrl(await deep(`recipient=${encodeURIComponent(SEED_RECIPIENT)}&limit=100`, 20)));
   // The first figure above is the first read after loading 1.6 million rows: the same query again, last.
   report("Events API p50 / p95, no filter, first page of 100, again after the others", await time("limit=100"));
+  await measureLogsApi(rare);
   // Last: its insert measurement leaves rows out of the text indexes.
   await measureTextFilters(big, SHAPE);
 });
+
+/**
+ * The Logs API (POST /v1/analytics/logs) over every domain of the account (1,000: each created
+ * first), the last 30 days, first page of 100: keyed filters with the day keys, and again with
+ * the keys switched off (their first day moved past every day) in the same run: the baseline.
+ */
+async function measureLogsApi(rare: (n: number) => string): Promise<void> {
+  for (let rank = 2; rank <= SHAPE.domains; rank++) {
+    const created = await call("http://127.0.0.1/v4/domains", { method: "POST", headers: AUTH, body: new URLSearchParams({ name: domainName(rank) }) });
+    expect(created.status).toBe(200);
+  }
+  const start = new Date(Date.now() - 30 * 86_400_000).toUTCString();
+  const logs = async (filter: Array<{ attribute: string; value: string }>, events?: string[]) => {
+    const body = {
+      start,
+      ...(events ? { events } : {}),
+      filter: { AND: filter.map(({ attribute, value }) => ({ attribute, comparator: "=", values: [{ label: value, value }] })) },
+      pagination: { limit: 100 },
+    };
+    const response = await call("http://127.0.0.1/v1/analytics/logs", {
+      method: "POST",
+      headers: { ...AUTH, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (response.status !== 200) throw new Error(`logs: ${response.status} ${await response.text()}`);
+    return response.json<{ items: unknown[] }>();
+  };
+  let run = 0;
+  const time = async (make: () => Parameters<typeof logs>) => {
+    const samples: number[] = [];
+    let items = 0;
+    for (let i = 0; i < RUNS + WARM_UP; i++) {
+      const began = performance.now();
+      const page = await logs(...make());
+      if (i >= WARM_UP) samples.push(performance.now() - began);
+      items = page.items.length;
+    }
+    return { p50: percentile(samples, 50), text: `${percentile(samples, 50).toFixed(0)} / ${percentile(samples, 95).toFixed(0)} ms (${items} items)` };
+  };
+  const cases: Array<[string, () => Parameters<typeof logs>]> = [
+    ["recipient, sparse (another address each run)", () => [[{ attribute: "recipient", value: rare(1000 + run++) }]]],
+    ["recipient, no match", () => [[{ attribute: "recipient", value: "nobody@nowhere.example" }]]],
+    ["events complained", () => [[], ["complained"]]],
+  ];
+  const withKeys = [];
+  report("Logs API over 1,000 domains, p50 / p95, no filter", (await time(() => [[]])).text);
+  for (const [, make] of cases) withKeys.push(await time(make));
+  // The same queries with the day keys switched off: every domain's every day is read.
+  const since = "SELECT value FROM account_settings WHERE name = 'event_day_keys_since'";
+  const was = (await benchEnv.DB.prepare(since).first<{ value: string }>())!.value;
+  const off = String(Math.floor(Date.now() / 86_400_000) + 100);
+  await benchEnv.DB.prepare("UPDATE account_settings SET value = ?1 WHERE name = 'event_day_keys_since'").bind(off).run();
+  try {
+    for (const [i, [name, make]] of cases.entries()) {
+      const without = await time(make);
+      report(`  ${name}: with the day keys | without (same run)`, `${withKeys[i]!.text} | ${without.text}: ${(without.p50 / withKeys[i]!.p50).toFixed(1)}x`);
+    }
+  } finally {
+    await benchEnv.DB.prepare("UPDATE account_settings SET value = ?1 WHERE name = 'event_day_keys_since'").bind(was).run();
+  }
+}

@@ -138,10 +138,22 @@ export async function writeDayKeys(env: EventsBindings, rows: readonly EventRow[
   );
 }
 
-/** The keys found among `keys` on `days` in the domain's key database. */
-export async function lookupDayKeys(env: EventsBindings, domain: string, days: readonly number[], keys: readonly number[]): Promise<DayKeyCount[]> {
-  const result = await keyDatabases(env).of(domain).prepare(LOOKUP_KEYS).bind(JSON.stringify(days), JSON.stringify(keys)).all<DayKeyCount>();
-  return result.results;
+/** The keys found among each domain's `wanted` keys on `days`: one query per key database holding any of the domains, at once. */
+export async function lookupDayKeys(env: EventsBindings, wanted: ReadonlyMap<string, readonly number[]>, days: readonly number[]): Promise<DayKeyCount[]> {
+  const keys = keyDatabases(env);
+  const found = await Promise.all(
+    [...groupBy([...wanted.keys()], (domain) => keys.nameOf(domain))].map(
+      async ([name, domains]) =>
+        (
+          await keys
+            .database(name)
+            .prepare(LOOKUP_KEYS)
+            .bind(JSON.stringify(days), JSON.stringify(domains.flatMap((domain) => wanted.get(domain)!)))
+            .all<DayKeyCount>()
+        ).results,
+    ),
+  );
+  return found.flat();
 }
 
 /**

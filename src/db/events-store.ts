@@ -4,7 +4,7 @@
 // databases there are.
 
 import type { EventQuery } from "../domain/cursor";
-import { dayEstimates, requiredKeys } from "../domain/event-day-keys";
+import { type DayKeyCount, dayEstimates, requiredKeys } from "../domain/event-day-keys";
 import { CONTROL_DATABASE, DAY_US, dayOf, firstStorableDay, MAX_RETENTION_DAYS } from "../domain/event-shards";
 import { groupBy } from "../domain/group-by";
 import { keysUsable } from "../domain/key-databases";
@@ -110,10 +110,12 @@ interface ReadPlan {
   minCutoff: number;
   maxCutoff: number;
   /**
-   * What the day keys say of a day (event-day-keys.ts): 0, no event of it can match (its shard is
-   * not read); n, at most about n match; undefined, unknown (no keyed filter, several domains, a
-   * day before the keys' first, or the control database's).
+   * What the day keys say of a domain's day (event-day-keys.ts): 0, no event of it can match (its
+   * shard is not read for it); n, at most about n match; undefined, unknown (no keyed filter, a day
+   * before the keys' first, or the control database's).
    */
+  estimateFor: (domain: string, day: number) => number | undefined;
+  /** The same of the page's domains together: 0 when none can match, undefined when one is unknown. */
   estimate: (day: number) => number | undefined;
 }
 
@@ -122,8 +124,10 @@ async function readPlan(env: EventsBindings, query: EventQuery, now: number): Pr
   const filters = { legacy: compileEventQuery(query.filters), lean: compileEventQuery(query.filters, { layout: "lean" }) };
   const nowUs = now * 1000;
   const hi = Math.min(query.hi ?? Number.MAX_SAFE_INTEGER, (dayOf(nowUs) + 2) * DAY_US - 1);
-  // A page of one domain whose filters require keyed values asks its day keys beside the rest.
-  const groups = query.domains ? [] : requiredKeys(query.domain, query.filters);
+  // A page whose filters require keyed values asks its domains' day keys beside the rest (the
+  // filters are the same for every domain: all of them have groups, or none).
+  const groups = new Map(domains.map((domain) => [domain, requiredKeys(domain, query.filters)]));
+  const keyed = (groups.get(domains[0]!)?.length ?? 0) > 0;
   const keyDays: number[] = [];
   for (let day = Math.max(dayOf(query.lo ?? 0), firstStorableDay(now)); day <= dayOf(hi); day++) keyDays.push(day);
   const [dir, retention, found] = await Promise.all([
@@ -135,7 +139,7 @@ async function readPlan(env: EventsBindings, query: EventQuery, now: number): Pr
     )
       .bind(JSON.stringify(domains), DAY_KEYS_SINCE, DAY_KEYS_AT)
       .all<{ name: string; days: number; since: string | null; keysAt: string | null }>(),
-    groups.length > 0 && keyDays.length > 0 ? lookupDayKeys(env, query.domain, keyDays, groups.flat()) : null,
+    keyed && keyDays.length > 0 ? lookupDayKeys(env, new Map([...groups].map(([domain, keys]) => [domain, keys.flat()])), keyDays) : null,
   ]);
   const daysOf = new Map(retention.results.map((row) => [row.name, row.days]));
   const cutoffs = new Map(domains.map((domain) => [domain, nowUs - (daysOf.get(domain) ?? MAX_RETENTION_DAYS) * DAY_US]));
@@ -144,8 +148,13 @@ async function readPlan(env: EventsBindings, query: EventQuery, now: number): Pr
   const since = retention.results[0]?.since;
   // Keys written where this Worker reads them (or the layout just moved: every day is read whole).
   const usable = since != null && keysUsable(retention.results[0]?.keysAt, keyDatabases(env).count);
-  const estimates = found && usable ? dayEstimates(groups, found) : null;
+  const estimates = found && usable ? domainEstimates(groups, found) : null;
   const keysFrom = Number(since);
+  const estimateFor = (domain: string, day: number): number | undefined => {
+    if (!estimates || day < keysFrom || dir.nameFor(domain, day) === CONTROL_DATABASE) return undefined;
+    const estimate = estimates.get(domain)?.get(day) ?? 0;
+    return Number.isFinite(estimate) ? estimate : undefined;
+  };
   return {
     dir,
     domains,
@@ -156,12 +165,42 @@ async function readPlan(env: EventsBindings, query: EventQuery, now: number): Pr
     cutoffs,
     minCutoff,
     maxCutoff,
+    estimateFor,
     estimate: (day) => {
-      if (!estimates || day < keysFrom || dir.nameFor(query.domain, day) === CONTROL_DATABASE) return undefined;
-      const estimate = estimates.get(day) ?? 0;
-      return Number.isFinite(estimate) ? estimate : undefined;
+      // The page's domains together: none can match, or at most the sum, unknown if one is.
+      let sum = 0;
+      for (const domain of domains) {
+        const estimate = estimateFor(domain, day);
+        if (estimate === undefined) return undefined;
+        sum += estimate;
+      }
+      return sum;
     },
   };
+}
+
+/**
+ * Each domain's day estimates (dayEstimates) from the keys found for all of them: each found key
+ * goes to every domain whose groups hold it (two domains' keys can collide: each then counts it).
+ */
+function domainEstimates(groups: ReadonlyMap<string, number[][]>, found: readonly DayKeyCount[]): Map<string, Map<number, number>> {
+  const owners = new Map<number, string[]>();
+  for (const [domain, domainGroups] of groups) {
+    for (const key of new Set(domainGroups.flat())) {
+      const list = owners.get(key);
+      if (list) list.push(domain);
+      else owners.set(key, [domain]);
+    }
+  }
+  const foundOf = new Map<string, DayKeyCount[]>();
+  for (const row of found) {
+    for (const domain of owners.get(row.key) ?? []) {
+      const list = foundOf.get(domain);
+      if (list) list.push(row);
+      else foundOf.set(domain, [row]);
+    }
+  }
+  return new Map([...groups].map(([domain, domainGroups]) => [domain, dayEstimates(domainGroups, foundOf.get(domain) ?? [])]));
 }
 
 /**
@@ -282,7 +321,8 @@ function shardPlan(read: ReadPlan, { layout, filters, driven }: ShardFilters, do
 
 /** The shards holding a day's events of the page's domains, each with its domains. */
 function shardsOfDay(read: ReadPlan, day: number): Array<[string, string[]]> {
-  return [...groupBy(read.domains, (domain) => read.dir.nameFor(domain, day))];
+  const domains = read.domains.filter((domain) => read.estimateFor(domain, day) !== 0);
+  return [...groupBy(domains, (domain) => read.dir.nameFor(domain, day))];
 }
 
 /** The part of [lo, hi] on a day. */
