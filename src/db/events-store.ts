@@ -357,11 +357,12 @@ export function eventReads(): EventReads {
  * "previous" ends before it; "last" is the final page of the range. Never OFFSET. The page walks
  * day by day from its start (the anchor's day, or the range's edge) in reading order; each day's
  * shards are read at once and merged by (ts, id). Days of one layout never change shard, so an
- * anchor (ts, id) alone places the next page. A page of one domain skips the days its day keys
- * rule out, and takes in a round as many days as their counts say it needs (readPlan's estimate).
- * Cost: at most one query per (day, shard holding the page's domains), and one for the day keys:
- * one domain over 30 days' retention is at most 33 queries, and the Logs API's domains at most
- * 32 x (databases per slot + pinned ones); far below the 1,000 an invocation may make.
+ * anchor (ts, id) alone places the next page. A page skips each domain's days its day keys rule
+ * out (a shard none of whose domains can match is not read), and takes in a round as many days as
+ * their counts say it needs (readPlan's estimate). Cost: at most one query per (day, shard holding
+ * the page's domains), and one per key database holding them for the day keys: one domain over
+ * 30 days' retention is at most 33 queries, and the Logs API's domains at most 32 x (databases
+ * per slot + pinned ones) + the key databases; far below the 1,000 an invocation may make.
  */
 export async function listEvents(
   env: EventsBindings,

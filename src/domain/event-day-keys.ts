@@ -1,8 +1,8 @@
 // The day keys (docs/storage.md, "Day keys"): for each (domain, day), a count per value of the
 // fields the Events API filters by equality (recipient, message-id, event, tag), kept in the
-// domain's stats database. A page of one domain asks them once instead of asking every day's shard
-// whether it holds a match: a day without the filter's values is skipped, and the days a page
-// needs are read in one round. Pure: what a key is, which keys an event has, which keys a filter
+// domain's key database. A page asks them once (per key database of its domains) instead of asking
+// every day's shard whether it holds a match: a domain's day without the filter's values is
+// skipped, and the days a page needs are read in one round. Pure: what a key is, which keys an event has, which keys a filter
 // requires, and which days a page reads. SQL is in db/event-day-keys.ts.
 import { type FilterNode, parseFilterExpression } from "./filter-expression";
 import type { EventRow } from "./tracking-event";
