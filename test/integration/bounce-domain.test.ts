@@ -139,10 +139,12 @@ describe("BOUNCE_DOMAIN", () => {
   });
 
   it("looks a report's return path up in the shards of the day its address names, not in 30 days'", async () => {
+    const before = Date.now();
     const sent = await sendOne(bounceEnv, "counted@example.net");
     const parsed = await parseVerpAddress(sent.returnPath, testEnv.TRACKING_SECRET);
     if (parsed?.kind !== "id") throw new Error("not an id address");
-    expect(parsed.day).toBe(dayOf(Date.now() * 1000));
+    // The acceptance day (a run across midnight UTC may see either side).
+    expect([dayOf(before * 1000), dayOf(Date.now() * 1000)]).toContain(parsed.day);
     const counting = () => {
       const recording = shardRecordingEnv(testEnv);
       return { env: recording.env, queries: () => recording.sql.length };
