@@ -1,9 +1,9 @@
 // The day keys' SQL (docs/storage.md, "Day keys"; what a key is: domain/event-day-keys.ts). They
 // live in each domain's key database (KEYS_<hash % m>; its stats database, or the control
-// database, when there are none: domain/key-databases.ts), so a page asks one database per key
-// database of its domains (one for a single domain) which days may hold its filter's values. Only the events store writes and reads them;
-// the stats rollup's cron purges the days that have left the ring and settles the layout
-// (settleDayKeysLayout).
+// database, when there are none: domain/key-databases.ts), so a page asks each key database of
+// its domains (one for a single domain) which days may hold its filter's values. Only the events
+// store writes and reads them; the stats rollup's cron purges the days that have left the ring and
+// settles the layout (settleDayKeysLayout).
 
 import { type DayKeyCount, keysOfEvents } from "../domain/event-day-keys";
 import { CONTROL_DATABASE, dayOf } from "../domain/event-shards";

@@ -4,7 +4,7 @@
 // databases there are.
 
 import type { EventQuery } from "../domain/cursor";
-import { type DayKeyCount, dayEstimates, requiredKeys } from "../domain/event-day-keys";
+import { type DayKeyCount, dayEstimates, requiredKeysOf } from "../domain/event-day-keys";
 import { CONTROL_DATABASE, DAY_US, dayOf, firstStorableDay, MAX_RETENTION_DAYS } from "../domain/event-shards";
 import { groupBy } from "../domain/group-by";
 import { keysUsable } from "../domain/key-databases";
@@ -126,8 +126,8 @@ async function readPlan(env: EventsBindings, query: EventQuery, now: number): Pr
   const hi = Math.min(query.hi ?? Number.MAX_SAFE_INTEGER, (dayOf(nowUs) + 2) * DAY_US - 1);
   // A page whose filters require keyed values asks its domains' day keys beside the rest (the
   // filters are the same for every domain: all of them have groups, or none).
-  const groups = new Map(domains.map((domain) => [domain, requiredKeys(domain, query.filters)]));
-  const keyed = (groups.get(domains[0]!)?.length ?? 0) > 0;
+  const groups = requiredKeysOf(domains, query.filters);
+  const keyed = [...groups.values()].some((domainGroups) => domainGroups.length > 0);
   const keyDays: number[] = [];
   for (let day = Math.max(dayOf(query.lo ?? 0), firstStorableDay(now)); day <= dayOf(hi); day++) keyDays.push(day);
   const [dir, retention, found] = await Promise.all([
@@ -184,23 +184,23 @@ async function readPlan(env: EventsBindings, query: EventQuery, now: number): Pr
  * goes to every domain whose groups hold it (two domains' keys can collide: each then counts it).
  */
 function domainEstimates(groups: ReadonlyMap<string, number[][]>, found: readonly DayKeyCount[]): Map<string, Map<number, number>> {
-  const owners = new Map<number, string[]>();
-  for (const [domain, domainGroups] of groups) {
-    for (const key of new Set(domainGroups.flat())) {
-      const list = owners.get(key);
-      if (list) list.push(domain);
-      else owners.set(key, [domain]);
-    }
-  }
-  const foundOf = new Map<string, DayKeyCount[]>();
-  for (const row of found) {
-    for (const domain of owners.get(row.key) ?? []) {
-      const list = foundOf.get(domain);
-      if (list) list.push(row);
-      else foundOf.set(domain, [row]);
-    }
-  }
-  return new Map([...groups].map(([domain, domainGroups]) => [domain, dayEstimates(domainGroups, foundOf.get(domain) ?? [])]));
+  const owners = groupBy(
+    [...groups].flatMap(([domain, domainGroups]) => [...new Set(domainGroups.flat())].map((key) => ({ key, domain }))),
+    (owner) => owner.key,
+  );
+  const foundOf = groupBy(
+    found.flatMap((row) => (owners.get(row.key) ?? []).map(({ domain }) => ({ domain, row }))),
+    (owned) => owned.domain,
+  );
+  return new Map(
+    [...groups].map(([domain, domainGroups]) => [
+      domain,
+      dayEstimates(
+        domainGroups,
+        (foundOf.get(domain) ?? []).map(({ row }) => row),
+      ),
+    ]),
+  );
 }
 
 /**
@@ -455,7 +455,7 @@ export async function countEvents(env: EventsBindings, query: EventQuery, now = 
   const counts: Array<Promise<number>> = [];
   const decided = reads.decided;
   for (let day = dayOf(read.lo); day <= dayOf(read.hi); day++) {
-    if (read.estimate(day) === 0) continue;
+    // shardsOfDay leaves out the domains the day keys rule out on the day.
     for (const [name, domains] of shardsOfDay(read, day)) {
       const db = read.dir.database(name);
       counts.push(

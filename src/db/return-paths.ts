@@ -64,8 +64,8 @@ function lookupShards(dir: Directory, now: number, domain?: string, day?: number
   const today = dayOf(now * 1000);
   const names = new Set([CONTROL_DATABASE]);
   const [newest, oldest] = day === undefined ? [today + 1, firstStorableDay(now)] : [Math.min(day, today + 1), Math.max(day, firstStorableDay(now))];
-  for (let day = newest; day >= oldest; day--) {
-    for (const name of domain === undefined ? dir.namesOfDay(day) : [dir.nameFor(domain, day)]) names.add(name);
+  for (let d = newest; d >= oldest; d--) {
+    for (const name of domain === undefined ? dir.namesOfDay(d) : [dir.nameFor(domain, d)]) names.add(name);
   }
   return [...names];
 }

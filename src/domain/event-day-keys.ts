@@ -2,8 +2,9 @@
 // fields the Events API filters by equality (recipient, message-id, event, tag), kept in the
 // domain's key database. A page asks them once (per key database of its domains) instead of asking
 // every day's shard whether it holds a match: a domain's day without the filter's values is
-// skipped, and the days a page needs are read in one round. Pure: what a key is, which keys an event has, which keys a filter
-// requires, and which days a page reads. SQL is in db/event-day-keys.ts.
+// skipped, and the days a page needs are read in one round. Pure: what a key is, which keys an
+// event has, which keys a filter requires, and which days a page reads. SQL is in db/event-day-keys.ts.
+import { dayOf } from "./event-shards";
 import { type FilterNode, parseFilterExpression } from "./filter-expression";
 import type { EventRow } from "./tracking-event";
 
@@ -48,18 +49,18 @@ export interface DayKeyCount {
 /** Every key of these events per day (µs ts -> UTC day): counted keys with how many events carry each, the others with n = 0. */
 export function keysOfEvents(rows: readonly EventRow[]): DayKeyCount[] {
   const counts = new Map<string, DayKeyCount>();
-  const add = (day: number, key: number, counted: boolean) => {
+  const add = (row: EventRow, field: string, value: string) => {
+    const [day, key, n] = [dayOf(row.ts), dayKey(row.domain, field, value), KEYED_FIELDS.get(field)!.counted ? 1 : 0];
     const id = `${day}:${key}`;
     const entry = counts.get(id);
-    if (entry) entry.n += counted ? 1 : 0;
-    else counts.set(id, { day, key, n: counted ? 1 : 0 });
+    if (entry) entry.n += n;
+    else counts.set(id, { day, key, n });
   };
   for (const row of rows) {
-    const day = Math.floor(row.ts / 86_400_000_000);
-    add(day, dayKey(row.domain, "recipient", row.recipient), false);
-    add(day, dayKey(row.domain, "event", row.event), true);
-    if (row.messageId !== null) add(day, dayKey(row.domain, "message-id", row.messageId), false);
-    for (const tag of new Set(row.tags)) add(day, dayKey(row.domain, "tags", tag), true);
+    add(row, "recipient", row.recipient);
+    add(row, "event", row.event);
+    if (row.messageId !== null) add(row, "message-id", row.messageId);
+    for (const tag of new Set(row.tags)) add(row, "tags", tag);
   }
   return [...counts.values()];
 }
@@ -90,21 +91,24 @@ function requiredValues(node: FilterNode): string[][] {
 }
 
 /**
- * The keys a page of one domain's events requires: every group must have a key present on a day
+ * The keys a page of each domain's events requires: every group must have a key present on a day
  * for the day to hold a match (each group: any of its keys). Empty: the filters require no keyed
- * value, every day may match. Expressions are parsed as the store compiles them (commaIsOr).
+ * value, every day may match. Expressions are parsed once, as the store compiles them (commaIsOr).
  */
-export function requiredKeys(domain: string, filters: Record<string, string[]>): number[][] {
-  const groups: number[][] = [];
+export function requiredKeysOf(domains: readonly string[], filters: Record<string, string[]>): Map<string, number[][]> {
+  const required: Array<[string, string[]]> = [];
   for (const [field, expressions] of Object.entries(filters)) {
     if (!KEYED_FIELDS.has(field)) continue;
     for (const expression of expressions) {
-      for (const values of requiredValues(parseFilterExpression(expression, { commaIsOr: true }))) {
-        groups.push([...new Set(values.map((value) => dayKey(domain, field, value)))]);
-      }
+      for (const values of requiredValues(parseFilterExpression(expression, { commaIsOr: true }))) required.push([field, values]);
     }
   }
-  return groups;
+  return new Map(domains.map((domain) => [domain, required.map(([field, values]) => [...new Set(values.map((value) => dayKey(domain, field, value)))])]));
+}
+
+/** requiredKeysOf for one domain. */
+export function requiredKeys(domain: string, filters: Record<string, string[]>): number[][] {
+  return requiredKeysOf([domain], filters).get(domain)!;
 }
 
 /**

@@ -1,2 +1,2 @@
 export declare function localDatabases(persistTo?: string): Promise<{ env: Record<string, unknown>; dispose(): Promise<void> }>;
-export declare function migrateLocal(persistTo?: string, added?: { control: number; shards: number; stats: number }): Promise<string>;
+export declare function migrateLocal(persistTo?: string, added?: { control: number; shards: number; stats: number; keys: number }): Promise<string>;

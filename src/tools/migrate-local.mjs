@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // Applies the D1 migrations to every local database wrangler.toml binds: migrations/ to the
-// control database (DB), migrations-events/ to each event shard (EV_S<slot>_<K|P><n>) and
+// control database (DB), migrations-events/ to each event shard (EV_S<slot>_<K|P><n>),
 // migrations-stats/ to each stats database (STATS_<i>) and migrations-keys/ to each key database
-// (KEYS_<i>), through
-// wrangler's own local runtime (getPlatformProxy, the same state `wrangler dev` reads) and with
+// (KEYS_<i>), through wrangler's own local runtime (getPlatformProxy, the same state `wrangler dev` reads) and with
 // wrangler's own bookkeeping table (d1_migrations), so `wrangler d1 migrations apply <binding>
 // --local` agrees with it. One process for the whole ring: `wrangler d1 migrations apply` per
 // database took about 1.5 s each, 96 s for 64 shards. Used by `npm start` and the Node tests.
@@ -18,9 +17,12 @@ import { readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { getPlatformProxy, unstable_readConfig } from "wrangler";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const SHARD = /^EV_S\d+_[KP]\d+$/;
-const STATS = /^STATS_\d+$/;
-const KEYS = /^KEYS_\d+$/;
+/** The ring's kinds of database besides the control one: which bindings, which migrations, what the summary calls one. */
+const KINDS = [
+  { kind: "shards", pattern: /^EV_S\d+_[KP]\d+$/, dir: "migrations-events", word: "event shard" },
+  { kind: "stats", pattern: /^STATS_\d+$/, dir: "migrations-stats", word: "stats database" },
+  { kind: "keys", pattern: /^KEYS_\d+$/, dir: "migrations-keys", word: "key database" },
+];
 // wrangler's table (wrangler/src/d1/migrations): the names of the migrations applied.
 const TABLE = `CREATE TABLE IF NOT EXISTS d1_migrations (
   id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)`;
@@ -92,25 +94,18 @@ async function inLanes(items, work) {
  */
 export async function migrateLocal(persistTo, added = { control: 0, shards: 0, stats: 0, keys: 0 }) {
   const control = await readD1Migrations(path.join(root, "migrations"));
-  const events = await readD1Migrations(path.join(root, "migrations-events"));
-  const statsMigrations = await readD1Migrations(path.join(root, "migrations-stats"));
-  const keysMigrations = await readD1Migrations(path.join(root, "migrations-keys"));
   const proxy = await localDatabases(persistTo);
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
   try {
     await apply(proxy.env.DB, control, added, "control");
-    const shards = Object.keys(proxy.env).filter((name) => SHARD.test(name));
-    await inLanes(shards, (name) => apply(proxy.env[name], events, added, "shards"));
-    const stats = Object.keys(proxy.env).filter((name) => STATS.test(name));
-    await inLanes(stats, (name) => apply(proxy.env[name], statsMigrations, added, "stats"));
-    const keys = Object.keys(proxy.env).filter((name) => KEYS.test(name));
-    await inLanes(keys, (name) => apply(proxy.env[name], keysMigrations, added, "keys"));
-    const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
-    return (
-      `database: ${plural(control.length, "migration")} applied (${added.control} new); ` +
-      `${plural(shards.length, "event shard")}: ${plural(events.length, "migration")} each (${added.shards} new); ` +
-      `${plural(stats.length, "stats database")}: ${plural(statsMigrations.length, "migration")} each (${added.stats} new); ` +
-      `${plural(keys.length, "key database")}: ${plural(keysMigrations.length, "migration")} each (${added.keys} new)`
-    );
+    const parts = [`database: ${plural(control.length, "migration")} applied (${added.control} new)`];
+    for (const { kind, pattern, dir, word } of KINDS) {
+      const migrations = await readD1Migrations(path.join(root, dir));
+      const names = Object.keys(proxy.env).filter((name) => pattern.test(name));
+      await inLanes(names, (name) => apply(proxy.env[name], migrations, added, kind));
+      parts.push(`${plural(names.length, word)}: ${plural(migrations.length, "migration")} each (${added[kind]} new)`);
+    }
+    return parts.join("; ");
   } finally {
     await proxy.dispose();
   }
